@@ -1,0 +1,51 @@
+"""The `augur` command. Bad input: one line on stderr, exit code 2, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import AugurError
+
+# Modules that add their own subcommands: each has register(subparsers).
+COMMAND_MODULES = [
+    "augur_sim.commands.core",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own convention for usage errors)
+        raise SystemExit(_fail(f"{self.prog}: {message}"))
+
+
+def _fail(msg: str) -> int:
+    print(f"augur: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="augur", description="Estimate CNN latency, memory and energy on a device, "
+                                          "from its descriptor and a YAML hardware spec.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod).register(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc = args.func(args)
+    except AugurError as e:
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except BrokenPipeError:
+        return 0
+    return rc or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI subcommands, one module a group; each exposes register(subparsers)."""

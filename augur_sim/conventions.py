@@ -1,0 +1,77 @@
+"""Counting conventions: every per-element cost in one record, printed with every report.
+
+Tools disagree on what an element-wise op or a pooling window "costs"; stating the
+choice next to the numbers ends the confusion. Defaults follow ../shared/DESIGN.md §1.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from .errors import AugurError
+
+# FLOPs per output element of each activation function. Transcendentals count 1 each,
+# as a vector unit issues them (exp, erf, tanh are one instruction-sequence each).
+DEFAULT_ACT_FLOPS = {
+    "relu": 1,          # one comparison
+    "leaky_relu": 2,    # comparison + multiply
+    "prelu": 2,
+    "elu": 3,           # comparison, exp, multiply-subtract
+    "sigmoid": 3,       # exp, add, divide
+    "tanh": 1,
+    "clip": 2,          # min and max
+    "hard_sigmoid": 3,  # multiply-add, clip
+    "hard_swish": 4,    # hard_sigmoid + multiply
+    "gelu": 6,          # tanh form: x*0.5*(1+tanh(c*(x+0.044715x^3)))
+    "erf": 1,
+    "sqrt": 1,
+    "exp": 1,
+    "abs": 1,
+    "neg": 1,
+    "power": 3,         # Caffe Power: scale, shift, pow
+    "swish": 4,         # sigmoid + multiply
+}
+
+
+@dataclass(frozen=True)
+class Conventions:
+    flops_per_mac: int = 2
+    bias_flops_per_output: int = 1
+    act_flops: dict = field(default_factory=lambda: dict(DEFAULT_ACT_FLOPS))
+    # BN at inference: x*a + b per element, or 0 when folded into the preceding conv.
+    bn_flops_per_elem: int = 2
+    fold_bn: bool = False
+    scale_flops_per_elem: int = 1        # plus bias_flops_per_output when Scale has a bias
+    pool_flops_per_window_elem: int = 1  # max: compare, avg: add; k*k per output
+    avg_pool_divide: bool = True         # one divide per output for average pooling
+    softmax_flops_per_elem: int = 3      # exp + add + divide
+    eltwise_flops_per_input: int = 1     # (n_inputs - 1) per output; coefficients add 1 each
+    layernorm_flops_per_elem: int = 5    # mean, var (2), normalise, affine
+    reduce_flops_per_input: int = 1
+    resize_flops_per_output: int = 4     # bilinear: 4 taps; nearest counts 0
+    # LRN (Caffe): sum of `size` squares per element, then scale, pow and multiply.
+    lrn_flops_fixed: int = 3
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **kw) -> "Conventions":
+        """A copy with some fields changed (unknown fields are an error naming the valid ones)."""
+        valid = set(self.__dataclass_fields__)
+        bad = sorted(set(kw) - valid)
+        if bad:
+            raise AugurError(f"unknown convention(s) {', '.join(bad)}; valid: {', '.join(sorted(valid))}")
+        return replace(self, **kw)
+
+    def describe(self) -> str:
+        acts = ", ".join(f"{k} {v}" for k, v in sorted(self.act_flops.items()))
+        return (f"MAC = 1 multiply-accumulate; FLOPs = {self.flops_per_mac}/MAC for conv/deconv/fc/matmul "
+                f"+ {self.bias_flops_per_output}/output for a bias; "
+                f"BN {0 if self.fold_bn else self.bn_flops_per_elem}/elem{' (folded)' if self.fold_bn else ''}; "
+                f"Scale {self.scale_flops_per_elem}/elem (+bias); pooling {self.pool_flops_per_window_elem}"
+                f" per window element{' + 1 divide (avg)' if self.avg_pool_divide else ''}; "
+                f"softmax {self.softmax_flops_per_elem}/elem; eltwise {self.eltwise_flops_per_input}"
+                f" per extra input; LRN 2*size+{self.lrn_flops_fixed}/elem; activations/elem: {acts}; "
+                f"params = learned weights+biases, BN statistics and Caffe's scale factor counted apart")
+
+
+DEFAULT = Conventions()

@@ -1,0 +1,76 @@
+"""Per-layer counts: MACs, FLOPs, parameters and activation sizes.
+
+Each op's count is a pure function of its attributes and shapes (augur_sim/ops);
+this module only walks the graph and adds up.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .conventions import DEFAULT, Conventions
+from .graph import DTYPE_BYTES, LayerGraph
+from .ops import registry
+
+
+@dataclass(frozen=True)
+class Counts:
+    macs: int = 0
+    flops: int = 0
+    params: int = 0        # learned weights and biases
+    stat_params: int = 0   # stored but not learned: BN mean/variance, Caffe's scale factor
+    in_elems: int = 0      # activation elements read (sum over inputs)
+    out_elems: int = 0     # activation elements written
+    weight_elems: int = 0  # params + stat_params: what a kernel actually reads
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    name: str
+    op: str
+    src_type: str | None
+    category: str  # compute | movement | free  (see ops.registry)
+    input_shapes: tuple
+    output_shapes: tuple
+    counts: Counts
+
+
+@dataclass(frozen=True)
+class NetCount:
+    net: str
+    batch: int
+    dtype: str
+    conventions: Conventions
+    layers: tuple[LayerCount, ...]
+    total: Counts
+    dropped: tuple
+
+    @property
+    def weight_bytes(self) -> int:
+        return (self.total.params + self.total.stat_params) * DTYPE_BYTES[self.dtype]
+
+    @property
+    def activation_bytes(self) -> int:
+        """Bytes of every activation tensor the network produces (inputs included), each once."""
+        return sum(l.counts.out_elems for l in self.layers) * DTYPE_BYTES[self.dtype]
+
+
+def count_layer(graph: LayerGraph, name: str, conv: Conventions = DEFAULT) -> LayerCount:
+    layer = graph.layer(name)
+    opdef = registry.get(layer.op)
+    ins, outs = graph.in_shapes(layer), graph.out_shapes(layer)
+    c = opdef.count(layer.attrs, ins, outs, layer.params, conv)
+    return LayerCount(layer.name, layer.op, layer.src_type, opdef.category, ins, outs, c)
+
+
+def count_net(graph: LayerGraph, conv: Conventions = DEFAULT, dtype: str = "fp32") -> NetCount:
+    if dtype not in DTYPE_BYTES:
+        from .errors import AugurError
+        raise AugurError(f"unknown dtype '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
+    layers = tuple(count_layer(graph, n, conv) for n in graph.order)
+    total = Counts()
+    for l in layers:
+        total = total + l.counts
+    return NetCount(graph.name, graph.batch, dtype, conv, layers, total, tuple(graph.dropped))

@@ -1,0 +1,1 @@
+"""Cost engine: lowered kernels x hardware rows, in numba."""

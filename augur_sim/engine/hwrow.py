@@ -1,0 +1,82 @@
+"""Hardware rows: one processor + runtime + precision + thread count as a float64 vector.
+
+The numba kernels see hardware only through these rows, so a what-if or a sweep over a
+thousand hypothetical devices is one array, not a thousand objects.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AugurError
+
+MAX_LEVELS = 3
+(H_PEAK, H_UNITS, H_DRAM_BW, H_MEM_EFF, H_ELT_EFF, H_NLEV,
+ H_SIZE1, H_SIZE2, H_SIZE3, H_LINE1, H_LINE2, H_LINE3, H_BW1, H_BW2, H_BW3,
+ H_GEMM_PEAK, H_HALF_M, H_HALF_N, H_HALF_K, H_TILE_M, H_TILE_N, H_DW_EFF, H_OVERHEAD,
+ H_E_FLOP, H_E_DRAM, H_E1, H_E2, H_E3, H_STATIC_W, H_IS_GPU) = range(30)
+NHW = 30
+H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
+H_LINE = (H_LINE1, H_LINE2, H_LINE3)
+H_BW = (H_BW1, H_BW2, H_BW3)
+H_E = (H_E1, H_E2, H_E3)
+
+
+def pick_processor(device, processor: str | None):
+    procs = device.processors
+    if processor is None:
+        # A GPU, where the device has one, is what a deployment would use.
+        gpus = [p for p in procs.values() if p.kind == "gpu"]
+        return gpus[0] if gpus else next(iter(procs.values()))
+    if processor in procs:
+        return procs[processor]
+    kinds = [p for p in procs.values() if p.kind == processor]
+    if kinds:
+        return kinds[0]
+    raise AugurError(f"device '{device.name}' has no processor '{processor}'; it has: "
+                     f"{', '.join(f'{n} ({p.kind})' for n, p in procs.items())}")
+
+
+def pick_runtime(proc, runtime: str | None):
+    name = runtime or proc.default_runtime
+    if name not in proc.runtimes:
+        raise AugurError(f"processor '{proc.name}' has no runtime '{name}'; it has: "
+                         f"{', '.join(proc.runtimes)}")
+    return proc.runtimes[name]
+
+
+def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.ndarray:
+    """Pack one processor/runtime at one precision into a row (see the H_* columns)."""
+    r = np.zeros(NHW, dtype=np.float64)
+    units = proc.units
+    if threads is not None:
+        if proc.kind == "gpu":
+            raise AugurError("--threads applies to CPU processors only")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
+            raise AugurError(f"--threads must be a positive integer, got {threads!r}")
+        units = min(threads, proc.units)
+    peak_all = proc.peak_flops(precision)
+    r[H_PEAK] = peak_all * units / proc.units
+    r[H_UNITS] = units
+    r[H_DRAM_BW] = proc.dram_bw_gbs * 1e9
+    r[H_MEM_EFF] = rt.mem
+    r[H_ELT_EFF] = rt.eltwise if rt.eltwise else rt.mem
+    caches = list(proc.caches)[-MAX_LEVELS:]  # keep the outermost levels: they bound DRAM traffic
+    r[H_NLEV] = len(caches)
+    for i, c in enumerate(caches):
+        r[H_SIZE[i]] = c.size_bytes
+        r[H_LINE[i]] = c.line_bytes
+        r[H_BW[i]] = c.bw_gbs * 1e9
+        if i < len(proc.energy.cache_pj_per_byte):
+            r[H_E[i]] = proc.energy.cache_pj_per_byte[i] * 1e-12
+    r[H_GEMM_PEAK] = rt.gemm_peak
+    r[H_HALF_M], r[H_HALF_N], r[H_HALF_K] = rt.gemm_half_m, rt.gemm_half_n, rt.gemm_half_k
+    r[H_TILE_M], r[H_TILE_N] = rt.tile_m, rt.tile_n
+    r[H_DW_EFF] = rt.dw_conv
+    r[H_OVERHEAD] = rt.dispatch_s or proc.dispatch_s
+    e = proc.energy.pj_per_flop
+    pj = e.get(precision, e.get("fp32", 0.0))
+    r[H_E_FLOP] = pj * 1e-12
+    r[H_E_DRAM] = proc.energy.dram_pj_per_byte * 1e-12
+    r[H_STATIC_W] = proc.energy.static_w
+    r[H_IS_GPU] = 1.0 if proc.kind == "gpu" else 0.0
+    return r

@@ -1,0 +1,190 @@
+"""The cost kernels: every lowered kernel against every hardware row, in numba.
+
+    t = max(F / (P * eta_c), max_level Q_level / (B_level * eta_m)) + t0     (DESIGN.md §3)
+
+eta_c falls for small or skinny GEMMs (saturating in each of M, N, K), for output tiles
+that leave units idle (waves = ceil(tiles / units)), and for depthwise/direct kernels.
+Q_level comes from the analytical cache model in traffic.py, level by level.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ..lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL,
+                     C_IN_BYTES, C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_SH, C_SW, C_W_BYTES,
+                     C_WIN, C_WOUT, C_WSHARED, DIRECT, GEMM, NOOP)
+from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
+                    H_HALF_K, H_HALF_M, H_HALF_N, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
+                    H_SIZE, H_STATIC_W, H_TILE_M, H_TILE_N, H_UNITS)
+from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
+                      stream_traffic_bytes)
+
+BOUND_COMPUTE, BOUND_DRAM, BOUND_CACHE, BOUND_OVERHEAD, BOUND_NONE = 0, 1, 2, 3, 4
+BOUND_NAMES = ("compute", "memory", "cache", "overhead", "none")
+
+# Tuple constants are frozen into the compiled code.
+_HS, _HL, _HB, _HE = H_SIZE, H_LINE, H_BW, H_E
+
+
+@numba.njit(cache=True)
+def gemm_efficiency(M, N, K, count, h):
+    """Achieved fraction of peak for `count` GEMMs of M x N x K on hardware row h."""
+    shape = (M / (M + h[H_HALF_M])) * (N / (N + h[H_HALF_N])) * (K / (K + h[H_HALF_K]))
+    tiles = math.ceil(M / h[H_TILE_M]) * math.ceil(N / h[H_TILE_N]) * count
+    units = h[H_UNITS]
+    waves = math.ceil(tiles / units)
+    util = tiles / (waves * units)
+    return h[H_GEMM_PEAK] * shape * util
+
+
+@numba.njit(cache=True)
+def direct_efficiency(planes, h):
+    """Depthwise / element-wise kernels: one plane (channel of one image) per unit at a time."""
+    units = h[H_UNITS]
+    waves = math.ceil(planes / units)
+    return h[H_DW_EFF] * planes / (waves * units)
+
+
+@numba.njit(cache=True)
+def level_traffic(r, cache_bytes, line_bytes):
+    """Bytes crossing into a cache of this size from the level below, for one kernel row r."""
+    cls = int(r[C_CLS])
+    eb = r[C_ELEM_BYTES]
+    if cls == GEMM:
+        M, N, K, cnt = r[C_M], r[C_N], r[C_K], r[C_GCOUNT]
+        q = gemm_traffic_bytes(M, N, K, cnt, eb, cache_bytes, line_bytes)
+        if r[C_IM2COL] > 0.0:
+            # im2col reads the input and writes a K x N buffer that the GEMM then reads as B.
+            # A buffer that fits stays on chip (its read is a hit); one that does not is
+            # written back and re-read (the re-read is already in the GEMM's traffic).
+            q += r[C_IN_BYTES]
+            col = K * N * eb
+            if col <= cache_bytes * 0.5:
+                q -= col * cnt
+            else:
+                q += col * cnt
+        # Each GEMM above reads its weights; a batch shares one weight set, which stays
+        # resident when it fits, so it is then read once.
+        w = r[C_W_BYTES]
+        batch = r[C_BATCH]
+        if r[C_WSHARED] > 0.0 and batch > 1.0 and w <= cache_bytes * 0.5:
+            q -= w * (batch - 1.0)
+        groups = max(cnt / max(batch, 1.0), 1.0)
+        lb = io_lower_bound_bytes(M, N * max(batch, 1.0), K, groups, eb, cache_bytes)
+        comp = stream_traffic_bytes(r[C_IN_BYTES], r[C_OUT_BYTES], w, line_bytes)
+        return max(q, comp, lb)
+    if cls == DIRECT:
+        q = direct_conv_traffic_bytes(r[C_CH], r[C_KH], r[C_KW], r[C_HIN], r[C_WIN], r[C_HOUT],
+                                      r[C_WOUT], r[C_SH], r[C_SW], r[C_BATCH], eb, cache_bytes,
+                                      line_bytes)
+        # Fused epilogue operands (a residual add) stream in on top.
+        host_in = r[C_CH] * r[C_HIN] * r[C_WIN] * r[C_BATCH] * eb
+        extra = r[C_IN_BYTES] - host_in
+        if extra > 0.0:
+            q += extra
+        return max(q, stream_traffic_bytes(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], line_bytes))
+    if cls == NOOP:
+        return 0.0
+    return stream_traffic_bytes(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], line_bytes)
+
+
+@numba.njit(cache=True)
+def cost_one(r, h, out):
+    """Fill out[0:7] = time_s, compute_s, memory_s, dram_bytes, bound, energy_j, onchip_bytes."""
+    cls = int(r[C_CLS])
+    for i in range(7):
+        out[i] = 0.0
+    if cls == NOOP:
+        out[4] = BOUND_NONE
+        return
+    F = r[C_FLOPS]
+    if cls == GEMM:
+        eta = gemm_efficiency(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h)
+        meff = h[H_MEM_EFF]
+    elif cls == DIRECT:
+        eta = direct_efficiency(r[C_CH] * r[C_BATCH], h)
+        meff = h[H_MEM_EFF]
+    else:
+        eta = direct_efficiency(max(r[C_OUT_BYTES] / (r[C_ELEM_BYTES] * 4096.0), 1.0), h)
+        meff = h[H_ELT_EFF]
+    t_c = F / (h[H_PEAK] * max(eta, 1e-6))
+    nlev = int(h[H_NLEV])
+    dram = 0.0
+    t_cache = 0.0
+    e_mem = 0.0
+    onchip = 0.0
+    # Level i's misses are served by level i+1 (DRAM after the last level).
+    for i in range(nlev):
+        q = level_traffic(r, h[_HS[i]], h[_HL[i]])
+        if i + 1 < nlev:
+            t = q / (h[_HB[i + 1]] * meff)
+            if t > t_cache:
+                t_cache = t
+            e_mem += q * h[_HE[i + 1]]
+            onchip += q
+        else:
+            dram = q
+    if nlev == 0:
+        dram = stream_traffic_bytes(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], 64.0)
+    t_d = dram / (h[H_DRAM_BW] * meff)
+    e_mem += dram * h[H_E_DRAM]
+    t_m = max(t_d, t_cache)
+    t0 = h[H_OVERHEAD]
+    t = max(t_c, t_m) + t0
+    if t0 > max(t_c, t_m):
+        bound = BOUND_OVERHEAD
+    elif t_c >= t_m:
+        bound = BOUND_COMPUTE
+    elif t_d >= t_cache:
+        bound = BOUND_DRAM
+    else:
+        bound = BOUND_CACHE
+    out[0] = t
+    out[1] = t_c
+    out[2] = t_m
+    out[3] = dram
+    out[4] = bound
+    out[5] = F * h[H_E_FLOP] + e_mem + h[H_STATIC_W] * t
+    out[6] = onchip
+
+
+@numba.njit(cache=True)
+def cost_matrix(rows, hws):
+    """All kernels x all hardware rows -> [P, L, 7] (see cost_one)."""
+    P = hws.shape[0]
+    L = rows.shape[0]
+    out = np.empty((P, L, 7), dtype=np.float64)
+    for p in range(P):
+        for l in range(L):
+            cost_one(rows[l], hws[p], out[p, l])
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def cost_totals(rows, hws):
+    """Whole-network totals for many hardware rows at once: [P, 4] time, dram, energy,
+    compute-bound time. Parallel over hardware rows (what sweeps and what-ifs need)."""
+    P = hws.shape[0]
+    L = rows.shape[0]
+    res = np.zeros((P, 4), dtype=np.float64)
+    for p in numba.prange(P):
+        buf = np.empty(7, dtype=np.float64)
+        t = 0.0
+        d = 0.0
+        e = 0.0
+        tc = 0.0
+        for l in range(L):
+            cost_one(rows[l], hws[p], buf)
+            t += buf[0]
+            d += buf[3]
+            e += buf[5]
+            if buf[4] == BOUND_COMPUTE:
+                tc += buf[0]
+        res[p, 0] = t
+        res[p, 1] = d
+        res[p, 2] = e
+        res[p, 3] = tc
+    return res

@@ -1,0 +1,114 @@
+"""Memory footprint of one inference (DESIGN.md §5).
+
+    peak = weights + max over the schedule of live activations + workspace + runtime constant
+
+Two policies:
+- caffe: every blob is allocated for the whole run; in-place layers share their input's
+  blob; one im2col buffer, as large as the largest any conv needs, serves all convs.
+- reuse: a tensor is freed after its last consumer (modern runtimes' arenas); views
+  (reshape, flatten, identity) and in-place layers alias their input; the workspace is
+  the largest single im2col buffer, live only during its conv, so it adds at that step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import AugurError
+from ..graph import DTYPE_BYTES, LayerGraph
+from ..ops import registry
+
+POLICIES = ("caffe", "reuse")
+
+
+@dataclass(frozen=True)
+class Footprint:
+    policy: str
+    weight_bytes: int
+    peak_activation_bytes: int
+    workspace_bytes: int
+    runtime_bytes: int
+    peak_step: str          # layer at which the activation peak happens ("" for caffe)
+
+    @property
+    def peak_memory_bytes(self) -> int:
+        return self.weight_bytes + self.peak_activation_bytes + self.workspace_bytes + self.runtime_bytes
+
+
+def im2col_bytes(graph: LayerGraph, name: str, elem_bytes: int) -> int:
+    """Caffe's column buffer for one conv: (Cin*kh*kw) x (Hout*Wout), all groups; 0 for 1x1/s1/p0."""
+    layer = graph.layer(name)
+    if layer.op not in ("conv", "deconv"):
+        return 0
+    kh, kw = layer.attrs["kernel"]
+    stride = layer.attrs.get("stride", (1, 1))
+    pad = layer.attrs.get("pad", (0, 0, 0, 0))
+    if kh == kw == 1 and tuple(stride) == (1, 1) and not any(pad):
+        return 0
+    (_, cin, hin, win), = graph.in_shapes(layer)
+    (_, cout, hout, wout), = graph.out_shapes(layer)
+    if layer.op == "deconv":  # col2im buffer: (Cout*kh*kw) x (Hin*Win)
+        return cout * kh * kw * hin * win * elem_bytes
+    return cin * kh * kw * hout * wout * elem_bytes
+
+
+def _aliases(graph: LayerGraph) -> dict[str, str]:
+    """tensor -> the tensor whose storage it uses (in-place layers and views share)."""
+    root: dict[str, str] = {}
+    for name in graph.order:
+        layer = graph.layer(name)
+        free = registry.get(layer.op).category == "free" and layer.op != "input"
+        for t in layer.outputs:
+            if (layer.inplace or free) and layer.inputs:
+                src = layer.inputs[0]
+                root[t] = root.get(src, src)
+            else:
+                root[t] = t
+    return root
+
+
+def footprint(graph: LayerGraph, dtype: str = "fp32", policy: str = "reuse",
+              runtime_bytes: int = 0, weight_elems: int | None = None) -> Footprint:
+    if policy not in POLICIES:
+        raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
+    eb = DTYPE_BYTES[dtype]
+    if weight_elems is None:
+        weight_elems = sum(_prod(s) for n in graph.order for s in graph.layer(n).params)
+    wbytes = weight_elems * eb
+    root = _aliases(graph)
+    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
+    cols = {n: im2col_bytes(graph, n, eb) for n in graph.order}
+    if policy == "caffe":
+        act = sum(size[t] for t, r in root.items() if r == t)
+        return Footprint(policy, wbytes, act, max(cols.values(), default=0), runtime_bytes, "")
+    # reuse: walk the schedule; a storage root lives from its producer to the last
+    # consumer of any tensor that aliases it; graph outputs live to the end.
+    last_use: dict[str, int] = {}
+    for i, name in enumerate(graph.order):
+        layer = graph.layer(name)
+        for t in layer.inputs + layer.outputs:
+            last_use[root[t]] = i
+    for t in graph.outputs:
+        last_use[root[t]] = len(graph.order)
+    live, peak, peak_step, peak_ws = 0, 0, "", 0
+    born = set()
+    for i, name in enumerate(graph.order):
+        layer = graph.layer(name)
+        for t in layer.outputs:
+            r = root[t]
+            if r not in born:
+                born.add(r)
+                live += size[r]
+        here = live + cols[name]
+        if here > peak:
+            peak, peak_step, peak_ws = here, name, cols[name]
+        for r in {root[t] for t in layer.inputs + layer.outputs}:
+            if last_use.get(r) == i:
+                live -= size[r]
+    return Footprint(policy, wbytes, peak - peak_ws, peak_ws, runtime_bytes, peak_step)
+
+
+def _prod(s) -> int:
+    n = 1
+    for d in s:
+        n *= d
+    return n

@@ -1,0 +1,55 @@
+"""One error type for everything a user can get wrong.
+
+The CLI turns an AugurError into one line on stderr and exit code 2; a traceback
+means a bug in augur-sim, never bad input.
+"""
+from __future__ import annotations
+
+
+class AugurError(Exception):
+    """A user-facing error: ``FILE:LINE: WHERE: message`` on one line."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None,
+                 where: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.where = where
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else str(self.file))
+        if self.where:
+            parts.append(str(self.where))
+        parts.append(self.message)
+        # Errors are one line by contract: fold any newline a message may carry.
+        return ": ".join(parts).replace("\n", " ")
+
+    def located(self, file: str | None = None, line: int | None = None,
+                where: str | None = None) -> "AugurError":
+        """Fill in location fields that are still unknown (inner code rarely knows the file)."""
+        if self.file is None and file is not None:
+            self.file = file
+        if self.line is None and line is not None:
+            self.line = line
+        if self.where is None and where is not None:
+            self.where = where
+        return self
+
+
+class ParseError(AugurError):
+    """Syntax of a descriptor or spec file."""
+
+
+class SchemaError(AugurError):
+    """A value that parses but breaks the declared schema."""
+
+
+class ShapeError(AugurError):
+    """Shape inference failed for a layer."""
+
+
+class UnsupportedOpError(AugurError):
+    """A layer type or op no frontend/op registry knows."""

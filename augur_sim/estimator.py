@@ -1,0 +1,192 @@
+"""The estimate API: network x device -> per-layer and total time, memory and energy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .conventions import DEFAULT, Conventions
+from .engine.hwrow import hw_row, pick_processor, pick_runtime
+from .engine.kernels import BOUND_NAMES, cost_matrix
+from .engine.memory import POLICIES, Footprint, footprint
+from .errors import AugurError
+from .graph import DTYPE_BYTES, LayerGraph
+from .lower import CLASS_NAMES, LoweredNet, lower
+
+# Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
+# GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA
+# context alone is commonly a few hundred MiB; overridable with runtime_mib=.
+DEFAULT_RUNTIME_MIB = {"cpu": 32, "gpu": 300}
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    name: str
+    type: str
+    op: str
+    kernel: str              # the kernel (host layer) this layer ran in
+    fused_into: str | None   # host layer when this layer was fused into another's kernel
+    kernel_class: str
+    time_s: float
+    compute_s: float
+    memory_s: float
+    macs: int
+    flops: int
+    params: int
+    dram_bytes: float
+    bound: str
+    energy_j: float
+    input_shapes: tuple
+    output_shape: tuple
+
+
+@dataclass(frozen=True)
+class Totals:
+    time_s: float
+    macs: int
+    flops: int
+    params: int
+    stat_params: int
+    weight_bytes: int
+    peak_activation_bytes: int
+    peak_memory_bytes: int
+    dram_bytes: float
+    energy_j: float
+    bound_time_s: dict  # bound name -> seconds
+
+
+@dataclass(frozen=True)
+class Estimate:
+    net: str
+    hw: str
+    processor: str
+    processor_kind: str
+    runtime: str
+    batch: int
+    precision: str
+    threads: int | None
+    policy: str
+    total: Totals
+    layers: tuple[LayerEstimate, ...]
+    footprints: dict  # policy -> Footprint
+    memory_capacity_bytes: int
+    assumptions: dict = field(default_factory=dict)
+
+    @property
+    def fits(self) -> bool:
+        return self.total.peak_memory_bytes <= self.memory_capacity_bytes
+
+    def to_dict(self) -> dict:
+        t = self.total
+        return {
+            "net": self.net, "hw": self.hw, "processor": self.processor,
+            "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
+            "precision": self.precision, "threads": self.threads, "policy": self.policy,
+            "total": {
+                "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
+                "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
+                "peak_activation_bytes": t.peak_activation_bytes,
+                "peak_memory_bytes": t.peak_memory_bytes, "dram_bytes": t.dram_bytes,
+                "energy_mj": t.energy_j * 1e3,
+                "bound_time_ms": {k: v * 1e3 for k, v in t.bound_time_s.items()},
+                "memory_capacity_bytes": self.memory_capacity_bytes, "fits": self.fits,
+            },
+            "memory": {p: {"weight_bytes": f.weight_bytes, "peak_activation_bytes": f.peak_activation_bytes,
+                           "workspace_bytes": f.workspace_bytes, "runtime_bytes": f.runtime_bytes,
+                           "peak_memory_bytes": f.peak_memory_bytes, "peak_step": f.peak_step}
+                       for p, f in self.footprints.items()},
+            "layers": [{
+                "name": l.name, "type": l.type, "op": l.op, "kernel": l.kernel, "fused_into": l.fused_into,
+                "kernel_class": l.kernel_class, "time_ms": l.time_s * 1e3, "compute_ms": l.compute_s * 1e3,
+                "memory_ms": l.memory_s * 1e3, "macs": l.macs, "flops": l.flops, "params": l.params,
+                "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
+                "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
+            } for l in self.layers],
+            "assumptions": self.assumptions,
+        }
+
+
+def lowered_for(graph: LayerGraph, dtype: str, fusion, conv: Conventions = DEFAULT) -> LoweredNet:
+    """Lowering depends only on (graph, precision, fusion rules, conventions): cache it on the graph."""
+    key = (dtype, tuple(sorted(fusion)), repr(conv))
+    cache = graph.__dict__.setdefault("_lowered", {})
+    if key not in cache:
+        cache[key] = lower(graph, dtype, fusion, conv)
+    return cache[key]
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(PRECISIONS)}")
+
+
+def estimate(net, hw, processor: str | None = None, batch: int | None = None, precision: str = "fp32",
+             threads: int | None = None, policy: str = "reuse", runtime: str | None = None,
+             conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
+             input_shape: tuple | None = None) -> Estimate:
+    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
+    from .frontends import load_net
+    from .hw import load_hw
+    _check_precision(precision)
+    if policy not in POLICIES:
+        raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
+    graph = load_net(net, batch=batch, input_shape=input_shape)
+    device = hw if hasattr(hw, "processors") else load_hw(hw)
+    proc = pick_processor(device, processor)
+    rt = pick_runtime(proc, runtime)
+    low = lowered_for(graph, precision, rt.fusion, conventions)
+    row = hw_row(proc, rt, precision, threads)
+    res = cost_matrix(low.rows, row[None, :])[0]
+    mib = DEFAULT_RUNTIME_MIB[proc.kind] if runtime_mib is None else runtime_mib
+    if not np.isfinite(mib) or mib < 0:
+        raise AugurError(f"runtime memory must be a non-negative number of MiB, got {mib}")
+    wel = sum(l.counts.weight_elems for l in low.counts)
+    fps = {p: footprint(graph, precision, p, int(mib * 2**20), wel) for p in POLICIES}
+    return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
+
+
+def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precision, threads, policy,
+             fps: dict, conventions: Conventions) -> Estimate:
+    layers = []
+    bound_time: dict[str, float] = {b: 0.0 for b in BOUND_NAMES[:4]}
+    for lc in low.counts:
+        k = low.layer_kernel[lc.name]
+        kern = low.kernels[k]
+        host = kern.layers[0] == lc.name
+        r = res[k]
+        bound = BOUND_NAMES[int(r[4])] if host else "fused"
+        if host and bound in bound_time:
+            bound_time[bound] += r[0]
+        layers.append(LayerEstimate(
+            name=lc.name, type=lc.src_type or lc.op, op=lc.op, kernel=kern.name,
+            fused_into=None if host else kern.name, kernel_class=CLASS_NAMES[kern.cls],
+            time_s=float(r[0]) if host else 0.0, compute_s=float(r[1]) if host else 0.0,
+            memory_s=float(r[2]) if host else 0.0, macs=lc.counts.macs, flops=lc.counts.flops,
+            params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0, bound=bound,
+            energy_j=float(r[5]) if host else 0.0, input_shapes=lc.input_shapes,
+            output_shape=lc.output_shapes[0] if lc.output_shapes else ()))
+    fp: Footprint = fps[policy]
+    tot_counts = sum((lc.counts for lc in low.counts), start=type(low.counts[0].counts)())
+    eb = DTYPE_BYTES[precision]
+    total = Totals(
+        time_s=float(res[:, 0].sum()), macs=tot_counts.macs, flops=tot_counts.flops,
+        params=tot_counts.params, stat_params=tot_counts.stat_params,
+        weight_bytes=(tot_counts.params + tot_counts.stat_params) * eb,
+        peak_activation_bytes=fp.peak_activation_bytes, peak_memory_bytes=fp.peak_memory_bytes,
+        dram_bytes=float(res[:, 3].sum()), energy_j=float(res[:, 5].sum()), bound_time_s=bound_time)
+    assumptions = {
+        "conventions": conventions.describe(),
+        "fusion_rules": list(low.fusion),
+        "runtime": f"{rt.name}: {rt.stack}",
+        "efficiency_source": rt.source,
+        "memory_policy": policy,
+        "runtime_memory_bytes": fp.runtime_bytes,
+        "time_model": "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead; "
+                      "network time = sum of kernels (no overlap between kernels)",
+        "dropped_layers": [list(d) for d in graph.dropped],
+    }
+    return Estimate(net=graph.name, hw=device.name, processor=proc.name, processor_kind=proc.kind,
+                    runtime=rt.name, batch=graph.batch, precision=precision, threads=threads,
+                    policy=policy, total=total, layers=tuple(layers), footprints=fps,
+                    memory_capacity_bytes=device.memory_bytes, assumptions=assumptions)

@@ -1,0 +1,83 @@
+"""Frontends: descriptor files -> LayerGraph. ``load_net`` picks one by file suffix."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import AugurError
+from ..graph import LayerGraph, rebatch
+
+REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
+SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx")
+# Descriptor files are text of at most a few MB; refusing huge files early keeps a
+# mistaken path (a 2 GB weights file) from eating the machine's memory.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def nets_dirs() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("AUGUR_NETS", "").split(os.pathsep) if p]
+    return extra + [REPO_NETS]
+
+
+def list_nets() -> list[tuple[str, Path]]:
+    seen, out = set(), []
+    for d in nets_dirs():
+        if d.is_dir():
+            for p in sorted(d.iterdir()):
+                if p.suffix in SUFFIXES and p.stem not in seen:
+                    seen.add(p.stem)
+                    out.append((p.stem, p))
+    return out
+
+
+def resolve_net(spec: str) -> Path:
+    p = Path(spec)
+    if p.suffix in SUFFIXES or os.sep in spec or p.exists():
+        if not p.is_file():
+            raise AugurError("no such file", file=spec)
+        return p
+    for name, path in list_nets():
+        if name == spec:
+            return path
+    names = ", ".join(n for n, _ in list_nets())
+    raise AugurError(f"'{spec}' is neither a file nor a network in nets/; known networks: {names}")
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise AugurError(f"file is {size} bytes; a descriptor is expected to be under "
+                             f"{MAX_TEXT_BYTES >> 20} MiB (is this a weights file?)", file=str(path))
+        data = path.read_bytes()
+    except OSError as e:
+        raise AugurError(f"cannot read: {e.strerror}", file=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise AugurError("not UTF-8 text (is this a binary file?)", file=str(path), line=line)
+
+
+def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
+             lenient: bool = False) -> LayerGraph:
+    """Load a network by path or zoo name; optionally override batch or the input shape."""
+    if isinstance(spec, LayerGraph):
+        graph = spec
+    else:
+        path = resolve_net(str(spec))
+        if path.suffix == ".prototxt":
+            from .caffe import load_caffe
+            graph = load_caffe(path, input_shape=input_shape)
+        elif path.suffix in (".yaml", ".yml"):
+            from .yamlnet import load_yamlnet
+            graph = load_yamlnet(path, input_shape=input_shape)
+        elif path.suffix == ".onnx":
+            from .onnx import load_onnx
+            graph = load_onnx(path, batch=batch, input_shape=input_shape, lenient=lenient)
+        else:
+            raise AugurError(f"unknown descriptor type '{path.suffix}'; expected one of "
+                             f"{', '.join(SUFFIXES)}", file=str(path))
+    if batch is not None and batch != graph.batch:
+        graph = rebatch(graph, batch)
+    return graph

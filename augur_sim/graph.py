@@ -1,0 +1,250 @@
+"""The layer graph: the one representation every later stage consumes.
+
+Nodes are layers (canonical op kind, attributes, source location); edges carry the
+tensors between them. Shape inference runs once, in topological order, when the
+graph is built; its errors name the layer and the line it came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import networkx as nx
+
+from .errors import AugurError, ShapeError
+from .ops import registry
+
+Shape = tuple[int, ...]
+
+# A dimension beyond this is a descriptor error, not a network: 2**31 elements in one
+# axis already exceeds any real activation, and keeps every product far from int64 overflow.
+MAX_DIM = 1 << 31
+# Whole-tensor guard: products of dims must stay well inside int64 in the numba kernels,
+# which multiply element counts by bytes and by repeat factors.
+MAX_TENSOR_ELEMS = 1 << 46
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    file: str | None
+    line: int | None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    op: str
+    attrs: dict = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    source: SourceLoc | None = None
+    inplace: bool = False
+    # Weight tensor shapes, filled in by shape inference (frontends leave it empty).
+    params: tuple[Shape, ...] = ()
+    # The frontend's own type name ("Convolution", "Conv"), for reports.
+    src_type: str | None = None
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: Shape
+    dtype: str
+    producer: str  # layer name (graph inputs are produced by their Input layer)
+
+    @property
+    def elems(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def check_shape(shape: Iterable[Any], what: str) -> Shape:
+    """Validate an untrusted shape: positive ints, no absurd sizes."""
+    out = []
+    for d in shape:
+        if isinstance(d, bool) or not isinstance(d, int):
+            raise ShapeError(f"{what}: dimension {d!r} is not an integer")
+        if d <= 0:
+            raise ShapeError(f"{what}: dimension {d} must be positive")
+        if d > MAX_DIM:
+            raise ShapeError(f"{what}: dimension {d} is absurdly large (> {MAX_DIM})")
+        out.append(d)
+    n = 1
+    for d in out:
+        n *= d
+    if n > MAX_TENSOR_ELEMS:
+        raise ShapeError(f"{what}: shape {tuple(out)} has {n} elements, more than {MAX_TENSOR_ELEMS}")
+    return tuple(out)
+
+
+class LayerGraph:
+    """A built, shape-inferred layer graph. Read-only by convention."""
+
+    def __init__(self, name: str, source_file: str | None, g: nx.DiGraph,
+                 tensors: dict[str, TensorInfo], order: list[str], inputs: list[str],
+                 outputs: list[str], dropped: list[tuple[str, str, str]]):
+        self.name = name
+        self.source_file = source_file
+        self.g = g
+        self.tensors = tensors
+        self.order = order
+        self.inputs = inputs
+        self.outputs = outputs
+        self.dropped = dropped
+
+    def layer(self, name: str) -> Layer:
+        return self.g.nodes[name]["layer"]
+
+    def layers(self) -> list[Layer]:
+        return [self.g.nodes[n]["layer"] for n in self.order]
+
+    def in_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        return tuple(self.tensors[t].shape for t in layer.inputs)
+
+    def out_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        return tuple(self.tensors[t].shape for t in layer.outputs)
+
+    @property
+    def batch(self) -> int:
+        return self.tensors[self.inputs[0]].shape[0] if self.inputs else 1
+
+    def consumers(self, tensor: str) -> list[str]:
+        prod = self.tensors[tensor].producer
+        return [v for _, v, d in self.g.out_edges(prod, data=True) if tensor in d["tensors"]]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+class GraphBuilder:
+    """Collects layers from a frontend, then checks and shape-infers them in build()."""
+
+    def __init__(self, net_name: str, file: str | None = None):
+        self.net_name = net_name
+        self.file = file
+        self._layers: list[Layer] = []
+        self._names: set[str] = set()
+        self.dropped: list[tuple[str, str, str]] = []
+
+    def add_input(self, name: str, shape: Iterable[int], dtype: str = "fp32",
+                  source: SourceLoc | None = None, layer_name: str | None = None) -> None:
+        try:
+            shp = check_shape(list(shape), f"input '{name}'")
+        except AugurError as e:
+            raise e.located(file=source.file if source else self.file,
+                            line=source.line if source else None)
+        self.add_layer(Layer(name=layer_name or name, op="input", attrs={"shape": shp, "dtype": dtype},
+                             inputs=(), outputs=(name,), source=source, src_type="Input"))
+
+    def add_layer(self, layer: Layer) -> None:
+        if layer.name in self._names:
+            raise AugurError(f"duplicate layer name '{layer.name}'", file=self._file(layer),
+                             line=self._line(layer), where=f"layer '{layer.name}'")
+        if not layer.outputs:
+            raise AugurError("layer produces no output", file=self._file(layer),
+                             line=self._line(layer), where=f"layer '{layer.name}'")
+        self._names.add(layer.name)
+        self._layers.append(layer)
+
+    def drop(self, name: str, type_: str, reason: str) -> None:
+        self.dropped.append((name, type_, reason))
+
+    def _file(self, layer: Layer) -> str | None:
+        return layer.source.file if layer.source and layer.source.file else self.file
+
+    @staticmethod
+    def _line(layer: Layer) -> int | None:
+        return layer.source.line if layer.source else None
+
+    def _err(self, layer: Layer, msg: str, cls=AugurError) -> AugurError:
+        return cls(msg, file=self._file(layer), line=self._line(layer), where=f"layer '{layer.name}'")
+
+    def build(self) -> LayerGraph:
+        if not any(l.op == "input" for l in self._layers):
+            raise AugurError("the network declares no input", file=self.file)
+        producer: dict[str, str] = {}
+        g = nx.DiGraph()
+        for layer in self._layers:
+            for t in layer.outputs:
+                if t in producer:
+                    raise self._err(layer, f"tensor '{t}' is already produced by layer "
+                                           f"'{producer[t]}' (tensor names must be unique)")
+                producer[t] = layer.name
+            g.add_node(layer.name, layer=layer)
+        for layer in self._layers:
+            for t in layer.inputs:
+                if t not in producer:
+                    raise self._err(layer, f"input '{t}' is produced by no layer")
+                u = producer[t]
+                if u == layer.name:
+                    raise self._err(layer, f"layer consumes its own output '{t}'")
+                if g.has_edge(u, layer.name):
+                    if t not in g.edges[u, layer.name]["tensors"]:
+                        g.edges[u, layer.name]["tensors"].append(t)
+                else:
+                    g.add_edge(u, layer.name, tensors=[t])
+        try:
+            # Stable order: ties broken by declaration order, so reports follow the file.
+            index = {l.name: i for i, l in enumerate(self._layers)}
+            order = list(nx.lexicographical_topological_sort(g, key=lambda n: index[n]))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(g)
+            names = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
+            first = g.nodes[cycle[0][0]]["layer"]
+            raise self._err(first, f"the graph has a cycle: {names}")
+
+        tensors: dict[str, TensorInfo] = {}
+        for name in order:
+            layer = g.nodes[name]["layer"]
+            in_shapes = tuple(tensors[t].shape for t in layer.inputs)
+            dtype = tensors[layer.inputs[0]].dtype if layer.inputs else layer.attrs.get("dtype", "fp32")
+            try:
+                opdef = registry.get(layer.op)
+                out_shapes, param_shapes = opdef.infer(layer.attrs, in_shapes)
+                if len(out_shapes) != len(layer.outputs):
+                    raise ShapeError(f"{layer.op} gives {len(out_shapes)} outputs but the layer "
+                                     f"names {len(layer.outputs)} tops")
+                out_shapes = tuple(check_shape(s, f"output of {layer.op}") for s in out_shapes)
+                param_shapes = tuple(check_shape(s, f"weights of {layer.op}") for s in param_shapes)
+            except AugurError as e:
+                raise e.located(file=self._file(layer), line=self._line(layer),
+                                where=f"layer '{layer.name}'")
+            if param_shapes != layer.params:
+                layer = _replace(layer, params=param_shapes)
+                g.nodes[name]["layer"] = layer
+            for t, s in zip(layer.outputs, out_shapes):
+                tensors[t] = TensorInfo(t, s, dtype, layer.name)
+        for u, v, d in g.edges(data=True):
+            d["shapes"] = [tensors[t].shape for t in d["tensors"]]
+        consumed = {t for l in self._layers for t in l.inputs}
+        outputs = [t for l in (g.nodes[n]["layer"] for n in order) for t in l.outputs
+                   if t not in consumed]
+        inputs = [l.outputs[0] for l in (g.nodes[n]["layer"] for n in order) if l.op == "input"]
+        return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
+
+
+def _replace(layer: Layer, **kw) -> Layer:
+    from dataclasses import replace
+    return replace(layer, **kw)
+
+
+def rebatch(graph: LayerGraph, batch: int) -> LayerGraph:
+    """The same network at another batch size: every input's leading dim replaced."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0 or batch > 1 << 20:
+        raise AugurError(f"batch must be a positive integer up to {1 << 20}, got {batch!r}")
+    b = GraphBuilder(graph.name, graph.source_file)
+    for name in graph.order:
+        layer = graph.layer(name)
+        if layer.op == "input":
+            shape = (batch,) + tuple(layer.attrs["shape"][1:])
+            layer = _replace(layer, attrs={**layer.attrs, "shape": shape})
+        b.add_layer(_replace(layer, params=()))
+    b.dropped = list(graph.dropped)
+    return b.build()

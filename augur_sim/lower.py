@@ -1,0 +1,224 @@
+"""Lowering: layer graph -> arrays, one row per executed kernel.
+
+A runtime fuses some layers into the kernel of the layer before (conv + bias + BN + ReLU,
+a residual add into the conv that feeds it). Which rules apply belongs to the runtime in
+the hardware spec; this module applies a given set and records, for every layer, the
+kernel it ran in. Rows are float64 so one array feeds the numba kernels; the column
+indices below are the contract with augur_sim/engine/kernels.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .conventions import DEFAULT, Conventions
+from .counts import LayerCount, count_net
+from .errors import AugurError
+from .graph import DTYPE_BYTES, LayerGraph
+from .ops import pool as pool_op
+
+# Kernel classes.
+NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
+CLASS_NAMES = ("noop", "gemm", "direct", "stream")
+
+# Row columns.
+(C_CLS, C_M, C_N, C_K, C_GCOUNT, C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, C_IM2COL,
+ C_CH, C_KH, C_KW, C_HIN, C_WIN, C_HOUT, C_WOUT, C_SH, C_SW, C_BATCH, C_ELEM_BYTES,
+ C_WSHARED) = range(22)
+NCOLS = 22
+
+# Fusion rules a runtime may apply (closed vocabulary, validated by the hw schema):
+#   conv_bias     bias add folded into conv/fc (a separate Bias/Scale-bias layer after it)
+#   conv_bn       BatchNorm (and Caffe's BN+Scale pair) folded into the conv/fc weights
+#   conv_relu     an activation applied in the conv/fc epilogue
+#   conv_eltwise  a residual add (and its activation) in the epilogue of the conv feeding it
+#   bn_relu       standalone BN followed by an activation as one kernel
+#   eltwise_relu  an activation fused into the element-wise op before it
+FUSION_RULES = ("conv_bias", "conv_bn", "conv_relu", "conv_eltwise", "bn_relu", "eltwise_relu")
+_HOSTS = ("conv", "deconv", "fc")
+_EPILOGUE_ACTS = ("relu", "leaky_relu", "clip", "prelu", "sigmoid", "hard_swish", "hard_sigmoid",
+                  "swish", "elu", "tanh", "gelu")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str                    # the host layer's name
+    layers: tuple[str, ...]      # host first, then the layers fused into it
+    cls: int
+
+
+@dataclass(frozen=True)
+class LoweredNet:
+    net: str
+    batch: int
+    dtype: str
+    fusion: tuple[str, ...]
+    kernels: tuple[Kernel, ...]
+    rows: np.ndarray               # [kernels, NCOLS] float64
+    layer_kernel: dict             # layer name -> index of the kernel it ran in
+    counts: tuple[LayerCount, ...]  # per layer, graph order
+
+    @property
+    def n(self) -> int:
+        return len(self.kernels)
+
+
+def _is_depthwise(attrs, in_shape) -> bool:
+    g = attrs.get("group", 1)
+    cin = in_shape[1]
+    # Depthwise (and very thin grouped) convs run as direct sliding-window kernels in
+    # every runtime we model; a GEMM with K = kh*kw would waste the GEMM machinery.
+    return g > 1 and cin // g == 1
+
+
+def _fusable(graph: LayerGraph, host_out: str, layer_name: str) -> bool:
+    """The host's output feeds only this layer (so the intermediate need not exist)."""
+    return graph.consumers(host_out) == [layer_name]
+
+
+def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
+    """Group layers into kernels, graph order, greedy along single-consumer chains."""
+    rules = set(rules)
+    bad = rules - set(FUSION_RULES)
+    if bad:
+        raise AugurError(f"unknown fusion rule(s) {', '.join(sorted(bad))}; known: {', '.join(FUSION_RULES)}")
+    groups: list[list[str]] = []
+    taken: set[str] = set()
+    for name in graph.order:
+        if name in taken:
+            continue
+        layer = graph.layer(name)
+        group = [name]
+        taken.add(name)
+        head = layer
+        stage = "host" if layer.op in _HOSTS else ("bn" if layer.op == "batchnorm" else
+                                                   "elt" if layer.op == "eltwise" else None)
+        while stage is not None:
+            out = head.outputs[0]
+            cons = graph.consumers(out)
+            if len(cons) != 1 or cons[0] in taken:
+                break
+            nxt = graph.layer(cons[0])
+            ok = False
+            if stage == "host":
+                if nxt.op in ("batchnorm",) and "conv_bn" in rules:
+                    ok = True
+                elif nxt.op in ("scale", "bias") and len(nxt.inputs) == 1 and \
+                        ("conv_bn" in rules or (nxt.op == "bias" and "conv_bias" in rules)):
+                    ok = True
+                elif nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and "conv_relu" in rules:
+                    ok, stage = True, "done"
+                elif nxt.op == "eltwise" and nxt.attrs.get("fn", "sum") == "sum" and "conv_eltwise" in rules:
+                    ok, stage = True, "elt"
+            elif stage == "bn":
+                if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1:
+                    ok = True
+                elif nxt.op == "act" and "bn_relu" in rules:
+                    ok, stage = True, "done"
+            elif stage == "elt":
+                if nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and \
+                        ("eltwise_relu" in rules or "conv_eltwise" in rules):
+                    ok, stage = True, "done"
+            if not ok:
+                break
+            group.append(nxt.name)
+            taken.add(nxt.name)
+            head = nxt
+            if stage == "done":
+                break
+        groups.append(group)
+    return groups
+
+
+def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions = DEFAULT) -> LoweredNet:
+    if dtype not in DTYPE_BYTES:
+        raise AugurError(f"unknown precision '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
+    eb = DTYPE_BYTES[dtype]
+    nc = count_net(graph, conv, dtype)
+    by_name = {l.name: l for l in nc.layers}
+    groups = plan_fusion(graph, fusion)
+    rows = np.zeros((len(groups), NCOLS), dtype=np.float64)
+    kernels, layer_kernel = [], {}
+    for i, group in enumerate(groups):
+        host = graph.layer(group[0])
+        hc = by_name[host.name]
+        r = rows[i]
+        r[C_ELEM_BYTES] = eb
+        flops = sum(by_name[n].counts.flops for n in group)
+        w_elems = sum(by_name[n].counts.weight_elems for n in group)
+        # Fused layers read no intermediate; a fused residual add reads its other operand.
+        in_elems = hc.counts.in_elems
+        produced = set(host.outputs)
+        for n in group[1:]:
+            l = graph.layer(n)
+            in_elems += sum(graph.tensors[t].elems for t in l.inputs if t not in produced)
+            produced.update(l.outputs)
+        out_elems = by_name[group[-1]].counts.out_elems
+        r[C_FLOPS] = flops
+        r[C_IN_BYTES] = in_elems * eb
+        r[C_OUT_BYTES] = out_elems * eb
+        r[C_W_BYTES] = w_elems * eb
+        cls = _classify(host, hc)
+        r[C_CLS] = cls
+        if host.op in ("conv", "deconv"):
+            n_, cin, hin, win = hc.input_shapes[0]
+            _, cout, hout, wout = hc.output_shapes[0]
+            kh, kw = host.attrs["kernel"]
+            sh, sw = host.attrs.get("stride", (1, 1))
+            g = host.attrs.get("group", 1)
+            r[C_CH], r[C_KH], r[C_KW] = cin, kh, kw
+            r[C_HIN], r[C_WIN], r[C_HOUT], r[C_WOUT] = hin, win, hout, wout
+            r[C_SH], r[C_SW], r[C_BATCH] = sh, sw, n_
+            if host.op == "conv":
+                r[C_M], r[C_K], r[C_N] = cout // g, (cin // g) * kh * kw, hout * wout
+            else:  # deconv as GEMM + col2im: M = Cout/g*kh*kw, K = Cin/g, N = Hin*Win
+                r[C_M], r[C_K], r[C_N] = (cout // g) * kh * kw, cin // g, hin * win
+            r[C_GCOUNT] = g * n_
+            pad = host.attrs.get("pad", (0, 0, 0, 0))
+            one_by_one = kh == kw == 1 and sh == sw == 1 and not any(pad)
+            r[C_IM2COL] = 0.0 if (one_by_one or cls == DIRECT) else 1.0
+            r[C_WSHARED] = 1.0  # one weight set serves every image of the batch
+        elif host.op == "fc":
+            in_shape = hc.input_shapes[0]
+            axis = host.attrs.get("axis", 1) % len(in_shape)
+            rows_ = 1
+            for d in in_shape[:axis]:
+                rows_ *= d
+            r[C_M], r[C_K], r[C_N] = host.attrs["out_features"], hc.counts.macs // max(
+                1, rows_ * host.attrs["out_features"]), rows_
+            r[C_GCOUNT] = 1
+            r[C_WSHARED] = 1.0
+        elif host.op == "matmul":
+            a, b = hc.input_shapes
+            out = hc.output_shapes[0]
+            r[C_M], r[C_K], r[C_N] = a[-2], a[-1], b[-1]
+            bcount = 1
+            for d in out[:-2]:
+                bcount *= d
+            r[C_GCOUNT] = bcount
+        elif host.op == "pool" or host.op == "lrn":
+            # Window re-reads stay in cache for any realistic line buffer; record the window
+            # so the traffic model can charge re-reads when a plane does not fit.
+            n_, c = hc.input_shapes[0][:2]
+            r[C_BATCH], r[C_CH] = n_, c
+            if host.op == "pool" and not host.attrs.get("global") and len(hc.input_shapes[0]) == 4:
+                r[C_KH], r[C_KW] = host.attrs["kernel"]
+                r[C_SH], r[C_SW] = host.attrs.get("stride", (1, 1))
+                r[C_HIN], r[C_WIN] = hc.input_shapes[0][2:]
+                r[C_HOUT], r[C_WOUT] = hc.output_shapes[0][2:]
+        kernels.append(Kernel(host.name, tuple(group), cls))
+        for n in group:
+            layer_kernel[n] = i
+    return LoweredNet(graph.name, graph.batch, dtype, tuple(sorted(set(fusion))), tuple(kernels),
+                      rows, layer_kernel, nc.layers)
+
+
+def _classify(layer, lc: LayerCount) -> int:
+    if lc.category == "free":
+        return NOOP
+    if layer.op in ("conv", "deconv"):
+        return DIRECT if layer.op == "conv" and _is_depthwise(layer.attrs, lc.input_shapes[0]) else GEMM
+    if layer.op in ("fc", "matmul"):
+        return GEMM
+    return STREAM

@@ -1,0 +1,163 @@
+"""Reports: aligned tables for people, JSON and CSV for programs."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .counts import NetCount
+from .graph import DTYPE_BYTES
+
+_PREFIX = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(x: float, unit: str = "", digits: int = 3) -> str:
+    """1234567 -> '1.23 M' (+unit); small values keep their digits."""
+    ax = abs(x)
+    for scale, p in _PREFIX:
+        if ax >= scale:
+            return f"{x / scale:.{digits}g} {p}{unit}".rstrip()
+    if isinstance(x, int) or float(x).is_integer():
+        return f"{int(x)} {unit}".rstrip()
+    return f"{x:.{digits}g} {unit}".rstrip()
+
+
+def ibytes(n: float) -> str:
+    for scale, p in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {p}"
+    return f"{int(n)} B"
+
+
+def table(headers, rows, align=None) -> str:
+    cols = list(zip(*([headers] + [[str(c) for c in r] for r in rows]))) if rows else [[h] for h in headers]
+    widths = [max(len(c) for c in col) for col in cols]
+    align = align or ["<"] + [">"] * (len(headers) - 1)
+    def fmt(r):
+        return "  ".join(f"{str(c):{a}{w}}" for c, a, w in zip(r, align, widths)).rstrip()
+    lines = [fmt(headers), "  ".join("-" * w for w in widths)]
+    lines += [fmt(r) for r in rows]
+    return "\n".join(lines)
+
+
+def shape_str(s) -> str:
+    return "x".join(str(d) for d in s)
+
+
+# ---------------------------------------------------------------- analyze
+
+def analyze_dict(nc: NetCount) -> dict:
+    t = nc.total
+    return {
+        "net": nc.net, "batch": nc.batch, "dtype": nc.dtype,
+        "conventions": nc.conventions.as_dict(),
+        "total": {"macs": t.macs, "flops": t.flops, "params": t.params, "stat_params": t.stat_params,
+                  "weight_bytes": nc.weight_bytes, "activation_bytes": nc.activation_bytes},
+        "layers": [{"name": l.name, "type": l.src_type or l.op, "op": l.op, "category": l.category,
+                    "input_shapes": [list(s) for s in l.input_shapes],
+                    "output_shape": list(l.output_shapes[0]) if l.output_shapes else [],
+                    "output_shapes": [list(s) for s in l.output_shapes],
+                    "macs": l.counts.macs, "flops": l.counts.flops, "params": l.counts.params,
+                    "stat_params": l.counts.stat_params,
+                    "activation_bytes": l.counts.out_elems * DTYPE_BYTES[nc.dtype]}
+                   for l in nc.layers],
+        "dropped": [{"name": n, "type": ty, "reason": r} for n, ty, r in nc.dropped],
+    }
+
+
+def analyze_table(nc: NetCount) -> str:
+    eb = DTYPE_BYTES[nc.dtype]
+    rows = [(l.name, l.src_type or l.op, ",".join(shape_str(s) for s in l.input_shapes) or "-",
+             ",".join(shape_str(s) for s in l.output_shapes), si(l.counts.macs), si(l.counts.flops),
+             si(l.counts.params), ibytes(l.counts.out_elems * eb)) for l in nc.layers]
+    t = nc.total
+    rows.append(("TOTAL", "", "", "", si(t.macs), si(t.flops), si(t.params), ibytes(nc.activation_bytes)))
+    out = [f"network {nc.net}   batch {nc.batch}   dtype {nc.dtype}",
+           table(["layer", "type", "input", "output", "MACs", "FLOPs", "params", "activations"], rows,
+                 ["<", "<", "<", "<", ">", ">", ">", ">"]),
+           "",
+           f"MACs {t.macs:,}   FLOPs {t.flops:,}   params {t.params:,} learned + {t.stat_params:,} "
+           f"statistics (BN mean/var, Caffe scale factors)",
+           f"weights {ibytes(nc.weight_bytes)}   activations {ibytes(nc.activation_bytes)} (every tensor once)"]
+    free = [l.name for l in nc.layers if l.category == "free" and l.op != "input"]
+    move = [l.name for l in nc.layers if l.category == "movement"]
+    if free or move:
+        out.append(f"zero-FLOP layers: {len(free)} free views, {len(move)} data movement (concat/split/...)")
+    for n, ty, r in nc.dropped:
+        out.append(f"dropped: {n} ({ty}): {r}")
+    out.append(f"conventions: {nc.conventions.describe()}")
+    return "\n".join(out)
+
+
+def to_csv(rows: list[dict], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def analyze_csv(nc: NetCount) -> str:
+    d = analyze_dict(nc)
+    return to_csv(d["layers"], ["name", "type", "op", "category", "input_shapes", "output_shape", "macs",
+                                "flops", "params", "stat_params", "activation_bytes"])
+
+
+# ---------------------------------------------------------------- estimate
+
+def estimate_table(est, top: int = 8) -> str:
+    rows = []
+    for l in est.layers:
+        if l.op == "input":
+            continue
+        rows.append((l.name, l.type, shape_str(l.output_shape),
+                     f"{l.time_s * 1e3:.3f}" if l.fused_into is None else "-",
+                     si(l.flops), si(l.dram_bytes, "B") if l.fused_into is None else "-",
+                     l.bound if l.fused_into is None else f"fused>{l.fused_into}"))
+    t = est.total
+    hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
+           f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
+    out = [hdr, table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"], rows,
+                      ["<", "<", "<", ">", ">", ">", "<"]), ""]
+    out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
+               f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {t.energy_j * 1e3:.3g} mJ")
+    # Where the time goes.
+    hosts = sorted((l for l in est.layers if l.fused_into is None and l.time_s > 0), key=lambda l: -l.time_s)
+    out.append("")
+    out.append(f"where the time goes (top {min(top, len(hosts))} kernels):")
+    for l in hosts[:top]:
+        share = l.time_s / t.time_s * 100 if t.time_s else 0
+        out.append(f"  {l.name:<28} {l.time_s * 1e3:9.3f} ms  {share:5.1f}%  {l.bound}")
+    bt = t.bound_time_s
+    tot = sum(bt.values()) or 1.0
+    out.append("  by bound: " + ", ".join(f"{k} {v / tot * 100:.1f}%" for k, v in bt.items()))
+    out.append("")
+    for p, f in est.footprints.items():
+        mark = "  <- headline" if p == est.policy else ""
+        out.append(f"memory ({p}): weights {ibytes(f.weight_bytes)} + activations "
+                   f"{ibytes(f.peak_activation_bytes)} + workspace {ibytes(f.workspace_bytes)} + runtime "
+                   f"{ibytes(f.runtime_bytes)} = {ibytes(f.peak_memory_bytes)}{mark}")
+    cap = est.memory_capacity_bytes
+    if est.fits:
+        out.append(f"fits: peak {ibytes(t.peak_memory_bytes)} of the device's {ibytes(cap)} "
+                   f"({t.peak_memory_bytes / cap * 100:.1f}%)")
+    else:
+        out.append(f"WARNING: does not fit: peak {ibytes(t.peak_memory_bytes)} exceeds the device's "
+                   f"{ibytes(cap)} of memory")
+    a = est.assumptions
+    out.append(f"fusion rules assumed: {', '.join(a['fusion_rules']) or 'none'}")
+    out.append(f"efficiency: {a['runtime']}; source: {a['efficiency_source']}")
+    out.append(f"model: {a['time_model']}")
+    out.append(f"conventions: {a['conventions']}")
+    return "\n".join(out)
+
+
+def estimate_csv(est) -> str:
+    return to_csv(est.to_dict()["layers"], ["name", "type", "op", "kernel", "fused_into", "kernel_class",
+                                            "time_ms", "compute_ms", "memory_ms", "macs", "flops",
+                                            "params", "dram_bytes", "bound", "energy_mj", "output_shape"])
+
+
+def dumps(d: dict) -> str:
+    return json.dumps(d, indent=2, sort_keys=False) + "\n"
