@@ -16,7 +16,7 @@ from .conventions import DEFAULT, Conventions
 from .counts import LayerCount, count_net
 from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
-from .ops import pool as pool_op
+from .fusion import FUSION_RULES
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -28,14 +28,8 @@ CLASS_NAMES = ("noop", "gemm", "direct", "stream")
  C_WSHARED) = range(22)
 NCOLS = 22
 
-# Fusion rules a runtime may apply (closed vocabulary, validated by the hw schema):
-#   conv_bias     bias add folded into conv/fc (a separate Bias/Scale-bias layer after it)
-#   conv_bn       BatchNorm (and Caffe's BN+Scale pair) folded into the conv/fc weights
-#   conv_relu     an activation applied in the conv/fc epilogue
-#   conv_eltwise  a residual add (and its activation) in the epilogue of the conv feeding it
-#   bn_relu       standalone BN followed by an activation as one kernel
-#   eltwise_relu  an activation fused into the element-wise op before it
-FUSION_RULES = ("conv_bias", "conv_bn", "conv_relu", "conv_eltwise", "bn_relu", "eltwise_relu")
+# Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
+# hardware spec. A chain is fused only along single-consumer edges.
 _HOSTS = ("conv", "deconv", "fc")
 _EPILOGUE_ACTS = ("relu", "leaky_relu", "clip", "prelu", "sigmoid", "hard_swish", "hard_sigmoid",
                   "swish", "elu", "tanh", "gelu")
@@ -92,7 +86,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
         group = [name]
         taken.add(name)
         head = layer
-        stage = "host" if layer.op in _HOSTS else ("bn" if layer.op == "batchnorm" else
+        stage = ("conv" if layer.op != "fc" else "fc") if layer.op in _HOSTS else ("bn" if layer.op == "batchnorm" else
                                                    "elt" if layer.op == "eltwise" else None)
         while stage is not None:
             out = head.outputs[0]
@@ -101,15 +95,18 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
                 break
             nxt = graph.layer(cons[0])
             ok = False
-            if stage == "host":
-                if nxt.op in ("batchnorm",) and "conv_bn" in rules:
+            if stage in ("conv", "fc"):
+                p = stage  # rule prefix: conv_* for conv/deconv hosts, fc_* for fc
+                if nxt.op == "batchnorm" and stage == "conv" and "conv_bn" in rules:
                     ok = True
-                elif nxt.op in ("scale", "bias") and len(nxt.inputs) == 1 and \
-                        ("conv_bn" in rules or (nxt.op == "bias" and "conv_bias" in rules)):
+                elif nxt.op == "scale" and len(nxt.inputs) == 1 and stage == "conv" and "conv_bn" in rules:
                     ok = True
-                elif nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and "conv_relu" in rules:
+                elif nxt.op == "bias" and len(nxt.inputs) == 1 and f"{p}_bias" in rules:
+                    ok = True
+                elif nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and f"{p}_relu" in rules:
                     ok, stage = True, "done"
-                elif nxt.op == "eltwise" and nxt.attrs.get("fn", "sum") == "sum" and "conv_eltwise" in rules:
+                elif nxt.op == "eltwise" and nxt.attrs.get("fn", "sum") == "sum" and stage == "conv" \
+                        and "conv_eltwise" in rules:
                     ok, stage = True, "elt"
             elif stage == "bn":
                 if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1:

@@ -102,7 +102,10 @@ def cost_one(r, h, out):
         return
     F = r[C_FLOPS]
     if cls == GEMM:
-        eta = gemm_efficiency(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h)
+        # A skinny GEMM (a batch-1 FC is a GEMV) falls back to vector code: it never runs
+        # below the efficiency of a plain vector loop over the same outputs.
+        eta = max(gemm_efficiency(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h),
+                  direct_efficiency(max(r[C_M] * r[C_N] * r[C_GCOUNT] / 4096.0, 1.0), h))
         meff = h[H_MEM_EFF]
     elif cls == DIRECT:
         eta = direct_efficiency(r[C_CH] * r[C_BATCH], h)

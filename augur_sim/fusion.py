@@ -1,0 +1,13 @@
+"""The closed vocabulary of fusion rules a runtime may declare (hw specs) and the
+lowering applies (augur_sim/lower.py). One table, so the two can never disagree."""
+
+FUSION_RULES = {
+    "conv_bias": "bias add folded into the conv / deconv kernel",
+    "conv_bn": "inference BatchNorm (and Caffe Scale) folded into the preceding conv's weights",
+    "conv_relu": "activation (ReLU/clip/...) applied in the conv epilogue",
+    "conv_eltwise": "residual add (and its activation) applied in the epilogue of the conv feeding it",
+    "bn_relu": "standalone BatchNorm and the following activation run as one kernel",
+    "fc_bias": "bias add folded into the fully connected kernel",
+    "fc_relu": "activation applied in the fully connected epilogue",
+    "eltwise_relu": "element-wise op and the following activation run as one kernel",
+}

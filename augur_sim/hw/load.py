@@ -1,0 +1,521 @@
+"""Find, read, merge (extends), validate and override hardware specs.
+
+Validation is driven entirely by the `Field` rows in schema.SECTIONS plus a few
+cross-field rules (cache order, one energy figure per cache, default runtime
+exists, name equals file stem). Every error is a SchemaError (ParseError for YAML
+syntax) carrying file, 1-based line and the YAML path.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+from augur_sim.errors import AugurError, SchemaError
+from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, Source
+from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
+from augur_sim.hw.yamlsrc import (Node, copy_tree, format_path, from_plain, read_yaml,
+                                  to_plain)
+
+MAX_EXTENDS_DEPTH = 16
+MAX_PEAK_FLOPS = 1e17   # 100 PFLOP/s on one processor is a units/clock/FLOP-per-cycle typo
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")     # device names: file stems
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_+-]*$")        # processor/runtime/source names: no dots
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+# ---------------------------------------------------------------- locating files
+
+def hwspec_dirs() -> list[Path]:
+    """Folders searched for specs by name: $AUGUR_HWSPECS entries first, then the repo's hwspecs/."""
+    dirs = [Path(p) for p in os.environ.get("AUGUR_HWSPECS", "").split(os.pathsep) if p.strip()]
+    dirs.append(_REPO_ROOT / "hwspecs")
+    return dirs
+
+
+def _shown(path: Path) -> str:
+    """How errors name a file: relative to the working directory or repo when inside them."""
+    p = path.resolve()
+    for base in (Path.cwd(), _REPO_ROOT):
+        try:
+            return str(p.relative_to(base.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _looks_like_path(s: str) -> bool:
+    return "/" in s or os.sep in s or s.endswith((".yaml", ".yml"))
+
+
+def _find_by_name(name: str, first_dir: Path | None = None) -> Path | None:
+    dirs = ([first_dir] if first_dir is not None else []) + hwspec_dirs()
+    for d in dirs:
+        for ext in (".yaml", ".yml"):
+            cand = d / f"{name}{ext}"
+            if cand.is_file():
+                return cand
+    return None
+
+
+def _available_names() -> list[str]:
+    seen: list[str] = []
+    for d in hwspec_dirs():
+        if d.is_dir():
+            for f in sorted(d.glob("*.y*ml")):
+                if f.suffix in (".yaml", ".yml") and f.stem not in seen:
+                    seen.append(f.stem)
+    return seen
+
+
+# ---------------------------------------------------------------- extends / merge
+
+def _merge(base: Node, over: Node, path: tuple) -> Node:
+    """Child `over` on parent `base`: mappings merge key by key, anything else replaces.
+    `sources` lists merge by id (the child's entry wins) so a child can cite its parent's ids."""
+    if path == ("sources",) and isinstance(base.value, list) and isinstance(over.value, list):
+        merged: dict = {}
+        for n in base.value + over.value:
+            key = n.value.get("id").value if isinstance(n.value, dict) and "id" in n.value else id(n)
+            merged[key] = n
+        return Node(list(merged.values()), over.file, over.line)
+    if isinstance(base.value, dict) and isinstance(over.value, dict):
+        out = dict(base.value)
+        for k, v in over.value.items():
+            out[k] = _merge(base.value[k], v, path + (k,)) if k in base.value else v
+        return Node(out, over.file, over.line)
+    return over
+
+
+def _load_tree(path: Path, chain: tuple = ()) -> Node:
+    shown = _shown(path)
+    tree = read_yaml(path, shown)
+    ext = tree.value.get("extends")
+    if ext is None:
+        return tree
+    if not isinstance(ext.value, str) or not ext.value.strip():
+        raise SchemaError(f"expected a spec name or relative path, got {ext.value!r}",
+                          file=ext.file, line=ext.line, where="extends")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise SchemaError(f"extends chain deeper than {MAX_EXTENDS_DEPTH}",
+                          file=ext.file, line=ext.line, where="extends")
+    target = ext.value.strip()
+    if _looks_like_path(target):
+        parent = (path.parent / target)
+        if not parent.is_file():
+            raise SchemaError(f"parent spec file {target!r} not found (relative to {shown})",
+                              file=ext.file, line=ext.line, where="extends")
+    else:
+        parent = _find_by_name(target, first_dir=path.parent)
+        if parent is None:
+            raise SchemaError(f"parent spec {target!r} not found next to {shown} nor in "
+                              f"hwspecs search path", file=ext.file, line=ext.line,
+                              where="extends")
+    parent = parent.resolve()
+    here = path.resolve()
+    if parent in chain + (here,):
+        cycle = " -> ".join(_shown(p) for p in chain + (here, parent))
+        raise SchemaError(f"extends cycle: {cycle}", file=ext.file, line=ext.line,
+                          where="extends")
+    base = _load_tree(parent, chain + (here,))
+    child = Node({k: v for k, v in tree.value.items() if k != "extends"}, tree.file, tree.line)
+    return _merge(base, child, ())
+
+
+# ---------------------------------------------------------------- validation
+
+def _err(node: Node, path: tuple, msg: str) -> SchemaError:
+    return SchemaError(msg, file=node.file, line=node.line, where=format_path(path) or None)
+
+
+def _typename(v) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return f"bool {str(v).lower()}"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    return f"{type(v).__name__} {v!r}"
+
+
+def _expect_text(f: Field) -> str:
+    if f.type == "number":
+        return f"a number ({f.unit})" if f.unit else "a number"
+    if f.type == "int":
+        return f"an integer ({f.unit})" if f.unit else "an integer"
+    return {"str": "a string", "bool": "true or false"}.get(f.type, f.type)
+
+
+def _check_number(f: Field, node: Node, path: tuple, integer: bool = False) -> float | int:
+    v = node.value
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        hint = ""
+        if isinstance(v, str) and re.fullmatch(r"\s*[-+]?[\d.]+[eE]\d+\s*", v):
+            # PyYAML (YAML 1.1) reads 1e9 as text; only 1.0e+9 is a float.
+            hint = " (YAML reads an exponent without a sign as text: write e.g. 1.0e+9)"
+        raise _err(node, path, f"expected {_expect_text(f)}, got {_typename(v)}{hint}")
+    if integer and not isinstance(v, int):
+        raise _err(node, path, f"expected an integer, got {v!r}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise _err(node, path, f"must be a finite number, got {v!r}")
+    unit = f" {f.unit}" if f.unit and f.unit not in ("fraction",) else ""
+    if f.lo is not None:
+        if (f.lo_open and v <= f.lo) or (not f.lo_open and v < f.lo):
+            op = ">" if f.lo_open else ">="
+            raise _err(node, path, f"must be {op} {f.lo:g}{unit}, got {v!r}")
+    if f.hi is not None and v > f.hi:
+        raise _err(node, path, f"must be <= {f.hi:g}{unit} (larger is not plausible; check "
+                               f"the unit), got {v!r}")
+    return v
+
+
+def _check_str(node: Node, path: tuple) -> str:
+    v = node.value
+    if not isinstance(v, str):
+        raise _err(node, path, f"expected a string, got {_typename(v)}")
+    if not v.strip():
+        raise _err(node, path, "must not be empty")
+    return v.strip()
+
+
+def _check_key(node: Node, path: tuple, key: str, what: str) -> None:
+    if not _KEY_RE.match(key):
+        raise _err(node, path, f"{what} name {key!r} must start with a letter or '_' and hold "
+                               "only letters, digits, '_', '+', '-'")
+
+
+def _value(f: Field, node: Node, path: tuple):
+    """Type- and bounds-check one field; nested sections come back as plain dicts."""
+    t = f.type
+    if t == "number":
+        return float(_check_number(f, node, path))
+    if t == "int":
+        return int(_check_number(f, node, path, integer=True))
+    if t == "bool":
+        if not isinstance(node.value, bool):
+            raise _err(node, path, f"expected true or false, got {_typename(node.value)}")
+        return node.value
+    if t == "str":
+        s = _check_str(node, path)
+        if f.choices and s not in f.choices:
+            raise _err(node, path, f"must be one of {', '.join(f.choices)}, got {s!r}")
+        return s
+    if t == "section":
+        return _section(node, f.of, path)
+    if t in ("list_of", "number_list", "str_list"):
+        if not isinstance(node.value, list):
+            raise _err(node, path, f"expected a list, got {_typename(node.value)}")
+        items = []
+        for i, item in enumerate(node.value):
+            p = path + (i,)
+            if t == "list_of":
+                items.append(_section(item, f.of, p))
+            elif t == "number_list":
+                items.append(float(_check_number(f, item, p)))
+            else:
+                s = _check_str(item, p)
+                if f.choices and s not in f.choices:
+                    raise _err(item, p, f"unknown value {s!r}; allowed: {', '.join(f.choices)}")
+                if s in items:
+                    raise _err(item, p, f"{s!r} listed twice")
+                items.append(s)
+        return items
+    if t in ("map_of", "precision_map"):
+        if not isinstance(node.value, dict):
+            raise _err(node, path, f"expected a mapping, got {_typename(node.value)}")
+        out = {}
+        for k, item in node.value.items():
+            p = path + (k,)
+            if t == "precision_map":
+                if k not in PRECISIONS:
+                    raise _err(item, p, f"unknown precision {k!r}; allowed: {', '.join(PRECISIONS)}")
+                out[k] = float(_check_number(f, item, p))
+            else:
+                _check_key(item, p, k, f.of)
+                out[k] = _section(item, f.of, p)
+        if t == "precision_map" and "fp32" not in out:
+            raise _err(node, path, f"missing required precision 'fp32' (has {', '.join(out) or 'none'})")
+        return out
+    raise AssertionError(f"schema field {f.name} has unknown type {t}")
+
+
+def _section(node: Node, sec: str, path: tuple) -> dict:
+    """Check a mapping against SECTIONS[sec]: unknown keys, missing keys, each value."""
+    fields = SECTIONS[sec]
+    if not isinstance(node.value, dict):
+        raise _err(node, path, f"expected a mapping ({sec}), got {_typename(node.value)}")
+    allowed = [f.name for f in fields]
+    for k, v in node.value.items():
+        if k not in allowed:
+            near = difflib.get_close_matches(k, allowed, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise _err(v, path + (k,), f"unknown key {k!r}{hint}; allowed keys: {', '.join(allowed)}")
+    out = {"__node__": node}
+    for f in fields:
+        if f.name not in node.value:
+            if f.required:
+                raise _err(node, path, f"missing required field {f.name!r} "
+                                       f"({_expect_text(f)}: {f.doc})")
+            continue
+        out[f.name] = _value(f, node.value[f.name], path + (f.name,))
+    return out
+
+
+def _sub(node: Node, *keys) -> Node:
+    for k in keys:
+        node = node.value[k]
+    return node
+
+
+def _build_processor(name: str, d: dict, path: tuple) -> Processor:
+    node = d["__node__"]
+    caches = []
+    prev = None
+    for i, c in enumerate(d["caches"]):
+        cnode = c["__node__"]
+        cpath = path + ("caches", i)
+        if c["line_bytes"] & (c["line_bytes"] - 1):
+            raise _err(_sub(cnode, "line_bytes"), cpath + ("line_bytes",),
+                       f"must be a power of two, got {c['line_bytes']}")
+        if prev is not None:
+            if c["level"] <= prev["level"]:
+                raise _err(_sub(cnode, "level"), cpath + ("level",),
+                           f"must be larger than caches[{i - 1}].level ({prev['level']}), "
+                           f"got {c['level']}")
+            if c["size_kib"] <= prev["size_kib"]:
+                raise _err(_sub(cnode, "size_kib"), cpath + ("size_kib",),
+                           f"must be larger than caches[{i - 1}] ({prev['size_kib']:g} KiB), "
+                           f"got {c['size_kib']:g}")
+        prev = c
+        caches.append(Cache(level=c["level"], size_bytes=int(round(c["size_kib"] * 1024)),
+                            line_bytes=c["line_bytes"], assoc=c["assoc"], shared=c["shared"],
+                            bw_gbs=c["bw_gbs"]))
+    e = d["energy"]
+    if len(e["cache_pj_per_byte"]) != len(caches):
+        raise _err(_sub(node, "energy", "cache_pj_per_byte"),
+                   path + ("energy", "cache_pj_per_byte"),
+                   f"needs one entry per cache level ({len(caches)}), got "
+                   f"{len(e['cache_pj_per_byte'])}")
+    energy = Energy(pj_per_flop=dict(e["pj_per_flop"]), dram_pj_per_byte=e["dram_pj_per_byte"],
+                    cache_pj_per_byte=tuple(e["cache_pj_per_byte"]), static_w=e["static_w"])
+    if not d["runtimes"]:
+        raise _err(_sub(node, "runtimes"), path + ("runtimes",), "needs at least one runtime")
+    runtimes = {}
+    for rname, r in d["runtimes"].items():
+        runtimes[rname] = Runtime(
+            name=rname, stack=r["stack"], source=r["source"], gemm_peak=r["gemm_peak"],
+            gemm_half_m=r["gemm_half_m"], gemm_half_n=r["gemm_half_n"],
+            gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
+            dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
+            fusion=tuple(r["fusion"]),
+            dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6)
+    if d["default_runtime"] not in runtimes:
+        raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
+                   f"must name one of runtimes ({', '.join(runtimes)}), got "
+                   f"{d['default_runtime']!r}")
+    proc = Processor(name=name, kind=d["kind"], units=d["units"], clock_ghz=d["clock_ghz"],
+                     flop_per_cycle_per_unit=dict(d["flop_per_cycle_per_unit"]),
+                     caches=tuple(caches), dram_bw_gbs=d["dram_bw_gbs"],
+                     dispatch_s=d["overheads"]["dispatch_us"] * 1e-6, energy=energy,
+                     runtimes=runtimes, default_runtime=d["default_runtime"])
+    for prec in proc.flop_per_cycle_per_unit:
+        if proc.peak_flops(prec) > MAX_PEAK_FLOPS:
+            raise _err(_sub(node, "flop_per_cycle_per_unit", prec),
+                       path + ("flop_per_cycle_per_unit", prec),
+                       f"units x clock x FLOP/cycle = {proc.peak_flops(prec):.3g} FLOP/s at "
+                       f"{prec}, over the {MAX_PEAK_FLOPS:g} plausibility limit")
+    return proc
+
+
+def build_device(tree: Node, stem: str | None, file: str) -> Device:
+    """Validate a merged tree and turn it into a Device. `stem` (the file's stem) is what
+    `name` must equal; None skips that rule (specs built from plain dicts)."""
+    d = _section(tree, "device", ())
+    if not _NAME_RE.match(d["name"]):
+        raise _err(_sub(tree, "name"), ("name",),
+                   f"{d['name']!r} must hold only letters, digits, '_', '.', '-'")
+    if stem is not None and d["name"] != stem:
+        raise _err(_sub(tree, "name"), ("name",),
+                   f"must equal the file stem {stem!r}, got {d['name']!r}")
+    if not d["sources"]:
+        raise _err(_sub(tree, "sources"), ("sources",),
+                   "needs at least one source (every figure must cite one or be an estimate)")
+    sources = []
+    for i, s in enumerate(d["sources"]):
+        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
+        if any(s["id"] == o.id for o in sources):
+            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
+                       f"duplicate source id {s['id']!r}")
+        sources.append(Source(s["id"], s["ref"]))
+    if not d["processors"]:
+        raise _err(_sub(tree, "processors"), ("processors",), "needs at least one processor")
+    procs = {name: _build_processor(name, p, ("processors", name))
+             for name, p in d["processors"].items()}
+    return Device(name=d["name"], description=d["description"],
+                  memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=tuple(sources),
+                  processors=procs, file=file, raw=tree)
+
+
+# ---------------------------------------------------------------- public API
+
+def check_hw(path) -> Device:
+    """Load and validate one spec file; raise SchemaError/ParseError or return the Device."""
+    p = Path(path)
+    tree = _load_tree(p)
+    return build_device(tree, p.stem, _shown(p))
+
+
+def load_hw(name_or_path) -> Device:
+    """A spec by name (searched in $AUGUR_HWSPECS, then the repo's hwspecs/) or by path."""
+    if isinstance(name_or_path, Device):
+        return name_or_path
+    s = str(name_or_path)
+    if isinstance(name_or_path, Path) or _looks_like_path(s) or Path(s).is_file():
+        return check_hw(Path(s))
+    found = _find_by_name(s)
+    if found is None:
+        names = _available_names()
+        near = difflib.get_close_matches(s, names, n=3, cutoff=0.4)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise AugurError(f"unknown hardware {s!r}{hint}; available: {', '.join(names)}")
+    return check_hw(found)
+
+
+def list_hw() -> list[tuple[str, str]]:
+    """(name, description) of every spec found by name, first folder wins; examples/ excluded."""
+    out = []
+    for name in _available_names():
+        dev = load_hw(name)
+        out.append((dev.name, dev.description))
+    return sorted(out)
+
+
+_KEYPATH_RE = re.compile(r"^[^.\[\]]+(\[\d+\])*(\.[^.\[\]]+(\[\d+\])*)*$")
+_TOKEN_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _parse_override_key(key) -> tuple:
+    """'gpu.caches[1].size_kib' -> ('gpu', 'caches', 1, 'size_kib')."""
+    if not isinstance(key, str) or not _KEYPATH_RE.match(key):
+        raise SchemaError(f"override key must be a dotted path like gpu.caches[1].size_kib, "
+                          f"got {key!r}")
+    return tuple(m.group(1) if m.group(1) is not None else int(m.group(2))
+                 for m in _TOKEN_RE.finditer(key))
+
+
+def _field_at(path: tuple) -> Field | None:
+    """The schema Field a full YAML path names (None if the schema has no such field)."""
+    sec, f = "device", None
+    i = 0
+    while i < len(path):
+        if sec is None:
+            return None
+        f = field(sec, path[i]) if isinstance(path[i], str) else None
+        if f is None:
+            return None
+        i += 1
+        if f.type == "section":
+            sec = f.of
+        elif f.type == "list_of" or f.type == "map_of":
+            if i < len(path) and (isinstance(path[i], int) == (f.type == "list_of")):
+                i += 1
+                sec = f.of
+            elif i < len(path):
+                return None
+        elif f.type in ("precision_map", "number_list", "str_list"):
+            if i < len(path):
+                if f.type == "precision_map" and path[i] in PRECISIONS and i == len(path) - 1:
+                    return Field(path[i], "number", f.unit, lo=f.lo, hi=f.hi)
+                if f.type == "number_list" and isinstance(path[i], int) and i == len(path) - 1:
+                    return Field(str(path[i]), "number", f.unit, lo=f.lo, hi=f.hi)
+                return None
+        else:
+            sec = None
+    return f
+
+
+def _leaf_paths(node: Node, path: tuple = ()) -> list[str]:
+    if isinstance(node.value, dict):
+        out = [format_path(path)] if path else []
+        for k, v in node.value.items():
+            out += _leaf_paths(v, path + (k,))
+        return out
+    if isinstance(node.value, list):
+        out = [format_path(path)]
+        for i, v in enumerate(node.value):
+            out += _leaf_paths(v, path + (i,))
+        return out
+    return [format_path(path)]
+
+
+def apply_overrides(device_or_raw, overrides: dict) -> Device:
+    """A new Device with dotted-path fields replaced, e.g. {"gpu.dram_bw_gbs": 51.2}.
+
+    Paths under processors may drop the "processors." prefix. String values for
+    number/int/bool fields are parsed as YAML scalars ("51.2" -> 51.2) so CLI
+    `--set key=value` strings work. The result is fully re-validated.
+    """
+    if isinstance(device_or_raw, Device):
+        if device_or_raw.raw is None:
+            raise AugurError("device has no spec tree to override")
+        tree, file = copy_tree(device_or_raw.raw), device_or_raw.file
+        stem = device_or_raw.name
+    elif isinstance(device_or_raw, Node):
+        tree, file, stem = copy_tree(device_or_raw), device_or_raw.file, None
+    elif isinstance(device_or_raw, dict):
+        tree, file, stem = from_plain(device_or_raw, "<spec>"), "<spec>", None
+    else:
+        raise AugurError(f"apply_overrides needs a Device or a spec mapping, got "
+                         f"{type(device_or_raw).__name__}")
+    where_file = f"{file} (override)"
+    if not isinstance(overrides, dict):
+        raise SchemaError(f"overrides must be a mapping of dotted path -> value, got "
+                          f"{type(overrides).__name__}", file=where_file)
+    for key, value in overrides.items():
+        path = _parse_override_key(key)
+        procs = tree.value.get("processors")
+        if (field("device", path[0]) is None and procs is not None
+                and isinstance(procs.value, dict) and path[0] in procs.value):
+            path = ("processors",) + path
+        f = _field_at(path)
+        node = tree
+        ok = f is not None
+        for p in path[:-1] if ok else ():
+            if isinstance(node.value, dict) and isinstance(p, str) and p in node.value:
+                node = node.value[p]
+            elif isinstance(node.value, list) and isinstance(p, int) and p < len(node.value):
+                node = node.value[p]
+            else:
+                ok = False
+                break
+        last = path[-1]
+        if ok:
+            ok = (isinstance(node.value, dict) and isinstance(last, str)) or \
+                 (isinstance(node.value, list) and isinstance(last, int) and last < len(node.value))
+        if not ok:
+            cands = _leaf_paths(tree)
+            short = [c[len("processors."):] for c in cands if c.startswith("processors.")]
+            near = difflib.get_close_matches(str(key), short + cands, n=5, cutoff=0.5)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            raise SchemaError(f"unknown override key {key!r}{hint}", file=where_file,
+                              where=format_path(path))
+        if isinstance(value, str) and f.type in ("number", "int", "bool"):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                pass  # left as a string: validation reports the type error
+        new = from_plain(value, where_file, None)
+        node.value[last] = new
+    return build_device(tree, stem, file)
+
+
+def device_to_plain(device: Device) -> dict:
+    """The device's merged spec as plain data (what apply_overrides edits)."""
+    return to_plain(device.raw)

@@ -1,0 +1,144 @@
+"""Validated hardware description: small frozen dataclasses in SI-ish units.
+
+YAML carries human units (KiB, GHz, us); these objects carry what the cost engine
+multiplies with (bytes, seconds, GB/s, FLOP/cycle). Only the loader builds them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from augur_sim.errors import AugurError
+
+# How a precision the processor does not declare is costed. fp16/bf16 without a
+# declared rate run at the fp32 rate (the CPU converts and computes in fp32; a GPU
+# without fast half math does the same). int8 without a rate runs at the fp16 rate
+# if declared, else fp32 (int8 GEMMs fall back to the widest fast path). tf32 is an
+# fp32 tensor-core mode: absent, it is plain fp32. fp64 has no fallback: costing it
+# at the fp32 rate would be optimistic by up to 64x on GPUs, so it is an error.
+PRECISION_FALLBACK: dict[str, tuple[str, ...]] = {
+    "fp64": (),
+    "fp32": (),
+    "tf32": ("fp32",),
+    "fp16": ("fp32",),
+    "bf16": ("fp16", "fp32"),
+    "int8": ("fp16", "fp32"),
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class Cache:
+    level: int
+    size_bytes: int       # one instance: per unit if private, total if shared
+    line_bytes: int
+    assoc: int
+    shared: bool
+    bw_gbs: float         # aggregate over all units of the processor
+
+
+@dataclass(frozen=True)
+class Energy:
+    pj_per_flop: dict     # precision -> pJ per FLOP
+    dram_pj_per_byte: float
+    cache_pj_per_byte: tuple  # one per cache level, innermost first
+    static_w: float
+
+    def flop_pj(self, precision: str) -> float:
+        """pJ per FLOP at `precision`, falling back like peak rates do."""
+        for p in (precision,) + PRECISION_FALLBACK.get(precision, ()):
+            if p in self.pj_per_flop:
+                return float(self.pj_per_flop[p])
+        raise AugurError(f"no energy per FLOP for precision {precision!r}; "
+                         f"the spec has {sorted(self.pj_per_flop)}")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    stack: str
+    source: str
+    gemm_peak: float
+    gemm_half_m: float
+    gemm_half_n: float
+    gemm_half_k: float
+    tile_m: int
+    tile_n: int
+    dw_conv: float
+    mem: float
+    eltwise: float        # defaults to mem when the YAML omits it
+    fusion: tuple         # of rule names from schema.FUSION_RULES
+    # Per-kernel fixed cost under this runtime (s); the processor's dispatch_s unless the
+    # runtime declares its own dispatch_us (e.g. PyTorch eager vs TensorRT on one GPU).
+    dispatch_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Processor:
+    name: str
+    kind: str             # "cpu" | "gpu"
+    units: int
+    clock_ghz: float
+    flop_per_cycle_per_unit: dict
+    caches: tuple         # of Cache, innermost first
+    dram_bw_gbs: float
+    dispatch_s: float
+    energy: Energy
+    runtimes: dict        # name -> Runtime
+    default_runtime: str
+
+    def rate_precision(self, precision: str) -> str:
+        """The declared precision whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
+        if precision not in PRECISION_FALLBACK:
+            raise AugurError(f"unknown precision {precision!r}; expected one of "
+                             f"{', '.join(PRECISION_FALLBACK)}", where=self.name)
+        for p in (precision,) + PRECISION_FALLBACK[precision]:
+            if p in self.flop_per_cycle_per_unit:
+                return p
+        raise AugurError(f"processor has no {precision} rate and {precision} has no fallback; "
+                         f"it has {', '.join(sorted(self.flop_per_cycle_per_unit))}",
+                         where=self.name)
+
+    def peak_flops(self, precision: str = "fp32") -> float:
+        """Peak FLOP/s = units * clock * FLOP/cycle/unit at `precision` (or its fallback)."""
+        fpc = self.flop_per_cycle_per_unit[self.rate_precision(precision)]
+        return float(self.units) * self.clock_ghz * 1e9 * float(fpc)
+
+    def runtime(self, name: str | None = None) -> Runtime:
+        """The named runtime, or the default one; unknown names list the known ones."""
+        key = self.default_runtime if name is None else name
+        if key not in self.runtimes:
+            raise AugurError(f"no runtime {key!r}; this processor has "
+                             f"{', '.join(sorted(self.runtimes))}", where=self.name)
+        return self.runtimes[key]
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    description: str
+    memory_bytes: int
+    sources: tuple        # of Source
+    processors: dict      # name -> Processor
+    file: str
+    # The merged, validated YAML tree (located nodes) that built this device. Kept so
+    # apply_overrides can edit the spec and re-validate it; the engine never reads it.
+    raw: object = field(default=None, compare=False, repr=False)
+
+    def processor(self, name: str | None = None) -> Processor:
+        """The named processor; with no name, the only one, or the first GPU."""
+        if name is None:
+            if len(self.processors) == 1:
+                return next(iter(self.processors.values()))
+            gpus = [p for p in self.processors.values() if p.kind == "gpu"]
+            if gpus:
+                return gpus[0]
+            return next(iter(self.processors.values()))
+        if name not in self.processors:
+            raise AugurError(f"device {self.name} has no processor {name!r}; it has "
+                             f"{', '.join(self.processors)}", file=self.file)
+        return self.processors[name]

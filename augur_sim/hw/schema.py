@@ -1,0 +1,185 @@
+"""The hardware-spec schema, declared as data.
+
+Every field a device YAML may hold is one `Field` row in `SECTIONS`. The loader
+validates against these rows and nothing else, and `schema_doc()` prints the same
+rows, so documentation and validation cannot drift apart.
+
+Bounds are sanity limits, not physics: they catch typos (a clock in MHz written
+where GHz belongs, a bandwidth in bytes/s, a size in bytes written as KiB) and
+values that would overflow or divide by zero downstream.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Precisions a FLOP/cycle or pJ/FLOP table may name. fp32 is always required.
+PRECISIONS = ("fp64", "fp32", "tf32", "fp16", "bf16", "int8")
+
+# Fusion rules a runtime can declare (the lowering pass applies them, see docs/HWSPECS.md).
+from augur_sim.fusion import FUSION_RULES  # noqa: E402  (shared with the lowering)
+
+PROCESSOR_KINDS = ("cpu", "gpu")
+
+# Sanity limits shared by several fields.
+MAX_CLOCK_GHZ = 10.0
+MAX_BW_GBS = 100_000.0
+MAX_CACHE_KIB = float(1 << 30)          # 1 TiB expressed in KiB
+MAX_MEMORY_GIB = 65_536.0               # 64 TiB: a multi-socket server, not a typo
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of one section.
+
+    type is one of: str, int, number, bool, section (nested mapping of `of`),
+    list_of (list of mappings of section `of`), map_of (mapping user-name ->
+    section `of`), precision_map (mapping precision -> number), number_list,
+    str_list. Bounds apply to numbers and to every element of number collections;
+    `lo_open` makes the lower bound exclusive (the usual case: zero is rejected).
+    """
+    name: str
+    type: str
+    unit: str = ""
+    required: bool = True
+    lo: float | None = None
+    hi: float | None = None
+    doc: str = ""
+    lo_open: bool = True
+    of: str | None = None
+    choices: tuple = ()
+
+
+F = Field
+
+SECTIONS: dict[str, tuple[Field, ...]] = {
+    "device": (
+        F("name", "str", doc="device name; must equal the file stem"),
+        F("description", "str", doc="one line: what the device is"),
+        F("memory_gib", "number", "GiB", lo=0, hi=MAX_MEMORY_GIB, doc="DRAM capacity"),
+        F("extends", "str", required=False,
+          doc="parent spec: a name (searched like load_hw) or a path relative to this file; "
+              "child mappings merge into the parent's, lists replace, sources merge by id"),
+        F("sources", "list_of", of="source", doc="where the figures come from"),
+        F("processors", "map_of", of="processor", doc="processor name -> processor"),
+    ),
+    "source": (
+        F("id", "str", doc="short key cited by '# src: ID' comments"),
+        F("ref", "str", doc="URL, datasheet title, or 'measured by augur calibrate on DATE, MACHINE'"),
+    ),
+    "processor": (
+        F("kind", "str", choices=PROCESSOR_KINDS, doc="cpu: units are cores; gpu: units are SMs"),
+        F("units", "int", "cores|SMs", lo=1, hi=1_000_000, lo_open=False,
+          doc="cores (cpu) or streaming multiprocessors (gpu) the processor has"),
+        F("clock_ghz", "number", "GHz", lo=0, hi=MAX_CLOCK_GHZ, doc="sustained clock the peaks use"),
+        F("flop_per_cycle_per_unit", "precision_map", "FLOP/cycle", lo=0, hi=1_000_000,
+          doc="peak FLOPs (FMA = 2) per cycle per core/SM, per precision; fp32 required"),
+        F("caches", "list_of", of="cache", doc="cache levels, innermost first; each larger than the last"),
+        F("dram_bw_gbs", "number", "GB/s", lo=0, hi=MAX_BW_GBS, doc="peak DRAM bandwidth (10^9 B/s)"),
+        F("overheads", "section", of="overheads", doc="fixed costs"),
+        F("energy", "section", of="energy", doc="energy figures"),
+        F("runtimes", "map_of", of="runtime", doc="runtime name -> efficiency of this processor under it"),
+        F("default_runtime", "str", doc="runtime used when none is asked for; a key of runtimes"),
+        F("description", "str", required=False, doc="free text, e.g. the core or GPU model"),
+    ),
+    "cache": (
+        F("level", "int", lo=1, hi=8, lo_open=False, doc="1 = innermost; strictly increasing"),
+        F("size_kib", "number", "KiB", lo=0, hi=MAX_CACHE_KIB,
+          doc="capacity of one instance (per core/SM if private, total if shared)"),
+        F("line_bytes", "int", "B", lo=8, hi=4096, lo_open=False, doc="line size, a power of two"),
+        F("assoc", "int", "ways", lo=1, hi=65536, lo_open=False, doc="associativity"),
+        F("shared", "bool", doc="true: one instance shared by all units; false: one per unit"),
+        F("bw_gbs", "number", "GB/s", lo=0, hi=MAX_BW_GBS,
+          doc="aggregate bandwidth of this level over all units of the processor"),
+    ),
+    "overheads": (
+        F("dispatch_us", "number", "us", lo=0, hi=1_000_000, lo_open=False,
+          doc="fixed cost per kernel/layer: framework dispatch on CPU, launch on GPU"),
+    ),
+    "energy": (
+        F("pj_per_flop", "precision_map", "pJ/FLOP", lo=0, hi=1_000_000,
+          doc="dynamic energy per FLOP, per precision; fp32 required"),
+        F("dram_pj_per_byte", "number", "pJ/B", lo=0, hi=1_000_000, doc="energy per DRAM byte"),
+        F("cache_pj_per_byte", "number_list", "pJ/B", lo=0, hi=1_000_000,
+          doc="energy per byte at each cache level; one entry per cache"),
+        F("static_w", "number", "W", lo=0, hi=100_000, lo_open=False,
+          doc="static/idle power charged for the whole run time"),
+    ),
+    "runtime": (
+        F("stack", "str", doc="software stack, free text (library, version, OS)"),
+        F("source", "str", doc="'estimate: reasoning' or 'measured by augur calibrate on DATE, MACHINE'"),
+        F("gemm_peak", "number", "fraction", lo=0, hi=1, doc="fraction of peak a large GEMM reaches"),
+        F("gemm_half_m", "number", "elements", lo=0, hi=1e9, doc="GEMM M at which efficiency halves"),
+        F("gemm_half_n", "number", "elements", lo=0, hi=1e9, doc="GEMM N at which efficiency halves"),
+        F("gemm_half_k", "number", "elements", lo=0, hi=1e9, doc="GEMM K at which efficiency halves"),
+        F("tile_m", "int", "elements", lo=1, hi=65536, lo_open=False,
+          doc="output tile rows per unit (cpu micro-kernel / gpu CTA) for utilisation and waves"),
+        F("tile_n", "int", "elements", lo=1, hi=65536, lo_open=False, doc="output tile columns per unit"),
+        F("dw_conv", "number", "fraction", lo=0, hi=1, doc="fraction of peak depthwise/direct convs reach"),
+        F("mem", "number", "fraction", lo=0, hi=1, doc="fraction of dram_bw_gbs streams reach"),
+        F("eltwise", "number", "fraction", required=False, lo=0, hi=1,
+          doc="fraction of dram_bw_gbs elementwise ops reach; default = mem"),
+        F("fusion", "str_list", choices=tuple(FUSION_RULES),
+          doc="fusion rules this runtime applies (closed vocabulary)"),
+        F("dispatch_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="per-kernel fixed cost under this runtime; default: the processor's "
+              "overheads.dispatch_us"),
+    ),
+}
+
+
+def field(section: str, name: str) -> Field | None:
+    """The Field row for `name` in `section`, or None."""
+    for f in SECTIONS[section]:
+        if f.name == name:
+            return f
+    return None
+
+
+def _bounds(f: Field) -> str:
+    if f.lo is None and f.hi is None:
+        return ""
+    lo = "" if f.lo is None else f"{'>' if f.lo_open else '>='} {f.lo:g}"
+    hi = "" if f.hi is None else f"<= {f.hi:g}"
+    return ", ".join(p for p in (lo, hi) if p)
+
+
+def _type_text(f: Field) -> str:
+    if f.type in ("section", "list_of", "map_of"):
+        return {"section": "{%s}", "list_of": "[%s]", "map_of": "{name: %s}"}[f.type] % f.of
+    if f.type == "precision_map":
+        return "{precision: number}"
+    if f.type == "str_list":
+        return "[str]"
+    if f.type == "number_list":
+        return "[number]"
+    return f.type
+
+
+def schema_doc() -> str:
+    """The schema as plain text tables, one per section (used by `augur hw show --schema`
+    and docs/HWSPECS.md)."""
+    out = ["Hardware spec schema (augur-sim). Numbers: int or float, never bool, never NaN/inf.",
+           f"Precisions: {', '.join(PRECISIONS)} (fp32 required in every precision table).",
+           ""]
+    for sec, fields in SECTIONS.items():
+        out.append(f"[{sec}]")
+        w = max(len(f.name) for f in fields)
+        for f in fields:
+            req = "required" if f.required else "optional"
+            parts = [_type_text(f)]
+            if f.unit:
+                parts.append(f.unit)
+            b = _bounds(f)
+            if b:
+                parts.append(b)
+            if f.choices and f.type != "str_list":
+                parts.append("one of " + "|".join(f.choices))
+            out.append(f"  {f.name:<{w}}  {req:<8}  {'; '.join(parts)}")
+            out.append(f"  {'':<{w}}            {f.doc}")
+        out.append("")
+    out.append("[fusion rules]")
+    w = max(len(k) for k in FUSION_RULES)
+    for k, v in FUSION_RULES.items():
+        out.append(f"  {k:<{w}}  {v}")
+    return "\n".join(out) + "\n"

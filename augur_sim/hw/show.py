@@ -1,0 +1,53 @@
+"""Human-readable description of a Device, for `augur hw show`."""
+from __future__ import annotations
+
+from augur_sim.hw.model import Device
+
+
+def _size(size_bytes: int) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size_bytes >= div:
+            return f"{size_bytes / div:g} {unit}"
+    return f"{size_bytes} B"
+
+
+def format_hw(device: Device) -> str:
+    """Multi-line description: per processor its peaks (GFLOP/s per declared precision),
+    bandwidths, caches, overhead, energy and runtimes; then the sources."""
+    out = [f"{device.name}: {device.description}",
+           f"  file: {device.file}",
+           f"  memory: {_size(device.memory_bytes)}"]
+    for p in device.processors.values():
+        unit_word = "cores" if p.kind == "cpu" else "SMs"
+        out.append(f"  processor {p.name} ({p.kind}): {p.units} {unit_word} @ {p.clock_ghz:g} GHz")
+        peaks = ", ".join(f"{prec} {p.peak_flops(prec) / 1e9:,.1f}"
+                          for prec in p.flop_per_cycle_per_unit)
+        out.append(f"    peak GFLOP/s: {peaks}")
+        fpc = ", ".join(f"{k} {v:g}" for k, v in p.flop_per_cycle_per_unit.items())
+        out.append(f"    FLOP/cycle/{unit_word[:-1]}: {fpc}")
+        out.append(f"    DRAM bandwidth: {p.dram_bw_gbs:g} GB/s; "
+                   f"machine balance {p.peak_flops('fp32') / (p.dram_bw_gbs * 1e9):.1f} FLOP/B (fp32)")
+        for c in p.caches:
+            scope = "shared" if c.shared else f"per {unit_word[:-1]}"
+            out.append(f"    L{c.level}: {_size(c.size_bytes)} {scope}, {c.line_bytes} B lines, "
+                       f"{c.assoc}-way, {c.bw_gbs:g} GB/s aggregate")
+        out.append(f"    dispatch overhead: {p.dispatch_s * 1e6:g} us per kernel/layer")
+        e = p.energy
+        flop_e = ", ".join(f"{k} {v:g}" for k, v in e.pj_per_flop.items())
+        cache_e = ", ".join(f"L{c.level} {v:g}" for c, v in zip(p.caches, e.cache_pj_per_byte))
+        out.append(f"    energy: pJ/FLOP {flop_e}; DRAM {e.dram_pj_per_byte:g} pJ/B"
+                   + (f"; caches pJ/B {cache_e}" if cache_e else "")
+                   + f"; static {e.static_w:g} W")
+        for r in p.runtimes.values():
+            mark = " (default)" if r.name == p.default_runtime else ""
+            out.append(f"    runtime {r.name}{mark}: {r.stack}")
+            out.append(f"      gemm_peak {r.gemm_peak:g}, half at M/N/K {r.gemm_half_m:g}/"
+                       f"{r.gemm_half_n:g}/{r.gemm_half_k:g}, tile {r.tile_m}x{r.tile_n}, "
+                       f"dw_conv {r.dw_conv:g}, mem {r.mem:g}, eltwise {r.eltwise:g}, "
+                       f"dispatch {r.dispatch_s * 1e6:g} us")
+            out.append(f"      fusion: {', '.join(r.fusion) or 'none'}")
+            out.append(f"      source: {r.source}")
+    out.append("  sources:")
+    for s in device.sources:
+        out.append(f"    [{s.id}] {s.ref}")
+    return "\n".join(out) + "\n"

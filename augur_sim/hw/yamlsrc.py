@@ -1,0 +1,167 @@
+"""Read a YAML file into a tree of located nodes (value, file, line).
+
+yaml.SafeLoader composes the document into nodes that carry start marks; we walk
+those nodes ourselves so that every value keeps the line it came from, duplicate
+keys are caught (PyYAML silently keeps the last one), and alias expansion is bounded
+(a "billion laughs" file would otherwise expand exponentially).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from augur_sim.errors import ParseError, SchemaError
+from augur_sim.hw.schema import MAX_FILE_BYTES
+
+MAX_NODES = 50_000
+
+
+@dataclass
+class Node:
+    """value: dict[str, Node] | list[Node] | scalar (str, int, float, bool, None, ...)."""
+    value: object
+    file: str
+    line: int | None      # 1-based; None for values that came from overrides
+
+
+def format_path(path: tuple) -> str:
+    """('processors', 'gpu', 'caches', 1, 'size_kib') -> 'processors.gpu.caches[1].size_kib'."""
+    out = ""
+    for p in path:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += ("." if out else "") + str(p)
+    return out
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The file's text, refusing missing, unreadable, oversized or non-UTF-8 files."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SchemaError(f"file is {size} bytes; hardware specs are limited to "
+                              f"{MAX_FILE_BYTES} bytes", file=shown)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise SchemaError(f"cannot read file: {e.strerror or e}", file=shown) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SchemaError(f"file is over {MAX_FILE_BYTES} bytes", file=shown)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SchemaError(f"not UTF-8 text (byte {e.start})", file=shown) from None
+
+
+class _Walker:
+    def __init__(self, shown: str, loader: yaml.SafeLoader):
+        self.shown = shown
+        self.loader = loader
+        self.count = 0
+
+    def walk(self, node: yaml.Node, path: tuple) -> Node:
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_NODES:
+            raise SchemaError(f"document expands to more than {MAX_NODES} nodes "
+                              "(aliases?)", file=self.shown, line=line, where=format_path(path))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and \
+                node.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            # Specs are plain data: explicit tags (!!python/..., !!set, !!omap) are refused.
+            raise ParseError(f"YAML tag {node.tag!r} not allowed; specs are plain mappings, "
+                             "lists and scalars", file=self.shown, line=line,
+                             where=format_path(path) or None)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Node] = {}
+            for knode, vnode in node.value:
+                kline = knode.start_mark.line + 1
+                if not isinstance(knode, yaml.ScalarNode) or knode.tag == "tag:yaml.org,2002:merge":
+                    raise SchemaError("mapping keys must be plain strings (no '<<' merges, no "
+                                      "complex keys)", file=self.shown, line=kline,
+                                      where=format_path(path))
+                key = self.loader.construct_object(knode)
+                if not isinstance(key, str):
+                    raise SchemaError(f"mapping key {key!r} must be a string",
+                                      file=self.shown, line=kline, where=format_path(path))
+                if key in out:
+                    raise SchemaError(f"duplicate key {key!r} (first at line {out[key].line})",
+                                      file=self.shown, line=kline, where=format_path(path + (key,)))
+                child = self.walk(vnode, path + (key,))
+                # A mapping's own line is where its value starts; errors about the key
+                # itself read better at the key's line.
+                if not isinstance(child.value, (dict, list)):
+                    child.line = kline
+                out[key] = child
+            return Node(out, self.shown, line)
+        if isinstance(node, yaml.SequenceNode):
+            return Node([self.walk(v, path + (i,)) for i, v in enumerate(node.value)],
+                        self.shown, line)
+        try:
+            value = self.loader.construct_object(node)
+        except yaml.YAMLError as e:
+            raise ParseError(f"bad scalar: {getattr(e, 'problem', None) or e}",
+                             file=self.shown, line=line, where=format_path(path)) from None
+        return Node(value, self.shown, line)
+
+
+def parse_yaml(text: str, shown: str) -> Node:
+    """Compose `text` with the safe loader and return the located tree."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            line = mark.line + 1 if mark else None
+            msg = " ".join(p for p in (e.context, e.problem) if p) or "YAML syntax error"
+            raise ParseError(f"YAML syntax: {msg}", file=shown, line=line) from None
+        except yaml.YAMLError as e:
+            raise ParseError(f"YAML syntax: {e}", file=shown) from None
+        if root is None:
+            raise SchemaError("empty document; expected a mapping", file=shown, line=1)
+        if not isinstance(root, yaml.MappingNode):
+            raise SchemaError("top level must be a mapping of spec fields",
+                              file=shown, line=root.start_mark.line + 1)
+        return _Walker(shown, loader).walk(root, ())
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: Path, shown: str) -> Node:
+    return parse_yaml(read_text(path, shown), shown)
+
+
+def from_plain(value, file: str = "<overrides>", line: int | None = None) -> Node:
+    """Wrap plain Python data (dicts/lists/scalars) as located nodes."""
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise SchemaError(f"mapping key {k!r} must be a string", file=file)
+            out[k] = from_plain(v, file, line)
+        return Node(out, file, line)
+    if isinstance(value, (list, tuple)):
+        return Node([from_plain(v, file, line) for v in value], file, line)
+    return Node(value, file, line)
+
+
+def to_plain(node: Node):
+    """Strip locations: located tree -> plain Python data."""
+    if isinstance(node.value, dict):
+        return {k: to_plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [to_plain(v) for v in node.value]
+    return node.value
+
+
+def copy_tree(node: Node) -> Node:
+    if isinstance(node.value, dict):
+        return Node({k: copy_tree(v) for k, v in node.value.items()}, node.file, node.line)
+    if isinstance(node.value, list):
+        return Node([copy_tree(v) for v in node.value], node.file, node.line)
+    return Node(node.value, node.file, node.line)
