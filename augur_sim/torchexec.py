@@ -1,0 +1,245 @@
+"""Run a layer graph in PyTorch with random weights, to measure a real runtime.
+
+Optional: only `augur validate --runtime torch` and the GPU scripts import it, and it
+needs torch installed. Each canonical op maps to one torch call; the semantics are the
+graph's (Caffe rounding, Caffe flatten, broadcasting eltwise), not torch's defaults.
+"""
+from __future__ import annotations
+
+import math
+
+from .errors import AugurError
+from .graph import LayerGraph
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise AugurError("PyTorch is not installed; it is needed to run a graph in torch")
+    return torch
+
+
+def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
+    """A torch.nn.Module whose forward(*inputs) runs the graph; weights drawn from `seed`."""
+    torch = _torch()
+    F = torch.nn.functional
+    tdtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    gen = torch.Generator().manual_seed(seed)
+
+    def rand(*shape, fan_in=1):
+        w = torch.randn(*shape, generator=gen) * (1.0 / math.sqrt(max(fan_in, 1)))
+        return w.to(device=device, dtype=tdtype)
+
+    steps = []  # (layer, fn(inputs) -> outputs tuple)
+
+    for name in graph.order:
+        layer = graph.layer(name)
+        a = layer.attrs
+        ins = graph.in_shapes(layer)
+        op = layer.op
+        if op == "input":
+            continue
+        if op in ("conv", "deconv"):
+            kh, kw = a["kernel"]
+            sh, sw = a.get("stride", (1, 1))
+            dh, dw = a.get("dilation", (1, 1))
+            pt, pl, pb, pr = a.get("pad", (0, 0, 0, 0))
+            g = a.get("group", 1)
+            wshape = layer.params[0]
+            w = rand(*wshape, fan_in=wshape[1] * kh * kw)
+            b = rand(a["out_channels"]) if a.get("bias", True) else None
+            if op == "conv":
+                sym = pt == pb and pl == pr
+                def fn(x, w=w, b=b, s=(sh, sw), d=(dh, dw), p=(pt, pl, pb, pr), g=g, sym=sym):
+                    if not sym:
+                        x = F.pad(x, (p[1], p[3], p[0], p[2]))
+                        return F.conv2d(x, w, b, s, 0, d, g)
+                    return F.conv2d(x, w, b, s, (p[0], p[1]), d, g)
+            else:
+                oph, opw = a.get("output_padding", (0, 0))
+                def fn(x, w=w, b=b, s=(sh, sw), d=(dh, dw), p=(pt, pl), op_=(oph, opw), g=g):
+                    return F.conv_transpose2d(x, w, b, s, p, op_, g, d)
+        elif op == "fc":
+            out, k = layer.params[0]
+            w = rand(out, k, fan_in=k)
+            b = rand(out) if a.get("bias", True) else None
+            axis = a.get("axis", 1) % len(ins[0])
+            def fn(x, w=w, b=b, axis=axis):
+                return F.linear(x.flatten(axis), w, b)
+        elif op == "matmul":
+            def fn(x, y):
+                return torch.matmul(x, y)
+        elif op == "pool":
+            if a.get("global"):
+                def fn(x, mode=a["mode"]):
+                    return x.amax((2, 3), keepdim=True) if mode == "max" else x.mean((2, 3), keepdim=True)
+            else:
+                kh, kw = a["kernel"]
+                sh, sw = a.get("stride", (1, 1))
+                pt, pl, pb, pr = a.get("pad", (0, 0, 0, 0))
+                out_h, out_w = graph.out_shapes(layer)[0][2:]
+                # Pad explicitly to exactly the extent the graph's rounding needs, so torch's
+                # own ceil rules never disagree with Caffe's.
+                need_h = (out_h - 1) * sh + kh - (ins[0][2] + pt)
+                need_w = (out_w - 1) * sw + kw - (ins[0][3] + pl)
+                extra = (pl, max(need_w, 0), pt, max(need_h, 0))
+                if a["mode"] == "max":
+                    def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
+                        x = F.pad(x, e, value=float("-inf")) if any(e) else x
+                        return F.max_pool2d(x, k, s)
+                else:
+                    def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
+                        x = F.pad(x, e) if any(e) else x
+                        return F.avg_pool2d(x, k, s)
+        elif op == "act":
+            fnname = a["fn"]
+            table = {
+                "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "elu": F.elu,
+                "hard_sigmoid": F.hardsigmoid, "hard_swish": F.hardswish, "gelu": F.gelu,
+                "swish": F.silu, "erf": torch.erf, "sqrt": lambda x: torch.sqrt(x.abs()),
+                "exp": torch.exp, "abs": torch.abs, "neg": torch.neg,
+            }
+            if fnname == "leaky_relu":
+                def fn(x, s=a.get("negative_slope", 0.01)):
+                    return F.leaky_relu(x, s)
+            elif fnname == "prelu":
+                w = rand(*layer.params[0])
+                def fn(x, w=w):
+                    return F.prelu(x, w)
+            elif fnname == "clip":
+                def fn(x, lo=a.get("min", 0.0), hi=a.get("max", 6.0)):
+                    return torch.clamp(x, lo, hi)
+            elif fnname == "power":
+                def fn(x, p=a.get("power", 1.0), sc=a.get("scale", 1.0), sh=a.get("shift", 0.0)):
+                    return (x * sc + sh).abs() ** p
+            elif fnname in table:
+                fn = table[fnname]
+            else:
+                raise AugurError(f"torch runner: activation '{fnname}' not supported", where=f"layer '{name}'")
+        elif op == "softmax":
+            def fn(x, axis=a.get("axis", 1)):
+                return torch.softmax(x, axis)
+        elif op == "batchnorm":
+            c = layer.params[0][0]
+            mean, var = rand(c), rand(c).abs() + 1.0
+            gamma, beta = (rand(c), rand(c)) if a.get("affine") else (None, None)
+            def fn(x, m=mean, v=var, g_=gamma, b_=beta):
+                return F.batch_norm(x, m, v, g_, b_, False, 0.0, 1e-5)
+        elif op in ("scale", "bias"):
+            params = [rand(*s) for s in layer.params]
+            axis = a.get("axis", 1) % len(ins[0])
+            def view(t, rank=len(ins[0]), axis=axis):
+                return t.reshape(tuple(t.shape) + (1,) * (rank - axis - t.dim()))
+            if op == "scale":
+                two = len(layer.inputs) == 2
+                def fn(x, y=None, p=params, two=two):
+                    s = y if two else view(p[0])
+                    out = x * s
+                    if (two and p) or (not two and len(p) > 1):
+                        out = out + view(p[-1])
+                    return out
+            else:
+                def fn(x, y=None, p=params):
+                    return x + (y if y is not None else view(p[0]))
+        elif op == "lrn":
+            if a.get("region", "across") != "across":
+                raise AugurError("torch runner: within-channel LRN not supported", where=f"layer '{name}'")
+            def fn(x, n=a.get("size", 5), al=a.get("alpha", 1e-4), be=a.get("beta", 0.75), k=a.get("k", 1.0)):
+                return F.local_response_norm(x, n, al, be, k)
+        elif op == "layernorm":
+            norm = tuple(ins[0][a.get("axis", -1) % len(ins[0]):])
+            w, b = (rand(*norm), rand(*norm)) if a.get("affine", True) else (None, None)
+            def fn(x, norm=norm, w=w, b=b):
+                return F.layer_norm(x, norm, w, b)
+        elif op == "eltwise":
+            f_ = a.get("fn", "sum")
+            coeffs = a.get("coeffs")
+            def fn(*xs, f_=f_, coeffs=coeffs):
+                if coeffs is not None:
+                    xs = [x * c for x, c in zip(xs, coeffs)]
+                out = xs[0]
+                for x in xs[1:]:
+                    out = {"sum": torch.add, "prod": torch.mul, "max": torch.maximum, "min": torch.minimum,
+                           "sub": torch.sub, "div": torch.div, "pow": torch.pow}[f_](out, x)
+                return out
+        elif op == "concat":
+            def fn(*xs, axis=a.get("axis", 1)):
+                return torch.cat(xs, axis)
+        elif op == "split":
+            sizes = [s[a.get("axis", 1) % len(ins[0])] for s in graph.out_shapes(layer)]
+            def fn(x, sizes=sizes, axis=a.get("axis", 1)):
+                return tuple(torch.split(x, sizes, axis))
+        elif op in ("reshape", "flatten"):
+            shape = graph.out_shapes(layer)[0]
+            def fn(x, shape=shape):
+                return x.reshape(shape)
+        elif op == "transpose":
+            def fn(x, perm=tuple(a["perm"])):
+                return x.permute(perm).contiguous()
+        elif op == "slice":
+            def fn(x, a=a):
+                idx = [slice(None)] * x.dim()
+                axes = a.get("axes") or range(len(a["starts"]))
+                steps = a.get("steps") or [1] * len(a["starts"])
+                for st, en, ax, sp in zip(a["starts"], a["ends"], axes, steps):
+                    idx[ax] = slice(st, en, sp)
+                return x[tuple(idx)]
+        elif op == "pad":
+            pads = a["pads"]
+            r = len(ins[0])
+            tp = []
+            for i in reversed(range(r)):
+                tp += [pads[i], pads[i + r]]
+            def fn(x, tp=tuple(tp)):
+                return F.pad(x, tp)
+        elif op == "identity":
+            n = len(layer.outputs)
+            def fn(x, n=n):
+                return (x,) * n if n > 1 else x
+        elif op == "reduce":
+            def fn(x, a=a):
+                axes = tuple(a["axes"]) if a.get("axes") is not None else tuple(range(x.dim()))
+                f_ = {"mean": torch.mean, "sum": torch.sum}.get(a.get("fn", "mean"), torch.mean)
+                return f_(x, axes, keepdim=a.get("keepdims", True))
+        elif op == "resize":
+            size = graph.out_shapes(layer)[0][2:]
+            def fn(x, size=size, mode=a.get("mode", "nearest")):
+                return F.interpolate(x, size=size, mode="nearest" if mode == "nearest" else "bilinear")
+        else:
+            raise AugurError(f"torch runner: op '{op}' not supported", where=f"layer '{name}'")
+        steps.append((layer, fn))
+
+    inputs = list(graph.inputs)
+    outputs = list(graph.outputs)
+
+    class GraphModule(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = steps
+            self.hook = None  # called as hook(layer_name, "pre"|"post") around each layer
+
+        def forward(self, *xs):
+            env = dict(zip(inputs, xs))
+            hook = self.hook
+            for layer, fn in self.steps:
+                if hook:
+                    hook(layer.name, "pre")
+                res = fn(*[env[t] for t in layer.inputs])
+                if hook:
+                    hook(layer.name, "post")
+                if not isinstance(res, tuple):
+                    res = (res,)
+                for t, v in zip(layer.outputs, res):
+                    env[t] = v
+            return tuple(env[t] for t in outputs)
+
+    return GraphModule()
+
+
+def random_inputs(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 1):
+    torch = _torch()
+    tdtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(*graph.tensors[t].shape, generator=gen).to(device=device, dtype=tdtype)
+            for t in graph.inputs]
