@@ -141,3 +141,31 @@ def register(sub):
     s.add_argument("file")
     hsub.add_parser("schema", help="the spec schema")
     p.set_defaults(func=cmd_hw)
+    register_more(sub)
+
+
+def cmd_export(args):
+    from ..export import export_cmd
+    batch = _positive("--batch")(args.batch) if args.batch is not None else None
+    emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset))
+
+
+def cmd_cachesim(args):
+    from ..cachesim_cli import cachesim_report
+    emit(cachesim_report(net_from_args(args), args.layer, args.hw, args.processor, args.precision))
+
+
+def register_more(sub):
+    p = sub.add_parser("export", help="write a network as an ONNX model with random weights")
+    add_net_args(p)
+    p.add_argument("--out", required=True, help="the .onnx file to write (atomically)")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("cachesim", help="trace-driven cache simulation of one layer (hits and misses per level)")
+    add_net_args(p)
+    p.add_argument("layer", help="the layer's name (see `augur analyze NET`)")
+    p.add_argument("--hw", required=True)
+    p.add_argument("--processor", default=None)
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.set_defaults(func=cmd_cachesim)

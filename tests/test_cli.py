@@ -1,0 +1,130 @@
+"""The `augur` command as a user runs it: outputs, keys, and bad input -> one line, exit 2."""
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from augur_sim.cli import main
+
+from shared_data import prototxt
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_nets_lists_the_zoo(capsys):
+    rc, out, _ = run(capsys, "nets")
+    assert rc == 0
+    for name in ("resnet50", "mobilenet_v2", "efficientnet_b0", "shufflenet_v2_x1_0"):
+        assert name in out
+
+
+def test_analyze_json_keys_and_values(capsys):
+    rc, out, _ = run(capsys, "analyze", "resnet50", "--format", "json", "--batch", "2")
+    assert rc == 0
+    d = json.loads(out)
+    assert {"net", "batch", "conventions", "total", "layers"} <= set(d)
+    assert d["batch"] == 2
+    assert {"macs", "flops", "params", "weight_bytes", "activation_bytes"} <= set(d["total"])
+    assert d["total"]["macs"] == 2 * 4_089_184_256
+    assert d["total"]["params"] == 25_557_032
+    layer = d["layers"][1]
+    assert {"name", "type", "input_shapes", "output_shape", "macs", "flops", "params"} <= set(layer)
+
+
+def test_analyze_csv_one_row_per_layer(capsys):
+    rc, out, _ = run(capsys, "analyze", str(prototxt("squeezenet_v1.1")), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    import augur_sim
+    nc = augur_sim.analyze(prototxt("squeezenet_v1.1"))
+    assert rc == 0 and len(rows) == len(nc.layers)
+    # The file declares batch 10; SOURCES.md derives 0.388 GMACs per image.
+    assert sum(int(r["macs"]) for r in rows) == nc.total.macs
+    assert abs(nc.total.macs / 10 / 0.388e9 - 1) < 0.001
+
+
+def test_analyze_table_has_totals_and_conventions(capsys):
+    rc, out, _ = run(capsys, "analyze", "alexnet", "--input-shape", "1x3x224x224", "--dtype", "fp16")
+    assert rc == 0
+    assert "TOTAL" in out and "conventions:" in out and "dtype fp16" in out
+
+
+def test_estimate_json_keys(capsys):
+    rc, out, _ = run(capsys, "estimate", "mobilenet_v2", "--hw", "jetson_tx2", "--processor", "gpu",
+                     "--format", "json", "--precision", "fp16")
+    assert rc == 0
+    d = json.loads(out)
+    for k in ("time_ms", "macs", "flops", "params", "weight_bytes", "peak_activation_bytes",
+              "peak_memory_bytes", "dram_bytes", "energy_mj"):
+        assert k in d["total"], k
+    assert d["total"]["time_ms"] > 0
+    assert {"hw", "processor", "batch", "precision", "assumptions"} <= set(d)
+    assert {"conventions", "fusion_rules", "efficiency_source"} <= set(d["assumptions"])
+    l = d["layers"][1]
+    assert {"name", "type", "time_ms", "flops", "dram_bytes", "bound"} <= set(l)
+    assert abs(sum(x["time_ms"] for x in d["layers"]) - d["total"]["time_ms"]) < 1e-9
+
+
+def test_estimate_table_tells_where_time_goes(capsys):
+    rc, out, _ = run(capsys, "estimate", "vgg16", "--hw", "jetson_nano", "--batch", "128", "--policy", "caffe")
+    assert rc == 0
+    assert "where the time goes" in out and "by bound:" in out
+    assert "WARNING: does not fit" in out  # VGG-16 at batch 128 keeps ~8 GB of blobs: a Nano has 4 GB
+
+
+def test_hw_list_show_check(capsys, tmp_path):
+    rc, out, _ = run(capsys, "hw", "list")
+    assert rc == 0 and "nvidia_h100_sxm" in out and "jetson_tx2" in out
+    rc, out, _ = run(capsys, "hw", "show", "nvidia_a100")
+    assert rc == 0 and "GFLOP/s" in out or "TFLOP/s" in out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["analyze", "no_such_net"], "neither a file nor a network"),
+    (["analyze", "resnet50", "--batch", "0"], "--batch must be a positive integer"),
+    (["analyze", "resnet50", "--input-shape", "1x3xfoo"], "--input-shape"),
+    (["estimate", "resnet50", "--hw", "no_such_device"], "no_such_device"),
+    (["estimate", "resnet50", "--hw", "jetson_tx2", "--processor", "npu"], "has no processor 'npu'"),
+    (["estimate", "resnet50", "--hw", "jetson_tx2", "--processor", "gpu", "--threads", "2"], "CPU processors"),
+    (["cachesim", "resnet50", "nope", "--hw", "jetson_tx2"], "no layer 'nope'"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2
+    assert needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_descriptor_names_file_and_line(capsys, tmp_path):
+    bad = tmp_path / "bad.prototxt"
+    bad.write_text('name: "x"\ninput: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 8\ninput_dim: 8\n'
+                   'layer { name: "c" type: "Convolution" bottom: "data" top: "c"\n'
+                   '  convolution_param { num_output: 4 kernel_size: 9 } }\n')
+    rc, _, err = run(capsys, "analyze", str(bad))
+    assert rc == 2 and "bad.prototxt:7" in err and "layer 'c'" in err
+
+
+def test_output_file_is_written_whole_or_not_at_all(capsys, tmp_path):
+    out = tmp_path / "r.json"
+    rc, _, _ = run(capsys, "analyze", "resnet18", "--format", "json", "--out", str(out))
+    assert rc == 0 and json.loads(out.read_text())["net"] == "resnet18"
+    missing = tmp_path / "nope" / "r.json"
+    rc, _, err = run(capsys, "analyze", "resnet18", "--out", str(missing))
+    assert rc == 2 and not missing.exists()
+
+
+def test_cachesim_reports_levels(capsys):
+    rc, out, _ = run(capsys, "cachesim", "mobilenet_v2", "stage1.dw", "--hw", "jetson_tx2", "--processor", "cpu")
+    assert rc == 0 and "L1" in out and "L2" in out and "hit rate" in out
+
+
+def test_console_script_entry_point_runs():
+    r = subprocess.run([sys.executable, "-m", "augur_sim.cli", "analyze", "nonexistent.prototxt"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("augur: error: nonexistent.prototxt")
