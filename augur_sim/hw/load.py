@@ -315,7 +315,8 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
             gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
             dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
             fusion=tuple(r["fusion"]),
-            dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6)
+            dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6,
+            issue_s=r.get("issue_us", 0.0) * 1e-6)
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "

@@ -75,6 +75,10 @@ class Runtime:
     # Per-kernel fixed cost under this runtime (s); the processor's dispatch_s unless the
     # runtime declares its own dispatch_us (e.g. PyTorch eager vs TensorRT on one GPU).
     dispatch_s: float = 0.0
+    # Host time to issue one kernel of an asynchronous runtime (0 for synchronous CPU
+    # runtimes): the GPU runs a kernel while the host issues the next, so a kernel takes
+    # max(its own time, issue_s).
+    issue_s: float = 0.0
 
 
 @dataclass(frozen=True)

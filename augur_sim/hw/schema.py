@@ -124,6 +124,10 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("dispatch_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
           doc="per-kernel fixed cost under this runtime; default: the processor's "
               "overheads.dispatch_us"),
+        F("issue_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="host time to issue one kernel of an asynchronous runtime (GPU eager "
+              "frameworks): a kernel overlaps the issue of the next, so it costs at least "
+              "this; default 0"),
     ),
 }
 
