@@ -79,19 +79,25 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
                 sh, sw = a.get("stride", (1, 1))
                 pt, pl, pb, pr = a.get("pad", (0, 0, 0, 0))
                 out_h, out_w = graph.out_shapes(layer)[0][2:]
-                # Pad explicitly to exactly the extent the graph's rounding needs, so torch's
-                # own ceil rules never disagree with Caffe's.
-                need_h = (out_h - 1) * sh + kh - (ins[0][2] + pt)
-                need_w = (out_w - 1) * sw + kw - (ins[0][3] + pl)
-                extra = (pl, max(need_w, 0), pt, max(need_h, 0))
-                if a["mode"] == "max":
-                    def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
-                        x = F.pad(x, e, value=float("-inf")) if any(e) else x
-                        return F.max_pool2d(x, k, s)
+                native = _torch_pool_fits(ins[0][2:], (kh, kw), (sh, sw), (pt, pl, pb, pr), (out_h, out_w))
+                if native is not None:
+                    # One torch call with its own padding/ceil rules gives exactly the graph's shape.
+                    pool = F.max_pool2d if a["mode"] == "max" else F.avg_pool2d
+                    def fn(x, k=(kh, kw), s=(sh, sw), p=(pt, pl), c=native, pool=pool):
+                        return pool(x, k, s, p, ceil_mode=c)
                 else:
-                    def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
-                        x = F.pad(x, e) if any(e) else x
-                        return F.avg_pool2d(x, k, s)
+                    # Pad explicitly to exactly the extent the graph's rounding needs.
+                    need_h = (out_h - 1) * sh + kh - (ins[0][2] + pt)
+                    need_w = (out_w - 1) * sw + kw - (ins[0][3] + pl)
+                    extra = (pl, max(need_w, 0), pt, max(need_h, 0))
+                    if a["mode"] == "max":
+                        def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
+                            x = F.pad(x, e, value=float("-inf")) if any(e) else x
+                            return F.max_pool2d(x, k, s)
+                    else:
+                        def fn(x, k=(kh, kw), s=(sh, sw), e=extra):
+                            x = F.pad(x, e) if any(e) else x
+                            return F.avg_pool2d(x, k, s)
         elif op == "act":
             fnname = a["fn"]
             table = {
@@ -135,10 +141,9 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
                 two = len(layer.inputs) == 2
                 def fn(x, y=None, p=params, two=two):
                     s = y if two else view(p[0])
-                    out = x * s
                     if (two and p) or (not two and len(p) > 1):
-                        out = out + view(p[-1])
-                    return out
+                        return torch.addcmul(view(p[-1]), x, s)  # one kernel, as a runtime would
+                    return x * s
             else:
                 def fn(x, y=None, p=params):
                     return x + (y if y is not None else view(p[0]))
@@ -235,6 +240,24 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
             return tuple(env[t] for t in outputs)
 
     return GraphModule()
+
+
+def _torch_pool_fits(hw, k, s, pad, want):
+    """ceil_mode flag for which torch's own pooling gives the graph's output shape, or None."""
+    pt, pl, pb, pr = pad
+    if pt != pb or pl != pr or pt > k[0] // 2 or pl > k[1] // 2:
+        return None
+    for ceil in (False, True):
+        got = []
+        for size, kk, ss, pp in zip(hw, k, s, (pt, pl)):
+            span = size + 2 * pp - kk
+            out = (-(-span // ss) if ceil else span // ss) + 1
+            if ceil and (out - 1) * ss >= size + pp:
+                out -= 1
+            got.append(out)
+        if tuple(got) == tuple(want):
+            return ceil
+    return None
 
 
 def random_inputs(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 1):

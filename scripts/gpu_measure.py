@@ -161,7 +161,7 @@ def main():
     files = []
     for d in args.nets_dir:
         files += sorted(Path(d).glob("*.yaml")) + sorted(Path(d).glob("*.prototxt"))
-    configs = [(1, "fp32"), (1, "fp16"), (16, "fp16")]
+    configs = [(1, "fp32"), (1, "fp16"), (16, "fp16"), (16, "fp32")]
     if args.quick:
         configs = configs[:1]
     for batch, prec in configs:
