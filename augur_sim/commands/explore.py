@@ -1,0 +1,133 @@
+"""augur whatif | sweep | plot: design-space exploration."""
+from __future__ import annotations
+
+import sys
+
+from ..errors import AugurError
+from .core import _positive, add_net_args, emit
+
+
+def cmd_whatif(args):
+    from .. import whatif as W
+    from ..frontends import load_net
+    batch = _positive("--batch")(args.batch) if args.batch is not None else None
+    sets = W.parse_set(args.set)
+    axes = [W.parse_vary(v) for v in args.vary or ()]
+    if not sets and not axes:
+        raise AugurError("give at least one --set KEY=VALUE or --vary KEY=START:STOP:STEPS")
+    if args.plot and not axes:
+        raise AugurError("--plot draws a --vary grid; give --vary")
+    if args.plot:
+        if str(args.plot).rsplit(".", 1)[-1].lower() not in ("png", "pdf", "svg"):
+            raise AugurError(f"plot file must end in .png, .pdf or .svg, got '{args.plot}'")
+    graph = load_net(args.net, batch=batch)
+    kw = dict(processor=args.processor, precision=args.precision, runtime=args.runtime)
+    if axes:
+        g = W.grid(graph, args.hw, axes, sets, **kw)
+        if args.plot:
+            from ..sweep_plots import whatif_plot
+            whatif_plot(g, args.plot)
+        if args.format == "json":
+            from ..report import dumps
+            emit(dumps(W.grid_dict(g)), args.out)
+        elif args.format == "csv":
+            emit(W.grid_csv(g), args.out)
+        else:
+            emit(W.grid_table(g), args.out)
+        return 0
+    c = W.compare(graph, args.hw, sets, **kw)
+    if args.format == "json":
+        from ..report import dumps
+        emit(dumps(W.comparison_dict(c)), args.out)
+    elif args.format == "csv":
+        from ..report import to_csv
+        d = W.comparison_dict(c)
+        emit(to_csv(d["layers"], ["name", "base_ms", "new_ms", "base_bound", "new_bound"]), args.out)
+    else:
+        emit(W.comparison_table(c), args.out)
+    return 0
+
+
+def cmd_sweep(args):
+    from pathlib import Path
+
+    from .. import sweep as S
+    out = Path(args.out)
+    S._fmt(out)  # check the suffix before any work
+    batches = S.parse_batches(args.batch)
+    precisions = S.parse_precisions(args.precision)
+    processors = S.parse_list(args.processor, "--processor") if args.processor else None
+    nets = S.expand_nets(S.parse_list(args.nets, "--nets")) if args.nets else []
+    if args.generate:
+        from ..generate import parse_generate
+        gens = [parse_generate(g) for g in args.generate]
+        nets += S.generated_specs(gens, args.seed)
+    if not args.hw:
+        raise AugurError("--hw is required: device names, spec paths or globs")
+    devices = S.expand_hw(S.parse_list(args.hw, "--hw"))
+    jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
+    flush_rows = _positive("--flush-rows")(args.flush_rows)
+    progress = args.progress or sys.stderr.isatty()
+    summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
+                       scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows)
+    print(f"{out}: {summ.rows_in_file} rows ({summ.rows_written} new, {summ.rows_skipped} already there) "
+          f"from {summ.items} items in {summ.elapsed_s:.1f} s [{summ.backend}]", file=sys.stderr)
+    return 0
+
+
+def cmd_plot(args):
+    from ..sweep import read_table
+    from ..sweep_plots import heatmap_plot, pareto_plot
+    table = read_table(args.results)
+    if len(table) == 0:
+        raise AugurError("no rows to plot", file=args.results)
+    prefix = args.out_prefix or str(args.results).rsplit(".", 1)[0]
+    a = heatmap_plot(table, f"{prefix}-heatmap.png", batch=args.batch, precision=args.precision)
+    b = pareto_plot(table, f"{prefix}-pareto.png", batch=args.batch, precision=args.precision)
+    print(f"wrote {a} and {b}", file=sys.stderr)
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("whatif", help="change hardware spec fields (--set) or sweep them (--vary)")
+    add_net_args(p)
+    p.add_argument("--hw", required=True, help="device name or spec YAML (may `extends:` another)")
+    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
+    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="edit a spec field, e.g. gpu.dram_bw_gbs=51.2 (repeatable)")
+    p.add_argument("--vary", action="append", metavar="KEY=START:STOP:STEPS[:log]|KEY=v1,v2,...",
+                   help="vary a field over a range or list (repeat for a grid)")
+    p.add_argument("--plot", default=None, help="with --vary: total time against the first key (PNG)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--out", default=None, help="write the report to this file (atomically)")
+    p.set_defaults(func=cmd_whatif)
+
+    p = sub.add_parser("sweep", help="networks x devices x batch x precision -> parquet/csv")
+    p.add_argument("--nets", default=None, help="comma list of zoo names, descriptor paths or globs")
+    p.add_argument("--generate", action="append", metavar="FAMILY:COUNT",
+                   help="add generated networks: resnet:N or mobilenet:N (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --generate (default 0)")
+    p.add_argument("--hw", default=None, help="comma list of device names, spec paths or globs")
+    p.add_argument("--processor", default=None,
+                   help="comma list of processor names/kinds, or 'all' (default: each device's GPU, "
+                        "else its first processor)")
+    p.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
+    p.add_argument("--precision", default="fp32", help="comma list of fp32, fp16, int8")
+    p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it")
+    p.add_argument("--scheduler", default=None, help="dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--jobs", default=None, help="local worker processes (default: all cores for "
+                                                "big sweeps, in-process for small ones)")
+    p.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a tty")
+    p.add_argument("--flush-rows", default="2000", help="write a chunk to OUT.parts/ every N rows "
+                                                        "(and every 2 s): what a kill can lose at most")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("plot", help="heatmap and Pareto chart of a sweep's results")
+    p.add_argument("results", help="a results file from `augur sweep` (.parquet or .csv)")
+    p.add_argument("--out-prefix", default=None, help="PREFIX-heatmap.png, PREFIX-pareto.png "
+                                                      "(default: the results path without suffix)")
+    p.add_argument("--batch", type=int, default=None, help="batch to plot (default: the first)")
+    p.add_argument("--precision", default=None, help="precision to plot (default: the first)")
+    p.set_defaults(func=cmd_plot)

@@ -1,0 +1,250 @@
+"""Random CNN architectures for design-space sweeps: ResNet-like and MobileNetV2-like families.
+
+Each network is a pure function of (family, seed, index): its parameters come from a
+generator seeded with all three, so network i is the same whether a sweep asks for 10
+or 10,000 of them, and a remote worker can rebuild it from those three numbers alone.
+The graph is built directly with GraphBuilder (no descriptor text to parse).
+Parameter ranges are documented in docs/SWEEPS.md; keep the two in step.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import AugurError
+from .graph import GraphBuilder, Layer, LayerGraph
+
+FAMILIES = ("resnet", "mobilenet")
+MAX_COUNT = 1_000_000  # far above any sweep a machine finishes; catches typos like 1e12
+
+# ResNet-like family (He et al. 2015 layout: stem, 4 stages, global pool, fc).
+RESNET_RESOLUTIONS = (160, 192, 224, 256)
+RESNET_STEM_WIDTHS = (16, 32, 48, 64, 80, 96)
+RESNET_BASE_WIDTHS = (32, 48, 64, 80, 96, 128)
+RESNET_GROWTH = (1.5, 2.5)                       # stage width multiplier, uniform
+RESNET_DEPTHS = ((1, 4), (1, 6), (1, 12), (1, 4))  # blocks per stage, inclusive
+RESNET_KERNELS = (3, 5)
+BOTTLENECK_EXPANSION = 4
+
+# MobileNetV2-like family (Sandler et al. 2018, Table 2 as the base configuration).
+MBV2_RESOLUTIONS = (128, 160, 192, 224, 256)
+MBV2_WIDTH_MULT = (0.35, 1.5)                    # uniform, rounded to 0.05
+MBV2_CHANNELS = (16, 24, 32, 64, 96, 160, 320)   # before the width multiplier
+MBV2_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+MBV2_DEPTHS = ((1, 1), (1, 4), (1, 5), (1, 5), (1, 4), (1, 4), (1, 2))
+MBV2_EXPANSIONS = (3, 4, 6)                      # stage 0 always uses 1, as in MobileNetV2
+MBV2_KERNELS = (3, 5, 7)
+MBV2_SE_PROB = 0.3                               # per stage
+MBV2_ACTS = ("relu6", "hard_swish")
+NUM_CLASSES = 1000
+
+
+@dataclass(frozen=True)
+class GenSpec:
+    """One generated network: enough to rebuild it anywhere."""
+    family: str
+    seed: int
+    index: int
+    params: dict
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}-s{self.seed}-{self.index:05d}"
+
+    def params_json(self) -> str:
+        return json.dumps(self.params, sort_keys=True, separators=(",", ":"))
+
+    def graph(self, batch: int = 1) -> LayerGraph:
+        return build(self.family, self.params, batch=batch, name=self.name)
+
+    def flat(self) -> dict:
+        """A few flat columns for tables (the JSON holds everything)."""
+        p = self.params
+        if self.family == "resnet":
+            blocks, width = sum(p["depths"]), p["base_width"] / 64.0
+        else:
+            blocks, width = sum(p["depths"]), p["width_mult"]
+        return {"gen_family": self.family, "gen_seed": self.seed, "gen_index": self.index,
+                "gen_resolution": p["resolution"], "gen_blocks": blocks, "gen_width": float(width),
+                "gen_params": self.params_json()}
+
+
+def parse_generate(text: str) -> tuple[str, int]:
+    """'resnet:100' -> ('resnet', 100)."""
+    fam, sep, cnt = str(text).partition(":")
+    if not sep or fam not in FAMILIES:
+        raise AugurError(f"--generate must look like FAMILY:COUNT with FAMILY one of "
+                         f"{', '.join(FAMILIES)}, got '{text}'")
+    try:
+        n = int(cnt)
+    except ValueError:
+        raise AugurError(f"--generate count must be a positive integer, got '{cnt}'")
+    if n <= 0 or n > MAX_COUNT:
+        raise AugurError(f"--generate count must be between 1 and {MAX_COUNT}, got {n}")
+    return fam, n
+
+
+def _rng(family: str, seed: int, index: int) -> np.random.Generator:
+    # Family in the seed too, so resnet #3 and mobilenet #3 of one seed are unrelated draws.
+    return np.random.default_rng([int(seed), int(index), FAMILIES.index(family)])
+
+
+def _round8(x: float) -> int:
+    """Channel counts as hardware-friendly multiples of 8 (never below 8)."""
+    return max(8, int(round(x / 8.0)) * 8)
+
+
+def sample_params(family: str, seed: int, index: int) -> dict:
+    if family not in FAMILIES:
+        raise AugurError(f"unknown network family '{family}'; expected one of {', '.join(FAMILIES)}")
+    rng = _rng(family, seed, index)
+    pick = lambda seq: seq[int(rng.integers(len(seq)))]  # noqa: E731 - plain python ints/strs
+    if family == "resnet":
+        block = pick(("basic", "bottleneck"))
+        growth = round(float(rng.uniform(*RESNET_GROWTH)), 2)
+        base = pick(RESNET_BASE_WIDTHS)
+        return {
+            "resolution": pick(RESNET_RESOLUTIONS),
+            "block": block,
+            "stem_width": pick(RESNET_STEM_WIDTHS),
+            "stem_kernel": pick((3, 7)),
+            "base_width": base,
+            "growth": growth,
+            "widths": [_round8(base * growth ** i) for i in range(4)],
+            "depths": [int(rng.integers(lo, hi + 1)) for lo, hi in RESNET_DEPTHS],
+            "kernels": [pick(RESNET_KERNELS) for _ in range(4)],
+        }
+    wm = round(float(rng.uniform(*MBV2_WIDTH_MULT)) * 20) / 20
+    return {
+        "resolution": pick(MBV2_RESOLUTIONS),
+        "width_mult": wm,
+        "stem_width": _round8(32 * wm),
+        "widths": [_round8(c * wm) for c in MBV2_CHANNELS],
+        "depths": [int(rng.integers(lo, hi + 1)) for lo, hi in MBV2_DEPTHS],
+        "expansions": [1] + [pick(MBV2_EXPANSIONS) for _ in MBV2_CHANNELS[1:]],
+        "kernels": [pick(MBV2_KERNELS) for _ in MBV2_CHANNELS],
+        "se": [bool(rng.random() < MBV2_SE_PROB) for _ in MBV2_CHANNELS],
+        "act": pick(MBV2_ACTS),
+        "last_width": _round8(1280 * max(1.0, wm)),
+    }
+
+
+def generate(family: str, count: int, seed: int = 0, start: int = 0) -> list[GenSpec]:
+    return [GenSpec(family, int(seed), i, sample_params(family, seed, i))
+            for i in range(start, start + count)]
+
+
+# ---------------------------------------------------------------- graph construction
+
+_ACTS = {"relu": {"fn": "relu"}, "relu6": {"fn": "clip", "min": 0.0, "max": 6.0},
+         "hard_swish": {"fn": "hard_swish"}, "sigmoid": {"fn": "sigmoid"}}
+
+
+class _Net:
+    """Thin helper over GraphBuilder: every method adds one layer and returns its output tensor."""
+
+    def __init__(self, name: str, batch: int, res: int):
+        self.b = GraphBuilder(name, None)
+        self.b.add_input("data", (batch, 3, res, res))
+
+    def _add(self, name, op, attrs, inputs, src_type):
+        self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=tuple(inputs), outputs=(name,),
+                               src_type=src_type))
+        return name
+
+    def conv(self, name, x, out, k, s=1, groups=1):
+        p = k // 2
+        return self._add(name, "conv", {"out_channels": out, "kernel": (k, k), "stride": (s, s),
+                                        "pad": (p, p, p, p), "group": groups, "bias": False}, [x], "Conv")
+
+    def bn(self, name, x):
+        return self._add(name, "batchnorm", {"affine": True, "eps": 1e-5}, [x], "BatchNormalization")
+
+    def act(self, name, x, fn):
+        return self._add(name, "act", dict(_ACTS[fn]), [x], fn)
+
+    def cba(self, name, x, out, k, s=1, groups=1, act="relu"):
+        """conv + BN (+ activation): the unit every block is made of."""
+        y = self.bn(f"{name}.bn", self.conv(f"{name}.conv", x, out, k, s, groups))
+        return self.act(f"{name}.{act}", y, act) if act else y
+
+    def add(self, name, a, b):
+        return self._add(name, "eltwise", {"fn": "sum", "broadcast": False}, [a, b], "Add")
+
+    def mul(self, name, a, b):
+        return self._add(name, "eltwise", {"fn": "prod", "broadcast": True}, [a, b], "Mul")
+
+    def maxpool(self, name, x):
+        return self._add(name, "pool", {"mode": "max", "kernel": (3, 3), "stride": (2, 2),
+                                        "pad": (1, 1, 1, 1)}, [x], "MaxPool")
+
+    def gap(self, name, x):
+        return self._add(name, "pool", {"mode": "avg", "global": True}, [x], "GlobalAveragePool")
+
+    def head(self, x):
+        x = self.gap("avgpool", x)
+        x = self._add("flatten", "flatten", {"axis": 1, "end_axis": -1}, [x], "Flatten")
+        return self._add("fc", "fc", {"out_features": NUM_CLASSES, "bias": True}, [x], "Gemm")
+
+
+def _resnet(net: _Net, p: dict) -> None:
+    x = net.cba("stem", "data", p["stem_width"], p["stem_kernel"], 2)
+    x = net.maxpool("stem.pool", x)
+    cin = p["stem_width"]
+    bottleneck = p["block"] == "bottleneck"
+    for si, (w, depth, k) in enumerate(zip(p["widths"], p["depths"], p["kernels"])):
+        cout = w * BOTTLENECK_EXPANSION if bottleneck else w
+        for bi in range(depth):
+            name = f"layer{si + 1}.{bi}"
+            s = 2 if (bi == 0 and si > 0) else 1
+            if bottleneck:
+                y = net.cba(f"{name}.a", x, w, 1)
+                y = net.cba(f"{name}.b", y, w, k, s)
+                y = net.cba(f"{name}.c", y, cout, 1, act=None)
+            else:
+                y = net.cba(f"{name}.a", x, w, k, s)
+                y = net.cba(f"{name}.b", y, w, k, act=None)
+            # Projection shortcut where the shape changes (torchvision convention).
+            short = net.cba(f"{name}.down", x, cout, 1, s, act=None) if (s != 1 or cin != cout) else x
+            x = net.act(f"{name}.relu", net.add(f"{name}.add", y, short), "relu")
+            cin = cout
+    net.head(x)
+
+
+def _mobilenet(net: _Net, p: dict) -> None:
+    act = p["act"]
+    x = net.cba("stem", "data", p["stem_width"], 3, 2, act=act)
+    cin = p["stem_width"]
+    for si in range(len(MBV2_CHANNELS)):
+        w, depth, t, k, se = (p["widths"][si], p["depths"][si], p["expansions"][si],
+                              p["kernels"][si], p["se"][si])
+        for bi in range(depth):
+            name = f"stage{si}.{bi}"
+            s = MBV2_STRIDES[si] if bi == 0 else 1
+            hidden = _round8(cin * t)
+            y = net.cba(f"{name}.expand", x, hidden, 1, act=act) if t != 1 else x
+            hidden = hidden if t != 1 else cin
+            y = net.cba(f"{name}.dw", y, hidden, k, s, groups=hidden, act=act)
+            if se:
+                # Squeeze-excite: pool, reduce to a quarter of the block input, expand, gate.
+                g = net.gap(f"{name}.se.pool", y)
+                g = net.act(f"{name}.se.relu", net.conv(f"{name}.se.reduce", g, max(8, _round8(cin / 4)), 1),
+                            "relu")
+                g = net.act(f"{name}.se.gate", net.conv(f"{name}.se.expand", g, hidden, 1), "sigmoid")
+                y = net.mul(f"{name}.se.scale", y, g)
+            y = net.cba(f"{name}.project", y, w, 1, act=None)
+            x = net.add(f"{name}.add", y, x) if (s == 1 and cin == w) else y
+            cin = w
+    x = net.cba("last", x, p["last_width"], 1, act=act)
+    net.head(x)
+
+
+def build(family: str, params: dict, batch: int = 1, name: str | None = None) -> LayerGraph:
+    """The LayerGraph of one parameter set (see sample_params for the keys)."""
+    if family not in FAMILIES:
+        raise AugurError(f"unknown network family '{family}'; expected one of {', '.join(FAMILIES)}")
+    net = _Net(name or f"{family}-custom", batch, int(params["resolution"]))
+    (_resnet if family == "resnet" else _mobilenet)(net, params)
+    return net.b.build()

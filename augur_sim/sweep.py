@@ -1,0 +1,660 @@
+"""Design-space sweeps: networks x devices x batch x precision -> one results table.
+
+Work is split into items (one network at one batch and precision); an item is lowered
+once per fusion rule set and evaluated against ALL hardware rows of that rule set in one
+`cost_totals` call. Items run in-process, in a local process pool, or on a
+dask.distributed cluster; results are written as they arrive into a part folder
+(`OUT.parts/`, one complete file per chunk, each renamed into place), then merged into
+OUT atomically. A killed sweep therefore loses at most the rows not yet flushed, and a
+re-run skips every (net, hw, processor, batch, precision) key already present.
+"""
+from __future__ import annotations
+
+import glob as globmod
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AugurError
+
+KEY = ("net", "hw", "processor", "batch", "precision")
+SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
+MAX_BATCH = 1 << 16
+
+# (column, arrow type name). The order is the file's column order.
+COLUMNS = (
+    ("net", "string"), ("net_source", "string"), ("hw", "string"), ("processor", "string"),
+    ("processor_kind", "string"), ("runtime", "string"), ("batch", "int64"), ("precision", "string"),
+    ("time_ms", "float64"), ("throughput_ips", "float64"), ("macs", "int64"), ("flops", "int64"),
+    ("params", "int64"), ("dram_bytes", "float64"), ("energy_mj", "float64"),
+    ("compute_share", "float64"), ("bound", "string"),
+    ("peak_memory_bytes_reuse", "int64"), ("peak_memory_bytes_caffe", "int64"),
+    ("memory_capacity_bytes", "int64"), ("fits", "bool"), ("fits_caffe", "bool"),
+    ("gen_family", "string"), ("gen_seed", "int64"), ("gen_index", "int64"),
+    ("gen_resolution", "int64"), ("gen_blocks", "int64"), ("gen_width", "float64"),
+    ("gen_params", "string"),
+)
+GEN_COLUMNS = ("gen_family", "gen_seed", "gen_index", "gen_resolution", "gen_blocks", "gen_width",
+               "gen_params")
+
+
+def arrow_schema():
+    import pyarrow as pa
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+    return pa.schema([(n, types[t]) for n, t in COLUMNS])
+
+
+# ---------------------------------------------------------------- inputs
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A network to sweep: a descriptor path, or a generated network (family, seed, index)."""
+    name: str
+    source: str
+    path: str | None = None
+    gen: object = None  # generate.GenSpec
+
+    def graph(self, batch: int):
+        if self.gen is not None:
+            return self.gen.graph(batch)
+        return _load_path(self.path, batch)
+
+
+_GRAPH_CACHE: dict = {}
+
+
+def _load_path(path: str, batch: int):
+    """Descriptor files are parsed once per process; other batches are rebatched copies."""
+    from .frontends import load_net
+    from .graph import rebatch
+    base = _GRAPH_CACHE.get(path)
+    if base is None:
+        if len(_GRAPH_CACHE) > 64:
+            _GRAPH_CACHE.clear()
+        base = _GRAPH_CACHE[path] = load_net(path)
+    return base if base.batch == batch else rebatch(base, batch)
+
+
+def _has_glob(s: str) -> bool:
+    return any(c in s for c in "*?[")
+
+
+def expand_nets(specs) -> list[NetSpec]:
+    """Zoo names, paths and globs -> NetSpecs (a glob matching nothing is an error)."""
+    from .frontends import SUFFIXES, resolve_net
+    out, seen = [], set()
+    for spec in specs:
+        spec = spec.strip()
+        if not spec:
+            continue
+        if _has_glob(spec):
+            paths = sorted(p for p in globmod.glob(spec) if Path(p).suffix in SUFFIXES)
+            if not paths:
+                raise AugurError(f"--nets pattern '{spec}' matches no descriptor file "
+                                 f"({', '.join(SUFFIXES)})")
+        else:
+            paths = [str(resolve_net(spec))]
+        for p in paths:
+            name = Path(p).stem
+            if name in seen:
+                continue  # the same network named twice (a glob and a name)
+            seen.add(name)
+            out.append(NetSpec(name=name, source=str(p), path=str(p)))
+    return out
+
+
+def expand_hw(specs) -> list:
+    """Device names, spec paths and globs -> loaded Devices, each once."""
+    from .hw import load_hw
+    out, seen = [], set()
+    for spec in specs:
+        spec = spec.strip()
+        if not spec:
+            continue
+        if _has_glob(spec):
+            paths = sorted(p for p in globmod.glob(spec) if p.endswith((".yaml", ".yml")))
+            if not paths:
+                raise AugurError(f"--hw pattern '{spec}' matches no spec file (.yaml)")
+        else:
+            paths = [spec]
+        for p in paths:
+            dev = load_hw(p)
+            if dev.name not in seen:
+                seen.add(dev.name)
+                out.append(dev)
+    return out
+
+
+def parse_list(text: str, what: str, conv=str) -> list:
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise AugurError(f"{what} needs at least one value, got '{text}'")
+    out = []
+    for t in items:
+        try:
+            v = conv(t)
+        except ValueError:
+            raise AugurError(f"{what}: '{t}' is not a valid value")
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def parse_batches(text: str) -> list[int]:
+    out = parse_list(text, "--batch", int)
+    for b in out:
+        if b <= 0 or b > MAX_BATCH:
+            raise AugurError(f"--batch values must be between 1 and {MAX_BATCH}, got {b}")
+    return out
+
+
+def parse_precisions(text: str) -> list[str]:
+    out = parse_list(text, "--precision")
+    for p in out:
+        if p not in SWEEP_PRECISIONS:
+            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(SWEEP_PRECISIONS)}")
+    return out
+
+
+# ---------------------------------------------------------------- hardware pack
+
+@dataclass(frozen=True)
+class Target:
+    hw: str
+    processor: str
+    processor_kind: str
+    runtime: str
+    memory_capacity_bytes: int
+    runtime_bytes: int
+
+
+@dataclass(frozen=True)
+class HwPack:
+    """Everything a worker needs about the hardware, as plain picklable data.
+
+    groups[precision] = list of (fusion rules, target indices, hardware rows [n, NHW]).
+    """
+    targets: tuple
+    groups: dict
+
+
+def select_targets(devices, processors: list[str] | None):
+    """(device, processor) pairs: the default processor, the named ones, or 'all'."""
+    from .engine.hwrow import pick_processor
+    pairs = []
+    for dev in devices:
+        if not processors:
+            pairs.append((dev, pick_processor(dev, None)))
+            continue
+        chosen = []
+        for want in processors:
+            if want == "all":
+                chosen += list(dev.processors.values())
+            else:
+                chosen += [p for n, p in dev.processors.items() if n == want or p.kind == want][:1]
+        names = list(dict.fromkeys(p.name for p in chosen))  # unique, in order
+        pairs += [(dev, dev.processors[n]) for n in names]
+    if not pairs:
+        raise AugurError(f"no device has a processor matching --processor {','.join(processors)}")
+    return pairs
+
+
+def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
+    from .engine.hwrow import hw_row, pick_runtime
+    from .estimator import DEFAULT_RUNTIME_MIB
+    mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
+    targets, rts = [], []
+    for dev, proc in select_targets(devices, processors):
+        rt = pick_runtime(proc, None)
+        targets.append(Target(dev.name, proc.name, proc.kind, rt.name, int(dev.memory_bytes),
+                              int(mib[proc.kind] * 2**20)))
+        rts.append((proc, rt))
+    groups = {}
+    for prec in precisions:
+        by_fusion: dict = {}
+        for i, (proc, rt) in enumerate(rts):
+            by_fusion.setdefault(tuple(sorted(rt.fusion)), []).append(i)
+        groups[prec] = [(fus, np.array(idx, dtype=np.int64),
+                         np.stack([hw_row(rts[i][0], rts[i][1], prec) for i in idx]))
+                        for fus, idx in by_fusion.items()]
+    return HwPack(tuple(targets), groups)
+
+
+# ---------------------------------------------------------------- evaluation
+
+@dataclass(frozen=True)
+class Item:
+    net: NetSpec
+    batch: int
+    precision: str
+
+
+# Below this many hardware rows the parallel kernel's thread wake-up (milliseconds on a
+# busy machine) costs more than the work; a serial loop over the same cost_one is used.
+PARALLEL_MIN_ROWS = 256
+_serial_totals = None
+
+
+def _get_serial_totals():
+    """cost_totals without prange: same cost_one, same summation order, same results."""
+    global _serial_totals
+    if _serial_totals is None:
+        import numba
+
+        from .engine.kernels import BOUND_COMPUTE, cost_one
+
+        @numba.njit(cache=True)
+        def serial_totals(rows, hws):
+            P = hws.shape[0]
+            L = rows.shape[0]
+            res = np.zeros((P, 4), dtype=np.float64)
+            buf = np.empty(7, dtype=np.float64)
+            for p in range(P):
+                t = 0.0
+                d = 0.0
+                e = 0.0
+                tc = 0.0
+                for l in range(L):
+                    cost_one(rows[l], hws[p], buf)
+                    t += buf[0]
+                    d += buf[3]
+                    e += buf[5]
+                    if buf[4] == BOUND_COMPUTE:
+                        tc += buf[0]
+                res[p, 0] = t
+                res[p, 1] = d
+                res[p, 2] = e
+                res[p, 3] = tc
+            return res
+        _serial_totals = serial_totals
+    return _serial_totals
+
+
+def totals(rows: np.ndarray, hws: np.ndarray) -> np.ndarray:
+    """[P, 4] network totals (time, dram, energy, compute-bound time) for all rows, one call."""
+    from .engine.kernels import cost_totals
+    if hws.shape[0] >= PARALLEL_MIN_ROWS:
+        return cost_totals(rows, hws)
+    return _get_serial_totals()(rows, hws)
+
+
+def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:
+    """All rows of one (net, batch, precision): one lowering per fusion set, one
+    cost_totals call per lowering over every hardware row that shares it."""
+    from .engine.memory import footprint
+    from .lower import lower
+    graph = item.net.graph(item.batch)
+    prec = item.precision
+    gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
+    rows = []
+    fps = None
+    for fusion, idx, hws in pack.groups[prec]:
+        todo = [k for k, ti in enumerate(idx)
+                if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
+                not in skip]
+        if not todo:
+            continue
+        low = lower(graph, prec, fusion)
+        if fps is None:
+            tot = low.counts[0].counts
+            for lc in low.counts[1:]:
+                tot = tot + lc.counts
+            # Footprints do not depend on the hardware but for the runtime constant, added below.
+            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes
+                   for p in ("reuse", "caffe")}
+        res = totals(low.rows, np.ascontiguousarray(hws[todo]))
+        for k, r in zip(todo, res):
+            t = pack.targets[idx[k]]
+            time_s = float(r[0])
+            share = float(r[3] / r[0]) if r[0] > 0 else 0.0
+            reuse = fps["reuse"] + t.runtime_bytes
+            caffe = fps["caffe"] + t.runtime_bytes
+            rows.append({
+                "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
+                "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
+                "batch": item.batch, "precision": prec, "time_ms": time_s * 1e3,
+                "throughput_ips": item.batch / time_s if time_s > 0 else None,
+                "macs": int(tot.macs), "flops": int(tot.flops), "params": int(tot.params),
+                "dram_bytes": float(r[1]), "energy_mj": float(r[2]) * 1e3,
+                "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
+                "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
+                "memory_capacity_bytes": t.memory_capacity_bytes,
+                "fits": bool(reuse <= t.memory_capacity_bytes),
+                "fits_caffe": bool(caffe <= t.memory_capacity_bytes), **gen})
+    return rows
+
+
+def evaluate_chunk(items, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:
+    """One task: a few items against all hardware rows (module-level, so it pickles)."""
+    out = []
+    for it in items:
+        out += evaluate_item(it, pack, skip)
+    return out
+
+
+# ---------------------------------------------------------------- result store
+
+def _fmt(out: Path) -> str:
+    suf = out.suffix.lower()
+    if suf not in (".parquet", ".csv"):
+        raise AugurError(f"--out must end in .parquet or .csv, got '{out}'")
+    return suf[1:]
+
+
+def read_table(path):
+    """A results file (.parquet or .csv) as a pyarrow Table with the sweep schema."""
+    import pyarrow as pa
+    path = Path(path)
+    fmt = _fmt(path)
+    schema = arrow_schema()
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+            t = pq.read_table(path)
+        else:
+            import pyarrow.csv as pcsv
+            t = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(
+                column_types={n: schema.field(n).type for n in schema.names},
+                strings_can_be_null=True))
+    except FileNotFoundError:
+        raise AugurError("no such file", file=str(path))
+    except (pa.ArrowException, OSError) as e:
+        raise AugurError(f"cannot read results: {str(e).splitlines()[0]}", file=str(path))
+    missing = [n for n in KEY if n not in t.column_names]
+    if missing:
+        raise AugurError(f"not a sweep results file: no column(s) {', '.join(missing)}", file=str(path))
+    cols = [t.column(n) if n in t.column_names else pa.nulls(len(t), schema.field(n).type)
+            for n in schema.names]
+    try:
+        return pa.Table.from_arrays([c.cast(schema.field(n).type) for c, n in zip(cols, schema.names)],
+                                    schema=schema)
+    except pa.ArrowException as e:
+        raise AugurError(f"results file has columns of the wrong type: {str(e).splitlines()[0]}",
+                         file=str(path))
+
+
+def _write_table(table, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        pq.write_table(table, path)
+    else:
+        import pyarrow.csv as pcsv
+        pcsv.write_csv(table, path)
+
+
+def _keys(table) -> list[tuple]:
+    cols = [table.column(k).to_pylist() for k in KEY]
+    return list(zip(*cols))
+
+
+class ResultStore:
+    """Durable, deduplicating results: chunk files in OUT.parts/, merged into OUT at the end."""
+
+    def __init__(self, out, flush_rows: int = 2000, flush_s: float = 2.0):
+        self.out = Path(out)
+        self.fmt = _fmt(self.out)
+        parent = self.out.parent if str(self.out.parent) else Path(".")
+        if not parent.is_dir():
+            raise AugurError(f"cannot write: folder '{parent}' does not exist", file=str(self.out))
+        self.parts = self.out.with_name(self.out.name + ".parts")
+        self.flush_rows, self.flush_s = flush_rows, flush_s
+        self.buf: list[dict] = []
+        self.keys: set = set()
+        self.seq = 0
+        self.last_flush = time.monotonic()
+        self.written = 0
+
+    def _existing_files(self) -> list[Path]:
+        files = [self.out] if self.out.is_file() else []
+        if self.parts.is_dir():
+            files += sorted(p for p in self.parts.iterdir()
+                            if p.suffix == f".{self.fmt}" and not p.name.startswith("."))
+        return files
+
+    def load_keys(self) -> set:
+        for f in self._existing_files():
+            self.keys.update(_keys(read_table(f)))
+        return self.keys
+
+    def add(self, rows: list[dict]) -> int:
+        """Keep rows whose key is new; flush when enough rows or time has gathered."""
+        n = 0
+        for r in rows:
+            k = tuple(r[c] for c in KEY)
+            if k in self.keys:
+                continue  # a retried task (lost worker) or a row from an earlier run
+            self.keys.add(k)
+            self.buf.append(r)
+            n += 1
+        if len(self.buf) >= self.flush_rows or time.monotonic() - self.last_flush >= self.flush_s:
+            self.flush()
+        return n
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buf:
+            return
+        import pyarrow as pa
+        from .fileio import atomic_path
+        self.parts.mkdir(exist_ok=True)
+        table = pa.Table.from_pylist(self.buf, schema=arrow_schema())
+        while True:
+            self.seq += 1
+            name = self.parts / f"chunk-{os.getpid()}-{int(time.time() * 1e3)}-{self.seq:06d}.{self.fmt}"
+            if not name.exists():
+                break
+        with atomic_path(name) as tmp:
+            _write_table(table, tmp, self.fmt)
+        self.written += len(self.buf)
+        self.buf = []
+
+    def finalize(self) -> int:
+        """Merge OUT and every chunk, first copy of each key wins, sorted by key; atomic."""
+        import pyarrow as pa
+        from .fileio import atomic_path
+        self.flush()
+        files = self._existing_files()
+        if not files:
+            table = arrow_schema().empty_table()
+        else:
+            table = pa.concat_tables([read_table(f) for f in files])
+        keys = _keys(table)
+        first = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        order = sorted(first, key=lambda k: (k[0], k[1], k[2], k[3], k[4]))
+        table = table.take(pa.array([first[k] for k in order], type=pa.int64()))
+        with atomic_path(self.out) as tmp:
+            _write_table(table, tmp, self.fmt)
+        if self.parts.is_dir():
+            for p in self.parts.iterdir():
+                try:
+                    p.unlink()
+                except FileNotFoundError:
+                    pass
+            try:
+                self.parts.rmdir()
+            except OSError:
+                pass  # another writer's temp file appeared; harmless, merged next time
+        return len(table)
+
+
+# ---------------------------------------------------------------- progress
+
+class Progress:
+    """A one-line progress bar with the rate, on stderr (no third-party package)."""
+
+    def __init__(self, total: int, enabled: bool, unit: str = "rows", stream=None):
+        self.total, self.enabled, self.unit = total, enabled, unit
+        self.stream = stream or sys.stderr
+        self.done = 0
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and (now - self.last >= 0.2 or self.done >= self.total):
+            self.last = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+
+    def line(self, now: float | None = None) -> str:
+        el = max((now or time.monotonic()) - self.t0, 1e-9)
+        rate = self.done / el
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(30 * frac)
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        eta_s = f"{eta:5.0f}s" if math.isfinite(eta) else "    ?"
+        return (f"[{bar:<30}] {self.done}/{self.total} {self.unit} {frac:4.0%} "
+                f"{rate:8.1f} {self.unit}/s ETA {eta_s}")
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + self.line() + "\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------- running
+
+@dataclass
+class SweepSummary:
+    rows_total: int          # rows the plan asks for
+    rows_skipped: int        # already present before this run
+    rows_written: int        # added by this run
+    rows_in_file: int
+    elapsed_s: float
+    items: int
+    backend: str
+    notes: list = field(default_factory=list)
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _chunk_size(n_items: int, workers: int) -> int:
+    # About 4 tasks a worker balances load; 64 items caps the work a lost task redoes.
+    return max(1, min(64, math.ceil(n_items / max(1, 4 * workers))))
+
+
+def _run_local(chunks, pack, skip, on_rows):
+    for ch in chunks:
+        on_rows(evaluate_chunk(ch, pack, skip))
+
+
+def _run_pool(chunks, pack, skip, on_rows, jobs: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    # spawn: forking a process that already runs numba's thread pool is not safe.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+        futs = [ex.submit(evaluate_chunk, ch, pack, skip) for ch in chunks]
+        try:
+            for f in as_completed(futs):
+                on_rows(f.result())
+        except BaseException:
+            for f in futs:
+                f.cancel()
+            raise
+
+
+def _run_dask(chunks, pack, skip, on_rows, scheduler: str):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise AugurError("--scheduler needs the 'distributed' package (pip install distributed)")
+    try:
+        client = Client(scheduler, timeout="20s") if isinstance(scheduler, str) else scheduler
+    except (OSError, TimeoutError) as e:
+        raise AugurError(f"cannot reach the dask scheduler at {scheduler}: {e}")
+    own = isinstance(scheduler, str)
+    try:
+        futs = client.map(evaluate_chunk, chunks, pack=pack, skip=skip, pure=False)
+        for f in as_completed(futs):
+            on_rows(f.result())
+    finally:
+        if own:
+            client.close()
+
+
+def plan_items(nets: list[NetSpec], batches, precisions) -> list[Item]:
+    return [Item(n, b, p) for n in nets for b in batches for p in precisions]
+
+
+def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors=None,
+              scheduler=None, jobs: int | None = None, progress: bool = False,
+              flush_rows: int = 2000, flush_s: float = 2.0, runtime_mib: dict | None = None
+              ) -> SweepSummary:
+    """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge."""
+    t0 = time.monotonic()
+    store = ResultStore(out, flush_rows, flush_s)
+    if not nets:
+        raise AugurError("the sweep has no networks (give --nets and/or --generate)")
+    if not devices:
+        raise AugurError("the sweep has no devices (give --hw)")
+    names = [n.name for n in nets]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise AugurError(f"two networks share the name(s) {', '.join(dup)}; rows are keyed by name")
+    pack = build_pack(devices, processors, precisions, runtime_mib)
+    store.load_keys()
+    items = plan_items(nets, batches, precisions)
+    # Skip whole items already done; items partly done evaluate only their missing rows.
+    todo, total, skipped = [], 0, 0
+    present = store.keys
+    for it in items:
+        keys = [(it.net.name, t.hw, t.processor, it.batch, it.precision) for t in pack.targets]
+        have = sum(k in present for k in keys)
+        total += len(keys)
+        skipped += have
+        if have < len(keys):
+            todo.append(it)
+    # Only keys of partly-done items matter to workers; keep what travels small.
+    partial = frozenset(k for it in todo for t in pack.targets
+                        for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
+                        if k in present)
+    bar = Progress(total - skipped, progress)
+    written = [0]
+
+    def on_rows(rows):
+        written[0] += store.add(rows)
+        bar.update(len(rows))
+
+    backend = "local"
+    try:
+        if scheduler is not None:
+            backend = f"dask {scheduler if isinstance(scheduler, str) else 'client'}"
+            nworkers = 1
+            if not isinstance(scheduler, str):
+                nworkers = max(1, len(scheduler.scheduler_info().get("workers", {})))
+            _run_dask(_chunks(todo, _chunk_size(len(todo), max(nworkers, 8))), pack, partial, on_rows,
+                      scheduler)
+        else:
+            if jobs is None:
+                # A process pool pays ~1-2 s a worker to start: only worth it for big sweeps.
+                jobs = (os.cpu_count() or 1) if len(todo) >= 200 else 1
+            if jobs > 1 and len(todo) > 1:
+                backend = f"process pool x{jobs}"
+                _run_pool(_chunks(todo, _chunk_size(len(todo), jobs)), pack, partial, on_rows, jobs)
+            else:
+                _run_local([[it] for it in todo], pack, partial, on_rows)
+    finally:
+        # Whatever finished is kept, even on an error or Ctrl-C: flush to the part folder.
+        store.flush()
+        bar.close()
+    n = store.finalize()
+    return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend)
+
+
+def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:
+    from .generate import generate
+    out = []
+    for fam, count in gens:
+        for g in generate(fam, count, seed):
+            out.append(NetSpec(name=g.name, source=f"generated:{fam}", gen=g))
+    return out

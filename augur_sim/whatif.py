@@ -1,0 +1,396 @@
+"""What-if studies: change hardware spec fields, see what moves.
+
+`compare` estimates one network on a device and on the same device with `--set` edits,
+layer by layer. `grid` varies one or more fields over values (`--vary`) and evaluates
+every grid point in one `cost_totals` call: all hardware rows are built first, then the
+lowered network meets all of them at once.
+
+Two ways to build the rows. The exact way re-validates the spec per point with
+apply_overrides. For big grids, rows are derived: each axis value is validated once
+(one apply_overrides per value, not per point), the columns it changes are recorded,
+and points combine those column edits (a column two axes touch, e.g. peak FLOP/s under
+both clock and units, combines multiplicatively). Derived rows are checked against the
+exact path at the grid's corners and a few random points before use; on any mismatch
+the grid falls back to the exact path.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import AugurError
+
+MAX_STEPS = 10_000
+MAX_POINTS = 1_000_000
+EXACT_LIMIT = 256   # grids up to this many points use apply_overrides per point
+
+
+@dataclass(frozen=True)
+class Axis:
+    key: str
+    values: tuple
+
+
+def _num(text: str, what: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise AugurError(f"{what}: '{text}' is not a number")
+    if not math.isfinite(v):
+        raise AugurError(f"{what}: '{text}' is not a finite number")
+    return v
+
+
+def _tidy(v: float):
+    """Integral values as int, so integer spec fields (units, sizes) accept them."""
+    return int(v) if float(v).is_integer() and abs(v) < 2**53 else float(v)
+
+
+def parse_set(items) -> dict:
+    """['gpu.dram_bw_gbs=51.2', ...] -> {'gpu.dram_bw_gbs': '51.2'} (values typed by the schema)."""
+    import yaml
+    out = {}
+    for it in items or ():
+        key, sep, val = str(it).partition("=")
+        key, val = key.strip(), val.strip()
+        if not sep or not key or not val:
+            raise AugurError(f"--set must look like KEY=VALUE (e.g. gpu.dram_bw_gbs=51.2), got '{it}'")
+        if val[:1] in "[{":
+            try:
+                val = yaml.safe_load(val)
+            except yaml.YAMLError:
+                raise AugurError(f"--set {key}: cannot parse '{val}' as a YAML list or mapping")
+        if key in out:
+            raise AugurError(f"--set {key} is given twice")
+        out[key] = val
+    return out
+
+
+def parse_vary(text: str) -> Axis:
+    """KEY=START:STOP:STEPS[:log] (inclusive, START > STOP runs downwards) or KEY=v1,v2,..."""
+    key, sep, spec = str(text).partition("=")
+    key, spec = key.strip(), spec.strip()
+    if not sep or not key or not spec:
+        raise AugurError(f"--vary must look like KEY=START:STOP:STEPS or KEY=v1,v2,..., got '{text}'")
+    if ":" in spec:
+        parts = spec.split(":")
+        log = len(parts) == 4 and parts[3] == "log"
+        if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
+            raise AugurError(f"--vary {key}: expected START:STOP:STEPS or START:STOP:STEPS:log, got '{spec}'")
+        start, stop = _num(parts[0], f"--vary {key} START"), _num(parts[1], f"--vary {key} STOP")
+        try:
+            steps = int(parts[2])
+        except ValueError:
+            raise AugurError(f"--vary {key}: STEPS must be an integer, got '{parts[2]}'")
+        if steps < 2 or steps > MAX_STEPS:
+            raise AugurError(f"--vary {key}: STEPS must be between 2 and {MAX_STEPS}, got {steps}")
+        if start == stop:
+            raise AugurError(f"--vary {key}: START and STOP are equal ({start:g}); use --set for one value")
+        if log:
+            if start <= 0 or stop <= 0:
+                raise AugurError(f"--vary {key}: a log range needs positive START and STOP")
+            vals = np.geomspace(start, stop, steps)
+        else:
+            vals = np.linspace(start, stop, steps)
+        vals[0], vals[-1] = start, stop  # exact ends (geomspace rounds them)
+        values = tuple(_tidy(float(v)) for v in vals)
+    else:
+        items = [s.strip() for s in spec.split(",")]
+        if any(not s for s in items):
+            raise AugurError(f"--vary {key}: empty value in list '{spec}'")
+        values = tuple(_tidy(_num(s, f"--vary {key}")) for s in items)
+        if len(values) < 2:
+            raise AugurError(f"--vary {key}: a list needs at least 2 values; use --set for one")
+        if len(set(values)) != len(values):
+            raise AugurError(f"--vary {key}: repeated values in '{spec}'")
+    return Axis(key, values)
+
+
+# ---------------------------------------------------------------- single comparison
+
+@dataclass(frozen=True)
+class LayerDelta:
+    name: str
+    base_s: float
+    new_s: float
+    base_bound: str
+    new_bound: str
+
+    @property
+    def speedup(self) -> float:
+        return self.base_s / self.new_s if self.new_s > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base: object   # Estimate
+    new: object    # Estimate
+    overrides: dict
+    layers: tuple  # of LayerDelta (kernels that ran: fused layers are left out)
+
+    @property
+    def speedup(self) -> float:
+        return self.base.total.time_s / self.new.total.time_s
+
+    @property
+    def bound_changes(self) -> list:
+        return [l for l in self.layers if l.base_bound != l.new_bound]
+
+
+def _device(hw):
+    from .hw import load_hw
+    return hw if hasattr(hw, "processors") else load_hw(hw)
+
+
+def _override(device, overrides: dict):
+    from .hw import apply_overrides
+    return apply_overrides(device, overrides) if overrides else device
+
+
+def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp32", runtime=None,
+            threads=None) -> Comparison:
+    from .estimator import estimate
+    from .frontends import load_net
+    if not overrides:
+        raise AugurError("nothing to compare: give at least one --set KEY=VALUE (or --vary)")
+    graph = load_net(net, batch=batch)
+    dev = _device(hw)
+    new_dev = _override(dev, overrides)
+    kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads)
+    base, new = estimate(graph, dev, **kw), estimate(graph, new_dev, **kw)
+    newl = {l.name: l for l in new.layers}
+    deltas = tuple(LayerDelta(l.name, l.time_s, newl[l.name].time_s, l.bound, newl[l.name].bound)
+                   for l in base.layers if l.fused_into is None and l.name in newl
+                   and newl[l.name].fused_into is None)
+    return Comparison(base, new, dict(overrides), deltas)
+
+
+def comparison_table(c: Comparison) -> str:
+    from .report import table
+    rows = [(l.name, f"{l.base_s * 1e3:.4f}", f"{l.new_s * 1e3:.4f}", f"{l.speedup:.2f}x", l.base_bound,
+             l.new_bound + (" *" if l.new_bound != l.base_bound else ""))
+            for l in c.layers if l.base_bound != "none"]
+    sets = ", ".join(f"{k}={v}" for k, v in c.overrides.items())
+    b, n = c.base, c.new
+    head = (f"{b.net} on {b.hw}/{b.processor} ({b.runtime}), batch {b.batch}, {b.precision}\n"
+            f"what-if: {sets}\n")
+    body = table(["layer", "base ms", "new ms", "speed-up", "base bound", "new bound"], rows,
+                 ["<", ">", ">", ">", "<", "<"])
+    changed = c.bound_changes
+    tail = (f"\ntotal: {b.total.time_s * 1e3:.4f} ms -> {n.total.time_s * 1e3:.4f} ms, "
+            f"speed-up {c.speedup:.3f}x\n"
+            f"bound changed in {len(changed)} layer(s)"
+            + (": " + ", ".join(f"{l.name} ({l.base_bound} -> {l.new_bound})" for l in changed[:20])
+               + (" ..." if len(changed) > 20 else "") if changed else ""))
+    return head + body + tail
+
+
+def comparison_dict(c: Comparison) -> dict:
+    return {"overrides": {k: v for k, v in c.overrides.items()},
+            "base": {"time_ms": c.base.total.time_s * 1e3}, "new": {"time_ms": c.new.total.time_s * 1e3},
+            "speedup": c.speedup,
+            "layers": [{"name": l.name, "base_ms": l.base_s * 1e3, "new_ms": l.new_s * 1e3,
+                        "base_bound": l.base_bound, "new_bound": l.new_bound} for l in c.layers],
+            "bound_changes": [l.name for l in c.bound_changes]}
+
+
+# ---------------------------------------------------------------- grids
+
+@dataclass(frozen=True)
+class Grid:
+    net: str
+    hw: str
+    processor: str
+    batch: int
+    precision: str
+    axes: tuple               # of Axis
+    points: tuple             # of value tuples, itertools.product order (first axis slowest)
+    time_s: np.ndarray        # [points]
+    dram_bytes: np.ndarray
+    energy_j: np.ndarray
+    compute_share: np.ndarray  # compute-bound time / total time
+    baseline_time_s: float    # the device as given, no --set / --vary
+    method: str               # "exact" or "derived"
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(len(a.values) for a in self.axes)
+
+    def speedup(self) -> np.ndarray:
+        return self.baseline_time_s / self.time_s
+
+    def crossings(self) -> list[tuple[tuple, float]]:
+        """Where the compute-bound share crosses 50 % along the first axis, per line of the
+        other axes: [(other axis values, first-axis value at the crossing (interpolated))]."""
+        x = np.array(self.axes[0].values, dtype=float)
+        share = self.compute_share.reshape(self.shape)
+        out = []
+        for rest in itertools.product(*[range(len(a.values)) for a in self.axes[1:]]):
+            s = share[(slice(None),) + rest]
+            label = tuple(a.values[i] for a, i in zip(self.axes[1:], rest))
+            for i in range(len(x) - 1):
+                a, b = s[i] - 0.5, s[i + 1] - 0.5
+                if a == 0.0 or (a < 0) != (b < 0) and b != 0.0:
+                    xc = x[i] if a == 0.0 else x[i] + (x[i + 1] - x[i]) * (-a) / (b - a)
+                    out.append((label, float(xc)))
+        return out
+
+
+def _row_for(device, processor, runtime, precision, threads):
+    from .engine.hwrow import hw_row, pick_processor, pick_runtime
+    proc = pick_processor(device, processor)
+    rt = pick_runtime(proc, runtime)
+    return proc, rt, hw_row(proc, rt, precision, threads)
+
+
+def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
+    rows, fusions = [], []
+    for p in points:
+        dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
+        _, rt, row = _row_for(dev, processor, runtime, precision, threads)
+        rows.append(row)
+        fusions.append(tuple(sorted(rt.fusion)))
+    return np.stack(rows), fusions
+
+
+def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
+    """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
+    _, rt0, base = _row_for(base_dev, processor, runtime, precision, threads)
+    fus0 = tuple(sorted(rt0.fusion))
+    edits = []       # per axis: {value: {col: new value}}
+    touched: dict[int, int] = {}
+    for a in axes:
+        per = {}
+        cols_a = set()
+        for v in a.values:
+            _, rt, row = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            if tuple(sorted(rt.fusion)) != fus0:
+                return None
+            cols = np.nonzero(row != base)[0]
+            per[v] = {int(c): float(row[c]) for c in cols}
+            cols_a.update(int(c) for c in cols)
+        for c in cols_a:
+            touched[c] = touched.get(c, 0) + 1
+        edits.append(per)
+    for c, n in touched.items():
+        if n > 1 and base[c] == 0.0:
+            return None  # a shared column must combine as ratios of a non-zero base
+    rows = np.tile(base, (len(points), 1))
+    for i, p in enumerate(points):
+        r = rows[i]
+        for a_edits, v in zip(edits, p):
+            for c, val in a_edits[v].items():
+                if touched[c] == 1:
+                    r[c] = val
+                else:
+                    r[c] *= val / base[c]
+    return rows, [fus0] * len(points)
+
+
+def _check_points(n: int, shape: tuple, rng) -> list[int]:
+    corners = [int(np.ravel_multi_index(c, shape)) for c in
+               itertools.product(*[(0, s - 1) for s in shape])]
+    extra = [int(i) for i in rng.integers(0, n, size=min(8, n))]
+    return sorted(set(corners[:64] + extra))
+
+
+def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=None, precision="fp32",
+         runtime=None, threads=None, exact_limit: int = EXACT_LIMIT) -> Grid:
+    from .engine.kernels import cost_totals
+    from .estimator import _check_precision, lowered_for
+    from .frontends import load_net
+    _check_precision(precision)
+    axes = tuple(axes)
+    if not axes:
+        raise AugurError("--vary needs at least one KEY=...")
+    keys = [a.key for a in axes]
+    if len(set(keys)) != len(keys):
+        raise AugurError(f"--vary names a key twice: {', '.join(sorted({k for k in keys if keys.count(k) > 1}))}")
+    for k in keys:
+        if overrides and k in overrides:
+            raise AugurError(f"{k} is both --set and --vary")
+    npts = math.prod(len(a.values) for a in axes)
+    if npts > MAX_POINTS:
+        raise AugurError(f"the grid has {npts} points; at most {MAX_POINTS}")
+    graph = load_net(net, batch=batch)
+    dev = _device(hw)
+    base_dev = _override(dev, overrides or {})
+    proc0, rt0, row0 = _row_for(dev, processor, runtime, precision, threads)
+    points = list(itertools.product(*[a.values for a in axes]))
+    method = "exact"
+    built = None
+    if npts > exact_limit:
+        built = _derived_rows(base_dev, axes, points, processor, runtime, precision, threads)
+        if built is not None:
+            rng = np.random.default_rng(0)
+            idx = _check_points(npts, tuple(len(a.values) for a in axes), rng)
+            ex, _ = _exact_rows(base_dev, axes, [points[i] for i in idx], processor, runtime,
+                                precision, threads)
+            if np.allclose(built[0][idx], ex, rtol=1e-12, atol=0.0):
+                method = "derived"
+            else:
+                built = None
+    if built is None:
+        built = _exact_rows(base_dev, axes, points, processor, runtime, precision, threads)
+    rows, fusions = built
+    res = np.empty((npts, 4))
+    # Points normally share one fusion set (one lowering, one call); a --vary of the
+    # runtime's fusion list splits them into a call per set.
+    for fus in dict.fromkeys(fusions):
+        sel = np.array([i for i, f in enumerate(fusions) if f == fus])
+        low = lowered_for(graph, precision, fus)
+        res[sel] = cost_totals(low.rows, np.ascontiguousarray(rows[sel]))
+    low0 = lowered_for(graph, precision, tuple(sorted(rt0.fusion)))
+    base_t = float(cost_totals(low0.rows, row0[None, :])[0, 0])
+    t = res[:, 0]
+    share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
+    return Grid(graph.name, dev.name, proc0.name, graph.batch, precision, axes, tuple(points), t,
+                res[:, 1], res[:, 2], share, base_t, method)
+
+
+def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
+    heads = [a.key for a in g.axes] + ["time_ms", "speedup", "compute_share", "dram_mb", "energy_mj"]
+    sp = g.speedup()
+    rows = [list(p) + [float(g.time_s[i] * 1e3), float(sp[i]), float(g.compute_share[i]),
+                       float(g.dram_bytes[i] / 1e6), float(g.energy_j[i] * 1e3)]
+            for i, p in enumerate(g.points)]
+    return heads, rows
+
+
+def grid_table(g: Grid) -> str:
+    from .report import table
+    heads, rows = grid_rows(g)
+    k = len(g.axes)
+    text = [(*[f"{v:g}" for v in r[:k]], f"{r[k]:.4f}", f"{r[k + 1]:.3f}x", f"{r[k + 2]:.1%}",
+             f"{r[k + 3]:.2f}", f"{r[k + 4]:.3f}") for r in rows]
+    head = (f"{g.net} on {g.hw}/{g.processor}, batch {g.batch}, {g.precision}: baseline "
+            f"{g.baseline_time_s * 1e3:.4f} ms; {len(g.points)} points ({g.method} rows)\n")
+    cross = g.crossings()
+    if cross:
+        tail = "\n" + "\n".join(
+            f"memory -> compute bound (compute share crosses 50%) at {g.axes[0].key} = {x:.4g}"
+            + (f" for {', '.join(f'{a.key}={v:g}' for a, v in zip(g.axes[1:], lab))}" if lab else "")
+            for lab, x in cross)
+    else:
+        tail = "\nthe compute-bound share does not cross 50% in this range"
+    return head + table(heads[:k] + ["time ms", "speed-up", "compute share", "DRAM MB", "energy mJ"],
+                        text) + tail
+
+
+def grid_csv(g: Grid) -> str:
+    from .report import to_csv
+    heads, rows = grid_rows(g)
+    return to_csv([dict(zip(heads, r)) for r in rows], heads)
+
+
+def grid_dict(g: Grid) -> dict:
+    heads, rows = grid_rows(g)
+    return {"net": g.net, "hw": g.hw, "processor": g.processor, "batch": g.batch, "precision": g.precision,
+            "baseline_time_ms": g.baseline_time_s * 1e3, "method": g.method,
+            "axes": [{"key": a.key, "values": list(a.values)} for a in g.axes],
+            "points": [dict(zip(heads, r)) for r in rows],
+            "crossings": [{"at": dict(zip([a.key for a in g.axes[1:]], lab)), g.axes[0].key: x}
+                          for lab, x in g.crossings()]}

@@ -1,0 +1,193 @@
+"""Sweeps: rows match estimate(), resume after SIGKILL, dedupe, errors, progress."""
+import io
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from augur_sim import sweep as S
+from augur_sim.estimator import estimate
+from augur_sim.hw import load_hw
+
+from explore_util import REPO, augur, augur_cmd, augur_env
+
+DEVS = ["jetson_nano", "raspberry_pi_4", "nvidia_t4"]
+
+
+def _rows(path):
+    t = S.read_table(path)
+    return {tuple(r[k] for k in S.KEY): r for r in t.to_pylist()}
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_sweep_rows_match_estimate(tmp_path, suffix):
+    out = tmp_path / f"r{suffix}"
+    nets = S.expand_nets(["squeezenet1_1", "resnet18"]) + S.generated_specs([("mobilenet", 2)], seed=1)
+    devs = S.expand_hw(DEVS)
+    summ = S.run_sweep(nets, devs, [1, 4], ["fp32", "fp16"], out)
+    assert summ.rows_total == 4 * 3 * 2 * 2 == summ.rows_in_file == summ.rows_written
+    rows = _rows(out)
+    assert len(rows) == 48
+    for net, hw, b, prec in [("resnet18", "jetson_nano", 4, "fp16"), ("squeezenet1_1", "raspberry_pi_4", 1, "fp32"),
+                             ("mobilenet-s1-00001", "nvidia_t4", 4, "fp32")]:
+        g = nets[[n.name for n in nets].index(net)].graph(b)
+        est = estimate(g, hw, precision=prec)
+        r = rows[(net, hw, est.processor, b, prec)]
+        assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-12)
+        assert r["energy_mj"] == pytest.approx(est.total.energy_j * 1e3, rel=1e-12)
+        assert r["dram_bytes"] == pytest.approx(est.total.dram_bytes, rel=1e-12)
+        assert r["macs"] == est.total.macs and r["params"] == est.total.params
+        assert r["peak_memory_bytes_reuse"] == est.footprints["reuse"].peak_memory_bytes
+        assert r["peak_memory_bytes_caffe"] == est.footprints["caffe"].peak_memory_bytes
+        assert r["fits"] == est.fits
+        share = est.total.bound_time_s["compute"] / est.total.time_s
+        assert r["compute_share"] == pytest.approx(share, rel=1e-9, abs=1e-12)
+        assert r["bound"] == ("compute" if share >= 0.5 else "memory")
+    gen = rows[("mobilenet-s1-00000", "nvidia_t4", "gpu", 1, "fp32")]
+    assert gen["gen_family"] == "mobilenet" and gen["gen_seed"] == 1 and '"width_mult"' in gen["gen_params"]
+    assert rows[("resnet18", "nvidia_t4", "gpu", 1, "fp32")]["gen_family"] is None
+    # Re-running skips everything and leaves the same rows.
+    again = S.run_sweep(nets, devs, [1, 4], ["fp32", "fp16"], out)
+    assert again.rows_written == 0 and again.rows_skipped == 48 and again.items == 0
+    assert _rows(out) == rows
+    assert not (tmp_path / f"r{suffix}.parts").exists()
+
+
+def test_one_cost_call_per_fusion_set(monkeypatch):
+    calls = []
+    real = S.totals
+
+    def spy(rows, hws):
+        calls.append(hws.shape[0])
+        return real(rows, hws)
+    monkeypatch.setattr(S, "totals", spy)
+    devs = [load_hw(d) for d in DEVS + ["jetson_tx2", "nvidia_a100"]]
+    pack = S.build_pack(devs, None, ["fp32"])
+    net = S.expand_nets(["resnet18"])[0]
+    rows = S.evaluate_item(S.Item(net, 1, "fp32"), pack)
+    assert len(rows) == len(devs)
+    groups = pack.groups["fp32"]
+    assert len(calls) == len(groups) < len(devs) and sum(calls) == len(devs)
+
+
+def test_serial_and_parallel_totals_agree():
+    from augur_sim.engine.kernels import cost_totals
+    devs = [load_hw(d) for d in DEVS]
+    pack = S.build_pack(devs, None, ["fp16"])
+    fus, idx, hws = pack.groups["fp16"][0]
+    low = __import__('augur_sim.lower', fromlist=['lower']).lower(S.expand_nets(["resnet18"])[0].graph(2), "fp16", fus)
+    many = np.repeat(hws, 100, axis=0)
+    assert np.array_equal(S.totals(low.rows, hws), cost_totals(low.rows, hws))
+    assert np.array_equal(S.totals(low.rows, many), cost_totals(low.rows, many))
+
+
+def test_extend_existing_and_dedupe_parts(tmp_path):
+    out = tmp_path / "r.csv"
+    devs = S.expand_hw(DEVS[:2])
+    nets = S.expand_nets(["squeezenet1_1"])
+    S.run_sweep(nets, devs, [1], ["fp32"], out)
+    before = _rows(out)
+    # A stray chunk holding a duplicate row (a retried task) must not duplicate it.
+    store = S.ResultStore(out)
+    store.add(list(before.values())[:1])
+    store.keys.clear()
+    store.buf = list(before.values())[:1]
+    store.flush()
+    more = S.expand_nets(["squeezenet1_1", "resnet18"])
+    summ = S.run_sweep(more, devs, [1], ["fp32"], out)
+    assert summ.rows_written == 2 and summ.rows_in_file == 4
+    after = _rows(out)
+    assert len(S.read_table(out)) == 4
+    for k, v in before.items():
+        assert after[k] == v
+
+
+def test_kill_and_resume_gives_the_uninterrupted_file(tmp_path):
+    args = ["sweep", "--generate", "mobilenet:150", "--seed", "9", "--hw", "jetson_nano,nvidia_t4",
+            "--batch", "1", "--precision", "fp32", "--jobs", "1", "--flush-rows", "20"]
+    killed = tmp_path / "k.parquet"
+    parts = tmp_path / "k.parquet.parts"
+    p = subprocess.Popen(augur_cmd(args + ["--out", killed]), cwd=REPO, env=augur_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if parts.is_dir() and len([f for f in parts.iterdir() if f.suffix == ".parquet"]) >= 2:
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not killed.exists(), "the sweep finished before it could be killed"
+    done = sum(len(S.read_table(f)) for f in parts.iterdir() if f.suffix == ".parquet")
+    assert 0 < done < 300
+    assert augur(args + ["--out", killed]) == 0
+    assert not parts.exists()
+    ref = tmp_path / "ref.parquet"
+    assert augur(args + ["--out", ref]) == 0
+    a, b = S.read_table(killed), S.read_table(ref)
+    assert len(a) == len(b) == 300
+    assert a.equals(b)  # same rows, same values (both sorted by key)
+
+
+def test_empty_glob_and_bad_args_exit_2_without_output(tmp_path, capsys):
+    out = tmp_path / "r.parquet"
+    for argv, needle in [
+        (["--nets", str(tmp_path / "none*.yaml"), "--hw", "jetson_nano"], "matches no"),
+        (["--nets", "squeezenet1_1", "--hw", str(tmp_path / "none*.yaml")], "matches no"),
+        (["--nets", "squeezenet1_1", "--hw", "jetson_nano", "--batch", "0"], "--batch"),
+        (["--nets", "squeezenet1_1", "--hw", "jetson_nano", "--precision", "fp8"], "precision"),
+        (["--nets", "squeezenet1_1", "--hw", "jetson_nano", "--processor", "npu"], "no device"),
+        (["--generate", "resnet:0", "--hw", "jetson_nano"], "--generate"),
+        (["--nets", "no_such_net", "--hw", "jetson_nano"], "no_such_net"),
+    ]:
+        rc = augur(["sweep"] + argv + ["--out", out])
+        err = capsys.readouterr().err
+        assert rc == 2, argv
+        assert err.startswith("augur: error:") and err.count("\n") == 1 and needle in err, err
+        assert not list(tmp_path.iterdir())
+    rc = augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_nano", "--out", tmp_path / "r.json"])
+    assert rc == 2 and ".parquet or .csv" in capsys.readouterr().err
+
+
+def test_processor_all_gives_every_processor(tmp_path):
+    out = tmp_path / "r.csv"
+    S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["jetson_nano"]), [1], ["fp32"], out,
+                processors=["all"])
+    rows = _rows(out)
+    assert {k[2] for k in rows} == set(load_hw("jetson_nano").processors)
+
+
+def test_progress_line():
+    buf = io.StringIO()
+    p = S.Progress(10, True, stream=buf)
+    p.update(4)
+    p.update(6)
+    p.close()
+    text = buf.getvalue()
+    assert "10/10 rows" in text and "rows/s" in text and text.endswith("\n")
+    quiet = io.StringIO()
+    q = S.Progress(10, False, stream=quiet)
+    q.update(10)
+    q.close()
+    assert quiet.getvalue() == ""
+
+
+def test_plot_command(tmp_path, capsys):
+    out = tmp_path / "r.parquet"
+    S.run_sweep(S.expand_nets(["squeezenet1_1", "resnet18"]) + S.generated_specs([("resnet", 3)], 2),
+                S.expand_hw(DEVS), [1, 2], ["fp32"], out)
+    assert augur(["plot", out, "--out-prefix", tmp_path / "fig"]) == 0
+    for name in ("fig-heatmap.png", "fig-pareto.png"):
+        assert (tmp_path / name).stat().st_size > 2000
+    assert augur(["plot", out, "--out-prefix", tmp_path / "x", "--precision", "int8"]) == 2
+    assert not (tmp_path / "x-heatmap.png").exists()
+
+
+def test_pareto_front():
+    from augur_sim.sweep_plots import pareto_front
+    macs = np.array([1, 5, 3, 5, 9, 2.0])
+    t = np.array([1, 2, 2, 3, 4, 5.0])
+    f = set(pareto_front(macs, t).tolist())
+    # (1,1) fastest; (5,2) beats (3,2) and (5,3); (9,4) most MACs; (2,5) dominated.
+    assert f == {0, 1, 4}

@@ -1,0 +1,180 @@
+"""What-if: --set comparisons, --vary grids (exact and derived rows), CLI errors."""
+import numpy as np
+import pytest
+
+from augur_sim import whatif as W
+from augur_sim.engine.hwrow import pick_processor
+from augur_sim.errors import AugurError
+from augur_sim.estimator import estimate
+from augur_sim.frontends import load_net
+from augur_sim.generate import generate
+from augur_sim.hw import apply_overrides, load_hw
+
+from explore_util import REPO, augur
+
+CASES = [("resnet50", "jetson_nano", None), ("squeezenet1_1", "raspberry_pi_4", None),
+         ("mobilenet", "nvidia_t4", None), ("resnet18", "jetson_tx2", "cpu")]
+
+
+def _net(name):
+    return generate("mobilenet", 1, seed=4)[0].graph() if name == "mobilenet" else load_net(name)
+
+
+@pytest.mark.parametrize("net,hw,proc", CASES)
+def test_doubling_bandwidth_never_slows_a_layer(net, hw, proc):
+    dev = load_hw(hw)
+    p = pick_processor(dev, proc)
+    c = W.compare(_net(net), dev, {f"{p.name}.dram_bw_gbs": 2 * p.dram_bw_gbs}, processor=proc)
+    assert c.layers
+    for l in c.layers:
+        assert l.new_s <= l.base_s * (1 + 1e-12), l.name
+    assert c.new.total.time_s <= c.base.total.time_s
+    # A DRAM-bound layer gains (its memory time halves) unless overheads hide it.
+    if any(l.base_bound == "memory" for l in c.layers):
+        assert any(l.new_s < l.base_s for l in c.layers)
+
+
+def test_vary_bandwidth_flips_the_bound():
+    ax = W.parse_vary("gpu.dram_bw_gbs=0.5:2000:16:log")
+    g = W.grid("resnet50", "jetson_nano", [ax])
+    assert g.compute_share[0] < 0.5 < g.compute_share[-1]
+    # More bandwidth never costs time.
+    assert np.all(np.diff(g.time_s) <= 1e-15)
+    cross = g.crossings()
+    assert len(cross) == 1
+    lab, x = cross[0]
+    assert lab == () and 0.5 < x < 2000
+    # The crossing lies between the last memory-bound and first compute-bound grid points.
+    i = int(np.argmax(g.compute_share >= 0.5))
+    assert ax.values[i - 1] <= x <= ax.values[i]
+    assert "memory -> compute bound" in W.grid_table(g)
+
+
+def _per_point(net, hw, axes, sets=None):
+    dev = apply_overrides(load_hw(hw), sets) if sets else load_hw(hw)
+    import itertools
+    out = []
+    for p in itertools.product(*[a.values for a in axes]):
+        d = apply_overrides(dev, {a.key: v for a, v in zip(axes, p)})
+        out.append(estimate(net, d).total.time_s)
+    return np.array(out)
+
+
+def test_grid_equals_per_point_estimate_exact_path():
+    axes = [W.parse_vary("gpu.dram_bw_gbs=10,30,90"), W.parse_vary("gpu.clock_ghz=0.6:1.2:3")]
+    g = W.grid("squeezenet1_1", "jetson_nano", axes)
+    assert g.method == "exact"
+    ref = _per_point("squeezenet1_1", "jetson_nano", axes)
+    np.testing.assert_allclose(g.time_s, ref, rtol=1e-12)
+
+
+def test_derived_rows_equal_apply_overrides_rows():
+    # Clock and unit count both scale peak FLOP/s: the shared column must combine exactly.
+    axes = [W.parse_vary("gpu.dram_bw_gbs=5:200:7:log"), W.parse_vary("gpu.clock_ghz=0.4:1.6:5"),
+            W.parse_vary("gpu.units=1,2,4"), W.parse_vary("gpu.caches[1].size_kib=128,512")]
+    sets = {"gpu.energy.static_w": 2.0}
+    exact = W.grid("squeezenet1_1", "jetson_nano", axes, sets, exact_limit=10**9)
+    derived = W.grid("squeezenet1_1", "jetson_nano", axes, sets, exact_limit=0)
+    assert exact.method == "exact" and derived.method == "derived"
+    np.testing.assert_allclose(derived.time_s, exact.time_s, rtol=1e-12)
+    np.testing.assert_allclose(derived.energy_j, exact.energy_j, rtol=1e-12)
+    sel = [0, 17, len(exact.points) - 1]
+    ref = []
+    dev = apply_overrides(load_hw("jetson_nano"), sets)
+    for i in sel:
+        d = apply_overrides(dev, {a.key: v for a, v in zip(axes, exact.points[i])})
+        ref.append(estimate("squeezenet1_1", d).total.time_s)
+    np.testing.assert_allclose(derived.time_s[sel], ref, rtol=1e-12)
+    # Baseline is the spec as given: speed-up 1 where the grid point equals it.
+    assert exact.baseline_time_s == pytest.approx(estimate("squeezenet1_1", "jetson_nano").total.time_s)
+
+
+def test_compare_reports_bound_changes_and_speedup():
+    c = W.compare("resnet50", "jetson_nano", {"gpu.dram_bw_gbs": 2.0})
+    assert c.speedup < 1.0
+    assert c.bound_changes and all(l.new_bound == "memory" for l in c.bound_changes)
+    text = W.comparison_table(c)
+    assert "speed-up" in text and "bound changed in" in text
+
+
+@pytest.mark.parametrize("text", ["gpu.clock_ghz", "gpu.clock_ghz=1:2", "gpu.clock_ghz=1:2:1", "=1,2",
+                                  "gpu.clock_ghz=1:2:x", "gpu.clock_ghz=1:1:4", "gpu.clock_ghz=3",
+                                  "gpu.clock_ghz=1,,2", "gpu.clock_ghz=1,1", "gpu.clock_ghz=0:4:3:log",
+                                  "gpu.clock_ghz=a,b", "gpu.clock_ghz=1:2:3:lin", "gpu.clock_ghz=1:nan:3"])
+def test_parse_vary_rejects(text):
+    with pytest.raises(AugurError):
+        W.parse_vary(text)
+
+
+def test_parse_vary_forms():
+    assert W.parse_vary("gpu.units=1:4:4").values == (1, 2, 3, 4)
+    assert W.parse_vary("gpu.clock_ghz=2:1:3").values == (2, 1.5, 1)  # downwards is allowed
+    v = W.parse_vary("x=1:100:3:log").values
+    assert v[0] == 1 and v[-1] == 100 and v[1] == pytest.approx(10)
+
+
+def test_hypothetical_extends_device_matches_set(tmp_path):
+    ex = REPO / "hwspecs" / "examples" / "tx2_2x_bw.yaml"
+    dev = load_hw(str(ex))
+    bw = dev.processors["gpu"].dram_bw_gbs
+    c = W.compare("resnet18", "jetson_tx2", {"gpu.dram_bw_gbs": bw})
+    assert estimate("resnet18", str(ex)).total.time_s == pytest.approx(c.new.total.time_s, rel=1e-12)
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_set_and_vary(tmp_path, capsys):
+    assert augur(["whatif", "squeezenet1_1", "--hw", "jetson_nano", "--set", "gpu.dram_bw_gbs=51.2",
+                  "--set", "gpu.clock_ghz=1.3"]) == 0
+    out = capsys.readouterr().out
+    assert "speed-up" in out and "total:" in out
+    png = tmp_path / "v.png"
+    csv = tmp_path / "v.csv"
+    assert augur(["whatif", "resnet50", "--hw", "jetson_nano", "--vary", "gpu.dram_bw_gbs=0.5:2000:10:log",
+                  "--vary", "gpu.clock_ghz=0.5,1", "--plot", png, "--format", "csv", "--out", csv]) == 0
+    assert png.stat().st_size > 1000
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("gpu.dram_bw_gbs,gpu.clock_ghz,time_ms") and len(lines) == 21
+
+
+def _spec(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--set", "gpu.dram_bw_gbz=51.2"], "unknown override key"),
+    (["--set", "gpu.dram_bw_gbs=fast"], "dram_bw_gbs"),
+    (["--set", "gpu.dram_bw_gbs=-5"], "dram_bw_gbs"),
+    (["--set", "gpu.units=2.5"], "units"),
+    (["--set", "gpu.dram_bw_gbs"], "KEY=VALUE"),
+    (["--vary", "gpu.dram_bw_gbs=1:10:1"], "STEPS"),
+    (["--vary", "gpu.dram_bw_gbs=1:10"], "START:STOP:STEPS"),
+    (["--vary", "gpu.dram_bw_gbs=-1:10:3"], "dram_bw_gbs"),
+    (["--vary", "gpu.nope=1:10:3"], "unknown override key"),
+    ([], "--set"),
+])
+def test_cli_errors_one_line_exit_2_no_file(tmp_path, capsys, args, needle):
+    out = tmp_path / "r.txt"
+    png = tmp_path / "r.png"
+    extra = ["--plot", png] if any(a == "--vary" for a in args) else []
+    rc = augur(["whatif", "squeezenet1_1", "--hw", "jetson_nano", "--out", out] + args + extra)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("augur: error:") and err.count("\n") == 1 and needle in err
+    assert not out.exists() and not png.exists()
+    assert not [p for p in tmp_path.iterdir()]  # no temp files left either
+
+
+def test_cli_extends_cycle_and_missing_parent(tmp_path, capsys):
+    _spec(tmp_path, "a.yaml", "name: a\ndescription: x\nextends: b.yaml\n")
+    _spec(tmp_path, "b.yaml", "name: b\ndescription: x\nextends: a.yaml\n")
+    _spec(tmp_path, "c.yaml", "name: c\ndescription: x\nextends: nowhere.yaml\n")
+    for spec, needle in (("a.yaml", "cycle"), ("c.yaml", "nowhere")):
+        out = tmp_path / "o.txt"
+        rc = augur(["whatif", "squeezenet1_1", "--hw", tmp_path / spec, "--set", "gpu.clock_ghz=1",
+                    "--out", out])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and needle in err
+        assert not out.exists()
