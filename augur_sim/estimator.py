@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -68,10 +69,17 @@ class Estimate:
     threads: int | None
     policy: str
     total: Totals
-    layers: tuple[LayerEstimate, ...]
     footprints: dict  # policy -> Footprint
     memory_capacity_bytes: int
     assumptions: dict = field(default_factory=dict)
+    # The lowered net and the kernel costs [kernels, 7]; per-layer records are built from
+    # them on first use, so a caller that wants totals only never pays for them.
+    lowered: LoweredNet = field(default=None, repr=False, compare=False)
+    kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def layers(self) -> tuple[LayerEstimate, ...]:
+        return layer_estimates(self.lowered, self.kernel_costs)
 
     @property
     def fits(self) -> bool:
@@ -141,38 +149,43 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
     mib = DEFAULT_RUNTIME_MIB[proc.kind] if runtime_mib is None else runtime_mib
     if not np.isfinite(mib) or mib < 0:
         raise AugurError(f"runtime memory must be a non-negative number of MiB, got {mib}")
-    wel = sum(l.counts.weight_elems for l in low.counts)
+    wel = low.total.weight_elems
     fps = {p: footprint(graph, precision, p, int(mib * 2**20), wel) for p in POLICIES}
     return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
 
 
-def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precision, threads, policy,
-             fps: dict, conventions: Conventions) -> Estimate:
+def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ...]:
+    """Per-layer records: a kernel's cost goes to its host layer; fused layers get 0."""
     layers = []
-    bound_time: dict[str, float] = {b: 0.0 for b in BOUND_NAMES[:4]}
     for lc in low.counts:
         k = low.layer_kernel[lc.name]
         kern = low.kernels[k]
         host = kern.layers[0] == lc.name
         r = res[k]
-        bound = BOUND_NAMES[int(r[4])] if host else "fused"
-        if host and bound in bound_time:
-            bound_time[bound] += r[0]
         layers.append(LayerEstimate(
             name=lc.name, type=lc.src_type or lc.op, op=lc.op, kernel=kern.name,
             fused_into=None if host else kern.name, kernel_class=CLASS_NAMES[kern.cls],
             time_s=float(r[0]) if host else 0.0, compute_s=float(r[1]) if host else 0.0,
             memory_s=float(r[2]) if host else 0.0, macs=lc.counts.macs, flops=lc.counts.flops,
-            params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0, bound=bound,
+            params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0,
+            bound=BOUND_NAMES[int(r[4])] if host else "fused",
             energy_j=float(r[5]) if host else 0.0, input_shapes=lc.input_shapes,
             output_shape=lc.output_shapes[0] if lc.output_shapes else ()))
+    return tuple(layers)
+
+
+def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precision, threads, policy,
+             fps: dict, conventions: Conventions) -> Estimate:
+    # Time by bound: one bincount over the kernels (bound codes 0..3; 4 = no-op).
+    by_bound = np.bincount(res[:, 4].astype(np.int64), weights=res[:, 0], minlength=len(BOUND_NAMES))
+    bound_time = {b: float(by_bound[i]) for i, b in enumerate(BOUND_NAMES[:4])}
     fp: Footprint = fps[policy]
-    tot_counts = sum((lc.counts for lc in low.counts), start=type(low.counts[0].counts)())
+    tot = low.total
     eb = DTYPE_BYTES[precision]
     total = Totals(
-        time_s=float(res[:, 0].sum()), macs=tot_counts.macs, flops=tot_counts.flops,
-        params=tot_counts.params, stat_params=tot_counts.stat_params,
-        weight_bytes=(tot_counts.params + tot_counts.stat_params) * eb,
+        time_s=float(res[:, 0].sum()), macs=tot.macs, flops=tot.flops,
+        params=tot.params, stat_params=tot.stat_params,
+        weight_bytes=(tot.params + tot.stat_params) * eb,
         peak_activation_bytes=fp.peak_activation_bytes, peak_memory_bytes=fp.peak_memory_bytes,
         dram_bytes=float(res[:, 3].sum()), energy_j=float(res[:, 5].sum()), bound_time_s=bound_time)
     assumptions = {
@@ -182,11 +195,13 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "efficiency_source": rt.source,
         "memory_policy": policy,
         "runtime_memory_bytes": fp.runtime_bytes,
-        "time_model": "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead; "
-                      "network time = sum of kernels (no overlap between kernels)",
+        "time_model": "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead, "
+                      "at least the host issue time for asynchronous runtimes; network time = sum of "
+                      "kernels (no overlap between kernels)",
         "dropped_layers": [list(d) for d in graph.dropped],
     }
     return Estimate(net=graph.name, hw=device.name, processor=proc.name, processor_kind=proc.kind,
                     runtime=rt.name, batch=graph.batch, precision=precision, threads=threads,
-                    policy=policy, total=total, layers=tuple(layers), footprints=fps,
-                    memory_capacity_bytes=device.memory_bytes, assumptions=assumptions)
+                    policy=policy, total=total, footprints=fps,
+                    memory_capacity_bytes=device.memory_bytes, assumptions=assumptions,
+                    lowered=low, kernel_costs=res)

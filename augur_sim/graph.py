@@ -170,31 +170,30 @@ class GraphBuilder:
         if not any(l.op == "input" for l in self._layers):
             raise AugurError("the network declares no input", file=self.file)
         producer: dict[str, str] = {}
-        g = nx.DiGraph()
-        for layer in self._layers:
+        index: dict[str, int] = {}
+        for i, layer in enumerate(self._layers):
             for t in layer.outputs:
                 if t in producer:
                     raise self._err(layer, f"tensor '{t}' is already produced by layer "
                                            f"'{producer[t]}' (tensor names must be unique)")
                 producer[t] = layer.name
-            g.add_node(layer.name, layer=layer)
+            index[layer.name] = i
+        edges: dict[tuple[str, str], list[str]] = {}
         for layer in self._layers:
             for t in layer.inputs:
-                if t not in producer:
+                u = producer.get(t)
+                if u is None:
                     raise self._err(layer, f"input '{t}' is produced by no layer")
-                u = producer[t]
                 if u == layer.name:
                     raise self._err(layer, f"layer consumes its own output '{t}'")
-                if g.has_edge(u, layer.name):
-                    if t not in g.edges[u, layer.name]["tensors"]:
-                        g.edges[u, layer.name]["tensors"].append(t)
-                else:
-                    g.add_edge(u, layer.name, tensors=[t])
-        try:
-            # Stable order: ties broken by declaration order, so reports follow the file.
-            index = {l.name: i for i, l in enumerate(self._layers)}
-            order = list(nx.lexicographical_topological_sort(g, key=lambda n: index[n]))
-        except nx.NetworkXUnfeasible:
+                ts = edges.setdefault((u, layer.name), [])
+                if t not in ts:
+                    ts.append(t)
+        g = nx.DiGraph()
+        g.add_nodes_from((l.name, {"layer": l}) for l in self._layers)
+        g.add_edges_from((u, v, {"tensors": ts}) for (u, v), ts in edges.items())
+        order = _stable_topological_order(g, index)
+        if order is None:
             cycle = nx.find_cycle(g)
             names = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
             first = g.nodes[cycle[0][0]]["layer"]
@@ -217,7 +216,9 @@ class GraphBuilder:
                 raise e.located(file=self._file(layer), line=self._line(layer),
                                 where=f"layer '{layer.name}'")
             if param_shapes != layer.params:
-                layer = _replace(layer, params=param_shapes)
+                # Direct construction: dataclasses.replace costs more than the whole inference.
+                layer = Layer(layer.name, layer.op, layer.attrs, layer.inputs, layer.outputs, layer.source,
+                              layer.inplace, param_shapes, layer.src_type)
                 g.nodes[name]["layer"] = layer
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
@@ -228,6 +229,25 @@ class GraphBuilder:
                    if t not in consumed]
         inputs = [l.outputs[0] for l in (g.nodes[n]["layer"] for n in order) if l.op == "input"]
         return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
+
+
+def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str] | None:
+    """Kahn's algorithm, ties broken by declaration order (reports follow the file); None on
+    a cycle. networkx's lexicographic sort does the same at several times the cost."""
+    import heapq
+    indeg = {n: d for n, d in g.in_degree()}
+    heap = [(index[n], n) for n, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    succ = g._succ
+    order = []
+    while heap:
+        _, n = heapq.heappop(heap)
+        order.append(n)
+        for v in succ[n]:
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                heapq.heappush(heap, (index[v], v))
+    return order if len(order) == len(indeg) else None
 
 
 def _replace(layer: Layer, **kw) -> Layer:

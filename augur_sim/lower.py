@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conventions import DEFAULT, Conventions
-from .counts import LayerCount, count_net
+from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
 from .fusion import FUSION_RULES
@@ -52,6 +52,7 @@ class LoweredNet:
     rows: np.ndarray               # [kernels, NCOLS] float64
     layer_kernel: dict             # layer name -> index of the kernel it ran in
     counts: tuple[LayerCount, ...]  # per layer, graph order
+    total: Counts                  # the sum of counts, kept so estimates need not re-add
 
     @property
     def n(self) -> int:
@@ -208,7 +209,7 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
         for n in group:
             layer_kernel[n] = i
     return LoweredNet(graph.name, graph.batch, dtype, tuple(sorted(set(fusion))), tuple(kernels),
-                      rows, layer_kernel, nc.layers)
+                      rows, layer_kernel, nc.layers, nc.total)
 
 
 def _classify(layer, lc: LayerCount) -> int:

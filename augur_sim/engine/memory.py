@@ -73,13 +73,24 @@ def footprint(graph: LayerGraph, dtype: str = "fp32", policy: str = "reuse",
     eb = DTYPE_BYTES[dtype]
     if weight_elems is None:
         weight_elems = sum(_prod(s) for n in graph.order for s in graph.layer(n).params)
-    wbytes = weight_elems * eb
+    # The activation walk depends only on (graph, dtype, policy): cache it on the graph, so
+    # repeated estimates (what-ifs, sweeps over devices) pay for it once.
+    cache = graph.__dict__.setdefault("_footprints", {})
+    key = (dtype, policy)
+    if key not in cache:
+        cache[key] = _activations(graph, eb, policy)
+    act, ws, step = cache[key]
+    return Footprint(policy, weight_elems * eb, act, ws, runtime_bytes, step)
+
+
+def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str]:
+    """(peak activation bytes, workspace bytes, step of the peak) under a policy."""
     root = _aliases(graph)
     size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
     cols = {n: im2col_bytes(graph, n, eb) for n in graph.order}
     if policy == "caffe":
         act = sum(size[t] for t, r in root.items() if r == t)
-        return Footprint(policy, wbytes, act, max(cols.values(), default=0), runtime_bytes, "")
+        return act, max(cols.values(), default=0), ""
     # reuse: walk the schedule; a storage root lives from its producer to the last
     # consumer of any tensor that aliases it; graph outputs live to the end.
     last_use: dict[str, int] = {}
@@ -104,7 +115,7 @@ def footprint(graph: LayerGraph, dtype: str = "fp32", policy: str = "reuse",
         for r in {root[t] for t in layer.inputs + layer.outputs}:
             if last_use.get(r) == i:
                 live -= size[r]
-    return Footprint(policy, wbytes, peak - peak_ws, peak_ws, runtime_bytes, peak_step)
+    return peak - peak_ws, peak_ws, peak_step
 
 
 def _prod(s) -> int:
