@@ -128,3 +128,13 @@ def test_console_script_entry_point_runs():
     r = subprocess.run([sys.executable, "-m", "augur_sim.cli", "analyze", "nonexistent.prototxt"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("augur: error: nonexistent.prototxt")
+
+
+def test_roofline_plot_is_a_png_and_bad_suffix_leaves_nothing(capsys, tmp_path):
+    png = tmp_path / "roof.png"
+    rc, _, _ = run(capsys, "estimate", "resnet18", "--hw", "jetson_tx2", "--plot", str(png))
+    assert rc == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "roof.bmp"
+    rc, _, err = run(capsys, "estimate", "resnet18", "--hw", "jetson_tx2", "--plot", str(bad))
+    assert rc == 2 and ".png" in err and not bad.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["roof.png"]  # no temp file left behind
