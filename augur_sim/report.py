@@ -59,6 +59,8 @@ def analyze_dict(nc: NetCount) -> dict:
                     "output_shapes": [list(s) for s in l.output_shapes],
                     "macs": l.counts.macs, "flops": l.counts.flops, "params": l.counts.params,
                     "stat_params": l.counts.stat_params,
+                    "input_elems": l.counts.in_elems, "output_elems": l.counts.out_elems,
+                    "input_bytes": l.counts.in_elems * DTYPE_BYTES[nc.dtype],
                     "activation_bytes": l.counts.out_elems * DTYPE_BYTES[nc.dtype]}
                    for l in nc.layers],
         "dropped": [{"name": n, "type": ty, "reason": r} for n, ty, r in nc.dropped],
@@ -101,7 +103,8 @@ def to_csv(rows: list[dict], columns: list[str]) -> str:
 def analyze_csv(nc: NetCount) -> str:
     d = analyze_dict(nc)
     return to_csv(d["layers"], ["name", "type", "op", "category", "input_shapes", "output_shape", "macs",
-                                "flops", "params", "stat_params", "activation_bytes"])
+                                "flops", "params", "stat_params", "input_elems", "output_elems",
+                                "input_bytes", "activation_bytes"])
 
 
 # ---------------------------------------------------------------- estimate
