@@ -727,8 +727,8 @@ def spec_yaml(c: Calibration, name: str) -> str:
         "    kind: cpu",
         f"    description: {_q(m.cpu_model + f'; units = ORT intra-op threads ({c.threads})')}",
         f"    units: {c.threads}                                            # src: cal (one core per ORT thread)",
-        f"    clock_ghz: {c.clock_ghz:.3f}                                   # {c.clock_note}",
-        f"    flop_per_cycle_per_unit: {{fp32: {c.fpc}}}                     # from ISA: {c.fpc_note}",
+        f"    clock_ghz: {c.clock_ghz:.3f}                                   # src: cal, os ({c.clock_note})",
+        f"    flop_per_cycle_per_unit: {{fp32: {c.fpc}}}                     # src: os (from the ISA flags: {c.fpc_note})",
         "    caches:",
     ]
     for r in caches:
