@@ -234,53 +234,10 @@ class Item:
     precision: str
 
 
-# Below this many hardware rows the parallel kernel's thread wake-up (milliseconds on a
-# busy machine) costs more than the work; a serial loop over the same cost_one is used.
-PARALLEL_MIN_ROWS = 256
-_serial_totals = None
-
-
-def _get_serial_totals():
-    """cost_totals without prange: same cost_one, same summation order, same results."""
-    global _serial_totals
-    if _serial_totals is None:
-        import numba
-
-        from .engine.kernels import BOUND_COMPUTE, cost_one
-
-        @numba.njit(cache=True)
-        def serial_totals(rows, hws):
-            P = hws.shape[0]
-            L = rows.shape[0]
-            res = np.zeros((P, 4), dtype=np.float64)
-            buf = np.empty(7, dtype=np.float64)
-            for p in range(P):
-                t = 0.0
-                d = 0.0
-                e = 0.0
-                tc = 0.0
-                for l in range(L):
-                    cost_one(rows[l], hws[p], buf)
-                    t += buf[0]
-                    d += buf[3]
-                    e += buf[5]
-                    if buf[4] == BOUND_COMPUTE:
-                        tc += buf[0]
-                res[p, 0] = t
-                res[p, 1] = d
-                res[p, 2] = e
-                res[p, 3] = tc
-            return res
-        _serial_totals = serial_totals
-    return _serial_totals
-
-
 def totals(rows: np.ndarray, hws: np.ndarray) -> np.ndarray:
     """[P, 4] network totals (time, dram, energy, compute-bound time) for all rows, one call."""
     from .engine.kernels import cost_totals
-    if hws.shape[0] >= PARALLEL_MIN_ROWS:
-        return cost_totals(rows, hws)
-    return _get_serial_totals()(rows, hws)
+    return cost_totals(rows, hws)
 
 
 def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:

@@ -129,3 +129,22 @@ def test_fusion_removes_intermediate_traffic_and_kernels():
     assert e_f.total.dram_bytes < e_p.total.dram_bytes
     assert [l.bound for l in e_f.layers[2:]] == ["fused", "fused"]
     assert e_f.assumptions["fusion_rules"] == ["conv_bn", "conv_relu"]
+
+
+def test_serial_and_parallel_totals_equal_the_per_kernel_sums():
+    from augur_sim.engine.kernels import _totals_parallel, _totals_serial, cost_totals
+    from augur_sim.frontends import load_net
+    g = load_net("resnet18")
+    proc = processor(units=8, caches=((32 << 10, 400.0), (1 << 20, 200.0)), dispatch_s=1e-6,
+                     rt=runtime(gemm_peak=0.8, half=16.0, tile=8, dw=0.3, mem=0.8))
+    low = lower(g, "fp32")
+    base = hw_row(proc, proc.runtimes["ideal"])
+    rows = np.repeat(base[None, :], 300, axis=0)
+    rows[:, H_DRAM_BW] *= np.linspace(0.5, 4.0, 300)
+    ser, par = _totals_serial(low.rows, rows), _totals_parallel(low.rows, rows)
+    assert np.array_equal(ser, par)
+    assert np.array_equal(cost_totals(low.rows, rows), par)
+    per = cost_matrix(low.rows, rows[:3])
+    assert np.allclose(ser[:3, 0], per[:, :, 0].sum(axis=1), rtol=1e-12)
+    assert np.allclose(ser[:3, 1], per[:, :, 3].sum(axis=1), rtol=1e-12)
+    assert np.all(np.diff(ser[:, 0]) <= 1e-15)  # more bandwidth never slows the network

@@ -72,17 +72,6 @@ def test_one_cost_call_per_fusion_set(monkeypatch):
     assert len(calls) == len(groups) < len(devs) and sum(calls) == len(devs)
 
 
-def test_serial_and_parallel_totals_agree():
-    from augur_sim.engine.kernels import cost_totals
-    devs = [load_hw(d) for d in DEVS]
-    pack = S.build_pack(devs, None, ["fp16"])
-    fus, idx, hws = pack.groups["fp16"][0]
-    low = __import__('augur_sim.lower', fromlist=['lower']).lower(S.expand_nets(["resnet18"])[0].graph(2), "fp16", fus)
-    many = np.repeat(hws, 100, axis=0)
-    assert np.array_equal(S.totals(low.rows, hws), cost_totals(low.rows, hws))
-    assert np.array_equal(S.totals(low.rows, many), cost_totals(low.rows, many))
-
-
 def test_extend_existing_and_dedupe_parts(tmp_path):
     out = tmp_path / "r.csv"
     devs = S.expand_hw(DEVS[:2])
