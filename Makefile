@@ -20,6 +20,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only --benchmark-json=bench/results.json
+	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/report.py bench/results.json
 
 bench-smoke: $(STAMP)

@@ -968,15 +968,29 @@ def _onnx_shapes(model, inputs) -> dict[str, tuple]:
     describes the declared batch, and ONNX would keep it rather than recompute."""
     import onnx
     from onnx import shape_inference
+    # A weight-free copy: inference reads only the small shape-carrying constants, and
+    # copying a 100 MB model's weights just to clear them again costs more than the rest.
     m = onnx.ModelProto()
-    m.CopyFrom(model)
-    # Drop big weights' payloads: inference reads only the small shape-carrying constants.
-    for t in m.graph.initializer:
-        if t.data_location != onnx.TensorProto.EXTERNAL and len(t.raw_data) > 4096:
-            t.ClearField("raw_data")
-            t.data_location = onnx.TensorProto.EXTERNAL
-            e = t.external_data.add()
+    m.ir_version = model.ir_version
+    m.opset_import.extend(model.opset_import)
+    g, src = m.graph, model.graph
+    g.node.extend(src.node)
+    g.input.extend(src.input)
+    g.output.extend(src.output)
+    for t in src.initializer:
+        n = 1
+        for d in t.dims:
+            n *= d
+        # Decide by element count: reading t.raw_data would copy the weight bytes.
+        if t.data_location != onnx.TensorProto.EXTERNAL and n > 1024:
+            stub = g.initializer.add()
+            stub.name, stub.data_type = t.name, t.data_type
+            stub.dims.extend(t.dims)
+            stub.data_location = onnx.TensorProto.EXTERNAL
+            e = stub.external_data.add()
             e.key, e.value = "location", "augur-stripped"
+        else:
+            g.initializer.append(t)
     by_name = {n: s for n, s, _ in inputs}
     for vi in m.graph.input:
         if vi.name in by_name and vi.type.tensor_type.HasField("shape"):
