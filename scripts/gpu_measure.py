@@ -35,6 +35,30 @@ def timed(torch, fn, reps: int, warmup: int = 3) -> list[float]:
     return [a.elapsed_time(b) * 1e-3 for a, b in evs]
 
 
+def graph_timed(torch, fn, reps: int, inner: int = 1) -> list[float]:
+    """GPU time per fn() with the host out of the loop: `inner` calls captured in one CUDA
+    graph, replayed `reps` times between events. What is left is the GPU's own time."""
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):  # warm-up on a side stream, as graph capture requires
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for _ in range(inner):
+            fn()
+    g.replay()
+    torch.cuda.synchronize()
+    evs = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
+    for a, b in evs:
+        a.record()
+        g.replay()
+        b.record()
+    torch.cuda.synchronize()
+    return [a.elapsed_time(b) * 1e-3 / inner for a, b in evs]
+
+
 def wall(torch, fn, reps: int, warmup: int = 3) -> list[float]:
     """Wall time per call including host dispatch, synchronising after each call."""
     for _ in range(warmup):
@@ -60,6 +84,8 @@ def main():
     ap.add_argument("--nets-dir", action="append", default=[])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--budget-s", type=float, default=360.0, help="stop network runs after this")
+    ap.add_argument("--cudagraph", action="store_true",
+                    help="time everything as CUDA-graph replays: the GPU's time without the host")
     args = ap.parse_args()
     t_start = time.time()
     import torch
@@ -87,7 +113,11 @@ def main():
             json.dump(res, f, indent=1)
         os.replace(tmp, args.out)
 
+    res["mode"] = "cudagraph" if args.cudagraph else "eager"
+
     def run_event(fn):
+        if args.cudagraph and dev.type == "cuda":
+            return stats(graph_timed(torch, fn, reps, inner=10))
         return stats(timed(torch, fn, reps)) if dev.type == "cuda" else stats(wall(torch, fn, 2, 1))
 
     # --- microbenchmarks -----------------------------------------------------------------
@@ -176,6 +206,13 @@ def main():
                 xs = random_inputs(g, dev, prec)
                 with torch.inference_mode():
                     nreps = reps if batch == 1 else max(5, reps // 2)
+                    if args.cudagraph and dev.type == "cuda":
+                        entry.update({"gpu": stats(graph_timed(torch, lambda: mod(*xs), nreps))})
+                        res["nets"].append(entry)
+                        print(f"{f.name} b{batch} {prec}: {entry['gpu']}", flush=True)
+                        save()
+                        del mod, xs
+                        continue
                     entry.update({"gpu": stats(timed(torch, lambda: mod(*xs), nreps, warmup=3))
                                   if dev.type == "cuda" else None,
                                   "wall": stats(wall(torch, lambda: mod(*xs), nreps, warmup=2))})
