@@ -25,14 +25,38 @@ CLASS_NAMES = ("noop", "gemm", "direct", "stream")
 # Row columns.
 (C_CLS, C_M, C_N, C_K, C_GCOUNT, C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, C_IM2COL,
  C_CH, C_KH, C_KW, C_HIN, C_WIN, C_HOUT, C_WOUT, C_SH, C_SW, C_BATCH, C_ELEM_BYTES,
- C_WSHARED) = range(22)
-NCOLS = 22
+ C_WSHARED, C_TRANS, C_POW) = range(24)
+NCOLS = 24
 
 # Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
 # hardware spec. A chain is fused only along single-consumer edges.
 _HOSTS = ("conv", "deconv", "fc")
 _EPILOGUE_ACTS = ("relu", "leaky_relu", "clip", "prelu", "sigmoid", "hard_swish", "hard_sigmoid",
                   "swish", "elu", "tanh", "gelu")
+
+
+# Transcendental evaluations per output element, by layer kind. FMA pipes do not compute
+# them: a runtime evaluates them with polynomial or library code, so a kernel full of them
+# can be slower than its counted FLOPs say. Two classes, because runtimes treat them apart:
+#  - exp-class (exp, sigmoid, tanh, erf): vectorised polynomials in most CPU libraries
+#    (a few cycles per element); softmax: one exp; swish = x * sigmoid: one; gelu: one
+#    (tanh or erf form); elu: one exp; Caffe's Power: one.
+#  - pow with a non-integer exponent (LRN's (k + a/n * sum)^-beta): log + exp, which
+#    libraries often leave scalar (tens of cycles per element).
+# Piecewise-linear activations (relu, clip, hard_*) have none.
+TRANS_PER_ELEM_ACT = {"sigmoid": 1, "swish": 1, "tanh": 1, "elu": 1, "gelu": 1, "erf": 1, "exp": 1,
+                      "power": 1, "selu": 1, "softplus": 1, "mish": 2}
+
+
+def transcendentals_per_elem(layer) -> tuple[float, float]:
+    """(exp-class, pow) evaluations per output element of one layer; (0, 0) for most ops."""
+    if layer.op == "lrn":
+        return 0.0, 1.0
+    if layer.op == "softmax":
+        return 1.0, 0.0
+    if layer.op == "act":
+        return float(TRANS_PER_ELEM_ACT.get(layer.attrs.get("fn"), 0)), 0.0
+    return 0.0, 0.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,11 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
         r[C_IN_BYTES] = in_elems * eb
         r[C_OUT_BYTES] = out_elems * eb
         r[C_W_BYTES] = w_elems * eb
+        # Fused activations (a conv's sigmoid epilogue) count too: the kernel evaluates them.
+        for n in group:
+            te, tp = transcendentals_per_elem(graph.layer(n))
+            r[C_TRANS] += te * by_name[n].counts.out_elems
+            r[C_POW] += tp * by_name[n].counts.out_elems
         cls = _classify(host, hc)
         r[C_CLS] = cls
         if host.op in ("conv", "deconv"):

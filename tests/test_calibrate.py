@@ -158,3 +158,115 @@ def test_calibrate_refuses_bad_threads_and_output(tmp_path, capsys):
     assert main(["calibrate", "--threads", "4096", "--out", str(tmp_path / "h.yaml"), "--no-progress"]) == 2
     assert "exceeds" in capsys.readouterr().err
     assert not (tmp_path / "h.yaml").exists()
+
+
+# ------------------------------------------------------------------ chains, layout, transcendentals
+
+def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
+    from augur_sim.calibrate import CHAIN_K
+    s = _conv("c1x1", "conv", 64, 16, 10, 1, chain=True)
+    assert s.chain == CHAIN_K and s.back["out_channels"] == 64
+    g1, g3 = layer_graph(s, 1), layer_graph(s, 3)
+    convs1 = [n for n in g1.order if g1.layer(n).op == "conv"]
+    convs3 = [n for n in g3.order if g3.layer(n).op == "conv"]
+    assert len(convs1) == 2 and len(convs3) == 6
+    # Shape preserved unit to unit: the chain ends with the input's shape.
+    assert g3.tensors[g3.layer(convs3[-1]).outputs[0]].shape == (1, 64, 10, 10)
+    # One unit lowers to the two kernels the fit costs.
+    assert sum(1 for r in lower(g1, "fp32", FUSION).rows if int(r[0]) != NOOP) == 2
+    with pytest.raises(Exception, match="stride-1"):
+        _conv("bad", "conv", 8, 8, 8, 3, s=2, chain=True)
+    with pytest.raises(Exception, match="not a chain"):
+        layer_graph(_gemm("g", 8, 8, 8), 2)
+
+
+def test_chain_onnx_model_runs_and_matches_the_graph_shape():
+    from augur_sim.calibrate import onnx_model, session
+    s = _conv("dwc", "dwconv", 16, 16, 12, 3, g=16, chain=True)
+    g = layer_graph(s, 4)
+    sess = session(onnx_model(s, g), 1)
+    out = sess.run(None, {"x0": np.ones((1, 16, 12, 12), np.float32)})[0]
+    assert out.shape == (1, 16, 12, 12)
+    assert len(sess.get_inputs()) == 1
+
+
+def test_kernel_time_uses_the_slope_for_chains_and_removes_reorders_for_single_ops():
+    from augur_sim.calibrate import Timing, _kernel_time
+    ch = _conv("c", "conv", 8, 8, 8, 3, chain=True)
+    t = {"c": Timing.of([1.0e-3]), f"c__x{1 + ch.chain}": Timing.of([1.0e-3 + ch.chain * 0.2e-3])}
+    assert _kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.2e-3)
+    # A noisy slope never reaches zero.
+    t[f"c__x{1 + ch.chain}"] = Timing.of([0.9e-3])
+    assert _kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.1e-3)
+    alone = _conv("a", "conv", 8, 8, 8, 3, s=2)
+    t2 = {"a": Timing.of([1.0e-3])}
+    assert _kernel_time(alone, t2, run_s=0.0) == pytest.approx(1.0e-3)
+    assert _kernel_time(alone, t2, run_s=0.0, layout=0.4) == pytest.approx(0.6e-3)
+
+
+def test_layout_share_finds_reorders_around_a_standalone_conv_and_none_around_gemm():
+    from augur_sim.calibrate import layout_share, onnx_model
+    conv = _conv("c", "conv", 32, 32, 28, 3)
+    gemm = _gemm("g", 64, 8, 64)
+    fc = {"x0": np.ones((1, 32, 28, 28), np.float32)}
+    share_conv = layout_share(onnx_model(conv, layer_graph(conv)), fc, 1, runs=2)
+    share_gemm = layout_share(onnx_model(gemm, layer_graph(gemm)), {"x0": np.ones((8, 64), np.float32)}, 1, runs=2)
+    assert share_gemm == 0.0
+    assert 0.0 <= share_conv < 1.0
+    import onnxruntime  # noqa: F401  (NCHWc needs AVX2/AVX-512: only then must ORT insert reorders)
+    if {"avx2", "avx512f"} & machine_info().flags:
+        assert share_conv > 0.0
+
+
+def test_transcendental_counts_in_the_lowering():
+    from augur_sim.graph import GraphBuilder, Layer
+    from augur_sim.lower import C_POW, C_TRANS
+    b = GraphBuilder("t")
+    b.add_input("x", (1, 8, 6, 6))
+    b.add_layer(Layer("c", "conv", {"out_channels": 8, "kernel": (1, 1)}, ("x",), ("c",)))
+    b.add_layer(Layer("s", "act", {"fn": "sigmoid"}, ("c",), ("s",)))
+    b.add_layer(Layer("n", "lrn", {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0, "region": "across"},
+                      ("s",), ("n",)))
+    b.add_layer(Layer("r", "act", {"fn": "relu"}, ("n",), ("r",)))
+    low = lower(b.build(), "fp32", ("conv_relu",))
+    by = {k.name: low.rows[i] for i, k in enumerate(low.kernels)}
+    assert by["c"][C_TRANS] == 8 * 36 and by["c"][C_POW] == 0      # the fused sigmoid's exps
+    assert by["n"][C_POW] == 8 * 36 and by["n"][C_TRANS] == 0      # LRN: one pow per element
+    assert by["r"][C_TRANS] == 0 and by["r"][C_POW] == 0
+
+
+def test_transcendental_rates_are_off_unless_the_spec_sets_them():
+    from augur_sim.engine.hwrow import H_POW, H_TRANS
+    from augur_sim.engine.kernels import cost_matrix
+    lrn = LayerSpec("lrn", "lrn", "lrn", {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0, "region": "across"},
+                    ((1, 64, 28, 28),))
+    rows, _ = _bench_rows([lrn])
+    _, base = _synthetic_base()
+    off = base.copy()
+    off[H_TRANS] = off[H_POW] = 0.0
+    on = off.copy()
+    on[H_POW] = 1e8
+    t_off, t_on = cost_matrix(rows, np.stack([off, on]))[:, 0, 0]
+    # With the term, LRN pays at least its pow count at 1e8/s on top of its other costs.
+    assert t_on >= t_off and t_on >= 64 * 28 * 28 / 1e8
+    assert t_on - t_off > 0.5 * 64 * 28 * 28 / 1e8
+    # Hardware specs that do not declare the rates (every shipped GPU spec) have both at 0.
+    dev = load_hw("nvidia_a100")
+    proc = dev.processor()
+    row = hw_row(proc, proc.runtime())
+    assert row[H_TRANS] == 0.0 and row[H_POW] == 0.0
+
+
+def test_calibrated_spec_carries_the_transcendental_rates(tiny_spec):
+    rt = load_hw(str(tiny_spec)).processor("cpu").runtime(RUNTIME)
+    assert rt.transcendental_per_s > 0 and rt.pow_per_s > 0
+    text = tiny_spec.read_text()
+    assert "transcendental_gops:" in text and "pow_gops:" in text and "load average before / after" in text
+
+
+def test_negative_pow_rate_is_a_one_line_error(tiny_spec, tmp_path, capsys):
+    broken = tmp_path / "host_tiny.yaml"
+    broken.write_text(re.sub(r"pow_gops: [0-9.e+-]+", "pow_gops: -3", tiny_spec.read_text()))
+    assert main(["hw", "check", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pow_gops" in err

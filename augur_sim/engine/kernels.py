@@ -1,6 +1,9 @@
 """The cost kernels: every lowered kernel against every hardware row, in numba.
 
-    t = max(F / (P * eta_c), max_level Q_level / (B_level * eta_m)) + t0     (DESIGN.md §3)
+    t = max(F / (P * eta_c) + sum_k T_k / (R_k * units), max_level Q_level / (B_level * eta_m)) + t0
+
+(DESIGN.md §3; T_k = transcendental evaluations of class k (exp-class, pow), R_k = their
+rate per unit from the runtime; a rate of 0 switches its term off)
 
 eta_c falls for small or skinny GEMMs (saturating in each of M, N, K), for output tiles
 that leave units idle (waves = ceil(tiles / units)), and for depthwise/direct kernels.
@@ -14,11 +17,11 @@ import numba
 import numpy as np
 
 from ..lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL,
-                     C_IN_BYTES, C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_SH, C_SW, C_W_BYTES,
+                     C_IN_BYTES, C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_POW, C_SH, C_SW, C_TRANS, C_W_BYTES,
                      C_WIN, C_WOUT, C_WSHARED, DIRECT, GEMM, NOOP)
 from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
-                    H_HALF_K, H_HALF_M, H_HALF_N, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
-                    H_ISSUE, H_SIZE, H_STATIC_W, H_TILE_M, H_TILE_N, H_UNITS)
+                    H_HALF_K, H_HALF_M, H_HALF_N, H_IS_GPU, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
+                    H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS)
 from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
                       stream_traffic_bytes)
 
@@ -114,15 +117,25 @@ def cost_one(r, h, out):
         eta = direct_efficiency(max(r[C_OUT_BYTES] / (r[C_ELEM_BYTES] * 4096.0), 1.0), h)
         meff = h[H_ELT_EFF]
     t_c = F / (h[H_PEAK] * max(eta, 1e-6))
+    # Transcendentals (LRN's pow, sigmoid's exp, ...) run in library code, not on the FMA
+    # pipes: their own rate per unit, spread over the units the kernel keeps busy. A spec
+    # without the rate (0) has no such term.
+    if r[C_TRANS] > 0.0 and h[H_TRANS] > 0.0:
+        t_c += r[C_TRANS] / (h[H_TRANS] * h[H_UNITS])
+    if r[C_POW] > 0.0 and h[H_POW] > 0.0:
+        t_c += r[C_POW] / (h[H_POW] * h[H_UNITS])
     nlev = int(h[H_NLEV])
     # Stream kernels (element-wise, pooling, LRN, concat...) touch each byte once, so where
     # their data lives decides their speed. A stream whose whole working set fits in half
     # of a cache level is resident there (its producer just wrote it; constants stay from
     # the previous run): that level and those outside it take no misses. Measured on a
     # 2-core Xeon VM (docs/ACCURACY.md): an Add of 3 x 200 KiB runs at L2 speed, 3 x 3 MiB
-    # at L3 speed, only arrays far beyond L3 at DRAM speed.
+    # at L3 speed, only arrays far beyond L3 at DRAM speed. Depthwise (direct) convs stream
+    # the same way on a CPU (each input element is read for its k x k window while it is
+    # in L1): timed inside chains (what a network does), they run at the speed of the level
+    # that holds their working set, not of DRAM.
     resident = nlev
-    if cls != GEMM and cls != DIRECT:
+    if cls != GEMM and (cls != DIRECT or h[H_IS_GPU] == 0.0):
         ws = r[C_IN_BYTES] + r[C_OUT_BYTES] + r[C_W_BYTES]
         for i in range(nlev):
             if ws <= 0.5 * h[_HS[i]]:

@@ -316,7 +316,9 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
             dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
             fusion=tuple(r["fusion"]),
             dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6,
-            issue_s=r.get("issue_us", 0.0) * 1e-6)
+            issue_s=r.get("issue_us", 0.0) * 1e-6,
+            transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
+            pow_per_s=r.get("pow_gops", 0.0) * 1e9)
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "

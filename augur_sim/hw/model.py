@@ -79,6 +79,11 @@ class Runtime:
     # runtimes): the GPU runs a kernel while the host issues the next, so a kernel takes
     # max(its own time, issue_s).
     issue_s: float = 0.0
+    # Transcendental evaluations (exp, pow, tanh, erf) per second per unit in this runtime's
+    # element-wise code; 0 = not modelled (the kernel pays only its counted FLOPs).
+    transcendental_per_s: float = 0.0
+    # pow(x, y) with a non-integer y (LRN) per second per unit; 0 = not modelled.
+    pow_per_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,14 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           doc="host time to issue one kernel of an asynchronous runtime (GPU eager "
               "frameworks): a kernel overlaps the issue of the next, so it costs at least "
               "this; default 0"),
+        F("transcendental_gops", "number", "G/s", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="billions of exp-class evaluations (exp, sigmoid, tanh, erf) per second per unit "
+              "in this runtime's element-wise code (sigmoid, swish, softmax, gelu...); added to "
+              "a kernel's compute time; absent or 0: no such term"),
+        F("pow_gops", "number", "G/s", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="billions of pow(x, y) evaluations with a non-integer exponent per second per "
+              "unit (LRN's scale^-beta); added to a kernel's compute time; absent or 0: no "
+              "such term"),
     ),
 }
 
