@@ -1,4 +1,4 @@
-"""Run the `augur` CLI with the explore commands registered (in-process or as a subprocess)."""
+"""Run the `augur` CLI in-process or as a subprocess of this interpreter."""
 import os
 import subprocess
 import sys
@@ -6,17 +6,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-_RUNNER = ("import sys, augur_sim.cli as c\n"
-           "m = 'augur_sim.commands.explore'\n"
-           "c.COMMAND_MODULES.append(m) if m not in c.COMMAND_MODULES else None\n"
-           "sys.exit(c.main(sys.argv[1:]))\n")
+_RUNNER = "import sys, augur_sim.cli as c\nsys.exit(c.main(sys.argv[1:]))\n"
 
 
 def augur(argv):
     """In-process: returns the exit code (errors print one line on stderr)."""
     import augur_sim.cli as cli
-    if "augur_sim.commands.explore" not in cli.COMMAND_MODULES:
-        cli.COMMAND_MODULES.append("augur_sim.commands.explore")
     try:
         return cli.main([str(a) for a in argv])
     except SystemExit as e:  # argparse usage errors

@@ -15,18 +15,6 @@ from augur_sim.hw import load_hw
 from augur_sim.lower import NOOP, lower
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _measure_commands():
-    """The lead registers augur_sim.commands.measure in cli.COMMAND_MODULES; until then, here."""
-    import augur_sim.cli as cli
-    added = "augur_sim.commands.measure" not in cli.COMMAND_MODULES
-    if added:
-        cli.COMMAND_MODULES.append("augur_sim.commands.measure")
-    yield
-    if added:
-        cli.COMMAND_MODULES.remove("augur_sim.commands.measure")
-
-
 def _bench_rows(specs):
     rows, owner = [], []
     for i, s in enumerate(specs):

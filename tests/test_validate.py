@@ -10,17 +10,6 @@ from augur_sim.validate import validate, validate_dict, validate_table
 HW = "intel_i7_1185g7"  # any CPU spec with an onnxruntime runtime; the numbers are not judged here
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _measure_commands():
-    import augur_sim.cli as cli
-    added = "augur_sim.commands.measure" not in cli.COMMAND_MODULES
-    if added:
-        cli.COMMAND_MODULES.append("augur_sim.commands.measure")
-    yield
-    if added:
-        cli.COMMAND_MODULES.remove("augur_sim.commands.measure")
-
-
 def tiny_net():
     """conv+bn+relu, conv+bn, residual add+relu, a depthwise conv, pool, fc: every fusion
     pattern ORT rewrites (BN folding, FusedConv / NCHWc Conv+Sum, Reorder nodes)."""

@@ -45,6 +45,15 @@ def format_hw(device: Device) -> str:
                        f"{r.gemm_half_n:g}/{r.gemm_half_k:g}, tile {r.tile_m}x{r.tile_n}, "
                        f"dw_conv {r.dw_conv:g}, mem {r.mem:g}, eltwise {r.eltwise:g}, "
                        f"dispatch {r.dispatch_s * 1e6:g} us")
+            extra = []
+            if r.issue_s:
+                extra.append(f"host issue {r.issue_s * 1e6:g} us/kernel")
+            if r.transcendental_per_s:
+                extra.append(f"transcendentals {r.transcendental_per_s / 1e9:g} G/s/unit")
+            if r.pow_per_s:
+                extra.append(f"pow {r.pow_per_s / 1e9:g} G/s/unit")
+            if extra:
+                out.append("      " + ", ".join(extra))
             out.append(f"      fusion: {', '.join(r.fusion) or 'none'}")
             out.append(f"      source: {r.source}")
     out.append("  sources:")
