@@ -155,20 +155,25 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
 
 
 def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ...]:
-    """Per-layer records: a kernel's cost goes to its host layer; fused layers get 0."""
+    """Per-layer records: a kernel's cost goes to its host layer (with the auxiliary kernels
+    the runtime runs for it, such as a separate bias pass); fused layers get 0."""
+    aux: dict[str, np.ndarray] = {}
+    for k, kern in enumerate(low.kernels):
+        if kern.aux:
+            aux[kern.name] = aux.get(kern.name, 0.0) + res[k]
     layers = []
     for lc in low.counts:
         k = low.layer_kernel[lc.name]
         kern = low.kernels[k]
         host = kern.layers[0] == lc.name
-        r = res[k]
+        r = res[k] + aux[lc.name] if host and lc.name in aux else res[k]
         layers.append(LayerEstimate(
             name=lc.name, type=lc.src_type or lc.op, op=lc.op, kernel=kern.name,
             fused_into=None if host else kern.name, kernel_class=CLASS_NAMES[kern.cls],
             time_s=float(r[0]) if host else 0.0, compute_s=float(r[1]) if host else 0.0,
             memory_s=float(r[2]) if host else 0.0, macs=lc.counts.macs, flops=lc.counts.flops,
             params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0,
-            bound=BOUND_NAMES[int(r[4])] if host else "fused",
+            bound=BOUND_NAMES[int(res[k, 4])] if host else "fused",
             energy_j=float(r[5]) if host else 0.0, input_shapes=lc.input_shapes,
             output_shape=lc.output_shapes[0] if lc.output_shapes else ()))
     return tuple(layers)

@@ -64,6 +64,9 @@ class Kernel:
     name: str                    # the host layer's name
     layers: tuple[str, ...]      # host first, then the layers fused into it
     cls: int
+    # A kernel the runtime runs on behalf of its host layer (a separate bias pass where the
+    # runtime does not fold the bias into the conv); its cost is the host layer's.
+    aux: bool = False
 
 
 @dataclass(frozen=True)
@@ -237,8 +240,38 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
         kernels.append(Kernel(host.name, tuple(group), cls))
         for n in group:
             layer_kernel[n] = i
+    rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
     return LoweredNet(graph.name, graph.batch, dtype, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
+
+
+def _bias_passes(graph, by_name, fusion, rows, kernels, eb):
+    """A runtime without conv_bias (fc_bias) adds a conv's (fc's) bias in a pass of its own
+    over the output (Caffe's bias GEMM, PyTorch's add_ after cuDNN): one more kernel, which
+    streams the output once more. Its FLOPs move from the host's row to the pass."""
+    extra_rows, extra_kernels = [], []
+    for i, kern in enumerate(kernels):
+        host = graph.layer(kern.name)
+        if host.op not in ("conv", "deconv", "fc") or not host.attrs.get("bias", True):
+            continue
+        if ("fc_bias" if host.op == "fc" else "conv_bias") in fusion:
+            continue
+        lc = by_name[host.name]
+        out_elems = lc.counts.out_elems
+        cout = host.attrs["out_features"] if host.op == "fc" else host.attrs["out_channels"]
+        r = np.zeros(NCOLS)
+        r[C_CLS] = STREAM
+        r[C_ELEM_BYTES] = eb
+        r[C_FLOPS] = out_elems
+        r[C_IN_BYTES] = out_elems * eb
+        r[C_OUT_BYTES] = out_elems * eb
+        r[C_W_BYTES] = cout * eb
+        rows[i, C_FLOPS] -= out_elems
+        extra_rows.append(r)
+        extra_kernels.append(Kernel(host.name, (host.name,), STREAM, aux=True))
+    if not extra_rows:
+        return rows, kernels
+    return np.vstack([rows, np.array(extra_rows)]), kernels + extra_kernels
 
 
 def _classify(layer, lc: LayerCount) -> int:

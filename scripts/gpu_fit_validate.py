@@ -26,6 +26,10 @@ from augur_sim.graph import GraphBuilder, Layer, rebatch  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
 from augur_sim.lower import lower  # noqa: E402
 
+# PyTorch runs one kernel per layer; F.linear is a single addmm (bias in the GEMM), while a
+# convolution's bias is a separate add_ after cuDNN.
+TORCH_FUSION = ("fc_bias",)
+
 PARAMS = [
     Param("gemm_peak", H.H_GEMM_PEAK, 0.2, 1.0, log=False),
     Param("gemm_half_m", H.H_HALF_M, 1.0, 4096.0),
@@ -36,6 +40,7 @@ PARAMS = [
     Param("dw_conv", H.H_DW_EFF, 0.002, 0.8),
     Param("mem", H.H_MEM_EFF, 0.4, 1.0, log=False),
     Param("eltwise", H.H_ELT_EFF, 0.3, 1.0, log=False),
+    Param("conv_gemm", H.H_CONV_EFF, 0.1, 1.0, log=False),
     Param("launch_s", H.H_OVERHEAD, 1e-7, 5e-6),
     # Event-timed single ops include the host's issue time when it exceeds the kernel's:
     # the same max() the engine applies, so it is fitted here, not taken from elsewhere.
@@ -103,8 +108,10 @@ def main():
     doc = []
     for path in args.measurements:
         doc += run_one(Path(path), args)
-    if len(args.measurements) > 1:
-        doc += spread_note([json.loads(Path(p).read_text()) for p in args.measurements])
+    eager = [d for d in (json.loads(Path(p).read_text()) for p in args.measurements)
+             if d.get("mode") != "cudagraph"]
+    if len(eager) > 1:
+        doc += spread_note(eager)
     if args.doc:
         head = ["# Accuracy on a GPU", "",
                 "Each section is one measurement run on a freshly started machine: its microbenchmarks "
@@ -134,6 +141,7 @@ def spread_note(runs) -> list[str]:
 
 def run_one(path: Path, args) -> list[str]:
     data = json.loads(path.read_text())
+    graph_mode = data.get("mode") == "cudagraph"
     dev = load_hw(args.hw)
     proc = dev.processors[args.processor]
     rt = proc.runtimes[proc.default_runtime]
@@ -146,7 +154,12 @@ def run_one(path: Path, args) -> list[str]:
         rows, owner = rows_for(items)
         base = H.hw_row(proc, rt, prec)
         meas = np.array([x[2] for x in items])
-        res = fit_params(rows, owner, meas, base, PARAMS, seed=0)
+        params = PARAMS
+        if graph_mode:
+            # CUDA-graph replay takes the host out: no issue time to fit.
+            base[H.H_ISSUE] = 0.0
+            params = [p for p in PARAMS if p.name != "issue_s"]
+        res = fit_params(rows, owner, meas, base, params, seed=0)
         fitted[prec] = res
         err = res.predicted_s / meas - 1
         lines.append(f"- {prec}: {len(items)} microbenchmarks, log-loss {res.start_loss:.3f} (spec's "
@@ -157,7 +170,7 @@ def run_one(path: Path, args) -> list[str]:
         print("   ", {k: round(v, 6) for k, v in res.values.items()})
 
     # Validation on whole networks: the fitted row for the precision, issue time from the
-    # dispatch microbenchmark, no fusion (eager PyTorch runs one kernel per layer).
+    # dispatch microbenchmark; PyTorch's fusion (TORCH_FUSION).
     table = []
     per_layer = []
     for e in data["nets"]:
@@ -168,7 +181,7 @@ def run_one(path: Path, args) -> list[str]:
             src = ROOT.parent / "shared" / "prototxt" / e["file"]
         g = rebatch(load_net(src), e["batch"])
         row = fitted[e["precision"]].row.copy()
-        low = lower(g, e["precision"], ())
+        low = lower(g, e["precision"], TORCH_FUSION)
         res = cost_matrix(low.rows, row[None, :])[0]
         pred = float(res[:, 0].sum())
         meas = e["gpu"]["median_s"]
@@ -182,13 +195,16 @@ def run_one(path: Path, args) -> list[str]:
     lerr = np.array([abs(p / m - 1) for _, _, m, p in per_layer])
     summary = (f"whole networks: {len(table)} (network, batch, precision) points, median |error| "
                f"{np.median(errs) * 100:.1f}%, {np.mean(errs <= 0.25) * 100:.0f}% within 25%, worst "
-               f"{errs.max() * 100:.0f}%; per layer (>= 1% of the network's time, batch 1): {len(lerr)} "
-               f"layers, median |error| {np.median(lerr) * 100:.1f}%")
+               f"{errs.max() * 100:.0f}%; ")
+    summary += (f"per layer (>= 1% of the network's time, batch 1): {len(lerr)} layers, median |error| "
+                f"{np.median(lerr) * 100:.1f}%" if len(lerr) else
+                "per layer: not measured (a CUDA graph replays the network as one unit)")
     print(summary)
     if True:
         out = [f"## {data.get('gpu', {}).get('name')}, measured {data['date']} (`{path.name}`)", "",
                f"Measured with `scripts/gpu_measure.py` (PyTorch {data['torch']}, cuDNN {data['cudnn']}, "
-               f"eager mode, CUDA-event timing, median of 10-20 runs after warm-up; TF32 off so fp32 is "
+               f"{'CUDA-graph replay (the GPU alone, no host issue time)' if graph_mode else 'eager mode'}, "
+               f"CUDA-event timing, median of 10-20 runs after warm-up; TF32 off so fp32 is "
                f"true FP32).", "",
                "### Calibration (microbenchmarks only)", "",
                f"Host dispatch of a tiny op (PyTorch eager, wall time of 200 back-to-back ReLUs): "

@@ -37,7 +37,7 @@ def test_one_conv_exact_roofline_time():
 
 def test_batch1_fc_is_memory_bound_with_exact_time():
     g = one_layer((1, 4096), "fc", {"out_features": 4096, "axis": 1})
-    est = estimate(g, device(processor()))
+    est = estimate(g, device(processor(rt=runtime(fusion=("fc_bias",)))))
     fc = est.layers[1]
     assert fc.bound == "memory"
     weights = (4096 * 4096 + 4096) * 4
@@ -117,18 +117,18 @@ def test_fusion_removes_intermediate_traffic_and_kernels():
     b.add_layer(Layer("bn", "batchnorm", {"affine": True}, ("c",), ("bn",)))
     b.add_layer(Layer("r", "act", {"fn": "relu"}, ("bn",), ("r",)))
     g = b.build()
-    plain = lower(g, "fp32", ())
-    fused = lower(g, "fp32", ("conv_bn", "conv_relu"))
+    plain = lower(g, "fp32", ("conv_bias",))
+    fused = lower(g, "fp32", ("conv_bias", "conv_bn", "conv_relu"))
     assert plain.n == 4 and fused.n == 2
     assert fused.kernels[1].layers == ("c", "bn", "r")
     assert fused.rows[1, C_FLOPS] == plain.rows[1:, C_FLOPS].sum()
-    p_fused = processor(dispatch_s=1e-6, rt=runtime(fusion=("conv_bn", "conv_relu")))
-    p_plain = processor(dispatch_s=1e-6)
+    p_fused = processor(dispatch_s=1e-6, rt=runtime(fusion=("conv_bias", "conv_bn", "conv_relu")))
+    p_plain = processor(dispatch_s=1e-6, rt=runtime(fusion=("conv_bias",)))
     e_f, e_p = estimate(g, device(p_fused)), estimate(g, device(p_plain))
     assert e_f.total.time_s < e_p.total.time_s
     assert e_f.total.dram_bytes < e_p.total.dram_bytes
     assert [l.bound for l in e_f.layers[2:]] == ["fused", "fused"]
-    assert e_f.assumptions["fusion_rules"] == ["conv_bn", "conv_relu"]
+    assert e_f.assumptions["fusion_rules"] == ["conv_bias", "conv_bn", "conv_relu"]
 
 
 def test_serial_and_parallel_totals_equal_the_per_kernel_sums():
@@ -148,3 +148,20 @@ def test_serial_and_parallel_totals_equal_the_per_kernel_sums():
     assert np.allclose(ser[:3, 0], per[:, :, 0].sum(axis=1), rtol=1e-12)
     assert np.allclose(ser[:3, 1], per[:, :, 3].sum(axis=1), rtol=1e-12)
     assert np.all(np.diff(ser[:, 0]) <= 1e-15)  # more bandwidth never slows the network
+
+
+def test_runtime_without_conv_bias_pays_a_separate_bias_pass():
+    g = one_layer((1, 64, 28, 28), "conv", {"out_channels": 64, "kernel": (3, 3), "pad": (1, 1, 1, 1)})
+    folded = lower(g, "fp32", ("conv_bias",))
+    apart = lower(g, "fp32", ())
+    assert folded.n == 2 and apart.n == 3
+    aux = apart.kernels[-1]
+    assert aux.aux and aux.name == "l" and apart.rows[-1, C_FLOPS] == 64 * 28 * 28
+    # FLOPs move, they are not added twice.
+    assert apart.rows[:, C_FLOPS].sum() == folded.rows[:, C_FLOPS].sum()
+    e_f = estimate(g, device(processor(dispatch_s=2e-6, rt=runtime(fusion=("conv_bias",)))))
+    e_a = estimate(g, device(processor(dispatch_s=2e-6)))
+    conv_f, conv_a = e_f.layers[1], e_a.layers[1]
+    # The pass costs one more dispatch and a read and write of the output, charged to the conv.
+    assert conv_a.time_s > conv_f.time_s + 2e-6 * 0.99
+    assert e_a.total.time_s == pytest.approx(sum(l.time_s for l in e_a.layers), rel=1e-12)

@@ -13,8 +13,9 @@ MAX_LEVELS = 3
 (H_PEAK, H_UNITS, H_DRAM_BW, H_MEM_EFF, H_ELT_EFF, H_NLEV,
  H_SIZE1, H_SIZE2, H_SIZE3, H_LINE1, H_LINE2, H_LINE3, H_BW1, H_BW2, H_BW3,
  H_GEMM_PEAK, H_HALF_M, H_HALF_N, H_HALF_K, H_TILE_M, H_TILE_N, H_DW_EFF, H_OVERHEAD,
- H_E_FLOP, H_E_DRAM, H_E1, H_E2, H_E3, H_STATIC_W, H_IS_GPU, H_ISSUE, H_TRANS, H_POW) = range(33)
-NHW = 33
+ H_E_FLOP, H_E_DRAM, H_E1, H_E2, H_E3, H_STATIC_W, H_IS_GPU, H_ISSUE, H_TRANS, H_POW,
+ H_CONV_EFF) = range(34)
+NHW = 34
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -83,4 +84,5 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.
     # Per unit; 0 (the default) switches the transcendental term off.
     r[H_TRANS] = getattr(rt, "transcendental_per_s", 0.0)
     r[H_POW] = getattr(rt, "pow_per_s", 0.0)
+    r[H_CONV_EFF] = getattr(rt, "conv_gemm", 1.0)
     return r

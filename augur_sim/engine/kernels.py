@@ -21,7 +21,7 @@ from ..lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HI
                      C_WIN, C_WOUT, C_WSHARED, DIRECT, GEMM, NOOP)
 from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
                     H_HALF_K, H_HALF_M, H_HALF_N, H_IS_GPU, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
-                    H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS)
+                    H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS, H_CONV_EFF)
 from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
                       stream_traffic_bytes)
 
@@ -107,8 +107,12 @@ def cost_one(r, h, out):
     if cls == GEMM:
         # A skinny GEMM (a batch-1 FC is a GEMV) falls back to vector code: it never runs
         # below the efficiency of a plain vector loop over the same outputs.
-        eta = max(gemm_efficiency(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h),
-                  direct_efficiency(max(r[C_M] * r[C_N] * r[C_GCOUNT] / 4096.0, 1.0), h))
+        eta = gemm_efficiency(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h)
+        if r[C_KH] > 0.0:
+            # A convolution (only conv rows carry a kernel height) runs as implicit GEMM or
+            # im2col + GEMM, at the runtime's fraction of a plain GEMM's efficiency.
+            eta *= h[H_CONV_EFF]
+        eta = max(eta, direct_efficiency(max(r[C_M] * r[C_N] * r[C_GCOUNT] / 4096.0, 1.0), h))
         meff = h[H_MEM_EFF]
     elif cls == DIRECT:
         eta = direct_efficiency(r[C_CH] * r[C_BATCH], h)

@@ -318,7 +318,8 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
             dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6,
             issue_s=r.get("issue_us", 0.0) * 1e-6,
             transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
-            pow_per_s=r.get("pow_gops", 0.0) * 1e9)
+            pow_per_s=r.get("pow_gops", 0.0) * 1e9,
+            conv_gemm=r.get("conv_gemm", 1.0))
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "

@@ -84,6 +84,8 @@ class Runtime:
     transcendental_per_s: float = 0.0
     # pow(x, y) with a non-integer y (LRN) per second per unit; 0 = not modelled.
     pow_per_s: float = 0.0
+    # Fraction of the GEMM efficiency a convolution lowered to GEMM reaches (1 = the same).
+    conv_gemm: float = 1.0
 
 
 @dataclass(frozen=True)

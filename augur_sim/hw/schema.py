@@ -136,6 +136,9 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           doc="billions of pow(x, y) evaluations with a non-integer exponent per second per "
               "unit (LRN's scale^-beta); added to a kernel's compute time; absent or 0: no "
               "such term"),
+        F("conv_gemm", "number", "fraction", required=False, lo=0, hi=1,
+          doc="fraction of the GEMM efficiency that convolutions lowered to GEMM reach "
+              "(implicit-GEMM index math, halo loads, algorithm choice); default 1"),
     ),
 }
 
