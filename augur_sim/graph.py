@@ -67,6 +67,16 @@ class TensorInfo:
 
 def check_shape(shape: Iterable[Any], what: str) -> Shape:
     """Validate an untrusted shape: positive ints, no absurd sizes."""
+    shape = tuple(shape)
+    # Fast path (every layer's outputs pass here): plain ints in range, product in range.
+    n = 1
+    for d in shape:
+        if type(d) is not int or d <= 0 or d > MAX_DIM:
+            break
+        n *= d
+    else:
+        if n <= MAX_TENSOR_ELEMS:
+            return shape
     out = []
     for d in shape:
         if isinstance(d, bool) or not isinstance(d, int):
@@ -100,7 +110,7 @@ class LayerGraph:
         self.dropped = dropped
 
     def layer(self, name: str) -> Layer:
-        return self.g.nodes[name]["layer"]
+        return self.g._node[name]["layer"]
 
     def layers(self) -> list[Layer]:
         return [self.g.nodes[n]["layer"] for n in self.order]
@@ -200,8 +210,9 @@ class GraphBuilder:
             raise self._err(first, f"the graph has a cycle: {names}")
 
         tensors: dict[str, TensorInfo] = {}
+        nodes = g._node  # plain dict access: the node view costs more than the inference
         for name in order:
-            layer = g.nodes[name]["layer"]
+            layer = nodes[name]["layer"]
             in_shapes = tuple(tensors[t].shape for t in layer.inputs)
             dtype = tensors[layer.inputs[0]].dtype if layer.inputs else layer.attrs.get("dtype", "fp32")
             try:
@@ -219,15 +230,15 @@ class GraphBuilder:
                 # Direct construction: dataclasses.replace costs more than the whole inference.
                 layer = Layer(layer.name, layer.op, layer.attrs, layer.inputs, layer.outputs, layer.source,
                               layer.inplace, param_shapes, layer.src_type)
-                g.nodes[name]["layer"] = layer
+                nodes[name]["layer"] = layer
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
         for u, v, d in g.edges(data=True):
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
-        outputs = [t for l in (g.nodes[n]["layer"] for n in order) for t in l.outputs
+        outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
                    if t not in consumed]
-        inputs = [l.outputs[0] for l in (g.nodes[n]["layer"] for n in order) if l.op == "input"]
+        inputs = [l.outputs[0] for l in (nodes[n]["layer"] for n in order) if l.op == "input"]
         return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
 
 
