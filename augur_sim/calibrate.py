@@ -944,13 +944,20 @@ def spec_yaml(c: Calibration, name: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def check_out_path(out) -> Path:
+    """Refuse an output path that cannot take the spec, before minutes of benchmarks."""
+    from .fileio import check_writable
+    path = Path(out)
+    if path.suffix not in (".yaml", ".yml"):
+        raise AugurError("the spec must be written to a .yaml file", file=str(path))
+    return check_writable(path)
+
+
 def write_spec(c: Calibration, out: str) -> Path:
     """Write the spec atomically and check it loads; a spec that fails never replaces a good one."""
     from .fileio import atomic_path
     from .hw import check_hw
-    path = Path(out)
-    if path.suffix not in (".yaml", ".yml"):
-        raise AugurError("the spec must be written to a .yaml file", file=str(path))
+    path = check_out_path(out)
     text = spec_yaml(c, path.stem)
     with atomic_path(path) as tmp:
         tmp.write_text(text)

@@ -18,6 +18,7 @@ from .lower import CLASS_NAMES, LoweredNet, lower
 # GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA
 # context alone is commonly a few hundred MiB; overridable with runtime_mib=.
 DEFAULT_RUNTIME_MIB = {"cpu": 32, "gpu": 300}
+MAX_RUNTIME_MIB = 1 << 30  # 1 PiB of runtime overhead is a units mistake, not a runtime
 PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -147,8 +148,9 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
     row = hw_row(proc, rt, precision, threads)
     res = cost_matrix(low.rows, row[None, :])[0]
     mib = DEFAULT_RUNTIME_MIB[proc.kind] if runtime_mib is None else runtime_mib
-    if not np.isfinite(mib) or mib < 0:
-        raise AugurError(f"runtime memory must be a non-negative number of MiB, got {mib}")
+    if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
+        raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, "
+                         f"got {mib}")
     wel = low.total.weight_elems
     fps = {p: footprint(graph, precision, p, int(mib * 2**20), wel) for p in POLICIES}
     return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)

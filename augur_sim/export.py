@@ -538,12 +538,16 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
     """Write `graph` as an ONNX model at `path`, atomically (no partial file on failure)."""
     model, e = build_model(graph, opset, seed, weights)
     path = Path(path)
+    if path.is_dir():
+        raise AugurError("cannot write: this is a folder; expected a file path", file=str(path))
     data = model.SerializeToString()
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        from .fileio import _default_mode
+        os.chmod(tmp, _default_mode())  # mkstemp's 0600 is not what a user's output file should get
         os.replace(tmp, path)
         tmp = None
     except OSError as err:
@@ -554,10 +558,11 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
     return ExportInfo(str(path), len(model.graph.node), e.weight_elems, opset)
 
 
-def export_cmd(net_spec, out_path, batch: int | None = None, opset: int = 17) -> str:
-    """`augur export NET --out model.onnx [--batch N]`: returns a one-line summary."""
+def export_cmd(net_spec, out_path, batch: int | None = None, opset: int = 17,
+               input_shape: tuple | None = None) -> str:
+    """`augur export NET --out model.onnx [--batch N] [--input-shape S]`: returns a one-line summary."""
     from .frontends import load_net
-    graph = load_net(net_spec, batch=batch)
+    graph = load_net(net_spec, batch=batch, input_shape=input_shape)
     info = export_onnx(graph, out_path, opset=opset)
     return (f"wrote {info.path}: {graph.name}, batch {graph.batch}, {len(graph) - len(graph.inputs)} layers "
             f"-> {info.nodes} ONNX nodes, {info.weight_elems} random weights, opset {info.opset}")

@@ -9,18 +9,41 @@ from pathlib import Path
 from .errors import AugurError
 
 
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside `path`; on success it replaces `path`, on error it vanishes."""
+def _default_mode() -> int:
+    umask = os.umask(0o022)  # read the umask (the only portable way is to set it) and restore it
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def check_writable(path) -> Path:
+    """Refuse a path atomic_path would refuse, before any slow work is done for it."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise AugurError(f"cannot write: folder '{parent}' does not exist", file=str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=parent)
+    if path.is_dir():
+        raise AugurError("cannot write: this is a folder; expected a file path", file=str(path))
+    return path
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it vanishes."""
+    path = check_writable(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=parent)
+    except OSError as err:
+        raise AugurError(f"cannot write: {err.strerror or err}", file=str(path))
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        # mkstemp creates 0600; an output file should get the mode a plain open() would give.
+        os.chmod(tmp, _default_mode())
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise AugurError(f"cannot write: {err.strerror or err}", file=str(path))
     except BaseException:
         try:
             os.unlink(tmp)

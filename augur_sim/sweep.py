@@ -84,6 +84,11 @@ def _has_glob(s: str) -> bool:
     return any(c in s for c in "*?[")
 
 
+def _hw_path_like(s: str) -> bool:
+    """A --hw pattern with a folder or a .yaml suffix globs files; a bare one globs device names."""
+    return "/" in s or os.sep in s or s.endswith((".yaml", ".yml"))
+
+
 def expand_nets(specs) -> list[NetSpec]:
     """Zoo names, paths and globs -> NetSpecs (a glob matching nothing is an error)."""
     from .frontends import SUFFIXES, resolve_net
@@ -116,7 +121,15 @@ def expand_hw(specs) -> list:
         spec = spec.strip()
         if not spec:
             continue
-        if _has_glob(spec):
+        if _has_glob(spec) and not _hw_path_like(spec):
+            # 'jetson_*': a pattern over device names (`augur hw list`), not over files here.
+            import fnmatch
+
+            from .hw.load import _available_names
+            paths = [n for n in _available_names() if fnmatch.fnmatchcase(n, spec)]
+            if not paths:
+                raise AugurError(f"--hw pattern '{spec}' matches no device name (see `augur hw list`)")
+        elif _has_glob(spec):
             paths = sorted(p for p in globmod.glob(spec) if p.endswith((".yaml", ".yml")))
             if not paths:
                 raise AugurError(f"--hw pattern '{spec}' matches no spec file (.yaml)")
@@ -296,10 +309,10 @@ def evaluate_chunk(items, pack: HwPack, skip: frozenset = frozenset()) -> list[d
 
 # ---------------------------------------------------------------- result store
 
-def _fmt(out: Path) -> str:
+def _fmt(out: Path, what: str = "--out") -> str:
     suf = out.suffix.lower()
     if suf not in (".parquet", ".csv"):
-        raise AugurError(f"--out must end in .parquet or .csv, got '{out}'")
+        raise AugurError(f"{what} must end in .parquet or .csv, got '{out}'")
     return suf[1:]
 
 
@@ -307,7 +320,7 @@ def read_table(path):
     """A results file (.parquet or .csv) as a pyarrow Table with the sweep schema."""
     import pyarrow as pa
     path = Path(path)
-    fmt = _fmt(path)
+    fmt = _fmt(path, "a sweep results file")
     schema = arrow_schema()
     try:
         if fmt == "parquet":
@@ -527,7 +540,7 @@ def _run_dask(chunks, pack, skip, on_rows, scheduler: str):
         raise AugurError("--scheduler needs the 'distributed' package (pip install distributed)")
     try:
         client = Client(scheduler, timeout="20s") if isinstance(scheduler, str) else scheduler
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, ValueError) as e:  # ValueError: a malformed address
         raise AugurError(f"cannot reach the dask scheduler at {scheduler}: {e}")
     own = isinstance(scheduler, str)
     try:

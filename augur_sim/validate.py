@@ -169,6 +169,9 @@ def _profile_node_times(path: str) -> dict:
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
+MAX_RUNS = 100_000  # beyond this a run of a large net takes days: surely a typo
+
+
 def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str | None = None,
              runtime: str | None = None, warmup: int = 2, profile_runs: int | None = None) -> Validation:
     import onnx
@@ -180,8 +183,8 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
     from .frontends import load_net
     from .hw import load_hw
 
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs <= 0:
-        raise AugurError(f"--runs must be a positive integer, got {runs!r}")
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs <= 0 or runs > MAX_RUNS:
+        raise AugurError(f"--runs must be a positive integer up to {MAX_RUNS}, got {runs!r}")
     graph = load_net(net)
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, processor or ("cpu" if any(p.kind == "cpu" for p in device.processors.values())
@@ -189,6 +192,10 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
     if proc.kind != "cpu":
         raise AugurError(f"validate runs ONNX Runtime on this machine's CPU; processor '{proc.name}' is a {proc.kind}")
     rt = pick_runtime(proc, runtime)
+    cores = os.cpu_count() or 1
+    if threads is not None and threads > cores:
+        # ORT would try to start that many threads (100000 hangs the machine); calibrate refuses too.
+        raise AugurError(f"--threads {threads} exceeds the {cores} cores of this machine")
     threads = threads or proc.units
     est = estimate(graph, device, processor=proc.name, runtime=rt.name, threads=threads)
     low = lowered_for(graph, "fp32", rt.fusion)

@@ -70,4 +70,12 @@ def test_mutated_descriptors_never_crash(name, ops):
         assert "\n" not in s and s.startswith(name), s
         return
     assert isinstance(graph, LayerGraph)
-    count_net(graph)  # counting a graph that built must not crash either
+    nc = count_net(graph)  # counting a graph that built must not crash either
+    # ... and must give sane figures: every shape positive, no negative count, totals = sums
+    for lc in nc.layers:
+        assert all(d > 0 for shp in lc.output_shapes for d in shp), (lc.name, lc.output_shapes)
+        c = lc.counts
+        assert min(c.macs, c.flops, c.params, c.stat_params, c.out_elems) >= 0, lc.name
+        assert c.flops >= 2 * c.macs, lc.name  # FLOPs = 2/MAC plus bias and elementwise work
+    assert nc.total.macs == sum(lc.counts.macs for lc in nc.layers)
+    assert nc.total.params == sum(lc.counts.params for lc in nc.layers)

@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,7 +83,15 @@ def test_hw_list_show_check(capsys, tmp_path):
     rc, out, _ = run(capsys, "hw", "list")
     assert rc == 0 and "nvidia_h100_sxm" in out and "jetson_tx2" in out
     rc, out, _ = run(capsys, "hw", "show", "nvidia_a100")
-    assert rc == 0 and "GFLOP/s" in out or "TFLOP/s" in out
+    # A100 SXM4 fp32: 108 SMs x 128 FLOP/cycle x 1.41 GHz = 19,491.8 GFLOP/s
+    assert rc == 0 and out.startswith("nvidia_a100:") and "peak GFLOP/s: fp32 19,491.8" in out
+    example = Path(__file__).resolve().parents[1] / "hwspecs" / "examples" / "tx2_2x_bw.yaml"
+    rc, out, _ = run(capsys, "hw", "check", str(example))
+    assert rc == 0 and "ok: tx2_2x_bw" in out
+    bad = tmp_path / "dev.yaml"
+    bad.write_text("name: dev\ndescription: x\nmemory_gib: -1\nsources: []\nprocessors: {}\n")
+    rc, out, err = run(capsys, "hw", "check", str(bad))
+    assert rc == 2 and out == "" and "dev.yaml:3: memory_gib" in err
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -138,3 +147,18 @@ def test_roofline_plot_is_a_png_and_bad_suffix_leaves_nothing(capsys, tmp_path):
     rc, _, err = run(capsys, "estimate", "resnet18", "--hw", "jetson_tx2", "--plot", str(bad))
     assert rc == 2 and ".png" in err and not bad.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["roof.png"]  # no temp file left behind
+
+
+def test_export_and_whatif_honour_input_shape(capsys, tmp_path):
+    import onnx
+    path = tmp_path / "s.onnx"
+    rc, _, _ = run(capsys, "export", "squeezenet1_1", "--input-shape", "1x3x160x160", "--out", str(path))
+    assert rc == 0
+    dims = [d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [1, 3, 160, 160]
+    args = ("whatif", "squeezenet1_1", "--hw", "jetson_tx2", "--set", "gpu.dram_bw_gbs=51.2", "--format", "json")
+    rc, small, _ = run(capsys, *args, "--input-shape", "1x3x160x160")
+    rc2, full, _ = run(capsys, *args)
+    assert rc == rc2 == 0
+    # (160/224)^2 of the work: the smaller input must be estimated faster
+    assert json.loads(small)["base"]["time_ms"] < json.loads(full)["base"]["time_ms"]

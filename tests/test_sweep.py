@@ -180,3 +180,14 @@ def test_pareto_front():
     f = set(pareto_front(macs, t).tolist())
     # (1,1) fastest; (5,2) beats (3,2) and (5,3); (9,4) most MACs; (2,5) dominated.
     assert f == {0, 1, 4}
+
+
+def test_hw_glob_without_a_folder_matches_device_names():
+    """README's `--hw 'jetson_*'` selects shipped devices by name, from any working directory."""
+    devs = S.expand_hw(["jetson_*"])
+    names = [d.name for d in devs]
+    shipped = sorted(p.stem for p in (REPO / "hwspecs").glob("jetson_*.yaml"))
+    assert names == shipped and "jetson_tx2" in names
+    # a pattern with a folder still globs files
+    assert [d.name for d in S.expand_hw([str(REPO / "hwspecs" / "jetson_t*.yaml")])] == \
+        [n for n in shipped if n.startswith("jetson_t")]

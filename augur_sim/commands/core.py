@@ -46,7 +46,7 @@ def add_net_args(p, batch=True):
 def net_from_args(args):
     from ..frontends import load_net
     batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
-    shape = _shape(args.input_shape) if args.input_shape else None
+    shape = _shape(args.input_shape) if args.input_shape is not None else None
     return load_net(args.net, batch=batch, input_shape=shape, lenient=getattr(args, "lenient", False))
 
 
@@ -147,7 +147,8 @@ def register(sub):
 def cmd_export(args):
     from ..export import export_cmd
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
-    emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset))
+    shape = _shape(args.input_shape) if args.input_shape is not None else None
+    emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset, input_shape=shape))
 
 
 def cmd_cachesim(args):

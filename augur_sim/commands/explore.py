@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import AugurError
-from .core import _positive, add_net_args, emit
+from .core import _positive, _shape, add_net_args, emit
 
 
 def cmd_whatif(args):
@@ -20,7 +20,8 @@ def cmd_whatif(args):
     if args.plot:
         if str(args.plot).rsplit(".", 1)[-1].lower() not in ("png", "pdf", "svg"):
             raise AugurError(f"plot file must end in .png, .pdf or .svg, got '{args.plot}'")
-    graph = load_net(args.net, batch=batch)
+    shape = _shape(args.input_shape) if args.input_shape is not None else None
+    graph = load_net(args.net, batch=batch, input_shape=shape)
     kw = dict(processor=args.processor, precision=args.precision, runtime=args.runtime)
     if axes:
         g = W.grid(graph, args.hw, axes, sets, **kw)
@@ -59,6 +60,8 @@ def cmd_sweep(args):
     processors = S.parse_list(args.processor, "--processor") if args.processor else None
     nets = S.expand_nets(S.parse_list(args.nets, "--nets")) if args.nets else []
     if args.generate:
+        if not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
+            raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
         from ..generate import parse_generate
         gens = [parse_generate(g) for g in args.generate]
         nets += S.generated_specs(gens, args.seed)
@@ -82,7 +85,10 @@ def cmd_plot(args):
     if len(table) == 0:
         raise AugurError("no rows to plot", file=args.results)
     prefix = args.out_prefix or str(args.results).rsplit(".", 1)[0]
-    a = heatmap_plot(table, f"{prefix}-heatmap.png", batch=args.batch, precision=args.precision)
+    try:
+        a = heatmap_plot(table, f"{prefix}-heatmap.png", batch=args.batch, precision=args.precision)
+    except AugurError as e:
+        raise e.located(file=args.results)  # e.g. no rows of the asked batch: name the results file
     b = pareto_plot(table, f"{prefix}-pareto.png", batch=args.batch, precision=args.precision)
     print(f"wrote {a} and {b}", file=sys.stderr)
     return 0

@@ -8,8 +8,9 @@ from .core import _positive, emit
 
 
 def cmd_calibrate(args):
-    from ..calibrate import calibrate, summary_text, write_spec
+    from ..calibrate import calibrate, check_out_path, summary_text, write_spec
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
+    check_out_path(args.out)
     mode = "quick" if args.quick else "full"
     cal = calibrate(threads=threads, mode=mode, progress=not args.no_progress)
     path = write_spec(cal, args.out)
@@ -23,6 +24,9 @@ def cmd_validate(args):
     from ..report import dumps
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     runs = _positive("--runs")(args.runs)
+    if args.out:
+        from ..fileio import check_writable
+        check_writable(args.out)  # before the network runs, not after
     res = validate(args.net, args.hw, threads=threads, runs=runs, processor=args.processor,
                    runtime=args.runtime)
     if args.format == "json":

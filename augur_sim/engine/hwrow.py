@@ -54,7 +54,11 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.
             raise AugurError("--threads applies to CPU processors only")
         if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
             raise AugurError(f"--threads must be a positive integer, got {threads!r}")
-        units = min(threads, proc.units)
+        if threads > proc.units:
+            # Clamping silently would print "threads 100000" above a 4-core estimate.
+            raise AugurError(f"--threads {threads} exceeds the {proc.units} cores of processor "
+                             f"'{proc.name}'")
+        units = threads
     peak_all = proc.peak_flops(precision)
     r[H_PEAK] = peak_all * units / proc.units
     r[H_UNITS] = units
