@@ -43,6 +43,14 @@ def add_net_args(p, batch=True):
     p.add_argument("--input-shape", default=None, help="override the input shape, e.g. 1x3x224x224")
 
 
+def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
+    """The device options every estimating command shares."""
+    p.add_argument("--hw", required=True, help=hw_help)
+    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
+    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+
+
 def net_from_args(args):
     from ..frontends import load_net
     batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
@@ -117,10 +125,7 @@ def register(sub):
 
     p = sub.add_parser("estimate", help="time, memory and energy per layer on a device")
     add_net_args(p)
-    p.add_argument("--hw", required=True, help="a name from `augur hw list` or a spec YAML path")
-    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
-    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    add_hw_args(p)
     p.add_argument("--threads", default=None, help="CPU threads (default: all cores)")
     p.add_argument("--policy", choices=["caffe", "reuse"], default="reuse",
                    help="memory policy for the headline figure (both are reported)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import AugurError
-from .core import _positive, _shape, add_net_args, emit
+from .core import _positive, _shape, add_hw_args, add_net_args, emit
 
 
 def cmd_whatif(args):
@@ -97,10 +97,7 @@ def cmd_plot(args):
 def register(sub):
     p = sub.add_parser("whatif", help="change hardware spec fields (--set) or sweep them (--vary)")
     add_net_args(p)
-    p.add_argument("--hw", required=True, help="device name or spec YAML (may `extends:` another)")
-    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
-    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    add_hw_args(p, "device name or spec YAML (may `extends:` another)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="edit a spec field, e.g. gpu.dram_bw_gbs=51.2 (repeatable)")
     p.add_argument("--vary", action="append", metavar="KEY=START:STOP:STEPS[:log]|KEY=v1,v2,...",
