@@ -94,11 +94,6 @@ def _is_depthwise(attrs, in_shape) -> bool:
     return g > 1 and cin // g == 1
 
 
-def _fusable(graph: LayerGraph, host_out: str, layer_name: str) -> bool:
-    """The host's output feeds only this layer (so the intermediate need not exist)."""
-    return graph.consumers(host_out) == [layer_name]
-
-
 def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
     """Group layers into kernels, graph order, greedy along single-consumer chains."""
     rules = set(rules)
@@ -160,7 +155,13 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
     if dtype not in DTYPE_BYTES:
         raise AugurError(f"unknown precision '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
     eb = DTYPE_BYTES[dtype]
-    nc = count_net(graph, conv, dtype)
+    # Counts depend on the graph, conventions and dtype, not on the fusion rules: a sweep
+    # that lowers one graph for several runtimes counts it once.
+    counts_cache = graph.__dict__.setdefault("_counts", {})
+    key = (repr(conv), dtype)
+    if key not in counts_cache:
+        counts_cache[key] = count_net(graph, conv, dtype)
+    nc = counts_cache[key]
     by_name = {l.name: l for l in nc.layers}
     groups = plan_fusion(graph, fusion)
     rows = np.zeros((len(groups), NCOLS), dtype=np.float64)

@@ -18,8 +18,7 @@ import yaml
 from augur_sim.errors import AugurError, SchemaError
 from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, Source
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
-from augur_sim.hw.yamlsrc import (Node, copy_tree, format_path, from_plain, read_yaml,
-                                  to_plain)
+from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
 
 MAX_EXTENDS_DEPTH = 16
 MAX_PEAK_FLOPS = 1e17   # 100 PFLOP/s on one processor is a units/clock/FLOP-per-cycle typo
@@ -520,6 +519,3 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
     return build_device(tree, stem, file)
 
 
-def device_to_plain(device: Device) -> dict:
-    """The device's merged spec as plain data (what apply_overrides edits)."""
-    return to_plain(device.raw)

@@ -150,15 +150,6 @@ def from_plain(value, file: str = "<overrides>", line: int | None = None) -> Nod
     return Node(value, file, line)
 
 
-def to_plain(node: Node):
-    """Strip locations: located tree -> plain Python data."""
-    if isinstance(node.value, dict):
-        return {k: to_plain(v) for k, v in node.value.items()}
-    if isinstance(node.value, list):
-        return [to_plain(v) for v in node.value]
-    return node.value
-
-
 def copy_tree(node: Node) -> Node:
     if isinstance(node.value, dict):
         return Node({k: copy_tree(v) for k, v in node.value.items()}, node.file, node.line)
