@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from ..errors import AugurError
-from ..graph import LayerGraph, rebatch
+from ..graph import LayerGraph, check_batch, rebatch
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
 SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx")
@@ -62,6 +62,8 @@ def read_text(path: Path) -> str:
 def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
              lenient: bool = False) -> LayerGraph:
     """Load a network by path or zoo name; optionally override batch or the input shape."""
+    if batch is not None:
+        check_batch(batch)
     if isinstance(spec, LayerGraph):
         graph = spec
     else:

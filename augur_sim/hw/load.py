@@ -80,8 +80,11 @@ def _merge(base: Node, over: Node, path: tuple) -> Node:
     if path == ("sources",) and isinstance(base.value, list) and isinstance(over.value, list):
         merged: dict = {}
         for n in base.value + over.value:
-            key = n.value.get("id").value if isinstance(n.value, dict) and "id" in n.value else id(n)
-            merged[key] = n
+            key = n.value["id"].value if isinstance(n.value, dict) and "id" in n.value else None
+            # Only string ids merge; anything else (a mapping, a list) keeps its own slot and
+            # is reported by validation with its line.
+            merged[key if isinstance(key, str) else ("#", id(n))] = n
+            continue
         return Node(list(merged.values()), over.file, over.line)
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         out = dict(base.value)
@@ -91,9 +94,35 @@ def _merge(base: Node, over: Node, path: tuple) -> Node:
     return over
 
 
-def _load_tree(path: Path, chain: tuple = ()) -> Node:
+def _read_spec_tree(path: Path, shown: str, parent_of: Node | None) -> Node:
+    """A spec file's located tree. A file named by `extends:` (parent_of set) is held to
+    more: a .yaml/.yml name, and a document that looks like a spec; its errors never
+    quote its content, since the user may not own that file (`extends: /etc/shadow`)."""
+    if parent_of is not None and path.suffix not in (".yaml", ".yml"):
+        raise SchemaError("a parent spec must be a .yaml or .yml file", file=parent_of.file, line=parent_of.line, where="extends")
+    try:
+        tree = read_yaml(path, shown)
+    except AugurError as e:
+        if parent_of is None:
+            raise
+        raise SchemaError(f"parent spec {shown} is not a readable YAML spec"
+                          + (f" (problem at its line {e.line})" if e.line else ""),
+                          file=parent_of.file, line=parent_of.line, where="extends") from None
+    keys = set(tree.value)
+    allowed = {f.name for f in SECTIONS["device"]}
+    if parent_of is not None and not keys <= allowed:
+        raise SchemaError(f"parent spec {shown} has top-level keys that are not spec fields",
+                          file=parent_of.file, line=parent_of.line, where="extends")
+    if "name" not in keys and "extends" not in keys and not keys & allowed - {"name"}:
+        # Nothing of a spec at all: say so without listing its (foreign) keys.
+        raise SchemaError(f"not a hardware spec: none of its {len(keys)} top-level key(s) is a spec "
+                          f"field ({', '.join(sorted(allowed))})", file=shown, line=1)
+    return tree
+
+
+def _load_tree(path: Path, chain: tuple = (), parent_of: Node | None = None) -> Node:
     shown = _shown(path)
-    tree = read_yaml(path, shown)
+    tree = _read_spec_tree(path, shown, parent_of)
     ext = tree.value.get("extends")
     if ext is None:
         return tree
@@ -121,7 +150,7 @@ def _load_tree(path: Path, chain: tuple = ()) -> Node:
         cycle = " -> ".join(_shown(p) for p in chain + (here, parent))
         raise SchemaError(f"extends cycle: {cycle}", file=ext.file, line=ext.line,
                           where="extends")
-    base = _load_tree(parent, chain + (here,))
+    base = _load_tree(parent, chain + (here,), parent_of=ext)
     child = Node({k: v for k, v in tree.value.items() if k != "extends"}, tree.file, tree.line)
     return _merge(base, child, ())
 
