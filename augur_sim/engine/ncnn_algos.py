@@ -243,15 +243,6 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
     return NcnnRows(low.net, arch, x, tuple(algos), tuple(k.name for k in low.kernels))
 
 
-# Columns of the shared lowering this module reads (kept as plain indices so that the
-# module does not depend on the shared lowering's name while it is being renamed).
-def _shared_cols():
-    try:
-        from .. import lowering as L  # noqa: F401  (after the redesign)
-    except ImportError:  # pragma: no cover - before the redesign lands
-        from .. import lower as L
-    return L.C_CLS, L.C_TRANS, L.C_POW, L.C_GCOUNT, L.C_M, L.C_ELEM_BYTES, L.C_IN_BYTES, L.C_OUT_BYTES
-
-
-(_C_CLS, _C_TRANS, _C_POW, _C_GCOUNT, _C_M, _C_ELEM_BYTES, _C_IN_BYTES,
- _C_OUT_BYTES) = _shared_cols()
+from ..lowering import (C_CLS as _C_CLS, C_ELEM_BYTES as _C_ELEM_BYTES, C_GCOUNT as _C_GCOUNT,  # noqa: E402
+                        C_IN_BYTES as _C_IN_BYTES, C_M as _C_M, C_OUT_BYTES as _C_OUT_BYTES, C_POW as _C_POW,
+                        C_TRANS as _C_TRANS)
