@@ -126,19 +126,22 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     """Header, per-layer table (or `body` in its place: views.estimate_text passes kernel rows
     or group totals), totals, where the time goes, memory and the assumptions."""
     rows = []
+    # Runtimes that choose an algorithm per kernel (ncnn) get a column saying which.
+    algo = any(l.algorithm is not None for l in est.layers)
     for l in est.layers if body is None else ():
         if l.op == "input":
             continue
         rows.append((l.name, l.type, shape_str(l.output_shape),
                      f"{l.time_s * 1e3:.3f}" if l.fused_into is None else "-",
                      si(l.flops), ibytes(l.dram_bytes) if l.fused_into is None else "-",
-                     l.bound if l.fused_into is None else f"fused>{l.fused_into}"))
+                     l.bound if l.fused_into is None else f"fused>{l.fused_into}")
+                    + ((l.algorithm or "-",) if algo else ()))
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
     out = [hdr, body if body is not None else
-           table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"], rows,
-                 ["<", "<", "<", ">", ">", ">", "<"]), ""]
+           table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else []),
+                 rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
     # Where the time goes.

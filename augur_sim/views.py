@@ -56,6 +56,7 @@ class Kernel:
     dram_bytes: float
     energy_j: float
     bound: str
+    algorithm: str | None = None   # for runtimes that pick one per kernel (ncnn)
 
 
 def kernels(est) -> list[Kernel]:
@@ -74,7 +75,7 @@ def kernels(est) -> list[Kernel]:
             output_shape=tuple(extra[-1].output_shape if extra else l.output_shape), time_s=l.time_s,
             flops=l.flops + sum(f.flops for f in extra), macs=l.macs + sum(f.macs for f in extra),
             params=l.params + sum(f.params for f in extra), dram_bytes=l.dram_bytes,
-            energy_j=l.energy_j, bound=l.bound))
+            energy_j=l.energy_j, bound=l.bound, algorithm=getattr(l, "algorithm", None)))
     return out
 
 
@@ -142,7 +143,11 @@ def kernel_table(est, top: int | None = None) -> str:
     if not top:
         heads.pop(5)
         rows = [r[:5] + r[6:] for r in rows]
-    text = table(heads, rows, ["<", "<", "<"] + [">"] * (len(heads) - 4) + ["<"])
+    aligns = ["<", "<", "<"] + [">"] * (len(heads) - 4) + ["<"]
+    if any(k.algorithm for k in ks):
+        heads, aligns = heads + ["algorithm"], aligns + ["<"]
+        rows = [r + (k.algorithm or "-",) for r, k in zip(rows, order)]
+    text = table(heads, rows, aligns)
     if top:
         shown = sum(k.time_s for k in order)
         text += f"\n{len(order)} of {len(ks)} kernels shown: {_pct(shown, t)} of the time"
