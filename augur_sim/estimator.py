@@ -1,7 +1,7 @@
 """The estimate API: network x device -> per-layer and total time, memory and energy."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -13,6 +13,7 @@ from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
 from .lowering import CLASS_NAMES, LoweredNet, lower
+from .precision import resolve as resolve_precision
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
 # GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA
@@ -82,6 +83,14 @@ class Estimate:
     kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)
     # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
     algorithms: dict = field(default=None, repr=False, compare=False)
+    # What the estimate really used: `precision` is the one asked for, `precision_used` the
+    # one every kernel is costed at (they differ when the processor lacks the asked one; see
+    # precision.py), from the spec file `spec_file`. `weight_storage_bytes`: the weights at
+    # the asked precision, what a file holding them would take (not memory the run saves).
+    precision_used: str = ""
+    spec_file: str | None = None
+    warnings: tuple = ()
+    weight_storage_bytes: int | None = None
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
@@ -96,7 +105,9 @@ class Estimate:
         return {
             "net": self.net, "hw": self.hw, "processor": self.processor,
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
-            "precision": self.precision, "threads": self.threads, "policy": self.policy,
+            "precision": self.precision, "precision_used": self.precision_used or self.precision,
+            "spec_file": self.spec_file, "warnings": list(self.warnings),
+            "threads": self.threads, "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
@@ -105,6 +116,7 @@ class Estimate:
                 "energy_mj": t.energy_j * 1e3,
                 "bound_time_ms": {k: v * 1e3 for k, v in t.bound_time_s.items()},
                 "memory_capacity_bytes": self.memory_capacity_bytes, "fits": self.fits,
+                "weight_storage_bytes": self.weight_storage_bytes,
             },
             "memory": {p: {"weight_bytes": f.weight_bytes, "peak_activation_bytes": f.peak_activation_bytes,
                            "workspace_bytes": f.workspace_bytes, "runtime_bytes": f.runtime_bytes,
@@ -117,6 +129,7 @@ class Estimate:
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
                 **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
+                "precision": self.precision_used or self.precision,
             } for l in self.layers],
             "assumptions": self.assumptions,
         }
@@ -152,19 +165,26 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
         # ncnn's CPU runtime: any CPU spec, parameters by ISA class (augur_sim/ncnn_estimate.py).
         from .ncnn_estimate import estimate_ncnn
         proc = pick_processor(device, processor or "cpu")
-        return estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
+        est = estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
+        return replace(est, precision_used=est.precision, spec_file=device.file)
     proc = pick_processor(device, processor)
     rt = pick_runtime(proc, runtime)
-    low = lowered_for(graph, precision, rt.fusion, conventions)
-    row = hw_row(proc, rt, precision, threads)
+    # Kernels run at the precision the processor has (precision.py): int8 asked of a GPU
+    # without an int8 path is costed, in time and in bytes, as its fp16 fallback.
+    use = resolve_precision(proc, precision, device.name)
+    low = lowered_for(graph, use.used, rt.fusion, conventions)
+    row = hw_row(proc, rt, use.used, threads)
     res = cost_matrix(low.rows, row[None, :])[0]
     mib = DEFAULT_RUNTIME_MIB[proc.kind] if runtime_mib is None else runtime_mib
     if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
         raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, "
                          f"got {mib}")
     wel = low.total.weight_elems
-    fps = {p: footprint(graph, precision, p, int(mib * 2**20), wel) for p in POLICIES}
-    return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
+    fps = {p: footprint(graph, use.used, p, int(mib * 2**20), wel) for p in POLICIES}
+    est = assemble(graph, device, proc, rt, low, res, use.used, threads, policy, fps, conventions)
+    stored = (est.total.params + est.total.stat_params) * DTYPE_BYTES[precision]
+    return replace(est, precision=precision, precision_used=use.used, spec_file=device.file,
+                   warnings=(use.warning,) if use.warning else (), weight_storage_bytes=stored)
 
 
 def layer_estimates(low: LoweredNet, res: np.ndarray, algorithms: dict | None = None) -> tuple[LayerEstimate, ...]:

@@ -139,6 +139,10 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
+    used = est.precision_used or est.precision
+    hdr += (f"\nspec {est.spec_file or est.hw}   runtime {est.runtime}   precision used {used}"
+            + (f" (requested {est.precision})" if used != est.precision else ""))
+    hdr += "".join(f"\nWARNING: {w}" for w in est.warnings)
     out = [hdr, body if body is not None else
            table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else []),
                  rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]

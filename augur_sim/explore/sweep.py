@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError
+from ..precision import resolve as resolve_precision
 
 KEY = ("net", "hw", "processor", "batch", "precision")
 SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
@@ -30,6 +31,7 @@ MAX_BATCH = 1 << 16
 COLUMNS = (
     ("net", "string"), ("net_source", "string"), ("hw", "string"), ("processor", "string"),
     ("processor_kind", "string"), ("runtime", "string"), ("batch", "int64"), ("precision", "string"),
+    ("precision_used", "string"),
     ("time_ms", "float64"), ("throughput_ips", "float64"), ("macs", "int64"), ("flops", "int64"),
     ("params", "int64"), ("dram_bytes", "float64"), ("energy_mj", "float64"),
     ("compute_share", "float64"), ("bound", "string"),
@@ -229,12 +231,15 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None)
         rts.append((proc, rt))
     groups = {}
     for prec in precisions:
-        by_fusion: dict = {}
+        # One lowering per (fusion set, precision the processor really runs `prec` at): a
+        # device without an int8 rate is costed at its fallback (precision.py), bytes included.
+        by_key: dict = {}
         for i, (proc, rt) in enumerate(rts):
-            by_fusion.setdefault(tuple(sorted(rt.fusion)), []).append(i)
-        groups[prec] = [(fus, np.array(idx, dtype=np.int64),
-                         np.stack([hw_row(rts[i][0], rts[i][1], prec) for i in idx]))
-                        for fus, idx in by_fusion.items()]
+            used = resolve_precision(proc, prec).used
+            by_key.setdefault((tuple(sorted(rt.fusion)), used), []).append(i)
+        groups[prec] = [(fus, used, np.array(idx, dtype=np.int64),
+                         np.stack([hw_row(rts[i][0], rts[i][1], used) for i in idx]))
+                        for (fus, used), idx in by_key.items()]
     return HwPack(tuple(targets), groups)
 
 
@@ -262,21 +267,22 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
     rows = []
-    fps = None
-    for fusion, idx, hws in pack.groups[prec]:
+    fps_by: dict = {}
+    for fusion, used, idx, hws in pack.groups[prec]:
         todo = [k for k, ti in enumerate(idx)
                 if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
                 not in skip]
         if not todo:
             continue
-        low = lower(graph, prec, fusion)
-        if fps is None:
+        low = lower(graph, used, fusion)
+        if used not in fps_by:
             tot = low.counts[0].counts
             for lc in low.counts[1:]:
                 tot = tot + lc.counts
             # Footprints do not depend on the hardware but for the runtime constant, added below.
-            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes
-                   for p in ("reuse", "caffe")}
+            fps_by[used] = (tot, {p: footprint(graph, used, p, 0, tot.weight_elems).peak_memory_bytes
+                                  for p in ("reuse", "caffe")})
+        tot, fps = fps_by[used]
         res = totals(low.rows, np.ascontiguousarray(hws[todo]))
         for k, r in zip(todo, res):
             t = pack.targets[idx[k]]
@@ -287,7 +293,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
             rows.append({
                 "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
                 "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
-                "batch": item.batch, "precision": prec, "time_ms": time_s * 1e3,
+                "batch": item.batch, "precision": prec, "precision_used": used, "time_ms": time_s * 1e3,
                 "throughput_ips": item.batch / time_s if time_s > 0 else None,
                 "macs": int(tot.macs), "flops": int(tot.flops), "params": int(tot.params),
                 "dram_bytes": float(r[1]), "energy_mj": float(r[2]) * 1e3,

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import AugurError
+from ..precision import resolve as resolve_precision
 
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
@@ -167,7 +168,8 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
     deltas = tuple(LayerDelta(l.name, l.time_s, newl[l.name].time_s, l.bound, newl[l.name].bound)
                    for l in base.layers if l.fused_into is None and l.name in newl
                    and newl[l.name].fused_into is None)
-    return Comparison(base, new, dict(overrides), deltas, clock_notes(dev, [overrides]))
+    warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
+    return Comparison(base, new, dict(overrides), deltas, warns + clock_notes(dev, [overrides]))
 
 
 def clock_notes(device, override_sets) -> tuple:
@@ -301,34 +303,38 @@ def crossing_lines(g: Grid) -> list[str]:
 
 
 def _row_for(device, processor, runtime, precision, threads):
+    """(processor, runtime, hardware row, precision used): the row at the precision the
+    processor really runs `precision` at (precision.py)."""
     from ..engine.hwrow import hw_row, pick_processor, pick_runtime
     proc = pick_processor(device, processor)
     rt = pick_runtime(proc, runtime)
-    return proc, rt, hw_row(proc, rt, precision, threads)
+    used = resolve_precision(proc, precision).used
+    return proc, rt, hw_row(proc, rt, used, threads), used
 
 
 def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
-    rows, fusions = [], []
+    """Rows for every point, and per point the lowering key (fusion set, precision used)."""
+    rows, keys = [], []
     for p in points:
         dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
-        _, rt, row = _row_for(dev, processor, runtime, precision, threads)
+        _, rt, row, used = _row_for(dev, processor, runtime, precision, threads)
         rows.append(row)
-        fusions.append(tuple(sorted(rt.fusion)))
-    return np.stack(rows), fusions
+        keys.append((tuple(sorted(rt.fusion)), used))
+    return np.stack(rows), keys
 
 
 def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
     """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
-    _, rt0, base = _row_for(base_dev, processor, runtime, precision, threads)
-    fus0 = tuple(sorted(rt0.fusion))
+    _, rt0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads)
+    key0 = (tuple(sorted(rt0.fusion)), used0)
     edits = []       # per axis: {value: {col: new value}}
     touched: dict[int, int] = {}
     for a in axes:
         per = {}
         cols_a = set()
         for v in a.values:
-            _, rt, row = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
-            if tuple(sorted(rt.fusion)) != fus0:
+            _, rt, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            if (tuple(sorted(rt.fusion)), used) != key0:
                 return None
             cols = np.nonzero(row != base)[0]
             per[v] = {int(c): float(row[c]) for c in cols}
@@ -348,7 +354,7 @@ def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads
                     r[c] = val
                 else:
                     r[c] *= val / base[c]
-    return rows, [fus0] * len(points)
+    return rows, [key0] * len(points)
 
 
 def _check_points(n: int, shape: tuple, rng) -> list[int]:
@@ -379,7 +385,7 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     graph = load_net(net, batch=batch)
     dev = _device(hw)
     base_dev = _override(dev, overrides or {})
-    proc0, rt0, row0 = _row_for(dev, processor, runtime, precision, threads)
+    proc0, rt0, row0, used0 = _row_for(dev, processor, runtime, precision, threads)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
     built = None
@@ -396,19 +402,21 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
                 built = None
     if built is None:
         built = _exact_rows(base_dev, axes, points, processor, runtime, precision, threads)
-    rows, fusions = built
+    rows, keys = built
     res = np.empty((npts, 4))
-    # Points normally share one fusion set (one lowering, one call); a --vary of the
-    # runtime's fusion list splits them into a call per set.
-    for fus in dict.fromkeys(fusions):
-        sel = np.array([i for i, f in enumerate(fusions) if f == fus])
-        low = lowered_for(graph, precision, fus)
+    # Points normally share one lowering key (one lowering, one call); a --vary of the
+    # runtime's fusion list or of a precision's rate splits them into a call per key.
+    for key in dict.fromkeys(keys):
+        sel = np.array([i for i, k in enumerate(keys) if k == key])
+        low = lowered_for(graph, key[1], key[0])
         res[sel] = cost_totals(low.rows, np.ascontiguousarray(rows[sel]))
-    low0 = lowered_for(graph, precision, tuple(sorted(rt0.fusion)))
+    low0 = lowered_for(graph, used0, tuple(sorted(rt0.fusion)))
     base_t = float(cost_totals(low0.rows, row0[None, :])[0, 0])
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
     notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
+    warning = resolve_precision(proc0, precision, dev.name).warning
+    notes = ((f"WARNING: {warning}",) if warning else ()) + notes
     return Grid(graph.name, dev.name, proc0.name, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method, notes)
 
