@@ -22,8 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from augur_sim import gpu_corpus as gc  # noqa: E402
-from augur_sim import gpu_fit as gf  # noqa: E402
+from augur_sim.measure import gpu_corpus as gc  # noqa: E402
+from augur_sim.measure import gpu_fit as gf  # noqa: E402
 from augur_sim.engine.gpu_algos import ALGO_NAMES  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
 from augur_sim.hw.kmodel import PARAM_NAMES  # noqa: E402

@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from augur_sim.estimator import estimate  # noqa: E402
-from augur_sim.frontends import load_net  # noqa: E402
-from augur_sim.graph import rebatch  # noqa: E402
-from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
+from augur_sim.estimator import estimate
+from augur_sim.frontends import load_net
+from augur_sim.graph import rebatch
+from augur_sim.hw import apply_overrides, load_hw
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))

@@ -6,19 +6,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import SHARED
 
-from augur_sim import gpu_corpus as gc
-from augur_sim import gpu_fit as gf
 from augur_sim.engine import hwrow as H
-from augur_sim.engine.gpu_algos import (ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED, SGEMM_TILES,
-                                        conv_time, gemm_tile_time, winograd_fused_flops,
-                                        winograd_nonfused_flops)
+from augur_sim.engine.gpu_algos import (
+    ALGO_IGEMM,
+    ALGO_WINO_FUSED,
+    ALGO_WINO_NONFUSED,
+    conv_time,
+    gemm_tile_time,
+    winograd_fused_flops,
+    winograd_nonfused_flops,
+)
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.hw import load_hw
 from augur_sim.hw.kmodel import resolve_math
-from augur_sim.lower import lower
-
-from shared_data import SHARED
+from augur_sim.lowering import lower
+from augur_sim.measure import gpu_corpus as gc
+from augur_sim.measure import gpu_fit as gf
 
 PARAMS = dict(gf.START)
 
@@ -148,3 +153,29 @@ def test_kernel_model_runtime_through_estimate():
     assert 0 < a.total.time_s < b.total.time_s
     # L4: a third of the A100's tensor rate and a sixth of its bandwidth.
     assert c.total.time_s > a.total.time_s
+
+
+def test_arch_files_cite_their_figures_and_unknown_arch_is_one_line(tmp_path):
+    import re
+
+    import yaml
+
+    from augur_sim.errors import SchemaError
+    from augur_sim.hw import check_hw
+    archs = sorted((Path(__file__).resolve().parents[1] / "hwspecs" / "archs").glob("*.yaml"))
+    assert {p.stem for p in archs} >= {"sm_60", "sm_61", "sm_70", "sm_75", "sm_80", "sm_89", "sm_90"}
+    for p in archs:
+        ids = {s["id"] for s in yaml.safe_load(p.read_text())["sources"]}
+        for no, raw in enumerate(p.read_text().splitlines(), 1):
+            code, _, comment = raw.partition(" #")
+            if raw.lstrip().startswith(("#", "- {id:")) or not re.search(r"[:\[,]\s*-?\d", code):
+                continue
+            m = re.search(r"src:\s*([\w-]+(?:\s*,\s*[\w-]+)*)", comment)
+            assert "estimate:" in comment or m, f"{p.name}:{no}: {raw.strip()}"
+            if m and "estimate:" not in comment:
+                assert set(re.split(r"\s*,\s*", m.group(1))) <= ids, f"{p.name}:{no}"
+    bad = tmp_path / "x.yaml"
+    text = (Path(__file__).resolve().parents[1] / "hwspecs" / "nvidia_l4.yaml").read_text()
+    bad.write_text(text.replace("name: nvidia_l4", "name: x").replace("arch: sm_89", "arch: sm_999"))
+    with pytest.raises(SchemaError, match=r"x.yaml:\d+: processors.gpu.arch: unknown architecture 'sm_999'"):
+        check_hw(bad)

@@ -46,12 +46,59 @@ import math
 import numba
 import numpy as np
 
-from ..lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IN_BYTES,
-                     C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_POW, C_SH, C_SW, C_TRANS, C_W_BYTES,
-                     C_WIN, C_WOUT, DIRECT, GEMM, NOOP)
-from .hwrow import (H_DRAM_BW, H_L2_BYTES, H_SM_CONV, H_SM_FP32, H_SM_GEMM, H_TC_CONV, H_TC_GEMM,
-                    H_UNITS, P_AHALF, P_ALU, P_DW, P_EMAX, P_FLOOR, P_IGEMM, P_KGAP, P_KHALF, P_L2X,
-                    P_MEM, P_POW, P_TRANS, P_WINO, P_FLIN, P_FCONV, P_FNORM)
+from ..lowering import (
+    C_BATCH,
+    C_CH,
+    C_CLS,
+    C_ELEM_BYTES,
+    C_FLOPS,
+    C_GCOUNT,
+    C_HIN,
+    C_HOUT,
+    C_IN_BYTES,
+    C_K,
+    C_KH,
+    C_KW,
+    C_M,
+    C_N,
+    C_OUT_BYTES,
+    C_POW,
+    C_SH,
+    C_SW,
+    C_TRANS,
+    C_W_BYTES,
+    C_WIN,
+    C_WOUT,
+    DIRECT,
+    GEMM,
+    NOOP,
+)
+from .hwrow import (
+    H_DRAM_BW,
+    H_L2_BYTES,
+    H_SM_CONV,
+    H_SM_FP32,
+    H_SM_GEMM,
+    H_TC_CONV,
+    H_TC_GEMM,
+    H_UNITS,
+    P_AHALF,
+    P_ALU,
+    P_DW,
+    P_EMAX,
+    P_FCONV,
+    P_FLIN,
+    P_FLOOR,
+    P_FNORM,
+    P_IGEMM,
+    P_KGAP,
+    P_KHALF,
+    P_L2X,
+    P_MEM,
+    P_POW,
+    P_TRANS,
+    P_WINO,
+)
 
 # Algorithms (index into the per-kernel algorithm record).
 ALGO_GEMM, ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED, ALGO_STREAM, ALGO_DW = range(6)
@@ -134,8 +181,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles):
             if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0):
                 break
             t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
-            if t < best:
-                best = t
+            best = min(best, t)
         if fixed_tiles > 0:
             break
     return best

@@ -11,10 +11,10 @@ import dataclasses
 
 import numpy as np
 
-from .engine import hwrow as H
-from .engine.gpu_algos import predict_rows
-from .hw import load_hw
-from .hw.kmodel import PARAM_NAMES, fill_kernel_model
+from ..engine import hwrow as H
+from ..engine.gpu_algos import predict_rows
+from ..hw import load_hw
+from ..hw.kmodel import PARAM_NAMES, fill_kernel_model
 
 # Starting point and bounds (file units, hw/kmodel.PARAMS). Not results: the fit moves them.
 START = {"emax": 0.8, "ahalf": 8.0, "khalf": 32.0, "igemm": 0.8, "wino": 0.8, "mem": 0.8, "l2x": 1.5,

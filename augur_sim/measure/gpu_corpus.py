@@ -1,6 +1,6 @@
 """The NeuSight GPU kernel corpus (../shared/corpora/neusight/, SOURCES.md there) as kernel rows.
 
-Each measurement becomes one row in the lowering's column layout (augur_sim/lower.py), so
+Each measurement becomes one row in the lowering's column layout (augur_sim/lowering.py), so
 the fit and the accuracy report cost exactly what a network's kernels cost. Rows are built
 with numpy from the op's dimensions (not through the layer graph: 250k one-layer graphs
 would take minutes); tests/test_gpu_kernels.py checks a few against the real lowering.
@@ -18,12 +18,44 @@ from pathlib import Path
 
 import numpy as np
 
-from .conventions import DEFAULT
-from .errors import AugurError
-from .lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL, C_IN_BYTES,
-                    C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_POW, C_SH, C_SW, C_TRANS, C_W_BYTES,
-                    C_WIN, C_WOUT, C_WSHARED, GEMM, NCOLS, STREAM)
-from .engine.gpu_algos import ALGO_GEMM, ALGO_IGEMM, ALGO_STREAM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED
+from ..conventions import DEFAULT
+from ..engine.gpu_algos import (
+    ALGO_GEMM,
+    ALGO_IGEMM,
+    ALGO_STREAM,
+    ALGO_WINO_FUSED,
+    ALGO_WINO_NONFUSED,
+)
+from ..errors import AugurError
+from ..lowering import (
+    C_BATCH,
+    C_CH,
+    C_CLS,
+    C_ELEM_BYTES,
+    C_FLOPS,
+    C_GCOUNT,
+    C_HIN,
+    C_HOUT,
+    C_IM2COL,
+    C_IN_BYTES,
+    C_K,
+    C_KH,
+    C_KW,
+    C_M,
+    C_N,
+    C_OUT_BYTES,
+    C_POW,
+    C_SH,
+    C_SW,
+    C_TRANS,
+    C_W_BYTES,
+    C_WIN,
+    C_WOUT,
+    C_WSHARED,
+    GEMM,
+    NCOLS,
+    STREAM,
+)
 
 # Corpus device name -> hardware spec (hwspecs/).
 DEVICES = {
@@ -53,7 +85,7 @@ class Corpus:
     rows: np.ndarray         # [n, NCOLS] lowered-style kernel rows
     algo: np.ndarray         # algorithm the kernel name shows (gpu_algos.ALGO_*)
 
-    def take(self, idx) -> "Corpus":
+    def take(self, idx) -> Corpus:
         idx = np.asarray(idx)
         return Corpus(self.op[idx], self.device[idx], self.latency_s[idx], self.kernel[idx],
                       [self.dims[i] for i in idx], self.rows[idx], self.algo[idx])
