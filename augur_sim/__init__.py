@@ -24,7 +24,10 @@ def analyze(spec, batch=None, input_shape=None, dtype="fp32", conventions=None):
     return count_net(load_net(spec, batch=batch, input_shape=input_shape), conventions or DEFAULT, dtype)
 
 
-def estimate(net, hw, **kw):
-    """Estimate time, memory and energy; see augur_sim.estimator.estimate for the options."""
-    from .estimator import estimate as _est
-    return _est(net, hw, **kw)
+def __getattr__(name: str):
+    # `estimate` is the real function (its signature and documentation, not a **kw wrapper),
+    # resolved on first use so that importing the package stays free of numba (PEP 562).
+    if name == "estimate":
+        from .estimator import estimate
+        return estimate
+    raise AttributeError(f"module 'augur_sim' has no attribute '{name}'")

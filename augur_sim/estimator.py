@@ -1,8 +1,10 @@
 """The estimate API: network x device -> per-layer and total time, memory and energy."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +15,12 @@ from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
 from .lowering import CLASS_NAMES, LoweredNet, lower
+from .precision import PRECISIONS as ALL_PRECISIONS
+from .records import records_dataframe
+
+if TYPE_CHECKING:
+    from .hw.model import Device
+from .precision import check as check_precision
 from .precision import resolve as resolve_precision
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
@@ -20,7 +28,7 @@ from .precision import resolve as resolve_precision
 # context alone is commonly a few hundred MiB; overridable with runtime_mib=.
 DEFAULT_RUNTIME_MIB = {"cpu": 32, "gpu": 300}
 MAX_RUNTIME_MIB = 1 << 30  # 1 PiB of runtime overhead is a units mistake, not a runtime
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ALL_PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,34 @@ class Estimate:
     def fits(self) -> bool:
         return self.total.peak_memory_bytes <= self.memory_capacity_bytes
 
+    def __repr__(self) -> str:
+        # Short: the per-layer records are a property (est.layers), not part of the repr.
+        t = self.total
+        used = self.precision_used or self.precision
+        return (f"Estimate({self.net} on {self.hw}/{self.processor}, runtime {self.runtime}, batch {self.batch}, "
+                f"{self.precision}" + (f" (used {used})" if used != self.precision else "")
+                + f": {t.time_s * 1e3:.3f} ms, peak memory {t.peak_memory_bytes / 2**20:.1f} MiB, "
+                f"energy {t.energy_j * 1e3:.3f} mJ, {len(self.lowered.counts) if self.lowered else 0} layers)")
+
+    def to_records(self) -> list[dict]:
+        """One flat dict per layer, in the JSON's units (keys name them: time_ms, energy_mj,
+        dram_bytes), with the estimate's context (net, hw, processor, runtime, batch,
+        precision, precision_used) on every record, ready for csv.DictWriter or pandas."""
+        ctx = {"net": self.net, "hw": self.hw, "processor": self.processor, "runtime": self.runtime,
+               "batch": self.batch, "precision": self.precision,
+               "precision_used": self.precision_used or self.precision}
+        out = []
+        for rec in self.to_dict()["layers"]:
+            rec = dict(rec)
+            rec["input_shapes"] = ";".join("x".join(map(str, s)) for s in rec["input_shapes"])
+            rec["output_shape"] = "x".join(map(str, rec["output_shape"]))
+            out.append({**ctx, **rec})
+        return out
+
+    def to_dataframe(self):
+        """to_records() as a pandas DataFrame (pandas is optional: imported here, on use)."""
+        return records_dataframe(self.to_records())
+
     def to_dict(self) -> dict:
         t = self.total
         return {
@@ -129,7 +165,7 @@ class Estimate:
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
                 **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
-                "precision": self.precision_used or self.precision,
+                "precision_used": self.precision_used or self.precision,
             } for l in self.layers],
             "assumptions": self.assumptions,
         }
@@ -145,15 +181,43 @@ def lowered_for(graph: LayerGraph, dtype: str, fusion, conv: Conventions = DEFAU
 
 
 def _check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(PRECISIONS)}")
+    check_precision(precision)
 
 
-def estimate(net, hw, processor: str | None = None, batch: int | None = None, precision: str = "fp32",
+def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device, processor: str | None = None, batch: int | None = None, precision: str = "fp32",
              threads: int | None = None, policy: str = "reuse", runtime: str | None = None,
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
              input_shape: tuple | None = None, cores: str | None = None) -> Estimate:
-    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
+    """Estimate time, memory and energy of `net` on one processor of `hw`.
+
+    Args:
+        net: a descriptor path (.prototxt, .yaml, .onnx, .param), a name from `augur nets`,
+            or a LayerGraph from load_net().
+        hw: a device name from `augur hw list`, a spec YAML path, or a Device from load_hw().
+        processor: "cpu", "gpu" or a processor name of the spec (default: the spec's first GPU,
+            else its CPU).
+        batch: batch size (default: the descriptor's).
+        precision: "fp32", "fp16", "bf16" or "int8". A precision the processor has no rate
+            for falls back (int8 -> fp16 -> fp32) and the estimate says so: `precision_used`,
+            `warnings`.
+        threads: CPU threads (default: all cores of the processor).
+        policy: memory policy of the headline figure, "reuse" (buffers reused once dead) or
+            "caffe" (every blob kept); both are in `footprints`.
+        runtime: a runtime of the processor (default: its default_runtime); "ncnn" for the
+            ncnn CPU model.
+        conventions: counting conventions (augur_sim.conventions.DEFAULT).
+        runtime_mib: fixed runtime memory in MiB (default: 32 on a CPU, 300 on a GPU).
+        input_shape: override the input shape, e.g. (1, 3, 224, 224).
+        cores: for runtime="ncnn": which cores ("big", "little", ...).
+
+    Returns:
+        An Estimate. Objects carry SI units (`time_s`, `energy_j`, `*_bytes`); its to_dict(),
+        to_records() and to_dataframe() carry display units named in their keys (`time_ms`,
+        `energy_mj`, `*_bytes`).
+
+    Raises:
+        AugurError: bad input (unknown net or device, unsupported precision, ...), one line.
+    """
     from .frontends import load_net
     from .hw import load_hw
     _check_precision(precision)

@@ -13,7 +13,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import AugurError
 from .graph import DTYPE_BYTES
+
+# The precisions an estimate can be asked for: those with a tensor storage size. The spec
+# schema also has fp64 and tf32 rates; tf32 is a GEMM mode over fp32 tensors and fp64 is not
+# a CNN inference precision, so asking for them is refused with that reason.
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+_NOT_ASKABLE = {"tf32": "tf32 is a GEMM mode over fp32 tensors, not a storage precision: ask for fp32",
+                "fp64": "fp64 is not an inference precision augur models"}
+
+
+def check(precision) -> str:
+    """`precision` if an estimate can be asked for it, else a one-line AugurError saying why."""
+    if precision in PRECISIONS:
+        return precision
+    why = _NOT_ASKABLE.get(precision)
+    raise AugurError(f"precision {precision!r} is not supported"
+                     + (f": {why}" if why else f"; expected one of {', '.join(PRECISIONS)}"))
 
 
 @dataclass(frozen=True)
@@ -32,8 +49,9 @@ def resolve(proc, requested: str, device_name: str | None = None) -> PrecisionUs
         return PrecisionUse(requested, used, None)
     where = f"{device_name}/{proc.name}" if device_name else proc.name
     rates = ", ".join(sorted(proc.flop_per_cycle_per_unit))
+    ratio = DTYPE_BYTES[used] // DTYPE_BYTES[requested]
     warning = (f"{requested} requested, but {where} has no {requested} rate in its spec (it lists {rates}): "
                f"every kernel is costed at {used} (time, traffic, energy and memory), with no speed-up from "
-               f"{requested}; weights stored at {requested} in a file would still be "
-               f"{DTYPE_BYTES[used] // DTYPE_BYTES[requested]}x smaller on disk")
+               f"{requested}" + (f"; weights stored at {requested} in a file would still be {ratio}x smaller "
+                                 f"on disk" if ratio > 1 else ""))
     return PrecisionUse(requested, used, warning)

@@ -60,24 +60,7 @@ def shape_str(s) -> str:
 # ---------------------------------------------------------------- analyze
 
 def analyze_dict(nc: NetCount) -> dict:
-    t = nc.total
-    return {
-        "net": nc.net, "batch": nc.batch, "dtype": nc.dtype,
-        "conventions": nc.conventions.as_dict(),
-        "total": {"macs": t.macs, "flops": t.flops, "params": t.params, "stat_params": t.stat_params,
-                  "weight_bytes": nc.weight_bytes, "activation_bytes": nc.activation_bytes},
-        "layers": [{"name": l.name, "type": l.src_type or l.op, "op": l.op, "category": l.category,
-                    "input_shapes": [list(s) for s in l.input_shapes],
-                    "output_shape": list(l.output_shapes[0]) if l.output_shapes else [],
-                    "output_shapes": [list(s) for s in l.output_shapes],
-                    "macs": l.counts.macs, "flops": l.counts.flops, "params": l.counts.params,
-                    "stat_params": l.counts.stat_params,
-                    "input_elems": l.counts.in_elems, "output_elems": l.counts.out_elems,
-                    "input_bytes": l.counts.in_elems * DTYPE_BYTES[nc.dtype],
-                    "activation_bytes": l.counts.out_elems * DTYPE_BYTES[nc.dtype]}
-                   for l in nc.layers],
-        "dropped": [{"name": n, "type": ty, "reason": r} for n, ty, r in nc.dropped],
-    }
+    return nc.to_dict()
 
 
 def analyze_table(nc: NetCount) -> str:

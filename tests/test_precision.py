@@ -59,7 +59,7 @@ def test_json_and_table_say_what_was_used(capsys):
     d = json.loads(out)
     assert d["precision"] == "int8" and d["precision_used"] == "fp16"
     assert d["spec_file"].endswith("jetson_nano.yaml") and d["runtime"]
-    assert {l["precision"] for l in d["layers"]} == {"fp16"}
+    assert {l["precision_used"] for l in d["layers"]} == {"fp16"}
     assert d["warnings"] and "no int8 rate" in d["warnings"][0]
     assert d["total"]["weight_storage_bytes"] < d["total"]["weight_bytes"]
     rc, out, err = run(capsys, "estimate", "resnet18", "--hw", "jetson_nano", "--precision", "int8")

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError
+from ..precision import PRECISIONS
 from ..precision import resolve as resolve_precision
 
 KEY = ("net", "hw", "processor", "batch", "precision")
-SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
+SWEEP_PRECISIONS = PRECISIONS
 MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.
