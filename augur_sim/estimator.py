@@ -11,7 +11,9 @@ from .engine.hwrow import hw_row, pick_processor, pick_runtime
 from .engine.kernels import BOUND_NAMES, cost_matrix
 from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError
+from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
+from .hw import load_hw
 from .lowering import CLASS_NAMES, LoweredNet, lower
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
@@ -135,8 +137,6 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
              input_shape: tuple | None = None) -> Estimate:
     """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
-    from .frontends import load_net
-    from .hw import load_hw
     _check_precision(precision)
     if policy not in POLICIES:
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")

@@ -15,8 +15,8 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
-from .graph import DTYPE_BYTES, LayerGraph
 from .fusion import FUSION_RULES
+from .graph import DTYPE_BYTES, LayerGraph
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3

@@ -6,12 +6,11 @@ import time
 
 import numpy as np
 import pytest
-
-from augur_sim.explore import sweep as S
-from augur_sim.estimator import estimate
-from augur_sim.hw import load_hw
-
 from explore_util import REPO, augur, augur_cmd, augur_env
+
+from augur_sim.estimator import estimate
+from augur_sim.explore import sweep as S
+from augur_sim.hw import load_hw
 
 DEVS = ["jetson_nano", "raspberry_pi_4", "nvidia_t4"]
 

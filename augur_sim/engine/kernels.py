@@ -16,14 +16,64 @@ import math
 import numba
 import numpy as np
 
-from ..lowering import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL,
-                     C_IN_BYTES, C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_POW, C_SH, C_SW, C_TRANS, C_W_BYTES,
-                     C_WIN, C_WOUT, C_WSHARED, DIRECT, GEMM, NOOP)
-from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
-                    H_HALF_K, H_HALF_M, H_HALF_N, H_IS_GPU, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
-                    H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS, H_CONV_EFF)
-from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
-                      stream_traffic_bytes)
+from ..lowering import (
+    C_BATCH,
+    C_CH,
+    C_CLS,
+    C_ELEM_BYTES,
+    C_FLOPS,
+    C_GCOUNT,
+    C_HIN,
+    C_HOUT,
+    C_IM2COL,
+    C_IN_BYTES,
+    C_K,
+    C_KH,
+    C_KW,
+    C_M,
+    C_N,
+    C_OUT_BYTES,
+    C_POW,
+    C_SH,
+    C_SW,
+    C_TRANS,
+    C_W_BYTES,
+    C_WIN,
+    C_WOUT,
+    C_WSHARED,
+    DIRECT,
+    GEMM,
+    NOOP,
+)
+from .hwrow import (
+    H_BW,
+    H_CONV_EFF,
+    H_DRAM_BW,
+    H_DW_EFF,
+    H_E,
+    H_E_DRAM,
+    H_E_FLOP,
+    H_ELT_EFF,
+    H_GEMM_PEAK,
+    H_HALF_K,
+    H_HALF_M,
+    H_HALF_N,
+    H_IS_GPU,
+    H_ISSUE,
+    H_LINE,
+    H_MEM_EFF,
+    H_NLEV,
+    H_OVERHEAD,
+    H_PEAK,
+    H_POW,
+    H_SIZE,
+    H_STATIC_W,
+    H_TILE_M,
+    H_TILE_N,
+    H_TRANS,
+    H_UNITS,
+)
+from .traffic import direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes, stream_traffic_bytes
 
 BOUND_COMPUTE, BOUND_DRAM, BOUND_CACHE, BOUND_OVERHEAD, BOUND_NONE = 0, 1, 2, 3, 4
 BOUND_NAMES = ("compute", "memory", "cache", "overhead", "none")

@@ -1,1 +1,5 @@
-"""Op kinds of the layer graph, one module a family, collected in ``registry``."""
+"""Op kinds of the layer graph, one module a family, collected in ``registry``.
+
+Importing this package registers every family (each module calls ``registry.register``
+at import), so ``registry.get`` sees all kinds whoever imports it first."""
+from . import activation, conv, dense, eltwise, norm, onnx_extra, pool, tensor  # noqa: F401  (registers)
