@@ -7,11 +7,12 @@ from pathlib import Path
 from ..errors import AugurError
 from ..graph import LayerGraph, rebatch
 from .caffe import load_caffe
+from .ncnn import load_ncnn
 from .onnx import load_onnx
 from .yamlnet import load_yamlnet
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
-SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx")
+SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx", ".param")
 
 
 def nets_dirs() -> list[Path]:
@@ -54,6 +55,8 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
             graph = load_caffe(path, input_shape=input_shape)
         elif path.suffix in (".yaml", ".yml"):
             graph = load_yamlnet(path, input_shape=input_shape)
+        elif path.suffix == ".param":
+            graph = load_ncnn(path, input_shape=input_shape)
         elif path.suffix == ".onnx":
             graph = load_onnx(path, batch=batch, input_shape=input_shape, lenient=lenient)
         else:

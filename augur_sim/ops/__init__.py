@@ -2,4 +2,16 @@
 
 Importing this package registers every family (each module calls ``registry.register``
 at import), so ``registry.get`` sees all kinds whoever imports it first."""
-from . import activation, conv, dense, eltwise, norm, onnx_extra, pool, tensor  # noqa: F401  (registers)
+from . import (  # noqa: F401  (importing registers the ops)
+    activation,
+    constant,
+    conv,
+    dense,
+    detect,
+    eltwise,
+    norm,
+    onnx_extra,
+    pool,
+    shuffle,
+    tensor,
+)

@@ -53,4 +53,3 @@ def by_category() -> dict[str, list[str]]:
     for k, d in sorted(_REGISTRY.items()):
         out[d.category].append(k)
     return out
-
