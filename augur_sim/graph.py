@@ -26,6 +26,9 @@ MAX_DIM = 1 << 31
 MAX_TENSOR_ELEMS = 1 << 46
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+# The precisions a network is counted, lowered and estimated at (every command's
+# --precision choices). bf16 has a storage size above but no estimate path yet.
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)

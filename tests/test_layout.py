@@ -19,6 +19,12 @@ PKG = Path(__file__).resolve().parents[1] / "augur_sim"
 # (export/validate/calibrate need onnx and onnxruntime, sweep files need pyarrow, plots
 # need matplotlib, the GPU runner needs torch, --scheduler needs dask.distributed).
 LAZY_ALLOWED = {"onnx", "onnxruntime", "torch", "matplotlib", "pyarrow", "distributed", "dask"}
+# (module, imported module) pairs allowed inside a function for a stated reason, until it goes.
+LAZY_PAIRS = {
+    # hw/placement.py (CPU clusters) arrives with the device-catalogue work (issue 9); the
+    # ncnn runtime, landed first, imports it only when an ncnn estimate runs.
+    ("augur_sim.engine.ncnn_hw", "augur_sim.hw.placement"),
+}
 
 
 def _modules() -> dict[str, Path]:
@@ -88,7 +94,8 @@ def test_counts_record_is_a_leaf():
 
 def test_function_level_imports_only_for_heavy_optional_deps():
     _, lazy = import_graph()
-    bad = [f"{m}:{line} imports {t}" for m, line, t in lazy if t.split(".")[0] not in LAZY_ALLOWED]
+    bad = [f"{m}:{line} imports {t}" for m, line, t in lazy
+           if t.split(".")[0] not in LAZY_ALLOWED and (m, t) not in LAZY_PAIRS]
     assert not bad, "imports inside functions (move them to the module top):\n" + "\n".join(bad)
 
 

@@ -23,21 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.hwrow import hw_row, pick_processor, pick_runtime
-from ..engine.kernels import cost_totals
-from ..engine.memory import footprint
+from ..engine.hwrow import pick_processor, pick_runtime
+from ..engine.memory import POLICIES, footprint
 from ..errors import AugurError
-from ..estimator import DEFAULT_RUNTIME_MIB
+from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
-from ..graph import rebatch
+from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import _available_names
-from ..lowering import lower
+from ..result import DEFAULT_RUNTIME_MIB
 from .generate import generate
 
 KEY = ("net", "hw", "processor", "batch", "precision")
-SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
 MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.
@@ -177,15 +175,16 @@ def parse_batches(text: str) -> list[int]:
 def parse_precisions(text: str) -> list[str]:
     out = parse_list(text, "--precision")
     for p in out:
-        if p not in SWEEP_PRECISIONS:
-            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(SWEEP_PRECISIONS)}")
+        if p not in PRECISIONS:
+            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(PRECISIONS)}")
     return out
 
 
 # ---------------------------------------------------------------- hardware pack
 
 @dataclass(frozen=True)
-class Target:
+class PackedTarget:
+    """One (device, processor, runtime) of the sweep as plain data for the workers."""
     hw: str
     processor: str
     processor_kind: str
@@ -226,19 +225,18 @@ def select_targets(devices, processors: list[str] | None):
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
     mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
-    targets, rts = [], []
+    targets, resolved = [], []
     for dev, proc in select_targets(devices, processors):
-        rt = pick_runtime(proc, None)
-        targets.append(Target(dev.name, proc.name, proc.kind, rt.name, int(dev.memory_bytes),
-                              int(mib[proc.kind] * 2**20)))
-        rts.append((proc, rt))
+        t = Target(dev, proc, pick_runtime(proc, None))
+        targets.append(PackedTarget(dev.name, proc.name, proc.kind, t.runtime.name, int(dev.memory_bytes),
+                                    int(mib[proc.kind] * 2**20)))
+        resolved.append(t)
     groups = {}
     for prec in precisions:
         by_fusion: dict = {}
-        for i, (_proc, rt) in enumerate(rts):
-            by_fusion.setdefault(tuple(sorted(rt.fusion)), []).append(i)
-        groups[prec] = [(fus, np.array(idx, dtype=np.int64),
-                         np.stack([hw_row(rts[i][0], rts[i][1], prec) for i in idx]))
+        for i, t in enumerate(resolved):
+            by_fusion.setdefault(t.fusion, []).append(i)
+        groups[prec] = [(fus, np.array(idx, dtype=np.int64), np.stack([resolved[i].row(prec) for i in idx]))
                         for fus, idx in by_fusion.items()]
     return HwPack(tuple(targets), groups)
 
@@ -252,14 +250,10 @@ class Item:
     precision: str
 
 
-def totals(rows: np.ndarray, hws: np.ndarray) -> np.ndarray:
-    """[P, 4] network totals (time, dram, energy, compute-bound time) for all rows, one call."""
-    return cost_totals(rows, hws)
-
-
 def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:
-    """All rows of one (net, batch, precision): one lowering per fusion set, one
-    cost_totals call per lowering over every hardware row that shares it."""
+    """All rows of one (net, batch, precision): one lowering per fusion set (cached,
+    augur_sim/evaluate.py), one network_costs call per lowering over every hardware row
+    that shares it."""
     graph = item.net.graph(item.batch)
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
@@ -271,15 +265,12 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 not in skip]
         if not todo:
             continue
-        low = lower(graph, prec, fusion)
+        low = lowered(graph, prec, fusion)
+        tot = low.total
         if fps is None:
-            tot = low.counts[0].counts
-            for lc in low.counts[1:]:
-                tot = tot + lc.counts
             # Footprints do not depend on the hardware but for the runtime constant, added below.
-            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes
-                   for p in ("reuse", "caffe")}
-        res = totals(low.rows, np.ascontiguousarray(hws[todo]))
+            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes for p in POLICIES}
+        res = network_costs(low, hws[todo])
         for k, r in zip(todo, res):
             t = pack.targets[idx[k]]
             time_s = float(r[0])

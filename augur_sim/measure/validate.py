@@ -30,7 +30,8 @@ import numpy as np
 
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..errors import AugurError
-from ..estimator import estimate, lowered_for
+from ..estimator import estimate
+from ..evaluate import lowered
 from ..frontends import load_net
 from ..hw import load_hw
 from ..lowering import CLASS_NAMES, NOOP
@@ -200,7 +201,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
         raise AugurError(f"--threads {threads} exceeds the {cores} cores of this machine")
     threads = threads or proc.units
     est = estimate(graph, device, processor=proc.name, runtime=rt.name, threads=threads)
-    low = lowered_for(graph, "fp32", rt.fusion)
+    low = lowered(graph, "fp32", rt.fusion)
     model, _ = build_model(graph)
     data = model.SerializeToString()
     export_layers = _export_node_layers(model, graph)
