@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import AugurError
-from .graph import DTYPE_BYTES
+from .graph import DTYPE_BYTES, PRECISIONS
 
-# The precisions an estimate can be asked for: those with a tensor storage size. The spec
-# schema also has fp64 and tf32 rates; tf32 is a GEMM mode over fp32 tensors and fp64 is not
-# a CNN inference precision, so asking for them is refused with that reason.
-PRECISIONS = ("fp32", "fp16", "bf16", "int8")
+# The precisions an estimate can be asked for are graph.PRECISIONS: those with a tensor
+# storage size. The spec schema also has fp64 and tf32 rates; tf32 is a GEMM mode over fp32
+# tensors and fp64 is not a CNN inference precision, so asking for them is refused with that reason.
 _NOT_ASKABLE = {"tf32": "tf32 is a GEMM mode over fp32 tensors, not a storage precision: ask for fp32",
                 "fp64": "fp64 is not an inference precision augur models"}
 

@@ -177,13 +177,16 @@ def random_yamlnet(rnd: random.Random) -> str:
     ops = ["conv: {out: %d, k: %d, s: %d, p: %d}", "maxpool: {k: %d, s: %d}", "act: relu", "bn: true",
            "avgpool: %d", "gap: true", "dropout: true", "identity: true", "act: sigmoid", "softmax: true",
            "shuffle: %d", "split: %d", "lrn: %d"]
+    n_split = 0
     for _ in range(rnd.randint(1, 8)):
         op = rnd.choice(ops)
         vals = tuple(rnd.choice([0, 1, 2, 3, 4, 7, 8, 16, 64]) for _ in range(op.count("%d")))
         lines.append("  - " + (op % vals if vals else op))
         if op.startswith("split"):
-            lines.append("  - {concat: 1, in: [%s]}" % ", ".join(
-                f"split{lines.count('x') + 1}:{i}" for i in range(max(vals[0], 1))))
+            # Automatic names count per kind: the n-th split is split<n>; rejoin its parts.
+            n_split += 1
+            parts = ", ".join(f"split{n_split}:{i}" for i in range(max(vals[0], 1)))
+            lines.append(f"  - {{concat: 1, in: [{parts}]}}")
     if "blocks:" in lines:
         lines.append(f"  - {{repeat: {rnd.choice([1, 2, 3, '$x', 0, -1, 10001])}, block: blk, "
                      f"args: {{w: {rnd.choice([1, 4, 8, 0, -3, 'x'])}}}}}")
@@ -551,7 +554,6 @@ def _tiny_net():
 
 def _hw_and_use(path: str, seed: int) -> None:
     from augur_sim.estimator import estimate
-    from augur_sim.frontends import load_net
     from augur_sim.hw import format_hw, load_hw
     dev = load_hw(path)
     format_hw(dev)

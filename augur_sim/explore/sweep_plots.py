@@ -1,6 +1,8 @@
 """Charts of what-if grids and sweep results (matplotlib, Agg; written atomically)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..errors import AugurError
@@ -18,7 +20,6 @@ def whatif_figure(g):
     """Total time against the first --vary key, one line per value of the other keys; the
     point where the compute-bound share crosses 50 % is marked, each bound written on the
     side of the mark where it holds."""
-    import itertools
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     x = np.array(g.axes[0].values, dtype=float)

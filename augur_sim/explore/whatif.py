@@ -21,9 +21,16 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import yaml
 
 from ..errors import AugurError
+from ..estimator import estimate
+from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
+from ..frontends import load_net
+from ..hw import apply_overrides
+from ..hw.load import clock_scaled_caches
 from ..precision import resolve as resolve_precision
+from ..report import table, to_csv
 
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
@@ -53,7 +60,6 @@ def _tidy(v: float):
 
 def parse_set(items) -> dict:
     """['gpu.dram_bw_gbs=51.2', ...] -> {'gpu.dram_bw_gbs': '51.2'} (values typed by the schema)."""
-    import yaml
     out = {}
     for it in items or ():
         key, sep, val = str(it).partition("=")
@@ -143,24 +149,16 @@ class Comparison:
         return [l for l in self.layers if l.base_bound != l.new_bound]
 
 
-def _device(hw):
-    from ..hw import load_hw
-    return hw if hasattr(hw, "processors") else load_hw(hw)
-
-
 def _override(device, overrides: dict):
-    from ..hw import apply_overrides
     return apply_overrides(device, overrides) if overrides else device
 
 
 def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp32", runtime=None,
             threads=None) -> Comparison:
-    from ..estimator import estimate
-    from ..frontends import load_net
     if not overrides:
         raise AugurError("nothing to compare: give at least one --set KEY=VALUE (or --vary)")
     graph = load_net(net, batch=batch)
-    dev = _device(hw)
+    dev = device_of(hw)
     new_dev = _override(dev, overrides)
     kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads)
     base, new = estimate(graph, dev, **kw), estimate(graph, new_dev, **kw)
@@ -174,7 +172,6 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
 
 def clock_notes(device, override_sets) -> tuple:
     """One line per clock override saying which cache bandwidths follow it (per-cycle figures)."""
-    from ..hw.load import clock_scaled_caches
     scaled: dict = {}
     for ov in override_sets:
         for k in clock_scaled_caches(device, ov):
@@ -188,7 +185,6 @@ def clock_notes(device, override_sets) -> tuple:
 
 
 def comparison_table(c: Comparison) -> str:
-    from ..report import table
     rows = [(l.name, f"{l.base_s * 1e3:.4f}", f"{l.new_s * 1e3:.4f}", f"{l.speedup:.2f}x", l.base_bound,
              l.new_bound + (" *" if l.new_bound != l.base_bound else ""))
             for l in c.layers if l.base_bound != "none"]
@@ -302,14 +298,12 @@ def crossing_lines(g: Grid) -> list[str]:
     return out
 
 
-def _row_for(device, processor, runtime, precision, threads):
-    """(processor, runtime, hardware row, precision used): the row at the precision the
-    processor really runs `precision` at (precision.py)."""
-    from ..engine.hwrow import hw_row, pick_processor, pick_runtime
-    proc = pick_processor(device, processor)
-    rt = pick_runtime(proc, runtime)
-    used = resolve_precision(proc, precision).used
-    return proc, rt, hw_row(proc, rt, used, threads), used
+def _row_for(device, processor, runtime, precision, threads) -> tuple[Target, np.ndarray, str]:
+    """The target, its hardware row and the precision it really runs `precision` at
+    (precision.py): the row is built at that precision."""
+    t = resolve_target(device, processor, runtime, threads)
+    used = resolve_precision(t.processor, precision).used
+    return t, t.row(used), used
 
 
 def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
@@ -317,24 +311,24 @@ def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
     rows, keys = [], []
     for p in points:
         dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
-        _, rt, row, used = _row_for(dev, processor, runtime, precision, threads)
+        t, row, used = _row_for(dev, processor, runtime, precision, threads)
         rows.append(row)
-        keys.append((tuple(sorted(rt.fusion)), used))
+        keys.append((t.fusion, used))
     return np.stack(rows), keys
 
 
 def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
     """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
-    _, rt0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads)
-    key0 = (tuple(sorted(rt0.fusion)), used0)
+    t0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads)
+    key0 = (t0.fusion, used0)
     edits = []       # per axis: {value: {col: new value}}
     touched: dict[int, int] = {}
     for a in axes:
         per = {}
         cols_a = set()
         for v in a.values:
-            _, rt, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
-            if (tuple(sorted(rt.fusion)), used) != key0:
+            t, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            if (t.fusion, used) != key0:
                 return None
             cols = np.nonzero(row != base)[0]
             per[v] = {int(c): float(row[c]) for c in cols}
@@ -366,10 +360,7 @@ def _check_points(n: int, shape: tuple, rng) -> list[int]:
 
 def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=None, precision="fp32",
          runtime=None, threads=None, exact_limit: int = EXACT_LIMIT) -> Grid:
-    from ..engine.kernels import cost_totals
-    from ..estimator import _check_precision, lowered_for
-    from ..frontends import load_net
-    _check_precision(precision)
+    check_precision(precision)
     axes = tuple(axes)
     if not axes:
         raise AugurError("--vary needs at least one KEY=...")
@@ -383,9 +374,9 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     if npts > MAX_POINTS:
         raise AugurError(f"the grid has {npts} points; at most {MAX_POINTS}")
     graph = load_net(net, batch=batch)
-    dev = _device(hw)
+    dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
-    proc0, rt0, row0, used0 = _row_for(dev, processor, runtime, precision, threads)
+    t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
     built = None
@@ -408,16 +399,14 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     # runtime's fusion list or of a precision's rate splits them into a call per key.
     for key in dict.fromkeys(keys):
         sel = np.array([i for i, k in enumerate(keys) if k == key])
-        low = lowered_for(graph, key[1], key[0])
-        res[sel] = cost_totals(low.rows, np.ascontiguousarray(rows[sel]))
-    low0 = lowered_for(graph, used0, tuple(sorted(rt0.fusion)))
-    base_t = float(cost_totals(low0.rows, row0[None, :])[0, 0])
+        res[sel] = network_costs(lowered(graph, key[1], key[0]), rows[sel])
+    base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
     notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
-    warning = resolve_precision(proc0, precision, dev.name).warning
+    warning = resolve_precision(t0.processor, precision, dev.name).warning
     notes = ((f"WARNING: {warning}",) if warning else ()) + notes
-    return Grid(graph.name, dev.name, proc0.name, graph.batch, precision, axes, tuple(points), t,
+    return Grid(graph.name, dev.name, t0.processor.name, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method, notes)
 
 
@@ -431,7 +420,6 @@ def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
 
 
 def grid_table(g: Grid) -> str:
-    from ..report import table
     heads, rows = grid_rows(g)
     k = len(g.axes)
     text = [(*[f"{v:g}" for v in r[:k]], f"{r[k]:.4f}", f"{r[k + 1]:.3f}x", f"{r[k + 2]:.1%}",
@@ -444,7 +432,6 @@ def grid_table(g: Grid) -> str:
 
 
 def grid_csv(g: Grid) -> str:
-    from ..report import to_csv
     heads, rows = grid_rows(g)
     return to_csv([dict(zip(heads, r)) for r in rows], heads)
 

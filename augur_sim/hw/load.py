@@ -99,7 +99,8 @@ def _read_spec_tree(path: Path, shown: str, parent_of: Node | None) -> Node:
     more: a .yaml/.yml name, and a document that looks like a spec; its errors never
     quote its content, since the user may not own that file (`extends: /etc/shadow`)."""
     if parent_of is not None and path.suffix not in (".yaml", ".yml"):
-        raise SchemaError("a parent spec must be a .yaml or .yml file", file=parent_of.file, line=parent_of.line, where="extends")
+        raise SchemaError("a parent spec must be a .yaml or .yml file", file=parent_of.file,
+                          line=parent_of.line, where="extends")
     try:
         tree = read_yaml(path, shown)
     except AugurError as e:
