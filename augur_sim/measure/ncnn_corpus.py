@@ -82,7 +82,8 @@ def load_corpus(path) -> list[CorpusRow]:
                 section=_int(r["section"], path, i, "section", 0, 10**6),
                 device=r["device"] or "", threads=_int(r["threads"], path, i, "threads", 1, MAX_THREADS),
                 powersave=_int(r["powersave"], path, i, "powersave", 0, 2),
-                gpu_device=_int(r["gpu_device"], path, i, "gpu_device", -1, 64),
+                # Old benchncnn output (before Vulkan) has no GPU field: a CPU row.
+                gpu_device=_int(r["gpu_device"] or "-1", path, i, "gpu_device", -1, 64),
                 model=r["model"] or "", min_ms=_ms(r["min_ms"], path, i, "min_ms"),
                 max_ms=_ms(r["max_ms"], path, i, "max_ms"), avg_ms=_ms(r["avg_ms"], path, i, "avg_ms"),
                 line=i))
