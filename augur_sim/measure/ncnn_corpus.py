@@ -122,15 +122,29 @@ class CorpusTable:
     skipped_rows: list = field(default_factory=list)
 
 
+# Inputs benchncnn feeds the models whose .param declares no input shape (benchmark/
+# benchncnn.cpp, main: each model is benchmarked with a fixed ncnn::Mat(w, h, c)).
+BENCHNCNN_INPUT = {"FastestDet": (1, 3, 352, 352), "vision_transformer": (1, 3, 384, 384)}
+# Older README sections name a few models differently from today's files.
+MODEL_ALIASES = {"squeezenet-int8": "squeezenet_int8", "squeezenet-ssd": "squeezenet_ssd",
+                 "mobilenet-ssd": "mobilenet_ssd", "mobilenet-yolo": "mobilenet_yolo",
+                 "mobilenet_yolov3": "mobilenetv2_yolov3"}
+
+
+def model_file(models_dir: Path, model: str) -> Path:
+    return Path(models_dir) / f"{MODEL_ALIASES.get(model, model)}.param"
+
+
 def _graph_loader(models_dir: Path):
     from ..frontends import load_net
     cache: dict = {}
 
     def get(model: str):
         if model not in cache:
-            p = models_dir / f"{model}.param"
+            p = model_file(models_dir, model)
             try:
-                cache[model] = load_net(str(p))
+                shape = BENCHNCNN_INPUT.get(MODEL_ALIASES.get(model, model))
+                cache[model] = load_net(str(p), input_shape=shape)
             except AugurError as e:
                 cache[model] = e
             except Exception as e:  # noqa: BLE001 - a frontend bug must not stop the harness
