@@ -29,7 +29,8 @@ DEFAULT_ACT_FLOPS = {
     "neg": 1,
     "power": 3,         # Caffe Power: scale, shift, pow
     "swish": 4,         # sigmoid + multiply
-    "mish": 5,          # x * tanh(softplus(x)): exp, add, log, tanh, multiply
+    "softplus": 3,      # log(1 + exp(x)): exp, add, log
+    "mish": 5,          # x * tanh(softplus(x)): softplus, tanh, multiply
 }
 
 

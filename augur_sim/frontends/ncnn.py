@@ -541,7 +541,8 @@ def _int8(L: _Line, c: _Ctx, attrs: dict) -> None:
 def _conv(L: _Line, c: _Ctx) -> None:
     _one(L)
     deconv = L.type.startswith("Deconvolution")
-    L.only("0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 18 19" + (" 20 21" if deconv else ""))
+    dw_ = "DepthWise" in L.type
+    L.only("0 1 2 3 4 5 6 9 10 11 12 13 14 15 16 18 19" + (" 7" if dw_ else "") + (" 20 21" if deconv else " 8"))
     x = _ins(L, c)[0]
     _need_dims(L, c, x, 3)
     cin, h, w = c.nshape(x)
@@ -556,7 +557,7 @@ def _conv(L: _Line, c: _Ctx) -> None:
     pr = L.i(15, pl, _SAME_LOWER, MAX_DIM, "pad_right")
     pt = L.i(14, pl, _SAME_LOWER, MAX_DIM, "pad_top")
     pb = L.i(16, pt, _SAME_LOWER, MAX_DIM, "pad_bottom")
-    group = L.size(7, 1, "group") if "DepthWise" in L.type else 1
+    group = L.size(7, 1, "group") if dw_ else 1
     bias = bool(L.i(5, 0, 0, 1, "bias_term"))
     if not deconv and L.i(19, 0, 0, 1, "dynamic_weight"):
         raise L.err("dynamic_weight convolutions (weights from a second bottom) are not supported",
