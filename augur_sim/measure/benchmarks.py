@@ -5,6 +5,7 @@ the bandwidth benchmark per cache level."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -200,7 +201,7 @@ def onnx_model(spec: LayerSpec, graph) -> bytes:
                                         node_in, out, name=lname)
             else:
                 t, l, b_, r = a.get("pad", (0, 0, 0, 0))
-                kw_ = {"count_include_pad": 1} if a["mode"] == "avg" else {}
+                kw_: dict[str, Any] = {"count_include_pad": 1} if a["mode"] == "avg" else {}
                 node = helper.make_node("MaxPool" if a["mode"] == "max" else "AveragePool", node_in, out,
                                         name=lname, kernel_shape=list(a["kernel"]),
                                         strides=list(a.get("stride", (1, 1))), pads=[t, l, b_, r], **kw_)
