@@ -61,7 +61,7 @@ class Conventions:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **kw) -> "Conventions":
+    def with_(self, **kw) -> Conventions:
         """A copy with some fields changed (unknown fields are an error naming the valid ones)."""
         valid = set(self.__dataclass_fields__)
         bad = sorted(set(kw) - valid)

@@ -34,8 +34,10 @@ import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
 from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
-from ..ops import onnx_extra  # noqa: F401  (registers the 'opaque' kind)
-from ..ops import registry
+from ..ops import (
+    onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
+    registry,
+)
 
 # Protobuf cannot serialise more than 2 GiB, so no valid .onnx file is larger.
 MAX_ONNX_BYTES = 2 << 30
@@ -81,7 +83,7 @@ class _Const:
         return self._value
 
     @staticmethod
-    def of(arr) -> "_Const":
+    def of(arr) -> _Const:
         arr = np.asarray(arr)
         return _Const(arr.shape, value=arr)
 
