@@ -78,6 +78,8 @@ class Conventions:
                 f" per window element{' + 1 divide (avg)' if self.avg_pool_divide else ''}; "
                 f"softmax {self.softmax_flops_per_elem}/elem; eltwise {self.eltwise_flops_per_input}"
                 f" per extra input; LRN 2*size+{self.lrn_flops_fixed}/elem; activations/elem: {acts}; "
+                f"detection heads: sort + NMS counted for {self.detect_candidates} candidates, "
+                f"{self.nms_iou_flops}/IoU; "
                 f"params = learned weights+biases, BN statistics and Caffe's scale factor counted apart")
 
 
