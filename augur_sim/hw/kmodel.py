@@ -25,7 +25,7 @@ PARAMS = (
     ("igemm", "P_IGEMM", 1.0),      # implicit-GEMM conv: fraction of a GEMM's efficiency
     ("wino", "P_WINO", 1.0),        # fused Winograd: fraction of a GEMM's efficiency
     ("mem", "P_MEM", 1.0),          # fraction of DRAM bandwidth streams reach
-    ("l2x", "P_L2X", 1.0),          # speed-up of a working set resident in L2
+    ("l2x", "P_L2X", 1.0),          # fraction of the spec's L2 bandwidth a resident set gets
     ("floor_us", "P_FLOOR", 1e-6),  # launch/latency floor per op (eager, event-timed)
     ("kgap_us", "P_KGAP", 1e-6),    # each further kernel of a multi-kernel op
     ("trans", "P_TRANS", 1.0),      # FP32-lane FLOP-equivalents per exp-class evaluation
@@ -111,6 +111,7 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     r[H.H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
     shared = [c for c in proc.caches if c.shared]
     r[H.H_L2_BYTES] = shared[-1].size_bytes if shared else 0.0
+    r[H.H_L2_BW] = shared[-1].bw_gbs * 1e9 if shared else proc.dram_bw_gbs * 1e9
     for name, col, scale in PARAMS:
         r[getattr(H, col)] = float(params[name]) * scale
     if rt.graph_floor_s > 0.0:
