@@ -12,6 +12,7 @@ Q_level comes from the analytical cache model in traffic.py, level by level.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -31,7 +32,6 @@ def _drop_stale_cache() -> None:
     """numba keys this module's on-disk cache on this file alone, but its kernels inline
     code from gpu_algos.py: when only that file changes, the cached machine code would
     silently keep the old model. Drop this module's cached entries when it changed."""
-    from pathlib import Path
     here = Path(__file__)
     dep = here.with_name("gpu_algos.py").stat()
     cache = here.parent / "__pycache__"
