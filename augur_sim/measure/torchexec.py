@@ -1,8 +1,9 @@
 """Run a layer graph in PyTorch with random weights, to measure a real runtime.
 
 Optional: only the GPU measurement script (scripts/gpu_measure.py) and the peer
-benchmarks (bench/bench_peers.py: ptflops, fvcore) use it, and it needs torch installed. Each canonical op maps to one torch call; the semantics are the
-graph's (Caffe rounding, Caffe flatten, broadcasting eltwise), not torch's defaults.
+benchmarks (bench/bench_peers.py: ptflops, fvcore) use it, and it needs torch installed.
+Each canonical op maps to one torch call; the semantics are the graph's (Caffe rounding,
+Caffe flatten, broadcasting eltwise), not torch's defaults.
 """
 from __future__ import annotations
 
