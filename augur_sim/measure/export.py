@@ -31,7 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, UnsupportedOpError
+from ..fileio import _default_mode
+from ..frontends import load_net
+from ..frontends.onnx import floor_pad_end, ort_pool_extent
 from ..graph import LayerGraph
+from ..ops.activations import ACTIVATIONS
 
 # A protobuf message cannot exceed 2 GiB; stay clear of it with the graph itself.
 MAX_WEIGHT_BYTES = 1900 << 20
@@ -159,7 +163,6 @@ def _matmul(e: _Emitter, L):
 
 
 def _pool(e: _Emitter, L):
-    from ..frontends.onnx import floor_pad_end, ort_pool_extent
     a, n = L.attrs, L.name
     mode = a["mode"]
     if a.get("global"):
@@ -208,17 +211,12 @@ def _first(a: dict, keys, default):
 def _act(e: _Emitter, L):
     a, x, y, n = L.attrs, L.inputs[0], L.outputs[0], L.name
     fn = a["fn"]
-    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "erf": "Erf", "sqrt": "Sqrt",
-              "exp": "Exp", "abs": "Abs", "neg": "Neg", "hard_swish": "HardSwish",
-              "softplus": "Softplus"}
-    if fn in simple:
-        e.node(simple[fn], [x], [y], n)
+    act = ACTIVATIONS.get(fn)
+    if act is not None and act.export == "node" and act.onnx:
+        # One ONNX node; its attributes from the table (ops/activations.py).
+        e.node(act.onnx, [x], [y], n, **{o: float(a.get(ours, d)) for o, ours, d in act.onnx_attrs})
     elif fn == "leaky_relu":
         e.node("LeakyRelu", [x], [y], n, alpha=float(_first(a, ("alpha", "negative_slope"), 0.01)))
-    elif fn == "elu":
-        e.node("Elu", [x], [y], n, alpha=float(a.get("alpha", 1.0)))
-    elif fn == "hard_sigmoid":
-        e.node("HardSigmoid", [x], [y], n, alpha=float(a.get("alpha", 0.2)), beta=float(a.get("beta", 0.5)))
     elif fn == "clip":
         lo, hi = _first(a, ("min", "lo"), None), _first(a, ("max", "hi"), None)
         ins = [x, e.scalar(f"{n}.min", lo) if lo is not None else "",
@@ -578,7 +576,6 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        from ..fileio import _default_mode
         os.chmod(tmp, _default_mode())  # mkstemp's 0600 is not what a user's output file should get
         os.replace(tmp, path)
         tmp = None
@@ -593,7 +590,6 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
 def export_cmd(net_spec, out_path, batch: int | None = None, opset: int = 17,
                input_shape: tuple | None = None) -> str:
     """`augur export NET --out model.onnx [--batch N] [--input-shape S]`: returns a one-line summary."""
-    from ..frontends import load_net
     graph = load_net(net_spec, batch=batch, input_shape=input_shape)
     info = export_onnx(graph, out_path, opset=opset)
     return (f"wrote {info.path}: {graph.name}, batch {graph.batch}, {len(graph) - len(graph.inputs)} layers "

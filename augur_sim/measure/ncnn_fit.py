@@ -42,10 +42,10 @@ class FitData:
     row_class: np.ndarray     # int64 [R] index into classes
     y_ms: np.ndarray          # measured time, ms
     classes: tuple            # class names
-    groups: np.ndarray = field(default=None)   # int64 [R] device index (for leave-one-out)
+    groups: np.ndarray | None = field(default=None)   # int64 [R] device index (for leave-one-out)
     group_names: tuple = ()
 
-    def subset(self, mask: np.ndarray) -> "FitData":
+    def subset(self, mask: np.ndarray) -> FitData:
         return FitData(self.xall, self.net_start, self.net_stop, self.row_net[mask], self.hws[mask],
                        self.row_class[mask], self.y_ms[mask], self.classes,
                        None if self.groups is None else self.groups[mask], self.group_names)
@@ -96,7 +96,7 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
 
     r = _residuals(data, g, d)
     it = 0
-    for it in range(1, iters + 1):
+    for it in range(1, iters + 1):  # noqa: B007  (the count is reported after the loop)
         # Huber weights (IRLS): full weight inside the threshold, threshold/|r| outside.
         a = np.abs(r)
         w = np.where(a <= huber, 1.0, huber / np.maximum(a, 1e-12))
@@ -155,6 +155,8 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
 def loo(data: FitData, full: FitResult, lam: float = 2.0, iters: int = 4) -> np.ndarray:
     """Leave-one-device-out predictions (ms) of every row: each device's rows predicted by
     parameters fitted without that device (warm start from the full fit)."""
+    if data.groups is None:
+        raise ValueError("leave-one-device-out needs the rows' device groups")
     pred = np.full(len(data.y_ms), np.nan)
     for gi in np.unique(data.groups):
         test = data.groups == gi

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 FNS = ("sum", "prod", "max", "min", "sub", "div", "pow")
 
@@ -36,12 +37,11 @@ def infer_eltwise(attrs, in_shapes):
     return [tuple(in_shapes[0])], []
 
 
-def count_eltwise(attrs, ins, outs, params, cv):
-    from ..counts import Counts
+def count_eltwise(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     k = len(ins)
     # A unary use (x op constant) still does one operation per element.
-    flops = n * max(k - 1, 1) * cv.eltwise_flops_per_input
+    flops = n * max(k - 1, 1) * conventions.eltwise_flops_per_input
     coeffs = attrs.get("coeffs")
     if coeffs is not None:
         flops += n * sum(1 for c in coeffs if c != 1)
