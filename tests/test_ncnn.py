@@ -564,3 +564,29 @@ def test_detection_heads_have_no_onnx_export(tmp_path):
     with pytest.raises(AugurError, match="op kind 'priorbox' has no ONNX export"):
         export_onnx(g, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_quantize_layers_are_marked_and_counted_per_element():
+    g = load("""
+Input       data  0 1 data 0=4 1=4 2=8
+Quantize    q     1 1 data a 0=1
+Dequantize  dq    1 1 a b 0=8 1=8
+Requantize  rq    1 1 b c 0=8 1=1 2=8 3=1
+""")
+    kinds = {l.name: (l.op, l.attrs.get("quant")) for l in g.layers()}
+    assert kinds["q"] == ("eltwise", "quantize")
+    assert kinds["dq"] == ("scale", "dequantize") and kinds["rq"] == ("scale", "requantize")
+    assert kinds["rq/act"] == ("act", None)
+    c = {l.name: l.counts for l in count_net(g).layers}
+    assert c["q"].flops == 128 and c["dq"].flops == 256 and c["dq"].params == 16
+
+
+def test_cli_export_writes_an_onnx_model_with_the_same_counts(tmp_path, capsys):
+    from augur_sim.cli import main
+    p = tmp_path / "tiny.param"
+    p.write_text(net(CONV))
+    out = tmp_path / "tiny.onnx"
+    assert main(["export", str(p), "--out", str(out)]) == 0
+    capsys.readouterr()
+    a, b = count_net(load_net(str(p))).total, count_net(load_net(str(out))).total
+    assert (a.macs, a.params) == (b.macs, b.params)

@@ -464,8 +464,10 @@ def _input(L: _Line, c: _Ctx) -> None:
             dims, hw, hh, hc = hint[4 * k:4 * k + 4]
             shape = (c.batch or 1,) + {1: (hw,), 2: (hh, hw), 3: (hc, hh, hw)}.get(dims, (0,))
         else:
+            known = BENCHNCNN_INPUT_SHAPES.get(c.b.net_name)
+            hint_ = f"; benchncnn runs {c.b.net_name} at {'x'.join(map(str, known))}" if known else ""
             raise L.err("the Input layer gives no shape (no 0=w 1=h 2=c params, no -23330 hint); pass an "
-                        "input shape (--input-shape 1x3xHxW)")
+                        f"input shape (--input-shape 1x3xHxW){hint_}")
         try:
             shape = check_shape(shape, f"input '{top}'")
         except AugurError as e:
