@@ -1,13 +1,13 @@
 """The estimate API: network x device -> per-layer and total time, memory and energy."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
 from .conventions import DEFAULT, Conventions
-from .engine.hwrow import hw_row, pick_processor, pick_runtime
+from .engine.hwrow import cpu_placement, hw_row, pick_processor, pick_runtime, resolve_runtime
 from .engine.kernels import BOUND_NAMES, cost_matrix
 from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError
@@ -77,6 +77,10 @@ class Estimate:
     # them on first use, so a caller that wants totals only never pays for them.
     lowered: LoweredNet = field(default=None, repr=False, compare=False)
     kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)
+    # CPU runs: the core set asked for (big | little | all; None = the default, big) and the
+    # placement it resolved to (augur_sim.hw.placement.Placement).
+    cores: str | None = None
+    placement: object = field(default=None, repr=False, compare=False)
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
@@ -91,7 +95,8 @@ class Estimate:
         return {
             "net": self.net, "hw": self.hw, "processor": self.processor,
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
-            "precision": self.precision, "threads": self.threads, "policy": self.policy,
+            "precision": self.precision, "threads": self.threads, "cores": self.cores,
+            "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
@@ -133,8 +138,12 @@ def _check_precision(precision: str) -> None:
 def estimate(net, hw, processor: str | None = None, batch: int | None = None, precision: str = "fp32",
              threads: int | None = None, policy: str = "reuse", runtime: str | None = None,
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
-             input_shape: tuple | None = None) -> Estimate:
-    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
+             input_shape: tuple | None = None, cores: str | None = None) -> Estimate:
+    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device).
+
+    CPU runs: `cores` is big | little | all (ncnn's powersave 2/1/0; default big) and
+    `threads` the thread count (default: the cores of that set); see augur_sim.hw.placement
+    for how threads land on clusters and what over-subscription does."""
     from .frontends import load_net
     from .hw import load_hw
     _check_precision(precision)
@@ -143,9 +152,10 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
     graph = load_net(net, batch=batch, input_shape=input_shape)
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, processor)
-    rt = pick_runtime(proc, runtime)
+    placement = cpu_placement(proc, threads, cores)
+    rt = resolve_runtime(proc, pick_runtime(proc, runtime), placement)
     low = lowered_for(graph, precision, rt.fusion, conventions)
-    row = hw_row(proc, rt, precision, threads)
+    row = hw_row(proc, rt, precision, threads, cores)
     res = cost_matrix(low.rows, row[None, :])[0]
     mib = DEFAULT_RUNTIME_MIB[proc.kind] if runtime_mib is None else runtime_mib
     if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
@@ -153,7 +163,11 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
                          f"got {mib}")
     wel = low.total.weight_elems
     fps = {p: footprint(graph, precision, p, int(mib * 2**20), wel) for p in POLICIES}
-    return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
+    est = assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
+    if placement is None:
+        return est
+    est.assumptions["placement"] = placement.describe()
+    return replace(est, cores=placement.cores, placement=placement)
 
 
 def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, Source
+from augur_sim.hw.model import Cache, Cluster, Device, Energy, Processor, Runtime, Source
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
 
@@ -25,6 +25,7 @@ MAX_PEAK_FLOPS = 1e17   # 100 PFLOP/s on one processor is a units/clock/FLOP-per
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")     # device names: file stems
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_+-]*$")        # processor/runtime/source names: no dots
+_CLASS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")     # fit classes: core names, isa classes
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -226,6 +227,16 @@ def _value(f: Field, node: Node, path: tuple):
                     raise _err(item, p, f"{s!r} listed twice")
                 items.append(s)
         return items
+    if t == "class_map":
+        if not isinstance(node.value, dict):
+            raise _err(node, path, f"expected a mapping, got {_typename(node.value)}")
+        out = {}
+        for k, item in node.value.items():
+            if not isinstance(k, str) or not _CLASS_RE.match(k):
+                raise _err(item, path + (k,), f"class name {k!r} must be a core name, an "
+                                              "isa_class or 'default'")
+            out[k] = _section(item, f.of, path + (k,))
+        return out
     if t in ("map_of", "precision_map"):
         if not isinstance(node.value, dict):
             raise _err(node, path, f"expected a mapping, got {_typename(node.value)}")
@@ -258,9 +269,17 @@ def _section(node: Node, sec: str, path: tuple) -> dict:
             raise _err(v, path + (k,), f"unknown key {k!r}{hint}; allowed keys: {', '.join(allowed)}")
     out = {"__node__": node}
     for f in fields:
-        if f.name not in node.value:
-            if f.required:
-                raise _err(node, path, f"missing required field {f.name!r} "
+        present = f.name in node.value
+        lifted = [k for k in f.required_unless if k in node.value]
+        clash = [k for k in f.forbidden_with if k in node.value]
+        if present and clash:
+            raise _err(node.value[f.name], path + (f.name,),
+                       f"not allowed together with {clash[0]!r} (it is derived from it)")
+        if not present:
+            if f.required and not lifted:
+                alt = f" or {' / '.join(repr(k) for k in f.required_unless)}" \
+                    if f.required_unless else ""
+                raise _err(node, path, f"missing required field {f.name!r}{alt} "
                                        f"({_expect_text(f)}: {f.doc})")
             continue
         out[f.name] = _value(f, node.value[f.name], path + (f.name,))
@@ -273,11 +292,11 @@ def _sub(node: Node, *keys) -> Node:
     return node
 
 
-def _build_processor(name: str, d: dict, path: tuple) -> Processor:
-    node = d["__node__"]
+def _build_caches(entries: list, path: tuple, first_index: int = 0) -> list[Cache]:
+    """Cache rows in order; each level and size larger than the one before."""
     caches = []
     prev = None
-    for i, c in enumerate(d["caches"]):
+    for i, c in enumerate(entries):
         cnode = c["__node__"]
         cpath = path + ("caches", i)
         if c["line_bytes"] & (c["line_bytes"] - 1):
@@ -296,48 +315,216 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
         caches.append(Cache(level=c["level"], size_bytes=int(round(c["size_kib"] * 1024)),
                             line_bytes=c["line_bytes"], assoc=c["assoc"], shared=c["shared"],
                             bw_gbs=c["bw_gbs"]))
+    return caches
+
+
+def _build_clusters(d: dict, path: tuple, near: Path | None) -> tuple:
+    """Resolve each cluster's core file and SoC-specific L2 into Cluster objects."""
+    from augur_sim.hw import catalog
+    node = d["__node__"]
+    if d["kind"] != "cpu":
+        raise _err(_sub(node, "clusters"), path + ("clusters",),
+                   f"clusters describe CPU cores; a {d['kind']} processor has units and clock_ghz")
+    if not d["clusters"]:
+        raise _err(_sub(node, "clusters"), path + ("clusters",), "needs at least one cluster")
+    out = []
+    for i, c in enumerate(d["clusters"]):
+        cnode = c["__node__"]
+        cpath = path + ("clusters", i)
+        if any(o.name == c["name"] for o in out):
+            raise _err(_sub(cnode, "name"), cpath + ("name",),
+                       f"duplicate cluster name {c['name']!r}")
+        cfile = catalog.find("core", c["core"], near)
+        if cfile is None:
+            raise _err(_sub(cnode, "core"), cpath + ("core",),
+                       catalog.unknown_message("core", c["core"], near))
+        core = catalog.load_core(cfile)
+        if "l2_kib" in c:
+            l2 = int(round(c["l2_kib"] * 1024))
+            l2node, l2path = _sub(cnode, "l2_kib"), cpath + ("l2_kib",)
+        elif core.l2_bytes is not None:
+            l2, l2node, l2path = core.l2_bytes, _sub(cnode, "core"), cpath + ("core",)
+        else:
+            raise _err(cnode, cpath, f"missing l2_kib: core {core.name}'s file gives no L2 size "
+                                     "(the SoC configures it)")
+        if l2 <= core.l1d_bytes:
+            raise _err(l2node, l2path, f"L2 ({l2 / 1024:g} KiB) must be larger than the core's "
+                                       f"L1D ({core.l1d_bytes / 1024:g} KiB)")
+        out.append(Cluster(name=c["name"], core=core, count=c["count"], clock_ghz=c["clock_ghz"],
+                           flop_per_cycle=dict(core.flop_per_cycle), smt=core.smt,
+                           l1d_bytes=core.l1d_bytes, l2_bytes=l2,
+                           l2_shared=c.get("l2_shared", core.l2_shared),
+                           l1_bytes_per_cycle=core.l1_bytes_per_cycle,
+                           l2_bytes_per_cycle=core.l2_bytes_per_cycle))
+    return tuple(out)
+
+
+def _cluster_view(clusters: tuple) -> tuple[int, float, dict]:
+    """units, clock_ghz and the FLOP/cycle table that make units x clock x table the sum of
+    the clusters' peaks (each cluster falling back on its own core's table)."""
+    units = sum(c.count for c in clusters)
+    clock = max(c.clock_ghz for c in clusters)
+    precs = []
+    for c in clusters:
+        precs += [p for p in c.flop_per_cycle if p not in precs]
+    table = {}
+    for p in precs:
+        try:
+            total = sum(c.count * c.core_flops(p) for c in clusters)
+        except AugurError:
+            continue    # a precision without fallback (fp64) on some cluster: not summable
+        table[p] = total / (units * clock * 1e9)
+    return units, clock, table
+
+
+def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
+             fit_class: str | None = None) -> Runtime:
+    return Runtime(
+        name=rname, stack=r["stack"], source=r["source"], gemm_peak=r["gemm_peak"],
+        gemm_half_m=r["gemm_half_m"], gemm_half_n=r["gemm_half_n"],
+        gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
+        dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
+        fusion=tuple(r["fusion"]),
+        dispatch_s=r.get("dispatch_us", overheads["dispatch_us"]) * 1e-6,
+        issue_s=r.get("issue_us", 0.0) * 1e-6,
+        transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
+        pow_per_s=r.get("pow_gops", 0.0) * 1e9,
+        conv_gemm=r.get("conv_gemm", 1.0), fitted=fitted, fit_class=fit_class)
+
+
+def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
+                    near: Path | None) -> Runtime:
+    """The spec's runtime fields over the fit file's (core, then isa_class, then default)."""
+    from augur_sim.hw import catalog
+    rnode = r["__node__"]
+    fnode = _sub(rnode, "fitted")
+    ffile = catalog.find("fit", r["fitted"], near)
+    if ffile is None:
+        raise _err(fnode, path + ("fitted",), catalog.unknown_message("fit", r["fitted"], near))
+    fit, ftree = catalog.load_fit(ffile)
+    classes = fit["classes"]
+    cls = next((k for k in (core.name, core.isa_class, "default") if k in classes), None)
+    merged: dict = {}
+    if "runtime" in ftree.value:
+        merged.update(ftree.value["runtime"].value)
+    if cls is not None:
+        merged.update(ftree.value["classes"].value[cls].value)
+    merged.update({k: v for k, v in rnode.value.items() if k != "fitted"})
+    missing = [f.name for f in SECTIONS["runtime"]
+               if f.required and f.name != "fitted" and f.name not in merged]
+    if missing:
+        tried = f"{core.name}, {core.isa_class}, default"
+        raise _err(fnode, path + ("fitted",),
+                   f"fit {r['fitted']!r} gives no {', '.join(missing)} for core {core.name} "
+                   f"(classes tried: {tried}) and the spec does not either")
+    full = _section(Node(merged, rnode.file, rnode.line), "runtime", path)
+    return _runtime(rname, full, overheads, fitted=r["fitted"], fit_class=cls)
+
+
+def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) -> Processor:
+    from augur_sim.hw import catalog
+    from augur_sim.hw.placement import place, private_caches
+    node = d["__node__"]
+    clusters: tuple = ()
+    arch = d.get("arch")
+    if "clusters" in d:
+        clusters = _build_clusters(d, path, near)
+        units, clock, fpc = _cluster_view(clusters)
+    else:
+        units, clock = d["units"], d["clock_ghz"]
+        fpc = d.get("flop_per_cycle_per_unit")
+    if arch is not None:
+        if d["kind"] != "gpu":
+            raise _err(_sub(node, "arch"), path + ("arch",),
+                       "arch names a GPU architecture; CPUs name core types in clusters")
+        afile = catalog.find("arch", arch, near)
+        if afile is None:
+            raise _err(_sub(node, "arch"), path + ("arch",),
+                       catalog.unknown_message("arch", arch, near))
+        facts = catalog.load_arch(afile)
+        if fpc is None:
+            if "flop_per_cycle_per_unit" not in facts:
+                raise _err(node, path, f"missing flop_per_cycle_per_unit: neither the processor "
+                                       f"nor arch {arch!r} gives it")
+            fpc = dict(facts["flop_per_cycle_per_unit"])
+    shared = _build_caches(d["caches"], path)
+    if clusters:
+        # L1/L2 come from the clusters; the listed caches are the shared levels beyond them.
+        biggest_l2 = max(c.l2_bytes for c in clusters)
+        for i, c in enumerate(shared):
+            cnode = d["caches"][i]["__node__"]
+            if c.level < 3:
+                raise _err(_sub(cnode, "level"), path + ("caches", i, "level"),
+                           f"a clustered CPU lists only the shared levels beyond the clusters' "
+                           f"L2 (level >= 3), got {c.level}")
+            if i == 0 and c.size_bytes <= biggest_l2:
+                raise _err(_sub(cnode, "size_kib"), path + ("caches", i, "size_kib"),
+                           f"must be larger than the largest cluster L2 "
+                           f"({biggest_l2 / 1024:g} KiB), got {c.size_bytes / 1024:g}")
     e = d["energy"]
-    if len(e["cache_pj_per_byte"]) != len(caches):
+    nlev = len(shared) + (2 if clusters else 0)
+    if len(e["cache_pj_per_byte"]) != nlev:
+        what = " (L1, L2 of the clusters, then the listed caches)" if clusters else ""
         raise _err(_sub(node, "energy", "cache_pj_per_byte"),
                    path + ("energy", "cache_pj_per_byte"),
-                   f"needs one entry per cache level ({len(caches)}), got "
+                   f"needs one entry per cache level ({nlev}){what}, got "
                    f"{len(e['cache_pj_per_byte'])}")
     energy = Energy(pj_per_flop=dict(e["pj_per_flop"]), dram_pj_per_byte=e["dram_pj_per_byte"],
                     cache_pj_per_byte=tuple(e["cache_pj_per_byte"]), static_w=e["static_w"])
     if not d["runtimes"]:
         raise _err(_sub(node, "runtimes"), path + ("runtimes",), "needs at least one runtime")
-    runtimes = {}
+    runtimes: dict = {}
+    fitted: dict = {}
+    default_set = None
+    if clusters:
+        # The default run (ncnn's powersave=2 with one thread per big core) fixes the
+        # processor's displayed caches and which fitted class `runtimes` holds.
+        proto = Processor(name=name, kind="cpu", units=units, clock_ghz=clock,
+                          flop_per_cycle_per_unit=fpc, caches=(), dram_bw_gbs=d["dram_bw_gbs"],
+                          dispatch_s=0.0, energy=energy, runtimes={}, default_runtime="",
+                          clusters=clusters)
+        default_set = place(proto)
     for rname, r in d["runtimes"].items():
-        runtimes[rname] = Runtime(
-            name=rname, stack=r["stack"], source=r["source"], gemm_peak=r["gemm_peak"],
-            gemm_half_m=r["gemm_half_m"], gemm_half_n=r["gemm_half_n"],
-            gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
-            dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
-            fusion=tuple(r["fusion"]),
-            dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6,
-            issue_s=r.get("issue_us", 0.0) * 1e-6,
-            transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
-            pow_per_s=r.get("pow_gops", 0.0) * 1e9,
-            conv_gemm=r.get("conv_gemm", 1.0))
+        rpath = path + ("runtimes", rname)
+        if "fitted" in r:
+            if not clusters:
+                raise _err(_sub(r["__node__"], "fitted"), rpath + ("fitted",),
+                           "a fitted runtime needs a clustered CPU (its core types pick the fit)")
+            for c in clusters:
+                if (rname, c.core.name) not in fitted:
+                    fitted[(rname, c.core.name)] = _fitted_runtime(
+                        rname, r, rpath, c.core, d["overheads"], near)
+            straggler = default_set.clusters[default_set.straggler].core.name
+            runtimes[rname] = fitted[(rname, straggler)]
+        else:
+            runtimes[rname] = _runtime(rname, r, d["overheads"])
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "
                    f"{d['default_runtime']!r}")
-    proc = Processor(name=name, kind=d["kind"], units=d["units"], clock_ghz=d["clock_ghz"],
-                     flop_per_cycle_per_unit=dict(d["flop_per_cycle_per_unit"]),
+    caches = list(shared)
+    if clusters:
+        ln = (shared[0].line_bytes if shared else 64)
+        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=8, shared=sh,
+                        bw_gbs=bw / 1e9)
+                  for lv, size, sh, bw in private_caches(default_set)] + caches
+    proc = Processor(name=name, kind=d["kind"], units=units, clock_ghz=clock,
+                     flop_per_cycle_per_unit=dict(fpc),
                      caches=tuple(caches), dram_bw_gbs=d["dram_bw_gbs"],
                      dispatch_s=d["overheads"]["dispatch_us"] * 1e-6, energy=energy,
-                     runtimes=runtimes, default_runtime=d["default_runtime"])
+                     runtimes=runtimes, default_runtime=d["default_runtime"],
+                     clusters=clusters, arch=arch, fitted=fitted, shared_caches=tuple(shared))
     for prec in proc.flop_per_cycle_per_unit:
         if proc.peak_flops(prec) > MAX_PEAK_FLOPS:
-            raise _err(_sub(node, "flop_per_cycle_per_unit", prec),
-                       path + ("flop_per_cycle_per_unit", prec),
+            where = ("flop_per_cycle_per_unit", prec) if not clusters else ("clusters",)
+            raise _err(_sub(node, *where) if not clusters else _sub(node, "clusters"),
+                       path + where,
                        f"units x clock x FLOP/cycle = {proc.peak_flops(prec):.3g} FLOP/s at "
                        f"{prec}, over the {MAX_PEAK_FLOPS:g} plausibility limit")
     return proc
 
 
-def build_device(tree: Node, stem: str | None, file: str) -> Device:
+def build_device(tree: Node, stem: str | None, file: str, near: Path | None = None) -> Device:
     """Validate a merged tree and turn it into a Device. `stem` (the file's stem) is what
     `name` must equal; None skips that rule (specs built from plain dicts)."""
     d = _section(tree, "device", ())
@@ -359,11 +546,11 @@ def build_device(tree: Node, stem: str | None, file: str) -> Device:
         sources.append(Source(s["id"], s["ref"]))
     if not d["processors"]:
         raise _err(_sub(tree, "processors"), ("processors",), "needs at least one processor")
-    procs = {name: _build_processor(name, p, ("processors", name))
+    procs = {name: _build_processor(name, p, ("processors", name), near)
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
                   memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=tuple(sources),
-                  processors=procs, file=file, raw=tree)
+                  processors=procs, file=file, raw=tree, near=near)
 
 
 # ---------------------------------------------------------------- public API
@@ -372,7 +559,7 @@ def check_hw(path) -> Device:
     """Load and validate one spec file; raise SchemaError/ParseError or return the Device."""
     p = Path(path)
     tree = _load_tree(p)
-    return build_device(tree, p.stem, _shown(p))
+    return build_device(tree, p.stem, _shown(p), p.resolve().parent)
 
 
 def load_hw(name_or_path) -> Device:
@@ -469,11 +656,13 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
         if device_or_raw.raw is None:
             raise AugurError("device has no spec tree to override")
         tree, file = copy_tree(device_or_raw.raw), device_or_raw.file
-        stem = device_or_raw.name
+        stem, near_dir = device_or_raw.name, device_or_raw.near
     elif isinstance(device_or_raw, Node):
         tree, file, stem = copy_tree(device_or_raw), device_or_raw.file, None
+        near_dir = None
     elif isinstance(device_or_raw, dict):
         tree, file, stem = from_plain(device_or_raw, "<spec>"), "<spec>", None
+        near_dir = None
     else:
         raise AugurError(f"apply_overrides needs a Device or a spec mapping, got "
                          f"{type(device_or_raw).__name__}")
@@ -516,6 +705,6 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
                 pass  # left as a string: validation reports the type error
         new = from_plain(value, where_file, None)
         node.value[last] = new
-    return build_device(tree, stem, file)
+    return build_device(tree, stem, file, near_dir)
 
 
