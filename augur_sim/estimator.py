@@ -7,7 +7,13 @@ from functools import cached_property
 import numpy as np
 
 from .conventions import DEFAULT, Conventions
-from .engine.hwrow import cpu_placement, hw_row, pick_processor, pick_runtime, resolve_runtime
+from .engine.hwrow import (
+    cpu_placement,
+    hw_row,
+    pick_processor,
+    pick_runtime,
+    resolve_runtime,
+)
 from .engine.kernels import BOUND_NAMES, cost_matrix
 from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError

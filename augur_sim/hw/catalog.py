@@ -99,8 +99,8 @@ def load_core(path: Path) -> Core:
     if key in _CACHE:
         return _CACHE[key]
     d = _checked("core", path)
-    l1 = int(round(d["l1d_kib"] * 1024))
-    l2 = int(round(d["l2_kib"] * 1024)) if "l2_kib" in d else None
+    l1 = round(d["l1d_kib"] * 1024)
+    l2 = round(d["l2_kib"] * 1024) if "l2_kib" in d else None
     if l2 is not None and l2 <= l1:
         raise _err(_sub(d["__node__"], "l2_kib"), ("l2_kib",),
                    f"must be larger than l1d_kib ({d['l1d_kib']:g}), got {d['l2_kib']:g}")

@@ -340,7 +340,7 @@ def _build_clusters(d: dict, path: tuple, near: Path | None) -> tuple:
                        catalog.unknown_message("core", c["core"], near))
         core = catalog.load_core(cfile)
         if "l2_kib" in c:
-            l2 = int(round(c["l2_kib"] * 1024))
+            l2 = round(c["l2_kib"] * 1024)
             l2node, l2path = _sub(cnode, "l2_kib"), cpath + ("l2_kib",)
         elif core.l2_bytes is not None:
             l2, l2node, l2path = core.l2_bytes, _sub(cnode, "core"), cpath + ("core",)
@@ -403,17 +403,19 @@ def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
         raise _err(fnode, path + ("fitted",), catalog.unknown_message("fit", r["fitted"], near))
     fit, ftree = catalog.load_fit(ffile)
     classes = fit["classes"]
-    cls = next((k for k in (core.name, core.isa_class, "default") if k in classes), None)
+    # Most specific last: the shared fields, then default, the ISA class, the core itself.
+    layers = [k for k in ("default", core.isa_class, core.name) if k in classes]
+    cls = layers[-1] if layers else None
     merged: dict = {}
     if "runtime" in ftree.value:
         merged.update(ftree.value["runtime"].value)
-    if cls is not None:
-        merged.update(ftree.value["classes"].value[cls].value)
+    for k in layers:
+        merged.update(ftree.value["classes"].value[k].value)
     merged.update({k: v for k, v in rnode.value.items() if k != "fitted"})
     missing = [f.name for f in SECTIONS["runtime"]
                if f.required and f.name != "fitted" and f.name not in merged]
     if missing:
-        tried = f"{core.name}, {core.isa_class}, default"
+        tried = f"default, {core.isa_class}, {core.name}"
         raise _err(fnode, path + ("fitted",),
                    f"fit {r['fitted']!r} gives no {', '.join(missing)} for core {core.name} "
                    f"(classes tried: {tried}) and the spec does not either")

@@ -103,7 +103,7 @@ class Placement:
 
 def split_big_little(clusters) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(big, little) cluster indices by ncnn's rule on the clusters' maximum clocks."""
-    khz = [int(round(c.clock_ghz * 1e6)) for c in clusters]
+    khz = [round(c.clock_ghz * 1e6) for c in clusters]
     lo, hi = min(khz), max(khz)
     medium = (lo + hi) // 2
     if medium == hi:
