@@ -17,7 +17,7 @@ import difflib
 from pathlib import Path
 
 from augur_sim.errors import SchemaError
-from augur_sim.hw.model import Core, Source
+from augur_sim.hw.model import Core
 
 KINDS = {"core": "cores", "arch": "archs", "fit": "fits"}
 _CACHE: dict = {}
@@ -64,30 +64,15 @@ def _key(path: Path):
     return (str(path.resolve()), st.st_mtime_ns, st.st_size)
 
 
-def _sources(d: dict) -> tuple:
-    from augur_sim.hw.load import _check_key, _err, _sub
-    if not d["sources"]:
-        raise _err(_sub(d["__node__"], "sources"), ("sources",),
-                   "needs at least one source (every figure must cite one or be an estimate)")
-    out: list[Source] = []
-    for i, s in enumerate(d["sources"]):
-        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
-        if any(s["id"] == o.id for o in out):
-            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
-                       f"duplicate source id {s['id']!r}")
-        out.append(Source(s["id"], s["ref"]))
-    return tuple(out)
-
-
 def _checked(kind: str, path: Path) -> dict:
     """Read (following extends), validate against SECTIONS[kind] and check name == stem."""
-    from augur_sim.hw.load import _err, _load_tree, _section, _shown, _sub
+    from augur_sim.hw.load import _err, _load_tree, _section, _shown, _sub, checked_sources
     tree = _load_tree(path)
     d = _section(tree, kind, ())
     if d["name"] != path.stem:
         raise _err(_sub(tree, "name"), ("name",),
                    f"must equal the file stem {path.stem!r}, got {d['name']!r}")
-    d["__sources__"] = _sources(d)
+    d["__sources__"] = checked_sources(d)
     d["__file__"] = _shown(path)
     return d
 

@@ -526,6 +526,22 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
     return proc
 
 
+def checked_sources(d: dict) -> tuple:
+    """The validated `sources` of a checked section (device, core, arch or fit): at least
+    one, ids well-formed and unique."""
+    if not d["sources"]:
+        raise _err(_sub(d["__node__"], "sources"), ("sources",),
+                   "needs at least one source (every figure must cite one or be an estimate)")
+    out: list[Source] = []
+    for i, s in enumerate(d["sources"]):
+        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
+        if any(s["id"] == o.id for o in out):
+            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
+                       f"duplicate source id {s['id']!r}")
+        out.append(Source(s["id"], s["ref"]))
+    return tuple(out)
+
+
 def build_device(tree: Node, stem: str | None, file: str, near: Path | None = None) -> Device:
     """Validate a merged tree and turn it into a Device. `stem` (the file's stem) is what
     `name` must equal; None skips that rule (specs built from plain dicts)."""
@@ -536,22 +552,13 @@ def build_device(tree: Node, stem: str | None, file: str, near: Path | None = No
     if stem is not None and d["name"] != stem:
         raise _err(_sub(tree, "name"), ("name",),
                    f"must equal the file stem {stem!r}, got {d['name']!r}")
-    if not d["sources"]:
-        raise _err(_sub(tree, "sources"), ("sources",),
-                   "needs at least one source (every figure must cite one or be an estimate)")
-    sources = []
-    for i, s in enumerate(d["sources"]):
-        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
-        if any(s["id"] == o.id for o in sources):
-            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
-                       f"duplicate source id {s['id']!r}")
-        sources.append(Source(s["id"], s["ref"]))
+    sources = checked_sources(d)
     if not d["processors"]:
         raise _err(_sub(tree, "processors"), ("processors",), "needs at least one processor")
     procs = {name: _build_processor(name, p, ("processors", name), near)
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
-                  memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=tuple(sources),
+                  memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=sources,
                   processors=procs, file=file, raw=tree, near=near)
 
 
