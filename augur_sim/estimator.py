@@ -47,6 +47,9 @@ class LayerEstimate:
     energy_j: float
     input_shapes: tuple
     output_shape: tuple
+    # The algorithm the runtime ran this layer's kernel with, where the runtime models one
+    # (ncnn: winograd63, sgemm1x1, depthwise...); None for the roofline runtimes.
+    algorithm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,12 @@ class Estimate:
     # placement it resolved to (augur_sim.hw.placement.Placement).
     cores: str | None = None
     placement: object = field(default=None, repr=False, compare=False)
+    # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
+    algorithms: dict = field(default=None, repr=False, compare=False)
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
-        return layer_estimates(self.lowered, self.kernel_costs)
+        return layer_estimates(self.lowered, self.kernel_costs, self.algorithms)
 
     @property
     def fits(self) -> bool:
@@ -122,6 +127,7 @@ class Estimate:
                 "memory_ms": l.memory_s * 1e3, "macs": l.macs, "flops": l.flops, "params": l.params,
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
+                **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
             } for l in self.layers],
             "assumptions": self.assumptions,
         }
@@ -157,6 +163,11 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
     device = hw if hasattr(hw, "processors") else load_hw(hw)
+    if runtime == "ncnn":
+        # ncnn's CPU runtime: any CPU spec, parameters by ISA class (augur_sim/ncnn_estimate.py).
+        from .ncnn_estimate import estimate_ncnn
+        proc = pick_processor(device, processor or "cpu")
+        return estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
     proc = pick_processor(device, processor)
     placement = cpu_placement(proc, threads, cores)
     rt = resolve_runtime(proc, pick_runtime(proc, runtime), placement)
@@ -176,7 +187,7 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
     return replace(est, cores=placement.cores, placement=placement)
 
 
-def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ...]:
+def layer_estimates(low: LoweredNet, res: np.ndarray, algorithms: dict | None = None) -> tuple[LayerEstimate, ...]:
     """Per-layer records: a kernel's cost goes to its host layer (with the auxiliary kernels
     the runtime runs for it, such as a separate bias pass); fused layers get 0."""
     aux: dict[str, np.ndarray] = {}
@@ -197,7 +208,8 @@ def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ..
             params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0,
             bound=BOUND_NAMES[int(res[k, 4])] if host else "fused",
             energy_j=float(r[5]) if host else 0.0, input_shapes=lc.input_shapes,
-            output_shape=lc.output_shapes[0] if lc.output_shapes else ()))
+            output_shape=lc.output_shapes[0] if lc.output_shapes else (),
+            algorithm=algorithms.get(kern.name) if algorithms and host else None))
     return tuple(layers)
 
 

@@ -1,12 +1,12 @@
-"""The catalogue beside the device specs: CPU core types, GPU architectures, runtime fits.
+"""The catalogue beside the device specs: CPU core types and runtime fits.
 
 - `hwspecs/cores/NAME.yaml`: one CPU microarchitecture (section `core` of the schema).
-- `hwspecs/archs/NAME.yaml`: one GPU architecture (section `arch`; the GPU work extends
-  that section's Field rows as it needs; the loader stays generic).
-- `hwspecs/fits/NAME.yaml`: fitted runtime parameters keyed by core name or isa_class
-  (section `fit`), which a device runtime inherits with `fitted: NAME`.
+- `hwspecs/fits/NAME.yaml` with a `runtime:` part: runtime fields keyed by core name or
+  isa_class (section `fit`), which a device runtime inherits with `fitted: NAME`. (Other
+  files in fits/, such as the GPU kernel model's pytorch.yaml, have their own readers.)
+- GPU architectures (`hwspecs/archs/`) are merged by `load._with_archs`, not here.
 
-Each is looked up in a `cores/` (`archs/`, `fits/`) folder next to the device file first,
+Each is looked up in a `cores/` (`fits/`) folder next to the device file first,
 then under every folder of `hwspec_dirs()`. Files are validated with the same Field rows
 and one-line `FILE:LINE: path: message` errors as device specs, and cached by path and
 modification time (a what-if sweep re-validates a device thousands of times).
@@ -19,12 +19,12 @@ from pathlib import Path
 from augur_sim.errors import SchemaError
 from augur_sim.hw.model import Core
 
-KINDS = {"core": "cores", "arch": "archs", "fit": "fits"}
+KINDS = {"core": "cores", "fit": "fits"}
 _CACHE: dict = {}
 
 
 def catalog_dirs(kind: str, near: Path | None = None) -> list[Path]:
-    """Folders searched for catalogue files of `kind` (core | arch | fit)."""
+    """Folders searched for catalogue files of `kind` (core | fit)."""
     from augur_sim.hw.load import hwspec_dirs
     sub = KINDS[kind]
     dirs = [near / sub] if near is not None else []
@@ -102,15 +102,6 @@ def load_core(path: Path) -> Core:
     return core
 
 
-def load_arch(path: Path) -> dict:
-    """The validated fields of one architecture file (cached), as plain values."""
-    key = ("arch",) + _key(path)
-    if key not in _CACHE:
-        d = _checked("arch", path)
-        _CACHE[key] = {k: v for k, v in d.items() if not k.startswith("__")}
-    return _CACHE[key]
-
-
 def load_fit(path: Path):
     """(validated fit dict, merged tree) of one fit file (cached). The tree's nodes keep
     their lines so a merged runtime's errors point into the fit file."""
@@ -123,10 +114,10 @@ def load_fit(path: Path):
 
 
 def check_catalog_file(path) -> object:
-    """Validate one catalogue file by its folder (cores/, archs/, fits/): for tests and
+    """Validate one catalogue file by its folder (cores/ or fits/): for tests and
     `augur hw check`. Raises SchemaError / ParseError."""
     p = Path(path)
     kind = {v: k for k, v in KINDS.items()}.get(p.parent.name)
     if kind is None:
-        raise SchemaError("not in a cores/, archs/ or fits/ folder", file=str(p))
-    return {"core": load_core, "arch": load_arch, "fit": load_fit}[kind](p)
+        raise SchemaError("not in a cores/ or fits/ folder", file=str(p))
+    return {"core": load_core, "fit": load_fit}[kind](p)

@@ -91,6 +91,26 @@ class Runtime:
     # The fit class the fields came from (a core name, an isa_class or 'default').
     fit_class: str | None = None
 
+    # GPU kernel-level model family ("" = the generic efficiency fields) and the math an
+    # fp32 conv / matmul runs in under this stack ("tf32" only where the chip has it).
+    kernel_model: str = ""
+    fp32_conv_math: str = "fp32"
+    fp32_matmul_math: str = "fp32"
+    graph_floor_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SmFacts:
+    """What every GPU of one SM architecture shares (hwspecs/archs/)."""
+    compute_capability: float
+    fp32_lanes: int
+    tensor_cores: int
+    l1_shared_kib: float
+    max_shared_kib: float
+    registers: int
+    max_warps: int
+    max_blocks: int
+
 
 def _rate_precision(table: dict, precision: str, where: str) -> str:
     """The key of `table` whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
@@ -170,12 +190,13 @@ class Processor:
     energy: Energy
     runtimes: dict        # name -> Runtime
     default_runtime: str
+    arch: str = ""        # hwspecs/archs/ name this processor inherits from ("" = none)
+    sm: SmFacts | None = None
     # CPU clusters from a `clusters:` spec (empty for a plain units/clock_ghz processor, which
     # placement treats as one implicit cluster). units = the clusters' cores, clock_ghz = the
     # fastest cluster's, and flop_per_cycle_per_unit the table that makes peak_flops the sum
     # of the clusters' peaks; caches are those of the default (big) core set.
     clusters: tuple = ()
-    arch: str | None = None
     # Fitted runtimes resolved per core type: (runtime name, core name) -> Runtime. The
     # runtime in `runtimes` is the one for the default (big) core set.
     fitted: dict = field(default_factory=dict, compare=False, repr=False)

@@ -20,6 +20,10 @@ from augur_sim.fusion import FUSION_RULES  # noqa: E402  (shared with the loweri
 
 PROCESSOR_KINDS = ("cpu", "gpu")
 
+# GPU kernel-level models a runtime may name (augur_sim/engine/gpu_algos.py); each has its
+# fitted parameters in hwspecs/fits/NAME.yaml.
+KERNEL_MODELS = ("pytorch",)
+
 # ISA classes a core file may name: the labels portable runtime fits key on (with the core
 # name first, see docs/HWSPECS.md "Fitted runtimes"). Coarse on purpose: one class per
 # family of SIMD code paths a runtime such as ncnn compiles (its arm/x86/mips/loongarch/
@@ -116,17 +120,13 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           required_unless=("clusters",), forbidden_with=("clusters",),
           doc="sustained clock the peaks use; a clustered CPU derives it (the fastest cluster's)"),
         F("flop_per_cycle_per_unit", "precision_map", "FLOP/cycle", lo=0, hi=1_000_000,
-          required_unless=("clusters", "arch"), forbidden_with=("clusters",),
+          required_unless=("clusters",), forbidden_with=("clusters",),
           doc="peak FLOPs (FMA = 2) per cycle per core/SM, per precision; fp32 required; a "
-              "clustered CPU derives it from its core types, a GPU naming an arch may take it "
-              "from hwspecs/archs/ARCH.yaml"),
+              "clustered CPU derives it from its core types"),
         F("clusters", "list_of", of="cluster", required=False,
           doc="CPU only: the core clusters (big.LITTLE); core facts come from "
               "hwspecs/cores/CORE.yaml, L1 and L2 are derived per cluster, `caches` then lists "
               "only the shared levels beyond L2"),
-        F("arch", "str", required=False,
-          doc="GPU only: an architecture file hwspecs/archs/ARCH.yaml whose facts the "
-              "processor inherits where it does not give them"),
         F("caches", "list_of", of="cache",
           doc="cache levels, innermost first; each larger than the last (clustered CPUs: only "
               "the shared levels beyond the clusters' L2, possibly none)"),
@@ -136,6 +136,21 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("runtimes", "map_of", of="runtime", doc="runtime name -> efficiency of this processor under it"),
         F("default_runtime", "str", doc="runtime used when none is asked for; a key of runtimes"),
         F("description", "str", required=False, doc="free text, e.g. the core or GPU model"),
+        F("arch", "str", required=False,
+          doc="architecture file (hwspecs/archs/NAME.yaml) whose processor facts this one "
+              "inherits; keys written here win"),
+        F("sm", "section", required=False, of="sm",
+          doc="GPU streaming-multiprocessor facts every chip of the architecture shares"),
+    ),
+    "sm": (
+        F("compute_capability", "number", lo=0, hi=100, doc="CUDA compute capability, e.g. 8.0"),
+        F("fp32_lanes", "int", "lanes", lo=1, hi=4096, lo_open=False, doc="FP32 FMA lanes per SM"),
+        F("tensor_cores", "int", lo=0, hi=1024, lo_open=False, doc="tensor cores per SM (0: none)"),
+        F("l1_shared_kib", "number", "KiB", lo=0, hi=65536, doc="L1 + shared-memory array per SM"),
+        F("max_shared_kib", "number", "KiB", lo=0, hi=65536, doc="shared memory one SM can give its blocks"),
+        F("registers", "int", "32-bit", lo=1, hi=1 << 24, lo_open=False, doc="registers per SM"),
+        F("max_warps", "int", lo=1, hi=1024, lo_open=False, doc="resident warps per SM"),
+        F("max_blocks", "int", lo=1, hi=1024, lo_open=False, doc="resident thread blocks per SM"),
     ),
     "cluster": (
         F("name", "str", doc="cluster name, e.g. prime, big, little"),
@@ -184,14 +199,6 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("issue_width", "int", "instructions", required=False, lo=1, hi=64, lo_open=False,
           doc="decode/issue width (informational)"),
         F("sources", "list_of", of="source", doc="where the figures come from"),
-    ),
-    "arch": (
-        F("name", "str", doc="architecture; must equal the file stem"),
-        F("description", "str", doc="one line: what the architecture is"),
-        F("sources", "list_of", of="source", doc="where the figures come from"),
-        F("vendor", "str", required=False, doc="designer"),
-        F("flop_per_cycle_per_unit", "precision_map", "FLOP/cycle", required=False, lo=0,
-          hi=1_000_000, doc="peak FLOPs per cycle per SM/compute unit, per precision"),
     ),
     "fit": (
         F("name", "str", doc="runtime fit name; must equal the file stem (a spec's `fitted:`)"),
@@ -263,6 +270,18 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("conv_gemm", "number", "fraction", required=False, lo=0, hi=1,
           doc="fraction of the GEMM efficiency that convolutions lowered to GEMM reach "
               "(implicit-GEMM index math, halo loads, algorithm choice); default 1"),
+        F("kernel_model", "str", required=False, choices=KERNEL_MODELS,
+          doc="GPU kernel-level model (conv algorithm choice, GEMM tiles and waves, bandwidth "
+              "kernels) with parameters fitted per SM architecture class in "
+              "hwspecs/fits/NAME.yaml; absent: the generic efficiency fields above"),
+        F("fp32_conv_math", "str", required=False, choices=("fp32", "tf32"),
+          doc="math an fp32 convolution runs in: tf32 where the processor has a tf32 rate "
+              "(PyTorch's default allows TF32 for cuDNN convs); default fp32"),
+        F("fp32_matmul_math", "str", required=False, choices=("fp32", "tf32"),
+          doc="math an fp32 matmul/linear runs in (PyTorch's default: fp32); default fp32"),
+        F("graph_floor_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="kernel_model runtimes: per-kernel floor when kernels are replayed without "
+              "the host (CUDA graph); absent: the fitted eager floor"),
     ),
 }
 
@@ -274,7 +293,7 @@ SECTIONS["runtime_part"] = tuple(
     for f in SECTIONS["runtime"] if f.name != "fitted")
 
 # Sections that are not a device spec's own (printed after it by schema_doc).
-CATALOG_SECTIONS = ("core", "arch", "fit", "runtime_part")
+CATALOG_SECTIONS = ("core", "fit", "runtime_part")
 
 
 def field(section: str, name: str) -> Field | None:
