@@ -267,8 +267,8 @@ def _fitted_spec(tmp_path, fit=FIT, runtime="      fitted: myfit\n      dw_conv:
     src = TRI.read_text()
     head, _, _ = src.partition("    runtimes:\n")
     p = tmp_path / "tri_soc.yaml"
-    p.write_text(head + "    runtimes:\n      ncnn:\n" + runtime.replace("      ", "        ")
-                 + "    default_runtime: ncnn\n")
+    p.write_text(head + "    runtimes:\n      fitrt:\n" + runtime.replace("      ", "        ")
+                 + "    default_runtime: fitrt\n")
     return p
 
 
@@ -276,7 +276,7 @@ def test_fitted_runtime_layers_default_class_and_core(tmp_path):
     dev = load_hw(str(_fitted_spec(tmp_path)))
     cpu = dev.processor("cpu")
     # The default set (big) is paced by an A78 thread: isa_class armv8.2-fp16-dot -> 0.6.
-    rt = cpu.runtime("ncnn")
+    rt = cpu.runtime("fitrt")
     assert rt.fitted == "myfit" and rt.fit_class == "armv8.2-fp16-dot" and rt.gemm_peak == 0.6
     assert rt.dw_conv == 0.3                      # the spec's own field wins over the fit
     assert rt.tile_m == 8 and rt.stack == "fit stack"
@@ -288,7 +288,7 @@ def test_fitted_runtime_layers_default_class_and_core(tmp_path):
 
 def test_fitted_runtime_errors(tmp_path):
     p = _fitted_spec(tmp_path, runtime="      fitted: nofit\n")
-    with pytest.raises(SchemaError, match=r"runtimes\.ncnn\.fitted: unknown fit 'nofit'"):
+    with pytest.raises(SchemaError, match=r"runtimes\.fitrt\.fitted: unknown fit 'nofit'"):
         load_hw(str(p))
     p = _fitted_spec(tmp_path, fit=FIT.replace("  default: {gemm_peak: 0.5, dw_conv: 0.2}\n", ""),
                      runtime="      fitted: myfit\n")
