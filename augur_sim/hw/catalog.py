@@ -66,14 +66,7 @@ def _key(path: Path):
 
 def _checked(kind: str, path: Path) -> dict:
     """Read (following extends), validate against SECTIONS[kind] and check name == stem."""
-    from augur_sim.hw.load import (
-        _err,
-        _load_tree,
-        _section,
-        _shown,
-        _sub,
-        checked_sources,
-    )
+    from augur_sim.hw.load import _err, _load_tree, _section, _shown, _sub, checked_sources
     tree = _load_tree(path)
     d = _section(tree, kind, ())
     if d["name"] != path.stem:

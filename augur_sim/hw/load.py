@@ -495,7 +495,6 @@ def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
 
 
 def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) -> Processor:
-    from augur_sim.hw import catalog
     from augur_sim.hw.placement import place, private_caches
     node = d["__node__"]
     clusters: tuple = ()

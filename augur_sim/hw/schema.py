@@ -238,16 +238,25 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           doc="take every field this runtime does not give from hwspecs/fits/FITTED.yaml, by "
               "the core type (then isa_class) of the cores the threads run on; CPU clusters only"),
         F("stack", "str", required_unless=("fitted",), doc="software stack, free text (library, version, OS)"),
-        F("source", "str", required_unless=("fitted",), doc="'estimate: reasoning' or 'measured by augur calibrate on DATE, MACHINE'"),
-        F("gemm_peak", "number", "fraction", lo=0, hi=1, required_unless=("fitted",), doc="fraction of peak a large GEMM reaches"),
-        F("gemm_half_m", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",), doc="GEMM M at which efficiency halves"),
-        F("gemm_half_n", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",), doc="GEMM N at which efficiency halves"),
-        F("gemm_half_k", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",), doc="GEMM K at which efficiency halves"),
+        F("source", "str", required_unless=("fitted",),
+          doc="'estimate: reasoning' or 'measured by augur calibrate on DATE, MACHINE'"),
+        F("gemm_peak", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of peak a large GEMM reaches"),
+        F("gemm_half_m", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM M at which efficiency halves"),
+        F("gemm_half_n", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM N at which efficiency halves"),
+        F("gemm_half_k", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM K at which efficiency halves"),
         F("tile_m", "int", "elements", lo=1, hi=65536, lo_open=False,
-          required_unless=("fitted",), doc="output tile rows per unit (cpu micro-kernel / gpu CTA) for utilisation and waves"),
-        F("tile_n", "int", "elements", lo=1, hi=65536, lo_open=False, required_unless=("fitted",), doc="output tile columns per unit"),
-        F("dw_conv", "number", "fraction", lo=0, hi=1, required_unless=("fitted",), doc="fraction of peak depthwise/direct convs reach"),
-        F("mem", "number", "fraction", lo=0, hi=1, required_unless=("fitted",), doc="fraction of dram_bw_gbs streams reach"),
+          required_unless=("fitted",),
+          doc="output tile rows per unit (cpu micro-kernel / gpu CTA) for utilisation and waves"),
+        F("tile_n", "int", "elements", lo=1, hi=65536, lo_open=False, required_unless=("fitted",),
+          doc="output tile columns per unit"),
+        F("dw_conv", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of peak depthwise/direct convs reach"),
+        F("mem", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of dram_bw_gbs streams reach"),
         F("eltwise", "number", "fraction", required=False, lo=0, hi=1,
           doc="fraction of dram_bw_gbs elementwise ops reach; default = mem"),
         F("fusion", "str_list", choices=tuple(FUSION_RULES),
@@ -318,7 +327,7 @@ def _type_text(f: Field) -> str:
     if f.type == "precision_map":
         return "{precision: number}"
     if f.type == "class_map":
-        return "{core|isa_class|default: %s}" % f.of
+        return f"{{core|isa_class|default: {f.of}}}"
     if f.type == "str_list":
         return "[str]"
     if f.type == "number_list":
