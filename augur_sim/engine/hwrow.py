@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import AugurError
 from ..hw.model import Cache
+from ..hw.placement import place, private_caches
 from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
 
 MAX_LEVELS = 3
@@ -63,7 +64,6 @@ def resolve_runtime(proc, rt, placement):
 
 def cpu_placement(proc, threads: int | None = None, cores: str | None = None):
     """The Placement of a CPU run (None for a GPU; --threads/--cores on a GPU are errors)."""
-    from ..hw.placement import place
     if proc.kind == "gpu":
         if threads is not None:
             raise AugurError("--threads applies to CPU processors only")
@@ -82,7 +82,6 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None,
     is threads/units of the spec's (as before), and threads beyond its cores time-share them
     (T threads on C cores deliver T / ceil(T/C) cores' worth under static splitting). A
     clustered CPU's peak is T x the slowest placed thread's rate, with that cluster's L1/L2."""
-    from ..hw.placement import private_caches
     r = np.zeros(NHW, dtype=np.float64)
     pl = cpu_placement(proc, threads, cores)
     rt = resolve_runtime(proc, rt, pl)

@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Cluster, Device, Energy, Processor, Runtime, SmFacts, Source
+from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source
+from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
 
@@ -386,7 +387,6 @@ def _build_caches(entries: list, path: tuple, first_index: int = 0) -> list[Cach
 
 def _build_clusters(d: dict, path: tuple, near: Path | None) -> tuple:
     """Resolve each cluster's core file and SoC-specific L2 into Cluster objects."""
-    from augur_sim.hw import catalog
     node = d["__node__"]
     if d["kind"] != "cpu":
         raise _err(_sub(node, "clusters"), path + ("clusters",),
@@ -400,11 +400,11 @@ def _build_clusters(d: dict, path: tuple, near: Path | None) -> tuple:
         if any(o.name == c["name"] for o in out):
             raise _err(_sub(cnode, "name"), cpath + ("name",),
                        f"duplicate cluster name {c['name']!r}")
-        cfile = catalog.find("core", c["core"], near)
+        cfile = find_catalog("core", c["core"], near)
         if cfile is None:
             raise _err(_sub(cnode, "core"), cpath + ("core",),
-                       catalog.unknown_message("core", c["core"], near))
-        core = catalog.load_core(cfile)
+                       catalog_unknown_message("core", c["core"], near))
+        core = load_core(cfile)
         if "l2_kib" in c:
             l2 = round(c["l2_kib"] * 1024)
             l2node, l2path = _sub(cnode, "l2_kib"), cpath + ("l2_kib",)
@@ -466,13 +466,12 @@ def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
 def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
                     near: Path | None) -> Runtime:
     """The spec's runtime fields over the fit file's (core, then isa_class, then default)."""
-    from augur_sim.hw import catalog
     rnode = r["__node__"]
     fnode = _sub(rnode, "fitted")
-    ffile = catalog.find("fit", r["fitted"], near)
+    ffile = find_catalog("fit", r["fitted"], near)
     if ffile is None:
-        raise _err(fnode, path + ("fitted",), catalog.unknown_message("fit", r["fitted"], near))
-    fit, ftree = catalog.load_fit(ffile)
+        raise _err(fnode, path + ("fitted",), catalog_unknown_message("fit", r["fitted"], near))
+    fit, ftree = load_fit(ffile)
     classes = fit["classes"]
     # Most specific last: the shared fields, then default, the ISA class, the core itself.
     layers = [k for k in ("default", core.isa_class, core.name) if k in classes]
@@ -495,7 +494,6 @@ def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
 
 
 def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) -> Processor:
-    from augur_sim.hw.placement import place, private_caches
     node = d["__node__"]
     clusters: tuple = ()
     if "clusters" in d:
@@ -775,3 +773,115 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
     return build_device(tree, stem, file, near_dir)
 
 
+# ---------------------------------------------------------------- catalogue files
+# The catalogue beside the device specs: CPU core types and runtime fits.
+#
+# - `hwspecs/cores/NAME.yaml`: one CPU microarchitecture (section `core` of the schema).
+# - `hwspecs/fits/NAME.yaml` with a `runtime:` part: runtime fields keyed by core name or
+#   isa_class (section `fit`), which a device runtime inherits with `fitted: NAME`. (Other
+#   files in fits/, such as the GPU kernel model's pytorch.yaml, have their own readers.)
+# - GPU architectures (`hwspecs/archs/`) are merged by `_with_archs` above, not here.
+#
+# Each is looked up in a `cores/` (`fits/`) folder next to the device file first,
+# then under every folder of `hwspec_dirs()`. Files are validated with the same Field rows
+# and one-line `FILE:LINE: path: message` errors as device specs, and cached by path and
+# modification time (a what-if sweep re-validates a device thousands of times).
+
+KINDS = {"core": "cores", "fit": "fits"}
+_CATALOG_CACHE: dict = {}
+
+
+def catalog_dirs(kind: str, near: Path | None = None) -> list[Path]:
+    """Folders searched for catalogue files of `kind` (core | fit)."""
+    sub = KINDS[kind]
+    dirs = [near / sub] if near is not None else []
+    return dirs + [d / sub for d in hwspec_dirs()]
+
+
+def catalog_available(kind: str, near: Path | None = None) -> list[str]:
+    seen: list[str] = []
+    for d in catalog_dirs(kind, near):
+        if d.is_dir():
+            for f in sorted(d.glob("*.yaml")):
+                if f.stem not in seen:
+                    seen.append(f.stem)
+    return seen
+
+
+def find_catalog(kind: str, name: str, near: Path | None = None) -> Path | None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    for d in catalog_dirs(kind, near):
+        cand = d / f"{name}.yaml"
+        if cand.is_file():
+            return cand
+    return None
+
+
+def catalog_unknown_message(kind: str, name: str, near: Path | None = None) -> str:
+    names = catalog_available(kind, near)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return (f"unknown {kind} {name!r}{hint}; {KINDS[kind]}/ has {len(names)} files"
+            + (f": {', '.join(names[:12])}{', ...' if len(names) > 12 else ''}" if names else ""))
+
+
+def _key(path: Path):
+    st = path.stat()
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _checked(kind: str, path: Path) -> dict:
+    """Read (following extends), validate against SECTIONS[kind] and check name == stem."""
+    tree = _load_tree(path)
+    d = _section(tree, kind, ())
+    if d["name"] != path.stem:
+        raise _err(_sub(tree, "name"), ("name",),
+                   f"must equal the file stem {path.stem!r}, got {d['name']!r}")
+    d["__sources__"] = checked_sources(d)
+    d["__file__"] = _shown(path)
+    return d
+
+
+def load_core(path: Path) -> Core:
+    """The Core in one file (cached)."""
+    key = ("core",) + _key(path)
+    if key in _CATALOG_CACHE:
+        return _CATALOG_CACHE[key]
+    d = _checked("core", path)
+    l1 = round(d["l1d_kib"] * 1024)
+    l2 = round(d["l2_kib"] * 1024) if "l2_kib" in d else None
+    if l2 is not None and l2 <= l1:
+        raise _err(_sub(d["__node__"], "l2_kib"), ("l2_kib",),
+                   f"must be larger than l1d_kib ({d['l1d_kib']:g}), got {d['l2_kib']:g}")
+    if d.get("smt", 1) > 1 and d.get("l2_shared", False):
+        pass  # allowed: SMT cores with a cluster-shared L2 exist (Knights Corner rings aside)
+    core = Core(name=d["name"], description=d["description"], vendor=d["vendor"], isa=d["isa"],
+                isa_class=d["isa_class"], simd_bits=d["simd_bits"], fma_pipes=d["fma_pipes"],
+                flop_per_cycle=dict(d["flop_per_cycle"]), features=tuple(d["features"]),
+                l1d_bytes=l1, l2_bytes=l2, l2_shared=d.get("l2_shared", False),
+                l1_bytes_per_cycle=d["l1_bytes_per_cycle"],
+                l2_bytes_per_cycle=d["l2_bytes_per_cycle"], smt=d.get("smt", 1),
+                issue_width=d.get("issue_width"), sources=d["__sources__"], file=d["__file__"])
+    _CATALOG_CACHE[key] = core
+    return core
+
+
+def load_fit(path: Path):
+    """(validated fit dict, merged tree) of one fit file (cached). The tree's nodes keep
+    their lines so a merged runtime's errors point into the fit file."""
+    key = ("fit",) + _key(path)
+    if key not in _CATALOG_CACHE:
+        d = _checked("fit", path)
+        _CATALOG_CACHE[key] = (d, _load_tree(path))
+    return _CATALOG_CACHE[key]
+
+
+def check_catalog_file(path) -> object:
+    """Validate one catalogue file by its folder (cores/ or fits/): for tests and
+    `augur hw check`. Raises SchemaError / ParseError."""
+    p = Path(path)
+    kind = {v: k for k, v in KINDS.items()}.get(p.parent.name)
+    if kind is None:
+        raise SchemaError("not in a cores/ or fits/ folder", file=str(p))
+    return {"core": load_core, "fit": load_fit}[kind](p)

@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 from augur_sim.errors import AugurError
+from augur_sim.hw.model import Cluster
 
 CORE_SETS = ("big", "little", "all")
 POWERSAVE = {"all": 0, "little": 1, "big": 2}   # ncnn's / benchncnn's powersave argument
@@ -120,7 +121,6 @@ def _check_threads(threads, where: str) -> None:
 
 def place(proc, cores: str | None = None, threads: int | None = None) -> Placement:
     """Threads of one run on `proc` (a CPU Processor): see the module docstring."""
-    from augur_sim.hw.model import Cluster
     if proc.kind != "cpu":
         raise AugurError("--cores/--threads apply to CPU processors only", where=proc.name)
     cores = "big" if cores is None else cores

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from augur_sim.hw.model import Device
+from augur_sim.hw.placement import place, split_big_little
 
 
 def _size(size_bytes: int) -> str:
@@ -24,7 +25,6 @@ def format_hw(device: Device) -> str:
                           for prec in p.flop_per_cycle_per_unit)
         out.append(f"    peak GFLOP/s: {peaks}")
         if p.clusters:
-            from augur_sim.hw.placement import place, split_big_little
             big, little = split_big_little(p.clusters)
             for i, c in enumerate(p.clusters):
                 role = "big" if i in big and little else "little" if i in little else "all"
