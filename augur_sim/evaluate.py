@@ -24,6 +24,7 @@ from .engine.kernels import cost_matrix, cost_totals
 from .errors import AugurError
 from .graph import PRECISIONS, LayerGraph
 from .hw import Device, Processor, Runtime, load_hw
+from .hw.placement import Placement
 from .lowering import LoweredNet, lower
 from .memo import per_graph
 
@@ -67,7 +68,7 @@ class Target:
     runtime: Runtime
     threads: int | None = None
     cores: str | None = None
-    placement: object = None
+    placement: Placement | None = None
 
     @property
     def fusion(self) -> tuple[str, ...]:
