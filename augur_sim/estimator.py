@@ -52,7 +52,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         conventions: counting conventions (augur_sim.conventions.DEFAULT).
         runtime_mib: fixed runtime memory in MiB (default: 32 on a CPU, 300 on a GPU).
         input_shape: override the input shape, e.g. (1, 3, 224, 224).
-        cores: for runtime="ncnn": which cores ("big", "little", ...).
+        cores: CPU runs: which cores, "big", "little" or "all" (see below).
 
     Returns:
         An Estimate. Objects carry SI units (`time_s`, `energy_j`, `*_bytes`); its to_dict(),
@@ -61,6 +61,10 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
 
     Raises:
         AugurError: bad input (unknown net or device, unsupported precision, ...), one line.
+
+    CPU runs: `cores` is big | little | all (ncnn's powersave 2/1/0; default big) and
+    `threads` the thread count (default: the cores of that set); see augur_sim.hw.placement
+    for how threads land on clusters and what over-subscription does.
     """
     check_precision(precision)
     if policy not in POLICIES:
@@ -86,5 +90,9 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     est = assemble(graph, target.device, target.processor, target.runtime, low, res, use.used, threads,
                    policy, fps, conventions)
     stored = (est.total.params + est.total.stat_params) * DTYPE_BYTES[precision]
-    return replace(est, precision=precision, precision_used=use.used, spec_file=target.device.file,
-                   warnings=(use.warning,) if use.warning else (), weight_storage_bytes=stored)
+    est = replace(est, precision=precision, precision_used=use.used, spec_file=target.device.file,
+                  warnings=(use.warning,) if use.warning else (), weight_storage_bytes=stored)
+    if target.placement is None:
+        return est
+    est.assumptions["placement"] = target.placement.describe()
+    return replace(est, cores=target.placement.cores, placement=target.placement)

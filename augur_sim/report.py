@@ -126,9 +126,12 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     hdr += (f"\nspec {est.spec_file or est.hw}   runtime {est.runtime}   precision used {used}"
             + (f" (requested {est.precision})" if used != est.precision else ""))
     hdr += "".join(f"\nWARNING: {w}" for w in est.warnings)
+    pl = getattr(est, "placement", None)
+    if pl is not None and (pl.clusters[0].core is not None or pl.note):
+        hdr += "\nplacement: " + pl.describe()
+    heads = ["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else [])
     out = [hdr, body if body is not None else
-           table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else []),
-                 rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
+           table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
     # Where the time goes.

@@ -81,6 +81,10 @@ class Estimate:
     kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[arg-type]
     # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
     algorithms: dict | None = field(default=None, repr=False, compare=False)
+    # CPU runs: the core set the run used (big | little | all) and the placement it resolved
+    # to (augur_sim.hw.placement.Placement); None on a GPU.
+    cores: str | None = None
+    placement: object = field(default=None, repr=False, compare=False)
     # What the estimate really used: `precision` is the one asked for, `precision_used` the
     # one every kernel is costed at (they differ when the processor lacks the asked one; see
     # precision.py), from the spec file `spec_file`. `weight_storage_bytes`: the weights at
@@ -133,7 +137,7 @@ class Estimate:
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
             "precision": self.precision, "precision_used": self.precision_used or self.precision,
             "spec_file": self.spec_file, "warnings": list(self.warnings),
-            "threads": self.threads, "policy": self.policy,
+            "threads": self.threads, "cores": self.cores, "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
