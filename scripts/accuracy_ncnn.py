@@ -46,12 +46,14 @@ def baseline_ms(table, models_dir: Path) -> np.ndarray:
 
     from augur_sim.estimator import estimate
     from augur_sim.frontends import load_net
+    from augur_sim.frontends.ncnn import BENCHNCNN_INPUT_SHAPES
     takes_cores = "cores" in inspect.signature(estimate).parameters
     graphs: dict = {}
     out = np.full(len(table.rows), np.nan)
     for i, (r, hw) in enumerate(zip(table.rows, table.hw_names)):
         if r.model not in graphs:
-            graphs[r.model] = load_net(str(models_dir / f"{r.model}.param"))
+            graphs[r.model] = load_net(str(models_dir / f"{r.model}.param"),
+                                       input_shape=BENCHNCNN_INPUT_SHAPES.get(r.model))
         kw = {"cores": r.cores} if takes_cores else {}
         try:
             est = estimate(graphs[r.model], hw, processor="cpu", threads=r.threads, **kw)

@@ -20,6 +20,7 @@ from ..engine.ncnn_cost import NN
 from ..engine.ncnn_hw import ncnn_hw, with_net
 from ..errors import AugurError
 from ..frontends import load_net
+from ..frontends.ncnn import BENCHNCNN_INPUT_SHAPES
 from ..hw import load_hw
 from ..lowering import lower
 from .ncnn_fit import FitData
@@ -135,7 +136,8 @@ def _graph_loader(models_dir: Path):
         if model not in cache:
             p = models_dir / f"{model}.param"
             try:
-                cache[model] = load_net(str(p))
+                # benchncnn feeds its own input whatever the Input layer says (two files give none).
+                cache[model] = load_net(str(p), input_shape=BENCHNCNN_INPUT_SHAPES.get(model))
             except AugurError as e:
                 cache[model] = e
             except Exception as e:  # noqa: BLE001 - a frontend bug must not stop the harness
