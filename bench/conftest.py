@@ -34,3 +34,49 @@ def onnx_models(tmp_path_factory):
         export_onnx(load_net(net), path)
         out[net] = path
     return out
+
+
+@pytest.fixture(scope="session")
+def onnx_stripped(onnx_models, tmp_path_factory):
+    """The same files with every tensor over 4 KB moved to an external data file that is
+    then deleted: what a weight-free ("stripped") model costs to read. {net name: path}."""
+    import onnx
+    d = tmp_path_factory.mktemp("onnx_stripped")
+    out = {}
+    for net, src in onnx_models.items():
+        m = onnx.load(str(src))
+        for t in m.graph.initializer:
+            if len(t.raw_data) > 4096:
+                t.ClearField("raw_data")
+                t.data_location = onnx.TensorProto.EXTERNAL
+                e = t.external_data.add()
+                e.key, e.value = "location", "absent.bin"
+        path = d / f"{net}.onnx"
+        path.write_bytes(m.SerializeToString())
+        out[net] = path
+    return out
+
+
+@pytest.fixture(scope="session")
+def onnx_external_3gb(tmp_path_factory):
+    """An fc layer whose 3.0 GB float32 weight lives in a sparse external data file."""
+    import onnx
+    from onnx import TensorProto as T, helper
+    d = tmp_path_factory.mktemp("onnx_ext")
+    rows, cols = 25_000, 30_000
+    w = T()
+    w.name, w.data_type, w.data_location = "W", T.FLOAT, T.EXTERNAL
+    w.dims.extend([cols, rows])
+    for k, v in (("location", "weights.bin"), ("offset", "0"), ("length", str(rows * cols * 4))):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    with open(d / "weights.bin", "wb") as f:
+        f.truncate(rows * cols * 4)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc")], "ext",
+                          [helper.make_tensor_value_info("x", T.FLOAT, [1, cols])],
+                          [helper.make_tensor_value_info("y", T.FLOAT, None)], initializer=[w])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    path = d / "ext.onnx"
+    path.write_bytes(m.SerializeToString())
+    assert onnx.load(str(path), load_external_data=False).graph.initializer[0].dims[0] == cols
+    return path

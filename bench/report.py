@@ -105,12 +105,40 @@ def benchmark_rows(benches: list[dict]) -> tuple[list[list[str]], list[list[str]
     return targets, others
 
 
+def speedup_rows(benches: list[dict]) -> list[list[str]]:
+    """Pairs with a speed-up target (extra_info["speedup_target"] on augur's side): one row
+    a pair: what is compared, augur's and the peer's median, peer / augur, target, met."""
+    pairs: dict[str, dict] = {}
+    for b in benches:
+        info = b.get("extra_info", {})
+        if "pair" in info and not info["pair"].startswith("count:"):
+            pairs.setdefault(info["pair"], {})[info.get("role")] = (b, info)
+    rows = []
+    for key in sorted(pairs):
+        p = pairs[key]
+        if "augur" not in p:
+            continue
+        ab, ai = p["augur"]
+        a = ab["stats"]["median"]
+        tgt = ai.get("speedup_target")
+        if "peer" not in p:
+            rows.append([ai.get("pair_what", key), ai.get("net", ""), fmt_time(a), "skipped", "", "", ""])
+            continue
+        pb, pi = p["peer"]
+        m = pb["stats"]["median"]
+        met = "" if tgt is None else ("yes" if m / a >= tgt else "**no**")
+        rows.append([ai.get("pair_what", key), ai.get("net", ""), fmt_time(a),
+                     f"{pi.get('tool', '')} {fmt_time(m)}", f"{m / a:.1f}x",
+                     "" if tgt is None else f">= {tgt:g}x", met])
+    return rows
+
+
 def peer_rows(benches: list[dict]) -> tuple[list[str], list[list[str]]]:
     """One row a network: augur's time, each peer's time and augur / peer."""
     pairs: dict[str, dict] = {}
     for b in benches:
         info = b.get("extra_info", {})
-        if "pair" in info:
+        if "pair" in info and info["pair"].startswith("count:"):
             pairs.setdefault(info["pair"], {})[info.get("tool", b["name"])] = (b, info)
     tools = sorted({t for p in pairs.values() for t in p if t != "augur-sim"})
     headers = ["network", "augur-sim: import .onnx + count (median)"]
@@ -191,6 +219,12 @@ def render(data: dict, coldstart: dict | None, sweep_text: str | None) -> str:
     headers = ["benchmark", "network", "median", "min", "rounds", "target", "met", "notes"]
     if targets:
         lines += ["Targets:", ""] + _md_table(headers, targets) + [""]
+    srows = speedup_rows(benches)
+    if srows:
+        lines += ["Speed-ups over onnx-tool in the same run, on the same ResNet-50 file with its weights "
+                  "(peer median / augur-sim median):", ""] + \
+            _md_table(["comparison", "network", "augur-sim (median)", "peer (median)", "speed-up", "target",
+                       "met"], srows) + [""]
     headers_p, prows = peer_rows(benches)
     if prows:
         lines += ["The same counting work on the same ONNX files, augur-sim beside other tools "
