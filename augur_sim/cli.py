@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "augur_sim.commands.estimate",      # nets, analyze, estimate, hw, export, cachesim
     "augur_sim.commands.explore",   # whatif, sweep, plot
     "augur_sim.commands.measure",   # calibrate, validate
+    "augur_sim.commands.report",    # report (HTML)
 ]
 
 
