@@ -215,3 +215,21 @@ def test_cli_estimates_an_external_data_model(tmp_path, capsys):
     assert main(["estimate", str(p), "--hw", "jetson_tx2", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["total"]["macs"] == out["total"]["params"] == 25_000 * 30_000
+
+
+def test_builder_reuses_the_frontends_shapes_only_when_inputs_match(tmp_path, monkeypatch):
+    from augur_sim.graph import GraphBuilder, Layer
+    p = conv_bn_fc(tmp_path)
+    fast = load_onnx(p)
+    orig = GraphBuilder.add_layer
+    monkeypatch.setattr(GraphBuilder, "add_layer", lambda self, layer, inferred=None: orig(self, layer))
+    slow = load_onnx(p)
+    same_graph(fast, slow)
+    assert [fast.layer(n).params for n in fast.order] == [slow.layer(n).params for n in slow.order]
+    monkeypatch.undo()
+    # Shapes recorded for other input shapes are not trusted: the rule runs again.
+    b = GraphBuilder("t")
+    b.add_input("x", (1, 4))
+    b.add_layer(Layer(name="r", op="act", attrs={"fn": "relu"}, inputs=("x",), outputs=("y",)),
+                inferred=(((1, 5),), ((1, 5),), ()))
+    assert b.build().tensors["y"].shape == (1, 4)

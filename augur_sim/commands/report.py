@@ -14,6 +14,7 @@ def cmd_report(args):
     from ..hw import load_hw
     from ..report_html import MAX_DEVICES, render
     from ..report import ibytes
+    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
     if len(args.hw) > MAX_DEVICES:
         raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
     check_writable(args.out)  # before the slow part
@@ -34,7 +35,8 @@ def register(sub):
     p = sub.add_parser("report", help="an estimate as one self-contained HTML page (one or more devices)")
     add_net_args(p)
     p.add_argument("--hw", action="append", required=True,
-                   help="a name from `augur hw list` or a spec YAML path; give it twice to compare two devices")
+                   help="a name from `augur hw list` or a spec YAML path; repeat it (or list names with commas) "
+                        "to compare devices side by side")
     p.add_argument("--processor", default=None, help="cpu, gpu or a processor name (on every device)")
     p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
     p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")

@@ -27,6 +27,7 @@ Decisions worth knowing (they change counts):
 """
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 
@@ -188,15 +189,19 @@ class _Ctx:
     def emit(self, op: str, attrs: dict, inputs, outputs, src_type: str, suffix: str | None = None) -> str:
         name = self.unique(self.node if suffix is None else f"{self.node}/{suffix}")
         inputs, outputs = tuple(inputs), tuple(outputs)
+        in_shapes = tuple(self.dyn(t) for t in inputs)
         try:
-            out_shapes, _ = registry.get(op).infer(attrs, tuple(self.dyn(t) for t in inputs))
+            out_shapes, param_shapes = registry.get(op).infer(attrs, in_shapes)
             if len(out_shapes) != len(outputs):
                 raise ShapeError(f"{op} gives {len(out_shapes)} outputs, the node names {len(outputs)}")
-            out_shapes = [check_shape(s, f"output of {op}") for s in out_shapes]
+            out_shapes = tuple(check_shape(s, f"output of {op}") for s in out_shapes)
+            param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
+        # The builder reuses these shapes instead of running the same rules again.
         self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=SourceLoc(self.file, None), src_type=src_type))
+                               source=SourceLoc(self.file, None), src_type=src_type),
+                         inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
             self.shapes[t] = tuple(s)
@@ -1003,10 +1008,12 @@ def _static_shapes(vis) -> dict[str, tuple]:
     return out
 
 
-def _onnx_shapes(model, inputs) -> dict[str, tuple]:
+def _onnx_shapes(model, inputs, stripped: bool = False) -> dict[str, tuple]:
     """Static shapes ONNX's own inference finds from the inputs alone (best effort: {} when
     it fails). Stored value_info is cleared first: it is often stale in edited models and
-    describes the declared batch, and ONNX would keep it rather than recompute."""
+    describes the declared batch, and ONNX would keep it rather than recompute.
+    `stripped`: the model comes from the structure-only read, its large tensors are stubs
+    already (and its small ones are kept whole)."""
     import onnx
     from onnx import shape_inference
     # A weight-free copy: inference reads only the small shape-carrying constants, and
@@ -1018,7 +1025,9 @@ def _onnx_shapes(model, inputs) -> dict[str, tuple]:
     g.node.extend(src.node)
     g.input.extend(src.input)
     g.output.extend(src.output)
-    for t in src.initializer:
+    if stripped:
+        g.initializer.extend(src.initializer)
+    for t in () if stripped else src.initializer:
         n = 1
         for d in t.dims:
             n *= d
@@ -1054,9 +1063,15 @@ def load_onnx(path, batch: int | None = None, input_shape: tuple | None = None,
     path = Path(path)
     file = str(path)
     model, lazy = _read_model(path)
+    # Translation allocates many small objects and frees none of them before it ends; the
+    # cyclic collector's passes over them are about a tenth of the load time, for nothing.
+    gc_was_on = gc.isenabled()
+    gc.disable()
     try:
         return _load_model(model, lazy, path, batch, input_shape, lenient)
     finally:
+        if gc_was_on:
+            gc.enable()
         if lazy is not None:
             lazy.close()
 
@@ -1069,7 +1084,7 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     inputs = _resolve_inputs(model, file, batch, input_shape, init_names)
     declared = {vi.name: _dims(vi) for vi in graph.input}
     changed = any(declared.get(n) != list(s) for n, s, _ in inputs)
-    onnx_shapes = _onnx_shapes(model, inputs)
+    onnx_shapes = _onnx_shapes(model, inputs, stripped=lazy is not None)
     # Shapes stored in the file describe the declared input shapes; valid only if unchanged.
     # Only --lenient reads them (for ops it keeps as opaque).
     stored = {} if changed or not lenient else _static_shapes(list(graph.value_info) + list(graph.output))
