@@ -233,8 +233,8 @@ def _group_table(i: int, d: dict, by: str, colors: dict) -> str:
             f"<td>{num(g['energy_mj'], k + '.energy_mj', i, 'mJ', 1.0)}</td></tr>")
     head = ("<tr><th>" + ("op type" if by == "op" else "stage") + "</th><th>kernels / layers</th>"
             "<th>time</th><th>share</th><th>DRAM traffic</th><th>params</th><th>outputs</th><th>energy</th></tr>")
-    return (f'<div class="card"><h3>{esc(d["hw"])}</h3>{chart}'
-            f'<table class="grid sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>')
+    return (f'<div class="card"><h3>{esc(d["hw"])}</h3><div class="gcard"><div>{chart}</div>'
+            f'<table class="grid sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 
 
 def _memory_card(i: int, d: dict) -> str:
@@ -432,7 +432,8 @@ table{border-collapse:collapse}
 .legend{list-style:none;padding:0;margin:6px 0 0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:5px;border-radius:2px}
 .stack{height:22px;border-radius:4px;display:block}
-.chart{display:block;margin-bottom:8px;font-size:11px}
+.chart{display:block;margin-bottom:8px;font-size:11px;max-width:620px}
+.cols1 .gcard{display:grid;grid-template-columns:minmax(0,560px) 1fr;gap:20px;align-items:start}
 .chart .lbl{fill:#333}.chart .val{fill:#555}
 .grid{width:100%;font-size:12px;margin-top:6px}
 .grid th{position:sticky;top:0;background:#eef1f6;text-align:right;padding:4px 6px;border-bottom:1px solid var(--line);cursor:pointer;user-select:none;white-space:nowrap}
@@ -446,7 +447,7 @@ table{border-collapse:collapse}
 .grid tbody tr:hover td{background:#f3f7ff}
 .b-compute{color:#d62728}.b-memory{color:#1f77b4}.b-cache{color:#2ca02c}.b-overhead{color:#7f7f7f}
 #filter{margin:4px 0;padding:5px 8px;width:280px;border:1px solid var(--line);border-radius:5px}
-.roofline{width:100%;height:auto}
+.roofline{width:100%;max-width:820px;height:auto;display:block}
 .wide{overflow-x:auto;max-height:900px;overflow-y:auto;border:1px solid var(--line);border-radius:6px;background:var(--card)}
 .wide .grid{margin-top:0}
 .note{color:var(--muted);font-size:12px;margin:2px 0 8px}

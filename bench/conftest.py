@@ -80,3 +80,13 @@ def onnx_external_3gb(tmp_path_factory):
     path.write_bytes(m.SerializeToString())
     assert onnx.load(str(path), load_external_data=False).graph.initializer[0].dims[0] == cols
     return path
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """The machine's load when the results are written (1, 5, 15-minute averages): on a
+    shared machine the timings mean little without it; report.py prints it."""
+    import os
+    try:
+        machine_info["loadavg"] = list(os.getloadavg())
+    except OSError:
+        pass

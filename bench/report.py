@@ -66,7 +66,13 @@ def machine(data: dict) -> str:
         import os
         cores = os.cpu_count()
     py = mi.get("python_version") or ""
-    return f"{model}, {cores} logical cores, Python {py}".strip().rstrip(",")
+    out = f"{model}, {cores} logical cores, Python {py}".strip().rstrip(",")
+    load = mi.get("loadavg")
+    if load:
+        out += (f" (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} over 1 / 5 / 15 min "
+                "when the run ended: other work shared the cores)" if load[1] > 0.5 * (cores or 1) else
+                f" (load average {load[1]:.1f} over the last 5 min of the run)")
+    return out
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -113,6 +119,8 @@ def speedup_rows(benches: list[dict]) -> list[list[str]]:
         info = b.get("extra_info", {})
         if "pair" in info and not info["pair"].startswith("count:"):
             pairs.setdefault(info["pair"], {})[info.get("role")] = (b, info)
+    inter = {b["extra_info"]["interleaved"]: b["extra_info"] for b in benches
+             if "interleaved" in b.get("extra_info", {})}
     rows = []
     for key in sorted(pairs):
         p = pairs[key]
@@ -130,6 +138,13 @@ def speedup_rows(benches: list[dict]) -> list[list[str]]:
         rows.append([ai.get("pair_what", key), ai.get("net", ""), fmt_time(a),
                      f"{pi.get('tool', '')} {fmt_time(m)}", f"{m / a:.1f}x",
                      "" if tgt is None else f">= {tgt:g}x", met])
+        if key in inter:
+            iv = inter[key]
+            sp = iv["wall_speedup"]
+            rows.append([f"the same, interleaved round by round (CPU time: {iv['cpu_speedup']:.1f}x)",
+                         ai.get("net", ""), fmt_time(iv["a_wall_s"]), f"{pi.get('tool', '')} {fmt_time(iv['b_wall_s'])}",
+                         f"{sp:.1f}x", "" if tgt is None else f">= {tgt:g}x",
+                         "" if tgt is None else ("yes" if sp >= tgt else "**no**")])
     return rows
 
 
