@@ -232,8 +232,8 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, args, says):
 
 
 def test_missing_output_folder_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
-    import augur_sim.estimator as E
-    monkeypatch.setattr(E, "estimate", lambda *a, **k: pytest.fail("estimated before checking --out"))
+    import augur_sim.commands.report as R
+    monkeypatch.setattr(R, "estimate", lambda *a, **k: pytest.fail("estimated before checking --out"))
     assert main(["report", "resnet18", "--hw", "jetson_tx2", "--out", str(tmp_path / "no" / "r.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
 

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import sys
 
+from .. import __version__
 from ..errors import AugurError
-from .estimate import _positive, add_net_args, net_from_args
+from ..estimator import estimate
+from ..fileio import atomic_write_text, check_writable
+from ..hw import load_hw
+from ..report import ibytes
+from ..report_html import MAX_DEVICES, render
+from .args import _positive, add_net_args, net_from_args
 
 
-def cmd_report(args):
-    from .. import __version__
-    from ..estimator import estimate
-    from ..fileio import atomic_write_text, check_writable
-    from ..hw import load_hw
-    from ..report_html import MAX_DEVICES, render
-    from ..report import ibytes
-    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
+def cmd_report(args):    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
     if len(args.hw) > MAX_DEVICES:
         raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
     check_writable(args.out)  # before the slow part

@@ -1,8 +1,12 @@
 """Charts with matplotlib (Agg backend: no display needed). Written atomically."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
 from ..errors import AugurError
 from ..fileio import atomic_path
+from ..hw import load_hw
 
 
 def _plt():
@@ -30,9 +34,6 @@ def roofline_plot(est, hw, path) -> None:
 
 def roofline_figure(est, hw, figsize=(8, 5.5)):
     """The matplotlib figure of roofline_plot (the caller saves and closes it)."""
-    import numpy as np
-    from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
-    from ..hw import load_hw
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
     row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads)
