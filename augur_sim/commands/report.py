@@ -13,7 +13,8 @@ from ..report_html import MAX_DEVICES, render
 from .args import _positive, add_net_args, net_from_args
 
 
-def cmd_report(args):    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
+def cmd_report(args):
+    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
     if len(args.hw) > MAX_DEVICES:
         raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
     check_writable(args.out)  # before the slow part
