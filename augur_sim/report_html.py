@@ -20,6 +20,7 @@ import io
 import json
 import math
 
+from .explore.plots import _plt, roofline_figure
 from .graph import DTYPE_BYTES
 
 BOUND_COLORS = {"compute": "#d62728", "memory": "#1f77b4", "cache": "#2ca02c", "overhead": "#7f7f7f"}
@@ -161,7 +162,6 @@ def stacked_bar(parts: list[tuple[str, float, str]], width: int = 520, height: i
 def roofline_svg(est, device, salt: str) -> str:
     """The roofline chart of explore.plots as inline SVG (text kept as text)."""
     import matplotlib
-    from .explore.plots import _plt, roofline_figure
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9}):
         fig = roofline_figure(est, device, figsize=(7.2, 4.6))
         buf = io.StringIO()
@@ -294,7 +294,8 @@ def _assumptions(i: int, d: dict, device, proc) -> str:
     a = d["assumptions"]
     rows = [("device", f"{device.name}: {device.description}"),
             ("processor", f"{proc.name} ({proc.kind}), {proc.units} units at {proc.clock_ghz:g} GHz; "
-                          f"FLOP/cycle/unit {', '.join(f'{k} {v:g}' for k, v in proc.flop_per_cycle_per_unit.items())}"),
+                          "FLOP/cycle/unit "
+                          + ", ".join(f"{k} {v:g}" for k, v in proc.flop_per_cycle_per_unit.items())),
             ("caches", "; ".join(f"L{c.level} {c.size_bytes // 1024} KiB {'shared' if c.shared else 'private'}, "
                                  f"{c.bw_gbs:g} GB/s" for c in proc.caches) or "none modelled"),
             ("precision", d["precision"]), ("batch", d["batch"]),
@@ -311,7 +312,8 @@ def _assumptions(i: int, d: dict, device, proc) -> str:
     srcs = "".join(f"<li><code>{esc(s.id)}</code>: {esc(s.ref)}</li>" for s in device.sources)
     body = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows)
     return (f'<div class="card"><h3>{esc(d["hw"])}</h3><table class="kv">{body}</table>'
-            f'<h4>sources of the spec ({esc(device.file)})</h4><ul class="src">{srcs or "<li>none listed</li>"}</ul></div>')
+            f'<h4>sources of the spec ({esc(device.file)})</h4>'
+            f'<ul class="src">{srcs or "<li>none listed</li>"}</ul></div>')
 
 
 def _color_map(names) -> dict:
@@ -401,7 +403,8 @@ embedded in it: element <code>#augur-data</code>.</footer>
 CSS = """
 :root{--fg:#1d2430;--muted:#5b6575;--line:#dde2ea;--bg:#f5f7fa;--card:#fff;--accent:#2f5fa7}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+  color:var(--fg);background:var(--bg)}
 header{background:#1f2d44;color:#fff;padding:18px 28px 10px}
 header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0 0 8px;color:#c9d3e3}
@@ -426,7 +429,8 @@ h4{font-size:13px;margin:12px 0 4px;color:var(--muted);font-weight:600}
 .badge.ok{background:#2e8b57}.badge.bad{background:#c0392b}
 table{border-collapse:collapse}
 .facts{width:100%;font-size:13px}
-.facts th,.kv th{text-align:left;color:var(--muted);font-weight:normal;padding:2px 10px 2px 0;white-space:nowrap;vertical-align:top}
+.facts th,.kv th{text-align:left;color:var(--muted);font-weight:normal;padding:2px 10px 2px 0;
+  white-space:nowrap;vertical-align:top}
 .facts td{padding:2px 14px 2px 0}
 .kv td{padding:2px 0;font-size:13px}
 .legend{list-style:none;padding:0;margin:6px 0 0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px}
@@ -436,11 +440,13 @@ table{border-collapse:collapse}
 .cols1 .gcard{display:grid;grid-template-columns:minmax(0,560px) 1fr;gap:20px;align-items:start}
 .chart .lbl{fill:#333}.chart .val{fill:#555}
 .grid{width:100%;font-size:12px;margin-top:6px}
-.grid th{position:sticky;top:0;background:#eef1f6;text-align:right;padding:4px 6px;border-bottom:1px solid var(--line);cursor:pointer;user-select:none;white-space:nowrap}
+.grid th{position:sticky;top:0;background:#eef1f6;text-align:right;padding:4px 6px;
+  border-bottom:1px solid var(--line);cursor:pointer;user-select:none;white-space:nowrap}
 .grid th:nth-child(-n+4){text-align:left}
 .grid td{padding:2px 6px;border-bottom:1px solid #f0f2f5;text-align:right;white-space:nowrap}
 .grid td:nth-child(-n+4){text-align:left}
-#by-op .grid th:nth-child(n+2),#by-stage .grid th:nth-child(n+2),#by-op .grid td:nth-child(n+2),#by-stage .grid td:nth-child(n+2){text-align:right}
+#by-op .grid th:nth-child(n+2),#by-stage .grid th:nth-child(n+2),
+#by-op .grid td:nth-child(n+2),#by-stage .grid td:nth-child(n+2){text-align:right}
 .grid th[aria-sort=ascending]::after{content:" \\25B2"}
 .grid th[aria-sort=descending]::after{content:" \\25BC"}
 .grid td.b-fused{color:#98a1b0;text-align:left}
@@ -448,7 +454,8 @@ table{border-collapse:collapse}
 .b-compute{color:#d62728}.b-memory{color:#1f77b4}.b-cache{color:#2ca02c}.b-overhead{color:#7f7f7f}
 #filter{margin:4px 0;padding:5px 8px;width:280px;border:1px solid var(--line);border-radius:5px}
 .roofline{width:100%;max-width:820px;height:auto;display:block}
-.wide{overflow-x:auto;max-height:900px;overflow-y:auto;border:1px solid var(--line);border-radius:6px;background:var(--card)}
+.wide{overflow-x:auto;max-height:900px;overflow-y:auto;border:1px solid var(--line);border-radius:6px;
+  background:var(--card)}
 .wide .grid{margin-top:0}
 .note{color:var(--muted);font-size:12px;margin:2px 0 8px}
 .cmp{font-size:15px;margin:4px 0 12px}

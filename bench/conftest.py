@@ -58,27 +58,13 @@ def onnx_stripped(onnx_models, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def onnx_external_3gb(tmp_path_factory):
-    """An fc layer whose 3.0 GB float32 weight lives in a sparse external data file."""
-    import onnx
-    from onnx import TensorProto as T, helper
-    d = tmp_path_factory.mktemp("onnx_ext")
-    rows, cols = 25_000, 30_000
-    w = T()
-    w.name, w.data_type, w.data_location = "W", T.FLOAT, T.EXTERNAL
-    w.dims.extend([cols, rows])
-    for k, v in (("location", "weights.bin"), ("offset", "0"), ("length", str(rows * cols * 4))):
-        e = w.external_data.add()
-        e.key, e.value = k, v
-    with open(d / "weights.bin", "wb") as f:
-        f.truncate(rows * cols * 4)
-    g = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc")], "ext",
-                          [helper.make_tensor_value_info("x", T.FLOAT, [1, cols])],
-                          [helper.make_tensor_value_info("y", T.FLOAT, None)], initializer=[w])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    path = d / "ext.onnx"
-    path.write_bytes(m.SerializeToString())
-    assert onnx.load(str(path), load_external_data=False).graph.initializer[0].dims[0] == cols
-    return path
+    """An fc layer whose 3.0 GB float32 weight lives in a sparse external data file (the
+    model the tests build: tests/onnx_util.py)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from onnx_util import external_data_model
+    return external_data_model(tmp_path_factory.mktemp("onnx_ext"))[0]
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

@@ -142,7 +142,8 @@ def speedup_rows(benches: list[dict]) -> list[list[str]]:
             iv = inter[key]
             sp = iv["wall_speedup"]
             rows.append([f"the same, interleaved round by round (CPU time: {iv['cpu_speedup']:.1f}x)",
-                         ai.get("net", ""), fmt_time(iv["a_wall_s"]), f"{pi.get('tool', '')} {fmt_time(iv['b_wall_s'])}",
+                         ai.get("net", ""), fmt_time(iv["a_wall_s"]),
+                         f"{pi.get('tool', '')} {fmt_time(iv['b_wall_s'])}",
                          f"{sp:.1f}x", "" if tgt is None else f">= {tgt:g}x",
                          "" if tgt is None else ("yes" if sp >= tgt else "**no**")])
     return rows

@@ -21,6 +21,17 @@ from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.frontends import onnx as onnx_frontend  # noqa: E402
 from augur_sim.frontends import onnx_wire  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
+from onnx_util import external_data_model  # noqa: E402
+
+
+def peak_alloc(fn):
+    """(fn(), peak bytes Python allocated while it ran)."""
+    tracemalloc.start()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def vi(name, shape):
@@ -161,43 +172,16 @@ def test_weight_bytes_are_never_materialised(tmp_path):
              helper.make_node("Gemm", ["f", "W"], ["y"], transB=1, name="fc")]
     p = save(tmp_path / "big.onnx", nodes, [vi("x", [1, 4096, 1, 1])], ["y"], [rand("W", 4096, 4096)])
     load_onnx(p)  # imports and caches outside the measurement
-    tracemalloc.start()
-    try:
-        g = load_onnx(p)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    g, peak = peak_alloc(lambda: load_onnx(p))
     assert count_net(g).total.params == 4096 * 4096
     assert peak < 8 << 20, peak
-
-
-def external_data_model(tmp_path, rows=25_000, cols=30_000) -> tuple[Path, Path]:
-    """An fc layer whose float32 weight (rows x cols: 3.0 GB by default, over protobuf's
-    2 GiB) lives in weights.bin, a sparse file: costs nothing to create."""
-    w = T()
-    w.name, w.data_type, w.data_location = "W", T.FLOAT, T.EXTERNAL
-    w.dims.extend([cols, rows])
-    for k, v in (("location", "weights.bin"), ("offset", "0"), ("length", str(rows * cols * 4))):
-        e = w.external_data.add()
-        e.key, e.value = k, v
-    data = tmp_path / "weights.bin"
-    with open(data, "wb") as f:
-        f.truncate(rows * cols * 4)
-    nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="fc")]
-    p = save(tmp_path / "ext.onnx", nodes, [vi("x", [1, cols])], ["y"], [w])
-    return p, data
 
 
 def test_external_data_over_2gb_is_never_read(tmp_path):
     p, data = external_data_model(tmp_path)
     assert data.stat().st_size > 2 << 30 and data.stat().st_blocks * 512 < 1 << 20  # sparse
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    tracemalloc.start()
-    try:
-        g = load_onnx(p)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    g, peak = peak_alloc(lambda: load_onnx(p))
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     c = count_net(g).total
     assert c.macs == c.params == 25_000 * 30_000

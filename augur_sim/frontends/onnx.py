@@ -39,6 +39,7 @@ from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
     registry,
 )
+from . import onnx_wire
 
 # Protobuf cannot serialise more than 2 GiB, so no valid .onnx file is larger.
 MAX_ONNX_BYTES = 2 << 30
@@ -931,7 +932,6 @@ def _read_model(path: Path):
     Where the file cannot be mapped or the scan gives up, the whole file is decoded by
     protobuf and `lazy` is None."""
     import onnx
-    from . import onnx_wire
     file = str(path)
     try:
         size = path.stat().st_size
@@ -1083,7 +1083,6 @@ def load_onnx(path, batch: int | None = None, input_shape: tuple | None = None,
               lenient: bool = False) -> LayerGraph:
     """Load an ONNX model's structure as a shape-inferred LayerGraph (weights not read)."""
     path = Path(path)
-    file = str(path)
     model, lazy = _read_model(path)
     # Translation allocates many small objects and frees none of them before it ends; the
     # cyclic collector's passes over them are about a tenth of the load time, for nothing.
