@@ -76,10 +76,10 @@ class Estimate:
     assumptions: dict = field(default_factory=dict)
     # The lowered net and the kernel costs [kernels, 7]; per-layer records are built from
     # them on first use, so a caller that wants totals only never pays for them.
-    lowered: LoweredNet = field(default=None, repr=False, compare=False)
-    kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)
+    lowered: LoweredNet = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[arg-type]
     # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
-    algorithms: dict = field(default=None, repr=False, compare=False)
+    algorithms: dict | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:

@@ -153,7 +153,9 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
     devs: dict = {}
     confs: dict = {}
     blocks: dict = {}
-    xs, algos, keys = [], [], []
+    xs: list = []
+    algos: list = []
+    keys: list = []
     keep, hwrows, blk, isa, archs, hw_names, core_names = [], [], [], [], [], [], []
 
     def skip(r, why):
