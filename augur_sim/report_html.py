@@ -94,14 +94,14 @@ def _scale(v: float, kind: str) -> tuple[float, str]:
     """(divisor, unit) for a value: SI prefixes for counts, binary ones for bytes."""
     av = abs(v)
     if kind == "bytes":
-        for s, u in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if av >= s:
-                return float(s), u
+        for b, u in ((2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB")):
+            if av >= b:
+                return b, u
         return 1.0, "B"
     if kind == "count":
-        for s, u in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-            if av >= s:
-                return s, u
+        for c, u in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if av >= c:
+                return c, u
         return 1.0, ""
     return 1.0, kind  # a fixed unit (ms, mJ, %...)
 

@@ -135,7 +135,7 @@ class StrippedModel:
 
 
 class _Scanner:
-    def __init__(self, buf):
+    def __init__(self, buf) -> None:
         self.b = buf
         self.spans: dict = {}
         self.stripped = 0
