@@ -100,6 +100,8 @@ def benchmark_rows(benches: list[dict]) -> tuple[list[list[str]], list[list[str]
     targets, others = [], []
     for b in sorted(benches, key=_sort_key):
         info = b.get("extra_info", {})
+        if "interleaved" in info:
+            continue  # one timed loop over both tools: its medians are in the speed-up table
         st = b["stats"]
         what = info.get("what")
         net = info.get("net", "")
@@ -221,7 +223,7 @@ def sweep10k_lines(text: str) -> list[str]:
             f"{float(t):.1f} s ({rate} nets/s, backend {backend})."]
 
 
-def render(data: dict, coldstart: dict | None, sweep_text: str | None) -> str:
+def render(data: dict, coldstart: dict | None, sweep_text: str | None, note: str = "") -> str:
     benches = data.get("benchmarks", [])
     date = (data.get("datetime") or "")[:10]
     lines = [
@@ -231,6 +233,8 @@ def render(data: dict, coldstart: dict | None, sweep_text: str | None) -> str:
         f"Small = SqueezeNet 1.1, medium = ResNet-50, large = DenseNet-121.",
         "",
     ]
+    if note:
+        lines += [note, ""]
     targets, others = benchmark_rows(benches)
     headers = ["benchmark", "network", "median", "min", "rounds", "target", "met", "notes"]
     if targets:
@@ -279,6 +283,8 @@ def main(argv=None) -> int:
                     help="saved output of bench/sweep_10k.py (skipped when absent)")
     ap.add_argument("--readme", default=str(REPO / "README.md"))
     ap.add_argument("--stdout", action="store_true", help="print the section instead of editing the README")
+    ap.add_argument("--note", default="", help="a sentence printed under the first line (say which "
+                    "benchmarks ran when not all did)")
     a = ap.parse_args(argv)
     try:
         data = json.loads(Path(a.results).read_text())
@@ -291,7 +297,7 @@ def main(argv=None) -> int:
     cs_path, sw_path = Path(a.coldstart), Path(a.sweep10k)
     coldstart = json.loads(cs_path.read_text()) if cs_path.is_file() else None
     sweep_text = sw_path.read_text() if sw_path.is_file() else None
-    body = render(data, coldstart, sweep_text)
+    body = render(data, coldstart, sweep_text, a.note)
     if a.stdout:
         sys.stdout.write(body)
     else:
