@@ -5,6 +5,7 @@ from .. import hw
 from ..conventions import DEFAULT
 from ..counts import count_net
 from ..estimator import estimate
+from ..graph import PRECISIONS
 from ..explore.plots import roofline_plot
 from ..frontends import list_nets
 from ..measure.export import export_cmd
@@ -19,7 +20,7 @@ def cmd_nets(args):
 
 def cmd_analyze(args):
     graph = net_from_args(args)
-    nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.dtype)
+    nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.precision)
     if args.format == "json":
         emit(dumps(analyze_dict(nc)), args.out)
     elif args.format == "csv":
@@ -61,7 +62,8 @@ def register(sub):
 
     p = sub.add_parser("analyze", help="per-layer counts: MACs, FLOPs, params, activations")
     add_net_args(p)
-    p.add_argument("--dtype", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.add_argument("--precision", "--dtype", dest="precision", choices=PRECISIONS, default="fp32",
+                   help="element precision of the counted tensors (--dtype: the older name)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--fold-bn", action="store_true", help="count BatchNorm as folded into the conv (0 FLOPs)")
     p.add_argument("--out", default=None, help="write to this file (atomically) instead of stdout")

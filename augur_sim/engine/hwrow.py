@@ -20,8 +20,8 @@ MAX_LEVELS = 3
 # per-SM rates at the math mode of each op class, then the runtime's fitted parameters.
 (H_KM, H_SM_FP32, H_SM_GEMM, H_SM_CONV, H_TC_GEMM, H_TC_CONV, H_L2_BYTES,
  P_EMAX, P_AHALF, P_KHALF, P_IGEMM, P_WINO, P_MEM, P_L2X, P_FLOOR, P_KGAP, P_TRANS, P_POW,
- P_ALU, P_DW, P_FLIN, P_FCONV, P_FNORM) = range(34, 57)
-NHW = 57
+ P_ALU, P_DW, P_FLIN, P_FCONV, P_FNORM, H_L2_BW) = range(34, 58)
+NHW = 58
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -123,6 +123,7 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     r[H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
     shared = [c for c in proc.caches if c.shared]
     r[H_L2_BYTES] = shared[-1].size_bytes if shared else 0.0
+    r[H_L2_BW] = shared[-1].bw_gbs * 1e9 if shared else proc.dram_bw_gbs * 1e9
     for name, col, scale in PARAMS:
         r[_KM_COLUMNS[col]] = float(params[name]) * scale
     if rt.graph_floor_s > 0.0:

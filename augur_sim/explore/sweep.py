@@ -150,14 +150,14 @@ def expand_hw(specs) -> list:
     return out
 
 
-def parse_list(text: str, what: str, conv=str) -> list:
+def parse_list(text: str, what: str, parse=str) -> list:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
         raise AugurError(f"{what} needs at least one value, got '{text}'")
     out = []
     for t in items:
         try:
-            v = conv(t)
+            v = parse(t)
         except ValueError:
             raise AugurError(f"{what}: '{t}' is not a valid value")
         if v not in out:
