@@ -36,7 +36,8 @@ def roofline_figure(est, hw, figsize=(8, 5.5)):
     """The matplotlib figure of roofline_plot (the caller saves and closes it)."""
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
-    row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads)
+    row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads,
+                 getattr(est, "cores", None))
     plt = _plt()
     fig, ax = plt.subplots(figsize=figsize)
     pts = [(l.flops / l.dram_bytes, l.flops / l.time_s, l.time_s, l.bound, l.name)
