@@ -7,6 +7,7 @@ from .. import __version__
 from ..errors import AugurError
 from ..estimator import estimate
 from ..fileio import atomic_write_text, check_writable
+from ..graph import PRECISIONS
 from ..hw import load_hw
 from ..report import ibytes
 from ..report_html import MAX_DEVICES, render
@@ -22,7 +23,8 @@ def cmd_report(args):
     graph = net_from_args(args)
     devices = [load_hw(h) for h in args.hw]
     ests = [estimate(graph, dev, processor=args.processor, precision=args.precision, threads=threads,
-                     policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib)
+                     policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
+                     cores=args.cores)
             for dev in devices]
     command = "augur " + " ".join(sys.argv[1:]) if args.record_command else ""
     text = render(ests, devices, command=command, version=__version__)
@@ -39,8 +41,10 @@ def register(sub):
                         "to compare devices side by side")
     p.add_argument("--processor", default=None, help="cpu, gpu or a processor name (on every device)")
     p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
-    p.add_argument("--threads", default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--threads", default=None, help="CPU threads (default: the cores of the --cores set)")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="CPU core set, as in `augur estimate` (default: big)")
     p.add_argument("--policy", choices=["caffe", "reuse"], default="reuse",
                    help="memory policy for the headline figure (both are shown)")
     p.add_argument("--runtime-mib", type=float, default=None,
