@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import AugurError
 from ..graph import GraphBuilder, Layer
+from ..ops.activations import ACTIVATIONS
 from .machine import MachineInfo
 
 
@@ -206,10 +207,10 @@ def onnx_model(spec: LayerSpec, graph) -> bytes:
                                         name=lname, kernel_shape=list(a["kernel"]),
                                         strides=list(a.get("stride", (1, 1))), pads=[t, l, b_, r], **kw_)
         elif layer.op == "act":
-            fns = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "erf": "Erf"}
-            if a["fn"] not in fns:
+            act = ACTIVATIONS.get(a["fn"])
+            if act is None or act.export != "node" or not act.onnx or act.onnx_attrs:
                 raise AugurError(f"calibrate has no ONNX builder for activation '{a['fn']}'")
-            node = helper.make_node(fns[a["fn"]], node_in, out, name=lname)
+            node = helper.make_node(act.onnx, node_in, out, name=lname)
         elif layer.op == "eltwise":
             node = helper.make_node("Add", node_in, out, name=lname)
         elif layer.op == "lrn":

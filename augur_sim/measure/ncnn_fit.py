@@ -152,7 +152,7 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
                      time.perf_counter() - t0, len(r))
 
 
-def loo(data: FitData, full: FitResult, lam: float = 2.0, iters: int = 12) -> np.ndarray:
+def loo(data: FitData, full: FitResult, lam: float = 2.0, iters: int = 4) -> np.ndarray:
     """Leave-one-device-out predictions (ms) of every row: each device's rows predicted by
     parameters fitted without that device (warm start from the full fit)."""
     if data.groups is None:
