@@ -12,7 +12,8 @@ What a kernel costs here (all times in seconds, per hardware row h):
   shared-memory/L1 operand traffic). Tiles run in waves of one per SM:
   waves = ceil(tiles / SMs) (wave quantisation). Split-K cuts K into s slices when the
   tiles alone leave SMs idle (tensor-core GEMMs only: the corpus' fp32 sgemm kernels never
-  split K across CTAs); the partial outputs cost one more write+read and a reduction kernel. The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
+  split K across CTAs); the partial outputs cost one more write+read and a reduction kernel.
+  The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
   heuristic aims at that); candidate tiles are the CTA shapes the corpus' kernel names show
   (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 32x32).
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
