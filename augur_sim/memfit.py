@@ -1,0 +1,145 @@
+"""Memory microbenchmarks for ONNX Runtime and the fit of the ORT memory model's constants.
+
+The networks here are synthetic (stacks of convs of one width, FC stacks, wide-activation
+stems, many tiny layers, convs ORT leaves to its generic kernel); none of them is one of
+the networks docs/ACCURACY.md checks, so the check on those stays out of sample. Each is
+measured in fresh child processes (augur_sim/rss.py: peak RSS after session creation and
+one run, minus the baseline after imports, median of N) at the thread counts asked, and the
+constants of augur_sim.engine.runtime_memory.ort_memory are fitted by non-negative least
+squares on relative error, so a 30 MiB network weighs as much as a 1 GiB one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine.runtime_memory import ORT_DEFAULTS, MiB, ort_features
+
+# (constant, feature) pairs fitted by NNLS; base_mib and per_thread_mib come from the
+# empty network directly.
+FIT_TERMS = (("nchwc_weight_copies", "nchwc"), ("plain_weight_copies", "plain"),
+             ("gemm_weight_copies", "gemm"), ("transient_copies", "largest"),
+             ("activation_factor", "act"), ("per_node_kib", "kernels"))
+
+
+def _stack(name: str, c: int, hw: int, n: int, k: int = 3, g=None, bn: bool = True, fc=()) -> str:
+    conv = f"{{out: {c}, k: {k}, p: {k // 2}" + (f", g: {g}" if g else "") + "}"
+    lines = [f"name: {name}", "description: augur memory microbenchmark", f"input: {{shape: [1, {c}, {hw}, {hw}]}}",
+             "layers:"]
+    for i in range(n):
+        lines.append(f"  - c{i}: {{conv: {conv}, bn: {'true' if bn else 'false'}, act: relu}}")
+    if fc:
+        lines += ["  - pool: {gap: true}", "  - flat: {flatten: true}"]
+        for j, f in enumerate(fc):
+            lines.append(f"  - fc{j}: {{fc: {f}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _fcnet(name: str, k: int, outs) -> str:
+    lines = [f"name: {name}", "description: augur memory microbenchmark", f"input: {{shape: [1, {k}]}}", "layers:"]
+    for j, f in enumerate(outs):
+        lines.append(f"  - fc{j}: {{fc: {f}}}")
+    return "\n".join(lines) + "\n"
+
+
+def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
+    """(name, YAML net text) of the memory microbenchmarks."""
+    nets = [("empty", _stack("empty", 8, 4, 1, k=1, bn=False)),
+            ("conv64x8", _stack("conv64x8", 64, 56, 8)),
+            ("conv256x4", _stack("conv256x4", 256, 14, 4)),
+            ("conv512x6", _stack("conv512x6", 512, 7, 6)),
+            ("fc4096", _fcnet("fc4096", 4096, (4096,))),
+            ("fc9216", _fcnet("fc9216", 9216, (4096, 4096, 1000))),
+            ("wide_act", _stack("wide_act", 32, 224, 3)),
+            ("plain58", _stack("plain58", 58, 56, 6)),
+            ("dw_stack", _stack("dw_stack", 128, 56, 6, g="dw"))]
+    if mode == "full":
+        nets += [("conv128x16", _stack("conv128x16", 128, 28, 16)),
+                 ("conv512x12", _stack("conv512x12", 512, 7, 12, fc=(1000,))),
+                 ("tiny_x120", _stack("tiny_x120", 16, 8, 120, k=1)),
+                 ("fc2048", _fcnet("fc2048", 2048, (2048, 1000))),
+                 ("wide_act64", _stack("wide_act64", 64, 112, 4)),
+                 ("plain62x3", _stack("plain62x3", 62, 28, 3, k=3)),
+                 ("conv256x8_fc", _stack("conv256x8_fc", 256, 14, 8, fc=(4096, 1000)))]
+    return nets
+
+
+@dataclass(frozen=True)
+class MemPoint:
+    name: str
+    threads: int
+    features: dict
+    measured_bytes: int
+    spread_bytes: int
+
+
+def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None) -> list[MemPoint]:
+    from .frontends.yamlnet import load_yamlnet_text
+    from .rss import measure_graph_rss
+    pts = []
+    for name, text in bench_nets(mode):
+        g = load_yamlnet_text(text, file=f"<memory benchmark {name}>")
+        for th in threads:
+            m = measure_graph_rss(g, th, samples)
+            pts.append(MemPoint(name, th, ort_features(g, th), m.peak_bytes, m.spread_bytes))
+            if progress:
+                progress(name, th, m)
+    return pts
+
+
+def nnls(a: np.ndarray, b: np.ndarray, iters: int = 200) -> np.ndarray:
+    """Non-negative least squares (Lawson-Hanson active set), small problems only."""
+    n = a.shape[1]
+    x = np.zeros(n)
+    passive = np.zeros(n, bool)
+    for _ in range(iters):
+        w = a.T @ (b - a @ x)
+        cand = np.where(~passive & (w > 1e-12))[0]
+        if cand.size == 0:
+            break
+        passive[cand[np.argmax(w[cand])]] = True
+        while True:
+            z = np.zeros(n)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if np.all(z[passive] > 0):
+                x = z
+                break
+            neg = passive & (z <= 0)
+            alpha = np.min(x[neg] / (x[neg] - z[neg]))
+            x = x + alpha * (z - x)
+            passive &= x > 1e-12
+    return x
+
+
+@dataclass(frozen=True)
+class MemFit:
+    consts: dict
+    residual_pct: dict          # point name|threads -> relative error % of the fit
+    median_abs_pct: float
+    max_abs_pct: float
+
+
+def fit_ort(points: list[MemPoint]) -> MemFit:
+    """base and per-thread cost from the empty network; the rest by NNLS on relative error."""
+    empty = {p.threads: p.measured_bytes for p in points if p.name == "empty"}
+    if not empty:
+        raise ValueError("the memory fit needs the 'empty' benchmark")
+    ths = sorted(empty)
+    base = empty[ths[0]]
+    per_thread = max((empty[ths[-1]] - base) / (ths[-1] - ths[0]), 0.0) if len(ths) > 1 else ORT_DEFAULTS[
+        "per_thread_mib"] * MiB
+    base -= per_thread * ths[0]
+    rows = [p for p in points if p.name != "empty"]
+    a = np.array([[p.features[f] for _, f in FIT_TERMS] for p in rows], float)
+    y = np.array([p.measured_bytes - base - per_thread * p.threads for p in rows], float)
+    wgt = 1.0 / np.array([p.measured_bytes for p in rows], float)
+    scale = np.maximum(np.abs(a).max(axis=0), 1.0)
+    x = nnls(a / scale * wgt[:, None], y * wgt) / scale
+    consts = {"base_mib": round(base / MiB, 3), "per_thread_mib": round(per_thread / MiB, 3)}
+    for (k, f), v in zip(FIT_TERMS, x):
+        consts[k] = round(float(v * (1 / 1024 if k == "per_node_kib" else 1)), 4)
+    pred = a @ x + base + np.array([per_thread * p.threads for p in rows])
+    err = {f"{p.name}|{p.threads}": float(100 * (pr / p.measured_bytes - 1)) for p, pr in zip(rows, pred)}
+    e = np.abs(list(err.values()))
+    return MemFit(consts, err, float(np.median(e)), float(e.max()))
