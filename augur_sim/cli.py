@@ -9,7 +9,7 @@ from .errors import AugurError
 
 # Modules that add their own subcommands: each has register(subparsers).
 COMMAND_MODULES = [
-    "augur_sim.commands.core",      # nets, analyze, estimate, hw, export, cachesim
+    "augur_sim.commands.estimate",      # nets, analyze, estimate, hw, export, cachesim
     "augur_sim.commands.explore",   # whatif, sweep, plot
     "augur_sim.commands.measure",   # calibrate, validate
 ]

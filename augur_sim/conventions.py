@@ -29,6 +29,7 @@ DEFAULT_ACT_FLOPS = {
     "neg": 1,
     "power": 3,         # Caffe Power: scale, shift, pow
     "swish": 4,         # sigmoid + multiply
+    "mish": 5,          # x * tanh(softplus(x)): exp, add, log, tanh, multiply
 }
 
 
@@ -50,6 +51,11 @@ class Conventions:
     resize_flops_per_output: int = 4     # bilinear: 4 taps; nearest counts 0
     # LRN (Caffe): sum of `size` squares per element, then scale, pow and multiply.
     lrn_flops_fixed: int = 3
+    # Detection post-processing (augur_sim/ops/detect.py): the candidates that survive the
+    # confidence threshold depend on the image; sorting and NMS are counted for this many
+    # (per class for SSD), and an IoU test costs this many FLOPs (areas, overlap, divide).
+    detect_candidates: int = 100
+    nms_iou_flops: int = 12
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -12,7 +12,7 @@ from .engine.kernels import BOUND_NAMES, cost_matrix
 from .engine.memory import POLICIES, Footprint, footprint
 from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
-from .lower import CLASS_NAMES, LoweredNet, lower
+from .lowering import CLASS_NAMES, LoweredNet, lower
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
 # GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA

@@ -1,5 +1,5 @@
 """The closed vocabulary of fusion rules a runtime may declare (hw specs) and the
-lowering applies (augur_sim/lower.py). One table, so the two can never disagree."""
+lowering applies (augur_sim/lowering.py). One table, so the two can never disagree."""
 
 FUSION_RULES = {
     "conv_bias": "bias add folded into the conv / deconv kernel",

@@ -276,6 +276,9 @@ def rebatch(graph: LayerGraph, batch: int) -> LayerGraph:
         if layer.op == "input":
             shape = (batch,) + tuple(layer.attrs["shape"][1:])
             layer = _replace(layer, attrs={**layer.attrs, "shape": shape})
+        elif layer.op == "const" and "batch" in layer.attrs:
+            # A stored constant (ncnn MemoryData) is broadcast to the batch it meets.
+            layer = _replace(layer, attrs={**layer.attrs, "batch": batch})
         b.add_layer(_replace(layer, params=()))
     b.dropped = list(graph.dropped)
     return b.build()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from augur_sim import sweep as S
+from augur_sim.explore import sweep as S
 from augur_sim.engine.hwrow import H_DRAM_BW, H_PEAK, hw_row, pick_processor, pick_runtime
 from augur_sim.engine.kernels import cost_totals
 from augur_sim.estimator import estimate, lowered_for
 from augur_sim.frontends import load_net
 from augur_sim.frontends.onnx import load_onnx
 from augur_sim.hw import load_hw
-from augur_sim.whatif import grid, parse_vary
+from augur_sim.explore.whatif import grid, parse_vary
 from benchutil import DEVICE, SIZE_IDS, SIZES, label
 
 N_VARIANTS = 1000

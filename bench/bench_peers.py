@@ -5,7 +5,7 @@ Pairs (report.py prints augur / peer time per pair, matched by extra_info["pair"
 - onnx-tool: Model(file) + graph_reorder_nodes + shape_infer + profile, what its
   model_profile does minus printing the table (MACs, params, memory per node).
 - fvcore / ptflops (PyTorch model counters), only where torch and they are installed:
-  they count a torch module, so the module is built from the same graph (augur_sim.torchexec)
+  they count a torch module, so the module is built from the same graph (augur_sim.measure.torchexec)
   outside the timing; they trace or run the network. Skipped, with the reason, otherwise.
 - torch.utils.flop_counter.FlopCounterMode (in PyTorch itself) likewise, where torch is
   installed: it counts by running one forward pass.
@@ -58,7 +58,7 @@ def test_onnx_tool_profile(benchmark, size, onnx_models):
 def _torch_module(net):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: torch-based peers skipped")
     from augur_sim.frontends import load_net
-    from augur_sim.torchexec import build_module, random_inputs
+    from augur_sim.measure.torchexec import build_module, random_inputs
     g = load_net(net)
     mod = build_module(g).eval()
     return torch, g, mod, random_inputs(g)

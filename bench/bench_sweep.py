@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from augur_sim import sweep as S
+from augur_sim.explore import sweep as S
 from augur_sim.engine.hwrow import hw_row, pick_processor, pick_runtime
 from augur_sim.engine.kernels import cost_totals
 from augur_sim.estimator import lowered_for

@@ -25,7 +25,7 @@ def pytest_collect_file(file_path, parent):
 def onnx_models(tmp_path_factory):
     """The zoo networks of EXPORT_NETS exported once per session as ONNX (random weights,
     so each file has a real model's size); never committed. {net name: path}."""
-    from augur_sim.export import export_onnx
+    from augur_sim.measure.export import export_onnx
     from augur_sim.frontends import load_net
     d = tmp_path_factory.mktemp("onnx")
     out = {}

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from augur_sim import sweep as S
+from augur_sim.explore import sweep as S
 
 DEVS = ["jetson_nano", "nvidia_t4", "raspberry_pi_4", "nvidia_a100"]
 

@@ -7,7 +7,7 @@ Networks: nets/* and the Caffe files in ../shared/prototxt (or $AUGUR_SHARED/pro
 Specs: written by `augur calibrate --threads 1|N` on this machine (microbenchmarks only;
 the networks below are never used to fit anything). Batch 1. Whole-network measured time
 is the median wall time of session.run; per-layer figures are ORT's profiled node times
-mapped to our kernel groups (augur_sim/validate.py).
+mapped to our kernel groups (augur_sim/measure/validate.py).
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from augur_sim.calibrate import machine_info, machine_label  # noqa: E402
+from augur_sim.measure.calibrate import machine_info, machine_label  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
-from augur_sim.validate import validate  # noqa: E402
+from augur_sim.measure.validate import validate  # noqa: E402
 
 AIM_TOTAL_MEDIAN, AIM_TOTAL_MAX, AIM_LAYER_MEDIAN = 10.0, 25.0, 20.0
 
@@ -117,7 +117,7 @@ def render(m, specs, rows, layer_errs, failures, skipped, seconds, load=(float("
            "- Measured total: median wall time of `session.run` after 2 warm-up runs (about 3 s of runs: 3 for "
            "the biggest networks, up to 300 for the smallest). Per layer: ORT profiled node times (median over 6 profiled runs) mapped to our kernel "
            "groups (host layer + layers fused into it).",
-           "- Batch 1, fp32, random weights (augur_sim.export). The machine's 2 cores are shared with other "
+           "- Batch 1, fp32, random weights (augur_sim.measure.export). The machine's 2 cores are shared with other "
            "engineers' jobs: timings are noisy (min/max shown), 2-thread timings most of all. "
            f"1-minute load average at the start / end of this run: {load[0]:.2f} / {load[1]:.2f} (this script "
            "itself keeps 1-2 threads busy).",
@@ -168,7 +168,7 @@ microbenchmarks (not networks) showed the bias; networks only checked the result
    depthwise convs run at the bandwidth of the level holding their working set (3.6 MB:
    ~23 GB/s, L3), not DRAM's; the same residency rule as 1 now applies to DIRECT kernels on CPUs.
    GPU rows keep the analytical traffic model (tests/test_gpu_accuracy.py unchanged).
-3. **Transcendental terms** (augur_sim/lower.py columns `C_TRANS`, `C_POW`; optional runtime
+3. **Transcendental terms** (augur_sim/lowering.py columns `C_TRANS`, `C_POW`; optional runtime
    fields `transcendental_gops`, `pow_gops`; docs/MODEL.md). ORT's LRN evaluates a scalar `pow`
    per element (~28 ns/element here, 0.5 GFLOP/s of counted FLOPs) while sigmoid / tanh / exp
    are vectorised (0.3-0.4 ns/element, near stream speed): one rate cannot serve both, so exp-class
@@ -178,7 +178,7 @@ microbenchmarks (not networks) showed the bias; networks only checked the result
 4. **Fusion rules of the onnxruntime runtime** in the calibrated specs: conv_bias, conv_bn,
    conv_relu, conv_eltwise (checked against ORT's optimised graphs: ConvBnFusion, FusedConv
    activation, and on AVX-512 the NCHWc Conv+Sum that folds the residual Add).
-5. **Chains instead of standalone ops** (augur_sim/calibrate.py). A standalone op pays what a
+5. **Chains instead of standalone ops** (augur_sim/measure/calibrate.py). A standalone op pays what a
    network amortises: session.run, and the NCHWc `ReorderInput`/`ReorderOutput` nodes ORT puts
    around every conv and pool. Profiled here, the reorders cost more than the op itself for small
    ops (a 3x3 MaxPool on 64x56x56: 64 + 45 us of reorders around a 72 us pool; a stride-2

@@ -20,11 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 from augur_sim.engine import hwrow as H  # noqa: E402
 from augur_sim.engine.kernels import cost_matrix  # noqa: E402
-from augur_sim.fit import Param, fit_params  # noqa: E402
+from augur_sim.measure.fit import Param, fit_params  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer, rebatch  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
-from augur_sim.lower import lower  # noqa: E402
+from augur_sim.lowering import lower  # noqa: E402
 
 # PyTorch runs one kernel per layer; F.linear is a single addmm (bias in the GEMM), while a
 # convolution's bias is a separate add_ after cuDNN.

@@ -187,7 +187,7 @@ def main():
     # --- whole networks -------------------------------------------------------------------
     from augur_sim.frontends import load_net
     from augur_sim.graph import rebatch
-    from augur_sim.torchexec import build_module, random_inputs
+    from augur_sim.measure.torchexec import build_module, random_inputs
     files = []
     for d in args.nets_dir:
         files += sorted(Path(d).glob("*.yaml")) + sorted(Path(d).glob("*.prototxt"))

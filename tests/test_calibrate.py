@@ -5,14 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from augur_sim.calibrate import (FUSION, RUNTIME, LayerSpec, _conv, _fit_params, _gemm, bench_specs,
+from augur_sim.measure.calibrate import (FUSION, RUNTIME, LayerSpec, _conv, _fit_params, _gemm, bench_specs,
                                  build_processor, calibrate, layer_graph, machine_info, read_caches,
                                  write_spec)
 from augur_sim.cli import main
 from augur_sim.engine.hwrow import H_DW_EFF, H_GEMM_PEAK, H_MEM_EFF, H_OVERHEAD, hw_row
-from augur_sim.fit import Param, bench_times, fit_params
+from augur_sim.measure.fit import Param, bench_times, fit_params
 from augur_sim.hw import load_hw
-from augur_sim.lower import NOOP, lower
+from augur_sim.lowering import NOOP, lower
 
 
 def _bench_rows(specs):
@@ -151,7 +151,7 @@ def test_calibrate_refuses_bad_threads_and_output(tmp_path, capsys):
 # ------------------------------------------------------------------ chains, layout, transcendentals
 
 def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
-    from augur_sim.calibrate import CHAIN_K
+    from augur_sim.measure.calibrate import CHAIN_K
     s = _conv("c1x1", "conv", 64, 16, 10, 1, chain=True)
     assert s.chain == CHAIN_K and s.back["out_channels"] == 64
     g1, g3 = layer_graph(s, 1), layer_graph(s, 3)
@@ -169,7 +169,7 @@ def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
 
 
 def test_chain_onnx_model_runs_and_matches_the_graph_shape():
-    from augur_sim.calibrate import onnx_model, session
+    from augur_sim.measure.calibrate import onnx_model, session
     s = _conv("dwc", "dwconv", 16, 16, 12, 3, g=16, chain=True)
     g = layer_graph(s, 4)
     sess = session(onnx_model(s, g), 1)
@@ -179,7 +179,7 @@ def test_chain_onnx_model_runs_and_matches_the_graph_shape():
 
 
 def test_kernel_time_uses_the_slope_for_chains_and_removes_reorders_for_single_ops():
-    from augur_sim.calibrate import Timing, _kernel_time
+    from augur_sim.measure.calibrate import Timing, _kernel_time
     ch = _conv("c", "conv", 8, 8, 8, 3, chain=True)
     t = {"c": Timing.of([1.0e-3]), f"c__x{1 + ch.chain}": Timing.of([1.0e-3 + ch.chain * 0.2e-3])}
     assert _kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.2e-3)
@@ -193,7 +193,7 @@ def test_kernel_time_uses_the_slope_for_chains_and_removes_reorders_for_single_o
 
 
 def test_layout_share_finds_reorders_around_a_standalone_conv_and_none_around_gemm():
-    from augur_sim.calibrate import layout_share, onnx_model
+    from augur_sim.measure.calibrate import layout_share, onnx_model
     conv = _conv("c", "conv", 32, 32, 28, 3)
     gemm = _gemm("g", 64, 8, 64)
     fc = {"x0": np.ones((1, 32, 28, 28), np.float32)}
@@ -208,7 +208,7 @@ def test_layout_share_finds_reorders_around_a_standalone_conv_and_none_around_ge
 
 def test_transcendental_counts_in_the_lowering():
     from augur_sim.graph import GraphBuilder, Layer
-    from augur_sim.lower import C_POW, C_TRANS
+    from augur_sim.lowering import C_POW, C_TRANS
     b = GraphBuilder("t")
     b.add_input("x", (1, 8, 6, 6))
     b.add_layer(Layer("c", "conv", {"out_channels": 8, "kernel": (1, 1)}, ("x",), ("c",)))

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from augur_sim import sweep as S
+from augur_sim.explore import sweep as S
 
 from explore_util import REPO
 

@@ -10,7 +10,7 @@ from augur_sim.engine.kernels import cost_matrix
 from augur_sim.engine.traffic import io_lower_bound_bytes
 from augur_sim.estimator import estimate
 from augur_sim.graph import GraphBuilder, Layer
-from augur_sim.lower import C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, lower
+from augur_sim.lowering import C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, lower
 
 from engine_util import device, processor, runtime
 

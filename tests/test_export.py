@@ -13,7 +13,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from augur_sim.counts import count_net  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
-from augur_sim.export import export_cmd, export_onnx  # noqa: E402
+from augur_sim.measure.export import export_cmd, export_onnx  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer  # noqa: E402
 

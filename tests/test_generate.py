@@ -5,7 +5,7 @@ import pytest
 
 from augur_sim.counts import count_net
 from augur_sim.errors import AugurError
-from augur_sim.generate import FAMILIES, build, generate, parse_generate, sample_params
+from augur_sim.explore.generate import FAMILIES, build, generate, parse_generate, sample_params
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -36,7 +36,7 @@ def test_every_generated_graph_builds(family):
 
 
 def test_params_stay_in_documented_ranges():
-    from augur_sim import generate as G
+    from augur_sim.explore import generate as G
     for g in generate("resnet", 40, seed=5):
         p = g.params
         assert p["resolution"] in G.RESNET_RESOLUTIONS

@@ -20,7 +20,7 @@ import pytest
 onnx_tool = pytest.importorskip("onnx_tool", reason="onnx-tool not installed (the 'bench' extra)")
 
 from augur_sim.counts import count_net  # noqa: E402
-from augur_sim.export import export_onnx  # noqa: E402
+from augur_sim.measure.export import export_onnx  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
 
 # Fire modules (1x1 + 3x3), a residual net with batch norm and an FC layer, depthwise

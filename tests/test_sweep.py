@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from augur_sim import sweep as S
+from augur_sim.explore import sweep as S
 from augur_sim.estimator import estimate
 from augur_sim.hw import load_hw
 
@@ -174,7 +174,7 @@ def test_plot_command(tmp_path, capsys):
 
 
 def test_pareto_front():
-    from augur_sim.sweep_plots import pareto_front
+    from augur_sim.explore.sweep_plots import pareto_front
     macs = np.array([1, 5, 3, 5, 9, 2.0])
     t = np.array([1, 2, 2, 3, 4, 5.0])
     f = set(pareto_front(macs, t).tolist())

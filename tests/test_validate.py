@@ -5,7 +5,7 @@ import pytest
 
 from augur_sim.cli import main
 from augur_sim.graph import GraphBuilder, Layer
-from augur_sim.validate import validate, validate_dict, validate_table
+from augur_sim.measure.validate import validate, validate_dict, validate_table
 
 HW = "intel_i7_1185g7"  # any CPU spec with an onnxruntime runtime; the numbers are not judged here
 
@@ -64,7 +64,7 @@ def test_json_and_table(result):
 
 
 def test_cli_json_on_an_onnx_file(tmp_path, capsys):
-    from augur_sim.export import export_onnx
+    from augur_sim.measure.export import export_onnx
     path = tmp_path / "tiny.onnx"
     export_onnx(tiny_net(), path)
     rc = main(["validate", str(path), "--hw", HW, "--threads", "1", "--runs", "2", "--format", "json"])

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from augur_sim import whatif as W
+from augur_sim.explore import whatif as W
 from augur_sim.engine.hwrow import pick_processor
 from augur_sim.errors import AugurError
 from augur_sim.estimator import estimate
 from augur_sim.frontends import load_net
-from augur_sim.generate import generate
+from augur_sim.explore.generate import generate
 from augur_sim.hw import apply_overrides, load_hw
 
 from explore_util import REPO, augur

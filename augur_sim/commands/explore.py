@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 
 from ..errors import AugurError
-from .core import _positive, _shape, add_hw_args, add_net_args, emit
+from .estimate import _positive, _shape, add_hw_args, add_net_args, emit
 
 
 def cmd_whatif(args):
-    from .. import whatif as W
+    from ..explore import whatif as W
     from ..frontends import load_net
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
     sets = W.parse_set(args.set)
@@ -26,7 +26,7 @@ def cmd_whatif(args):
     if axes:
         g = W.grid(graph, args.hw, axes, sets, **kw)
         if args.plot:
-            from ..sweep_plots import whatif_plot
+            from ..explore.sweep_plots import whatif_plot
             whatif_plot(g, args.plot)
         if args.format == "json":
             from ..report import dumps
@@ -52,7 +52,7 @@ def cmd_whatif(args):
 def cmd_sweep(args):
     from pathlib import Path
 
-    from .. import sweep as S
+    from ..explore import sweep as S
     out = Path(args.out)
     S._fmt(out)  # check the suffix before any work
     batches = S.parse_batches(args.batch)
@@ -62,7 +62,7 @@ def cmd_sweep(args):
     if args.generate:
         if not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
             raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
-        from ..generate import parse_generate
+        from ..explore.generate import parse_generate
         gens = [parse_generate(g) for g in args.generate]
         nets += S.generated_specs(gens, args.seed)
     if not args.hw:
@@ -79,8 +79,8 @@ def cmd_sweep(args):
 
 
 def cmd_plot(args):
-    from ..sweep import read_table
-    from ..sweep_plots import heatmap_plot, pareto_plot
+    from ..explore.sweep import read_table
+    from ..explore.sweep_plots import heatmap_plot, pareto_plot
     table = read_table(args.results)
     if len(table) == 0:
         raise AugurError("no rows to plot", file=args.results)

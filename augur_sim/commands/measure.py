@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 
 from ..errors import AugurError
-from .core import _positive, emit
+from .estimate import _positive, emit
 
 
 def cmd_calibrate(args):
-    from ..calibrate import calibrate, check_out_path, summary_text, write_spec
+    from ..measure.calibrate import calibrate, check_out_path, summary_text, write_spec
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     check_out_path(args.out)
     mode = "quick" if args.quick else "full"
@@ -20,7 +20,7 @@ def cmd_calibrate(args):
 
 
 def cmd_validate(args):
-    from ..validate import validate, validate_dict, validate_table
+    from ..measure.validate import validate, validate_dict, validate_table
     from ..report import dumps
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     runs = _positive("--runs")(args.runs)

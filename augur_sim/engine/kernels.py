@@ -16,7 +16,7 @@ import math
 import numba
 import numpy as np
 
-from ..lower import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL,
+from ..lowering import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C_HIN, C_HOUT, C_IM2COL,
                      C_IN_BYTES, C_K, C_KH, C_KW, C_M, C_N, C_OUT_BYTES, C_POW, C_SH, C_SW, C_TRANS, C_W_BYTES,
                      C_WIN, C_WOUT, C_WSHARED, DIRECT, GEMM, NOOP)
 from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,

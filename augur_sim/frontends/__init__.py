@@ -8,7 +8,7 @@ from ..errors import AugurError
 from ..graph import LayerGraph, rebatch
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
-SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx")
+SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx", ".param")
 # Descriptor files are text of at most a few MB; refusing huge files early keeps a
 # mistaken path (a 2 GB weights file) from eating the machine's memory.
 MAX_TEXT_BYTES = 64 << 20
@@ -72,6 +72,9 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
         elif path.suffix in (".yaml", ".yml"):
             from .yamlnet import load_yamlnet
             graph = load_yamlnet(path, input_shape=input_shape)
+        elif path.suffix == ".param":
+            from .ncnn import load_ncnn
+            graph = load_ncnn(path, input_shape=input_shape)
         elif path.suffix == ".onnx":
             from .onnx import load_onnx
             graph = load_onnx(path, batch=batch, input_shape=input_shape, lenient=lenient)

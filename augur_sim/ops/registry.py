@@ -65,4 +65,5 @@ def _load_all() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        from . import activation, conv, dense, eltwise, norm, onnx_extra, pool, tensor  # noqa: F401  (registers)
+        from . import (activation, constant, conv, dense, detect, eltwise, norm, onnx_extra, pool,  # noqa: F401
+                       shuffle, tensor)  # (importing registers the ops)

@@ -12,7 +12,7 @@ Microbenchmarks only, never whole networks (the networks are the validation set)
   - cache geometry from the OS (/sys/devices/system/cpu/cpu0/cache).
 Every benchmark is also built as a LayerGraph (one unit: one layer, or a conv pair) and
 lowered; the efficiency
-parameters of the `onnxruntime` runtime are then fitted (augur_sim/fit.py) so the
+parameters of the `onnxruntime` runtime are then fitted (augur_sim/measure/fit.py) so the
 engine's predicted times match the measured ones.
 
 Peak FLOP/s. FLOP/cycle per core comes from the ISA (CPU flags: AVX-512F -> 16 fp32
@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 
 ASSUMED_GEMM_PEAK = 0.9          # fraction of FMA peak MLAS SGEMM reaches on a large GEMM (assumption)
 RUNTIME = "onnxruntime"
@@ -290,7 +290,7 @@ def bench_specs(mode: str) -> list[LayerSpec]:
 def layer_graph(spec: LayerSpec, units: int = 1):
     """The benchmark as a LayerGraph: `units` repetitions of its unit (the op, then `back`
     where set), inputs x0, x1, ...; the first unit's op is named spec.name."""
-    from .graph import GraphBuilder, Layer
+    from ..graph import GraphBuilder, Layer
     if units < 1 or (units > 1 and not spec.chain):
         raise AugurError(f"benchmark {spec.name}: {units} units asked of a benchmark that is not a chain")
     b = GraphBuilder(spec.name if units == 1 else f"{spec.name}_x{units}")
@@ -627,7 +627,7 @@ def _stream_sizes(machine: MachineInfo, threads: int, mode: str) -> dict:
 
 
 def _fit_params():
-    from .engine.hwrow import (H_DW_EFF, H_ELT_EFF, H_GEMM_PEAK, H_HALF_K, H_HALF_M, H_HALF_N,
+    from ..engine.hwrow import (H_DW_EFF, H_ELT_EFF, H_GEMM_PEAK, H_HALF_K, H_HALF_M, H_HALF_N,
                                H_MEM_EFF, H_OVERHEAD, H_POW, H_TILE_M, H_TILE_N, H_TRANS)
     from .fit import Param
     return [
@@ -649,7 +649,7 @@ def _fit_params():
 def build_processor(machine: MachineInfo, threads: int, clock_ghz: float, fpc: int, bw: dict,
                     dispatch_s: float, rt_values: dict | None = None, source: str = "calibrating"):
     """The Processor object the spec will describe (also used to cost candidate rows)."""
-    from .hw import Cache, Energy, Processor, Runtime
+    from ..hw import Cache, Energy, Processor, Runtime
     v = dict(gemm_peak=ASSUMED_GEMM_PEAK, gemm_half_m=8.0, gemm_half_n=32.0, gemm_half_k=32.0, tile_m=16,
              tile_n=64, dw_conv=0.1, mem=0.8, eltwise=0.8, dispatch_s=dispatch_s,
              transcendental_per_s=4e9, pow_per_s=1e8)
@@ -699,9 +699,9 @@ def _spec_caches(machine: MachineInfo, threads: int, clock_ghz: float, bw: dict)
 def calibrate(threads: int | None = None, mode: str = "full", progress: bool = True,
               log=None, seed: int = 0) -> Calibration:
     """Measure this machine and fit the onnxruntime efficiency parameters."""
-    from .engine.hwrow import hw_row
+    from ..engine.hwrow import hw_row
     from .fit import fit_params
-    from .lower import NOOP, lower
+    from ..lowering import NOOP, lower
 
     if os.environ.get(TINY_ENV):
         mode = "tiny"
@@ -827,7 +827,7 @@ def machine_label(m: MachineInfo) -> str:
 
 def summary_text(c: Calibration) -> str:
     """What was measured, its spread, and how well the fitted model reproduces it."""
-    from .report import table
+    from ..report import table
     lines = [f"machine: {machine_label(c.machine)}; threads {c.threads}; mode {c.mode}; "
              f"{c.seconds:.0f} s; onnxruntime {c.machine.versions['onnxruntime']}",
              f"peak: {c.fpc} FLOP/cycle ({c.fpc_note}) x {c.clock_ghz:.2f} GHz ({c.clock_note}) x {c.threads}",
@@ -879,7 +879,7 @@ def spec_yaml(c: Calibration, name: str) -> str:
     errs = np.array([abs(np.log(b.predicted_s / b.kernel_s)) for b in c.benches if b.kernel_s > 0])
     med = 100 * (np.exp(np.median(errs)) - 1)
     out = [
-        "# Written by `augur calibrate` (augur_sim/calibrate.py): microbenchmarks of ONNX Runtime on the",
+        "# Written by `augur calibrate` (augur_sim/measure/calibrate.py): microbenchmarks of ONNX Runtime on the",
         "# machine below, efficiency parameters fitted to them (docs/ACCURACY.md). Re-run to refresh.",
         f"# Mode {c.mode}, {c.threads} thread(s), {len(c.benches)} benchmarks, {c.seconds:.0f} s; fit median "
         f"|error| {med:.1f}% per benchmark; load average before / after {c.extras.get('load', (0, 0))[0]:.2f} / "
@@ -946,7 +946,7 @@ def spec_yaml(c: Calibration, name: str) -> str:
 
 def check_out_path(out) -> Path:
     """Refuse an output path that cannot take the spec, before minutes of benchmarks."""
-    from .fileio import check_writable
+    from ..fileio import check_writable
     path = Path(out)
     if path.suffix not in (".yaml", ".yml"):
         raise AugurError("the spec must be written to a .yaml file", file=str(path))
@@ -955,8 +955,8 @@ def check_out_path(out) -> Path:
 
 def write_spec(c: Calibration, out: str) -> Path:
     """Write the spec atomically and check it loads; a spec that fails never replaces a good one."""
-    from .fileio import atomic_path
-    from .hw import check_hw
+    from ..fileio import atomic_path
+    from ..hw import check_hw
     path = check_out_path(out)
     text = spec_yaml(c, path.stem)
     with atomic_path(path) as tmp:

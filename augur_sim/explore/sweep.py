@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 
 KEY = ("net", "hw", "processor", "batch", "precision")
 SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
@@ -70,8 +70,8 @@ _GRAPH_CACHE: dict = {}
 
 def _load_path(path: str, batch: int):
     """Descriptor files are parsed once per process; other batches are rebatched copies."""
-    from .frontends import load_net
-    from .graph import rebatch
+    from ..frontends import load_net
+    from ..graph import rebatch
     base = _GRAPH_CACHE.get(path)
     if base is None:
         if len(_GRAPH_CACHE) > 64:
@@ -91,7 +91,7 @@ def _hw_path_like(s: str) -> bool:
 
 def expand_nets(specs) -> list[NetSpec]:
     """Zoo names, paths and globs -> NetSpecs (a glob matching nothing is an error)."""
-    from .frontends import SUFFIXES, resolve_net
+    from ..frontends import SUFFIXES, resolve_net
     out, seen = [], set()
     for spec in specs:
         spec = spec.strip()
@@ -115,7 +115,7 @@ def expand_nets(specs) -> list[NetSpec]:
 
 def expand_hw(specs) -> list:
     """Device names, spec paths and globs -> loaded Devices, each once."""
-    from .hw import load_hw
+    from ..hw import load_hw
     out, seen = [], set()
     for spec in specs:
         spec = spec.strip()
@@ -125,7 +125,7 @@ def expand_hw(specs) -> list:
             # 'jetson_*': a pattern over device names (`augur hw list`), not over files here.
             import fnmatch
 
-            from .hw.load import _available_names
+            from ..hw.load import _available_names
             paths = [n for n in _available_names() if fnmatch.fnmatchcase(n, spec)]
             if not paths:
                 raise AugurError(f"--hw pattern '{spec}' matches no device name (see `augur hw list`)")
@@ -198,7 +198,7 @@ class HwPack:
 
 def select_targets(devices, processors: list[str] | None):
     """(device, processor) pairs: the default processor, the named ones, or 'all'."""
-    from .engine.hwrow import pick_processor
+    from ..engine.hwrow import pick_processor
     pairs = []
     for dev in devices:
         if not processors:
@@ -218,8 +218,8 @@ def select_targets(devices, processors: list[str] | None):
 
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
-    from .engine.hwrow import hw_row, pick_runtime
-    from .estimator import DEFAULT_RUNTIME_MIB
+    from ..engine.hwrow import hw_row, pick_runtime
+    from ..estimator import DEFAULT_RUNTIME_MIB
     mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
     targets, rts = [], []
     for dev, proc in select_targets(devices, processors):
@@ -249,15 +249,15 @@ class Item:
 
 def totals(rows: np.ndarray, hws: np.ndarray) -> np.ndarray:
     """[P, 4] network totals (time, dram, energy, compute-bound time) for all rows, one call."""
-    from .engine.kernels import cost_totals
+    from ..engine.kernels import cost_totals
     return cost_totals(rows, hws)
 
 
 def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:
     """All rows of one (net, batch, precision): one lowering per fusion set, one
     cost_totals call per lowering over every hardware row that shares it."""
-    from .engine.memory import footprint
-    from .lower import lower
+    from ..engine.memory import footprint
+    from ..lowering import lower
     graph = item.net.graph(item.batch)
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
@@ -410,7 +410,7 @@ class ResultStore:
         if not self.buf:
             return
         import pyarrow as pa
-        from .fileio import atomic_path
+        from ..fileio import atomic_path
         self.parts.mkdir(exist_ok=True)
         table = pa.Table.from_pylist(self.buf, schema=arrow_schema())
         while True:
@@ -426,7 +426,7 @@ class ResultStore:
     def finalize(self) -> int:
         """Merge OUT and every chunk, first copy of each key wins, sorted by key; atomic."""
         import pyarrow as pa
-        from .fileio import atomic_path
+        from ..fileio import atomic_path
         self.flush()
         files = self._existing_files()
         if not files:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
@@ -141,19 +141,19 @@ class Comparison:
 
 
 def _device(hw):
-    from .hw import load_hw
+    from ..hw import load_hw
     return hw if hasattr(hw, "processors") else load_hw(hw)
 
 
 def _override(device, overrides: dict):
-    from .hw import apply_overrides
+    from ..hw import apply_overrides
     return apply_overrides(device, overrides) if overrides else device
 
 
 def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp32", runtime=None,
             threads=None) -> Comparison:
-    from .estimator import estimate
-    from .frontends import load_net
+    from ..estimator import estimate
+    from ..frontends import load_net
     if not overrides:
         raise AugurError("nothing to compare: give at least one --set KEY=VALUE (or --vary)")
     graph = load_net(net, batch=batch)
@@ -169,7 +169,7 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
 
 
 def comparison_table(c: Comparison) -> str:
-    from .report import table
+    from ..report import table
     rows = [(l.name, f"{l.base_s * 1e3:.4f}", f"{l.new_s * 1e3:.4f}", f"{l.speedup:.2f}x", l.base_bound,
              l.new_bound + (" *" if l.new_bound != l.base_bound else ""))
             for l in c.layers if l.base_bound != "none"]
@@ -240,7 +240,7 @@ class Grid:
 
 
 def _row_for(device, processor, runtime, precision, threads):
-    from .engine.hwrow import hw_row, pick_processor, pick_runtime
+    from ..engine.hwrow import hw_row, pick_processor, pick_runtime
     proc = pick_processor(device, processor)
     rt = pick_runtime(proc, runtime)
     return proc, rt, hw_row(proc, rt, precision, threads)
@@ -299,9 +299,9 @@ def _check_points(n: int, shape: tuple, rng) -> list[int]:
 
 def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=None, precision="fp32",
          runtime=None, threads=None, exact_limit: int = EXACT_LIMIT) -> Grid:
-    from .engine.kernels import cost_totals
-    from .estimator import _check_precision, lowered_for
-    from .frontends import load_net
+    from ..engine.kernels import cost_totals
+    from ..estimator import _check_precision, lowered_for
+    from ..frontends import load_net
     _check_precision(precision)
     axes = tuple(axes)
     if not axes:
@@ -361,7 +361,7 @@ def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
 
 
 def grid_table(g: Grid) -> str:
-    from .report import table
+    from ..report import table
     heads, rows = grid_rows(g)
     k = len(g.axes)
     text = [(*[f"{v:g}" for v in r[:k]], f"{r[k]:.4f}", f"{r[k + 1]:.3f}x", f"{r[k + 2]:.1%}",
@@ -381,7 +381,7 @@ def grid_table(g: Grid) -> str:
 
 
 def grid_csv(g: Grid) -> str:
-    from .report import to_csv
+    from ..report import to_csv
     heads, rows = grid_rows(g)
     return to_csv([dict(zip(heads, r)) for r in rows], heads)
 

@@ -87,7 +87,7 @@ def cmd_estimate(args):
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
                    policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib)
     if args.plot:
-        from ..plots import roofline_plot
+        from ..explore.plots import roofline_plot
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
         emit(dumps(est.to_dict()), args.out)
@@ -150,14 +150,14 @@ def register(sub):
 
 
 def cmd_export(args):
-    from ..export import export_cmd
+    from ..measure.export import export_cmd
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
     shape = _shape(args.input_shape) if args.input_shape is not None else None
     emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset, input_shape=shape))
 
 
 def cmd_cachesim(args):
-    from ..cachesim_cli import cachesim_report
+    from .cachesim import cachesim_report
     emit(cachesim_report(net_from_args(args), args.layer, args.hw, args.processor, args.precision))
 
 

@@ -2,18 +2,18 @@
 cache hierarchy (the LRU oracle), next to what the analytical model predicts."""
 from __future__ import annotations
 
-from .engine.cachesim import CacheLevel, replay_conv_direct, simulate_layer_gemm
-from .engine.hwrow import pick_processor
-from .engine.traffic import direct_conv_traffic_bytes, gemm_traffic_bytes
-from .errors import AugurError
-from .graph import DTYPE_BYTES
-from .lower import (C_CH, C_GCOUNT, C_HIN, C_HOUT, C_K, C_KH, C_KW, C_M, C_N, C_SH, C_WIN, C_WOUT,
+from ..engine.cachesim import CacheLevel, replay_conv_direct, simulate_layer_gemm
+from ..engine.hwrow import pick_processor
+from ..engine.traffic import direct_conv_traffic_bytes, gemm_traffic_bytes
+from ..errors import AugurError
+from ..graph import DTYPE_BYTES
+from ..lowering import (C_CH, C_GCOUNT, C_HIN, C_HOUT, C_K, C_KH, C_KW, C_M, C_N, C_SH, C_WIN, C_WOUT,
                     DIRECT, GEMM, lower)
-from .report import ibytes, table
+from ..report import ibytes, table
 
 
 def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> str:
-    from .hw import load_hw
+    from ..hw import load_hw
     if layer not in graph.g:
         near = [n for n in graph.order if layer.lower() in n.lower()][:8]
         raise AugurError(f"no layer '{layer}' in {graph.name}" + (f"; similar: {', '.join(near)}" if near else ""))

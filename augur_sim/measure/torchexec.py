@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from .errors import AugurError
-from .graph import LayerGraph
+from ..errors import AugurError
+from ..graph import LayerGraph
 
 
 def _torch():

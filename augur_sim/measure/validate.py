@@ -1,6 +1,6 @@
 """`augur validate`: run a network in ONNX Runtime (CPU) here and compare with the prediction.
 
-The network is exported to ONNX (augur_sim.export, random weights), run with the same
+The network is exported to ONNX (augur_sim.measure.export, random weights), run with the same
 session options calibrate uses, and profiled per node. ORT rewrites the graph (BN folded
 into Conv, activations and residual adds fused, NCHWc layout with Reorder nodes), so the
 measured nodes are mapped back to our layers by name:
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 
 
 @dataclass(frozen=True)
@@ -177,11 +177,11 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
     import onnx
     import onnxruntime as ort
     from .calibrate import session
-    from .engine.hwrow import pick_processor, pick_runtime
-    from .estimator import estimate, lowered_for
+    from ..engine.hwrow import pick_processor, pick_runtime
+    from ..estimator import estimate, lowered_for
     from .export import build_model
-    from .frontends import load_net
-    from .hw import load_hw
+    from ..frontends import load_net
+    from ..hw import load_hw
 
     if isinstance(runs, bool) or not isinstance(runs, int) or runs <= 0 or runs > MAX_RUNS:
         raise AugurError(f"--runs must be a positive integer up to {MAX_RUNS}, got {runs!r}")
@@ -245,7 +245,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
         by_kernel_meas[k] += t
         by_kernel_nodes[k].append(name)
     pred = {l.name: l.time_s for l in est.layers}
-    from .lower import CLASS_NAMES, NOOP
+    from ..lowering import CLASS_NAMES, NOOP
     groups = []
     for k, kern in enumerate(low.kernels):
         if kern.cls == NOOP and by_kernel_meas.get(k, 0.0) == 0.0:
@@ -265,7 +265,7 @@ def _pct(x) -> str:
 
 
 def validate_table(v: Validation, top: int = 5) -> str:
-    from .report import table
+    from ..report import table
     rows = []
     for g in v.groups:
         rows.append((g.name, g.kernel_class, len(g.layers), f"{g.predicted_s * 1e3:.3f}", f"{g.measured_s * 1e3:.3f}",

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AugurError, UnsupportedOpError
-from .graph import LayerGraph
+from ..errors import AugurError, UnsupportedOpError
+from ..graph import LayerGraph
 
 # A protobuf message cannot exceed 2 GiB; stay clear of it with the graph itself.
 MAX_WEIGHT_BYTES = 1900 << 20
@@ -159,7 +159,7 @@ def _matmul(e: _Emitter, L):
 
 
 def _pool(e: _Emitter, L):
-    from .frontends.onnx import floor_pad_end, ort_pool_extent
+    from ..frontends.onnx import floor_pad_end, ort_pool_extent
     a, n = L.attrs, L.name
     mode = a["mode"]
     if a.get("global"):
@@ -546,7 +546,7 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        from .fileio import _default_mode
+        from ..fileio import _default_mode
         os.chmod(tmp, _default_mode())  # mkstemp's 0600 is not what a user's output file should get
         os.replace(tmp, path)
         tmp = None
@@ -561,7 +561,7 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
 def export_cmd(net_spec, out_path, batch: int | None = None, opset: int = 17,
                input_shape: tuple | None = None) -> str:
     """`augur export NET --out model.onnx [--batch N] [--input-shape S]`: returns a one-line summary."""
-    from .frontends import load_net
+    from ..frontends import load_net
     graph = load_net(net_spec, batch=batch, input_shape=input_shape)
     info = export_onnx(graph, out_path, opset=opset)
     return (f"wrote {info.path}: {graph.name}, batch {graph.batch}, {len(graph) - len(graph.inputs)} layers "

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AugurError
-from .graph import GraphBuilder, Layer, LayerGraph
+from ..errors import AugurError
+from ..graph import GraphBuilder, Layer, LayerGraph
 
 FAMILIES = ("resnet", "mobilenet")
 MAX_COUNT = 1_000_000  # far above any sweep a machine finishes; catches typos like 1e12

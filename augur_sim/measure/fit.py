@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine.kernels import cost_matrix
-from .errors import AugurError
+from ..engine.kernels import cost_matrix
+from ..errors import AugurError
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 from .plots import _plt, _save
 
 MAX_HEATMAP_NETS = 60  # beyond this a heatmap row is under a pixel; the fastest/slowest are kept

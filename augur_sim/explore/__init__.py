@@ -1,0 +1,1 @@
+"""Exploring a design space: what-if studies, sweeps, generated networks, plots."""
