@@ -77,3 +77,15 @@ def nchwc_block(isa_flags) -> int:
     if "avx2" in flags:
         return 8
     return 0
+
+
+# MLAS' SGEMM packs B in panels of 16 columns (MLAS_SGEMM_STRIDEN_THREAD_ALIGN) and rounds
+# the buffer to its preferred alignment, 64 bytes on x86 (onnxruntime/core/mlas/lib/sgemm.cpp,
+# MlasGemmPackBSize).
+SGEMM_PACK_N_ALIGN = 16
+MLAS_BUFFER_ALIGN = 64
+
+
+def mlas_packb_bytes(n: int, k: int) -> int:
+    """Bytes of the pre-packed B (K x N, fp32) a Gemm/MatMul kernel keeps."""
+    return round_up(round_up(n, SGEMM_PACK_N_ALIGN) * k * 4, MLAS_BUFFER_ALIGN)

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
 from .memory import footprint, im2col_bytes
-from .ort_layout import conv_plan
+from .ort_layout import conv_plan, mlas_packb_bytes
 
 MiB = 1 << 20
 MODELS = ("onnxruntime", "pytorch", "caffe", "ncnn", "tensors")
@@ -91,13 +91,14 @@ class OrtWeights:
     other_bytes: int       # everything else that survives optimisation (unfolded BN, PReLU...)
     largest_bytes: int     # the largest single initializer (one transient copy while loading)
     kernels: int           # nodes left to run (after ORT's fusions, about one per our kernel)
+    scratch_bytes: int = 0  # the largest im2col buffer of a generic Conv
 
 
 def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeights:
     """Classify and size the initializers ORT keeps. BatchNorm/Scale right after a conv are
     folded into the conv's filter and bias (ConvBNFusion, ConvMulFusion/ConvAddFusion), so
     they cost nothing of their own; a conv without a bias gains one."""
-    nchwc = plain = gemm = other = largest = 0
+    nchwc = plain = gemm = other = largest = scratch = 0
     folded = _folded_into_conv(graph)
     kernels = 0
     for name in graph.order:
@@ -113,8 +114,14 @@ def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeight
                 nchwc += b
             else:
                 plain += b
+                # The generic Conv's im2col scratch (NCHWc kernels need none).
+                scratch = max(scratch, im2col_bytes(graph, name, elem_bytes))
             kernels += 1
         elif L.op in ("fc", "matmul"):
+            if L.params and len(L.params[0]) == 2 and elem_bytes == 4:
+                # B pre-packed for MLAS; the original is released (its only consumer packed it).
+                n_out, k = L.params[0]
+                b = mlas_packb_bytes(n_out, k) + sum(int(np.prod(s)) for s in L.params[1:]) * elem_bytes
             gemm += b
             kernels += 1
         elif name in folded:
@@ -124,7 +131,7 @@ def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeight
             if L.op not in ("input",):
                 kernels += 1
         largest = max(largest, b)
-    return OrtWeights(nchwc, plain, gemm, other, largest, kernels)
+    return OrtWeights(nchwc, plain, gemm, other, largest, kernels, scratch)
 
 
 def _folded_into_conv(graph: LayerGraph) -> set:
@@ -170,7 +177,7 @@ def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32
     eb = DTYPE_BYTES[dtype]
     w = ort_weights(graph, int(c["nchwc_block"]), eb)
     fp = footprint(graph, dtype, "reuse")
-    act = fp.peak_activation_bytes + fp.workspace_bytes
+    act = fp.peak_activation_bytes + w.scratch_bytes
     terms = (
         ("session", int((c["base_mib"] + c["per_thread_mib"] * threads) * MiB
                         + c["per_node_kib"] * 1024 * w.kernels),
@@ -196,7 +203,7 @@ def ort_features(graph: LayerGraph, threads: int, block: int = 16) -> dict:
     fp = footprint(graph, "fp32", "reuse")
     return {"threads": threads, "kernels": w.kernels, "nchwc": w.nchwc_bytes, "plain": w.plain_bytes,
             "gemm": w.gemm_bytes, "other": w.other_bytes, "largest": w.largest_bytes,
-            "act": fp.peak_activation_bytes + fp.workspace_bytes}
+            "act": fp.peak_activation_bytes + w.scratch_bytes}
 
 
 def check_consts(consts: dict, where: str = "memory") -> None:
@@ -208,10 +215,14 @@ def check_consts(consts: dict, where: str = "memory") -> None:
 
 
 def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threads: int | None,
-                      dtype: str = "fp32", kind: str = "cpu") -> RuntimeFootprint | None:
+                      dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "") -> RuntimeFootprint | None:
     """Dispatch to the runtime's model; None for 'tensors' (no runtime model)."""
     section = dict(section or {})
     section.pop("model", None)
+    section.pop("source", None)
+    check_consts(section)
+    if model == "pytorch" and "cudagraph" in runtime_name.lower():
+        section.setdefault("cudagraph", 1)
     if model == "onnxruntime":
         return ort_memory(graph, threads or 1, section, dtype)
     if model == "tensors":

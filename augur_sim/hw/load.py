@@ -318,7 +318,8 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
             issue_s=r.get("issue_us", 0.0) * 1e-6,
             transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
             pow_per_s=r.get("pow_gops", 0.0) * 1e9,
-            conv_gemm=r.get("conv_gemm", 1.0))
+            conv_gemm=r.get("conv_gemm", 1.0),
+            memory=tuple(sorted((k, v) for k, v in r.get("memory", {}).items() if k != "__node__")))
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "
@@ -363,7 +364,8 @@ def build_device(tree: Node, stem: str | None, file: str) -> Device:
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
                   memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=tuple(sources),
-                  processors=procs, file=file, raw=tree)
+                  processors=procs, file=file, raw=tree,
+                  host={k: v for k, v in d["host"].items() if k != "__node__"} if "host" in d else None)
 
 
 # ---------------------------------------------------------------- public API

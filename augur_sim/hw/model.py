@@ -86,6 +86,8 @@ class Runtime:
     pow_per_s: float = 0.0
     # Fraction of the GEMM efficiency a convolution lowered to GEMM reaches (1 = the same).
     conv_gemm: float = 1.0
+    # The runtime's `memory:` section as (key, value) pairs (hashable); empty = defaults.
+    memory: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ class Device:
     # The merged, validated YAML tree (located nodes) that built this device. Kept so
     # apply_overrides can edit the spec and re-validate it; the engine never reads it.
     raw: object = field(default=None, compare=False, repr=False)
+    # The calibration host (the spec's `host:` section as a plain dict); None if not recorded.
+    host: dict | None = field(default=None, compare=False)
 
     def processor(self, name: str | None = None) -> Processor:
         """The named processor; with no name, the only one, or the first GPU."""

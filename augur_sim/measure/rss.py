@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import AugurError
+from ..errors import AugurError
 
 MAX_SAMPLES = 100
 

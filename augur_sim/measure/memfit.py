@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine.runtime_memory import ORT_DEFAULTS, MiB, ort_features
+from ..engine.runtime_memory import ORT_DEFAULTS, MiB, ort_features
 
 # (constant, feature) pairs fitted by NNLS; base_mib and per_thread_mib come from the
 # empty network directly.
@@ -43,6 +43,26 @@ def _fcnet(name: str, k: int, outs) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _residual(name: str, hw: int, stages, fc: int) -> str:
+    """A synthetic residual network: a stem, bottleneck stages (mid width, out width, repeats),
+    global pooling and an FC head. Widths and depths unlike any network docs/ACCURACY.md checks."""
+    lines = [f"name: {name}", "description: augur memory microbenchmark", f"input: {{shape: [1, 3, {hw}, {hw}]}}",
+             "blocks:", "  bott:",
+             "    params: {mid: int, out: int, stride: {type: int, default: 1}, project: {type: bool, default: false}}",
+             "    layers:",
+             "      - a: {conv: {out: $mid, k: 1}, bn: true, act: relu}",
+             "      - b: {conv: {out: $mid, k: 3, s: $stride, p: 1}, bn: true, act: relu}",
+             "      - c: {conv: {out: $out, k: 1}, bn: true}",
+             "      - proj: {conv: {out: $out, k: 1, s: $stride}, bn: true, in: input, if: $project}",
+             "      - add: {add: true, in: [c, proj], act: relu}",
+             "layers:", "  - stem: {conv: {out: 32, k: 3, s: 2, p: 1}, bn: true, act: relu}"]
+    for i, (mid, out, rep) in enumerate(stages):
+        lines.append(f"  - s{i}: {{repeat: {rep}, block: bott, args: {{mid: {mid}, out: {out}}}, "
+                     f"first: {{stride: {1 if i == 0 else 2}, project: true}}}}")
+    lines += ["  - pool: {gap: true}", "  - flat: {flatten: true}", f"  - fc: {{fc: {fc}}}"]
+    return "\n".join(lines) + "\n"
+
+
 def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
     """(name, YAML net text) of the memory microbenchmarks."""
     nets = [("empty", _stack("empty", 8, 4, 1, k=1, bn=False)),
@@ -61,7 +81,10 @@ def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
                  ("fc2048", _fcnet("fc2048", 2048, (2048, 1000))),
                  ("wide_act64", _stack("wide_act64", 64, 112, 4)),
                  ("plain62x3", _stack("plain62x3", 62, 28, 3, k=3)),
-                 ("conv256x8_fc", _stack("conv256x8_fc", 256, 14, 8, fc=(4096, 1000)))]
+                 ("conv256x8_fc", _stack("conv256x8_fc", 256, 14, 8, fc=(4096, 1000))),
+                 ("res_small", _residual("res_small", 128, ((48, 192, 2), (96, 384, 2), (192, 768, 2)), 500)),
+                 ("res_wide", _residual("res_wide", 160, ((160, 480, 2), (320, 960, 3), (640, 1920, 2)), 1500)),
+                 ("res_deep", _residual("res_deep", 96, ((64, 256, 6), (128, 512, 8)), 200))]
     return nets
 
 
@@ -75,7 +98,7 @@ class MemPoint:
 
 
 def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None) -> list[MemPoint]:
-    from .frontends.yamlnet import load_yamlnet_text
+    from ..frontends.yamlnet import load_yamlnet_text
     from .rss import measure_graph_rss
     pts = []
     for name, text in bench_nets(mode):
