@@ -42,6 +42,9 @@ class LayerEstimate:
     energy_j: float
     input_shapes: tuple
     output_shape: tuple
+    # The algorithm the runtime ran this layer's kernel with, where the runtime models one
+    # (ncnn: winograd63, sgemm1x1, depthwise...); None for the roofline runtimes.
+    algorithm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,12 @@ class Estimate:
     # them on first use, so a caller that wants totals only never pays for them.
     lowered: LoweredNet = field(default=None, repr=False, compare=False)
     kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)
+    # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
+    algorithms: dict = field(default=None, repr=False, compare=False)
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
-        return layer_estimates(self.lowered, self.kernel_costs)
+        return layer_estimates(self.lowered, self.kernel_costs, self.algorithms)
 
     @property
     def fits(self) -> bool:
@@ -116,6 +121,7 @@ class Estimate:
                 "memory_ms": l.memory_s * 1e3, "macs": l.macs, "flops": l.flops, "params": l.params,
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
+                **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
             } for l in self.layers],
             "assumptions": self.assumptions,
         }
@@ -138,7 +144,7 @@ def _check_precision(precision: str) -> None:
 def estimate(net, hw, processor: str | None = None, batch: int | None = None, precision: str = "fp32",
              threads: int | None = None, policy: str = "reuse", runtime: str | None = None,
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
-             input_shape: tuple | None = None) -> Estimate:
+             input_shape: tuple | None = None, cores: str | None = None) -> Estimate:
     """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
     from .frontends import load_net
     from .hw import load_hw
@@ -147,6 +153,11 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
     device = hw if hasattr(hw, "processors") else load_hw(hw)
+    if runtime == "ncnn":
+        # ncnn's CPU runtime: any CPU spec, parameters by ISA class (augur_sim/ncnn_estimate.py).
+        from .ncnn_estimate import estimate_ncnn
+        proc = pick_processor(device, processor or "cpu")
+        return estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
     proc = pick_processor(device, processor)
     rt = pick_runtime(proc, runtime)
     low = lowered_for(graph, precision, rt.fusion, conventions)
@@ -161,7 +172,7 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
     return assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
 
 
-def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ...]:
+def layer_estimates(low: LoweredNet, res: np.ndarray, algorithms: dict | None = None) -> tuple[LayerEstimate, ...]:
     """Per-layer records: a kernel's cost goes to its host layer (with the auxiliary kernels
     the runtime runs for it, such as a separate bias pass); fused layers get 0."""
     aux: dict[str, np.ndarray] = {}
@@ -182,7 +193,8 @@ def layer_estimates(low: LoweredNet, res: np.ndarray) -> tuple[LayerEstimate, ..
             params=lc.counts.params, dram_bytes=float(r[3]) if host else 0.0,
             bound=BOUND_NAMES[int(res[k, 4])] if host else "fused",
             energy_j=float(r[5]) if host else 0.0, input_shapes=lc.input_shapes,
-            output_shape=lc.output_shapes[0] if lc.output_shapes else ()))
+            output_shape=lc.output_shapes[0] if lc.output_shapes else (),
+            algorithm=algorithms.get(kern.name) if algorithms and host else None))
     return tuple(layers)
 
 

@@ -111,18 +111,21 @@ def analyze_csv(nc: NetCount) -> str:
 
 def estimate_table(est, top: int = 8) -> str:
     rows = []
+    # Runtimes that choose an algorithm per kernel (ncnn) get a column saying which.
+    algo = any(l.algorithm is not None for l in est.layers)
     for l in est.layers:
         if l.op == "input":
             continue
         rows.append((l.name, l.type, shape_str(l.output_shape),
                      f"{l.time_s * 1e3:.3f}" if l.fused_into is None else "-",
                      si(l.flops), si(l.dram_bytes, "B") if l.fused_into is None else "-",
-                     l.bound if l.fused_into is None else f"fused>{l.fused_into}"))
+                     l.bound if l.fused_into is None else f"fused>{l.fused_into}")
+                    + ((l.algorithm or "-",) if algo else ()))
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
-    out = [hdr, table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"], rows,
-                      ["<", "<", "<", ">", ">", ">", "<"]), ""]
+    out = [hdr, table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else []),
+                      rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {t.energy_j * 1e3:.3g} mJ")
     # Where the time goes.

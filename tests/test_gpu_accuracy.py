@@ -38,8 +38,8 @@ def errors(run: str, runtime: str) -> np.ndarray:
 # Measured 2026-11-26 (docs/ACCURACY_GPU.md): eager median 24.0%, 82% of points within 60%;
 # CUDA graph median 22.4%, 99% within 60%. The bounds leave a little room, no more.
 @pytest.mark.parametrize("run, runtime, median, share_60", [
-    ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", 0.26, 0.80),
-    ("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", 0.24, 0.95),
+    ("h200_pytorch_2026-11-26_run1.json", "legacy-h200fit-eager", 0.26, 0.80),
+    ("h200_pytorch_cudagraph_2026-11-26_run3.json", "legacy-h200fit-cudagraph", 0.24, 0.95),
 ])
 def test_h200_whole_network_error(run, runtime, median, share_60):
     errs = errors(run, runtime)

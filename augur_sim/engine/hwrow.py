@@ -15,7 +15,12 @@ MAX_LEVELS = 3
  H_GEMM_PEAK, H_HALF_M, H_HALF_N, H_HALF_K, H_TILE_M, H_TILE_N, H_DW_EFF, H_OVERHEAD,
  H_E_FLOP, H_E_DRAM, H_E1, H_E2, H_E3, H_STATIC_W, H_IS_GPU, H_ISSUE, H_TRANS, H_POW,
  H_CONV_EFF) = range(34)
-NHW = 34
+# GPU kernel-level model (engine/gpu_algos.py, hw/kmodel.py): H_KM > 0 switches it on;
+# per-SM rates at the math mode of each op class, then the runtime's fitted parameters.
+(H_KM, H_SM_FP32, H_SM_GEMM, H_SM_CONV, H_TC_GEMM, H_TC_CONV, H_L2_BYTES,
+ P_EMAX, P_AHALF, P_KHALF, P_IGEMM, P_WINO, P_MEM, P_L2X, P_FLOOR, P_KGAP, P_TRANS, P_POW,
+ P_ALU, P_DW, P_FLIN, P_FCONV, P_FNORM) = range(34, 57)
+NHW = 57
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -89,4 +94,7 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.
     r[H_TRANS] = getattr(rt, "transcendental_per_s", 0.0)
     r[H_POW] = getattr(rt, "pow_per_s", 0.0)
     r[H_CONV_EFF] = getattr(rt, "conv_gemm", 1.0)
+    if getattr(rt, "kernel_model", ""):
+        from ..hw.kmodel import fill_kernel_model
+        fill_kernel_model(r, proc, rt, precision)
     return r

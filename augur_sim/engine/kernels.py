@@ -22,6 +22,8 @@ from ..lowering import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C
 from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
                     H_HALF_K, H_HALF_M, H_HALF_N, H_IS_GPU, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
                     H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS, H_CONV_EFF)
+from .gpu_algos import kernel_time
+from .hwrow import H_KM, P_FLOOR
 from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
                       stream_traffic_bytes)
 
@@ -102,6 +104,9 @@ def cost_one(r, h, out):
         out[i] = 0.0
     if cls == NOOP:
         out[4] = BOUND_NONE
+        return
+    if h[H_KM] > 0.0:
+        _cost_kernel_model(r, h, out)
         return
     F = r[C_FLOPS]
     if cls == GEMM:
@@ -187,6 +192,23 @@ def cost_one(r, h, out):
     out[4] = bound
     out[5] = F * h[H_E_FLOP] + e_mem + h[H_STATIC_W] * t
     out[6] = onchip
+
+
+@numba.njit(cache=True)
+def _cost_kernel_model(r, h, out):
+    """A row whose runtime names a GPU kernel model (engine/gpu_algos.py)."""
+    t, compute_bound, _ = kernel_time(r, h, -1)
+    dram = stream_traffic_bytes(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], 128.0)
+    out[0] = t
+    out[1] = t if compute_bound else 0.0
+    out[2] = 0.0 if compute_bound else t
+    out[3] = dram
+    if h[P_FLOOR] >= 0.5 * t:
+        out[4] = BOUND_OVERHEAD
+    else:
+        out[4] = BOUND_COMPUTE if compute_bound else BOUND_DRAM
+    out[5] = r[C_FLOPS] * h[H_E_FLOP] + dram * h[H_E_DRAM] + h[H_STATIC_W] * t
+    out[6] = 0.0
 
 
 @numba.njit(cache=True)

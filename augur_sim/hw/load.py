@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, Source
+from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, SmFacts, Source
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
 
@@ -124,6 +124,72 @@ def _load_tree(path: Path, chain: tuple = ()) -> Node:
     base = _load_tree(parent, chain + (here,))
     child = Node({k: v for k, v in tree.value.items() if k != "extends"}, tree.file, tree.line)
     return _merge(base, child, ())
+
+
+# ---------------------------------------------------------------- architecture files
+
+ARCH_KEYS = ("name", "description", "sources", "processor")
+
+
+def _find_arch(name: str) -> Path | None:
+    for d in hwspec_dirs():
+        cand = d / "archs" / f"{name}.yaml"
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _with_archs(tree: Node) -> Node:
+    """Merge each processor's `arch: NAME` file (hwspecs/archs/NAME.yaml) under it: the
+    architecture's shared facts first, the processor's own keys on top; the architecture's
+    sources join the device's (by id). Errors in inherited values point at the arch file."""
+    procs = tree.value.get("processors") if isinstance(tree.value, dict) else None
+    if procs is None or not isinstance(procs.value, dict):
+        return tree
+    out_procs = dict(procs.value)
+    sources = tree.value.get("sources")
+    for pname, pnode in procs.value.items():
+        a = pnode.value.get("arch") if isinstance(pnode.value, dict) else None
+        if a is None:
+            continue
+        where = f"processors.{pname}.arch"
+        if not isinstance(a.value, str) or not _NAME_RE.match(a.value):
+            raise SchemaError(f"expected an architecture name, got {a.value!r}", file=a.file,
+                              line=a.line, where=where)
+        path = _find_arch(a.value)
+        if path is None:
+            known = sorted({f.stem for d in hwspec_dirs() for f in (d / "archs").glob("*.yaml")})
+            raise SchemaError(f"unknown architecture {a.value!r}; known: {', '.join(known)}",
+                              file=a.file, line=a.line, where=where)
+        at = read_yaml(path, _shown(path))
+        if not isinstance(at.value, dict):
+            raise SchemaError("an architecture file must be a mapping", file=at.file, line=at.line)
+        for k, v in at.value.items():
+            if k not in ARCH_KEYS:
+                raise SchemaError(f"unknown key {k!r}; allowed keys: {', '.join(ARCH_KEYS)}",
+                                  file=v.file, line=v.line, where=k)
+        for k in ARCH_KEYS:
+            if k not in at.value:
+                raise SchemaError(f"missing required key {k!r}", file=at.file, line=at.line)
+        if at.value["name"].value != path.stem:
+            n = at.value["name"]
+            raise SchemaError(f"must equal the file stem {path.stem!r}, got {n.value!r}",
+                              file=n.file, line=n.line, where="name")
+        base = at.value["processor"]
+        if not isinstance(base.value, dict):
+            raise SchemaError("expected a mapping of processor fields", file=base.file,
+                              line=base.line, where="processor")
+        out_procs[pname] = _merge(base, pnode, ("processors", pname))
+        asrc = at.value["sources"]
+        if sources is None:
+            sources = asrc
+        else:
+            sources = _merge(asrc, sources, ("sources",))
+    out = dict(tree.value)
+    out["processors"] = Node(out_procs, procs.file, procs.line)
+    if sources is not None:
+        out["sources"] = sources
+    return Node(out, tree.file, tree.line)
 
 
 # ---------------------------------------------------------------- validation
@@ -319,7 +385,12 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
             transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
             pow_per_s=r.get("pow_gops", 0.0) * 1e9,
             conv_gemm=r.get("conv_gemm", 1.0),
+            kernel_model=r.get("kernel_model", ""),
+            fp32_conv_math=r.get("fp32_conv_math", "fp32"),
+            fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
+            graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6,
             memory=tuple(sorted((k, v) for k, v in r.get("memory", {}).items() if k != "__node__")))
+
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "
@@ -328,7 +399,10 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
                      flop_per_cycle_per_unit=dict(d["flop_per_cycle_per_unit"]),
                      caches=tuple(caches), dram_bw_gbs=d["dram_bw_gbs"],
                      dispatch_s=d["overheads"]["dispatch_us"] * 1e-6, energy=energy,
-                     runtimes=runtimes, default_runtime=d["default_runtime"])
+                     runtimes=runtimes, default_runtime=d["default_runtime"],
+                     arch=d.get("arch", ""),
+                     sm=SmFacts(**{k: v for k, v in d["sm"].items() if k != "__node__"})
+                     if "sm" in d else None)
     for prec in proc.flop_per_cycle_per_unit:
         if proc.peak_flops(prec) > MAX_PEAK_FLOPS:
             raise _err(_sub(node, "flop_per_cycle_per_unit", prec),
@@ -373,7 +447,7 @@ def build_device(tree: Node, stem: str | None, file: str) -> Device:
 def check_hw(path) -> Device:
     """Load and validate one spec file; raise SchemaError/ParseError or return the Device."""
     p = Path(path)
-    tree = _load_tree(p)
+    tree = _with_archs(_load_tree(p))
     return build_device(tree, p.stem, _shown(p))
 
 

@@ -86,8 +86,27 @@ class Runtime:
     pow_per_s: float = 0.0
     # Fraction of the GEMM efficiency a convolution lowered to GEMM reaches (1 = the same).
     conv_gemm: float = 1.0
+    # GPU kernel-level model family ("" = the generic efficiency fields) and the math an
+    # fp32 conv / matmul runs in under this stack ("tf32" only where the chip has it).
+    kernel_model: str = ""
+    fp32_conv_math: str = "fp32"
+    fp32_matmul_math: str = "fp32"
+    graph_floor_s: float = 0.0
     # The runtime's `memory:` section as (key, value) pairs (hashable); empty = defaults.
     memory: tuple = ()
+
+
+@dataclass(frozen=True)
+class SmFacts:
+    """What every GPU of one SM architecture shares (hwspecs/archs/)."""
+    compute_capability: float
+    fp32_lanes: int
+    tensor_cores: int
+    l1_shared_kib: float
+    max_shared_kib: float
+    registers: int
+    max_warps: int
+    max_blocks: int
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,8 @@ class Processor:
     energy: Energy
     runtimes: dict        # name -> Runtime
     default_runtime: str
+    arch: str = ""        # hwspecs/archs/ name this processor inherits from ("" = none)
+    sm: SmFacts | None = None
 
     def rate_precision(self, precision: str) -> str:
         """The declared precision whose rate `precision` is costed at (see PRECISION_FALLBACK)."""

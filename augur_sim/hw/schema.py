@@ -20,6 +20,10 @@ from augur_sim.fusion import FUSION_RULES  # noqa: E402  (shared with the loweri
 
 PROCESSOR_KINDS = ("cpu", "gpu")
 
+# GPU kernel-level models a runtime may name (augur_sim/engine/gpu_algos.py); each has its
+# fitted parameters in hwspecs/fits/NAME.yaml.
+KERNEL_MODELS = ("pytorch",)
+
 # Sanity limits shared by several fields.
 MAX_CLOCK_GHZ = 10.0
 MAX_BW_GBS = 100_000.0
@@ -93,6 +97,21 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("runtimes", "map_of", of="runtime", doc="runtime name -> efficiency of this processor under it"),
         F("default_runtime", "str", doc="runtime used when none is asked for; a key of runtimes"),
         F("description", "str", required=False, doc="free text, e.g. the core or GPU model"),
+        F("arch", "str", required=False,
+          doc="architecture file (hwspecs/archs/NAME.yaml) whose processor facts this one "
+              "inherits; keys written here win"),
+        F("sm", "section", required=False, of="sm",
+          doc="GPU streaming-multiprocessor facts every chip of the architecture shares"),
+    ),
+    "sm": (
+        F("compute_capability", "number", lo=0, hi=100, doc="CUDA compute capability, e.g. 8.0"),
+        F("fp32_lanes", "int", "lanes", lo=1, hi=4096, lo_open=False, doc="FP32 FMA lanes per SM"),
+        F("tensor_cores", "int", lo=0, hi=1024, lo_open=False, doc="tensor cores per SM (0: none)"),
+        F("l1_shared_kib", "number", "KiB", lo=0, hi=65536, doc="L1 + shared-memory array per SM"),
+        F("max_shared_kib", "number", "KiB", lo=0, hi=65536, doc="shared memory one SM can give its blocks"),
+        F("registers", "int", "32-bit", lo=1, hi=1 << 24, lo_open=False, doc="registers per SM"),
+        F("max_warps", "int", lo=1, hi=1024, lo_open=False, doc="resident warps per SM"),
+        F("max_blocks", "int", lo=1, hi=1024, lo_open=False, doc="resident thread blocks per SM"),
     ),
     "cache": (
         F("level", "int", lo=1, hi=8, lo_open=False, doc="1 = innermost; strictly increasing"),
@@ -151,6 +170,18 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("conv_gemm", "number", "fraction", required=False, lo=0, hi=1,
           doc="fraction of the GEMM efficiency that convolutions lowered to GEMM reach "
               "(implicit-GEMM index math, halo loads, algorithm choice); default 1"),
+        F("kernel_model", "str", required=False, choices=KERNEL_MODELS,
+          doc="GPU kernel-level model (conv algorithm choice, GEMM tiles and waves, bandwidth "
+              "kernels) with parameters fitted per SM architecture class in "
+              "hwspecs/fits/NAME.yaml; absent: the generic efficiency fields above"),
+        F("fp32_conv_math", "str", required=False, choices=("fp32", "tf32"),
+          doc="math an fp32 convolution runs in: tf32 where the processor has a tf32 rate "
+              "(PyTorch's default allows TF32 for cuDNN convs); default fp32"),
+        F("fp32_matmul_math", "str", required=False, choices=("fp32", "tf32"),
+          doc="math an fp32 matmul/linear runs in (PyTorch's default: fp32); default fp32"),
+        F("graph_floor_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
+          doc="kernel_model runtimes: per-kernel floor when kernels are replayed without "
+              "the host (CUDA graph); absent: the fitted eager floor"),
         F("memory", "section", required=False, of="runtime_memory",
           doc="how this runtime allocates memory (augur_sim/engine/runtime_memory.py); absent: "
               "the model named like the runtime with its documented defaults"),

@@ -1,0 +1,287 @@
+"""GPU kernel-level model of the PyTorch / cuDNN / cuBLAS stack (issue 11), in numba.
+
+Used for a hardware row whose runtime names a `kernel_model` (H_KM > 0); every other row
+keeps the generic roofline of kernels.py, so other runtimes' numbers do not change.
+
+What a kernel costs here (all times in seconds, per hardware row h):
+
+- GEMM (cuBLAS sgemm / tensor-core GEMM): the output is cut into tm x tn tiles, one tile
+  per SM at a time; an SM computes a tile of depth K at `peak_sm * eff(tile, K)`, where
+  eff = P_EMAX * ai / (ai + P_AHALF) * K / (K + P_KHALF) and ai = tm*tn / (tm + tn) is the
+  tile's arithmetic intensity (FLOP per operand element loaded: small tiles are bound by
+  shared-memory/L1 operand traffic). Tiles run in waves of one per SM:
+  waves = ceil(tiles / SMs) (wave quantisation). Split-K cuts K into s slices when the
+  tiles alone leave SMs idle; the partial outputs cost one more write+read and a reduction
+  kernel. The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
+  heuristic aims at that); candidate tiles are the CTA shapes the corpus' kernel names show
+  (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 32x32).
+- Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
+  each algorithm has its own work and traffic:
+    implicit GEMM (IMPLICIT_PRECOMP_GEMM, kernels scudnn_128xNN_*): a GEMM of
+      M = batch*Hout*Wout, N = Cout/g, K = Cin/g*kh*kw per group, at P_IGEMM of a GEMM's
+      efficiency (the im2col index math and halo loads happen inside the kernel);
+    fused Winograd F(2x2,3x3) (WINOGRAD, kernels scudnn_winograd_128x128_*): 16
+      multiplies per 2x2 output tile per (Cin, Cout) pair instead of 36, i.e. 16 GEMMs of
+      tiles x Cin x Cout with the transforms inside the kernel, at P_WINO;
+    non-fused Winograd F(4x4,3x3) (WINOGRAD_NONFUSED: the corpus shows it as an sgemm with
+      grid z = 36 = 6x6 transformed positions): an input transform kernel (reads the input,
+      writes 36 values per 4x4 tile and channel), 36 batched GEMMs Cout x tiles x Cin, an
+      output transform (reads 36 per tile and output channel, writes the output) and a
+      filter transform; 36 multiplies per 4x4 tile instead of 144.
+  FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
+  modelled. Depthwise convs are bandwidth kernels at a fraction P_DW of the FP32 lanes.
+- Streams (element-wise, activations, softmax, LayerNorm, pooling, bias passes): bytes at
+  P_MEM of DRAM bandwidth (P_L2X times faster when the working set fits in half the L2),
+  or FP32-lane work (FLOPs + P_TRANS per exp-class evaluation + P_POW per pow) at P_ALU,
+  whichever is longer.
+- Every kernel pays P_FLOOR (the launch/latency floor; eager PyTorch's host dispatch is in
+  it, times P_FLIN for an addmm, P_FCONV for a cuDNN conv, P_FNORM for a normalisation with
+  parameters); an op that runs several kernels (non-fused Winograd, split-K) pays P_KGAP
+  per extra kernel. Under a CUDA graph the floor is the runtime's graph_floor_us for all.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from ..lowering import (
+    C_BATCH,
+    C_CH,
+    C_CLS,
+    C_ELEM_BYTES,
+    C_FLOPS,
+    C_GCOUNT,
+    C_HIN,
+    C_HOUT,
+    C_IN_BYTES,
+    C_K,
+    C_KH,
+    C_KW,
+    C_M,
+    C_N,
+    C_OUT_BYTES,
+    C_POW,
+    C_SH,
+    C_SW,
+    C_TRANS,
+    C_W_BYTES,
+    C_WIN,
+    C_WOUT,
+    DIRECT,
+    GEMM,
+    NOOP,
+)
+from .hwrow import (
+    H_DRAM_BW,
+    H_L2_BYTES,
+    H_SM_CONV,
+    H_SM_FP32,
+    H_SM_GEMM,
+    H_TC_CONV,
+    H_TC_GEMM,
+    H_UNITS,
+    P_AHALF,
+    P_ALU,
+    P_DW,
+    P_EMAX,
+    P_FCONV,
+    P_FLIN,
+    P_FLOOR,
+    P_FNORM,
+    P_IGEMM,
+    P_KGAP,
+    P_KHALF,
+    P_L2X,
+    P_MEM,
+    P_POW,
+    P_TRANS,
+    P_WINO,
+)
+
+# Algorithms (index into the per-kernel algorithm record).
+ALGO_GEMM, ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED, ALGO_STREAM, ALGO_DW = range(6)
+ALGO_NAMES = ("gemm", "implicit_gemm", "winograd_fused", "winograd_nonfused", "stream", "depthwise")
+
+# Conv algorithm rules, as data: (algorithm, condition, source). The choice among the
+# eligible ones is the fastest predicted (cuDNN's heuristics aim at the fastest; PyTorch
+# with benchmark=False takes the heuristic's first choice).
+CONV_ALGOS = (
+    ("implicit_gemm", "any conv", "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM "
+     "supports every configuration; corpus: scudnn_128x{32,64,128}_relu_* and *_3dconv_fprop_* "
+     "kernels on P100, P4, T4, V100"),
+    ("winograd_fused", "3x3, stride 1, groups 1, CUDA-core math (fp32, no tensor cores)",
+     "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD for 3x3 filters; corpus: "
+     "scudnn_winograd_128x128_* kernels on all four conv GPUs; F(2x2,3x3) per Lavin & Gray, "
+     "'Fast Algorithms for Convolutional Neural Networks' (CVPR 2016), whose kernels these are"),
+    ("winograd_nonfused", "3x3, stride 1, groups 1, CUDA-core math",
+     "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED (3x3 and 5x5); corpus: "
+     "{maxwell,volta}_sgemm_* kernels with grid z = 36 (6x6 = F(4x4,3x3)) for 3x3 convs"),
+)
+
+# CUDA-core (sgemm) and tensor-core CTA tiles (tm, tn).
+SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [32, 128], [32, 32]],
+                       dtype=np.float64)
+TC_TILES = np.array([[256, 128], [128, 256], [128, 128], [128, 64], [64, 128], [64, 64]],
+                    dtype=np.float64)
+SPLITS = (1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+@numba.njit(cache=True)
+def tile_efficiency(tm, tn, k, h):
+    """Fraction of an SM's peak one tm x tn output tile of depth k reaches."""
+    ai = tm * tn / (tm + tn)
+    return h[P_EMAX] * ai / (ai + h[P_AHALF]) * k / (k + h[P_KHALF])
+
+
+@numba.njit(cache=True)
+def resident_bw(ws_bytes, h):
+    """Bandwidth a working set is streamed at: DRAM, or faster while it fits in half the L2."""
+    bw = h[H_DRAM_BW] * h[P_MEM]
+    if ws_bytes <= 0.5 * h[H_L2_BYTES]:
+        bw *= h[P_L2X]
+    return bw
+
+
+@numba.njit(cache=True)
+def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h):
+    """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves)."""
+    sms = h[H_UNITS]
+    tiles = math.ceil(M / tm) * math.ceil(N / tn) * count * split
+    kc = math.ceil(K / split)
+    t_tile = 2.0 * tm * tn * kc / (peak_sm * mult * tile_efficiency(tm, tn, kc, h))
+    waves = math.ceil(tiles / sms)
+    t_c = waves * t_tile
+    q = eb * count * (M * K + K * N + M * N)
+    if split > 1.0:
+        q += 2.0 * eb * count * M * N * split     # partial outputs written, read by the reduction
+    t_m = q / resident_bw(q, h)
+    t = max(t_c, t_m)
+    if split > 1.0:
+        t += h[P_KGAP]                            # the reduction kernel
+    return t, waves
+
+
+@numba.njit(cache=True)
+def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles):
+    """Fastest tile/split candidate for `count` GEMMs of M x N x K (no launch floor).
+    fixed_tiles: 0 = the library's candidates; >0 = only SGEMM_TILES[fixed_tiles - 1]."""
+    tiles_tab = TC_TILES if tc > 0.0 else SGEMM_TILES
+    best = 1e300
+    sms = h[H_UNITS]
+    for i in range(tiles_tab.shape[0]):
+        if fixed_tiles > 0:
+            tm, tn = SGEMM_TILES[fixed_tiles - 1, 0], SGEMM_TILES[fixed_tiles - 1, 1]
+        else:
+            tm, tn = tiles_tab[i, 0], tiles_tab[i, 1]
+        base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
+        for s in SPLITS:
+            # Split-K only pays while tiles leave SMs idle and each slice keeps some depth.
+            if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0):
+                break
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
+            best = min(best, t)
+        if fixed_tiles > 0:
+            break
+    return best
+
+
+@numba.njit(cache=True)
+def winograd_fused_flops(batch, cin, cout, hout, wout):
+    """F(2x2,3x3): 16 multiplies (4x4 transformed tile) per 2x2 output tile per channel pair."""
+    tiles = batch * math.ceil(hout / 2.0) * math.ceil(wout / 2.0)
+    return 2.0 * 16.0 * tiles * cin * cout
+
+
+@numba.njit(cache=True)
+def winograd_nonfused_flops(batch, cin, cout, hout, wout):
+    """F(4x4,3x3): 36 multiplies (6x6 transformed tile) per 4x4 output tile per channel pair."""
+    tiles = batch * math.ceil(hout / 4.0) * math.ceil(wout / 4.0)
+    return 2.0 * 36.0 * tiles * cin * cout
+
+
+@numba.njit(cache=True)
+def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb, h, force):
+    """(time_s without the first launch floor, algorithm) of the fastest eligible algorithm;
+    force >= 0 costs that algorithm only (the fit uses the one the corpus saw)."""
+    peak = h[H_SM_CONV]
+    tc = h[H_TC_CONV]
+    g = max(groups, 1.0)
+    best = 1e300
+    algo = ALGO_IGEMM
+    if force < 0 or force == ALGO_IGEMM:
+        best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
+                         eb, h, 0)
+    wino_ok = kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
+    if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
+        tiles = batch * math.ceil(hout / 2.0) * math.ceil(wout / 2.0)
+        # cuDNN's fused Winograd kernels use one 128x128 CTA shape (their names say so).
+        t = gemm_time(tiles, cout, cin, 16.0, peak, 0.0, h[P_WINO], eb, h, 1)
+        if t < best:
+            best, algo = t, ALGO_WINO_FUSED
+    if wino_ok and (force < 0 or force == ALGO_WINO_NONFUSED):
+        tiles = batch * math.ceil(hout / 4.0) * math.ceil(wout / 4.0)
+        t = gemm_time(cout, tiles, cin, 36.0, peak, 0.0, 1.0, eb, h, 0)
+        x_in = eb * (batch * cin * hin * win + 36.0 * tiles * cin)
+        x_out = eb * (36.0 * tiles * cout + batch * cout * hout * wout)
+        x_f = eb * (9.0 + 36.0) * cin * cout
+        for q in (x_in, x_out, x_f):
+            t += q / resident_bw(q, h) + h[P_KGAP]
+        if t < best:
+            best, algo = t, ALGO_WINO_NONFUSED
+    return best, algo
+
+
+@numba.njit(cache=True)
+def stream_time(in_b, out_b, w_b, flops, trans, pw, h):
+    ws = in_b + out_b + w_b
+    t_m = ws / resident_bw(ws, h)
+    lanes = h[H_UNITS] * h[H_SM_FP32] * h[P_ALU]
+    t_c = (flops + h[P_TRANS] * trans + h[P_POW] * pw) / lanes
+    return max(t_m, t_c)
+
+
+@numba.njit(cache=True)
+def kernel_time(r, h, force):
+    """(time_s, compute-bound?, algorithm) of one lowered kernel row under the kernel model."""
+    cls = int(r[C_CLS])
+    eb = r[C_ELEM_BYTES]
+    floor = h[P_FLOOR]
+    if cls == NOOP:
+        return 0.0, False, ALGO_STREAM
+    if cls == GEMM:
+        if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
+            batch = max(r[C_BATCH], 1.0)
+            g = r[C_GCOUNT] / batch
+            t, algo = conv_time(batch, r[C_CH], r[C_M] * g, r[C_HIN], r[C_WIN], r[C_HOUT],
+                                r[C_WOUT], r[C_KH], r[C_KW], r[C_SH], r[C_SW], g, eb, h, force)
+            return t + floor * h[P_FCONV], True, algo
+        # FC / matmul / deconv as GEMM: cuBLAS at the matmul math mode.
+        t = gemm_time(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h[H_SM_GEMM], h[H_TC_GEMM], 1.0, eb, h, 0)
+        if r[C_GCOUNT] == 1.0:
+            floor *= h[P_FLIN]         # an FC / linear: addmm with its bias
+        return t + floor, True, ALGO_GEMM
+    if cls == DIRECT:
+        ws = r[C_IN_BYTES] + r[C_OUT_BYTES] + r[C_W_BYTES]
+        t_m = ws / resident_bw(ws, h)
+        t_c = r[C_FLOPS] / (h[H_UNITS] * h[H_SM_FP32] * h[P_DW])
+        return max(t_m, t_c) + floor, t_c > t_m, ALGO_DW
+    t = stream_time(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], r[C_FLOPS], r[C_TRANS], r[C_POW], h)
+    if r[C_W_BYTES] > 0.0:
+        floor *= h[P_FNORM]            # normalisations with their own parameter tensors
+    return t + floor, False, ALGO_STREAM
+
+
+@numba.njit(cache=True, parallel=True)
+def predict_rows(rows, hws, hw_of_row, force):
+    """Corpus-style evaluation: row i on hardware row hws[hw_of_row[i]]; force[i] >= 0 costs
+    that conv algorithm only. Returns (time_s, algorithm) per row."""
+    n = rows.shape[0]
+    t = np.empty(n)
+    a = np.empty(n, dtype=np.int64)
+    for i in numba.prange(n):
+        ti, _, ai = kernel_time(rows[i], hws[hw_of_row[i]], force[i])
+        t[i] = ti
+        a[i] = ai
+    return t, a

@@ -1,0 +1,248 @@
+"""ncnn's CPU algorithm choice per kernel, and the work each algorithm really does.
+
+The shared lowering (one row per executed kernel, fusion applied) says *what* a kernel
+computes; this module says *how* ncnn computes it on a CPU, as benchncnn runs it (ncnn's
+default options: packed layouts, Winograd and sgemm convolution on, fp16 storage and
+arithmetic where the core has them, light mode), and what that costs in element counts:
+
+- multiply-accumulates the algorithm actually executes (Winograd does far fewer than the
+  layer's MACs), the arithmetic of its transforms, the elements it moves (activations,
+  transform and packing buffers, weights), the independent work items it can spread over
+  threads, and whether it runs on the int8 path.
+
+Counts are in *elements*, never bytes: the bytes per element depend on the core (fp16
+storage on ARMv8.2 cores with FP16 arithmetic, fp32 elsewhere), which the hardware row
+carries, so one table serves every device of an architecture family. Every rule names
+the ncnn source file and function it describes (Tencent/ncnn, src/layer/...); the rules
+are described in our own words, not copied.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Algorithm classes (the ALGO column). A kernel runs exactly one.
+(A_NOOP, A_WINO63, A_WINO43, A_WINO23, A_SGEMM1X1, A_IM2COL, A_DIRECT, A_DW, A_FC, A_STREAM,
+ A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL) = range(14)
+ALGO_NAMES = ("noop", "winograd63", "winograd43", "winograd23", "sgemm1x1", "im2col_sgemm", "direct_packed",
+              "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul")
+# The algorithm families the fitted parameters belong to (one efficiency each).
+FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8 = range(6)
+FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8")
+ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM_GEMM, FAM_DW, FAM_FC,
+               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM)
+
+# Columns of an ncnn work row.
+(X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
+ X_KERNEL) = range(11)
+NX = 11
+
+# Fusion ncnn applies: ncnnoptimize folds BatchNorm/Scale and the bias into the convolution
+# and InnerProduct weights, and Convolution/ConvolutionDepthWise/InnerProduct run their
+# activation in place at the end of forward (activation_type; e.g. Convolution_arm::forward
+# calls activation->forward_inplace). A residual add stays a BinaryOp/Eltwise of its own.
+NCNN_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
+
+ARCHS = ("arm", "x86", "other")
+
+
+@dataclass(frozen=True)
+class NcnnRows:
+    """The ncnn view of one lowered network for one architecture family."""
+    net: str
+    arch: str
+    x: np.ndarray            # [kernels, NX] float64
+    algos: tuple             # algorithm name per kernel
+    kernel_names: tuple      # host layer per kernel (same order as the shared lowering)
+
+
+def winograd_choice(cin: int, cout: int, w_padded: int, h_padded: int, arch: str) -> int:
+    """Which Winograd variant ncnn runs for a 3x3 stride-1 convolution.
+
+    Describes the selection in src/layer/x86/convolution_x86.cpp and
+    src/layer/arm/convolution_arm.cpp (create_pipeline, with the helpers
+    test_prefer_winograd63 / test_prefer_winograd23, profiled by ncnn's authors on one
+    core): wide layers (64 or more input or output channels) always take F(4,3); among
+    narrow layers, F(2,3) wins on large planes (its threshold on the smaller padded side
+    grows with the channel counts), F(6,3) on a band of mid-sized planes, F(4,3)
+    otherwise. The band edges here are a coarse summary of ncnn's per-size tables.
+    """
+    minwh = min(w_padded, h_padded)
+    if cin >= 64 or cout >= 64 or cout < 8 or cin < 8:
+        return A_WINO43
+    # F(2,3) thresholds on min(w, h) by (input band, output band): larger channel counts
+    # need larger planes before the cheap-transform variant pays.
+    cin_band = 2 if cin >= 32 else 1 if cin >= 16 else 0
+    cout_band = 2 if cout >= 32 else 1 if cout >= 16 else 0
+    f23_min = ((10 ** 6, 8, 16), (12, 16, 24), (20, 28, 36))[cin_band][cout_band]
+    if minwh >= f23_min:
+        return A_WINO23
+    # F(6,3): mid-sized planes (roughly 11..~130 on the smaller side) when both channel
+    # counts are at least 8 and below 64.
+    if 11 <= minwh <= 130 and not (cin < 16 and cout < 16):
+        return A_WINO63
+    return A_WINO43
+
+
+def winograd_work(algo: int, cin: int, cout: int, hout: int, wout: int) -> tuple[float, float, float]:
+    """(GEMM MACs, transform MACs, transform-buffer elements written and read) of F(m,3).
+
+    src/layer/arm/convolution_3x3_winograd.h (conv3x3s1_winograd{23,43,63}): the output is
+    cut into m x m tiles, each read as a (m+2) x (m+2) input tile; per tile and input channel
+    the input transform computes B^T d B, the element-wise stage is, for each of the
+    (m+2)^2 positions, a GEMM over channels (Cout x Cin times Cin x tiles), and per tile and
+    output channel the output transform computes A^T M A. Transforms are counted as dense
+    matrix products (t = m + 2):  input 2 * t^3, output m * t^2 + m^2 * t MACs per tile and
+    channel. The transformed input (tiles x t^2 x Cin) and the GEMM output (tiles x t^2 x
+    Cout) are written once and read once each.
+    """
+    m = {A_WINO63: 6, A_WINO43: 4, A_WINO23: 2, A_INT8_WINO43: 4}[algo]
+    t = m + 2
+    tiles = math.ceil(hout / m) * math.ceil(wout / m)
+    gemm = float(tiles) * t * t * cin * cout
+    xform = float(tiles) * (cin * 2 * t ** 3 + cout * (m * t * t + m * m * t))
+    buf = 2.0 * tiles * t * t * (cin + cout)
+    return gemm, xform, buf
+
+
+def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float]:
+    """(algo, executed MACs, transform MACs, extra elements moved, parallel items) of a conv."""
+    n, cin, hin, win = hc.input_shapes[0]
+    _, cout, hout, wout = hc.output_shapes[0]
+    kh, kw = host.attrs["kernel"]
+    sh, sw = host.attrs.get("stride", (1, 1))
+    dh, dw = host.attrs.get("dilation", (1, 1))
+    g = host.attrs.get("group", 1)
+    pt, pl, pb, pr = host.attrs.get("pad", (0, 0, 0, 0))
+    macs = float(hc.counts.macs)
+    int8 = bool(host.attrs.get("int8", False))
+    # ConvolutionDepthWise (src/layer/arm/convolutiondepthwise_arm.cpp, forward): a group
+    # per channel runs ncnn's direct depthwise kernels (3x3/5x5 stride 1/2 specialised,
+    # generic otherwise); work items are channel planes.
+    if g > 1 and cin == g and cout == g:
+        return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin)
+    # Other grouped convs: ConvolutionDepthWise with group < channels runs one Convolution
+    # per group (create_group_ops), i.e. g small im2col GEMMs.
+    if g > 1:
+        col = float(n * g * (cin // g) * kh * kw * hout * wout)
+        return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, float(n * g * max(1, cout // g // 4))
+    par_gemm = float(n * max(1, math.ceil(cout / 8)) * max(1, math.ceil(hout * wout / 64)))
+    wino_ok = kh == kw == 3 and sh == sw == 1 and dh == dw == 1
+    # prefer_winograd: ARM takes Winograd when either channel count is at least 8, x86 and
+    # the others when either exceeds 8 (Convolution_arm / Convolution_x86 create_pipeline).
+    wide = (cin >= 8 or cout >= 8) if arch == "arm" else (cin > 8 or cout > 8)
+    if int8:
+        # Quantised convs (src/layer/arm/convolution_arm.cpp, create_pipeline_int8_arm /
+        # forward_int8_arm): 3x3 stride 1 with at least 16 channels in and out use the int8
+        # F(4,3) Winograd (convolution_3x3_winograd_int8.h, transforms in int16), everything
+        # else the int8 im2col GEMM (convolution_im2col_gemm_int8.h). The input is quantised
+        # and the output dequantised/requantised in passes over the activations.
+        if wino_ok and cin >= 16 and cout >= 16:
+            gemm, xform, buf = winograd_work(A_INT8_WINO43, cin, cout, hout, wout)
+            return A_INT8_WINO43, gemm * n, xform * n, buf * n, par_gemm
+        col = 0.0 if kh == kw == 1 and sh == sw == 1 else float(n * cin * kh * kw * hout * wout)
+        return A_INT8_GEMM, macs, 0.0, 2.0 * col, par_gemm
+    if wino_ok and wide:
+        algo = winograd_choice(cin, cout, win + pl + pr, hin + pt + pb, arch)
+        gemm, xform, buf = winograd_work(algo, cin, cout, hout, wout)
+        return algo, gemm * n, xform * n, buf * n, par_gemm
+    if kh == kw == 1:
+        # 1x1 always goes to the GEMM path (convolution_im2col_gemm.h: for a 1x1 kernel
+        # the "im2col" is the input itself); the input is still packed into the GEMM's B
+        # tiles on every forward, and a stride-2 1x1 first gathers every other pixel.
+        pack = float(n * cin * hout * wout) * (2.0 if sh * sw > 1 else 1.0)
+        return A_SGEMM1X1, macs, 0.0, pack, par_gemm
+    # Narrow convs (few channels, e.g. the 3-channel stem) run ncnn's direct packed
+    # kernels (convolution_packed.h; prefer_sgemm false when both channel counts are at
+    # most 16 and the weights fit in L2); wider ones im2col + sgemm
+    # (convolution_im2col_gemm.h), which writes and reads a Cin*k*k x Hout*Wout buffer.
+    if cin <= 16 and cout <= 16:
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout)
+    if cin <= 4:
+        # pack1to4 3x3 s1/s2 and 7x7 s2 stems keep their direct kernels
+        # (Convolution_arm create_pipeline: prefer_sgemm forced false for elempack 1 -> 4).
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout)
+    col = float(n * cin * kh * kw * hout * wout)
+    return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm
+
+
+def ncnn_rows(graph, low, arch: str) -> NcnnRows:
+    """The ncnn work table of a network lowered with NCNN_FUSION, for one architecture family."""
+    if arch not in ARCHS:
+        raise ValueError(f"unknown ncnn architecture family {arch!r}; expected one of {ARCHS}")
+    by_name = {lc.name: lc for lc in low.counts}
+    x = np.zeros((low.n, NX), dtype=np.float64)
+    algos = []
+    for i, kern in enumerate(low.kernels):
+        host = graph.layer(kern.name)
+        hc = by_name[host.name]
+        r = x[i]
+        r[X_KERNEL] = i
+        # Activation elements every kernel reads and writes (fused operands included):
+        # the shared lowering's byte counts over its element size.
+        eb = low.rows[i, _C_ELEM_BYTES]
+        in_elems = low.rows[i, _C_IN_BYTES] / eb
+        out_elems = low.rows[i, _C_OUT_BYTES] / eb
+        w_elems = float(sum(by_name[n].counts.weight_elems for n in kern.layers))
+        if kern.aux:
+            # A separate bias pass (not used with NCNN_FUSION, kept for completeness).
+            in_elems = out_elems
+            w_elems = 0.0
+        r[X_W_ELEMS] = w_elems
+        r[X_TRANS] = low.rows[i, _C_TRANS] + low.rows[i, _C_POW]
+        if low.rows[i, _C_CLS] == 0 or hc.category == "free":
+            r[X_ALGO] = A_NOOP
+            algos.append(ALGO_NAMES[A_NOOP])
+            continue
+        int8 = bool(host.attrs.get("int8", False))
+        if host.op == "conv" and not kern.aux:
+            algo, macs, xform, extra, par = _conv_row(host, hc, arch)
+            r[X_MACS], r[X_XFORM] = macs, xform
+            r[X_ACT_ELEMS] = in_elems + out_elems + extra
+            # Fused epilogue operands (none with NCNN_FUSION but a conv_eltwise spec) and
+            # the activation in place cost a pass over the output each.
+            r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers[1:]))
+            r[X_PAR] = par
+            if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW):
+                r[X_INT8] = 1.0
+                # quantize the input, dequantize/requantize the output: one pass each
+                r[X_STREAM_OPS] += in_elems + out_elems
+            r[X_WS_ELEMS] = in_elems + out_elems + w_elems + extra
+        elif host.op == "fc" and not kern.aux:
+            # InnerProduct (src/layer/arm/innerproduct_arm.cpp, forward): at batch 1 a
+            # matrix-vector product that streams every weight once; int8 weights when
+            # quantised (innerproduct int8 path).
+            algo = A_FC
+            r[X_MACS] = float(hc.counts.macs)
+            r[X_ACT_ELEMS] = in_elems + out_elems
+            r[X_PAR] = float(max(1, math.ceil(host.attrs["out_features"] / 4)))
+            r[X_WS_ELEMS] = in_elems + out_elems + w_elems
+            if int8:
+                r[X_INT8] = 1.0
+        elif host.op in ("matmul", "deconv") and not kern.aux:
+            # MatMul / Gemm / Deconvolution: packed GEMMs (src/layer/arm/gemm_arm.cpp,
+            # deconvolution_arm.cpp), at the sgemm efficiency.
+            algo = A_MATMUL
+            r[X_MACS] = float(hc.counts.macs)
+            r[X_ACT_ELEMS] = in_elems + out_elems
+            r[X_PAR] = float(max(1, low.rows[i, _C_GCOUNT] * math.ceil(low.rows[i, _C_M] / 8)))
+            r[X_WS_ELEMS] = in_elems + out_elems + w_elems
+        else:
+            # Pooling, BinaryOp/Eltwise, Concat/Slice/Crop copies, Interp, Softmax,
+            # activations not fused: one pass over their elements at memory or vector
+            # speed (pooling_arm.cpp, binaryop_arm.cpp, ...).
+            algo = A_STREAM
+            r[X_ACT_ELEMS] = in_elems + out_elems
+            r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers)) + out_elems
+            r[X_PAR] = float(max(1.0, out_elems / 4096.0))
+            r[X_WS_ELEMS] = in_elems + out_elems + w_elems
+        r[X_ALGO] = algo
+        algos.append(ALGO_NAMES[algo])
+    return NcnnRows(low.net, arch, x, tuple(algos), tuple(k.name for k in low.kernels))
+
+
+from ..lowering import (C_CLS as _C_CLS, C_ELEM_BYTES as _C_ELEM_BYTES, C_GCOUNT as _C_GCOUNT,  # noqa: E402
+                        C_IN_BYTES as _C_IN_BYTES, C_M as _C_M, C_OUT_BYTES as _C_OUT_BYTES, C_POW as _C_POW,
+                        C_TRANS as _C_TRANS)

@@ -1,0 +1,167 @@
+"""Cost of ncnn's CPU kernels (ncnn_algos work rows) on many hardware rows at once, in numba.
+
+Per kernel, on the threads one benchncnn run uses:
+
+    t = max(t_compute, t_memory) + t_layer
+    t_compute = work / (threads_eff * clock * rate * eff[family])
+    t_memory  = bytes / bandwidth (DRAM when the working set spills the last cache level)
+
+- work: 2 x (executed MACs + transform MACs) FLOPs for the float GEMM-like families
+  (sgemm/im2col/direct, Winograd, depthwise, innerproduct), MACs for int8 kernels,
+  element operations for stream kernels (pooling, element-wise, copies).
+- rate: the core's fp32 FLOP/cycle, doubled where the core computes in fp16 (ncnn's
+  use_fp16_arithmetic on ARMv8.2 cores with FP16: 8 half lanes per 128-bit FMA instead of
+  4); for int8, MACs/cycle of the core's best int8 instruction (sdot/vnni: 4 per 32-bit
+  lane, i8mm: 8, a widening multiply-accumulate: 1).
+- threads_eff = threads x utilisation over the kernel's work items x 1 / (1 + sync x
+  (threads - 1)). Threads run ncnn's OpenMP loops with a static schedule, so with threads
+  on unequal cores (--cores all on big.LITTLE) each thread gets the same share and the
+  slowest core sets the pace: the row carries the slowest used core's clock.
+- bytes: activation elements x the storage size (2 with fp16 storage, 4 otherwise), weight
+  elements x their size (1 for int8 layers).
+- t_layer: a fixed cost per kernel in cycles of the core (layer dispatch, OpenMP fork/join).
+
+eff[family], the stream cycles per element, the memory efficiencies, sync and t_layer are
+the fitted, portable parameters (hwspecs/fits/ncnn.yaml), one set per ISA class.
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .ncnn_algos import (A_NOOP, ALGO_FAMILY, FAM_DW, FAM_FC, FAM_GEMM, FAM_INT8, FAM_STREAM, FAM_WINO,
+                         X_ACT_ELEMS, X_ALGO, X_INT8, X_MACS, X_PAR, X_STREAM_OPS, X_TRANS, X_W_ELEMS,
+                         X_WS_ELEMS, X_XFORM)
+
+# Hardware row columns (one benchncnn configuration: device, cores, threads).
+(N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
+ N_EB_ACT, N_NET_W_FITS) = range(10)
+NN = 10
+
+# Parameter columns (values, not logs), one row per ISA class.
+(P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC) = range(10)
+NP = 10
+PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "eff_int8", "stream_cycles_per_elem",
+               "dram_eff", "cache_bytes_per_cycle", "layer_overhead_kcycles", "sync_per_thread",
+               "eff_innerproduct")
+PARAM_DOC = (
+    "fraction of the fp peak the packed sgemm / im2col / direct convs reach",
+    "fraction of the fp peak Winograd's GEMM and transforms reach",
+    "fraction of the fp peak depthwise convs reach",
+    "fraction of the int8 peak quantised convs reach",
+    "core cycles per element operation of stream kernels (pooling, element-wise, copies)",
+    "fraction of the DRAM bandwidth streams reach",
+    "bytes per cycle per core moved when a working set stays in cache",
+    "fixed cost per kernel, thousands of core cycles (dispatch, OpenMP fork/join)",
+    "thread inefficiency: threads_eff = T / (1 + sync (T - 1))",
+    "fraction of the fp peak InnerProduct's matrix-vector products reach",
+)
+# Bytes per element of the weights an int8 layer reads.
+_INT8_W_BYTES = 1.0
+_ALGO_FAM = np.array(ALGO_FAMILY, dtype=np.int64)
+
+
+@numba.njit(cache=True)
+def kernel_time(x, h, p, out):
+    """out[0:4] = time_s, compute_s, memory_s, overhead_s of one ncnn kernel row x."""
+    algo = int(x[X_ALGO])
+    for i in range(4):
+        out[i] = 0.0
+    if algo == A_NOOP:
+        return
+    fam = _ALGO_FAM[algo]
+    T = h[N_THREADS]
+    clk = h[N_CLOCK_HZ]
+    par = max(x[X_PAR], 1.0)
+    util = par / (math.ceil(par / T) * T)
+    teff = T * util / (1.0 + p[P_SYNC] * (T - 1.0))
+    fp16 = h[N_FP16] > 0.0
+    fpc = h[N_FP32_FPC] * (2.0 if fp16 else 1.0)
+    int8 = x[X_INT8] > 0.0
+    if int8:
+        # Quantised convs and innerproducts: MACs at the int8 rate.
+        eff = p[P_INT8]
+        t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
+    elif fam == FAM_STREAM:
+        t_c = 0.0
+    else:
+        if fam == FAM_WINO:
+            eff = p[P_WINO]
+        elif fam == FAM_DW:
+            eff = p[P_DW]
+        elif fam == FAM_FC:
+            eff = p[P_FC]
+        else:
+            eff = p[P_GEMM]
+        t_c = 2.0 * (x[X_MACS] + x[X_XFORM]) / (teff * clk * fpc * eff)
+    # Element-wise work (stream kernels, fused activations, quantise passes): vector code,
+    # twice the lanes in fp16.
+    cpe = p[P_STREAM_CPE] * (0.5 if fp16 else 1.0)
+    t_c += x[X_STREAM_OPS] * cpe / (teff * clk)
+    # Transcendentals (sigmoid/swish/softmax exp): a polynomial of ~10 vector ops each.
+    t_c += x[X_TRANS] * 10.0 * cpe / (teff * clk)
+    eb = h[N_EB_ACT]
+    wb = _INT8_W_BYTES if int8 else eb
+    act_bytes = x[X_ACT_ELEMS] * eb
+    w_bytes = x[X_W_ELEMS] * wb
+    ws = x[X_WS_ELEMS] * eb
+    cache_bw = T * clk * p[P_CACHE_BPC]
+    dram_bw = min(h[N_DRAM_BPS] * p[P_MEM], cache_bw)
+    # Activations stay on chip when the kernel's working set fits in half the last level;
+    # weights come from DRAM unless the whole network's weights fit (benchncnn runs the
+    # network in a loop, so a small network's weights stay resident).
+    t_m = act_bytes / (cache_bw if ws <= 0.5 * h[N_LLC_BYTES] else dram_bw)
+    t_m += w_bytes / (cache_bw if h[N_NET_W_FITS] > 0.0 else dram_bw)
+    t0 = p[P_LAYER_CYC] * 1e3 / clk
+    out[0] = max(t_c, t_m) + t0
+    out[1] = t_c
+    out[2] = t_m
+    out[3] = t0
+
+
+@numba.njit(cache=True)
+def kernel_costs(xs, h, p):
+    """[kernels, 4] for one hardware row and one parameter row."""
+    res = np.zeros((xs.shape[0], 4))
+    for k in range(xs.shape[0]):
+        kernel_time(xs[k], h, p, res[k])
+    return res
+
+
+@numba.njit(cache=True, parallel=True)
+def predict_rows(xall, net_start, net_stop, row_net, hws, prow):
+    """Network time of many (network, hardware row, parameter row) triples at once.
+
+    xall: every network's kernels stacked; network n is xall[net_start[n]:net_stop[n]].
+    row_net[j], hws[j], prow[j]: the network, hardware row and parameters of triple j.
+    """
+    R = row_net.shape[0]
+    out = np.zeros(R)
+    for j in numba.prange(R):
+        buf = np.zeros(4)
+        n = row_net[j]
+        t = 0.0
+        for k in range(net_start[n], net_stop[n]):
+            kernel_time(xall[k], hws[j], prow[j], buf)
+            t += buf[0]
+        out[j] = t
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def family_time_rows(xall, net_start, net_stop, row_net, hws, prow, nfam):
+    """Time per algorithm family (ncnn_algos.ALGO_FAMILY) of each triple: [R, nfam]."""
+    R = row_net.shape[0]
+    out = np.zeros((R, nfam))
+    for j in numba.prange(R):
+        buf = np.zeros(4)
+        n = row_net[j]
+        for k in range(net_start[n], net_stop[n]):
+            kernel_time(xall[k], hws[j], prow[j], buf)
+            out[j, _ALGO_FAM[int(xall[k, X_ALGO])]] += buf[0]
+    return out
+
+
+_ = (FAM_GEMM, FAM_INT8)  # re-exported names documented above

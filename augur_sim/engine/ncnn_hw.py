@@ -1,0 +1,136 @@
+"""The hardware row of one benchncnn run: the cores its threads use, what they compute in.
+
+A run (device, --cores big|little|all, --threads N) is placed by the catalogue's ncnn rule
+(augur_sim.hw.placement.place: static OpenMP split, the slowest thread paces every layer).
+This module turns the placement into the ncnn cost row (ncnn_cost.N_* columns):
+
+- the straggler core's clock, divided by the threads sharing it (time-sliced threads);
+- its fp32 FLOP/cycle; whether it computes in fp16 (ncnn's fp16 storage + arithmetic path
+  needs ARMv8.2 asimdhp: Convolution_arm's support_fp16_storage = cpu_support_arm_asimdhp(),
+  src/layer/arm/convolution_arm.cpp); activations are then stored in 2 bytes, else 4;
+- int8 MACs per cycle of its best int8 instruction (int8_macs_per_instruction);
+- DRAM bandwidth and the last cache level the threads share;
+- the ISA class whose fitted parameters apply, and the architecture family whose algorithm
+  rules apply (ncnn compiles different kernels for arm, x86 and the rest).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AugurError
+from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
+                        N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
+
+
+@dataclass(frozen=True)
+class CoreCaps:
+    """What ncnn's kernel choice and speed depend on, for one core type."""
+    name: str
+    isa_class: str          # the catalogue's label ('default' when the spec has none)
+    simd_bits: int
+    fma_pipes: int
+    fp32_flop_per_cycle: float
+    fp16_arith: bool
+    features: tuple
+
+    @property
+    def arch(self) -> str:
+        """ncnn's source tree the kernels come from: arm, x86, or other."""
+        if self.isa_class.startswith("arm"):
+            return "arm"
+        if self.isa_class.startswith("x86"):
+            return "x86"
+        return "arm" if self.isa_class == "default" else "other"
+
+
+def int8_macs_per_instruction(simd_bits: int, features) -> int:
+    """int8 multiply-accumulates one vector instruction does, as ncnn's int8 kernels use them.
+
+    - SDOT/UDOT (ARMv8.2 dotprod) and AVX-512/AVX VNNI: four int8 products summed into each
+      32-bit lane (src/layer/arm/convolution_im2col_gemm_int8.h, the __ARM_FEATURE_DOTPROD
+      paths; x86 VNNI paths likewise).
+    - I8MM (SMMLA): a 2x8 by 8x2 int8 matrix product per 128 bits, 8 per 32-bit lane.
+    - Without them, a widening multiply (int8 x int8 -> int16, SMULL/SMLAL) and a pairwise
+      add into 32-bit accumulators: one MAC per 32-bit lane per instruction on average.
+    """
+    lanes = max(1, simd_bits // 32)
+    f = set(features)
+    if "i8mm" in f:
+        return 8 * lanes
+    if "dotprod" in f or "avx512_vnni" in f or "avx_vnni" in f:
+        return 4 * lanes
+    return lanes
+
+
+def caps_of_cluster(cluster) -> CoreCaps:
+    """CoreCaps of a catalogue cluster (a core file behind it) or of an implicit one."""
+    core = getattr(cluster, "core", None)
+    fpc = dict(cluster.flop_per_cycle)
+    fp32 = float(fpc["fp32"])
+    if core is not None:
+        feats = tuple(core.features)
+        fp16 = "asimdhp" in feats and float(fpc.get("fp16", 0.0)) > fp32
+        return CoreCaps(core.name, core.isa_class, int(core.simd_bits), int(core.fma_pipes), fp32, fp16, feats)
+    # A processor written without clusters: infer what the table says (an fp16 rate above
+    # the fp32 rate means fp16 arithmetic); 128-bit SIMD with 2 FMA pipes per 16 FLOP/cycle.
+    fp16 = float(fpc.get("fp16", 0.0)) > fp32
+    simd = 128 if fp32 <= 16 else 256 if fp32 <= 32 else 512
+    pipes = max(1, int(round(fp32 / (2 * simd / 32))))
+    int8 = float(fpc.get("int8", 0.0))
+    feats = ("dotprod",) if int8 >= 4 * fp32 else ()
+    return CoreCaps(cluster.name, "default", simd, pipes, fp32, fp16, feats)
+
+
+@dataclass(frozen=True)
+class NcnnHw:
+    """One run's hardware row plus what explains it."""
+    row: np.ndarray
+    caps: CoreCaps          # the straggler core
+    isa_class: str
+    arch: str
+    describe: str
+
+
+def _llc_bytes(proc, placement) -> float:
+    shared = [c.size_bytes for c in getattr(proc, "shared_caches", ()) or ()]
+    if shared:
+        return float(max(shared))
+    c = placement.clusters[placement.straggler]
+    l2 = float(getattr(c, "l2_bytes", 0) or 0)
+    caches = [x.size_bytes for x in proc.caches]
+    if getattr(proc, "clusters", ()):
+        return max([l2] + caches) if caches else l2
+    # Implicit cluster: the processor's caches; a private level counts once per thread.
+    return float(max(caches)) if caches else 1 << 20
+
+
+def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_index: int = 0) -> NcnnHw:
+    """The ncnn row of `proc` run with --cores/--threads (see the module docstring)."""
+    from ..hw.placement import place
+    if proc.kind != "cpu":
+        raise AugurError("the ncnn runtime models CPUs; this processor is a GPU", where=proc.name)
+    p = place(proc, cores, threads)
+    c = p.clusters[p.straggler]
+    caps = caps_of_cluster(c)
+    r = np.zeros(NN)
+    r[N_THREADS] = p.threads
+    r[N_CLOCK_HZ] = c.clock_ghz * 1e9 / p.straggler_k
+    r[N_FP32_FPC] = caps.fp32_flop_per_cycle
+    r[N_FP16] = 1.0 if caps.fp16_arith else 0.0
+    # int8 MACs per cycle: per-instruction MACs times the vector pipes issuing them.
+    r[N_INT8_MPC] = int8_macs_per_instruction(caps.simd_bits, caps.features) * max(1, caps.fma_pipes)
+    r[N_DRAM_BPS] = proc.dram_bw_gbs * 1e9
+    r[N_LLC_BYTES] = _llc_bytes(proc, p)
+    r[N_CLASS] = class_index
+    r[N_EB_ACT] = 2.0 if caps.fp16_arith else 4.0
+    r[N_NET_W_FITS] = 0.0
+    return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
+
+
+def with_net(row: np.ndarray, weight_elems: float) -> np.ndarray:
+    """A copy of `row` that knows whether the network's weights stay in the last cache level."""
+    r = row.copy()
+    r[N_NET_W_FITS] = 1.0 if weight_elems * r[N_EB_ACT] <= 0.5 * r[N_LLC_BYTES] else 0.0
+    return r

@@ -1,0 +1,124 @@
+"""Parameters of the GPU kernel-level model (augur_sim/engine/gpu_algos.py) for one hardware row.
+
+A runtime with `kernel_model: NAME` takes its fitted parameters from hwspecs/fits/NAME.yaml,
+per SM architecture class (never per board: a GPU nobody measured inherits its class's
+figures), and its math modes from the runtime: an fp32 conv runs in TF32 where the runtime
+allows it (PyTorch's cuDNN default) and the chip has a tf32 rate; an fp32 matmul in FP32
+unless the runtime says tf32.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+
+from ..errors import AugurError
+
+FITS_DIR = Path(__file__).resolve().parents[2] / "hwspecs" / "fits"
+
+# name in the fits file -> (hwrow column name, scale from file units to the row's SI units)
+PARAMS = (
+    ("emax", "P_EMAX", 1.0),        # fraction of an SM's peak the best tile reaches
+    ("ahalf", "P_AHALF", 1.0),      # tile intensity (FLOP per loaded element) halving it
+    ("khalf", "P_KHALF", 1.0),      # GEMM depth halving it
+    ("igemm", "P_IGEMM", 1.0),      # implicit-GEMM conv: fraction of a GEMM's efficiency
+    ("wino", "P_WINO", 1.0),        # fused Winograd: fraction of a GEMM's efficiency
+    ("mem", "P_MEM", 1.0),          # fraction of DRAM bandwidth streams reach
+    ("l2x", "P_L2X", 1.0),          # speed-up of a working set resident in L2
+    ("floor_us", "P_FLOOR", 1e-6),  # launch/latency floor per op (eager, event-timed)
+    ("kgap_us", "P_KGAP", 1e-6),    # each further kernel of a multi-kernel op
+    ("trans", "P_TRANS", 1.0),      # FP32-lane FLOP-equivalents per exp-class evaluation
+    ("pow", "P_POW", 1.0),          # ... per pow()
+    ("alu", "P_ALU", 1.0),          # fraction of FP32 lanes element-wise code reaches
+    ("dw", "P_DW", 1.0),            # fraction of FP32 lanes depthwise convs reach
+    # Host-side dispatch differs by op in eager PyTorch (addmm with bias, cuDNN's conv
+    # setup, LayerNorm's extra tensors): the floor's multiple for those ops.
+    ("floor_linear_x", "P_FLIN", 1.0),
+    ("floor_conv_x", "P_FCONV", 1.0),
+    ("floor_norm_x", "P_FNORM", 1.0),
+)
+PARAM_NAMES = tuple(p[0] for p in PARAMS)
+
+
+@functools.lru_cache(maxsize=8)
+def load_fit(model: str) -> dict:
+    """hwspecs/fits/MODEL.yaml as a checked mapping: {'classes': {name: {'archs': [...],
+    'params': {...}}}, ...}."""
+    path = FITS_DIR / f"{model}.yaml"
+    if not path.is_file():
+        raise AugurError(f"kernel model {model!r} has no fitted parameters ({path.name} missing in "
+                         f"hwspecs/fits/); run scripts/fit_gpu_kernels.py")
+    data = yaml.safe_load(path.read_text())
+    classes = data.get("classes") if isinstance(data, dict) else None
+    if not isinstance(classes, dict) or not classes:
+        raise AugurError("expected a mapping 'classes' of architecture classes",
+                         file=f"hwspecs/fits/{path.name}")
+    for cname, c in classes.items():
+        prm = c.get("params") if isinstance(c, dict) else None
+        if not isinstance(prm, dict) or set(prm) != set(PARAM_NAMES):
+            raise AugurError(f"class {cname!r}: params must be exactly {', '.join(PARAM_NAMES)}",
+                             file=f"hwspecs/fits/{path.name}")
+        for k, v in prm.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v > 1e6:
+                raise AugurError(f"class {cname!r}: {k} must be a positive number, got {v!r}",
+                                 file=f"hwspecs/fits/{path.name}")
+    return data
+
+
+def class_params(fit: dict, arch: str) -> dict:
+    """The parameters of the class listing `arch`, else of the class marked default."""
+    classes = fit["classes"]
+    for c in classes.values():
+        if arch in c.get("archs", ()):
+            return dict(c["params"])
+    for c in classes.values():
+        if c.get("default"):
+            return dict(c["params"])
+    raise AugurError(f"no fitted class covers architecture {arch!r} and none is the default")
+
+
+def resolve_math(proc, rt, precision: str, op: str) -> str:
+    """The rate precision an op of class `op` ('conv' or 'matmul') runs at."""
+    if precision == "fp32":
+        want = rt.fp32_conv_math if op == "conv" else rt.fp32_matmul_math
+        if want == "tf32" and "tf32" in proc.flop_per_cycle_per_unit:
+            return "tf32"
+        return "fp32"
+    return proc.rate_precision(precision)
+
+
+def uses_tensor_cores(proc, rate: str) -> bool:
+    return rate != "fp32" and proc.sm is not None and proc.sm.tensor_cores > 0 and rate != "fp64"
+
+
+def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -> None:
+    """Write the kernel-model columns of hardware row r (see engine/hwrow.py)."""
+    from ..engine import hwrow as H
+    if proc.kind != "gpu":
+        raise AugurError(f"runtime {rt.name!r}: the GPU kernel model needs a GPU processor")
+    if params is None:
+        params = class_params(load_fit(rt.kernel_model), proc.arch)
+    clock_hz = proc.clock_ghz * 1e9
+    fpc = proc.flop_per_cycle_per_unit
+    conv_rate = resolve_math(proc, rt, precision, "conv")
+    mm_rate = resolve_math(proc, rt, precision, "matmul")
+    r[H.H_KM] = 1.0
+    r[H.H_SM_FP32] = clock_hz * fpc["fp32"]
+    r[H.H_SM_GEMM] = clock_hz * fpc[mm_rate]
+    r[H.H_SM_CONV] = clock_hz * fpc[conv_rate]
+    r[H.H_TC_GEMM] = 1.0 if uses_tensor_cores(proc, mm_rate) else 0.0
+    r[H.H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
+    shared = [c for c in proc.caches if c.shared]
+    r[H.H_L2_BYTES] = shared[-1].size_bytes if shared else 0.0
+    for name, col, scale in PARAMS:
+        r[getattr(H, col)] = float(params[name]) * scale
+    if rt.graph_floor_s > 0.0:
+        # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
+        r[H.P_FLOOR] = rt.graph_floor_s
+        r[H.P_KGAP] = min(r[H.P_KGAP], rt.graph_floor_s)
+        r[H.P_FLIN] = r[H.P_FCONV] = r[H.P_FNORM] = 1.0
+    # The generic columns still drive energy and the bound labels; its overhead column is
+    # the floor, which the kernel model already charges.
+    r[H.H_OVERHEAD] = 0.0
+    r[H.H_ISSUE] = 0.0

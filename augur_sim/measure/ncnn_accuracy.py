@@ -1,0 +1,63 @@
+"""Accuracy of predictions against the benchncnn corpus: the figures and the markdown page.
+
+Error of one row: predicted / measured - 1 (benchncnn's avg_ms). Summaries: median |error|,
+the share of rows within +-25%, +-35% and +-50%, grouped per device, network, core family.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+
+def stats(pred, meas) -> dict:
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    ok = np.isfinite(pred) & (pred > 0)
+    if not ok.any():
+        return {"n": 0, "median_abs_pct": float("nan"), "within_25": float("nan"), "within_35": float("nan"),
+                "within_50": float("nan"), "median_ratio": float("nan")}
+    e = pred[ok] / meas[ok] - 1.0
+    a = np.abs(e)
+    return {"n": int(ok.sum()), "median_abs_pct": float(np.median(a) * 100),
+            "within_25": float(np.mean(a <= 0.25)), "within_35": float(np.mean(a <= 0.35)),
+            "within_50": float(np.mean(a <= 0.50)), "median_ratio": float(np.median(pred[ok] / meas[ok]))}
+
+
+def grouped(keys, pred, meas) -> dict:
+    idx = defaultdict(list)
+    for i, k in enumerate(keys):
+        idx[k].append(i)
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    return {k: stats(pred[v], meas[v]) for k, v in sorted(idx.items(), key=lambda kv: str(kv[0]))}
+
+
+def _pct(x) -> str:
+    return "-" if not np.isfinite(x) else f"{x:.0f}%"
+
+
+def _share(x) -> str:
+    return "-" if not np.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def stats_row(name, s: dict, extra=()) -> str:
+    cells = [str(name), str(s["n"]), _pct(s["median_abs_pct"]), _share(s["within_25"]), _share(s["within_35"]),
+             _share(s["within_50"]), "-" if not np.isfinite(s["median_ratio"]) else f"{s['median_ratio']:.2f}"]
+    return "| " + " | ".join(cells + [str(e) for e in extra]) + " |"
+
+
+STATS_HEAD = "| {} | rows | median abs error | within 25% | within 35% | within 50% | median pred/meas |"
+STATS_SEP = "|---|---|---|---|---|---|---|"
+
+
+def stats_table(title: str, groups: dict, extra_head=(), extra=None) -> list[str]:
+    head = STATS_HEAD.format(title)
+    sep = STATS_SEP
+    if extra_head:
+        head = head[:-1] + "".join(f" {h} |" for h in extra_head)
+        sep = sep + "---|" * len(extra_head)
+    out = [head, sep]
+    for k, s in groups.items():
+        out.append(stats_row(k, s, extra(k) if extra else ()))
+    return out

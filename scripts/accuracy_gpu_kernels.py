@@ -1,0 +1,200 @@
+"""Fit the PyTorch GPU kernel model on the NeuSight corpus, cross-validate leaving one GPU
+out, write the fitted parameters and the accuracy report.
+
+    python scripts/accuracy_gpu_kernels.py --shared ../shared \
+        --fit-out hwspecs/fits/pytorch.yaml --doc docs/ACCURACY_GPU_KERNELS.md
+
+Fit sample: at most --per-op-device rows per (op, GPU), numpy default_rng(--seed). The
+report predicts every row of the corpus (or --eval-per-op-device rows, same seed + 1).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from augur_sim.measure import gpu_corpus as gc  # noqa: E402
+from augur_sim.measure import gpu_fit as gf  # noqa: E402
+from augur_sim.engine.gpu_algos import ALGO_NAMES  # noqa: E402
+from augur_sim.hw import load_hw  # noqa: E402
+from augur_sim.hw.kmodel import PARAM_NAMES  # noqa: E402
+
+CLASSES = ("conv", "linear/bmm", "element-wise", "softmax/ln")
+TARGETS = {"conv": 0.20, "linear/bmm": 0.15, "element-wise": 0.15}
+
+
+def atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def shape_text(op, d) -> str:
+    if op == "conv":
+        return f"conv B{d['B']} {d['cin']}->{d['cout']} {d['h']}px k{d['k']}s{d['s']}"
+    if op in ("linear", "bmm"):
+        return f"{op} B{d['B']} M{d['M']} N{d['N']} K{d['K']}"
+    return f"{op} B{d['B']} H{d['H']}"
+
+
+def table(ev, pred, algo, title) -> list[str]:
+    err = pred / ev.latency_s - 1
+    cls = np.array([gc.OP_CLASS[o] for o in ev.op])
+    out = [f"### {title}", "",
+           "| GPU | op class | rows | median abs error | within 10% | within 25% | median signed | target |",
+           "|---|---|---|---|---|---|---|---|"]
+    summary = {}
+    for dev in sorted(set(ev.device)):
+        for c in CLASSES:
+            m = (ev.device == dev) & (cls == c)
+            if not m.any():
+                continue
+            a = np.abs(err[m])
+            summary[(dev, c)] = float(np.median(a))
+            tgt = TARGETS.get(c)
+            out.append(f"| {dev} | {c} | {m.sum()} | {np.median(a) * 100:.1f}% | {np.mean(a <= 0.1) * 100:.0f}% | "
+                       f"{np.mean(a <= 0.25) * 100:.0f}% | {np.median(err[m]) * 100:+.1f}% | "
+                       f"{'' if tgt is None else ('met' if np.median(a) <= tgt else 'missed') + f' (<= {tgt * 100:.0f}%)'} |")
+    out.append("")
+    return out, summary
+
+
+def worst(ev, pred, algo, n=12) -> list[str]:
+    err = pred / ev.latency_s - 1
+    idx = np.argsort(-np.abs(np.log(pred / ev.latency_s)))[:n]
+    out = ["| GPU | shape | kernel algorithm (corpus) | model's algorithm | measured ms | predicted ms | error |",
+           "|---|---|---|---|---|---|---|"]
+    for i in idx:
+        out.append(f"| {ev.device[i]} | {shape_text(ev.op[i], ev.dims[i])} | {ALGO_NAMES[ev.algo[i]]} | "
+                   f"{ALGO_NAMES[algo[i]]} | {ev.latency_s[i] * 1e3:.4f} | {pred[i] * 1e3:.4f} | "
+                   f"{err[i] * 100:+.0f}% |")
+    return out + [""]
+
+
+def census(ev) -> list[str]:
+    m = ev.op == "conv"
+    out = ["| GPU | implicit GEMM | fused Winograd | non-fused Winograd (sgemm, grid z 36) |", "|---|---|---|---|"]
+    for dev in sorted(set(ev.device[m])):
+        d = m & (ev.device == dev)
+        cnt = [int(np.sum(ev.algo[d] == a)) for a in (1, 2, 3)]
+        out.append(f"| {dev} | {cnt[0]} | {cnt[1]} | {cnt[2]} |")
+    return out + [""]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--per-op-device", type=int, default=120)
+    ap.add_argument("--eval-per-op-device", type=int, default=0, help="0 = every row")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--fit-out", default=None)
+    ap.add_argument("--doc", default=None)
+    args = ap.parse_args()
+    root = gc.corpus_dir(Path(args.shared))
+    t0 = time.time()
+    sample = gc.load(root, per_op_device=args.per_op_device, seed=args.seed)
+    ev = gc.load(root, per_op_device=args.eval_per_op_device or None, seed=args.seed + 1)
+    t_load = time.time() - t0
+    devices = sorted(set(sample.device.tolist()))
+    print(f"fit sample {len(sample.op)} rows, evaluation {len(ev.op)} rows ({t_load:.0f} s)", flush=True)
+
+    t0 = time.time()
+    params, l0, l1 = gf.fit(sample, rounds=args.rounds)
+    t_fit = time.time() - t0
+    print("all five:", {k: round(v, 4) for k, v in params.items()}, f"loss {l0:.3f} -> {l1:.3f}", flush=True)
+
+    loo_pred = np.empty(len(ev.op))
+    loo_algo = np.empty(len(ev.op), dtype=np.int64)
+    loo_params = {}
+    t0 = time.time()
+    for dev in devices:
+        keep = np.flatnonzero(sample.device != dev)
+        p, _, _ = gf.fit(sample.take(keep), rounds=args.rounds)
+        loo_params[dev] = p
+        m = np.flatnonzero(ev.device == dev)
+        pr, al = gf.predict(ev.take(m), p)
+        loo_pred[m], loo_algo[m] = pr, al
+        e = np.abs(pr / ev.latency_s[m] - 1)
+        print(f"left out {dev}: median |error| {np.median(e) * 100:.1f}%", flush=True)
+    t_loo = time.time() - t0
+    t0 = time.time()
+    all_pred, all_algo = gf.predict(ev, params)
+    t_pred = time.time() - t0
+
+    date = datetime.date.today().isoformat()
+    if args.fit_out:
+        lines = ["# Fitted parameters of the PyTorch GPU kernel model (augur_sim/engine/gpu_algos.py,",
+                 "# augur_sim/hw/kmodel.py). Written by scripts/accuracy_gpu_kernels.py; do not edit by hand.",
+                 "name: pytorch",
+                 f"source: \"fitted on {date} by scripts/accuracy_gpu_kernels.py from the NeuSight corpus "
+                 f"(corpora/neusight, PyTorch 2.1 fp32, CUDA events): {len(sample.op)} rows, at most "
+                 f"{args.per_op_device} per (op, GPU), numpy default_rng({args.seed}); GPUs: "
+                 f"{', '.join(devices)}; mean |log error| {l0:.3f} -> {l1:.3f}. 'dw' is not fitted "
+                 f"(no depthwise conv in the corpus): an estimate\"",
+                 "classes:",
+                 "  all:",
+                 "    # One class: the corpus has one GPU per SM architecture, so a class per",
+                 "    # architecture could not be cross-validated; every architecture inherits it.",
+                 "    default: true",
+                 "    archs: [sm_60, sm_61, sm_70, sm_75, sm_80, sm_89, sm_90]",
+                 "    params:"]
+        for k in PARAM_NAMES:
+            lines.append(f"      {k}: {params[k]:.6g}")
+        lines += ["leave_one_gpu_out:"]
+        for dev, p in loo_params.items():
+            lines.append(f"  {dev}: {{{', '.join(f'{k}: {p[k]:.4g}' for k in PARAM_NAMES)}}}")
+        atomic_write(Path(args.fit_out), "\n".join(lines) + "\n")
+
+    if args.doc:
+        peaks = []
+        for dev in devices:
+            p = load_hw(dev).processors["gpu"]
+            peaks.append(f"| {dev} | {p.arch} | {p.units} | {p.clock_ghz} | {p.peak_flops('fp32') / 1e12:.1f} | "
+                         f"{p.dram_bw_gbs:g} |")
+        t_loo_tab, loo_sum = table(ev, loo_pred, loo_algo, "Leave one GPU out (the accuracy targets)")
+        t_all_tab, _ = table(ev, all_pred, all_algo, "Fitted on all five GPUs (in-sample)")
+        mconv = ev.op == "conv"
+        agree = float(np.mean(loo_algo[mconv] == ev.algo[mconv])) if mconv.any() else float("nan")
+        doc = ["# Accuracy of the GPU kernel model on the NeuSight corpus", "",
+               f"Produced by `scripts/accuracy_gpu_kernels.py` on {date} (this repo's 2-core VM), not typed "
+               f"by hand. Data: `../shared/corpora/neusight/` (PyTorch 2.1.0, CUDA 12.1, cuDNN 8.9, fp32, "
+               f"one op timed with CUDA events; SOURCES.md there). Model: `augur_sim/engine/gpu_algos.py` "
+               f"(conv algorithm choice and work, GEMM tiles, waves, split-K, bandwidth kernels, launch floor); "
+               f"{len(PARAM_NAMES) - len(gf.NOT_FITTED)} fitted parameters, one set for every architecture "
+               f"(`hwspecs/fits/pytorch.yaml`).", "",
+               f"Fit sample: {len(sample.op)} rows (at most {args.per_op_device} per op and GPU, numpy "
+               f"`default_rng({args.seed})`); evaluation: {len(ev.op)} rows "
+               f"({'every row' if not args.eval_per_op_device else f'at most {args.eval_per_op_device} per op and GPU, seed {args.seed + 1}'}). "
+               f"Times: load {t_load:.0f} s, fit {t_fit:.0f} s, five leave-one-out fits {t_loo:.0f} s, "
+               f"prediction of all evaluation rows {t_pred:.2f} s.", "",
+               "Held-back GPUs (H100, L4, A100 80GB) are not in the corpus and were never looked up; their "
+               "specs come from datasheets only.", "",
+               "## Hardware (datasheets, `hwspecs/`)", "",
+               "| GPU | arch | SMs | boost GHz | FP32 TFLOPS | DRAM GB/s |", "|---|---|---|---|---|---|"] + peaks + [""]
+        doc += ["## Conv algorithm census (the corpus' main kernel names)", ""] + census(ev)
+        doc += [f"The model picks the fastest eligible algorithm; it agrees with the corpus' kernel on "
+                f"{agree * 100:.0f}% of conv rows (leave-one-out parameters).", ""]
+        doc += ["## Results", ""] + t_loo_tab + t_all_tab
+        doc += ["### Worst rows (leave one GPU out)", ""] + worst(ev, loo_pred, loo_algo)
+        doc += ["## Fitted parameters", "", "| parameter | all five | " +
+                " | ".join(f"without {d}" for d in devices) + " |",
+                "|---|---|" + "---|" * len(devices)]
+        for k in PARAM_NAMES:
+            doc.append(f"| {k} | {params[k]:.4g} | " + " | ".join(f"{loo_params[d][k]:.4g}" for d in devices) + " |")
+        doc.append("")
+        atomic_write(Path(args.doc), "\n".join(doc) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The H200 as an unseen device: its measured networks (measurements/, never fitted to here)
+against the PyTorch kernel model whose parameters come only from the NeuSight corpus
+(hwspecs/fits/pytorch.yaml), next to the legacy runtimes fitted on the H200's own
+microbenchmarks (docs/ACCURACY_GPU.md).
+
+    python scripts/h200_kernel_model.py --doc docs/ACCURACY_GPU_KERNELS.md
+
+The measurements ran with TF32 off (scripts/gpu_measure.py), so fp32 convs are costed in
+FP32 here (an override of the runtime's fp32_conv_math), not in PyTorch's default TF32.
+The section is written between markers into the doc; the rest of the doc is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from augur_sim.estimator import estimate
+from augur_sim.frontends import load_net
+from augur_sim.graph import rebatch
+from augur_sim.hw import apply_overrides, load_hw
+
+RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
+        ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
+BEGIN, END = "<!-- h200-kernel-model:begin -->", "<!-- h200-kernel-model:end -->"
+
+
+def net_points(run: str, shared: Path):
+    data = json.loads((ROOT / "measurements" / run).read_text())
+    for e in data["nets"]:
+        if not e.get("gpu"):
+            continue
+        src = ROOT / "nets" / e["file"] if e["file"].endswith(".yaml") else shared / "prototxt" / e["file"]
+        if src.exists():
+            yield e, src
+
+
+def errors(run: str, new_rt: str, old_rt: str, shared: Path):
+    dev = load_hw("nvidia_h200")
+    # As measured: TF32 off, so an fp32 conv is FP32.
+    dev_new = apply_overrides(dev, {f"gpu.runtimes.{new_rt}.fp32_conv_math": "fp32"})
+    rows = []
+    for e, src in net_points(run, shared):
+        g = rebatch(load_net(src), e["batch"])
+        new = estimate(g, dev_new, runtime=new_rt, precision=e["precision"]).total.time_s
+        old_name = old_rt if e["precision"] == "fp16" else old_rt + "-fp32"
+        old = estimate(g, dev, runtime=old_name, precision=e["precision"]).total.time_s
+        m = e["gpu"]["median_s"]
+        rows.append((e["file"], e["batch"], e["precision"], m, old, new))
+    return rows
+
+
+def summary(rows, k):
+    err = np.array([abs(r[k] / r[3] - 1) for r in rows])
+    return f"median |error| {np.median(err) * 100:.1f}%, {np.mean(err <= 0.25) * 100:.0f}% within 25%, worst {err.max() * 100:.0f}%"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap.add_argument("--doc", default=None)
+    args = ap.parse_args()
+    out = [BEGIN, "## The H200 as an unseen device (whole networks, measurements/)", "",
+           "Measured networks of `measurements/` (PyTorch 2.11, cuDNN 9.19, TF32 off) against two models: "
+           "*before* = the legacy runtimes fitted on the H200's own microbenchmarks (`legacy-h200fit-*`, "
+           "docs/ACCURACY_GPU.md); *after* = the kernel model with parameters fitted only on the NeuSight "
+           "corpus (five older GPUs, never the H200), fp32 convs in FP32 as measured. The CUDA-graph floor "
+           "per kernel is the runtime's `graph_floor_us` estimate (not fitted: the corpus times eager ops). "
+           "Written by `scripts/h200_kernel_model.py`.", ""]
+    for run, new_rt, old_rt in RUNS:
+        rows = errors(run, new_rt, old_rt, Path(args.shared))
+        if not rows:
+            continue
+        out += [f"### `{run}`: {new_rt} (after) vs {old_rt} (before)", "",
+                f"- before: {len(rows)} points, {summary(rows, 4)}",
+                f"- after: {len(rows)} points, {summary(rows, 5)}"]
+        for prec in ("fp16", "fp32"):
+            for b in (1, 16):
+                sub = [r for r in rows if r[2] == prec and r[1] == b]
+                if sub:
+                    out.append(f"- {prec} batch {b}: before {summary(sub, 4)}; after {summary(sub, 5)}")
+        out += ["", "| network | batch | precision | measured ms | before ms | before error | after ms | after error |",
+                "|---|---|---|---|---|---|---|---|"]
+        for f, b, p, m, o, n in sorted(rows, key=lambda r: (r[2], r[1], r[0])):
+            out.append(f"| {f} | {b} | {p} | {m * 1e3:.3f} | {o * 1e3:.3f} | {(o / m - 1) * 100:+.1f}% | "
+                       f"{n * 1e3:.3f} | {(n / m - 1) * 100:+.1f}% |")
+        out.append("")
+        print(out[-len(rows) - 12:-len(rows) - 2])
+    out.append(END)
+    text = "\n".join(out) + "\n"
+    if args.doc:
+        path = Path(args.doc)
+        old = path.read_text() if path.exists() else ""
+        if BEGIN in old and END in old:
+            old = old[:old.index(BEGIN)] + old[old.index(END) + len(END) + 1:]
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+        with os.fdopen(fd, "w") as f:
+            f.write(old.rstrip("\n") + "\n\n" + text)
+        os.replace(tmp, path)
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()

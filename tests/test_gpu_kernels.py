@@ -1,0 +1,181 @@
+"""The GPU kernel model (augur_sim/engine/gpu_algos.py): hand-checked waves, math modes,
+Winograd work; corpus rows match the lowering; a small fixed corpus sample stays within
+a loose error bound (skips without ../shared)."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from shared_data import SHARED
+
+from augur_sim.engine import hwrow as H
+from augur_sim.engine.gpu_algos import (
+    ALGO_IGEMM,
+    ALGO_WINO_FUSED,
+    ALGO_WINO_NONFUSED,
+    conv_time,
+    gemm_tile_time,
+    winograd_fused_flops,
+    winograd_nonfused_flops,
+)
+from augur_sim.graph import GraphBuilder, Layer
+from augur_sim.hw import load_hw
+from augur_sim.hw.kmodel import resolve_math
+from augur_sim.lowering import lower
+from augur_sim.measure import gpu_corpus as gc
+from augur_sim.measure import gpu_fit as gf
+
+PARAMS = dict(gf.START)
+
+
+def row(dev="nvidia_v100_pcie_32gb", params=PARAMS, precision="fp32", runtime="pytorch-eager"):
+    return gf.hw_rows([dev], runtime, params, precision)[0]
+
+
+def test_one_tile_past_a_multiple_of_the_sms_costs_one_more_wave():
+    h = row()
+    sms = int(h[H.H_UNITS])
+    assert sms == 80
+    tm, tn = 128.0, 128.0
+    K = 1024.0
+    # 2 x 80 tiles of 128 x 128: exactly two waves; one tile more: a third wave.
+    t2, w2 = gemm_tile_time(tm * 2 * sms, tn, K, 1.0, tm, tn, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)
+    t3, w3 = gemm_tile_time(tm * (2 * sms + 1), tn, K, 1.0, tm, tn, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)
+    assert (w2, w3) == (2, 3)
+    # Compute-bound: the extra tile costs one whole tile time (a third more), not 1/160 more.
+    assert t3 / t2 == pytest.approx(1.5, rel=1e-9)
+
+
+def test_tf32_applies_to_fp32_conv_on_ampere_not_volta():
+    a100 = load_hw("nvidia_a100_pcie_40gb").processors["gpu"]
+    v100 = load_hw("nvidia_v100_pcie_32gb").processors["gpu"]
+    for proc, conv_want in ((a100, "tf32"), (v100, "fp32")):
+        rt = proc.runtimes["pytorch-eager"]
+        assert resolve_math(proc, rt, "fp32", "conv") == conv_want
+        assert resolve_math(proc, rt, "fp32", "matmul") == "fp32"   # PyTorch's matmul default
+    ha, hv = row("nvidia_a100_pcie_40gb"), row("nvidia_v100_pcie_32gb")
+    # A100: 1024 TF32 FLOP/clock/SM for convs, 128 FP32 for matmul, tensor cores for convs only.
+    assert ha[H.H_SM_CONV] == pytest.approx(1.41e9 * 1024)
+    assert ha[H.H_SM_GEMM] == pytest.approx(1.41e9 * 128)
+    assert (ha[H.H_TC_CONV], ha[H.H_TC_GEMM]) == (1.0, 0.0)
+    assert hv[H.H_SM_CONV] == pytest.approx(1.38e9 * 128) and hv[H.H_TC_CONV] == 0.0
+    # The same fp32 conv is costed far faster on the A100's TF32 path than with TF32 off.
+    args = (16.0, 256.0, 256.0, 56.0, 56.0, 56.0, 56.0, 3.0, 3.0, 1.0, 1.0, 1.0, 4.0)
+    t_tf32, algo = conv_time(*args, ha, -1)
+    off = ha.copy()
+    off[H.H_SM_CONV], off[H.H_TC_CONV] = ha[H.H_SM_GEMM], 0.0
+    t_fp32, _ = conv_time(*args, off, -1)
+    t_fp32_ig, _ = conv_time(*args, off, ALGO_IGEMM)
+    t_tf32_ig, _ = conv_time(*args, ha, ALGO_IGEMM)
+    assert algo == ALGO_IGEMM          # Winograd is a CUDA-core path: not with tensor cores
+    assert t_tf32 == t_tf32_ig
+    # The same implicit GEMM at 8x the rate (the tiles differ, so not exactly 8x), and faster
+    # than FP32's best algorithm (Winograd's 2.25x fewer multiplies do not make up for it).
+    assert t_tf32_ig < t_fp32_ig / 4
+    assert t_tf32 < t_fp32
+
+
+def test_winograd_work_is_the_hand_count():
+    # F(2x2,3x3) on a 1 x 64 -> 128 conv of 56 x 56 outputs: 28 x 28 = 784 tiles, each 16
+    # multiplies per (cin, cout) pair: 784 * 16 * 64 * 128 = 102,760,448 multiplies.
+    assert winograd_fused_flops(1.0, 64.0, 128.0, 56.0, 56.0) == 2 * 102_760_448
+    # Direct: 56 * 56 * 9 * 64 * 128 = 231,211,008 multiplies: 2.25x as many.
+    assert 2 * 231_211_008 / winograd_fused_flops(1.0, 64.0, 128.0, 56.0, 56.0) == pytest.approx(2.25)
+    # F(4x4,3x3): 14 x 14 = 196 tiles x 36 multiplies x 64 x 128 = 57,802,752: 4x fewer than direct.
+    assert winograd_nonfused_flops(1.0, 64.0, 128.0, 56.0, 56.0) == 2 * 57_802_752
+    # Odd sizes round the tile count up: 57 x 57 outputs need 29 x 29 tiles of 2 x 2.
+    assert winograd_fused_flops(1.0, 1.0, 1.0, 57.0, 57.0) == 2 * 16 * 29 * 29
+
+
+def test_winograd_is_only_for_3x3_stride_1():
+    h = row()
+    for k, s, ok in ((3.0, 1.0, True), (3.0, 2.0, False), (5.0, 1.0, False), (1.0, 1.0, False)):
+        ho = math.floor((56 + 2 * (k // 2) - k) / s) + 1
+        for a in (ALGO_WINO_FUSED, ALGO_WINO_NONFUSED):
+            t, got = conv_time(8.0, 64.0, 64.0, 56.0, 56.0, ho, ho, k, k, s, s, 1.0, 4.0, h, a)
+            assert (got == a) == ok and (t < 1e299) == ok
+
+
+def _one(shapes, op, attrs, n_inputs=1):
+    b = GraphBuilder("micro")
+    for i, s in enumerate(shapes):
+        b.add_input(f"x{i}", s)
+    b.add_layer(Layer("op", op, attrs, tuple(f"x{i}" for i in range(n_inputs)), ("op",)))
+    return b.build()
+
+
+@pytest.mark.parametrize("op, dims, graph", [
+    ("conv", {"B": 2, "cin": 16, "cout": 32, "k": 3, "h": 20, "s": 1, "pad": 1},
+     lambda: _one([(2, 16, 20, 20)], "conv", {"out_channels": 32, "kernel": (3, 3), "stride": (1, 1),
+                                               "pad": (1, 1, 1, 1), "group": 1, "bias": False})),
+    ("bmm", {"B": 3, "M": 5, "N": 7, "K": 11},
+     lambda: _one([(3, 5, 7), (3, 7, 11)], "matmul", {}, 2)),
+    ("add", {"B": 4, "H": 100}, lambda: _one([(4, 100), (4, 100)], "eltwise", {"fn": "sum"}, 2)),
+    ("relu", {"B": 4, "H": 100}, lambda: _one([(4, 100)], "act", {"fn": "relu"})),
+    ("softmax", {"B": 4, "H": 100}, lambda: _one([(4, 100)], "softmax", {"axis": 1})),
+])
+def test_corpus_rows_match_the_lowering(op, dims, graph):
+    mine = gc.kernel_row(op, dims)
+    low = lower(graph(), "fp32", ("fc_bias",))
+    theirs = low.rows[low.rows[:, 0] != 0]
+    assert theirs.shape[0] == 1
+    np.testing.assert_allclose(mine, theirs[0])
+
+
+def _corpus():
+    root = gc.corpus_dir(Path(SHARED))
+    if not (root / "conv.csv.gz").is_file():
+        pytest.skip(f"NeuSight corpus not present under {root}")
+    return gc.load(root, ops=("conv", "linear", "add", "softmax"), per_op_device=8, seed=0)
+
+
+def test_corpus_sample_with_shipped_parameters():
+    """A fixed 8-rows-per-(op, GPU) sample, the shipped fit: a loose bound that a broken
+    model (wrong units, wrong peak, a lost floor) would fail by far."""
+    c = _corpus()
+    assert set(c.device) == set(gc.DEVICES.values())
+    from augur_sim.hw.kmodel import class_params, load_fit
+    p = class_params(load_fit("pytorch"), "sm_70")
+    pred, algo = gf.predict(c, p)
+    err = np.abs(np.log(pred / c.latency_s))
+    assert np.median(err) < np.log(1.5)
+    assert np.all(np.isfinite(pred)) and np.all(pred > 0)
+    # The census: the corpus' conv kernels include all three modelled algorithms.
+    conv = c.algo[c.op == "conv"]
+    assert {ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED} <= set(conv.tolist())
+
+
+def test_kernel_model_runtime_through_estimate():
+    from augur_sim.estimator import estimate
+    a = estimate("resnet18", "nvidia_a100_pcie_80gb", runtime="pytorch-cudagraph", precision="fp16")
+    b = estimate("resnet18", "nvidia_a100_pcie_80gb", runtime="pytorch-cudagraph", precision="fp32")
+    c = estimate("resnet18", "nvidia_l4", runtime="pytorch-cudagraph", precision="fp16")
+    assert 0 < a.total.time_s < b.total.time_s
+    # L4: a third of the A100's tensor rate and a sixth of its bandwidth.
+    assert c.total.time_s > a.total.time_s
+
+
+def test_arch_files_cite_their_figures_and_unknown_arch_is_one_line(tmp_path):
+    import re
+
+    import yaml
+
+    from augur_sim.errors import SchemaError
+    from augur_sim.hw import check_hw
+    archs = sorted((Path(__file__).resolve().parents[1] / "hwspecs" / "archs").glob("*.yaml"))
+    assert {p.stem for p in archs} >= {"sm_60", "sm_61", "sm_70", "sm_75", "sm_80", "sm_89", "sm_90"}
+    for p in archs:
+        ids = {s["id"] for s in yaml.safe_load(p.read_text())["sources"]}
+        for no, raw in enumerate(p.read_text().splitlines(), 1):
+            code, _, comment = raw.partition(" #")
+            if raw.lstrip().startswith(("#", "- {id:")) or not re.search(r"[:\[,]\s*-?\d", code):
+                continue
+            m = re.search(r"src:\s*([\w-]+(?:\s*,\s*[\w-]+)*)", comment)
+            assert "estimate:" in comment or m, f"{p.name}:{no}: {raw.strip()}"
+            if m and "estimate:" not in comment:
+                assert set(re.split(r"\s*,\s*", m.group(1))) <= ids, f"{p.name}:{no}"
+    bad = tmp_path / "x.yaml"
+    text = (Path(__file__).resolve().parents[1] / "hwspecs" / "nvidia_l4.yaml").read_text()
+    bad.write_text(text.replace("name: nvidia_l4", "name: x").replace("arch: sm_89", "arch: sm_999"))
+    with pytest.raises(SchemaError, match=r"x.yaml:\d+: processors.gpu.arch: unknown architecture 'sm_999'"):
+        check_hw(bad)

@@ -1,0 +1,182 @@
+"""The ncnn CPU runtime model: algorithm choice, work per algorithm, precision, int8, fit."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from augur_sim.engine.ncnn_algos import (A_DIRECT, A_DW, A_IM2COL, A_INT8_GEMM, A_INT8_WINO43, A_SGEMM1X1,
+                                         A_WINO23, A_WINO43, A_WINO63, ALGO_NAMES, NCNN_FUSION, X_ACT_ELEMS,
+                                         X_MACS, X_XFORM, ncnn_rows, winograd_choice, winograd_work)
+from augur_sim.engine.ncnn_cost import (N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
+                                        N_LLC_BYTES, N_THREADS, NN, NP, P_CACHE_BPC, P_GEMM, P_INT8, P_LAYER_CYC,
+                                        P_MEM, P_STREAM_CPE, P_SYNC, P_WINO, kernel_costs)
+from augur_sim.engine.ncnn_hw import caps_of_cluster, int8_macs_per_instruction
+from augur_sim.frontends import load_net
+from augur_sim.graph import GraphBuilder, Layer
+from augur_sim.lowering import lower
+
+
+def conv_graph(cin, cout, hw, k=3, stride=1, pad=1, group=1, int8=False):
+    b = GraphBuilder("one")
+    b.add_input("x", (1, cin, hw, hw))
+    attrs = {"out_channels": cout, "kernel": (k, k), "stride": (stride, stride), "pad": (pad,) * 4,
+             "group": group, "bias": True}
+    if int8:
+        attrs["int8"] = True
+    b.add_layer(Layer("c", "conv", attrs, ("x",), ("c",)))
+    return b.build()
+
+
+def conv_row(g, arch="arm"):
+    low = lower(g, "fp32", NCNN_FUSION)
+    nr = ncnn_rows(g, low, arch)
+    i = [k for k, n in enumerate(nr.kernel_names) if n == "c"][0]
+    return nr.x[i], nr.algos[i]
+
+
+def test_winograd63_work_by_hand():
+    # 32 -> 32 channels, 3x3 stride 1 pad 1 on 18x18: the padded input is 20x20 and ncnn's
+    # selection (narrow layer, mid-sized plane, below F(2,3)'s threshold of 36 for 32/32
+    # channels) takes F(6,3).
+    g = conv_graph(32, 32, 18)
+    x, algo = conv_row(g)
+    assert algo == "winograd63"
+    # By hand, F(6,3): tile t = 6 + 2 = 8, tiles = ceil(18/6)^2 = 9.
+    # GEMM stage: 9 tiles x 64 positions x 32 in x 32 out          = 589,824 MACs
+    #   (the direct conv: 18*18*32*32*9 = 2,985,984 MACs: 5.06x more)
+    # input transform, dense B^T d B: 2 * 8^3 = 1024 per tile and input channel:
+    #   9 * 32 * 1024                                               = 294,912
+    # output transform, dense A^T M A: 6*8*8 + 6*6*8 = 384 + 288 = 672 per tile and output
+    #   channel: 9 * 32 * 672                                       = 193,536
+    # transform buffers written once and read once: 2 * 9 * 64 * (32 + 32) = 73,728 elements
+    assert x[X_MACS] == 589_824
+    assert x[X_XFORM] == 294_912 + 193_536
+    # activations moved: input 32*18*18 = 10,368, output 10,368, plus the buffers
+    assert x[X_ACT_ELEMS] == 10_368 + 10_368 + 73_728
+    gemm, xform, buf = winograd_work(A_WINO63, 32, 32, 18, 18)
+    assert (gemm, xform, buf) == (589_824, 488_448, 73_728)
+
+
+def test_winograd_variant_by_channels_and_size():
+    assert winograd_choice(64, 64, 58, 58, "arm") == A_WINO43    # wide: always F(4,3)
+    assert winograd_choice(256, 32, 16, 16, "x86") == A_WINO43
+    assert winograd_choice(32, 32, 58, 58, "arm") == A_WINO23    # large plane, narrow layer
+    assert winograd_choice(32, 32, 20, 20, "arm") == A_WINO63    # mid plane
+    assert winograd_choice(16, 8, 6, 6, "arm") == A_WINO43       # tiny plane
+
+
+def test_algorithm_per_shape():
+    assert conv_row(conv_graph(64, 128, 28, k=1, pad=0))[1] == ALGO_NAMES[A_SGEMM1X1]
+    assert conv_row(conv_graph(64, 128, 28, k=3, stride=2))[1] == ALGO_NAMES[A_IM2COL]
+    assert conv_row(conv_graph(3, 32, 224, k=3, stride=2))[1] == ALGO_NAMES[A_DIRECT]
+    assert conv_row(conv_graph(32, 32, 56, group=32))[1] == ALGO_NAMES[A_DW]
+    # x86 takes Winograd only when a channel count exceeds 8; ARM when one is at least 8
+    assert conv_row(conv_graph(8, 8, 32), "arm")[1].startswith("winograd")
+    assert not conv_row(conv_graph(8, 8, 32), "x86")[1].startswith("winograd")
+    assert conv_row(conv_graph(64, 64, 28, int8=True))[1] == ALGO_NAMES[A_INT8_WINO43]
+    assert conv_row(conv_graph(64, 64, 28, k=1, pad=0, int8=True))[1] == ALGO_NAMES[A_INT8_GEMM]
+
+
+def test_vgg16_winograd_cuts_the_multiplies():
+    g = load_net("vgg16")
+    low = lower(g, "fp32", NCNN_FUSION)
+    nr = ncnn_rows(g, low, "arm")
+    convs = [i for i, a in enumerate(nr.algos) if a.startswith("winograd")]
+    assert len(convs) == 13                      # every 3x3 stride-1 conv of VGG-16
+    # F(4,3) does 36/16 = 2.25x fewer multiplies per output than 9 when tiles divide evenly
+    macs_direct = sum(lc.counts.macs for lc in low.counts if lc.op == "conv")
+    macs_wino = nr.x[convs, X_MACS].sum()
+    assert 3.5 < macs_direct / macs_wino < 4.1
+
+
+def hw(fp16=False, int8_mpc=4.0, threads=1):
+    h = np.zeros(NN)
+    h[N_THREADS], h[N_CLOCK_HZ], h[N_FP32_FPC] = threads, 2e9, 16
+    h[N_FP16] = 1.0 if fp16 else 0.0
+    h[N_INT8_MPC] = int8_mpc
+    h[N_DRAM_BPS], h[N_LLC_BYTES] = 1e15, 1e12     # memory never binds in these tests
+    h[N_EB_ACT] = 2.0 if fp16 else 4.0
+    return h
+
+
+def params():
+    p = np.ones(NP)
+    p[P_GEMM] = p[P_WINO] = p[P_INT8] = 0.5
+    p[P_STREAM_CPE], p[P_MEM], p[P_CACHE_BPC] = 1.0, 1.0, 1e6
+    p[P_LAYER_CYC], p[P_SYNC] = 0.0, 0.0
+    return p
+
+
+def test_fp16_core_halves_vector_work_and_fp32_core_does_not():
+    x, algo = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    with_fp16 = kernel_costs(x[None, :], hw(fp16=True), params())[0]
+    without = kernel_costs(x[None, :], hw(fp16=False), params())[0]
+    assert with_fp16[1] == pytest.approx(without[1] / 2, rel=1e-12)
+    # compute time by hand: 2 * 64*128*784 FLOPs / (2 GHz * 16 FLOP/cycle * 0.5)
+    assert without[1] == pytest.approx(2 * 64 * 128 * 784 / (2e9 * 16 * 0.5), rel=1e-12)
+    # which cores compute in fp16: the catalogue's asimdhp flag with an fp16 rate above fp32
+    a55 = SimpleNamespace(name="c", core=SimpleNamespace(name="cortex_a55", isa_class="armv8.2-fp16-dot",
+                          simd_bits=128, fma_pipes=1, features=("neon", "asimdhp", "dotprod")),
+                          flop_per_cycle={"fp32": 8, "fp16": 16, "int8": 32})
+    a53 = SimpleNamespace(name="c", core=SimpleNamespace(name="cortex_a53", isa_class="armv8-neon",
+                          simd_bits=128, fma_pipes=1, features=("neon",)), flop_per_cycle={"fp32": 8})
+    assert caps_of_cluster(a55).fp16_arith and not caps_of_cluster(a53).fp16_arith
+
+
+def test_sdot_does_four_times_the_int8_macs_per_instruction():
+    plain = int8_macs_per_instruction(128, ("neon",))
+    sdot = int8_macs_per_instruction(128, ("neon", "asimdhp", "dotprod"))
+    assert (plain, sdot) == (4, 16)      # 4 x 32-bit lanes: 1 vs 4 int8 products per lane
+    assert int8_macs_per_instruction(128, ("dotprod", "i8mm")) == 32
+    x, algo = conv_row(conv_graph(64, 64, 28, k=1, pad=0, int8=True))
+    assert algo == "int8_gemm"
+    t_plain = kernel_costs(x[None, :], hw(int8_mpc=plain * 2), params())[0]
+    t_sdot = kernel_costs(x[None, :], hw(int8_mpc=sdot * 2), params())[0]
+    # the MAC part is 4x faster; the quantise/dequantise passes are not
+    stream = 2 * 64 * 28 * 28 * 1.0 / 2e9
+    assert (t_sdot[1] - stream) == pytest.approx((t_plain[1] - stream) / 4, rel=1e-9)
+
+
+def test_threads_scale_inside_the_work_items():
+    x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    one = kernel_costs(x[None, :], hw(threads=1), params())[0][1]
+    four = kernel_costs(x[None, :], hw(threads=4), params())[0][1]
+    assert four == pytest.approx(one / 4, rel=1e-9)    # 16 x 13 work items split evenly
+
+
+def test_fit_recovers_known_parameters_from_synthetic_rows():
+    """Rows generated by the model itself with known parameters (two ISA classes); the fit,
+    started from the generic starting values, recovers them."""
+    from augur_sim.engine.ncnn_cost import PARAM_NAMES
+    from augur_sim.measure.ncnn_fit import INIT_LOG, FitData, fit, predict_ms
+    xs = []
+    for n in ("resnet18", "mobilenet_v2", "squeezenet1_1", "vgg16", "shufflenet_v2_x1_0"):
+        g = load_net(n)
+        xs.append(ncnn_rows(g, lower(g, "fp32", NCNN_FUSION), "arm").x)
+    sizes = np.array([len(x) for x in xs])
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    rng = np.random.default_rng(7)
+    R = 240
+    hws = np.zeros((R, NN))
+    hws[:, N_THREADS] = rng.choice([1, 2, 4, 8], R)
+    hws[:, N_CLOCK_HZ] = rng.uniform(1.0, 3.0, R) * 1e9
+    hws[:, N_FP32_FPC] = rng.choice([8, 16, 32], R)
+    hws[:, N_FP16] = rng.integers(0, 2, R)
+    hws[:, N_INT8_MPC] = 16
+    hws[:, N_DRAM_BPS] = rng.uniform(5, 50, R) * 1e9
+    hws[:, N_LLC_BYTES] = rng.choice([0.5, 2, 8, 32], R) * 2**20
+    hws[:, N_EB_ACT] = np.where(hws[:, N_FP16] > 0, 2, 4)
+    data = FitData(np.vstack(xs), start, start + sizes, rng.integers(0, len(xs), R).astype(np.int64), hws,
+                   rng.integers(0, 2, R).astype(np.int64), np.ones(R), ("a", "b"))
+    true_g = INIT_LOG + rng.normal(0, 0.4, NP)
+    true_d = rng.normal(0, 0.3, (2, NP))
+    data.y_ms = predict_ms(data, true_g, true_d)
+    res = fit(data, lam=1e-3, iters=60)
+    assert res.rms_log < 0.01
+    got = np.exp(res.g + res.d)
+    want = np.exp(true_g + true_d)
+    # The parameters these networks exercise (no int8 layers here: eff_int8 is not seen).
+    for k in (P_GEMM, P_WINO, P_STREAM_CPE, P_LAYER_CYC):
+        assert got[:, k] == pytest.approx(want[:, k], rel=0.1), PARAM_NAMES[k]
