@@ -82,6 +82,9 @@ ORT_DEFAULTS = {
 }
 
 
+MLAS_CONV_SEGMENT_BYTES = 128 * 128 * 4
+
+
 @dataclass(frozen=True)
 class OrtWeights:
     """A network's weights as ORT's CPU provider stores them (bytes)."""
@@ -114,8 +117,14 @@ def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeight
                 nchwc += b
             else:
                 plain += b
-                # The generic Conv's im2col scratch (NCHWc kernels need none).
-                scratch = max(scratch, im2col_bytes(graph, name, elem_bytes))
+                # The generic Conv's im2col scratch (NCHWc kernels need none). MLAS expands the
+                # whole image for one group (MlasConvPrepare), but grouped convs run segmented
+                # with a working buffer of MLAS_SGEMM_STRIDEN x STRIDEK = 128 x 128 floats per
+                # thread (onnxruntime/core/mlas/lib/convolve.cpp).
+                col = im2col_bytes(graph, name, elem_bytes)
+                if L.attrs.get("group", 1) > 1:
+                    col = min(col, MLAS_CONV_SEGMENT_BYTES)
+                scratch = max(scratch, col)
             kernels += 1
         elif L.op in ("fc", "matmul"):
             if L.params and len(L.params[0]) == 2 and elem_bytes == 4:

@@ -63,6 +63,66 @@ def _residual(name: str, hw: int, stages, fc: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _branchy(name: str) -> str:
+    """A synthetic multi-branch network (1x1 / 1x1-3x3 / 1x1-5x5 / pool-1x1 branches, concat)."""
+    mod = ("{{block: mix, args: {{a: {0}, br: {1}, b: {2}, cr: {3}, c: {4}, p: {5}}}}}")
+    return "\n".join([
+        f"name: {name}", "description: augur memory microbenchmark", "input: {shape: [1, 3, 192, 192]}",
+        "blocks:", "  mix:", "    params: {a: int, br: int, b: int, cr: int, c: int, p: int}", "    layers:",
+        "      - b1: {conv: {out: $a, k: 1}, bn: true, act: relu}",
+        "      - b2r: {conv: {out: $br, k: 1}, bn: true, act: relu, in: input}",
+        "      - b2: {conv: {out: $b, k: 3, p: 1}, bn: true, act: relu}",
+        "      - b3r: {conv: {out: $cr, k: 1}, bn: true, act: relu, in: input}",
+        "      - b3: {conv: {out: $c, k: 5, p: 2}, bn: true, act: relu}",
+        "      - b4p: {maxpool: {k: 3, s: 1, p: 1}, in: input}",
+        "      - b4: {conv: {out: $p, k: 1}, bn: true, act: relu}",
+        "      - cat: {concat: true, in: [b1, b2, b3, b4]}",
+        "layers:",
+        "  - stem: {conv: {out: 48, k: 5, s: 2, p: 2}, bn: true, act: relu}",
+        "  - pool0: {maxpool: {k: 2, s: 2}}",
+        "  - m1: " + mod.format(40, 56, 96, 24, 40, 24),
+        "  - m2: " + mod.format(112, 96, 176, 32, 72, 48),
+        "  - pool1: {maxpool: {k: 2, s: 2}}",
+        "  - m3: " + mod.format(176, 144, 288, 48, 96, 96),
+        "  - m4: " + mod.format(240, 192, 400, 64, 128, 128),
+        "  - pool2: {maxpool: {k: 2, s: 2}}",
+        "  - m5: " + mod.format(320, 240, 480, 96, 160, 160),
+        "  - gap: {gap: true}", "  - flat: {flatten: true}", "  - fc: {fc: 700}"]) + "\n"
+
+
+def _mobile(name: str) -> str:
+    """A synthetic depthwise-separable residual network (expand 1x1, depthwise 3x3, project 1x1)."""
+    blk = "{{repeat: {0}, block: inv, args: {{mid: {1}, out: {2}}}, first: {{stride: {3}, res: false}}}}"
+    return "\n".join([
+        f"name: {name}", "description: augur memory microbenchmark", "input: {shape: [1, 3, 192, 192]}",
+        "blocks:", "  inv:", "    params: {mid: int, out: int, stride: {type: int, default: 1}, "
+        "res: {type: bool, default: true}}", "    layers:",
+        "      - expand: {conv: {out: $mid, k: 1}, bn: true, act: relu}",
+        "      - dw: {conv: {k: 3, s: $stride, p: 1, g: dw}, bn: true, act: relu}",
+        "      - project: {conv: {out: $out, k: 1}, bn: true}",
+        "      - add: {add: true, in: [project, input], if: $res}",
+        "layers:", "  - stem: {conv: {out: 24, k: 3, s: 2, p: 1}, bn: true, act: relu}",
+        "  - s1: " + blk.format(2, 72, 40, 2), "  - s2: " + blk.format(3, 160, 80, 2),
+        "  - s3: " + blk.format(3, 320, 144, 2), "  - s4: " + blk.format(2, 576, 240, 2),
+        "  - head: {conv: {out: 960, k: 1}, bn: true, act: relu}",
+        "  - gap: {gap: true}", "  - flat: {flatten: true}", "  - fc: {fc: 600}"]) + "\n"
+
+
+def _plainnet(name: str) -> str:
+    """A synthetic VGG-like network: 3x3 conv stages with pooling and a two-layer FC head."""
+    lines = [f"name: {name}", "description: augur memory microbenchmark", "input: {shape: [1, 3, 128, 128]}",
+             "layers:"]
+    i = 0
+    for width, n in ((48, 2), (96, 2), (192, 3), (384, 3)):
+        for _ in range(n):
+            lines.append(f"  - c{i}: {{conv: {{out: {width}, k: 3, p: 1}}, act: relu}}")
+            i += 1
+        lines.append(f"  - p{i}: {{maxpool: {{k: 2, s: 2}}}}")
+    lines += ["  - flat: {flatten: true}", "  - fc1: {fc: 1536, act: relu}", "  - fc2: {fc: 1536, act: relu}",
+              "  - fc3: {fc: 300}"]
+    return "\n".join(lines) + "\n"
+
+
 def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
     """(name, YAML net text) of the memory microbenchmarks."""
     nets = [("empty", _stack("empty", 8, 4, 1, k=1, bn=False)),
@@ -84,7 +144,9 @@ def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
                  ("conv256x8_fc", _stack("conv256x8_fc", 256, 14, 8, fc=(4096, 1000))),
                  ("res_small", _residual("res_small", 128, ((48, 192, 2), (96, 384, 2), (192, 768, 2)), 500)),
                  ("res_wide", _residual("res_wide", 160, ((160, 480, 2), (320, 960, 3), (640, 1920, 2)), 1500)),
-                 ("res_deep", _residual("res_deep", 96, ((64, 256, 6), (128, 512, 8)), 200))]
+                 ("res_deep", _residual("res_deep", 96, ((64, 256, 6), (128, 512, 8)), 200)),
+                 ("branchy", _branchy("branchy")), ("mobile", _mobile("mobile")),
+                 ("plainnet", _plainnet("plainnet"))]
     return nets
 
 
@@ -143,8 +205,17 @@ class MemFit:
     max_abs_pct: float
 
 
-def fit_ort(points: list[MemPoint]) -> MemFit:
-    """base and per-thread cost from the empty network; the rest by NNLS on relative error."""
+# Uniform stacks (N identical convs) hold about 4 resident bytes per byte of NCHWc filter
+# (BN folding accounts for ~0.85 of it), networks of mixed layers 2.2-3.3: measured on ORT
+# 1.32 here, cause not isolated (the copies ORT's optimizer passes make and which of them
+# glibc's heap keeps). The weight fit uses the network-like benchmarks; the stacks stay in
+# the set as a reported check of that limit.
+STACKS = ("conv64x8", "conv256x4", "conv512x6", "conv128x16", "conv512x12", "conv256x8_fc")
+
+
+def fit_ort(points: list[MemPoint], exclude=STACKS) -> MemFit:
+    """base and per-thread cost from the empty network; the rest by NNLS on relative error
+    over the points not excluded; residuals are reported for every point."""
     empty = {p.threads: p.measured_bytes for p in points if p.name == "empty"}
     if not empty:
         raise ValueError("the memory fit needs the 'empty' benchmark")
@@ -155,14 +226,17 @@ def fit_ort(points: list[MemPoint]) -> MemFit:
     base -= per_thread * ths[0]
     rows = [p for p in points if p.name != "empty"]
     a = np.array([[p.features[f] for _, f in FIT_TERMS] for p in rows], float)
-    y = np.array([p.measured_bytes - base - per_thread * p.threads for p in rows], float)
+    # A weight is resident at least once: the copy constants are fitted as 1 + (excess >= 0).
+    floor = np.array([1.0 if k.endswith("_weight_copies") else 0.0 for k, _ in FIT_TERMS])
+    y = np.array([p.measured_bytes - base - per_thread * p.threads for p in rows], float) - a @ floor
     wgt = 1.0 / np.array([p.measured_bytes for p in rows], float)
+    use = np.array([p.name not in exclude for p in rows])
     scale = np.maximum(np.abs(a).max(axis=0), 1.0)
-    x = nnls(a / scale * wgt[:, None], y * wgt) / scale
+    x = nnls((a / scale * wgt[:, None])[use], (y * wgt)[use]) / scale + floor
     consts = {"base_mib": round(base / MiB, 3), "per_thread_mib": round(per_thread / MiB, 3)}
     for (k, f), v in zip(FIT_TERMS, x):
         consts[k] = round(float(v * (1 / 1024 if k == "per_node_kib" else 1)), 4)
     pred = a @ x + base + np.array([per_thread * p.threads for p in rows])
     err = {f"{p.name}|{p.threads}": float(100 * (pr / p.measured_bytes - 1)) for p, pr in zip(rows, pred)}
-    e = np.abs(list(err.values()))
+    e = np.abs([v for (k, v), u in zip(err.items(), use) if u])
     return MemFit(consts, err, float(np.median(e)), float(e.max()))
