@@ -70,14 +70,14 @@ def model_for(runtime_name: str, section: dict | None) -> str:
 # glibc malloc, `augur calibrate` memory microbenchmarks); a spec's `memory:` section
 # overrides each (the calibrated host specs carry their own).
 ORT_DEFAULTS = {
-    "base_mib": 9.5,           # empty session: ORT's kernel registry, thread pool, arena headers
-    "per_thread_mib": 0.1,     # a pool thread's stack and TLS pages actually touched
-    "per_node_kib": 0.0,       # session state per kernel (node, kernel object, plan entries)
-    "nchwc_weight_copies": 2.5,  # resident bytes per byte of NCHWc-reordered filter
-    "plain_weight_copies": 2.5,  # the same for convs left to the generic Conv
-    "gemm_weight_copies": 1.0,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
-    "transient_copies": 1.0,   # extra copies of the largest initializer alive during loading
-    "activation_factor": 1.0,  # arena bytes touched per byte of the planned activation peak
+    "base_mib": 9.883,           # empty session: ORT's kernel registry, thread pool, arena headers
+    "per_thread_mib": 0.113,     # a pool thread's stack and TLS pages actually touched
+    "per_node_kib": 12.72,      # session state per kernel (node, kernel object, plan entries)
+    "nchwc_weight_copies": 2.963,  # resident bytes per byte of NCHWc-reordered filter
+    "plain_weight_copies": 1.000,  # the same for convs left to the generic Conv
+    "gemm_weight_copies": 1.013,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
+    "transient_copies": 0.975,     # extra copies of the largest initializer alive during loading
+    "activation_factor": 0.804,    # arena bytes touched per byte of the planned activation peak
     "nchwc_block": 16,         # MLAS NCHWc block (floats): 16 with AVX-512, 8 with AVX2, 0 none
 }
 

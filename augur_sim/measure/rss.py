@@ -146,3 +146,29 @@ def measure_graph_rss(graph, threads: int, samples: int = 3) -> RssMeasurement:
             f.write(model.SerializeToString())
         del model
         return measure_model_rss(path, shapes, threads, samples)
+
+
+@dataclass(frozen=True)
+class MemoryCheck:
+    """Predicted peak (the spec runtime's memory model) against measured peak RSS."""
+    measured_peak_rss_bytes: int
+    predicted_peak_bytes: int
+    samples: int
+    spread_bytes: int
+    model: str
+
+    @property
+    def error(self) -> float:
+        """predicted / measured - 1 (a fraction; +0.10 = predicted 10% high)."""
+        return self.predicted_peak_bytes / max(self.measured_peak_rss_bytes, 1) - 1.0
+
+    def to_dict(self) -> dict:
+        return {"measured_peak_rss_bytes": self.measured_peak_rss_bytes,
+                "predicted_peak_bytes": self.predicted_peak_bytes, "error": self.error,
+                "samples": self.samples, "spread_bytes": self.spread_bytes, "model": self.model}
+
+
+def memory_check(graph, est, threads: int, samples: int = 3) -> MemoryCheck:
+    m = measure_graph_rss(graph, threads, samples)
+    model = est.runtime_memory.model if est.runtime_memory is not None else "tensors"
+    return MemoryCheck(m.peak_bytes, int(est.total.peak_memory_bytes), samples, m.spread_bytes, model)
