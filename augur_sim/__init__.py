@@ -1,30 +1,22 @@
 """augur-sim: estimate how fast a CNN runs on a device, how much memory it needs and
-where the time goes, from its descriptor and a YAML hardware spec."""
+where the time goes, from its descriptor and a YAML hardware spec.
+
+The public API (augur_sim/api.py): ``load_net``, ``load_hw``, ``analyze``, ``estimate``.
+They are resolved on first use (PEP 562), so that importing one stage of the package
+(``augur_sim.hw``, ``augur_sim.graph``) does not import every other stage and numba."""
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
+__all__ = ["analyze", "estimate", "load_hw", "load_net"]
 
 
-def load_net(spec, batch=None, input_shape=None, lenient=False):
-    """A network (path or zoo name) as a shape-inferred LayerGraph."""
-    from .frontends import load_net as _load
-    return _load(spec, batch=batch, input_shape=input_shape, lenient=lenient)
+def __getattr__(name: str):
+    if name in __all__:
+        return getattr(importlib.import_module("augur_sim.api"), name)
+    raise AttributeError(f"module 'augur_sim' has no attribute '{name}'")
 
 
-def load_hw(spec):
-    """A hardware spec (name from `augur hw list`, or a YAML path) as a Device."""
-    from .hw import load_hw as _load
-    return _load(spec)
-
-
-def analyze(spec, batch=None, input_shape=None, dtype="fp32", conventions=None):
-    """Per-layer and total counts (a NetCount)."""
-    from .conventions import DEFAULT
-    from .counts import count_net
-    return count_net(load_net(spec, batch=batch, input_shape=input_shape), conventions or DEFAULT, dtype)
-
-
-def estimate(net, hw, **kw):
-    """Estimate time, memory and energy; see augur_sim.estimator.estimate for the options."""
-    from .estimator import estimate as _est
-    return _est(net, hw, **kw)
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

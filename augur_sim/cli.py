@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from .commands import cachesim, estimate, explore, measure
 from .errors import AugurError
 
 # Modules that add their own subcommands: each has register(subparsers).
 COMMAND_MODULES = [
-    "augur_sim.commands.estimate",      # nets, analyze, estimate, hw, export, cachesim
-    "augur_sim.commands.explore",   # whatif, sweep, plot
-    "augur_sim.commands.measure",   # calibrate, validate
+    estimate,  # nets, analyze, estimate, hw, export
+    cachesim,  # cachesim
+    explore,   # whatif, sweep, plot
+    measure,   # calibrate, validate
 ]
 
 
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for mod in COMMAND_MODULES:
-        importlib.import_module(mod).register(sub)
+        mod.register(sub)
     return p
 
 

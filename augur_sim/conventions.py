@@ -29,7 +29,8 @@ DEFAULT_ACT_FLOPS = {
     "neg": 1,
     "power": 3,         # Caffe Power: scale, shift, pow
     "swish": 4,         # sigmoid + multiply
-    "mish": 5,          # x * tanh(softplus(x)): exp, add, log, tanh, multiply
+    "softplus": 3,      # log(1 + exp(x)): exp, add, log
+    "mish": 5,          # x * tanh(softplus(x)): softplus, tanh, multiply
 }
 
 
@@ -60,7 +61,7 @@ class Conventions:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def with_(self, **kw) -> "Conventions":
+    def with_(self, **kw) -> Conventions:
         """A copy with some fields changed (unknown fields are an error naming the valid ones)."""
         valid = set(self.__dataclass_fields__)
         bad = sorted(set(kw) - valid)
@@ -77,6 +78,8 @@ class Conventions:
                 f" per window element{' + 1 divide (avg)' if self.avg_pool_divide else ''}; "
                 f"softmax {self.softmax_flops_per_elem}/elem; eltwise {self.eltwise_flops_per_input}"
                 f" per extra input; LRN 2*size+{self.lrn_flops_fixed}/elem; activations/elem: {acts}; "
+                f"detection heads: sort + NMS counted for {self.detect_candidates} candidates, "
+                f"{self.nms_iou_flops}/IoU; "
                 f"params = learned weights+biases, BN statistics and Caffe's scale factor counted apart")
 
 

@@ -8,25 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .conventions import DEFAULT, Conventions
+from .errors import AugurError
 from .graph import DTYPE_BYTES, LayerGraph
 from .ops import registry
-
-
-@dataclass(frozen=True)
-class Counts:
-    macs: int = 0
-    flops: int = 0
-    params: int = 0        # learned weights and biases
-    stat_params: int = 0   # stored but not learned: BN mean/variance, Caffe's scale factor
-    in_elems: int = 0      # activation elements read (sum over inputs)
-    out_elems: int = 0     # activation elements written
-    weight_elems: int = 0  # params + stat_params: what a kernel actually reads
-
-    def __add__(self, other: "Counts") -> "Counts":
-        # Spelled out: this runs once per layer per count, and fields() is slow.
-        return Counts(self.macs + other.macs, self.flops + other.flops, self.params + other.params,
-                      self.stat_params + other.stat_params, self.in_elems + other.in_elems,
-                      self.out_elems + other.out_elems, self.weight_elems + other.weight_elems)
+from .ops.counts import Counts
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,6 @@ def count_layer(graph: LayerGraph, name: str, conv: Conventions = DEFAULT) -> La
 
 def count_net(graph: LayerGraph, conv: Conventions = DEFAULT, dtype: str = "fp32") -> NetCount:
     if dtype not in DTYPE_BYTES:
-        from .errors import AugurError
         raise AugurError(f"unknown dtype '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
     layers = tuple(count_layer(graph, n, conv) for n in graph.order)
     total = Counts()

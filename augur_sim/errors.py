@@ -28,7 +28,7 @@ class AugurError(Exception):
         return ": ".join(parts).replace("\n", " ")
 
     def located(self, file: str | None = None, line: int | None = None,
-                where: str | None = None) -> "AugurError":
+                where: str | None = None) -> AugurError:
         """Fill in location fields that are still unknown (inner code rarely knows the file)."""
         if self.file is None and file is not None:
             self.file = file

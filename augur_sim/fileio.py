@@ -55,3 +55,24 @@ def atomic_path(path):
 def atomic_write_text(path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+# Descriptor files are text of at most a few MB; refusing huge files early keeps a
+# mistaken path (a 2 GB weights file) from eating the machine's memory.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEXT_BYTES:
+            raise AugurError(f"file is {size} bytes; a descriptor is expected to be under "
+                             f"{MAX_TEXT_BYTES >> 20} MiB (is this a weights file?)", file=str(path))
+        data = path.read_bytes()
+    except OSError as e:
+        raise AugurError(f"cannot read: {e.strerror}", file=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise AugurError("not UTF-8 text (is this a binary file?)", file=str(path), line=line)

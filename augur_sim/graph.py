@@ -6,8 +6,10 @@ graph is built; its errors name the layer and the line it came from.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import networkx as nx
 
@@ -24,6 +26,9 @@ MAX_DIM = 1 << 31
 MAX_TENSOR_ELEMS = 1 << 46
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+# The precisions a network is counted, lowered and estimated at (every command's
+# --precision choices). bf16 has a storage size above but no estimate path yet.
+PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,7 @@ class GraphBuilder:
                 nodes[name]["layer"] = layer
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
-        for u, v, d in g.edges(data=True):
+        for _u, _v, d in g.edges(data=True):
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
         outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
@@ -245,7 +250,6 @@ class GraphBuilder:
 def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str] | None:
     """Kahn's algorithm, ties broken by declaration order (reports follow the file); None on
     a cycle. networkx's lexicographic sort does the same at several times the cost."""
-    import heapq
     indeg = {n: d for n, d in g.in_degree()}
     heap = [(index[n], n) for n, d in indeg.items() if d == 0]
     heapq.heapify(heap)
@@ -262,7 +266,6 @@ def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str]
 
 
 def _replace(layer: Layer, **kw) -> Layer:
-    from dataclasses import replace
     return replace(layer, **kw)
 
 

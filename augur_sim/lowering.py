@@ -15,8 +15,9 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
-from .graph import DTYPE_BYTES, LayerGraph
 from .fusion import FUSION_RULES
+from .graph import DTYPE_BYTES, LayerGraph
+from .memo import per_graph
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -157,7 +158,7 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
     eb = DTYPE_BYTES[dtype]
     # Counts depend on the graph, conventions and dtype, not on the fusion rules: a sweep
     # that lowers one graph for several runtimes counts it once.
-    counts_cache = graph.__dict__.setdefault("_counts", {})
+    counts_cache = per_graph(graph, "counts")
     key = (repr(conv), dtype)
     if key not in counts_cache:
         counts_cache[key] = count_net(graph, conv, dtype)

@@ -12,11 +12,15 @@ import dataclasses
 import numpy as np
 
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
+from .engine.memory import POLICIES, footprint
 from .engine.ncnn_algos import A_NOOP, NCNN_FUSION, X_ALGO, ncnn_rows
 from .engine.ncnn_cost import N_EB_ACT, PARAM_NAMES, kernel_costs
 from .engine.ncnn_hw import ncnn_hw, with_net
 from .errors import AugurError
+from .evaluate import lowered
 from .hw.model import Runtime
+from .measure.ncnn_params import DEFAULT_FIT, load_fit
+from .result import DEFAULT_RUNTIME_MIB, MAX_RUNTIME_MIB, assemble
 
 
 def ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:
@@ -29,9 +33,6 @@ def ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:
 
 def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, threads: int | None, policy: str,
                   conventions, runtime_mib, fit_path=None):
-    from .estimator import DEFAULT_RUNTIME_MIB, MAX_RUNTIME_MIB, assemble, lowered_for
-    from .engine.memory import POLICIES, footprint
-    from .measure.ncnn_params import DEFAULT_FIT, load_fit
     if precision != "fp32":
         # benchncnn picks the precision itself: fp16 where the core computes in fp16, int8
         # for the quantised (_int8) networks.
@@ -40,7 +41,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     hw = ncnn_hw(proc, cores, threads)
     fit = load_fit(fit_path)
     params = fit.params(hw.isa_class)
-    low = lowered_for(graph, "fp32", NCNN_FUSION, conventions)
+    low = lowered(graph, "fp32", NCNN_FUSION, conventions)
     nr = ncnn_rows(graph, low, hw.arch)
     row = with_net(hw.row, float(low.total.weight_elems))
     kc = kernel_costs(nr.x, row, params)

@@ -124,8 +124,8 @@ def estimate_table(est, top: int = 8) -> str:
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
-    out = [hdr, table(["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else []),
-                      rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
+    heads = ["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else [])
+    out = [hdr, table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {t.energy_j * 1e3:.3g} mJ")
     # Where the time goes.

@@ -2,7 +2,7 @@
 sweeps; plus the issue's end-to-end targets.
 
 The estimate API caches the lowering (graph -> kernel arrays) on the graph object
-(estimator.lowered_for), so estimating the same graph twice skips it. Both paths are
+(augur_sim.evaluate.lowered), so estimating the same graph twice skips it. Both paths are
 timed: "cached" reuses the graph (what a what-if loop or a server does), "uncached"
 drops the cache before each call (what a fresh graph pays).
 """
@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from benchutil import DEVICE, SIZE_IDS, SIZES, label
 
-from augur_sim.explore import sweep as S
 from augur_sim.engine.hwrow import H_DRAM_BW, H_PEAK, hw_row, pick_processor, pick_runtime
 from augur_sim.engine.kernels import cost_totals
-from augur_sim.estimator import estimate, lowered_for
+from augur_sim.estimator import estimate
+from augur_sim.evaluate import lowered
+from augur_sim.explore import sweep as S
+from augur_sim.explore.whatif import grid, parse_vary
 from augur_sim.frontends import load_net
 from augur_sim.frontends.onnx import load_onnx
 from augur_sim.hw import load_hw
-from augur_sim.explore.whatif import grid, parse_vary
-from benchutil import DEVICE, SIZE_IDS, SIZES, label
 
 N_VARIANTS = 1000
 SWEEP_DEVICES = ["jetson_tx2", "jetson_nano", "raspberry_pi_4", "nvidia_t4", "nvidia_a100",
@@ -80,7 +81,7 @@ def test_estimate_1000_variants(benchmark, size, device):
     """One cost_totals call: the lowered network against 1,000 hardware rows."""
     net = SIZES[size][0]
     rt, rows = _variant_rows(device, N_VARIANTS)
-    low = lowered_for(load_net(net), "fp32", rt.fusion)
+    low = lowered(load_net(net), "fp32", rt.fusion)
     cost_totals(low.rows, rows[:2])  # compile or load the numba cache outside the timing
     res = benchmark(cost_totals, low.rows, rows)
     label(benchmark, f"cost_totals x {N_VARIANTS} hw rows", net, size, variants=N_VARIANTS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from benchutil import SIZE_IDS, SIZES, label, prototxt_path
 
 from augur_sim.counts import count_net
 from augur_sim.frontends import load_net
@@ -16,7 +17,6 @@ from augur_sim.frontends.onnx import load_onnx
 from augur_sim.frontends.prototxt import parse
 from augur_sim.frontends.yamlnet import load_yamlnet
 from augur_sim.graph import GraphBuilder
-from benchutil import SIZE_IDS, SIZES, label, prototxt_path
 
 
 @pytest.mark.parametrize("size", SIZE_IDS)

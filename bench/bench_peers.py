@@ -13,10 +13,10 @@ Pairs (report.py prints augur / peer time per pair, matched by extra_info["pair"
 from __future__ import annotations
 
 import pytest
+from benchutil import SIZE_IDS, SIZES, label
 
 from augur_sim.counts import count_net
 from augur_sim.frontends.onnx import load_onnx
-from benchutil import SIZE_IDS, SIZES, label
 
 
 def _augur_count(path):

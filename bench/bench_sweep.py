@@ -7,10 +7,10 @@ import os
 import numpy as np
 import pytest
 
-from augur_sim.explore import sweep as S
 from augur_sim.engine.hwrow import hw_row, pick_processor, pick_runtime
 from augur_sim.engine.kernels import cost_totals
-from augur_sim.estimator import lowered_for
+from augur_sim.evaluate import lowered
+from augur_sim.explore import sweep as S
 from augur_sim.frontends import load_net
 from augur_sim.hw import load_hw
 
@@ -34,7 +34,7 @@ def _hw_rows(n):
 def test_resnet50_against_10k_hw_rows(benchmark):
     """Estimates/s: one ResNet-50 lowering against 10,000 hardware rows in one cost_totals call."""
     rt, rows = _hw_rows(N_HW)
-    low = lowered_for(load_net("resnet50"), "fp32", rt.fusion)
+    low = lowered(load_net("resnet50"), "fp32", rt.fusion)
     cost_totals(low.rows, rows[:2])  # compile / load the numba cache outside the timing
     res = benchmark(cost_totals, low.rows, rows)
     assert res.shape == (N_HW, 4) and np.all(res[:, 0] > 0)

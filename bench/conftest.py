@@ -9,7 +9,6 @@ and judged by bench/report.py.
 from __future__ import annotations
 
 import pytest
-
 from benchutil import EXPORT_NETS
 
 
@@ -25,8 +24,8 @@ def pytest_collect_file(file_path, parent):
 def onnx_models(tmp_path_factory):
     """The zoo networks of EXPORT_NETS exported once per session as ONNX (random weights,
     so each file has a real model's size); never committed. {net name: path}."""
-    from augur_sim.measure.export import export_onnx
     from augur_sim.frontends import load_net
+    from augur_sim.measure.export import export_onnx
     d = tmp_path_factory.mktemp("onnx")
     out = {}
     for net in EXPORT_NETS:

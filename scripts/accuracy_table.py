@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from augur_sim.measure.calibrate import machine_info, machine_label  # noqa: E402
+from augur_sim.measure.machine import machine_info, machine_label  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
 from augur_sim.measure.validate import validate  # noqa: E402

@@ -78,9 +78,11 @@ def _explicit_gemm_trace(M, N, K, s, m_b, n_b, lda, ldb, ldc, a0, b0, c0):
         for j0 in range(0, N, n_b):
             for k in range(K):
                 for j in range(j0, min(j0 + n_b, N)):
-                    addrs.append(b0 + (k * ldb + j) * s); kinds.append(cs.READ)
+                    addrs.append(b0 + (k * ldb + j) * s)
+                    kinds.append(cs.READ)
                 for i in range(i0, min(i0 + m_b, M)):
-                    addrs.append(a0 + (i * lda + k) * s); kinds.append(cs.READ)
+                    addrs.append(a0 + (i * lda + k) * s)
+                    kinds.append(cs.READ)
                     for j in range(j0, min(j0 + n_b, N)):
                         addrs.append(c0 + (i * ldc + j) * s)
                         kinds.append(cs.WRITE_FULL if k == 0 else cs.WRITE)

@@ -284,7 +284,8 @@ def test_split_dropout_flatten_fc_softmax(tmp_path):
     text = net('layer { name: "sp" type: "Split" bottom: "data" top: "a" top: "b" }\n'
                'layer { name: "dr" type: "Dropout" bottom: "a" top: "a" dropout_param { dropout_ratio: 0.5 } }\n'
                'layer { name: "fl" type: "Flatten" bottom: "a" top: "f" }\n'
-               'layer { name: "fc" type: "InnerProduct" bottom: "f" top: "fc" inner_product_param { num_output: 10 } }\n'
+               'layer { name: "fc" type: "InnerProduct" bottom: "f" top: "fc" '
+               'inner_product_param { num_output: 10 } }\n'
                'layer { name: "sm" type: "Softmax" bottom: "fc" top: "prob" }\n'
                'layer { name: "rs" type: "Reshape" bottom: "b" top: "r" reshape_param { shape { dim: 0 dim: -1 } } }\n',
                (2, 3, 4, 4))
@@ -313,7 +314,8 @@ def test_v1_layers_form(tmp_path):
             '  weight_decay: 1 weight_decay: 0\n'
             '  convolution_param { num_output: 4 kernel_size: 3 weight_filler { type: "gaussian" std: 0.01 } } }\n'
             'layers { name: "relu" type: RELU bottom: "conv" top: "conv" }\n'
-            'layers { name: "pool" type: POOLING bottom: "conv" top: "pool" pooling_param { pool: AVE kernel_size: 2 stride: 2 } }\n'
+            'layers { name: "pool" type: POOLING bottom: "conv" top: "pool" '
+            'pooling_param { pool: AVE kernel_size: 2 stride: 2 } }\n'
             'layers { name: "ip" type: INNER_PRODUCT bottom: "pool" top: "ip" inner_product_param { num_output: 5 } }\n'
             'layers { name: "loss" type: SOFTMAX_LOSS bottom: "ip" bottom: "label" }\n')
     g = load(tmp_path, text)

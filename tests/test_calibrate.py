@@ -1,18 +1,18 @@
 """calibrate + fit: the fit recovers known parameters; calibrate writes a spec load_hw accepts."""
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from augur_sim.measure.calibrate import (FUSION, RUNTIME, LayerSpec, _conv, _fit_params, _gemm, bench_specs,
-                                 build_processor, calibrate, layer_graph, machine_info, read_caches,
-                                 write_spec)
 from augur_sim.cli import main
-from augur_sim.engine.hwrow import H_DW_EFF, H_GEMM_PEAK, H_MEM_EFF, H_OVERHEAD, hw_row
-from augur_sim.measure.fit import Param, bench_times, fit_params
+from augur_sim.engine.hwrow import H_GEMM_PEAK, H_MEM_EFF, hw_row
 from augur_sim.hw import load_hw
 from augur_sim.lowering import NOOP, lower
+from augur_sim.measure.benchmarks import CHAIN_K, LayerSpec, _conv, _gemm, bench_specs, layer_graph, onnx_model
+from augur_sim.measure.calibrate import FUSION, RUNTIME, build_processor, runtime_params
+from augur_sim.measure.fit import Param, bench_times, fit_params
+from augur_sim.measure.machine import machine_info, read_caches
+from augur_sim.measure.timing import Timing, kernel_time, layout_share, session
 
 
 def _bench_rows(specs):
@@ -40,12 +40,12 @@ def test_fit_recovers_known_parameters_from_engine_generated_times():
     true = base.copy()
     truth = {"gemm_peak": 0.72, "gemm_half_m": 12.0, "gemm_half_n": 40.0, "gemm_half_k": 24.0, "dw_conv": 0.06,
              "mem": 0.7, "eltwise": 0.55, "dispatch_s": 3e-6}
-    cols = {p.name: p.col for p in _fit_params()}
+    cols = {p.name: p.col for p in runtime_params()}
     for k, v in truth.items():
         true[cols[k]] = v
     clean = bench_times(rows, owner, len(specs), true[None, :])[0]
     noise = np.exp(np.random.default_rng(1).normal(0.0, 0.02, clean.size))  # 2% measurement noise
-    params = [p for p in _fit_params() if not p.choices]
+    params = [p for p in runtime_params() if not p.choices]
     start = base.copy()  # the generic defaults, far from the truth
     res = fit_params(rows, owner, clean * noise, start, params, seed=3)
     assert res.loss < res.start_loss / 20
@@ -151,7 +151,6 @@ def test_calibrate_refuses_bad_threads_and_output(tmp_path, capsys):
 # ------------------------------------------------------------------ chains, layout, transcendentals
 
 def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
-    from augur_sim.measure.calibrate import CHAIN_K
     s = _conv("c1x1", "conv", 64, 16, 10, 1, chain=True)
     assert s.chain == CHAIN_K and s.back["out_channels"] == 64
     g1, g3 = layer_graph(s, 1), layer_graph(s, 3)
@@ -169,7 +168,6 @@ def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
 
 
 def test_chain_onnx_model_runs_and_matches_the_graph_shape():
-    from augur_sim.measure.calibrate import onnx_model, session
     s = _conv("dwc", "dwconv", 16, 16, 12, 3, g=16, chain=True)
     g = layer_graph(s, 4)
     sess = session(onnx_model(s, g), 1)
@@ -179,21 +177,19 @@ def test_chain_onnx_model_runs_and_matches_the_graph_shape():
 
 
 def test_kernel_time_uses_the_slope_for_chains_and_removes_reorders_for_single_ops():
-    from augur_sim.measure.calibrate import Timing, _kernel_time
     ch = _conv("c", "conv", 8, 8, 8, 3, chain=True)
     t = {"c": Timing.of([1.0e-3]), f"c__x{1 + ch.chain}": Timing.of([1.0e-3 + ch.chain * 0.2e-3])}
-    assert _kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.2e-3)
+    assert kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.2e-3)
     # A noisy slope never reaches zero.
     t[f"c__x{1 + ch.chain}"] = Timing.of([0.9e-3])
-    assert _kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.1e-3)
+    assert kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.1e-3)
     alone = _conv("a", "conv", 8, 8, 8, 3, s=2)
     t2 = {"a": Timing.of([1.0e-3])}
-    assert _kernel_time(alone, t2, run_s=0.0) == pytest.approx(1.0e-3)
-    assert _kernel_time(alone, t2, run_s=0.0, layout=0.4) == pytest.approx(0.6e-3)
+    assert kernel_time(alone, t2, run_s=0.0) == pytest.approx(1.0e-3)
+    assert kernel_time(alone, t2, run_s=0.0, layout=0.4) == pytest.approx(0.6e-3)
 
 
 def test_layout_share_finds_reorders_around_a_standalone_conv_and_none_around_gemm():
-    from augur_sim.measure.calibrate import layout_share, onnx_model
     conv = _conv("c", "conv", 32, 32, 28, 3)
     gemm = _gemm("g", 64, 8, 64)
     fc = {"x0": np.ones((1, 32, 28, 28), np.float32)}

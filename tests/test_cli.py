@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import prototxt
 
 from augur_sim.cli import main
-
-from shared_data import prototxt
 
 
 def run(capsys, *argv):

@@ -4,10 +4,9 @@ import threading
 import time
 
 import pytest
+from explore_util import REPO
 
 from augur_sim.explore import sweep as S
-
-from explore_util import REPO
 
 distributed = pytest.importorskip("distributed")
 

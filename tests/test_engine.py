@@ -1,9 +1,10 @@
 """Hand-checkable tests of the cost engine on synthetic round-number devices."""
-import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from engine_util import device, processor, runtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from augur_sim.engine.hwrow import H_BW, H_DRAM_BW, H_PEAK, hw_row
 from augur_sim.engine.kernels import cost_matrix
@@ -11,8 +12,6 @@ from augur_sim.engine.traffic import io_lower_bound_bytes
 from augur_sim.estimator import estimate
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.lowering import C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, lower
-
-from engine_util import device, processor, runtime
 
 
 def one_layer(input_shape, op, attrs, name="l"):

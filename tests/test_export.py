@@ -13,9 +13,9 @@ ort = pytest.importorskip("onnxruntime")
 
 from augur_sim.counts import count_net  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
-from augur_sim.measure.export import export_cmd, export_onnx  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer  # noqa: E402
+from augur_sim.measure.export import export_cmd, export_onnx  # noqa: E402
 
 SHARED = Path(os.environ.get("AUGUR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

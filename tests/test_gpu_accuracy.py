@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shared_data import PROTOTXT
 
 from augur_sim.estimator import estimate
 from augur_sim.frontends import load_net
 from augur_sim.graph import rebatch
-
-from shared_data import PROTOTXT
 
 ROOT = Path(__file__).resolve().parents[1]
 MEAS = ROOT / "measurements"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from augur_sim.errors import AugurError, ParseError, SchemaError
-from augur_sim.hw import (FUSION_RULES, SECTIONS, apply_overrides, check_hw, format_hw, list_hw,
-                          load_hw, schema_doc)
+from augur_sim.hw import FUSION_RULES, SECTIONS, apply_overrides, check_hw, format_hw, list_hw, load_hw, schema_doc
 
 REPO = Path(__file__).resolve().parents[1]
 HWSPECS = REPO / "hwspecs"

@@ -1,12 +1,11 @@
 """Memory footprint policies, checked by hand."""
 import pytest
+from shared_data import prototxt
 
 from augur_sim.engine.memory import footprint, im2col_bytes
 from augur_sim.errors import AugurError
 from augur_sim.frontends import load_net
 from augur_sim.graph import GraphBuilder, Layer
-
-from shared_data import prototxt
 
 
 def test_alexnet_batch10_caffe_policy_by_hand():

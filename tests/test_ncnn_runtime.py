@@ -6,12 +6,46 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from augur_sim.engine.ncnn_algos import (A_DIRECT, A_DW, A_IM2COL, A_INT8_GEMM, A_INT8_WINO43, A_SGEMM1X1,
-                                         A_WINO23, A_WINO43, A_WINO63, ALGO_NAMES, NCNN_FUSION, X_ACT_ELEMS,
-                                         X_MACS, X_XFORM, ncnn_rows, winograd_choice, winograd_work)
-from augur_sim.engine.ncnn_cost import (N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
-                                        N_LLC_BYTES, N_THREADS, NN, NP, P_CACHE_BPC, P_GEMM, P_INT8, P_LAYER_CYC,
-                                        P_MEM, P_STREAM_CPE, P_SYNC, P_WINO, kernel_costs)
+from augur_sim.engine.ncnn_algos import (
+    A_DIRECT,
+    A_DW,
+    A_IM2COL,
+    A_INT8_GEMM,
+    A_INT8_WINO43,
+    A_SGEMM1X1,
+    A_WINO23,
+    A_WINO43,
+    A_WINO63,
+    ALGO_NAMES,
+    NCNN_FUSION,
+    X_ACT_ELEMS,
+    X_MACS,
+    X_XFORM,
+    ncnn_rows,
+    winograd_choice,
+    winograd_work,
+)
+from augur_sim.engine.ncnn_cost import (
+    N_CLOCK_HZ,
+    N_DRAM_BPS,
+    N_EB_ACT,
+    N_FP16,
+    N_FP32_FPC,
+    N_INT8_MPC,
+    N_LLC_BYTES,
+    N_THREADS,
+    NN,
+    NP,
+    P_CACHE_BPC,
+    P_GEMM,
+    P_INT8,
+    P_LAYER_CYC,
+    P_MEM,
+    P_STREAM_CPE,
+    P_SYNC,
+    P_WINO,
+    kernel_costs,
+)
 from augur_sim.engine.ncnn_hw import caps_of_cluster, int8_macs_per_instruction
 from augur_sim.frontends import load_net
 from augur_sim.graph import GraphBuilder, Layer

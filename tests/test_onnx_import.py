@@ -7,7 +7,8 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from onnx import TensorProto as T, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto as T  # noqa: E402
+from onnx import helper, numpy_helper  # noqa: E402
 
 from augur_sim.counts import count_net  # noqa: E402
 from augur_sim.errors import AugurError, ShapeError, UnsupportedOpError  # noqa: E402

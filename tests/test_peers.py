@@ -8,8 +8,8 @@ augur-sim counts as FLOPs, not MACs; so MACs are compared on Conv and Gemm nodes
 adds taken out. A node's parameters are the elements of the initializers it reads (each
 initializer counted at its first reader), which for BatchNormalization includes the
 running mean and variance (augur-sim's stat_params), and also inputs that are settings,
-not weights: Reshape's int64 target shape, Clip's bounds (ReLU6). With those two conventions accounted for, both must agree exactly,
-node by node.
+not weights: Reshape's int64 target shape, Clip's bounds (ReLU6). With those two conventions
+accounted for, both must agree exactly, node by node.
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import pytest
 onnx_tool = pytest.importorskip("onnx_tool", reason="onnx-tool not installed (the 'bench' extra)")
 
 from augur_sim.counts import count_net  # noqa: E402
-from augur_sim.measure.export import export_onnx  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
+from augur_sim.measure.export import export_onnx  # noqa: E402
 
 # Fire modules (1x1 + 3x3), a residual net with batch norm and an FC layer, depthwise
 # convs with ReLU6, inception branches, channel split and shuffle, squeeze-excitation

@@ -6,12 +6,11 @@ import time
 
 import numpy as np
 import pytest
-
-from augur_sim.explore import sweep as S
-from augur_sim.estimator import estimate
-from augur_sim.hw import load_hw
-
 from explore_util import REPO, augur, augur_cmd, augur_env
+
+from augur_sim.estimator import estimate
+from augur_sim.explore import sweep as S
+from augur_sim.hw import load_hw
 
 DEVS = ["jetson_nano", "raspberry_pi_4", "nvidia_t4"]
 
@@ -57,12 +56,12 @@ def test_sweep_rows_match_estimate(tmp_path, suffix):
 
 def test_one_cost_call_per_fusion_set(monkeypatch):
     calls = []
-    real = S.totals
+    real = S.network_costs
 
-    def spy(rows, hws):
+    def spy(low, hws):
         calls.append(hws.shape[0])
-        return real(rows, hws)
-    monkeypatch.setattr(S, "totals", spy)
+        return real(low, hws)
+    monkeypatch.setattr(S, "network_costs", spy)
     devs = [load_hw(d) for d in DEVS + ["jetson_tx2", "nvidia_a100"]]
     pack = S.build_pack(devs, None, ["fp32"])
     net = S.expand_nets(["resnet18"])[0]

@@ -152,7 +152,7 @@ def test_validate_warns_on_a_foreign_spec(tmp_path, capsys):
 
 
 def test_validate_warns_on_other_thread_count_only(tmp_path):
-    from augur_sim.measure.calibrate import machine_info
+    from augur_sim.measure.machine import machine_info
     from augur_sim.measure.hostcheck import isa_subset
     m = machine_info()
     spec = _foreign_spec(tmp_path, cpu=m.cpu_model, isa="[" + ", ".join(isa_subset(m.flags)) + "]", threads=2)

@@ -1,16 +1,15 @@
 """What-if: --set comparisons, --vary grids (exact and derived rows), CLI errors."""
 import numpy as np
 import pytest
+from explore_util import REPO, augur
 
-from augur_sim.explore import whatif as W
 from augur_sim.engine.hwrow import pick_processor
 from augur_sim.errors import AugurError
 from augur_sim.estimator import estimate
-from augur_sim.frontends import load_net
+from augur_sim.explore import whatif as W
 from augur_sim.explore.generate import generate
+from augur_sim.frontends import load_net
 from augur_sim.hw import apply_overrides, load_hw
-
-from explore_util import REPO, augur
 
 CASES = [("resnet50", "jetson_nano", None), ("squeezenet1_1", "raspberry_pi_4", None),
          ("mobilenet", "nvidia_t4", None), ("resnet18", "jetson_tx2", "cpu")]

@@ -7,13 +7,29 @@ from ..engine.hwrow import pick_processor
 from ..engine.traffic import direct_conv_traffic_bytes, gemm_traffic_bytes
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES
-from ..lowering import (C_CH, C_GCOUNT, C_HIN, C_HOUT, C_K, C_KH, C_KW, C_M, C_N, C_SH, C_WIN, C_WOUT,
-                    DIRECT, GEMM, lower)
+from ..hw import load_hw
+from ..lowering import (
+    C_CH,
+    C_GCOUNT,
+    C_HIN,
+    C_HOUT,
+    C_K,
+    C_KH,
+    C_KW,
+    C_M,
+    C_N,
+    C_SH,
+    C_WIN,
+    C_WOUT,
+    DIRECT,
+    GEMM,
+    lower,
+)
 from ..report import ibytes, table
+from .args import add_net_args, emit, net_from_args
 
 
 def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> str:
-    from ..hw import load_hw
     if layer not in graph.g:
         near = [n for n in graph.order if layer.lower() in n.lower()][:8]
         raise AugurError(f"no layer '{layer}' in {graph.name}" + (f"; similar: {', '.join(near)}" if near else ""))
@@ -55,3 +71,17 @@ def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> 
     return head + "\n" + table(["level", "size", "assoc", "accesses", "hits", "misses", "hit rate",
                                 "traffic below (sim)", "analytical", "model/sim"], rows,
                                ["<", ">", ">", ">", ">", ">", ">", ">", ">", ">"])
+
+
+def cmd_cachesim(args):
+    emit(cachesim_report(net_from_args(args), args.layer, args.hw, args.processor, args.precision))
+
+
+def register(sub):
+    p = sub.add_parser("cachesim", help="trace-driven cache simulation of one layer (hits and misses per level)")
+    add_net_args(p)
+    p.add_argument("layer", help="the layer's name (see `augur analyze NET`)")
+    p.add_argument("--hw", required=True)
+    p.add_argument("--processor", default=None)
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.set_defaults(func=cmd_cachesim)

@@ -1,74 +1,23 @@
-"""augur nets | analyze | estimate | hw."""
+"""augur nets | analyze | estimate | hw | export: a network, a device, and the network on the device."""
 from __future__ import annotations
 
-import sys
-
-from ..errors import AugurError
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(d) for d in text.lower().split("x"))
-    except ValueError:
-        raise AugurError(f"--input-shape must look like 1x3x224x224, got '{text}'")
-    if not dims or any(d <= 0 for d in dims):
-        raise AugurError(f"--input-shape dims must be positive, got '{text}'")
-    return dims
-
-
-def _positive(name):
-    def conv(text):
-        try:
-            v = int(text)
-        except ValueError:
-            raise AugurError(f"{name} must be a positive integer, got '{text}'")
-        if v <= 0:
-            raise AugurError(f"{name} must be a positive integer, got '{text}'")
-        return v
-    return conv
-
-
-def emit(text: str, out: str | None = None) -> None:
-    if out:
-        from ..fileio import atomic_write_text
-        atomic_write_text(out, text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-def add_net_args(p, batch=True):
-    p.add_argument("net", help="a descriptor path (.prototxt, .yaml, .onnx) or a name from `augur nets`")
-    if batch:
-        p.add_argument("--batch", type=str, default=None, help="batch size (default: the file's)")
-    p.add_argument("--input-shape", default=None, help="override the input shape, e.g. 1x3x224x224")
-
-
-def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
-    """The device options every estimating command shares."""
-    p.add_argument("--hw", required=True, help=hw_help)
-    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
-    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
-
-
-def net_from_args(args):
-    from ..frontends import load_net
-    batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
-    shape = _shape(args.input_shape) if args.input_shape is not None else None
-    return load_net(args.net, batch=batch, input_shape=shape, lenient=getattr(args, "lenient", False))
+from .. import hw
+from ..conventions import DEFAULT
+from ..counts import count_net
+from ..estimator import estimate
+from ..explore.plots import roofline_plot
+from ..frontends import list_nets
+from ..measure.export import export_cmd
+from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table
+from .args import _positive, _shape, add_hw_args, add_net_args, emit, net_from_args
 
 
 def cmd_nets(args):
-    from ..frontends import list_nets
-    from ..report import table
     rows = [(name, path.suffix[1:], path.name) for name, path in list_nets()]
     emit(table(["name", "format", "file"], rows, ["<", "<", "<"]))
 
 
 def cmd_analyze(args):
-    from ..conventions import DEFAULT
-    from ..counts import count_net
-    from ..report import analyze_csv, analyze_dict, analyze_table, dumps
     graph = net_from_args(args)
     nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.dtype)
     if args.format == "json":
@@ -80,14 +29,11 @@ def cmd_analyze(args):
 
 
 def cmd_estimate(args):
-    from ..estimator import estimate
-    from ..report import dumps, estimate_csv, estimate_table
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
                    policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib)
     if args.plot:
-        from ..explore.plots import roofline_plot
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
         emit(dumps(est.to_dict()), args.out)
@@ -98,9 +44,7 @@ def cmd_estimate(args):
 
 
 def cmd_hw(args):
-    from .. import hw
     if args.hw_command == "list":
-        from ..report import table
         emit(table(["name", "description"], hw.list_hw(), ["<", "<"]))
     elif args.hw_command == "show":
         emit(hw.format_hw(hw.load_hw(args.name)))
@@ -150,15 +94,9 @@ def register(sub):
 
 
 def cmd_export(args):
-    from ..measure.export import export_cmd
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
     shape = _shape(args.input_shape) if args.input_shape is not None else None
     emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset, input_shape=shape))
-
-
-def cmd_cachesim(args):
-    from .cachesim import cachesim_report
-    emit(cachesim_report(net_from_args(args), args.layer, args.hw, args.processor, args.precision))
 
 
 def register_more(sub):
@@ -167,11 +105,3 @@ def register_more(sub):
     p.add_argument("--out", required=True, help="the .onnx file to write (atomically)")
     p.add_argument("--opset", type=int, default=17)
     p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("cachesim", help="trace-driven cache simulation of one layer (hits and misses per level)")
-    add_net_args(p)
-    p.add_argument("layer", help="the layer's name (see `augur analyze NET`)")
-    p.add_argument("--hw", required=True)
-    p.add_argument("--processor", default=None)
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
-    p.set_defaults(func=cmd_cachesim)

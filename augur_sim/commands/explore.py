@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import AugurError
-from .estimate import _positive, _shape, add_hw_args, add_net_args, emit
+from ..explore import sweep as S
+from ..explore import whatif as W
+from ..explore.generate import parse_generate
+from ..explore.sweep import read_table
+from ..explore.sweep_plots import heatmap_plot, pareto_plot, whatif_plot
+from ..frontends import load_net
+from ..report import dumps, to_csv
+from .args import _positive, _shape, add_hw_args, add_net_args, emit
 
 
 def cmd_whatif(args):
-    from ..explore import whatif as W
-    from ..frontends import load_net
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
     sets = W.parse_set(args.set)
     axes = [W.parse_vary(v) for v in args.vary or ()]
@@ -26,10 +32,8 @@ def cmd_whatif(args):
     if axes:
         g = W.grid(graph, args.hw, axes, sets, **kw)
         if args.plot:
-            from ..explore.sweep_plots import whatif_plot
             whatif_plot(g, args.plot)
         if args.format == "json":
-            from ..report import dumps
             emit(dumps(W.grid_dict(g)), args.out)
         elif args.format == "csv":
             emit(W.grid_csv(g), args.out)
@@ -38,10 +42,8 @@ def cmd_whatif(args):
         return 0
     c = W.compare(graph, args.hw, sets, **kw)
     if args.format == "json":
-        from ..report import dumps
         emit(dumps(W.comparison_dict(c)), args.out)
     elif args.format == "csv":
-        from ..report import to_csv
         d = W.comparison_dict(c)
         emit(to_csv(d["layers"], ["name", "base_ms", "new_ms", "base_bound", "new_bound"]), args.out)
     else:
@@ -50,9 +52,7 @@ def cmd_whatif(args):
 
 
 def cmd_sweep(args):
-    from pathlib import Path
 
-    from ..explore import sweep as S
     out = Path(args.out)
     S._fmt(out)  # check the suffix before any work
     batches = S.parse_batches(args.batch)
@@ -62,7 +62,6 @@ def cmd_sweep(args):
     if args.generate:
         if not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
             raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
-        from ..explore.generate import parse_generate
         gens = [parse_generate(g) for g in args.generate]
         nets += S.generated_specs(gens, args.seed)
     if not args.hw:
@@ -79,8 +78,6 @@ def cmd_sweep(args):
 
 
 def cmd_plot(args):
-    from ..explore.sweep import read_table
-    from ..explore.sweep_plots import heatmap_plot, pareto_plot
     table = read_table(args.results)
     if len(table) == 0:
         raise AugurError("no rows to plot", file=args.results)

@@ -4,11 +4,15 @@ from __future__ import annotations
 import sys
 
 from ..errors import AugurError
-from .estimate import _positive, emit
+from ..fileio import check_writable
+from ..measure.calibrate import calibrate
+from ..measure.specwriter import check_out_path, summary_text, write_spec
+from ..measure.validate import validate, validate_dict, validate_table
+from ..report import dumps
+from .args import _positive, emit
 
 
 def cmd_calibrate(args):
-    from ..measure.calibrate import calibrate, check_out_path, summary_text, write_spec
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     check_out_path(args.out)
     mode = "quick" if args.quick else "full"
@@ -20,12 +24,9 @@ def cmd_calibrate(args):
 
 
 def cmd_validate(args):
-    from ..measure.validate import validate, validate_dict, validate_table
-    from ..report import dumps
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     runs = _positive("--runs")(args.runs)
     if args.out:
-        from ..fileio import check_writable
         check_writable(args.out)  # before the network runs, not after
     mem_samples = int(args.memory_samples) if str(args.memory_samples).isdigit() else -1
     if not 0 <= mem_samples <= 100:

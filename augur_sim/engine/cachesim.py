@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from augur_sim.engine.traffic import choose_gemm_blocks
 from augur_sim.errors import AugurError
 
 READ = 0
@@ -511,7 +512,6 @@ def simulate_layer_gemm(M, N, K, levels, elem_bytes: int = 4) -> list[CacheStats
 
     ``levels`` is a sequence of ``CacheLevel`` (or (size_bytes, line_bytes, assoc) tuples).
     """
-    from augur_sim.engine.traffic import choose_gemm_blocks  # avoid an import cycle
 
     lv = [x if isinstance(x, CacheLevel) else CacheLevel(*x) for x in levels]
     sizes = [x.size_bytes for x in lv]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AugurError
+from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
 
 MAX_LEVELS = 3
 (H_PEAK, H_UNITS, H_DRAM_BW, H_MEM_EFF, H_ELT_EFF, H_NLEV,
@@ -95,6 +96,41 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.
     r[H_POW] = getattr(rt, "pow_per_s", 0.0)
     r[H_CONV_EFF] = getattr(rt, "conv_gemm", 1.0)
     if getattr(rt, "kernel_model", ""):
-        from ..hw.kmodel import fill_kernel_model
         fill_kernel_model(r, proc, rt, precision)
     return r
+
+
+# Column indices by name, for the fitted parameters' table (hw/kmodel.py PARAMS).
+_KM_COLUMNS = {n: v for n, v in globals().items() if n.startswith(("H_", "P_")) and isinstance(v, int)}
+
+
+def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -> None:
+    """Write the kernel-model columns of hardware row r from the processor's SM facts and
+    the fitted parameters of its architecture class (hw/kmodel.py)."""
+    if proc.kind != "gpu":
+        raise AugurError(f"runtime {rt.name!r}: the GPU kernel model needs a GPU processor")
+    if params is None:
+        params = class_params(load_fit(rt.kernel_model), proc.arch)
+    clock_hz = proc.clock_ghz * 1e9
+    fpc = proc.flop_per_cycle_per_unit
+    conv_rate = resolve_math(proc, rt, precision, "conv")
+    mm_rate = resolve_math(proc, rt, precision, "matmul")
+    r[H_KM] = 1.0
+    r[H_SM_FP32] = clock_hz * fpc["fp32"]
+    r[H_SM_GEMM] = clock_hz * fpc[mm_rate]
+    r[H_SM_CONV] = clock_hz * fpc[conv_rate]
+    r[H_TC_GEMM] = 1.0 if uses_tensor_cores(proc, mm_rate) else 0.0
+    r[H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
+    shared = [c for c in proc.caches if c.shared]
+    r[H_L2_BYTES] = shared[-1].size_bytes if shared else 0.0
+    for name, col, scale in PARAMS:
+        r[_KM_COLUMNS[col]] = float(params[name]) * scale
+    if rt.graph_floor_s > 0.0:
+        # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
+        r[P_FLOOR] = rt.graph_floor_s
+        r[P_KGAP] = min(r[P_KGAP], rt.graph_floor_s)
+        r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
+    # The generic columns still drive energy and the bound labels; its overhead column is
+    # the floor, which the kernel model already charges.
+    r[H_OVERHEAD] = 0.0
+    r[H_ISSUE] = 0.0

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
+from ..memo import per_graph
 from ..ops import registry
 
 POLICIES = ("caffe", "reuse")
@@ -73,9 +74,9 @@ def footprint(graph: LayerGraph, dtype: str = "fp32", policy: str = "reuse",
     eb = DTYPE_BYTES[dtype]
     if weight_elems is None:
         weight_elems = sum(_prod(s) for n in graph.order for s in graph.layer(n).params)
-    # The activation walk depends only on (graph, dtype, policy): cache it on the graph, so
+    # The activation walk depends only on (graph, dtype, policy): cache it per graph, so
     # repeated estimates (what-ifs, sweeps over devices) pay for it once.
-    cache = graph.__dict__.setdefault("_footprints", {})
+    cache = per_graph(graph, "footprints")
     key = (dtype, policy)
     if key not in cache:
         cache[key] = _activations(graph, eb, policy)

@@ -23,6 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..lowering import C_CLS as _C_CLS
+from ..lowering import C_ELEM_BYTES as _C_ELEM_BYTES
+from ..lowering import C_GCOUNT as _C_GCOUNT
+from ..lowering import C_IN_BYTES as _C_IN_BYTES
+from ..lowering import C_M as _C_M
+from ..lowering import C_OUT_BYTES as _C_OUT_BYTES
+from ..lowering import C_POW as _C_POW
+from ..lowering import C_TRANS as _C_TRANS
+
 # Algorithm classes (the ALGO column). A kernel runs exactly one.
 (A_NOOP, A_WINO63, A_WINO43, A_WINO23, A_SGEMM1X1, A_IM2COL, A_DIRECT, A_DW, A_FC, A_STREAM,
  A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL) = range(14)
@@ -242,7 +251,3 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
         algos.append(ALGO_NAMES[algo])
     return NcnnRows(low.net, arch, x, tuple(algos), tuple(k.name for k in low.kernels))
 
-
-from ..lowering import (C_CLS as _C_CLS, C_ELEM_BYTES as _C_ELEM_BYTES, C_GCOUNT as _C_GCOUNT,  # noqa: E402
-                        C_IN_BYTES as _C_IN_BYTES, C_M as _C_M, C_OUT_BYTES as _C_OUT_BYTES, C_POW as _C_POW,
-                        C_TRANS as _C_TRANS)

@@ -31,9 +31,26 @@ import math
 import numba
 import numpy as np
 
-from .ncnn_algos import (A_NOOP, ALGO_FAMILY, FAM_DW, FAM_FC, FAM_GEMM, FAM_INT8, FAM_STREAM, FAM_WINO,
-                         X_ACT_ELEMS, X_ALGO, X_INT8, X_MACS, X_PAR, X_STREAM_OPS, X_TRANS, X_W_ELEMS,
-                         X_WS_ELEMS, X_XFORM)
+from .ncnn_algos import (
+    A_NOOP,
+    ALGO_FAMILY,
+    FAM_DW,
+    FAM_FC,
+    FAM_GEMM,
+    FAM_INT8,
+    FAM_STREAM,
+    FAM_WINO,
+    X_ACT_ELEMS,
+    X_ALGO,
+    X_INT8,
+    X_MACS,
+    X_PAR,
+    X_STREAM_OPS,
+    X_TRANS,
+    X_W_ELEMS,
+    X_WS_ELEMS,
+    X_XFORM,
+)
 
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,

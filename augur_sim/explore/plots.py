@@ -1,8 +1,12 @@
 """Charts with matplotlib (Agg backend: no display needed). Written atomically."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
 from ..errors import AugurError
 from ..fileio import atomic_path
+from ..hw import load_hw
 
 
 def _plt():
@@ -25,9 +29,6 @@ def _save(fig, path) -> None:
 def roofline_plot(est, hw, path) -> None:
     """Roofs of the processor (peak compute, DRAM and cache bandwidths) and every kernel as
     a point at (FLOPs / DRAM byte, achieved FLOP/s), sized by its share of the time."""
-    import numpy as np
-    from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
-    from ..hw import load_hw
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
     row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads)

@@ -10,20 +10,32 @@ re-run skips every (net, hw, processor, batch, precision) key already present.
 """
 from __future__ import annotations
 
+import fnmatch
 import glob as globmod
 import math
+import multiprocessing as mp
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..engine.hwrow import pick_processor, pick_runtime
+from ..engine.memory import POLICIES, footprint
 from ..errors import AugurError
+from ..evaluate import Target, lowered, network_costs
+from ..fileio import atomic_path
+from ..frontends import SUFFIXES, load_net, resolve_net
+from ..graph import PRECISIONS, rebatch
+from ..hw import load_hw
+from ..hw.load import _available_names
+from ..result import DEFAULT_RUNTIME_MIB
+from .generate import generate
 
 KEY = ("net", "hw", "processor", "batch", "precision")
-SWEEP_PRECISIONS = ("fp32", "fp16", "int8")
 MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.
@@ -70,8 +82,6 @@ _GRAPH_CACHE: dict = {}
 
 def _load_path(path: str, batch: int):
     """Descriptor files are parsed once per process; other batches are rebatched copies."""
-    from ..frontends import load_net
-    from ..graph import rebatch
     base = _GRAPH_CACHE.get(path)
     if base is None:
         if len(_GRAPH_CACHE) > 64:
@@ -91,7 +101,6 @@ def _hw_path_like(s: str) -> bool:
 
 def expand_nets(specs) -> list[NetSpec]:
     """Zoo names, paths and globs -> NetSpecs (a glob matching nothing is an error)."""
-    from ..frontends import SUFFIXES, resolve_net
     out, seen = [], set()
     for spec in specs:
         spec = spec.strip()
@@ -115,7 +124,6 @@ def expand_nets(specs) -> list[NetSpec]:
 
 def expand_hw(specs) -> list:
     """Device names, spec paths and globs -> loaded Devices, each once."""
-    from ..hw import load_hw
     out, seen = [], set()
     for spec in specs:
         spec = spec.strip()
@@ -123,9 +131,7 @@ def expand_hw(specs) -> list:
             continue
         if _has_glob(spec) and not _hw_path_like(spec):
             # 'jetson_*': a pattern over device names (`augur hw list`), not over files here.
-            import fnmatch
 
-            from ..hw.load import _available_names
             paths = [n for n in _available_names() if fnmatch.fnmatchcase(n, spec)]
             if not paths:
                 raise AugurError(f"--hw pattern '{spec}' matches no device name (see `augur hw list`)")
@@ -169,15 +175,16 @@ def parse_batches(text: str) -> list[int]:
 def parse_precisions(text: str) -> list[str]:
     out = parse_list(text, "--precision")
     for p in out:
-        if p not in SWEEP_PRECISIONS:
-            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(SWEEP_PRECISIONS)}")
+        if p not in PRECISIONS:
+            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(PRECISIONS)}")
     return out
 
 
 # ---------------------------------------------------------------- hardware pack
 
 @dataclass(frozen=True)
-class Target:
+class PackedTarget:
+    """One (device, processor, runtime) of the sweep as plain data for the workers."""
     hw: str
     processor: str
     processor_kind: str
@@ -198,7 +205,6 @@ class HwPack:
 
 def select_targets(devices, processors: list[str] | None):
     """(device, processor) pairs: the default processor, the named ones, or 'all'."""
-    from ..engine.hwrow import pick_processor
     pairs = []
     for dev in devices:
         if not processors:
@@ -218,22 +224,19 @@ def select_targets(devices, processors: list[str] | None):
 
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
-    from ..engine.hwrow import hw_row, pick_runtime
-    from ..estimator import DEFAULT_RUNTIME_MIB
     mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
-    targets, rts = [], []
+    targets, resolved = [], []
     for dev, proc in select_targets(devices, processors):
-        rt = pick_runtime(proc, None)
-        targets.append(Target(dev.name, proc.name, proc.kind, rt.name, int(dev.memory_bytes),
-                              int(mib[proc.kind] * 2**20)))
-        rts.append((proc, rt))
+        t = Target(dev, proc, pick_runtime(proc, None))
+        targets.append(PackedTarget(dev.name, proc.name, proc.kind, t.runtime.name, int(dev.memory_bytes),
+                                    int(mib[proc.kind] * 2**20)))
+        resolved.append(t)
     groups = {}
     for prec in precisions:
         by_fusion: dict = {}
-        for i, (proc, rt) in enumerate(rts):
-            by_fusion.setdefault(tuple(sorted(rt.fusion)), []).append(i)
-        groups[prec] = [(fus, np.array(idx, dtype=np.int64),
-                         np.stack([hw_row(rts[i][0], rts[i][1], prec) for i in idx]))
+        for i, t in enumerate(resolved):
+            by_fusion.setdefault(t.fusion, []).append(i)
+        groups[prec] = [(fus, np.array(idx, dtype=np.int64), np.stack([resolved[i].row(prec) for i in idx]))
                         for fus, idx in by_fusion.items()]
     return HwPack(tuple(targets), groups)
 
@@ -247,17 +250,10 @@ class Item:
     precision: str
 
 
-def totals(rows: np.ndarray, hws: np.ndarray) -> np.ndarray:
-    """[P, 4] network totals (time, dram, energy, compute-bound time) for all rows, one call."""
-    from ..engine.kernels import cost_totals
-    return cost_totals(rows, hws)
-
-
 def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> list[dict]:
-    """All rows of one (net, batch, precision): one lowering per fusion set, one
-    cost_totals call per lowering over every hardware row that shares it."""
-    from ..engine.memory import footprint
-    from ..lowering import lower
+    """All rows of one (net, batch, precision): one lowering per fusion set (cached,
+    augur_sim/evaluate.py), one network_costs call per lowering over every hardware row
+    that shares it."""
     graph = item.net.graph(item.batch)
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
@@ -269,15 +265,12 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 not in skip]
         if not todo:
             continue
-        low = lower(graph, prec, fusion)
+        low = lowered(graph, prec, fusion)
+        tot = low.total
         if fps is None:
-            tot = low.counts[0].counts
-            for lc in low.counts[1:]:
-                tot = tot + lc.counts
             # Footprints do not depend on the hardware but for the runtime constant, added below.
-            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes
-                   for p in ("reuse", "caffe")}
-        res = totals(low.rows, np.ascontiguousarray(hws[todo]))
+            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes for p in POLICIES}
+        res = network_costs(low, hws[todo])
         for k, r in zip(todo, res):
             t = pack.targets[idx[k]]
             time_s = float(r[0])
@@ -410,7 +403,6 @@ class ResultStore:
         if not self.buf:
             return
         import pyarrow as pa
-        from ..fileio import atomic_path
         self.parts.mkdir(exist_ok=True)
         table = pa.Table.from_pylist(self.buf, schema=arrow_schema())
         while True:
@@ -426,7 +418,6 @@ class ResultStore:
     def finalize(self) -> int:
         """Merge OUT and every chunk, first copy of each key wins, sorted by key; atomic."""
         import pyarrow as pa
-        from ..fileio import atomic_path
         self.flush()
         files = self._existing_files()
         if not files:
@@ -519,8 +510,6 @@ def _run_local(chunks, pack, skip, on_rows):
 
 
 def _run_pool(chunks, pack, skip, on_rows, jobs: int):
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     # spawn: forking a process that already runs numba's thread pool is not safe.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
         futs = [ex.submit(evaluate_chunk, ch, pack, skip) for ch in chunks]
@@ -622,7 +611,6 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
 
 
 def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:
-    from .generate import generate
     out = []
     for fam, count in gens:
         for g in generate(fam, count, seed):

@@ -1,6 +1,8 @@
 """Charts of what-if grids and sweep results (matplotlib, Agg; written atomically)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..errors import AugurError
@@ -12,7 +14,6 @@ MAX_HEATMAP_NETS = 60  # beyond this a heatmap row is under a pixel; the fastest
 def whatif_plot(g, path) -> None:
     """Total time against the first --vary key, one line per value of the other keys; the
     point where the compute-bound share crosses 50 % (memory -> compute bound) is marked."""
-    import itertools
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     x = np.array(g.axes[0].values, dtype=float)

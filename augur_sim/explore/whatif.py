@@ -20,8 +20,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import yaml
 
 from ..errors import AugurError
+from ..estimator import estimate
+from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
+from ..frontends import load_net
+from ..hw import apply_overrides
+from ..report import table, to_csv
 
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
@@ -51,7 +57,6 @@ def _tidy(v: float):
 
 def parse_set(items) -> dict:
     """['gpu.dram_bw_gbs=51.2', ...] -> {'gpu.dram_bw_gbs': '51.2'} (values typed by the schema)."""
-    import yaml
     out = {}
     for it in items or ():
         key, sep, val = str(it).partition("=")
@@ -140,24 +145,16 @@ class Comparison:
         return [l for l in self.layers if l.base_bound != l.new_bound]
 
 
-def _device(hw):
-    from ..hw import load_hw
-    return hw if hasattr(hw, "processors") else load_hw(hw)
-
-
 def _override(device, overrides: dict):
-    from ..hw import apply_overrides
     return apply_overrides(device, overrides) if overrides else device
 
 
 def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp32", runtime=None,
             threads=None) -> Comparison:
-    from ..estimator import estimate
-    from ..frontends import load_net
     if not overrides:
         raise AugurError("nothing to compare: give at least one --set KEY=VALUE (or --vary)")
     graph = load_net(net, batch=batch)
-    dev = _device(hw)
+    dev = device_of(hw)
     new_dev = _override(dev, overrides)
     kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads)
     base, new = estimate(graph, dev, **kw), estimate(graph, new_dev, **kw)
@@ -169,7 +166,6 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
 
 
 def comparison_table(c: Comparison) -> str:
-    from ..report import table
     rows = [(l.name, f"{l.base_s * 1e3:.4f}", f"{l.new_s * 1e3:.4f}", f"{l.speedup:.2f}x", l.base_bound,
              l.new_bound + (" *" if l.new_bound != l.base_bound else ""))
             for l in c.layers if l.base_bound != "none"]
@@ -239,35 +235,33 @@ class Grid:
         return out
 
 
-def _row_for(device, processor, runtime, precision, threads):
-    from ..engine.hwrow import hw_row, pick_processor, pick_runtime
-    proc = pick_processor(device, processor)
-    rt = pick_runtime(proc, runtime)
-    return proc, rt, hw_row(proc, rt, precision, threads)
+def _row_for(device, processor, runtime, precision, threads) -> tuple[Target, np.ndarray]:
+    t = resolve_target(device, processor, runtime, threads)
+    return t, t.row(precision)
 
 
 def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
     rows, fusions = [], []
     for p in points:
         dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
-        _, rt, row = _row_for(dev, processor, runtime, precision, threads)
+        t, row = _row_for(dev, processor, runtime, precision, threads)
         rows.append(row)
-        fusions.append(tuple(sorted(rt.fusion)))
+        fusions.append(t.fusion)
     return np.stack(rows), fusions
 
 
 def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
     """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
-    _, rt0, base = _row_for(base_dev, processor, runtime, precision, threads)
-    fus0 = tuple(sorted(rt0.fusion))
+    t0, base = _row_for(base_dev, processor, runtime, precision, threads)
+    fus0 = t0.fusion
     edits = []       # per axis: {value: {col: new value}}
     touched: dict[int, int] = {}
     for a in axes:
         per = {}
         cols_a = set()
         for v in a.values:
-            _, rt, row = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
-            if tuple(sorted(rt.fusion)) != fus0:
+            t, row = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            if t.fusion != fus0:
                 return None
             cols = np.nonzero(row != base)[0]
             per[v] = {int(c): float(row[c]) for c in cols}
@@ -299,10 +293,7 @@ def _check_points(n: int, shape: tuple, rng) -> list[int]:
 
 def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=None, precision="fp32",
          runtime=None, threads=None, exact_limit: int = EXACT_LIMIT) -> Grid:
-    from ..engine.kernels import cost_totals
-    from ..estimator import _check_precision, lowered_for
-    from ..frontends import load_net
-    _check_precision(precision)
+    check_precision(precision)
     axes = tuple(axes)
     if not axes:
         raise AugurError("--vary needs at least one KEY=...")
@@ -316,9 +307,9 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     if npts > MAX_POINTS:
         raise AugurError(f"the grid has {npts} points; at most {MAX_POINTS}")
     graph = load_net(net, batch=batch)
-    dev = _device(hw)
+    dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
-    proc0, rt0, row0 = _row_for(dev, processor, runtime, precision, threads)
+    t0, row0 = _row_for(dev, processor, runtime, precision, threads)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
     built = None
@@ -341,13 +332,11 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     # runtime's fusion list splits them into a call per set.
     for fus in dict.fromkeys(fusions):
         sel = np.array([i for i, f in enumerate(fusions) if f == fus])
-        low = lowered_for(graph, precision, fus)
-        res[sel] = cost_totals(low.rows, np.ascontiguousarray(rows[sel]))
-    low0 = lowered_for(graph, precision, tuple(sorted(rt0.fusion)))
-    base_t = float(cost_totals(low0.rows, row0[None, :])[0, 0])
+        res[sel] = network_costs(lowered(graph, precision, fus), rows[sel])
+    base_t = float(network_costs(lowered(graph, precision, t0.fusion), row0[None, :])[0, 0])
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
-    return Grid(graph.name, dev.name, proc0.name, graph.batch, precision, axes, tuple(points), t,
+    return Grid(graph.name, dev.name, t0.processor.name, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method)
 
 
@@ -361,7 +350,6 @@ def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
 
 
 def grid_table(g: Grid) -> str:
-    from ..report import table
     heads, rows = grid_rows(g)
     k = len(g.axes)
     text = [(*[f"{v:g}" for v in r[:k]], f"{r[k]:.4f}", f"{r[k + 1]:.3f}x", f"{r[k + 2]:.1%}",
@@ -381,7 +369,6 @@ def grid_table(g: Grid) -> str:
 
 
 def grid_csv(g: Grid) -> str:
-    from ..report import to_csv
     heads, rows = grid_rows(g)
     return to_csv([dict(zip(heads, r)) for r in rows], heads)
 

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from ..errors import AugurError
 from ..graph import LayerGraph, rebatch
+from .caffe import load_caffe
+from .ncnn import load_ncnn
+from .onnx import load_onnx
+from .yamlnet import load_yamlnet
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
 SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx", ".param")
-# Descriptor files are text of at most a few MB; refusing huge files early keeps a
-# mistaken path (a 2 GB weights file) from eating the machine's memory.
-MAX_TEXT_BYTES = 64 << 20
 
 
 def nets_dirs() -> list[Path]:
@@ -43,22 +44,6 @@ def resolve_net(spec: str) -> Path:
     raise AugurError(f"'{spec}' is neither a file nor a network in nets/; known networks: {names}")
 
 
-def read_text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise AugurError(f"file is {size} bytes; a descriptor is expected to be under "
-                             f"{MAX_TEXT_BYTES >> 20} MiB (is this a weights file?)", file=str(path))
-        data = path.read_bytes()
-    except OSError as e:
-        raise AugurError(f"cannot read: {e.strerror}", file=str(path))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[:e.start].count(b"\n") + 1
-        raise AugurError("not UTF-8 text (is this a binary file?)", file=str(path), line=line)
-
-
 def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
              lenient: bool = False) -> LayerGraph:
     """Load a network by path or zoo name; optionally override batch or the input shape."""
@@ -67,16 +52,12 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
     else:
         path = resolve_net(str(spec))
         if path.suffix == ".prototxt":
-            from .caffe import load_caffe
             graph = load_caffe(path, input_shape=input_shape)
         elif path.suffix in (".yaml", ".yml"):
-            from .yamlnet import load_yamlnet
             graph = load_yamlnet(path, input_shape=input_shape)
         elif path.suffix == ".param":
-            from .ncnn import load_ncnn
             graph = load_ncnn(path, input_shape=input_shape)
         elif path.suffix == ".onnx":
-            from .onnx import load_onnx
             graph = load_onnx(path, batch=batch, input_shape=input_shape, lenient=lenient)
         else:
             raise AugurError(f"unknown descriptor type '{path.suffix}'; expected one of "

@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AugurError, SchemaError, UnsupportedOpError
+from ..fileio import read_text
 from ..graph import MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from .prototxt import Ident, Message, parse
 
@@ -548,7 +549,6 @@ def _active(layer: _Layer, phase: str, level: int, stages: set) -> bool:
 def load_caffe(path, input_shape=None) -> LayerGraph:
     """Read a Caffe .prototxt into a shape-inferred LayerGraph. ``input_shape`` replaces
     the first input's shape."""
-    from . import read_text
     path = Path(path)
     return load_caffe_text(read_text(path), str(path), input_shape=input_shape, stem=path.stem)
 

@@ -39,6 +39,7 @@ import struct
 from pathlib import Path
 
 from ..errors import AugurError, ParseError, SchemaError, ShapeError, UnsupportedOpError
+from ..fileio import read_text
 from ..graph import MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from ..ops import registry
 
@@ -352,7 +353,6 @@ class _Ctx:
 def load_ncnn(path, input_shape=None, check_hints: bool = False) -> LayerGraph:
     """Read an ncnn ``.param`` into a shape-inferred LayerGraph. ``input_shape`` (with the
     batch first, e.g. (1, 3, 224, 224)) replaces the first Input's shape."""
-    from . import read_text
     path = Path(path)
     return load_ncnn_text(read_text(path), str(path), input_shape=input_shape, stem=path.stem,
                           check_hints=check_hints)
@@ -464,8 +464,10 @@ def _input(L: _Line, c: _Ctx) -> None:
             dims, hw, hh, hc = hint[4 * k:4 * k + 4]
             shape = (c.batch or 1,) + {1: (hw,), 2: (hh, hw), 3: (hc, hh, hw)}.get(dims, (0,))
         else:
+            known = BENCHNCNN_INPUT_SHAPES.get(c.b.net_name)
+            hint_ = f"; benchncnn runs {c.b.net_name} at {'x'.join(map(str, known))}" if known else ""
             raise L.err("the Input layer gives no shape (no 0=w 1=h 2=c params, no -23330 hint); pass an "
-                        "input shape (--input-shape 1x3xHxW)")
+                        f"input shape (--input-shape 1x3xHxW){hint_}")
         try:
             shape = check_shape(shape, f"input '{top}'")
         except AugurError as e:
@@ -541,7 +543,8 @@ def _int8(L: _Line, c: _Ctx, attrs: dict) -> None:
 def _conv(L: _Line, c: _Ctx) -> None:
     _one(L)
     deconv = L.type.startswith("Deconvolution")
-    L.only("0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 18 19" + (" 20 21" if deconv else ""))
+    dw_ = "DepthWise" in L.type
+    L.only("0 1 2 3 4 5 6 9 10 11 12 13 14 15 16 18 19" + (" 7" if dw_ else "") + (" 20 21" if deconv else " 8"))
     x = _ins(L, c)[0]
     _need_dims(L, c, x, 3)
     cin, h, w = c.nshape(x)
@@ -556,7 +559,7 @@ def _conv(L: _Line, c: _Ctx) -> None:
     pr = L.i(15, pl, _SAME_LOWER, MAX_DIM, "pad_right")
     pt = L.i(14, pl, _SAME_LOWER, MAX_DIM, "pad_top")
     pb = L.i(16, pt, _SAME_LOWER, MAX_DIM, "pad_bottom")
-    group = L.size(7, 1, "group") if "DepthWise" in L.type else 1
+    group = L.size(7, 1, "group") if dw_ else 1
     bias = bool(L.i(5, 0, 0, 1, "bias_term"))
     if not deconv and L.i(19, 0, 0, 1, "dynamic_weight"):
         raise L.err("dynamic_weight convolutions (weights from a second bottom) are not supported",
@@ -621,7 +624,7 @@ def _pooling(L: _Line, c: _Ctx) -> None:
     pad_mode = L.i(5, 0, 0, 3, "pad_mode")
     if pad_mode == 0:
         # "Full padding" (Caffe-like): ncnn pads the tail so the last partial window counts.
-        for size, k, s, lo_, hi_, axis in ((h, kh, sh, pt, pb, "h"), (w, kw, sw, pl, pr, "w")):
+        for size, k, _s, lo_, hi_, axis in ((h, kh, sh, pt, pb, "h"), (w, kw, sw, pl, pr, "w")):
             if size + lo_ + hi_ < k:
                 raise L.err(f"pooling window {k} is larger than the padded input {size + lo_ + hi_} ({axis})",
                             ShapeError)

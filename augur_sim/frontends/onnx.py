@@ -34,8 +34,10 @@ import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
 from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
-from ..ops import onnx_extra  # noqa: F401  (registers the 'opaque' kind)
-from ..ops import registry
+from ..ops import (
+    onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
+    registry,
+)
 
 # Protobuf cannot serialise more than 2 GiB, so no valid .onnx file is larger.
 MAX_ONNX_BYTES = 2 << 30
@@ -81,7 +83,7 @@ class _Const:
         return self._value
 
     @staticmethod
-    def of(arr) -> "_Const":
+    def of(arr) -> _Const:
         arr = np.asarray(arr)
         return _Const(arr.shape, value=arr)
 
@@ -546,7 +548,8 @@ def h_layernorm(c: _Ctx, node, a):
 
 _ACT = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf", "Sqrt": "sqrt", "Exp": "exp",
         "Abs": "abs", "Neg": "neg", "HardSwish": "hard_swish", "Gelu": "gelu", "Elu": "elu",
-        "LeakyRelu": "leaky_relu", "HardSigmoid": "hard_sigmoid", "Clip": "clip", "PRelu": "prelu"}
+        "LeakyRelu": "leaky_relu", "HardSigmoid": "hard_sigmoid", "Clip": "clip", "PRelu": "prelu",
+        "Mish": "mish", "Softplus": "softplus"}
 
 
 def h_act(c: _Ctx, node, a):
@@ -657,7 +660,26 @@ def h_softmax(c: _Ctx, node, a):
 def h_concat(c: _Ctx, node, a):
     ins = [t for t in node.input if t]
     if any(c.is_const(t) for t in ins):
-        raise c.err("Concat of computed tensors with constants is not supported", UnsupportedOpError)
+        # A stored tensor joined to activations (a transformer's class token): it becomes a
+        # `const` layer, broadcast over the batch when its own leading dim is 1.
+        dyn = [t for t in ins if not c.is_const(t)]
+        if not dyn:
+            raise c.err("Concat of constants only is shape arithmetic; it should have folded", UnsupportedOpError)
+        batch = c.dyn(dyn[0])[0]
+        for i, t in enumerate(ins):
+            if c.is_const(t):
+                shape = tuple(int(d) for d in c.consts[t].shape)
+                if not shape or shape[0] not in (1, batch) or int(a["axis"]) % len(shape) == 0:
+                    raise c.err("Concat of computed tensors with a constant along the batch axis is not "
+                                "supported", UnsupportedOpError)
+                if shape[0] != 1:
+                    raise c.err(f"constant '{t}' repeats per image ({shape}); only a leading 1 broadcasts",
+                                UnsupportedOpError)
+                out = f"{t}:const"
+                if out not in c.shapes:
+                    c.emit("const", {"shape": shape[1:], "batch": batch}, [], [out], "Constant",
+                           suffix=f"const{i}")
+                ins[i] = out
     c.emit("concat", {"axis": int(a["axis"])}, ins, [node.output[0]], node.op_type)
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from ..conventions import DEFAULT_ACT_FLOPS
 from ..errors import AugurError, ParseError, SchemaError
+from ..fileio import read_text
 from ..graph import DTYPE_BYTES, MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from ..ops import registry
 
@@ -126,11 +127,11 @@ class _W:
     path: str
     line: int | None
 
-    def key(self, m, k: str) -> "_W":
+    def key(self, m, k: str) -> _W:
         line = m.lines.get(k, m.line) if isinstance(m, _Map) else self.line
         return _W(f"{self.path}.{k}" if self.path else k, line)
 
-    def idx(self, s, i: int) -> "_W":
+    def idx(self, s, i: int) -> _W:
         line = s.lines[i] if isinstance(s, _Seq) else self.line
         return _W(f"{self.path}[{i}]", line)
 
@@ -875,6 +876,5 @@ def load_yamlnet_text(text: str, file: str = "<string>", input_shape=None) -> La
 
 def load_yamlnet(path, input_shape=None) -> LayerGraph:
     """Load a YAML network file (docs/NETFORMAT.md) into a shape-inferred LayerGraph."""
-    from . import read_text
     path = Path(path)
     return load_yamlnet_text(read_text(path), str(path), input_shape)

@@ -21,8 +21,7 @@ Cache.bw_gbs is the aggregate over all units of the processor; Cache.size_bytes 
 one instance (per unit if not shared). See docs/HWSPECS.md.
 """
 from augur_sim.hw.load import apply_overrides, check_hw, hwspec_dirs, list_hw, load_hw
-from augur_sim.hw.model import (PRECISION_FALLBACK, Cache, Device, Energy, Processor,
-                                Runtime, Source)
+from augur_sim.hw.model import PRECISION_FALLBACK, Cache, Device, Energy, Processor, Runtime, Source
 from augur_sim.hw.schema import FUSION_RULES, PRECISIONS, SECTIONS, Field, schema_doc
 from augur_sim.hw.show import format_hw
 

@@ -90,35 +90,3 @@ def resolve_math(proc, rt, precision: str, op: str) -> str:
 
 def uses_tensor_cores(proc, rate: str) -> bool:
     return rate != "fp32" and proc.sm is not None and proc.sm.tensor_cores > 0 and rate != "fp64"
-
-
-def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -> None:
-    """Write the kernel-model columns of hardware row r (see engine/hwrow.py)."""
-    from ..engine import hwrow as H
-    if proc.kind != "gpu":
-        raise AugurError(f"runtime {rt.name!r}: the GPU kernel model needs a GPU processor")
-    if params is None:
-        params = class_params(load_fit(rt.kernel_model), proc.arch)
-    clock_hz = proc.clock_ghz * 1e9
-    fpc = proc.flop_per_cycle_per_unit
-    conv_rate = resolve_math(proc, rt, precision, "conv")
-    mm_rate = resolve_math(proc, rt, precision, "matmul")
-    r[H.H_KM] = 1.0
-    r[H.H_SM_FP32] = clock_hz * fpc["fp32"]
-    r[H.H_SM_GEMM] = clock_hz * fpc[mm_rate]
-    r[H.H_SM_CONV] = clock_hz * fpc[conv_rate]
-    r[H.H_TC_GEMM] = 1.0 if uses_tensor_cores(proc, mm_rate) else 0.0
-    r[H.H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
-    shared = [c for c in proc.caches if c.shared]
-    r[H.H_L2_BYTES] = shared[-1].size_bytes if shared else 0.0
-    for name, col, scale in PARAMS:
-        r[getattr(H, col)] = float(params[name]) * scale
-    if rt.graph_floor_s > 0.0:
-        # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
-        r[H.P_FLOOR] = rt.graph_floor_s
-        r[H.P_KGAP] = min(r[H.P_KGAP], rt.graph_floor_s)
-        r[H.P_FLIN] = r[H.P_FCONV] = r[H.P_FNORM] = 1.0
-    # The generic columns still drive energy and the bound labels; its overhead column is
-    # the floor, which the kernel model already charges.
-    r[H.H_OVERHEAD] = 0.0
-    r[H.H_ISSUE] = 0.0

@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, UnsupportedOpError
+from ..fileio import _default_mode
+from ..frontends import load_net
+from ..frontends.onnx import floor_pad_end, ort_pool_extent
 from ..graph import LayerGraph
 
 # A protobuf message cannot exceed 2 GiB; stay clear of it with the graph itself.
@@ -159,7 +162,6 @@ def _matmul(e: _Emitter, L):
 
 
 def _pool(e: _Emitter, L):
-    from ..frontends.onnx import floor_pad_end, ort_pool_extent
     a, n = L.attrs, L.name
     mode = a["mode"]
     if a.get("global"):
@@ -209,7 +211,8 @@ def _act(e: _Emitter, L):
     a, x, y, n = L.attrs, L.inputs[0], L.outputs[0], L.name
     fn = a["fn"]
     simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "erf": "Erf", "sqrt": "Sqrt",
-              "exp": "Exp", "abs": "Abs", "neg": "Neg", "hard_swish": "HardSwish"}
+              "exp": "Exp", "abs": "Abs", "neg": "Neg", "hard_swish": "HardSwish",
+              "softplus": "Softplus"}
     if fn in simple:
         e.node(simple[fn], [x], [y], n)
     elif fn == "leaky_relu":
@@ -239,6 +242,14 @@ def _act(e: _Emitter, L):
             e.node("Add", [t[1], e.scalar(f"{n}.one", 1.0)], [t[2]], f"{n}/add")
             e.node("Mul", [x, t[2]], [t[3]], f"{n}/mul")
             e.node("Mul", [t[3], e.scalar(f"{n}.half", 0.5)], [y], n)
+    elif fn == "mish":  # x * tanh(softplus(x)); the Mish op itself needs opset 18
+        if e.opset >= 18:
+            e.node("Mish", [x], [y], n)
+        else:
+            sp, th = e.name(f"{n}/softplus"), e.name(f"{n}/tanh")
+            e.node("Softplus", [x], [sp], f"{n}/softplus")
+            e.node("Tanh", [sp], [th], f"{n}/tanh")
+            e.node("Mul", [x, th], [y], n)
     elif fn == "swish":
         s = e.name(f"{n}/sigmoid")
         e.node("Sigmoid", [x], [s], f"{n}/sigmoid")
@@ -469,11 +480,34 @@ def _layernorm(e: _Emitter, L):
            epsilon=float(L.attrs.get("eps", 1e-5)))
 
 
+def _const(e: _Emitter, L):
+    """A stored constant: a weight initializer, expanded to the batch it meets."""
+    out = e.shape(L.outputs[0])
+    w = e.weight(f"{L.name}.data", (1,) + tuple(L.attrs["shape"]))
+    if out[0] == 1:
+        e.node("Identity", [w], [L.outputs[0]], L.name)
+    else:
+        e.node("Expand", [w, e.ints(f"{L.name}.shape", out)], [L.outputs[0]], L.name)
+
+
+def _channel_shuffle(e: _Emitter, L):
+    """View (N, g, C/g, ...), swap the two channel axes, view back (ncnn's reverse=1
+    swaps the roles of g and C/g)."""
+    n, c, *rest = e.shape(L.inputs[0])
+    g = int(L.attrs.get("group", 1))
+    a, b = (c // g, g) if L.attrs.get("reverse") else (g, c // g)
+    t1, t2 = e.name(f"{L.name}/split"), e.name(f"{L.name}/swap")
+    e.node("Reshape", [L.inputs[0], e.ints(f"{L.name}.shape1", [n, a, b, *rest])], [t1], f"{L.name}/split")
+    e.node("Transpose", [t1], [t2], f"{L.name}/swap", perm=[0, 2, 1] + list(range(3, 3 + len(rest))))
+    e.node("Reshape", [t2, e.ints(f"{L.name}.shape2", [n, c, *rest])], [L.outputs[0]], L.name)
+
+
 _EMIT = {"conv": _conv, "deconv": _conv, "fc": _fc, "matmul": _matmul, "pool": _pool, "act": _act,
          "softmax": _softmax, "batchnorm": _batchnorm, "scale": _affine, "bias": _affine, "lrn": _lrn,
          "eltwise": _eltwise, "concat": _concat, "split": _split, "slice": _slice, "reshape": _reshape,
          "flatten": _flatten, "transpose": _transpose, "pad": _pad, "identity": _identity,
-         "reduce": _reduce, "resize": _resize, "layernorm": _layernorm}
+         "reduce": _reduce, "resize": _resize, "layernorm": _layernorm, "const": _const,
+         "channel_shuffle": _channel_shuffle}
 
 
 def build_model(graph: LayerGraph, opset: int = 17, seed: int = 0, weights: str = "random"):
@@ -546,7 +580,6 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        from ..fileio import _default_mode
         os.chmod(tmp, _default_mode())  # mkstemp's 0600 is not what a user's output file should get
         os.replace(tmp, path)
         tmp = None
@@ -561,7 +594,6 @@ def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights
 def export_cmd(net_spec, out_path, batch: int | None = None, opset: int = 17,
                input_shape: tuple | None = None) -> str:
     """`augur export NET --out model.onnx [--batch N] [--input-shape S]`: returns a one-line summary."""
-    from ..frontends import load_net
     graph = load_net(net_spec, batch=batch, input_shape=input_shape)
     info = export_onnx(graph, out_path, opset=opset)
     return (f"wrote {info.path}: {graph.name}, batch {graph.batch}, {len(graph) - len(graph.inputs)} layers "

@@ -14,7 +14,9 @@ import numpy as np
 from ..engine import hwrow as H
 from ..engine.gpu_algos import predict_rows
 from ..hw import load_hw
-from ..hw.kmodel import PARAM_NAMES, fill_kernel_model
+from .gpu_corpus import OP_CLASS
+from ..engine.hwrow import fill_kernel_model
+from ..hw.kmodel import PARAM_NAMES
 
 # Starting point and bounds (file units, hw/kmodel.PARAMS). Not results: the fit moves them.
 START = {"emax": 0.8, "ahalf": 8.0, "khalf": 32.0, "igemm": 0.8, "wino": 0.8, "mem": 0.8, "l2x": 1.5,
@@ -53,7 +55,6 @@ def predict(corpus, params: dict, runtime: str = "pytorch-eager", force_algo: bo
 
 def class_weights(corpus) -> np.ndarray:
     """Each (op class, device) pair weighs the same in the loss, whatever its row count."""
-    from .gpu_corpus import OP_CLASS
     key = np.array([f"{OP_CLASS[o]}|{d}" for o, d in zip(corpus.op, corpus.device)])
     _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
     return 1.0 / cnt[inv]

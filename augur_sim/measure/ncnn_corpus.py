@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.ncnn_algos import NCNN_FUSION, NX, ncnn_rows
+from ..engine.ncnn_cost import NN
+from ..engine.ncnn_hw import ncnn_hw, with_net
 from ..errors import AugurError
+from ..frontends import load_net
+from ..hw import load_hw
+from ..lowering import lower
+from .ncnn_fit import FitData
 
 POWERSAVE_CORES = {0: "all", 1: "little", 2: "big"}
 CORPUS_COLUMNS = ("section", "device", "threads", "powersave", "gpu_device", "model", "min_ms", "max_ms",
@@ -122,7 +129,6 @@ class CorpusTable:
 
 
 def _graph_loader(models_dir: Path):
-    from ..frontends import load_net
     cache: dict = {}
 
     def get(model: str):
@@ -140,11 +146,6 @@ def _graph_loader(models_dir: Path):
 
 def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -> CorpusTable:
     """Group CPU rows by network and by run configuration; see the module docstring."""
-    from ..engine.ncnn_algos import NCNN_FUSION, ncnn_rows
-    from ..engine.ncnn_hw import ncnn_hw, with_net
-    from ..hw import load_hw
-    from ..lowering import lower
-    from .ncnn_fit import FitData
     hw_loader = hw_loader or load_hw
     graph = _graph_loader(Path(models_dir))
     skipped: dict = defaultdict(int)
@@ -214,8 +215,6 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
     cidx = {c: i for i, c in enumerate(classes)}
     sizes = np.array([len(x) for x in xs], dtype=np.int64)
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(xs) else np.zeros(0, np.int64)
-    from ..engine.ncnn_algos import NX
-    from ..engine.ncnn_cost import NN
     dev_names = sorted({r.device for r in keep})
     gidx = {d: i for i, d in enumerate(dev_names)}
     data = FitData(

@@ -45,7 +45,7 @@ class FitData:
     groups: np.ndarray = field(default=None)   # int64 [R] device index (for leave-one-out)
     group_names: tuple = ()
 
-    def subset(self, mask: np.ndarray) -> "FitData":
+    def subset(self, mask: np.ndarray) -> FitData:
         return FitData(self.xall, self.net_start, self.net_stop, self.row_net[mask], self.hws[mask],
                        self.row_class[mask], self.y_ms[mask], self.classes,
                        None if self.groups is None else self.groups[mask], self.group_names)
@@ -96,7 +96,7 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
 
     r = _residuals(data, g, d)
     it = 0
-    for it in range(1, iters + 1):
+    for it in range(1, iters + 1):  # noqa: B007  (the count is reported after the loop)
         # Huber weights (IRLS): full weight inside the threshold, threshold/|r| outside.
         a = np.abs(r)
         w = np.where(a <= huber, 1.0, huber / np.maximum(a, 1e-12))

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..errors import AugurError
 from ..engine.ncnn_cost import NP, PARAM_DOC, PARAM_NAMES
+from ..errors import AugurError
+from ..fileio import atomic_path
 from .ncnn_fit import INIT_LOG, FitResult
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,6 @@ DEFAULT_FIT = REPO / "measurements" / "ncnn" / "fit.yaml"
 
 
 def write_fit(path, res: FitResult, provenance: dict, residuals: dict) -> Path:
-    from ..fileio import atomic_path
     doc = {
         "name": "ncnn",
         "description": "portable parameters of the ncnn CPU runtime model (augur_sim/engine/ncnn_cost.py), "

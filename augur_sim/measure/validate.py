@@ -28,7 +28,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.hwrow import pick_processor, pick_runtime
 from ..errors import AugurError
+from ..estimator import estimate
+from ..evaluate import lowered
+from ..frontends import load_net
+from ..hw import load_hw
+from ..lowering import CLASS_NAMES, NOOP
+from ..report import table
+from .export import build_model
+from .timing import session
 
 
 @dataclass(frozen=True)
@@ -182,12 +191,6 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
              memory_samples: int = 3) -> Validation:
     import onnx
     import onnxruntime as ort
-    from .calibrate import session
-    from ..engine.hwrow import pick_processor, pick_runtime
-    from ..estimator import estimate, lowered_for
-    from .export import build_model
-    from ..frontends import load_net
-    from ..hw import load_hw
 
     if isinstance(runs, bool) or not isinstance(runs, int) or runs <= 0 or runs > MAX_RUNS:
         raise AugurError(f"--runs must be a positive integer up to {MAX_RUNS}, got {runs!r}")
@@ -205,7 +208,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
     threads = threads or proc.units
     warnings = tuple(_host_warnings(device, threads))
     est = estimate(graph, device, processor=proc.name, runtime=rt.name, threads=threads)
-    low = lowered_for(graph, "fp32", rt.fusion)
+    low = lowered(graph, "fp32", rt.fusion)
     model, _ = build_model(graph)
     data = model.SerializeToString()
     export_layers = _export_node_layers(model, graph)
@@ -252,7 +255,6 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
         by_kernel_meas[k] += t
         by_kernel_nodes[k].append(name)
     pred = {l.name: l.time_s for l in est.layers}
-    from ..lowering import CLASS_NAMES, NOOP
     groups = []
     for k, kern in enumerate(low.kernels):
         if kern.cls == NOOP and by_kernel_meas.get(k, 0.0) == 0.0:
@@ -273,7 +275,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
 
 def _host_warnings(device, threads: int) -> list[str]:
     """The spec's calibration host against this machine (hostcheck.py)."""
-    from .calibrate import machine_info
+    from .machine import machine_info
     from .hostcheck import host_mismatches
     return [f"spec {device.name} may not describe this machine: {m}"
             for m in host_mismatches(device.host, machine_info(), threads)]
@@ -284,7 +286,6 @@ def _pct(x) -> str:
 
 
 def validate_table(v: Validation, top: int = 5) -> str:
-    from ..report import table
     rows = []
     for g in v.groups:
         rows.append((g.name, g.kernel_class, len(g.layers), f"{g.predicted_s * 1e3:.3f}", f"{g.measured_s * 1e3:.3f}",

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ..conventions import DEFAULT_ACT_FLOPS
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, norm_axis, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def infer_act(attrs, in_shapes):
@@ -21,7 +22,6 @@ def infer_act(attrs, in_shapes):
 
 
 def count_act(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     p = sum(prod(s) for s in params)
     return Counts(flops=n * cv.act_flops.get(attrs["fn"], 1), params=p, in_elems=prod(ins[0]),
@@ -35,7 +35,6 @@ def infer_softmax(attrs, in_shapes):
 
 
 def count_softmax(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     return Counts(flops=n * cv.softmax_flops_per_elem, in_elems=n, out_elems=n)
 

@@ -4,6 +4,7 @@ parameters, once, whatever the batch."""
 from __future__ import annotations
 
 from ._util import need_inputs, pos_int, prod
+from .counts import Counts
 from .registry import OpDef, register
 
 
@@ -17,7 +18,6 @@ def infer_const(attrs, in_shapes):
 
 
 def count_const(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     p = prod(attrs["shape"])
     return Counts(params=p, weight_elems=p, out_elems=prod(outs[0]))
 

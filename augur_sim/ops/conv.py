@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, need_rank, pos_int, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def _geometry(attrs, op):
@@ -43,7 +44,6 @@ def infer_conv(attrs, in_shapes):
 
 def _counts(macs, attrs, ins, outs, params, cv):
     """Shared by conv and deconv: FLOPs from MACs and the bias, params from the weights."""
-    from ..counts import Counts
     bias = attrs.get("bias", True)
     flops = cv.flops_per_mac * macs + (cv.bias_flops_per_output * prod(outs[0]) if bias else 0)
     p = sum(prod(s) for s in params)

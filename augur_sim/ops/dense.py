@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, norm_axis, pos_int, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def infer_fc(attrs, in_shapes):
@@ -20,7 +21,6 @@ def infer_fc(attrs, in_shapes):
 
 
 def count_fc(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     out_elems = prod(outs[0])
     k = params[0][1]
     macs = out_elems * k
@@ -52,7 +52,6 @@ def infer_matmul(attrs, in_shapes):
 
 
 def count_matmul(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     k = ins[0][-1]
     macs = prod(outs[0]) * k
     return Counts(macs=macs, flops=cv.flops_per_mac * macs, in_elems=sum(prod(s) for s in ins),

@@ -18,6 +18,7 @@ import math
 
 from ..errors import ShapeError
 from ._util import need_inputs, need_rank, pos_int, prod
+from .counts import Counts
 from .registry import OpDef, register
 
 # Per-coordinate work of a prior box: centre +- half size, divided by the image size.
@@ -61,7 +62,6 @@ def infer_priorbox(attrs, in_shapes):
 
 
 def count_priorbox(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     coords = outs[0][0] * outs[0][2]
     return Counts(flops=coords * _PRIOR_FLOPS_PER_COORD, in_elems=0, out_elems=prod(outs[0]))
 
@@ -88,7 +88,6 @@ def infer_detection_output(attrs, in_shapes):
 
 
 def count_detection_output(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = ins[0][0]
     boxes = prod(ins[0][1:]) // 4
     classes = attrs["num_classes"]
@@ -116,7 +115,6 @@ def infer_yolo(attrs, in_shapes):
 
 
 def count_yolo(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = ins[0][0]
     classes, boxes = attrs["num_classes"], attrs["num_box"]
     anchors = sum(boxes * s[2] * s[3] for s in ins)

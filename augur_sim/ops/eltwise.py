@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 FNS = ("sum", "prod", "max", "min", "sub", "div", "pow")
 
@@ -37,7 +38,6 @@ def infer_eltwise(attrs, in_shapes):
 
 
 def count_eltwise(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     k = len(ins)
     # A unary use (x op constant) still does one operation per element.

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, need_rank, norm_axis, pos_int, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def _channels(shape, attrs, op):
@@ -24,7 +25,6 @@ def infer_batchnorm(attrs, in_shapes):
 
 
 def count_batchnorm(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     c = prod(params[0])
     stats = 2 * c + (1 if attrs.get("caffe_scale_factor") else 0)
@@ -43,7 +43,6 @@ def infer_scale(attrs, in_shapes):
 
 
 def count_scale(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     flops = n * cv.scale_flops_per_elem + (n * cv.bias_flops_per_output if attrs.get("bias") else 0)
     p = sum(prod(s) for s in params)
@@ -58,7 +57,6 @@ def infer_bias(attrs, in_shapes):
 
 
 def count_bias(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     p = sum(prod(s) for s in params)
     return Counts(flops=n * cv.bias_flops_per_output, params=p, in_elems=sum(prod(s) for s in ins),
@@ -82,7 +80,6 @@ def lrn_window(attrs) -> int:
 
 
 def count_lrn(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     # Caffe: scale = k + alpha/n * sum(x^2 over the window); y = x * scale^-beta.
     # Per element: window squares and adds, then the fixed scale/pow/multiply.
@@ -99,7 +96,6 @@ def infer_layernorm(attrs, in_shapes):
 
 
 def count_layernorm(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     p = sum(prod(s) for s in params)
     return Counts(flops=n * cv.layernorm_flops_per_elem, params=p, in_elems=n, out_elems=n, weight_elems=p)

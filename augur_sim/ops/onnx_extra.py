@@ -8,8 +8,9 @@ so reports say what was left out.
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def infer_opaque(attrs, in_shapes):
@@ -20,7 +21,6 @@ def infer_opaque(attrs, in_shapes):
 
 
 def count_opaque(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     # Zero arithmetic by decision (--lenient): the real cost is unknown, not zero, and the
     # report lists the layer as dropped. Activation sizes are still real.
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))

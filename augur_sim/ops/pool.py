@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, need_rank, pos_int, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def _pooled(size, k, s, p0, p1, ceil):
@@ -49,7 +50,6 @@ def window(attrs, in_shape) -> int:
 
 
 def count_pool(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     out = prod(outs[0])
     flops = out * window(attrs, ins[0]) * cv.pool_flops_per_window_elem
     if attrs["mode"] == "avg" and cv.avg_pool_divide:

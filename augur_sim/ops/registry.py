@@ -8,8 +8,8 @@ An op no frontend maps to a registered kind is unsupported: an error lists what 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import UnsupportedOpError
 
@@ -38,7 +38,6 @@ def register(opdef: OpDef) -> OpDef:
 
 
 def get(kind: str) -> OpDef:
-    _load_all()
     try:
         return _REGISTRY[kind]
     except KeyError:
@@ -46,24 +45,11 @@ def get(kind: str) -> OpDef:
 
 
 def kinds() -> list[str]:
-    _load_all()
     return sorted(_REGISTRY)
 
 
 def by_category() -> dict[str, list[str]]:
-    _load_all()
     out: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     for k, d in sorted(_REGISTRY.items()):
         out[d.category].append(k)
     return out
-
-
-_loaded = False
-
-
-def _load_all() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        from . import (activation, constant, conv, dense, detect, eltwise, norm, onnx_extra, pool,  # noqa: F401
-                       shuffle, tensor)  # (importing registers the ops)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ShapeError
 from ._util import need_inputs, need_rank, pos_int, prod
+from .counts import Counts
 from .registry import OpDef, register
 
 
@@ -18,7 +19,6 @@ def infer_shuffle(attrs, in_shapes):
 
 
 def count_shuffle(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     return Counts(in_elems=prod(ins[0]), out_elems=prod(outs[0]))
 
 

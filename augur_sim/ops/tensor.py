@@ -3,19 +3,18 @@ transpose, pad, dropout/identity, plus reduce and resize."""
 from __future__ import annotations
 
 from ..errors import ShapeError
-from .registry import OpDef, register
 from ._util import need_inputs, norm_axis, pos_int, prod
+from .counts import Counts
+from .registry import OpDef, register
 
 
 def _movement_count(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))
 
 
 def _free_count(attrs, ins, outs, params, cv):
     # Views still "produce" their outputs as tensors (memory policies need the sizes),
     # but no arithmetic and no traffic happens.
-    from ..counts import Counts
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))
 
 
@@ -169,7 +168,6 @@ def infer_reduce(attrs, in_shapes):
 
 
 def count_reduce(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(ins[0])
     return Counts(flops=n * cv.reduce_flops_per_input + prod(outs[0]), in_elems=n, out_elems=prod(outs[0]))
 
@@ -190,7 +188,6 @@ def infer_resize(attrs, in_shapes):
 
 
 def count_resize(attrs, ins, outs, params, cv):
-    from ..counts import Counts
     n = prod(outs[0])
     per = 0 if attrs.get("mode", "nearest") == "nearest" else cv.resize_flops_per_output
     return Counts(flops=n * per, in_elems=prod(ins[0]), out_elems=n)

@@ -1,0 +1,59 @@
+"""Argument helpers every command group shares: net and device options, positive
+integers, input shapes, and writing a report to stdout or a file (atomically)."""
+from __future__ import annotations
+
+import sys
+
+from ..errors import AugurError
+from ..fileio import atomic_write_text
+from ..frontends import load_net
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.lower().split("x"))
+    except ValueError:
+        raise AugurError(f"--input-shape must look like 1x3x224x224, got '{text}'")
+    if not dims or any(d <= 0 for d in dims):
+        raise AugurError(f"--input-shape dims must be positive, got '{text}'")
+    return dims
+
+
+def _positive(name):
+    def conv(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise AugurError(f"{name} must be a positive integer, got '{text}'")
+        if v <= 0:
+            raise AugurError(f"{name} must be a positive integer, got '{text}'")
+        return v
+    return conv
+
+
+def emit(text: str, out: str | None = None) -> None:
+    if out:
+        atomic_write_text(out, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def add_net_args(p, batch=True):
+    p.add_argument("net", help="a descriptor path (.prototxt, .yaml, .onnx) or a name from `augur nets`")
+    if batch:
+        p.add_argument("--batch", type=str, default=None, help="batch size (default: the file's)")
+    p.add_argument("--input-shape", default=None, help="override the input shape, e.g. 1x3x224x224")
+
+
+def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
+    """The device options every estimating command shares."""
+    p.add_argument("--hw", required=True, help=hw_help)
+    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
+    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
+    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+
+
+def net_from_args(args):
+    batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
+    shape = _shape(args.input_shape) if args.input_shape is not None else None
+    return load_net(args.net, batch=batch, input_shape=shape, lenient=getattr(args, "lenient", False))
