@@ -15,6 +15,7 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
+from .engine.ort_layout import conv_plan
 from .fusion import FUSION_RULES
 from .graph import DTYPE_BYTES, LayerGraph
 from .memo import per_graph
@@ -284,7 +285,6 @@ def _generic_conv(layer, lc: LayerCount, rules) -> bool:
     block = 16 if "nchwc16" in rules else 8 if "nchwc8" in rules else 0
     if not block or layer.op != "conv":
         return False
-    from .engine.ort_layout import conv_plan
     cin, cout = lc.input_shapes[0][1], lc.output_shapes[0][1]
     kh, kw = layer.attrs["kernel"]
     return not conv_plan(cin, cout, layer.attrs.get("group", 1), kh, kw, block).nchwc

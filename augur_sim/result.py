@@ -168,7 +168,8 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         time_s=float(res[:, 0].sum()), macs=tot.macs, flops=tot.flops,
         params=tot.params, stat_params=tot.stat_params,
         weight_bytes=(tot.params + tot.stat_params) * eb,
-        peak_activation_bytes=fp.peak_activation_bytes, peak_memory_bytes=rfp.peak_bytes if rfp else fp.peak_memory_bytes,
+        peak_activation_bytes=fp.peak_activation_bytes,
+        peak_memory_bytes=rfp.peak_bytes if rfp else fp.peak_memory_bytes,
         dram_bytes=float(res[:, 3].sum()), energy_j=float(res[:, 5].sum()), bound_time_s=bound_time)
     assumptions = {
         "conventions": conventions.describe(),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from augur_sim.engine.gpu_memory import (CachingAllocator, caffe_memory, cuda_round, cuda_segment,
+from augur_sim.engine.gpu_memory import (CachingAllocator, _ncnn_mat_bytes, caffe_memory, cuda_round, cuda_segment,
                                          ncnn_memory, pytorch_memory)
 from augur_sim.engine.ort_layout import conv_plan, mlas_packb_bytes, nchwc_block
 from augur_sim.engine.runtime_memory import model_for, ort_memory, ort_weights, runtime_footprint
@@ -236,6 +236,6 @@ def test_ncnn_fp16_storage_halves_blobs_and_weights():
 
 def test_ncnn_mat_channel_alignment():
     # One 1x3x5x5 fp32 blob: each 25-float plane (100 B) padded to 112 B, x3, + 64 B margin.
-    from augur_sim.engine.gpu_memory import _ncnn_mat_bytes
+
     assert _ncnn_mat_bytes((1, 3, 5, 5), 4) == 3 * 112 + 64
     assert _ncnn_mat_bytes((1, 3, 4, 4), 4) == 3 * 64 + 64

@@ -8,8 +8,7 @@ estimate says so in the spec (`# estimate:`) or in the model's notes.
 from __future__ import annotations
 
 from ..graph import DTYPE_BYTES, LayerGraph
-from .memory import _aliases, footprint, im2col_bytes
-from .runtime_memory import MiB, RuntimeFootprint
+from .memory import MiB, RuntimeFootprint, _aliases, footprint, im2col_bytes
 
 # ------------------------------------------------------------------ CUDA caching allocator
 # PyTorch's c10/cuda/CUDACachingAllocator.cpp (described, not copied):
@@ -94,7 +93,7 @@ class CachingAllocator:
     def free(self, h: int) -> None:
         si, off, size = self.handles.pop(h)
         seg = self.segments[si]
-        for bi, b in enumerate(seg):
+        for b in seg:
             if b[0] == off:
                 b[2] = True
                 break
@@ -199,7 +198,7 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         # A second allocator stands for the private pool: the same schedule again.
         pool = CachingAllocator()
         hs = {}
-        for i, name in enumerate(graph.order):
+        for i in range(len(graph.order)):
             for r in born[i]:
                 if r not in inputs and r not in hs:
                     hs[r] = pool.malloc(size[r])

@@ -11,7 +11,7 @@ Two policies:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
@@ -19,6 +19,7 @@ from ..memo import per_graph
 from ..ops import registry
 
 POLICIES = ("caffe", "reuse")
+MiB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -124,3 +125,21 @@ def _prod(s) -> int:
     for d in s:
         n *= d
     return n
+
+
+@dataclass(frozen=True)
+class RuntimeFootprint:
+    """Peak memory as one runtime holds it: named terms (bytes) that add up to the peak."""
+    model: str
+    terms: tuple                     # ((name, bytes, what it is), ...) in report order
+    notes: tuple = ()                # what the model leaves out or assumes
+    extra: dict = field(default_factory=dict)   # model-specific figures (e.g. reserved vs allocated)
+
+    @property
+    def peak_bytes(self) -> int:
+        return int(sum(b for _, b, _ in self.terms))
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "peak_bytes": self.peak_bytes,
+                "terms": {n: {"bytes": int(b), "what": w} for n, b, w in self.terms},
+                "notes": list(self.notes), **self.extra}

@@ -17,35 +17,17 @@ Models
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
-from .memory import footprint, im2col_bytes
+from . import gpu_memory
+from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes
 from .ort_layout import conv_plan, mlas_packb_bytes
 
-MiB = 1 << 20
 MODELS = ("onnxruntime", "pytorch", "caffe", "ncnn", "tensors")
-
-
-@dataclass(frozen=True)
-class RuntimeFootprint:
-    """Peak memory as one runtime holds it: named terms (bytes) that add up to the peak."""
-    model: str
-    terms: tuple                     # ((name, bytes, what it is), ...) in report order
-    notes: tuple = ()                # what the model leaves out or assumes
-    extra: dict = field(default_factory=dict)   # model-specific figures (e.g. reserved vs allocated)
-
-    @property
-    def peak_bytes(self) -> int:
-        return int(sum(b for _, b, _ in self.terms))
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "peak_bytes": self.peak_bytes,
-                "terms": {n: {"bytes": int(b), "what": w} for n, b, w in self.terms},
-                "notes": list(self.notes), **self.extra}
 
 
 def model_for(runtime_name: str, section: dict | None) -> str:
@@ -236,7 +218,6 @@ def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threa
         return ort_memory(graph, threads or 1, section, dtype)
     if model == "tensors":
         return None
-    from . import gpu_memory
     if model == "pytorch":
         return gpu_memory.pytorch_memory(graph, section, dtype)
     if model == "caffe":

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine.runtime_memory import ORT_DEFAULTS, MiB, ort_features
+from ..frontends.yamlnet import load_yamlnet_text
+from .rss import measure_graph_rss
 
 # (constant, feature) pairs fitted by NNLS; base_mib and per_thread_mib come from the
 # empty network directly.
@@ -160,8 +162,6 @@ class MemPoint:
 
 
 def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None) -> list[MemPoint]:
-    from ..frontends.yamlnet import load_yamlnet_text
-    from .rss import measure_graph_rss
     pts = []
     for name, text in bench_nets(mode):
         g = load_yamlnet_text(text, file=f"<memory benchmark {name}>")
@@ -234,7 +234,7 @@ def fit_ort(points: list[MemPoint], exclude=STACKS) -> MemFit:
     scale = np.maximum(np.abs(a).max(axis=0), 1.0)
     x = nnls((a / scale * wgt[:, None])[use], (y * wgt)[use]) / scale + floor
     consts = {"base_mib": round(base / MiB, 3), "per_thread_mib": round(per_thread / MiB, 3)}
-    for (k, f), v in zip(FIT_TERMS, x):
+    for (k, _), v in zip(FIT_TERMS, x):
         consts[k] = round(float(v * (1 / 1024 if k == "per_node_kib" else 1)), 4)
     pred = a @ x + base + np.array([per_thread * p.threads for p in rows])
     err = {f"{p.name}|{p.threads}": float(100 * (pr / p.measured_bytes - 1)) for p, pr in zip(rows, pred)}

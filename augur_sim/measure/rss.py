@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AugurError
+from .export import build_model
 
 MAX_SAMPLES = 100
 
@@ -137,7 +138,6 @@ def measure_model_rss(model_path: str, input_shapes: dict, threads: int, samples
 
 def measure_graph_rss(graph, threads: int, samples: int = 3) -> RssMeasurement:
     """Export `graph` (random weights, augur_sim.export) to a temporary file and measure it."""
-    from .export import build_model
     model, _ = build_model(graph)
     shapes = {t: graph.tensors[t].shape for t in graph.inputs}
     with tempfile.TemporaryDirectory(prefix="augur-rss-") as tmp:

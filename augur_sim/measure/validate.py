@@ -37,6 +37,9 @@ from ..hw import load_hw
 from ..lowering import CLASS_NAMES, NOOP
 from ..report import table
 from .export import build_model
+from .hostcheck import host_mismatches
+from .machine import machine_info
+from .rss import memory_check
 from .timing import session
 
 
@@ -264,7 +267,6 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
     w = np.array(walls)
     mem = None
     if memory_samples:
-        from .rss import memory_check
         mem = memory_check(graph, est, threads, memory_samples)
     return Validation(net=graph.name, hw=device.name, threads=threads, runs=runs,
                       predicted_s=float(est.total.time_s), measured_s=float(np.median(w)),
@@ -275,8 +277,6 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
 
 def _host_warnings(device, threads: int) -> list[str]:
     """The spec's calibration host against this machine (hostcheck.py)."""
-    from .machine import machine_info
-    from .hostcheck import host_mismatches
     return [f"spec {device.name} may not describe this machine: {m}"
             for m in host_mismatches(device.host, machine_info(), threads)]
 
