@@ -8,7 +8,7 @@ estimate says so in the spec (`# estimate:`) or in the model's notes.
 from __future__ import annotations
 
 from ..graph import DTYPE_BYTES, LayerGraph
-from .memory import MiB, RuntimeFootprint, _aliases, footprint, im2col_bytes
+from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
 
 # ------------------------------------------------------------------ CUDA caching allocator
 # PyTorch's c10/cuda/CUDACachingAllocator.cpp (described, not copied):
@@ -107,27 +107,6 @@ class CachingAllocator:
         self.segments[si] = merged
 
 
-def _schedule_tensors(graph: LayerGraph, eb: int):
-    """(storage root sizes, per step: roots born, roots dying), with views/in-place aliased."""
-    root = _aliases(graph)
-    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
-    last = {}
-    for i, name in enumerate(graph.order):
-        L = graph.layer(name)
-        for t in L.inputs + L.outputs:
-            last[root[t]] = i
-    for t in graph.outputs:
-        last[root[t]] = len(graph.order)
-    born, dies, seen = [], [], set()
-    for i, name in enumerate(graph.order):
-        L = graph.layer(name)
-        b = [root[t] for t in L.outputs if root[t] not in seen]
-        seen.update(b)
-        born.append(b)
-        dies.append(sorted({root[t] for t in L.inputs + L.outputs if last.get(root[t]) == i}))
-    return size, born, dies
-
-
 def _params(graph: LayerGraph, eb: int) -> list[int]:
     """One tensor per parameter (PyTorch allocates each weight and bias separately)."""
     out = []
@@ -176,7 +155,7 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     if cublas:
         alloc.malloc(cublas)
     cap = int(c["cudnn_workspace_cap_mib"] * MiB)
-    size, born, dies = _schedule_tensors(graph, eb)
+    size, born, dies = schedule(graph, eb)
     handles = {}
     inputs = set(graph.inputs)
     for r in graph.inputs:
@@ -316,7 +295,7 @@ def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runtime
     c = {**NCNN_DEFAULTS, **(consts or {})}
     eb = 2 if c["fp16_storage"] else DTYPE_BYTES[dtype]
     policy = "reuse" if c["lightmode"] else "caffe"
-    size, born, dies = _schedule_tensors(graph, eb)
+    size, born, dies = schedule(graph, eb)
     if policy == "caffe":
         blobs = sum(_ncnn_mat_bytes(graph.tensors[r].shape, eb) for b in born for r in b)
     else:
