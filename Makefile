@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-smoke clean
+.PHONY: run test lint bench bench-smoke clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+# ruff (lint rules and their reasons in pyproject.toml) and mypy on the package.
+lint: $(STAMP)
+	$(BIN)/ruff check augur_sim tests bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only --benchmark-json=bench/results.json

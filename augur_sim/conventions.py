@@ -8,30 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 
 from .errors import AugurError
+from .ops.activations import ACTIVATIONS
 
-# FLOPs per output element of each activation function. Transcendentals count 1 each,
-# as a vector unit issues them (exp, erf, tanh are one instruction-sequence each).
-DEFAULT_ACT_FLOPS = {
-    "relu": 1,          # one comparison
-    "leaky_relu": 2,    # comparison + multiply
-    "prelu": 2,
-    "elu": 3,           # comparison, exp, multiply-subtract
-    "sigmoid": 3,       # exp, add, divide
-    "tanh": 1,
-    "clip": 2,          # min and max
-    "hard_sigmoid": 3,  # multiply-add, clip
-    "hard_swish": 4,    # hard_sigmoid + multiply
-    "gelu": 6,          # tanh form: x*0.5*(1+tanh(c*(x+0.044715x^3)))
-    "erf": 1,
-    "sqrt": 1,
-    "exp": 1,
-    "abs": 1,
-    "neg": 1,
-    "power": 3,         # Caffe Power: scale, shift, pow
-    "swish": 4,         # sigmoid + multiply
-    "softplus": 3,      # log(1 + exp(x)): exp, add, log
-    "mish": 5,          # x * tanh(softplus(x)): softplus, tanh, multiply
-}
+# FLOPs per output element of each activation function (the table in ops/activations.py).
+DEFAULT_ACT_FLOPS = {a.fn: a.flops for a in ACTIVATIONS.values()}
 
 
 @dataclass(frozen=True)

@@ -45,19 +45,19 @@ class NetCount:
         return sum(l.counts.out_elems for l in self.layers) * DTYPE_BYTES[self.dtype]
 
 
-def count_layer(graph: LayerGraph, name: str, conv: Conventions = DEFAULT) -> LayerCount:
+def count_layer(graph: LayerGraph, name: str, conventions: Conventions = DEFAULT) -> LayerCount:
     layer = graph.layer(name)
     opdef = registry.get(layer.op)
     ins, outs = graph.in_shapes(layer), graph.out_shapes(layer)
-    c = opdef.count(layer.attrs, ins, outs, layer.params, conv)
+    c = opdef.count(layer.attrs, ins, outs, layer.params, conventions)
     return LayerCount(layer.name, layer.op, layer.src_type, opdef.category, ins, outs, c)
 
 
-def count_net(graph: LayerGraph, conv: Conventions = DEFAULT, dtype: str = "fp32") -> NetCount:
-    if dtype not in DTYPE_BYTES:
-        raise AugurError(f"unknown dtype '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
-    layers = tuple(count_layer(graph, n, conv) for n in graph.order)
+def count_net(graph: LayerGraph, conventions: Conventions = DEFAULT, precision: str = "fp32") -> NetCount:
+    if precision not in DTYPE_BYTES:
+        raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(DTYPE_BYTES)}")
+    layers = tuple(count_layer(graph, n, conventions) for n in graph.order)
     total = Counts()
     for l in layers:
         total = total + l.counts
-    return NetCount(graph.name, graph.batch, dtype, conv, layers, total, tuple(graph.dropped))
+    return NetCount(graph.name, graph.batch, precision, conventions, layers, total, tuple(graph.dropped))

@@ -19,6 +19,7 @@ from .engine.ort_layout import conv_plan
 from .fusion import FUSION_RULES
 from .graph import DTYPE_BYTES, LayerGraph
 from .memo import per_graph
+from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -33,8 +34,6 @@ NCOLS = 24
 # Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
 # hardware spec. A chain is fused only along single-consumer edges.
 _HOSTS = ("conv", "deconv", "fc")
-_EPILOGUE_ACTS = ("relu", "leaky_relu", "clip", "prelu", "sigmoid", "hard_swish", "hard_sigmoid",
-                  "swish", "elu", "tanh", "gelu")
 
 
 # Transcendental evaluations per output element, by layer kind. FMA pipes do not compute
@@ -45,9 +44,8 @@ _EPILOGUE_ACTS = ("relu", "leaky_relu", "clip", "prelu", "sigmoid", "hard_swish"
 #    (tanh or erf form); elu: one exp; Caffe's Power: one.
 #  - pow with a non-integer exponent (LRN's (k + a/n * sum)^-beta): log + exp, which
 #    libraries often leave scalar (tens of cycles per element).
-# Piecewise-linear activations (relu, clip, hard_*) have none.
-TRANS_PER_ELEM_ACT = {"sigmoid": 1, "swish": 1, "tanh": 1, "elu": 1, "gelu": 1, "erf": 1, "exp": 1,
-                      "power": 1, "selu": 1, "softplus": 1, "mish": 2}
+# Piecewise-linear activations (relu, clip, hard_*) have none. Per activation function:
+# ops/activations.py.
 
 
 def transcendentals_per_elem(layer) -> tuple[float, float]:
@@ -57,7 +55,8 @@ def transcendentals_per_elem(layer) -> tuple[float, float]:
     if layer.op == "softmax":
         return 1.0, 0.0
     if layer.op == "act":
-        return float(TRANS_PER_ELEM_ACT.get(layer.attrs.get("fn"), 0)), 0.0
+        act = ACTIVATIONS.get(layer.attrs.get("fn"))
+        return float(act.exp if act else 0), 0.0
     return 0.0, 0.0
 
 
@@ -128,7 +127,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
                     ok = True
                 elif nxt.op == "bias" and len(nxt.inputs) == 1 and f"{p}_bias" in rules:
                     ok = True
-                elif nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and f"{p}_relu" in rules:
+                elif nxt.op == "act" and nxt.attrs.get("fn") in EPILOGUE_ACTIVATIONS and f"{p}_relu" in rules:
                     ok, stage = True, "done"
                 elif nxt.op == "eltwise" and nxt.attrs.get("fn", "sum") == "sum" and stage == "conv" \
                         and "conv_eltwise" in rules:
@@ -139,7 +138,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
                 elif nxt.op == "act" and "bn_relu" in rules:
                     ok, stage = True, "done"
             elif stage == "elt":
-                if nxt.op == "act" and nxt.attrs.get("fn") in _EPILOGUE_ACTS and \
+                if nxt.op == "act" and nxt.attrs.get("fn") in EPILOGUE_ACTIVATIONS and \
                         ("eltwise_relu" in rules or "conv_eltwise" in rules):
                     ok, stage = True, "done"
             if not ok:
@@ -153,16 +152,16 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
     return groups
 
 
-def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions = DEFAULT) -> LoweredNet:
-    if dtype not in DTYPE_BYTES:
-        raise AugurError(f"unknown precision '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
-    eb = DTYPE_BYTES[dtype]
-    # Counts depend on the graph, conventions and dtype, not on the fusion rules: a sweep
+def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Conventions = DEFAULT) -> LoweredNet:
+    if precision not in DTYPE_BYTES:
+        raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(DTYPE_BYTES)}")
+    eb = DTYPE_BYTES[precision]
+    # Counts depend on the graph, conventions and precision, not on the fusion rules: a sweep
     # that lowers one graph for several runtimes counts it once.
     counts_cache = per_graph(graph, "counts")
-    key = (repr(conv), dtype)
+    key = (repr(conventions), precision)
     if key not in counts_cache:
-        counts_cache[key] = count_net(graph, conv, dtype)
+        counts_cache[key] = count_net(graph, conventions, precision)
     nc = counts_cache[key]
     by_name = {l.name: l for l in nc.layers}
     groups = plan_fusion(graph, fusion)
@@ -246,7 +245,7 @@ def lower(graph: LayerGraph, dtype: str = "fp32", fusion=(), conv: Conventions =
         for n in group:
             layer_kernel[n] = i
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
-    return LoweredNet(graph.name, graph.batch, dtype, tuple(sorted(set(fusion))), tuple(kernels),
+    return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
 
 

@@ -29,7 +29,7 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import build_table, load_corpus, load_devices  # noqa: E402
+from augur_sim.measure.ncnn_corpus import BENCHNCNN_INPUT, MODEL_ALIASES, build_table, load_corpus, load_devices, model_file  # noqa: E402
 from augur_sim.measure.ncnn_fit import fit, loo, predict_ms  # noqa: E402
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
@@ -51,7 +51,8 @@ def baseline_ms(table, models_dir: Path) -> np.ndarray:
     out = np.full(len(table.rows), np.nan)
     for i, (r, hw) in enumerate(zip(table.rows, table.hw_names)):
         if r.model not in graphs:
-            graphs[r.model] = load_net(str(models_dir / f"{r.model}.param"))
+            graphs[r.model] = load_net(str(model_file(models_dir, r.model)),
+                                       input_shape=BENCHNCNN_INPUT.get(MODEL_ALIASES.get(r.model, r.model)))
         kw = {"cores": r.cores} if takes_cores else {}
         try:
             est = estimate(graphs[r.model], hw, processor="cpu", threads=r.threads, **kw)

@@ -2,6 +2,7 @@
 `augur: error: ...` naming the culprit (file, layer, option or path), nothing on stdout, no
 traceback, and no file left behind (not even a temporary)."""
 import os
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +20,12 @@ layers:
 """
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 def _spec_with(tmp_path, text_from, text_to, name="jetson_tx2"):
     """A copy of a shipped spec with one textual edit, saved under its own stem."""
-    from augur_sim.hw.load import _find_by_name
-    src = _find_by_name("jetson_tx2").read_text()
+    src = (REPO / "hwspecs" / "jetson_tx2.yaml").read_text()
     assert text_from in src
     (tmp_path / "spec").mkdir(exist_ok=True)
     p = tmp_path / "spec" / f"{name}.yaml"

@@ -8,7 +8,7 @@ from augur_sim.cli import main
 from augur_sim.engine.hwrow import H_GEMM_PEAK, H_MEM_EFF, hw_row
 from augur_sim.hw import load_hw
 from augur_sim.lowering import NOOP, lower
-from augur_sim.measure.benchmarks import CHAIN_K, LayerSpec, _conv, _gemm, bench_specs, layer_graph, onnx_model
+from augur_sim.measure.benchmarks import CHAIN_K, LayerSpec, conv_spec, gemm_spec, bench_specs, layer_graph, onnx_model
 from augur_sim.measure.calibrate import FUSION, RUNTIME, build_processor, runtime_params
 from augur_sim.measure.fit import Param, bench_times, fit_params
 from augur_sim.measure.machine import machine_info, read_caches
@@ -61,7 +61,7 @@ def test_fit_recovers_known_parameters_from_engine_generated_times():
 
 
 def test_fit_is_exact_without_noise_on_one_parameter():
-    specs = [_gemm("g1", 256, 256, 256), _gemm("g2", 1024, 64, 1024), _conv("c", "conv", 64, 64, 28, 3)]
+    specs = [gemm_spec("g1", 256, 256, 256), gemm_spec("g2", 1024, 64, 1024), conv_spec("c", "conv", 64, 64, 28, 3)]
     rows, owner = _bench_rows(specs)
     _, base = _synthetic_base()
     true = base.copy()
@@ -73,7 +73,7 @@ def test_fit_is_exact_without_noise_on_one_parameter():
 
 def test_fit_rejects_bad_measurements():
     from augur_sim.errors import AugurError
-    specs = [_gemm("g1", 64, 64, 64)]
+    specs = [gemm_spec("g1", 64, 64, 64)]
     rows, owner = _bench_rows(specs)
     _, base = _synthetic_base()
     with pytest.raises(AugurError, match="positive"):
@@ -151,7 +151,7 @@ def test_calibrate_refuses_bad_threads_and_output(tmp_path, capsys):
 # ------------------------------------------------------------------ chains, layout, transcendentals
 
 def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
-    s = _conv("c1x1", "conv", 64, 16, 10, 1, chain=True)
+    s = conv_spec("c1x1", "conv", 64, 16, 10, 1, chain=True)
     assert s.chain == CHAIN_K and s.back["out_channels"] == 64
     g1, g3 = layer_graph(s, 1), layer_graph(s, 3)
     convs1 = [n for n in g1.order if g1.layer(n).op == "conv"]
@@ -162,13 +162,13 @@ def test_chain_graph_repeats_the_unit_and_pairs_close_the_channels():
     # One unit lowers to the two kernels the fit costs.
     assert sum(1 for r in lower(g1, "fp32", FUSION).rows if int(r[0]) != NOOP) == 2
     with pytest.raises(Exception, match="stride-1"):
-        _conv("bad", "conv", 8, 8, 8, 3, s=2, chain=True)
+        conv_spec("bad", "conv", 8, 8, 8, 3, s=2, chain=True)
     with pytest.raises(Exception, match="not a chain"):
-        layer_graph(_gemm("g", 8, 8, 8), 2)
+        layer_graph(gemm_spec("g", 8, 8, 8), 2)
 
 
 def test_chain_onnx_model_runs_and_matches_the_graph_shape():
-    s = _conv("dwc", "dwconv", 16, 16, 12, 3, g=16, chain=True)
+    s = conv_spec("dwc", "dwconv", 16, 16, 12, 3, g=16, chain=True)
     g = layer_graph(s, 4)
     sess = session(onnx_model(s, g), 1)
     out = sess.run(None, {"x0": np.ones((1, 16, 12, 12), np.float32)})[0]
@@ -177,21 +177,21 @@ def test_chain_onnx_model_runs_and_matches_the_graph_shape():
 
 
 def test_kernel_time_uses_the_slope_for_chains_and_removes_reorders_for_single_ops():
-    ch = _conv("c", "conv", 8, 8, 8, 3, chain=True)
+    ch = conv_spec("c", "conv", 8, 8, 8, 3, chain=True)
     t = {"c": Timing.of([1.0e-3]), f"c__x{1 + ch.chain}": Timing.of([1.0e-3 + ch.chain * 0.2e-3])}
     assert kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.2e-3)
     # A noisy slope never reaches zero.
     t[f"c__x{1 + ch.chain}"] = Timing.of([0.9e-3])
     assert kernel_time(ch, t, run_s=5e-6) == pytest.approx(0.1e-3)
-    alone = _conv("a", "conv", 8, 8, 8, 3, s=2)
+    alone = conv_spec("a", "conv", 8, 8, 8, 3, s=2)
     t2 = {"a": Timing.of([1.0e-3])}
     assert kernel_time(alone, t2, run_s=0.0) == pytest.approx(1.0e-3)
     assert kernel_time(alone, t2, run_s=0.0, layout=0.4) == pytest.approx(0.6e-3)
 
 
 def test_layout_share_finds_reorders_around_a_standalone_conv_and_none_around_gemm():
-    conv = _conv("c", "conv", 32, 32, 28, 3)
-    gemm = _gemm("g", 64, 8, 64)
+    conv = conv_spec("c", "conv", 32, 32, 28, 3)
+    gemm = gemm_spec("g", 64, 8, 64)
     fc = {"x0": np.ones((1, 32, 28, 28), np.float32)}
     share_conv = layout_share(onnx_model(conv, layer_graph(conv)), fc, 1, runs=2)
     share_gemm = layout_share(onnx_model(gemm, layer_graph(gemm)), {"x0": np.ones((8, 64), np.float32)}, 1, runs=2)

@@ -214,3 +214,44 @@ def test_fit_recovers_known_parameters_from_synthetic_rows():
     # The parameters these networks exercise (no int8 layers here: eff_int8 is not seen).
     for k in (P_GEMM, P_WINO, P_STREAM_CPE, P_LAYER_CYC):
         assert got[:, k] == pytest.approx(want[:, k], rel=0.1), PARAM_NAMES[k]
+
+
+def test_estimate_ncnn_names_each_convs_algorithm(capsys):
+    import json
+
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "mobilenet.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    assert main(["estimate", str(param), "--hw", "raspberry_pi_5", "--threads", "4", "--runtime", "ncnn",
+                 "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    convs = [l for l in d["layers"] if l["op"] == "conv" and l["fused_into"] is None]
+    assert len(convs) == 27                          # 1 stem + 13 x (depthwise + pointwise)
+    algos = {l["algorithm"] for l in convs}
+    assert algos == {"direct_packed", "depthwise", "sgemm1x1"}     # MobileNet v1 has no 3x3 s1 dense conv
+    assert d["runtime"] == "ncnn" and d["total"]["time_ms"] > 0
+    assert sum(l["time_ms"] for l in d["layers"]) == pytest.approx(d["total"]["time_ms"], rel=1e-9)
+
+
+def test_corpus_loader_reads_every_row():
+    from augur_sim.measure.ncnn_corpus import load_corpus
+    from shared_data import SHARED
+    path = SHARED / "corpora" / "ncnn" / "benchncnn_train.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    rows = load_corpus(path)
+    assert len(rows) == 6374
+    assert sum(r.is_cpu for r in rows) == 5087 + 11  # gpu_device -1, or empty (pre-Vulkan sections)
+    assert {r.cores for r in rows} == {"all", "little", "big"}
+
+
+def test_corpus_loader_locates_a_bad_row(tmp_path):
+    from augur_sim.errors import AugurError
+    from augur_sim.measure.ncnn_corpus import load_corpus
+    p = tmp_path / "c.csv"
+    p.write_text("section,device,threads,powersave,gpu_device,model,min_ms,max_ms,avg_ms\n"
+                 "1,d,4,2,-1,m,1,2,1.5\n1,d,4,7,-1,m,1,2,1.5\n")
+    with pytest.raises(AugurError, match=r"c\.csv:3: .*powersave"):
+        load_corpus(p)

@@ -7,6 +7,7 @@ import sys
 from ..errors import AugurError
 from ..fileio import atomic_write_text
 from ..frontends import load_net
+from ..graph import PRECISIONS
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -50,7 +51,7 @@ def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
     p.add_argument("--hw", required=True, help=hw_help)
     p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
     p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
 
 
 def net_from_args(args):

@@ -6,7 +6,7 @@ from ..engine.cachesim import CacheLevel, replay_conv_direct, simulate_layer_gem
 from ..engine.hwrow import pick_processor
 from ..engine.traffic import direct_conv_traffic_bytes, gemm_traffic_bytes
 from ..errors import AugurError
-from ..graph import DTYPE_BYTES
+from ..graph import DTYPE_BYTES, PRECISIONS
 from ..hw import load_hw
 from ..lowering import (
     C_CH,
@@ -83,5 +83,5 @@ def register(sub):
     p.add_argument("layer", help="the layer's name (see `augur analyze NET`)")
     p.add_argument("--hw", required=True)
     p.add_argument("--processor", default=None)
-    p.add_argument("--precision", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     p.set_defaults(func=cmd_cachesim)

@@ -5,6 +5,7 @@ from .. import hw
 from ..conventions import DEFAULT
 from ..counts import count_net
 from ..estimator import estimate
+from ..graph import PRECISIONS
 from ..explore.plots import roofline_plot
 from ..frontends import list_nets
 from ..measure.export import export_cmd
@@ -19,7 +20,7 @@ def cmd_nets(args):
 
 def cmd_analyze(args):
     graph = net_from_args(args)
-    nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.dtype)
+    nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.precision)
     if args.format == "json":
         emit(dumps(analyze_dict(nc)), args.out)
     elif args.format == "csv":
@@ -32,7 +33,8 @@ def cmd_estimate(args):
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
-                   policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib)
+                   policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
+                   cores=args.cores)
     if args.plot:
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
@@ -61,7 +63,8 @@ def register(sub):
 
     p = sub.add_parser("analyze", help="per-layer counts: MACs, FLOPs, params, activations")
     add_net_args(p)
-    p.add_argument("--dtype", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.add_argument("--precision", "--dtype", dest="precision", choices=PRECISIONS, default="fp32",
+                   help="element precision of the counted tensors (--dtype: the older name)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--fold-bn", action="store_true", help="count BatchNorm as folded into the conv (0 FLOPs)")
     p.add_argument("--out", default=None, help="write to this file (atomically) instead of stdout")
@@ -70,7 +73,12 @@ def register(sub):
     p = sub.add_parser("estimate", help="time, memory and energy per layer on a device")
     add_net_args(p)
     add_hw_args(p)
-    p.add_argument("--threads", default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--threads", default=None,
+                   help="CPU threads (default: the cores of the --cores set); more than the set's "
+                        "cores time-share them")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="CPU core set, as ncnn's powersave 2/1/0 (default: big; big and little "
+                        "split at the midpoint of the clusters' maximum clocks)")
     p.add_argument("--policy", choices=["caffe", "reuse"], default="reuse",
                    help="memory policy for the headline figure (both are reported)")
     p.add_argument("--runtime-mib", type=float, default=None,

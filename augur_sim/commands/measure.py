@@ -42,6 +42,44 @@ def cmd_validate(args):
     return 0
 
 
+def cmd_fit_corpus(args):
+    """Fit the ncnn runtime's portable parameters to the benchncnn corpus' training rows."""
+    import datetime as dt
+    import os
+    from pathlib import Path
+
+    from ..measure.ncnn_accuracy import stats
+    from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
+    from ..measure.ncnn_fit import fit, predict_ms
+    from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
+    from ..fileio import check_writable
+    if args.runtime != "ncnn":
+        raise AugurError(f"fit-corpus: unknown runtime {args.runtime!r}; expected ncnn")
+    out = Path(args.out) if args.out else DEFAULT_FIT
+    check_writable(out)
+    corpus = Path(args.corpus) if args.corpus else Path(os.environ.get("AUGUR_SHARED", REPO.parent / "shared")) \
+        / "corpora" / "ncnn"
+    rows = load_corpus(corpus / "benchncnn_train.csv")
+    table = build_table(rows, load_devices(REPO / "measurements" / "ncnn" / "devices.csv"), corpus / "models")
+    if not table.rows:
+        raise AugurError("no corpus row can be predicted (no device spec in measurements/ncnn/devices.csv?)",
+                         file=str(corpus / "benchncnn_train.csv"))
+    res = fit(table.data, lam=args.lam)
+    s = stats(predict_ms(table.data, res.g, res.d), table.data.y_ms)
+    prov = {"corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
+            "rows": len(table.rows), "rows_in_corpus": len(rows),
+            "devices": sorted({r.device for r in table.rows}),
+            "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
+            "iterations": res.iterations, "fit_seconds": round(res.seconds, 1)}
+    resid = {"rms_log_error": round(res.rms_log, 4), "median_abs_error_pct": round(s["median_abs_pct"], 1),
+             "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),
+             "within_50": round(s["within_50"], 3)}
+    write_fit(out, res, prov, resid)
+    emit(f"wrote {out}: {len(res.classes)} ISA classes x {res.g.size} parameters from {len(table.rows)} rows "
+         f"in {res.seconds:.1f} s; in-sample median |error| {s['median_abs_pct']:.1f}%")
+    return 0
+
+
 def register(sub):
     p = sub.add_parser("calibrate", help="measure this machine under ONNX Runtime and write a hardware spec")
     p.add_argument("--out", default="hwspecs/host.yaml", help="spec to write (atomically); its stem is the name")
@@ -62,6 +100,15 @@ def register(sub):
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("fit-corpus", help="fit a runtime's portable parameters to a measurement corpus "
+                                          "(ncnn: the benchncnn results)")
+    p.add_argument("runtime", help="ncnn")
+    p.add_argument("--corpus", default=None, help="corpus folder (default: ../shared/corpora/ncnn or "
+                                                  "$AUGUR_SHARED/corpora/ncnn)")
+    p.add_argument("--out", default=None, help="fit file to write (default: measurements/ncnn/fit.yaml)")
+    p.add_argument("--lam", type=float, default=2.0, help="ridge weight pulling ISA classes to shared values")
+    p.set_defaults(func=cmd_fit_corpus)
 
 
 __all__ = ["register", "AugurError"]

@@ -144,7 +144,7 @@ class _State:
                 for i, c in enumerate(self.counts)]
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _access(addr, kind, lines, assocs, nsets, off, tags, stamps, dirty, counts, clock, stack):
     """One access at level 0; the misses and write-backs it causes are worked off a stack."""
     nlev = lines.shape[0]
@@ -220,7 +220,7 @@ def _access(addr, kind, lines, assocs, nsets, off, tags, stamps, dirty, counts, 
                 sp += 1
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _flush(lines, assocs, nsets, off, tags, stamps, dirty, counts, clock, stack):
     """Write every dirty line down, level by level, so all written bytes are counted."""
     nlev = lines.shape[0]
@@ -242,7 +242,7 @@ def _flush(lines, assocs, nsets, off, tags, stamps, dirty, counts, clock, stack)
                                    stamps, dirty, counts, clock, stack)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _access_at(lev, addr, kind, lines, assocs, nsets, off, tags, stamps, dirty, counts,
                clock, stack):
     """Like _access but entering at level ``lev`` (used by the flush)."""
@@ -252,7 +252,7 @@ def _access_at(lev, addr, kind, lines, assocs, nsets, off, tags, stamps, dirty, 
             dirty, counts[lev:], clock, stack)
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _run_trace(addrs, kinds, lines, assocs, nsets, off, tags, stamps, dirty, counts, clock,
                stack):
     for i in range(addrs.shape[0]):
@@ -304,7 +304,7 @@ def simulate_trace_stats(addresses, is_write, sizes, lines, assocs,
 
 # ------------------------------------------------------------------------ replayers
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _touch(addr, kind, last_line, l0, lines, assocs, nsets, off, tags, stamps, dirty, counts,
            clock, stack):
     """Element access through the same-line folding; returns the new last line."""
@@ -318,7 +318,7 @@ def _touch(addr, kind, last_line, l0, lines, assocs, nsets, off, tags, stamps, d
     return ln
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _replay_gemm(M, N, K, s, m_b, n_b, lda, ldb, ldc, a0, b0, c0, lines, assocs, nsets, off,
                  tags, stamps, dirty, counts, clock, stack):
     l0 = lines[0]
@@ -427,7 +427,7 @@ def replay_gemm(M, N, K, elem_bytes, m_b, n_b, k_b, sizes, lines, assocs,
     return st.stats()
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # _nrt: numba option missing from its stubs
 def _replay_conv_direct(B, C, kh, kw, H, W, Ho, Wo, sh, sw, ph, pw, s, ldw, ldwo, in0, w0,
                         out0, lines, assocs, nsets, off, tags, stamps, dirty, counts, clock,
                         stack):

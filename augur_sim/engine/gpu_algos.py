@@ -28,10 +28,13 @@ What a kernel costs here (all times in seconds, per hardware row h):
       writes 36 values per 4x4 tile and channel), 36 batched GEMMs Cout x tiles x Cin, an
       output transform (reads 36 per tile and output channel, writes the output) and a
       filter transform; 36 multiplies per 4x4 tile instead of 144.
+  A tensor-core conv (fp16, TF32) on PyTorch's default NCHW tensors adds the NCHW<->NHWC
+  transposes cuDNN runs around it (nchw_transposes).
   FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
   modelled. Depthwise convs are bandwidth kernels at a fraction P_DW of the FP32 lanes.
 - Streams (element-wise, activations, softmax, LayerNorm, pooling, bias passes): bytes at
-  P_MEM of DRAM bandwidth (P_L2X times faster when the working set fits in half the L2),
+  P_MEM of DRAM bandwidth (or P_L2X of the spec's L2 bandwidth when the working set fits in
+  half the L2),
   or FP32-lane work (FLOPs + P_TRANS per exp-class evaluation + P_POW per pow) at P_ALU,
   whichever is longer.
 - Every kernel pays P_FLOOR (the launch/latency floor; eager PyTorch's host dispatch is in
@@ -75,6 +78,7 @@ from ..lowering import (
 )
 from .hwrow import (
     H_DRAM_BW,
+    H_L2_BW,
     H_L2_BYTES,
     H_SM_CONV,
     H_SM_FP32,
@@ -137,10 +141,11 @@ def tile_efficiency(tm, tn, k, h):
 
 @numba.njit(cache=True)
 def resident_bw(ws_bytes, h):
-    """Bandwidth a working set is streamed at: DRAM, or faster while it fits in half the L2."""
+    """Bandwidth a working set is streamed at: DRAM's, or (never less) the spec's L2
+    bandwidth while it fits in half the L2 (the op before just wrote it there)."""
     bw = h[H_DRAM_BW] * h[P_MEM]
     if ws_bytes <= 0.5 * h[H_L2_BYTES]:
-        bw *= h[P_L2X]
+        bw = max(bw, h[H_L2_BW] * h[P_L2X])
     return bw
 
 
@@ -202,6 +207,19 @@ def winograd_nonfused_flops(batch, cin, cout, hout, wout):
 
 
 @numba.njit(cache=True)
+def nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h):
+    """Tensor-core convs work on NHWC; PyTorch's default tensors are NCHW, so cuDNN runs
+    layout-conversion kernels around them (cuDNN developer guide, Tensor Core operations:
+    NCHW input is transposed; PyTorch's channels_last tutorial for the cost): the input and
+    the output each read and written once more, the filter once, each a kernel of its own."""
+    t = 0.0
+    for q in (2.0 * eb * batch * cin * hin * win, 2.0 * eb * batch * cout * hout * wout,
+              2.0 * eb * cout * cin / g * kh * kw):
+        t += q / resident_bw(q, h) + h[P_KGAP]
+    return t
+
+
+@numba.njit(cache=True)
 def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb, h, force):
     """(time_s without the first launch floor, algorithm) of the fastest eligible algorithm;
     force >= 0 costs that algorithm only (the fit uses the one the corpus saw)."""
@@ -213,6 +231,8 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
     if force < 0 or force == ALGO_IGEMM:
         best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
                          eb, h, 0)
+        if tc > 0.0:
+            best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
     wino_ok = kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
     if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
         tiles = batch * math.ceil(hout / 2.0) * math.ceil(wout / 2.0)

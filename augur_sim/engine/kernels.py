@@ -12,6 +12,7 @@ Q_level comes from the analytical cache model in traffic.py, level by level.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -26,6 +27,31 @@ from .gpu_algos import kernel_time
 from .hwrow import H_KM, P_FLOOR
 from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
                       stream_traffic_bytes)
+
+def _drop_stale_cache() -> None:
+    """numba keys this module's on-disk cache on this file alone, but its kernels inline
+    code from gpu_algos.py: when only that file changes, the cached machine code would
+    silently keep the old model. Drop this module's cached entries when it changed."""
+    here = Path(__file__)
+    dep = here.with_name("gpu_algos.py").stat()
+    cache = here.parent / "__pycache__"
+    stamp = cache / "kernels.gpu_algos.stamp"
+    key = f"{dep.st_mtime_ns}:{dep.st_size}"
+    try:
+        if stamp.read_text() == key:
+            return
+    except OSError:
+        pass
+    try:
+        for f in cache.glob("kernels.*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(key)
+    except OSError:
+        pass  # a read-only install: numba then cannot cache either
+
+
+_drop_stale_cache()
 
 BOUND_COMPUTE, BOUND_DRAM, BOUND_CACHE, BOUND_OVERHEAD, BOUND_NONE = 0, 1, 2, 3, 4
 BOUND_NAMES = ("compute", "memory", "cache", "overhead", "none")

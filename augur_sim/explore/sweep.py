@@ -33,7 +33,7 @@ from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import _available_names
 from ..result import DEFAULT_RUNTIME_MIB
-from .generate import generate
+from .generate import GenSpec, generate
 
 KEY = ("net", "hw", "processor", "batch", "precision")
 MAX_BATCH = 1 << 16
@@ -69,11 +69,12 @@ class NetSpec:
     name: str
     source: str
     path: str | None = None
-    gen: object = None  # generate.GenSpec
+    gen: GenSpec | None = None
 
     def graph(self, batch: int):
         if self.gen is not None:
             return self.gen.graph(batch)
+        assert self.path is not None  # a NetSpec is a path or a generated network
         return _load_path(self.path, batch)
 
 
@@ -149,14 +150,14 @@ def expand_hw(specs) -> list:
     return out
 
 
-def parse_list(text: str, what: str, conv=str) -> list:
+def parse_list(text: str, what: str, parse=str) -> list:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
         raise AugurError(f"{what} needs at least one value, got '{text}'")
     out = []
     for t in items:
         try:
-            v = conv(t)
+            v = parse(t)
         except ValueError:
             raise AugurError(f"{what}: '{t}' is not a valid value")
         if v not in out:
@@ -219,7 +220,7 @@ def select_targets(devices, processors: list[str] | None):
         names = list(dict.fromkeys(p.name for p in chosen))  # unique, in order
         pairs += [(dev, dev.processors[n]) for n in names]
     if not pairs:
-        raise AugurError(f"no device has a processor matching --processor {','.join(processors)}")
+        raise AugurError(f"no device has a processor matching --processor {','.join(processors or ())}")
     return pairs
 
 
@@ -425,7 +426,7 @@ class ResultStore:
         else:
             table = pa.concat_tables([read_table(f) for f in files])
         keys = _keys(table)
-        first = {}
+        first: dict[tuple, int] = {}
         for i, k in enumerate(keys):
             first.setdefault(k, i)
         order = sorted(first, key=lambda k: (k[0], k[1], k[2], k[3], k[4]))

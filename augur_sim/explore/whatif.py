@@ -24,6 +24,7 @@ import yaml
 
 from ..errors import AugurError
 from ..estimator import estimate
+from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
 from ..hw import apply_overrides
@@ -131,8 +132,8 @@ class LayerDelta:
 
 @dataclass(frozen=True)
 class Comparison:
-    base: object   # Estimate
-    new: object    # Estimate
+    base: Estimate
+    new: Estimate
     overrides: dict
     layers: tuple  # of LayerDelta (kernels that ran: fused layers are left out)
 

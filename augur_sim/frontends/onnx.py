@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
 from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
+from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
     registry,
@@ -546,23 +547,16 @@ def h_layernorm(c: _Ctx, node, a):
            [node.input[0]], [node.output[0]], node.op_type)
 
 
-_ACT = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf", "Sqrt": "sqrt", "Exp": "exp",
-        "Abs": "abs", "Neg": "neg", "HardSwish": "hard_swish", "Gelu": "gelu", "Elu": "elu",
-        "LeakyRelu": "leaky_relu", "HardSigmoid": "hard_sigmoid", "Clip": "clip", "PRelu": "prelu",
-        "Mish": "mish", "Softplus": "softplus"}
+_ACT = ONNX_ACTIVATIONS  # ONNX operator -> activation function (ops/activations.py)
 
 
 def h_act(c: _Ctx, node, a):
     fn = _ACT[node.op_type]
     attrs: dict = {"fn": fn}
     x = c.dyn(node.input[0])
-    if node.op_type == "LeakyRelu":
-        attrs["alpha"] = float(a.get("alpha", 0.01))
-    elif node.op_type == "HardSigmoid":
-        attrs["alpha"], attrs["beta"] = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
-    elif node.op_type == "Elu":
-        attrs["alpha"] = float(a.get("alpha", 1.0))
-    elif node.op_type == "Gelu":
+    for onnx_attr, ours, default in ACTIVATIONS[fn].onnx_attrs:
+        attrs[ours] = float(a.get(onnx_attr, default))
+    if node.op_type == "Gelu":
         attrs["approximate"] = a.get("approximate", "none")
     elif node.op_type == "Clip":
         lo = c.opt_value(node, 1, "Clip min")

@@ -123,8 +123,8 @@ def _number(word: str, negative: bool):
             return None
         return -v if negative else v
     if _FLOAT.match(word):
-        v = float(word.rstrip("fF"))
-        return -v if negative else v
+        f = float(word.rstrip("fF"))
+        return -f if negative else f
     return None
 
 
@@ -176,8 +176,8 @@ def _word_value(word: str, name: str, file, line):
         raise ParseError(f"bad number '{word}' for field '{name}'", file=file, line=line)
     low = body.lower()
     if low in _SPECIAL_FLOATS:
-        v = _SPECIAL_FLOATS[low]
-        return -v if negative else v
+        f = _SPECIAL_FLOATS[low]
+        return -f if negative else f
     if negative:
         raise ParseError(f"bad number '{word}' for field '{name}'", file=file, line=line)
     return Ident(body)

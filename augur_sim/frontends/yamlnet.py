@@ -15,11 +15,11 @@ from pathlib import Path
 
 import yaml
 
-from ..conventions import DEFAULT_ACT_FLOPS
 from ..errors import AugurError, ParseError, SchemaError
 from ..fileio import read_text
 from ..graph import DTYPE_BYTES, MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from ..ops import registry
+from ..ops.activations import ACTIVATIONS
 
 # Guards against files that expand without bound (typos such as `repeat: 100000`).
 MAX_REPEAT = 10_000
@@ -802,8 +802,8 @@ class _Expander:
                                     "min": (self.p_num, None), "max": (self.p_num, None)})
         fn = o["fn"]
         attrs = dict(ACT_ALIASES.get(fn, {"fn": fn}))
-        if attrs["fn"] not in DEFAULT_ACT_FLOPS:
-            known = ", ".join(sorted(set(DEFAULT_ACT_FLOPS) | set(ACT_ALIASES)))
+        if attrs["fn"] not in ACTIVATIONS:
+            known = ", ".join(sorted(set(ACTIVATIONS) | set(ACT_ALIASES)))
             raise self.err(w, f"unknown activation '{fn}'; known: {known}")
         for k in ("alpha", "min", "max"):
             if o[k] is not None:

@@ -25,7 +25,7 @@ PARAMS = (
     ("igemm", "P_IGEMM", 1.0),      # implicit-GEMM conv: fraction of a GEMM's efficiency
     ("wino", "P_WINO", 1.0),        # fused Winograd: fraction of a GEMM's efficiency
     ("mem", "P_MEM", 1.0),          # fraction of DRAM bandwidth streams reach
-    ("l2x", "P_L2X", 1.0),          # speed-up of a working set resident in L2
+    ("l2x", "P_L2X", 1.0),          # fraction of the spec's L2 bandwidth a resident set gets
     ("floor_us", "P_FLOOR", 1e-6),  # launch/latency floor per op (eager, event-timed)
     ("kgap_us", "P_KGAP", 1e-6),    # each further kernel of a multi-kernel op
     ("trans", "P_TRANS", 1.0),      # FP32-lane FLOP-equivalents per exp-class evaluation

@@ -5,11 +5,13 @@ the bandwidth benchmark per cache level."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import AugurError
 from ..graph import GraphBuilder, Layer
+from ..ops.activations import ACTIVATIONS
 from .machine import MachineInfo
 
 
@@ -35,7 +37,7 @@ class LayerSpec:
 CHAIN_K = 6   # extra units in the long chain (units: 1 and 1 + CHAIN_K)
 
 
-def _conv(name, family, cin, cout, hw, k, s=1, g=1, chain=False):
+def conv_spec(name, family, cin, cout, hw, k, s=1, g=1, chain=False):
     p = k // 2
     attrs = {"out_channels": cout, "kernel": (k, k), "stride": (s, s), "pad": (p, p, p, p), "group": g,
              "bias": True}
@@ -47,16 +49,16 @@ def _conv(name, family, cin, cout, hw, k, s=1, g=1, chain=False):
     return LayerSpec(name, family, "conv", attrs, ((1, cin, hw, hw),), CHAIN_K if chain else 0, back)
 
 
-def _gemm(name, m, n, k):
+def gemm_spec(name, m, n, k):
     return LayerSpec(name, "gemm", "fc", {"out_features": m, "axis": 1, "bias": True}, ((n, k),))
 
 
-def _pool(name, mode, c, hw, k, s, p, chain=False):
+def pool_spec(name, mode, c, hw, k, s, p, chain=False):
     return LayerSpec(name, "pool", "pool", {"mode": mode, "kernel": (k, k), "stride": (s, s), "pad": (p,) * 4},
                      ((1, c, hw, hw),), CHAIN_K if chain else 0)
 
 
-def _lrn(name, c, hw):
+def lrn_spec(name, c, hw):
     return LayerSpec(name, "lrn", "lrn", {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0, "region": "across"},
                      ((1, c, hw, hw),))
 
@@ -69,69 +71,69 @@ def bench_specs(mode: str) -> list[LayerSpec]:
     ops, LRN, softmax and concat are timed alone (their shape does not survive a chain,
     or a network runs them outside the NCHWc layout too)."""
     if mode == "tiny":
-        return [_gemm("gemm_64x32x64", 64, 32, 64), _conv("conv3x3_8_8", "conv", 8, 8, 8, 3, chain=True),
-                _conv("dw3x3_8", "dwconv", 8, 8, 8, 3, g=8),
+        return [gemm_spec("gemm_64x32x64", 64, 32, 64), conv_spec("conv3x3_8_8", "conv", 8, 8, 8, 3, chain=True),
+                conv_spec("dw3x3_8", "dwconv", 8, 8, 8, 3, g=8),
                 LayerSpec("relu_4k", "act", "act", {"fn": "relu"}, ((1, 16, 16, 16),)),
                 LayerSpec("add_4k", "eltwise", "eltwise", {"fn": "sum"}, ((1, 16, 16, 16),) * 2),
-                _lrn("lrn5_16_8", 16, 8),
+                lrn_spec("lrn5_16_8", 16, 8),
                 LayerSpec("sigmoid_4k", "trans", "act", {"fn": "sigmoid"}, ((1, 16, 16, 16),))]
     quick = [
-        _gemm("gemm_1000x1x4096", 1000, 1, 4096),
-        _gemm("gemm_256x256x256", 256, 256, 256),
-        _gemm("gemm_1024x64x1024", 1024, 64, 1024),
-        _conv("conv3x3_64_56", "conv", 64, 64, 56, 3, chain=True),
-        _conv("conv3x3_256_14", "conv", 256, 256, 14, 3, chain=True),
-        _conv("conv1x1_256_64_56", "conv", 256, 64, 56, 1, chain=True),
-        _conv("conv1x1_1024_256_14", "conv", 1024, 256, 14, 1, chain=True),
-        _conv("conv3x3s2_128_56", "conv", 128, 128, 56, 3, s=2),
-        _conv("conv7x7s2_3_64_224", "conv", 3, 64, 224, 7, s=2),
-        _conv("conv1x1_64_16_55", "conv", 64, 16, 55, 1, chain=True),
-        _conv("dw3x3_32_112", "dwconv", 32, 32, 112, 3, g=32, chain=True),
-        _conv("dw3x3_512_14", "dwconv", 512, 512, 14, 3, g=512, chain=True),
-        _conv("gconv3x3_g32_128_56", "gconv", 128, 128, 56, 3, g=32, chain=True),
-        _pool("maxpool3x3s1_64_56", "max", 64, 56, 3, 1, 1, chain=True),
+        gemm_spec("gemm_1000x1x4096", 1000, 1, 4096),
+        gemm_spec("gemm_256x256x256", 256, 256, 256),
+        gemm_spec("gemm_1024x64x1024", 1024, 64, 1024),
+        conv_spec("conv3x3_64_56", "conv", 64, 64, 56, 3, chain=True),
+        conv_spec("conv3x3_256_14", "conv", 256, 256, 14, 3, chain=True),
+        conv_spec("conv1x1_256_64_56", "conv", 256, 64, 56, 1, chain=True),
+        conv_spec("conv1x1_1024_256_14", "conv", 1024, 256, 14, 1, chain=True),
+        conv_spec("conv3x3s2_128_56", "conv", 128, 128, 56, 3, s=2),
+        conv_spec("conv7x7s2_3_64_224", "conv", 3, 64, 224, 7, s=2),
+        conv_spec("conv1x1_64_16_55", "conv", 64, 16, 55, 1, chain=True),
+        conv_spec("dw3x3_32_112", "dwconv", 32, 32, 112, 3, g=32, chain=True),
+        conv_spec("dw3x3_512_14", "dwconv", 512, 512, 14, 3, g=512, chain=True),
+        conv_spec("gconv3x3_g32_128_56", "gconv", 128, 128, 56, 3, g=32, chain=True),
+        pool_spec("maxpool3x3s1_64_56", "max", 64, 56, 3, 1, 1, chain=True),
         LayerSpec("gavgpool_2048_7", "pool", "pool", {"mode": "avg", "global": True}, ((1, 2048, 7, 7),)),
         LayerSpec("relu_64_112", "act", "act", {"fn": "relu"}, ((1, 64, 112, 112),)),
         LayerSpec("add_256_56", "eltwise", "eltwise", {"fn": "sum"}, ((1, 256, 56, 56),) * 2),
         LayerSpec("add_64_28", "eltwise", "eltwise", {"fn": "sum"}, ((1, 64, 28, 28),) * 2),
-        _lrn("lrn5_96_55", 96, 55),
+        lrn_spec("lrn5_96_55", 96, 55),
         LayerSpec("sigmoid_64_112", "trans", "act", {"fn": "sigmoid"}, ((1, 64, 112, 112),)),
     ]
     if mode == "quick":
         return quick
     more = [
-        _gemm("gemm_4096x1x4096", 4096, 1, 4096),
-        _gemm("gemm_1024x1024x1024", 1024, 1024, 1024),
-        _gemm("gemm_64x3136x576", 64, 3136, 576),
-        _gemm("gemm_512x49x4608", 512, 49, 4608),
-        _gemm("gemm_16x256x64", 16, 256, 64),
-        _gemm("gemm_128x128x2048", 128, 128, 2048),
-        _conv("conv3x3_128_28", "conv", 128, 128, 28, 3, chain=True),
-        _conv("conv3x3_512_7", "conv", 512, 512, 7, 3, chain=True),
-        _conv("conv3x3_3_64_224", "conv", 3, 64, 224, 3),
-        _conv("conv3x3_64_64_224", "conv", 64, 64, 224, 3, chain=True),
-        _conv("conv1x1_64_256_56", "conv", 64, 256, 56, 1),
-        _conv("conv1x1_2048_512_7", "conv", 2048, 512, 7, 1, chain=True),
-        _conv("conv1x1_96_16_55", "conv", 96, 16, 55, 1, chain=True),
-        _conv("conv1x1_32_96_112", "conv", 32, 96, 112, 1, chain=True),
-        _conv("conv1x1_320_1280_7", "conv", 320, 1280, 7, 1, chain=True),
-        _conv("conv1x1s2_256_512_56", "conv", 256, 512, 56, 1, s=2),
-        _conv("conv11x11s4_3_96_227", "conv", 3, 96, 227, 11, s=4),
-        _conv("conv5x5_48_128_27", "conv", 48, 128, 27, 5, chain=True),
-        _conv("conv3x3_16_64_55", "conv", 16, 64, 55, 3, chain=True),
-        _conv("gconv5x5_g2_96_256_27", "gconv", 96, 256, 27, 5, g=2),
-        _conv("dw3x3s2_64_112", "dwconv", 64, 64, 112, 3, s=2, g=64),
-        _conv("dw3x3_1024_7", "dwconv", 1024, 1024, 7, 3, g=1024, chain=True),
-        _conv("dw3x3_144_56", "dwconv", 144, 144, 56, 3, g=144, chain=True),
-        _conv("dw5x5_240_14", "dwconv", 240, 240, 14, 5, g=240, chain=True),
-        _pool("maxpool3x3s1_192_28", "max", 192, 28, 3, 1, 1, chain=True),
-        _pool("avgpool3x3s1_256_28", "avg", 256, 28, 3, 1, 1, chain=True),
+        gemm_spec("gemm_4096x1x4096", 4096, 1, 4096),
+        gemm_spec("gemm_1024x1024x1024", 1024, 1024, 1024),
+        gemm_spec("gemm_64x3136x576", 64, 3136, 576),
+        gemm_spec("gemm_512x49x4608", 512, 49, 4608),
+        gemm_spec("gemm_16x256x64", 16, 256, 64),
+        gemm_spec("gemm_128x128x2048", 128, 128, 2048),
+        conv_spec("conv3x3_128_28", "conv", 128, 128, 28, 3, chain=True),
+        conv_spec("conv3x3_512_7", "conv", 512, 512, 7, 3, chain=True),
+        conv_spec("conv3x3_3_64_224", "conv", 3, 64, 224, 3),
+        conv_spec("conv3x3_64_64_224", "conv", 64, 64, 224, 3, chain=True),
+        conv_spec("conv1x1_64_256_56", "conv", 64, 256, 56, 1),
+        conv_spec("conv1x1_2048_512_7", "conv", 2048, 512, 7, 1, chain=True),
+        conv_spec("conv1x1_96_16_55", "conv", 96, 16, 55, 1, chain=True),
+        conv_spec("conv1x1_32_96_112", "conv", 32, 96, 112, 1, chain=True),
+        conv_spec("conv1x1_320_1280_7", "conv", 320, 1280, 7, 1, chain=True),
+        conv_spec("conv1x1s2_256_512_56", "conv", 256, 512, 56, 1, s=2),
+        conv_spec("conv11x11s4_3_96_227", "conv", 3, 96, 227, 11, s=4),
+        conv_spec("conv5x5_48_128_27", "conv", 48, 128, 27, 5, chain=True),
+        conv_spec("conv3x3_16_64_55", "conv", 16, 64, 55, 3, chain=True),
+        conv_spec("gconv5x5_g2_96_256_27", "gconv", 96, 256, 27, 5, g=2),
+        conv_spec("dw3x3s2_64_112", "dwconv", 64, 64, 112, 3, s=2, g=64),
+        conv_spec("dw3x3_1024_7", "dwconv", 1024, 1024, 7, 3, g=1024, chain=True),
+        conv_spec("dw3x3_144_56", "dwconv", 144, 144, 56, 3, g=144, chain=True),
+        conv_spec("dw5x5_240_14", "dwconv", 240, 240, 14, 5, g=240, chain=True),
+        pool_spec("maxpool3x3s1_192_28", "max", 192, 28, 3, 1, 1, chain=True),
+        pool_spec("avgpool3x3s1_256_28", "avg", 256, 28, 3, 1, 1, chain=True),
         LayerSpec("relu_512_28", "act", "act", {"fn": "relu"}, ((1, 512, 28, 28),)),
         LayerSpec("relu_4k", "act", "act", {"fn": "relu"}, ((1, 64, 8, 8),)),
         LayerSpec("add_2048_7", "eltwise", "eltwise", {"fn": "sum"}, ((1, 2048, 7, 7),) * 2),
         LayerSpec("concat2_128_28", "concat", "concat", {"axis": 1}, ((1, 128, 28, 28),) * 2),
         LayerSpec("softmax_1000", "softmax", "softmax", {"axis": 1}, ((1, 1000),)),
-        _lrn("lrn5_256_27", 256, 27),
+        lrn_spec("lrn5_256_27", 256, 27),
         LayerSpec("sigmoid_256_28", "trans", "act", {"fn": "sigmoid"}, ((1, 256, 28, 28),)),
         LayerSpec("tanh_64_112", "trans", "act", {"fn": "tanh"}, ((1, 64, 112, 112),)),
     ]
@@ -200,15 +202,15 @@ def onnx_model(spec: LayerSpec, graph) -> bytes:
                                         node_in, out, name=lname)
             else:
                 t, l, b_, r = a.get("pad", (0, 0, 0, 0))
-                kw_ = {"count_include_pad": 1} if a["mode"] == "avg" else {}
+                kw_: dict[str, Any] = {"count_include_pad": 1} if a["mode"] == "avg" else {}
                 node = helper.make_node("MaxPool" if a["mode"] == "max" else "AveragePool", node_in, out,
                                         name=lname, kernel_shape=list(a["kernel"]),
                                         strides=list(a.get("stride", (1, 1))), pads=[t, l, b_, r], **kw_)
         elif layer.op == "act":
-            fns = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "erf": "Erf"}
-            if a["fn"] not in fns:
+            act = ACTIVATIONS.get(a["fn"])
+            if act is None or act.export != "node" or not act.onnx or act.onnx_attrs:
                 raise AugurError(f"calibrate has no ONNX builder for activation '{a['fn']}'")
-            node = helper.make_node(fns[a["fn"]], node_in, out, name=lname)
+            node = helper.make_node(act.onnx, node_in, out, name=lname)
         elif layer.op == "eltwise":
             node = helper.make_node("Add", node_in, out, name=lname)
         elif layer.op == "lrn":

@@ -68,7 +68,7 @@ from ..errors import AugurError
 from ..hw import Cache, Energy, Processor, Runtime
 from ..lowering import NOOP, lower
 from .benchmarks import LayerSpec, add_model, bench_specs, chain_model, layer_graph, onnx_model, stream_sizes
-from .fit import Param, fit_params
+from .fit import FitResult, Param, fit_params
 from .machine import MachineInfo, isa_flop_per_cycle, loadavg, machine_info
 from .timing import Progress, Timing, kernel_time, layout_share, session, time_runs
 
@@ -104,7 +104,7 @@ class Calibration:
     bandwidth_gbs: dict      # "L2" | "L3" | "DRAM" -> measured GB/s (ORT Add, N threads)
     bandwidth_timing: dict   # same keys -> Timing
     benches: tuple           # of BenchResult
-    fit: object              # FitResult
+    fit: FitResult
     fit_values: dict
     seconds: float
     extras: dict = field(default_factory=dict)

@@ -35,6 +35,7 @@ from ..fileio import _default_mode
 from ..frontends import load_net
 from ..frontends.onnx import floor_pad_end, ort_pool_extent
 from ..graph import LayerGraph
+from ..ops.activations import ACTIVATIONS
 
 # A protobuf message cannot exceed 2 GiB; stay clear of it with the graph itself.
 MAX_WEIGHT_BYTES = 1900 << 20
@@ -210,17 +211,12 @@ def _first(a: dict, keys, default):
 def _act(e: _Emitter, L):
     a, x, y, n = L.attrs, L.inputs[0], L.outputs[0], L.name
     fn = a["fn"]
-    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "erf": "Erf", "sqrt": "Sqrt",
-              "exp": "Exp", "abs": "Abs", "neg": "Neg", "hard_swish": "HardSwish",
-              "softplus": "Softplus"}
-    if fn in simple:
-        e.node(simple[fn], [x], [y], n)
+    act = ACTIVATIONS.get(fn)
+    if act is not None and act.export == "node" and act.onnx:
+        # One ONNX node; its attributes from the table (ops/activations.py).
+        e.node(act.onnx, [x], [y], n, **{o: float(a.get(ours, d)) for o, ours, d in act.onnx_attrs})
     elif fn == "leaky_relu":
         e.node("LeakyRelu", [x], [y], n, alpha=float(_first(a, ("alpha", "negative_slope"), 0.01)))
-    elif fn == "elu":
-        e.node("Elu", [x], [y], n, alpha=float(a.get("alpha", 1.0)))
-    elif fn == "hard_sigmoid":
-        e.node("HardSigmoid", [x], [y], n, alpha=float(a.get("alpha", 0.2)), beta=float(a.get("beta", 0.5)))
     elif fn == "clip":
         lo, hi = _first(a, ("min", "lo"), None), _first(a, ("max", "hi"), None)
         ins = [x, e.scalar(f"{n}.min", lo) if lo is not None else "",

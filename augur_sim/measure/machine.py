@@ -73,7 +73,7 @@ def read_caches(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> tupl
 
 
 def machine_info() -> MachineInfo:
-    model, mhz, flags = platform.processor() or platform.machine(), 0.0, frozenset()
+    model, mhz, flags = platform.processor() or platform.machine(), 0.0, frozenset[str]()
     for line in _read(Path("/proc/cpuinfo")).splitlines():
         k, _, v = line.partition(":")
         k, v = k.strip(), v.strip()

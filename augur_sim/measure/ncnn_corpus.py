@@ -89,7 +89,8 @@ def load_corpus(path) -> list[CorpusRow]:
                 section=_int(r["section"], path, i, "section", 0, 10**6),
                 device=r["device"] or "", threads=_int(r["threads"], path, i, "threads", 1, MAX_THREADS),
                 powersave=_int(r["powersave"], path, i, "powersave", 0, 2),
-                gpu_device=_int(r["gpu_device"], path, i, "gpu_device", -1, 64),
+                # Old benchncnn output (before Vulkan) has no GPU field: a CPU row.
+                gpu_device=_int(r["gpu_device"] or "-1", path, i, "gpu_device", -1, 64),
                 model=r["model"] or "", min_ms=_ms(r["min_ms"], path, i, "min_ms"),
                 max_ms=_ms(r["max_ms"], path, i, "max_ms"), avg_ms=_ms(r["avg_ms"], path, i, "avg_ms"),
                 line=i))
@@ -128,14 +129,28 @@ class CorpusTable:
     skipped_rows: list = field(default_factory=list)
 
 
+# Inputs benchncnn feeds the models whose .param declares no input shape (benchmark/
+# benchncnn.cpp, main: each model is benchmarked with a fixed ncnn::Mat(w, h, c)).
+BENCHNCNN_INPUT = {"FastestDet": (1, 3, 352, 352), "vision_transformer": (1, 3, 384, 384)}
+# Older README sections name a few models differently from today's files.
+MODEL_ALIASES = {"squeezenet-int8": "squeezenet_int8", "squeezenet-ssd": "squeezenet_ssd",
+                 "mobilenet-ssd": "mobilenet_ssd", "mobilenet-yolo": "mobilenet_yolo",
+                 "mobilenet_yolov3": "mobilenetv2_yolov3"}
+
+
+def model_file(models_dir: Path, model: str) -> Path:
+    return Path(models_dir) / f"{MODEL_ALIASES.get(model, model)}.param"
+
+
 def _graph_loader(models_dir: Path):
     cache: dict = {}
 
     def get(model: str):
         if model not in cache:
-            p = models_dir / f"{model}.param"
+            p = model_file(models_dir, model)
             try:
-                cache[model] = load_net(str(p))
+                shape = BENCHNCNN_INPUT.get(MODEL_ALIASES.get(model, model))
+                cache[model] = load_net(str(p), input_shape=shape)
             except AugurError as e:
                 cache[model] = e
             except Exception as e:  # noqa: BLE001 - a frontend bug must not stop the harness
@@ -153,7 +168,9 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
     devs: dict = {}
     confs: dict = {}
     blocks: dict = {}
-    xs, algos, keys = [], [], []
+    xs: list = []
+    algos: list = []
+    keys: list = []
     keep, hwrows, blk, isa, archs, hw_names, core_names = [], [], [], [], [], [], []
 
     def skip(r, why):

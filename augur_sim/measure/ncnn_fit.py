@@ -42,7 +42,7 @@ class FitData:
     row_class: np.ndarray     # int64 [R] index into classes
     y_ms: np.ndarray          # measured time, ms
     classes: tuple            # class names
-    groups: np.ndarray = field(default=None)   # int64 [R] device index (for leave-one-out)
+    groups: np.ndarray | None = field(default=None)   # int64 [R] device index (for leave-one-out)
     group_names: tuple = ()
 
     def subset(self, mask: np.ndarray) -> FitData:
@@ -152,9 +152,11 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
                      time.perf_counter() - t0, len(r))
 
 
-def loo(data: FitData, full: FitResult, lam: float = 2.0, iters: int = 12) -> np.ndarray:
+def loo(data: FitData, full: FitResult, lam: float = 2.0, iters: int = 4) -> np.ndarray:
     """Leave-one-device-out predictions (ms) of every row: each device's rows predicted by
     parameters fitted without that device (warm start from the full fit)."""
+    if data.groups is None:
+        raise ValueError("leave-one-device-out needs the rows' device groups")
     pred = np.full(len(data.y_ms), np.nan)
     for gi in np.unique(data.groups):
         test = data.groups == gi

@@ -111,7 +111,7 @@ def time_runs(sessions: dict, feeds: dict, rounds: int, sample_s: float, progres
         inner[name] = int(min(max(1, sample_s / one), 2000))
         if progress:
             progress.step(f"warm-up {name}")
-    samples = {n: [] for n in sessions}
+    samples: dict[str, list[float]] = {n: [] for n in sessions}
     names = list(sessions)
 
     def sample(name):

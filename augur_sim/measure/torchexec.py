@@ -1,8 +1,9 @@
 """Run a layer graph in PyTorch with random weights, to measure a real runtime.
 
-Optional: only `augur validate --runtime torch` and the GPU scripts import it, and it
-needs torch installed. Each canonical op maps to one torch call; the semantics are the
-graph's (Caffe rounding, Caffe flatten, broadcasting eltwise), not torch's defaults.
+Optional: only the GPU measurement script (scripts/gpu_measure.py) and the peer
+benchmarks (bench/bench_peers.py: ptflops, fvcore) use it, and it needs torch installed.
+Each canonical op maps to one torch call; the semantics are the graph's (Caffe rounding,
+Caffe flatten, broadcasting eltwise), not torch's defaults.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 
 from ..errors import AugurError
 from ..graph import LayerGraph
+from ..ops.activations import ACTIVATIONS
 
 
 def _torch():
@@ -18,6 +20,14 @@ def _torch():
     except ImportError:
         raise AugurError("PyTorch is not installed; it is needed to run a graph in torch")
     return torch
+
+
+def _torch_attr(path: str):
+    """torch.<path> (the activation table names functions as attribute paths under torch)."""
+    obj = _torch()
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
@@ -100,15 +110,13 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
                             return F.avg_pool2d(x, k, s)
         elif op == "act":
             fnname = a["fn"]
-            table = {
-                "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "elu": F.elu,
-                "hard_sigmoid": F.hardsigmoid, "hard_swish": F.hardswish, "gelu": F.gelu,
-                "swish": F.silu, "erf": torch.erf, "sqrt": lambda x: torch.sqrt(x.abs()),
-                "exp": torch.exp, "abs": torch.abs, "neg": torch.neg,
-            }
+            act = ACTIVATIONS.get(fnname)
             if fnname == "leaky_relu":
-                def fn(x, s=a.get("negative_slope", 0.01)):
+                def fn(x, s=a.get("alpha", 0.01)):
                     return F.leaky_relu(x, s)
+            elif fnname == "sqrt":
+                def fn(x):
+                    return torch.sqrt(x.abs())  # random inputs: keep the root real
             elif fnname == "prelu":
                 w = rand(*layer.params[0])
                 def fn(x, w=w):
@@ -119,8 +127,8 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
             elif fnname == "power":
                 def fn(x, p=a.get("power", 1.0), sc=a.get("scale", 1.0), sh=a.get("shift", 0.0)):
                     return (x * sc + sh).abs() ** p
-            elif fnname in table:
-                fn = table[fnname]
+            elif act is not None and act.torch:
+                fn = _torch_attr(act.torch)
             else:
                 raise AugurError(f"torch runner: activation '{fnname}' not supported", where=f"layer '{name}'")
         elif op == "softmax":

@@ -246,8 +246,8 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
                 pass
 
     node_layer, unmapped = map_nodes(opt, export_layers)
-    by_kernel_meas = defaultdict(float)
-    by_kernel_nodes = defaultdict(list)
+    by_kernel_meas: defaultdict[int, float] = defaultdict(float)
+    by_kernel_nodes: defaultdict[int, list] = defaultdict(list)
     unmapped_s = 0.0
     for name, t in node_t.items():
         layer = node_layer.get(name)

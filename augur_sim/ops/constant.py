@@ -17,7 +17,7 @@ def infer_const(attrs, in_shapes):
     return [(batch,) + shape], []
 
 
-def count_const(attrs, ins, outs, params, cv):
+def count_const(attrs, ins, outs, params, conventions):
     p = prod(attrs["shape"])
     return Counts(params=p, weight_elems=p, out_elems=prod(outs[0]))
 

@@ -42,20 +42,20 @@ def infer_conv(attrs, in_shapes):
     return [(n, cout, ho, wo)], params
 
 
-def _counts(macs, attrs, ins, outs, params, cv):
+def _counts(macs, attrs, ins, outs, params, conventions):
     """Shared by conv and deconv: FLOPs from MACs and the bias, params from the weights."""
     bias = attrs.get("bias", True)
-    flops = cv.flops_per_mac * macs + (cv.bias_flops_per_output * prod(outs[0]) if bias else 0)
+    flops = conventions.flops_per_mac * macs + (conventions.bias_flops_per_output * prod(outs[0]) if bias else 0)
     p = sum(prod(s) for s in params)
     return Counts(macs=macs, flops=flops, params=p, in_elems=prod(ins[0]), out_elems=prod(outs[0]),
                   weight_elems=p)
 
 
-def count_conv(attrs, ins, outs, params, cv):
+def count_conv(attrs, ins, outs, params, conventions):
     n, cin, _, _ = ins[0]
     _, cout, ho, wo = outs[0]
     kh, kw = attrs["kernel"]
-    return _counts(n * ho * wo * cout * (cin // attrs.get("group", 1)) * kh * kw, attrs, ins, outs, params, cv)
+    return _counts(n * ho * wo * cout * (cin // attrs.get("group", 1)) * kh * kw, attrs, ins, outs, params, conventions)
 
 
 def infer_deconv(attrs, in_shapes):
@@ -77,12 +77,12 @@ def infer_deconv(attrs, in_shapes):
     return [(n, cout, ho, wo)], params
 
 
-def count_deconv(attrs, ins, outs, params, cv):
+def count_deconv(attrs, ins, outs, params, conventions):
     n, cin, h, w = ins[0]
     kh, kw = attrs["kernel"]
     # Every input pixel scatters a kh x kw x Cout/g patch (DESIGN.md §1).
     macs = n * h * w * cin * (outs[0][1] // attrs.get("group", 1)) * kh * kw
-    return _counts(macs, attrs, ins, outs, params, cv)
+    return _counts(macs, attrs, ins, outs, params, conventions)
 
 
 register(OpDef("conv", infer_conv, count_conv, doc="2-D convolution, NCHW; attrs out_channels, kernel, "

@@ -20,11 +20,12 @@ def infer_fc(attrs, in_shapes):
     return [tuple(shape[:axis]) + (out,)], params
 
 
-def count_fc(attrs, ins, outs, params, cv):
+def count_fc(attrs, ins, outs, params, conventions):
     out_elems = prod(outs[0])
     k = params[0][1]
     macs = out_elems * k
-    flops = cv.flops_per_mac * macs + (cv.bias_flops_per_output * out_elems if attrs.get("bias", True) else 0)
+    bias_flops = conventions.bias_flops_per_output * out_elems if attrs.get("bias", True) else 0
+    flops = conventions.flops_per_mac * macs + bias_flops
     p = sum(prod(s) for s in params)
     return Counts(macs=macs, flops=flops, params=p, in_elems=prod(ins[0]), out_elems=out_elems,
                   weight_elems=p)
@@ -51,10 +52,10 @@ def infer_matmul(attrs, in_shapes):
     return [batch + (a[-2], b[-1])], []
 
 
-def count_matmul(attrs, ins, outs, params, cv):
+def count_matmul(attrs, ins, outs, params, conventions):
     k = ins[0][-1]
     macs = prod(outs[0]) * k
-    return Counts(macs=macs, flops=cv.flops_per_mac * macs, in_elems=sum(prod(s) for s in ins),
+    return Counts(macs=macs, flops=conventions.flops_per_mac * macs, in_elems=sum(prod(s) for s in ins),
                   out_elems=prod(outs[0]))
 
 

@@ -30,12 +30,12 @@ _SSD_DECODE_FLOPS = 16
 _YOLO_DECODE_FLOPS = 16
 
 
-def _sort_and_nms_flops(cands: int, cv) -> int:
+def _sort_and_nms_flops(cands: int, conventions) -> int:
     if cands <= 1:
         return cands
     # A comparison sort (n log2 n comparisons), then greedy NMS: each candidate against the
     # kept ones, at most n(n-1)/2 IoU evaluations.
-    return int(cands * math.log2(cands)) + cands * (cands - 1) // 2 * cv.nms_iou_flops
+    return int(cands * math.log2(cands)) + cands * (cands - 1) // 2 * conventions.nms_iou_flops
 
 
 # --- PriorBox -------------------------------------------------------------------------
@@ -61,7 +61,7 @@ def infer_priorbox(attrs, in_shapes):
     return [(n, 2, 4 * h * w * num_priors(attrs))], []
 
 
-def count_priorbox(attrs, ins, outs, params, cv):
+def count_priorbox(attrs, ins, outs, params, conventions):
     coords = outs[0][0] * outs[0][2]
     return Counts(flops=coords * _PRIOR_FLOPS_PER_COORD, in_elems=0, out_elems=prod(outs[0]))
 
@@ -87,15 +87,15 @@ def infer_detection_output(attrs, in_shapes):
     return [(n, keep, 6)], []
 
 
-def count_detection_output(attrs, ins, outs, params, cv):
+def count_detection_output(attrs, ins, outs, params, conventions):
     n = ins[0][0]
     boxes = prod(ins[0][1:]) // 4
     classes = attrs["num_classes"]
     fg = max(classes - 1, 1)  # class 0 is the background and is skipped
-    cands = min(boxes, attrs.get("nms_top_k", boxes), cv.detect_candidates)
+    cands = min(boxes, attrs.get("nms_top_k", boxes), conventions.detect_candidates)
     per_image = (boxes * _SSD_DECODE_FLOPS + boxes * fg        # decode, threshold tests
-                 + fg * _sort_and_nms_flops(cands, cv)          # per-class sort + NMS
-                 + _sort_and_nms_flops(min(fg * cands, attrs.get("keep_top_k", 100)), cv) // 2)
+                 + fg * _sort_and_nms_flops(cands, conventions)          # per-class sort + NMS
+                 + _sort_and_nms_flops(min(fg * cands, attrs.get("keep_top_k", 100)), conventions) // 2)
     return Counts(flops=n * per_image, in_elems=sum(prod(s) for s in ins), out_elems=prod(outs[0]))
 
 
@@ -114,7 +114,7 @@ def infer_yolo(attrs, in_shapes):
     return [(n, attrs.get("max_detections", 100), 6)], []
 
 
-def count_yolo(attrs, ins, outs, params, cv):
+def count_yolo(attrs, ins, outs, params, conventions):
     n = ins[0][0]
     classes, boxes = attrs["num_classes"], attrs["num_box"]
     anchors = sum(boxes * s[2] * s[3] for s in ins)
@@ -122,9 +122,9 @@ def count_yolo(attrs, ins, outs, params, cv):
     # an arg-max over the classes; YOLO v2 first runs a softmax over the class scores.
     dense = 3 + 3 + 1 + 1 + classes
     if attrs.get("softmax"):
-        dense += classes * cv.softmax_flops_per_elem
-    cands = min(anchors, cv.detect_candidates)
-    per_image = anchors * dense + cands * _YOLO_DECODE_FLOPS + _sort_and_nms_flops(cands, cv)
+        dense += classes * conventions.softmax_flops_per_elem
+    cands = min(anchors, conventions.detect_candidates)
+    per_image = anchors * dense + cands * _YOLO_DECODE_FLOPS + _sort_and_nms_flops(cands, conventions)
     return Counts(flops=n * per_image, in_elems=sum(prod(s) for s in ins), out_elems=prod(outs[0]))
 
 

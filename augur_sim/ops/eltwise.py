@@ -37,11 +37,11 @@ def infer_eltwise(attrs, in_shapes):
     return [tuple(in_shapes[0])], []
 
 
-def count_eltwise(attrs, ins, outs, params, cv):
+def count_eltwise(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     k = len(ins)
     # A unary use (x op constant) still does one operation per element.
-    flops = n * max(k - 1, 1) * cv.eltwise_flops_per_input
+    flops = n * max(k - 1, 1) * conventions.eltwise_flops_per_input
     coeffs = attrs.get("coeffs")
     if coeffs is not None:
         flops += n * sum(1 for c in coeffs if c != 1)

@@ -24,13 +24,14 @@ def infer_batchnorm(attrs, in_shapes):
     return [in_shapes[0]], [c, c] + ([c, c] if attrs.get("affine") else [])
 
 
-def count_batchnorm(attrs, ins, outs, params, cv):
+def count_batchnorm(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     c = prod(params[0])
     stats = 2 * c + (1 if attrs.get("caffe_scale_factor") else 0)
     learned = 2 * c if attrs.get("affine") else 0
-    return Counts(flops=0 if cv.fold_bn else n * cv.bn_flops_per_elem, params=learned, stat_params=stats,
-                  in_elems=n, out_elems=n, weight_elems=learned + stats)
+    flops = 0 if conventions.fold_bn else n * conventions.bn_flops_per_elem
+    return Counts(flops=flops, params=learned, stat_params=stats, in_elems=n, out_elems=n,
+                  weight_elems=learned + stats)
 
 
 def infer_scale(attrs, in_shapes):
@@ -42,9 +43,9 @@ def infer_scale(attrs, in_shapes):
     return [in_shapes[0]], [c] + ([c] if attrs.get("bias") else [])
 
 
-def count_scale(attrs, ins, outs, params, cv):
+def count_scale(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
-    flops = n * cv.scale_flops_per_elem + (n * cv.bias_flops_per_output if attrs.get("bias") else 0)
+    flops = n * conventions.scale_flops_per_elem + (n * conventions.bias_flops_per_output if attrs.get("bias") else 0)
     p = sum(prod(s) for s in params)
     return Counts(flops=flops, params=p, in_elems=sum(prod(s) for s in ins), out_elems=n, weight_elems=p)
 
@@ -56,10 +57,10 @@ def infer_bias(attrs, in_shapes):
     return [in_shapes[0]], [_channels(in_shapes[0], attrs, "bias")]
 
 
-def count_bias(attrs, ins, outs, params, cv):
+def count_bias(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     p = sum(prod(s) for s in params)
-    return Counts(flops=n * cv.bias_flops_per_output, params=p, in_elems=sum(prod(s) for s in ins),
+    return Counts(flops=n * conventions.bias_flops_per_output, params=p, in_elems=sum(prod(s) for s in ins),
                   out_elems=n, weight_elems=p)
 
 
@@ -79,11 +80,11 @@ def lrn_window(attrs) -> int:
     return size if attrs.get("region", "across") == "across" else size * size
 
 
-def count_lrn(attrs, ins, outs, params, cv):
+def count_lrn(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     # Caffe: scale = k + alpha/n * sum(x^2 over the window); y = x * scale^-beta.
     # Per element: window squares and adds, then the fixed scale/pow/multiply.
-    flops = n * (2 * lrn_window(attrs) + cv.lrn_flops_fixed)
+    flops = n * (2 * lrn_window(attrs) + conventions.lrn_flops_fixed)
     return Counts(flops=flops, in_elems=n, out_elems=n)
 
 
@@ -95,10 +96,10 @@ def infer_layernorm(attrs, in_shapes):
     return [shape], ([norm, norm] if attrs.get("affine", True) else [])
 
 
-def count_layernorm(attrs, ins, outs, params, cv):
+def count_layernorm(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
     p = sum(prod(s) for s in params)
-    return Counts(flops=n * cv.layernorm_flops_per_elem, params=p, in_elems=n, out_elems=n, weight_elems=p)
+    return Counts(flops=n * conventions.layernorm_flops_per_elem, params=p, in_elems=n, out_elems=n, weight_elems=p)
 
 
 register(OpDef("batchnorm", infer_batchnorm, count_batchnorm,

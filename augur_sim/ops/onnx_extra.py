@@ -20,7 +20,7 @@ def infer_opaque(attrs, in_shapes):
     return [tuple(s) for s in shapes], []
 
 
-def count_opaque(attrs, ins, outs, params, cv):
+def count_opaque(attrs, ins, outs, params, conventions):
     # Zero arithmetic by decision (--lenient): the real cost is unknown, not zero, and the
     # report lists the layer as dropped. Activation sizes are still real.
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))

@@ -49,10 +49,10 @@ def window(attrs, in_shape) -> int:
     return kh * kw
 
 
-def count_pool(attrs, ins, outs, params, cv):
+def count_pool(attrs, ins, outs, params, conventions):
     out = prod(outs[0])
-    flops = out * window(attrs, ins[0]) * cv.pool_flops_per_window_elem
-    if attrs["mode"] == "avg" and cv.avg_pool_divide:
+    flops = out * window(attrs, ins[0]) * conventions.pool_flops_per_window_elem
+    if attrs["mode"] == "avg" and conventions.avg_pool_divide:
         flops += out
     return Counts(flops=flops, in_elems=prod(ins[0]), out_elems=out)
 

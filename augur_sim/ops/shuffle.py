@@ -18,7 +18,7 @@ def infer_shuffle(attrs, in_shapes):
     return [tuple(in_shapes[0])], []
 
 
-def count_shuffle(attrs, ins, outs, params, cv):
+def count_shuffle(attrs, ins, outs, params, conventions):
     return Counts(in_elems=prod(ins[0]), out_elems=prod(outs[0]))
 
 

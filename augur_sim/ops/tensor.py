@@ -8,11 +8,11 @@ from .counts import Counts
 from .registry import OpDef, register
 
 
-def _movement_count(attrs, ins, outs, params, cv):
+def _movement_count(attrs, ins, outs, params, conventions):
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))
 
 
-def _free_count(attrs, ins, outs, params, cv):
+def _free_count(attrs, ins, outs, params, conventions):
     # Views still "produce" their outputs as tensors (memory policies need the sizes),
     # but no arithmetic and no traffic happens.
     return Counts(in_elems=sum(prod(s) for s in ins), out_elems=sum(prod(s) for s in outs))
@@ -167,9 +167,9 @@ def infer_reduce(attrs, in_shapes):
     return [tuple(out) if out else (1,)], []
 
 
-def count_reduce(attrs, ins, outs, params, cv):
+def count_reduce(attrs, ins, outs, params, conventions):
     n = prod(ins[0])
-    return Counts(flops=n * cv.reduce_flops_per_input + prod(outs[0]), in_elems=n, out_elems=prod(outs[0]))
+    return Counts(flops=n * conventions.reduce_flops_per_input + prod(outs[0]), in_elems=n, out_elems=prod(outs[0]))
 
 
 def infer_resize(attrs, in_shapes):
@@ -187,9 +187,9 @@ def infer_resize(attrs, in_shapes):
     return [out], []
 
 
-def count_resize(attrs, ins, outs, params, cv):
+def count_resize(attrs, ins, outs, params, conventions):
     n = prod(outs[0])
-    per = 0 if attrs.get("mode", "nearest") == "nearest" else cv.resize_flops_per_output
+    per = 0 if attrs.get("mode", "nearest") == "nearest" else conventions.resize_flops_per_output
     return Counts(flops=n * per, in_elems=prod(ins[0]), out_elems=n)
 
 
