@@ -10,6 +10,13 @@ from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
 from .args import _positive, emit
+import datetime as dt
+import os
+from pathlib import Path
+from ..measure.ncnn_accuracy import stats
+from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
+from ..measure.ncnn_fit import fit, predict_ms
+from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 
 
 def cmd_calibrate(args):
@@ -44,15 +51,7 @@ def cmd_validate(args):
 
 def cmd_fit_corpus(args):
     """Fit the ncnn runtime's portable parameters to the benchncnn corpus' training rows."""
-    import datetime as dt
-    import os
-    from pathlib import Path
 
-    from ..measure.ncnn_accuracy import stats
-    from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
-    from ..measure.ncnn_fit import fit, predict_ms
-    from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
-    from ..fileio import check_writable
     if args.runtime != "ncnn":
         raise AugurError(f"fit-corpus: unknown runtime {args.runtime!r}; expected ncnn")
     out = Path(args.out) if args.out else DEFAULT_FIT

@@ -206,7 +206,8 @@ def check_consts(consts: dict, where: str = "memory") -> None:
 
 
 def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threads: int | None,
-                      dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "") -> RuntimeFootprint | None:
+                      dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "",
+                      fusion=()) -> RuntimeFootprint | None:
     """Dispatch to the runtime's model; None for 'tensors' (no runtime model)."""
     section = dict(section or {})
     section.pop("model", None)
@@ -215,6 +216,8 @@ def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threa
     if model == "pytorch" and "cudagraph" in runtime_name.lower():
         section.setdefault("cudagraph", 1)
     if model == "onnxruntime":
+        # No NCHWc rewrite unless the runtime declares it (ARM builds of ORT have none).
+        section.setdefault("nchwc_block", 16 if "nchwc16" in fusion else 8 if "nchwc8" in fusion else 0)
         return ort_memory(graph, threads or 1, section, dtype)
     if model == "tensors":
         return None
