@@ -29,7 +29,8 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import BENCHNCNN_INPUT, MODEL_ALIASES, build_table, load_corpus, load_devices, model_file  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (BENCHNCNN_INPUT, MODEL_ALIASES, build_table,  # noqa: E402
+                                           load_corpus, load_devices, model_file)  # noqa: E402
 from augur_sim.measure.ncnn_fit import fit, loo, predict_ms  # noqa: E402
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
     L.append("")
     L.append("## Coverage")
     L.append("")
-    nets_cov = sorted({r.model for r in table.rows})
+    nets_cov = sorted({MODEL_ALIASES.get(r.model, r.model) for r in table.rows})
     L.append(f"- rows in the corpus: {len(rows)} ({n_cpu} CPU, {len(rows) - n_cpu} Vulkan GPU)")
     L.append(f"- rows predicted: {len(table.rows)} ({100 * len(table.rows) / max(1, n_cpu):.0f}% of the CPU rows), "
              f"{len(set(table.hw_names))} specs, {len(set(r.device for r in table.rows))} device sections, "
