@@ -1,6 +1,8 @@
 """The estimate API: network x device -> per-layer and total time, memory and energy."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .conventions import DEFAULT, Conventions
@@ -25,7 +27,11 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
              threads: int | None = None, policy: str = "reuse", runtime: str | None = None,
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
              input_shape: tuple | None = None, cores: str | None = None) -> Estimate:
-    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device)."""
+    """Estimate `net` (path, zoo name or LayerGraph) on `hw` (name, path or Device).
+
+    CPU runs: `cores` is big | little | all (ncnn's powersave 2/1/0; default big) and
+    `threads` the thread count (default: the cores of that set); see augur_sim.hw.placement
+    for how threads land on clusters and what over-subscription does."""
     check_precision(precision)
     if policy not in POLICIES:
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
@@ -43,5 +49,9 @@ def estimate(net, hw, processor: str | None = None, batch: int | None = None, pr
         raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, "
                          f"got {mib}")
     fps = {p: footprint(graph, precision, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
-    return assemble(graph, target.device, target.processor, target.runtime, low, res, precision, threads,
-                    policy, fps, conventions)
+    est = assemble(graph, target.device, target.processor, target.runtime, low, res, precision, threads,
+                   policy, fps, conventions)
+    if target.placement is None:
+        return est
+    est.assumptions["placement"] = target.placement.describe()
+    return replace(est, cores=target.placement.cores, placement=target.placement)

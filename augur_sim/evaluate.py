@@ -19,11 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conventions import DEFAULT, Conventions
-from .engine.hwrow import hw_row, pick_processor, pick_runtime
+from .engine.hwrow import cpu_placement, hw_row, pick_processor, pick_runtime, resolve_runtime
 from .engine.kernels import cost_matrix, cost_totals
 from .errors import AugurError
 from .graph import PRECISIONS, LayerGraph
 from .hw import Device, Processor, Runtime, load_hw
+from .hw.placement import Placement
 from .lowering import LoweredNet, lower
 from .memo import per_graph
 
@@ -58,13 +59,16 @@ class Workload:
 
 @dataclass(frozen=True, eq=False)
 class Target:
-    """Where a workload runs. `cores` selects CPU clusters (big | little | all) on devices
-    that describe them; it is carried for that model and does not change the row here."""
+    """Where a workload runs. On a CPU, `cores` (big | little | all, ncnn's powersave 2/1/0;
+    None = big) and `threads` (None = one per core of that set) are placed as ncnn does
+    (augur_sim/hw/placement.py); `placement` is the result (None on a GPU) and `runtime` the
+    one the slowest thread's core type selects where the runtime is fitted per core."""
     device: Device
     processor: Processor
     runtime: Runtime
     threads: int | None = None
     cores: str | None = None
+    placement: Placement | None = None
 
     @property
     def fusion(self) -> tuple[str, ...]:
@@ -72,7 +76,7 @@ class Target:
 
     def row(self, precision: str = "fp32") -> np.ndarray:
         """The hardware row of this target at a precision (see engine/hwrow.py)."""
-        return hw_row(self.processor, self.runtime, precision, self.threads)
+        return hw_row(self.processor, self.runtime, precision, self.threads, self.cores)
 
     def workload(self, graph: LayerGraph, precision: str = "fp32",
                  conventions: Conventions = DEFAULT) -> Workload:
@@ -91,7 +95,9 @@ def resolve_target(hw, processor: str | None = None, runtime: str | None = None,
     processor's default runtime) of a device, by name or kind."""
     device = device_of(hw)
     proc = pick_processor(device, processor)
-    return Target(device, proc, pick_runtime(proc, runtime), threads, cores)
+    placement = cpu_placement(proc, threads, cores)
+    rt = resolve_runtime(proc, pick_runtime(proc, runtime), placement)
+    return Target(device, proc, rt, threads, cores, placement)
 
 
 def kernel_costs(low: LoweredNet, rows: np.ndarray) -> np.ndarray:

@@ -124,6 +124,9 @@ def estimate_table(est, top: int = 8) -> str:
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
+    pl = getattr(est, "placement", None)
+    if pl is not None and (pl.clusters[0].core is not None or pl.note):
+        hdr += "\nplacement: " + pl.describe()
     heads = ["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else [])
     out = [hdr, table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "

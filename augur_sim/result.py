@@ -80,6 +80,10 @@ class Estimate:
     kernel_costs: np.ndarray = field(default=None, repr=False, compare=False)  # type: ignore[arg-type]
     # kernel (host layer) -> algorithm, for runtimes that choose one per kernel (ncnn)
     algorithms: dict | None = field(default=None, repr=False, compare=False)
+    # CPU runs: the core set the run used (big | little | all) and the placement it resolved
+    # to (augur_sim.hw.placement.Placement); None on a GPU.
+    cores: str | None = None
+    placement: object = field(default=None, repr=False, compare=False)
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
@@ -94,7 +98,8 @@ class Estimate:
         return {
             "net": self.net, "hw": self.hw, "processor": self.processor,
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
-            "precision": self.precision, "threads": self.threads, "policy": self.policy,
+            "precision": self.precision, "threads": self.threads, "cores": self.cores,
+            "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,

@@ -33,7 +33,8 @@ def cmd_estimate(args):
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
-                   policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib)
+                   policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
+                   cores=args.cores)
     if args.plot:
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
@@ -72,7 +73,12 @@ def register(sub):
     p = sub.add_parser("estimate", help="time, memory and energy per layer on a device")
     add_net_args(p)
     add_hw_args(p)
-    p.add_argument("--threads", default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--threads", default=None,
+                   help="CPU threads (default: the cores of the --cores set); more than the set's "
+                        "cores time-share them")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="CPU core set, as ncnn's powersave 2/1/0 (default: big; big and little "
+                        "split at the midpoint of the clusters' maximum clocks)")
     p.add_argument("--policy", choices=["caffe", "reuse"], default="reuse",
                    help="memory policy for the headline figure (both are reported)")
     p.add_argument("--runtime-mib", type=float, default=None,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AugurError
+from ..hw.model import Cache
+from ..hw.placement import place, private_caches
 from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
 
 MAX_LEVELS = 3
@@ -51,34 +53,67 @@ def pick_runtime(proc, runtime: str | None):
     return proc.runtimes[name]
 
 
-def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None) -> np.ndarray:
-    """Pack one processor/runtime at one precision into a row (see the H_* columns)."""
-    r = np.zeros(NHW, dtype=np.float64)
-    units = proc.units
-    if threads is not None:
-        if proc.kind == "gpu":
+def resolve_runtime(proc, rt, placement):
+    """A fitted runtime's parameters follow the core type the slowest thread runs on (a
+    statically split loop ends with it); any other runtime is returned as is."""
+    if placement is None or getattr(rt, "fitted", None) is None or not proc.clusters:
+        return rt
+    core = placement.clusters[placement.straggler].core_name
+    return proc.fitted.get((rt.name, core), rt)
+
+
+def cpu_placement(proc, threads: int | None = None, cores: str | None = None):
+    """The Placement of a CPU run (None for a GPU; --threads/--cores on a GPU are errors)."""
+    if proc.kind == "gpu":
+        if threads is not None:
             raise AugurError("--threads applies to CPU processors only")
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
-            raise AugurError(f"--threads must be a positive integer, got {threads!r}")
-        if threads > proc.units:
-            # Clamping silently would print "threads 100000" above a 4-core estimate.
-            raise AugurError(f"--threads {threads} exceeds the {proc.units} cores of processor "
-                             f"'{proc.name}'")
-        units = threads
-    peak_all = proc.peak_flops(precision)
-    r[H_PEAK] = peak_all * units / proc.units
+        if cores is not None:
+            raise AugurError("--cores applies to CPU processors only")
+        return None
+    return place(proc, cores, threads)
+
+
+def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None,
+           cores: str | None = None) -> np.ndarray:
+    """Pack one processor/runtime at one precision into a row (see the H_* columns).
+
+    CPU runs are placed by `augur_sim.hw.placement` (ncnn's big/little rule; default: the
+    big cores, one thread each). A plain units/clock_ghz processor is one cluster: its peak
+    is threads/units of the spec's (as before), and threads beyond its cores time-share them
+    (T threads on C cores deliver T / ceil(T/C) cores' worth under static splitting). A
+    clustered CPU's peak is T x the slowest placed thread's rate, with that cluster's L1/L2."""
+    r = np.zeros(NHW, dtype=np.float64)
+    pl = cpu_placement(proc, threads, cores)
+    rt = resolve_runtime(proc, rt, pl)
+    caches = list(proc.caches)
+    if pl is None:
+        units = proc.units
+        r[H_PEAK] = proc.peak_flops(precision)
+    elif not proc.clusters:
+        units = pl.threads
+        r[H_PEAK] = proc.peak_flops(precision) * units / (proc.units * pl.straggler_k)
+    else:
+        units = pl.threads
+        r[H_PEAK] = pl.peak_flops(precision)
+        ln = proc.shared_caches[0].line_bytes if proc.shared_caches else 64
+        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=8, shared=sh,
+                        bw_gbs=bw / 1e9)
+                  for lv, size, sh, bw in private_caches(pl)] + list(proc.shared_caches)
     r[H_UNITS] = units
     r[H_DRAM_BW] = proc.dram_bw_gbs * 1e9
     r[H_MEM_EFF] = rt.mem
     r[H_ELT_EFF] = rt.eltwise if rt.eltwise else rt.mem
-    caches = list(proc.caches)[-MAX_LEVELS:]  # keep the outermost levels: they bound DRAM traffic
+    # Keep the outermost levels: they bound DRAM traffic (energy figures align with them).
+    pj = list(proc.energy.cache_pj_per_byte)[-MAX_LEVELS:] if len(caches) > MAX_LEVELS \
+        else list(proc.energy.cache_pj_per_byte)
+    caches = caches[-MAX_LEVELS:]
     r[H_NLEV] = len(caches)
     for i, c in enumerate(caches):
         r[H_SIZE[i]] = c.size_bytes
         r[H_LINE[i]] = c.line_bytes
         r[H_BW[i]] = c.bw_gbs * 1e9
-        if i < len(proc.energy.cache_pj_per_byte):
-            r[H_E[i]] = proc.energy.cache_pj_per_byte[i] * 1e-12
+        if i < len(pj):
+            r[H_E[i]] = pj[i] * 1e-12
     r[H_GEMM_PEAK] = rt.gemm_peak
     r[H_HALF_M], r[H_HALF_N], r[H_HALF_K] = rt.gemm_half_m, rt.gemm_half_n, rt.gemm_half_k
     r[H_TILE_M], r[H_TILE_N] = rt.tile_m, rt.tile_n

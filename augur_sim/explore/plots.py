@@ -31,7 +31,8 @@ def roofline_plot(est, hw, path) -> None:
     a point at (FLOPs / DRAM byte, achieved FLOP/s), sized by its share of the time."""
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
-    row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads)
+    row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads,
+                 getattr(est, "cores", None))
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 5.5))
     pts = [(l.flops / l.dram_bytes, l.flops / l.time_s, l.time_s, l.bound, l.name)

@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Device, Energy, Processor, Runtime, SmFacts, Source
+from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source
+from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
 
@@ -25,6 +26,7 @@ MAX_PEAK_FLOPS = 1e17   # 100 PFLOP/s on one processor is a units/clock/FLOP-per
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")     # device names: file stems
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_+-]*$")        # processor/runtime/source names: no dots
+_CLASS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")     # fit classes: core names, isa classes
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -292,6 +294,16 @@ def _value(f: Field, node: Node, path: tuple):
                     raise _err(item, p, f"{s!r} listed twice")
                 items.append(s)
         return items
+    if t == "class_map":
+        if not isinstance(node.value, dict):
+            raise _err(node, path, f"expected a mapping, got {_typename(node.value)}")
+        out = {}
+        for k, item in node.value.items():
+            if not isinstance(k, str) or not _CLASS_RE.match(k):
+                raise _err(item, path + (k,), f"class name {k!r} must be a core name, an "
+                                              "isa_class or 'default'")
+            out[k] = _section(item, f.of, path + (k,))
+        return out
     if t in ("map_of", "precision_map"):
         if not isinstance(node.value, dict):
             raise _err(node, path, f"expected a mapping, got {_typename(node.value)}")
@@ -324,9 +336,17 @@ def _section(node: Node, sec: str, path: tuple) -> dict:
             raise _err(v, path + (k,), f"unknown key {k!r}{hint}; allowed keys: {', '.join(allowed)}")
     out = {"__node__": node}
     for f in fields:
-        if f.name not in node.value:
-            if f.required:
-                raise _err(node, path, f"missing required field {f.name!r} "
+        present = f.name in node.value
+        lifted = [k for k in f.required_unless if k in node.value]
+        clash = [k for k in f.forbidden_with if k in node.value]
+        if present and clash:
+            raise _err(node.value[f.name], path + (f.name,),
+                       f"not allowed together with {clash[0]!r} (it is derived from it)")
+        if not present:
+            if f.required and not lifted:
+                alt = f" or {' / '.join(repr(k) for k in f.required_unless)}" \
+                    if f.required_unless else ""
+                raise _err(node, path, f"missing required field {f.name!r}{alt} "
                                        f"({_expect_text(f)}: {f.doc})")
             continue
         out[f.name] = _value(f, node.value[f.name], path + (f.name,))
@@ -339,11 +359,11 @@ def _sub(node: Node, *keys) -> Node:
     return node
 
 
-def _build_processor(name: str, d: dict, path: tuple) -> Processor:
-    node = d["__node__"]
+def _build_caches(entries: list, path: tuple, first_index: int = 0) -> list[Cache]:
+    """Cache rows in order; each level and size larger than the one before."""
     caches = []
     prev = None
-    for i, c in enumerate(d["caches"]):
+    for i, c in enumerate(entries):
         cnode = c["__node__"]
         cpath = path + ("caches", i)
         if c["line_bytes"] & (c["line_bytes"] - 1):
@@ -362,55 +382,223 @@ def _build_processor(name: str, d: dict, path: tuple) -> Processor:
         caches.append(Cache(level=c["level"], size_bytes=int(round(c["size_kib"] * 1024)),
                             line_bytes=c["line_bytes"], assoc=c["assoc"], shared=c["shared"],
                             bw_gbs=c["bw_gbs"]))
+    return caches
+
+
+def _build_clusters(d: dict, path: tuple, near: Path | None) -> tuple:
+    """Resolve each cluster's core file and SoC-specific L2 into Cluster objects."""
+    node = d["__node__"]
+    if d["kind"] != "cpu":
+        raise _err(_sub(node, "clusters"), path + ("clusters",),
+                   f"clusters describe CPU cores; a {d['kind']} processor has units and clock_ghz")
+    if not d["clusters"]:
+        raise _err(_sub(node, "clusters"), path + ("clusters",), "needs at least one cluster")
+    out = []
+    for i, c in enumerate(d["clusters"]):
+        cnode = c["__node__"]
+        cpath = path + ("clusters", i)
+        if any(o.name == c["name"] for o in out):
+            raise _err(_sub(cnode, "name"), cpath + ("name",),
+                       f"duplicate cluster name {c['name']!r}")
+        cfile = find_catalog("core", c["core"], near)
+        if cfile is None:
+            raise _err(_sub(cnode, "core"), cpath + ("core",),
+                       catalog_unknown_message("core", c["core"], near))
+        core = load_core(cfile)
+        if "l2_kib" in c:
+            l2 = round(c["l2_kib"] * 1024)
+            l2node, l2path = _sub(cnode, "l2_kib"), cpath + ("l2_kib",)
+        elif core.l2_bytes is not None:
+            l2, l2node, l2path = core.l2_bytes, _sub(cnode, "core"), cpath + ("core",)
+        else:
+            raise _err(cnode, cpath, f"missing l2_kib: core {core.name}'s file gives no L2 size "
+                                     "(the SoC configures it)")
+        if l2 <= core.l1d_bytes:
+            raise _err(l2node, l2path, f"L2 ({l2 / 1024:g} KiB) must be larger than the core's "
+                                       f"L1D ({core.l1d_bytes / 1024:g} KiB)")
+        out.append(Cluster(name=c["name"], core=core, count=c["count"], clock_ghz=c["clock_ghz"],
+                           flop_per_cycle=dict(core.flop_per_cycle), smt=core.smt,
+                           l1d_bytes=core.l1d_bytes, l2_bytes=l2,
+                           l2_shared=c.get("l2_shared", core.l2_shared),
+                           l1_bytes_per_cycle=core.l1_bytes_per_cycle,
+                           l2_bytes_per_cycle=core.l2_bytes_per_cycle))
+    return tuple(out)
+
+
+def _cluster_view(clusters: tuple) -> tuple[int, float, dict]:
+    """units, clock_ghz and the FLOP/cycle table that make units x clock x table the sum of
+    the clusters' peaks (each cluster falling back on its own core's table)."""
+    units = sum(c.count for c in clusters)
+    clock = max(c.clock_ghz for c in clusters)
+    precs = []
+    for c in clusters:
+        precs += [p for p in c.flop_per_cycle if p not in precs]
+    table = {}
+    for p in precs:
+        try:
+            total = sum(c.count * c.core_flops(p) for c in clusters)
+        except AugurError:
+            continue    # a precision without fallback (fp64) on some cluster: not summable
+        table[p] = total / (units * clock * 1e9)
+    return units, clock, table
+
+
+def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
+             fit_class: str | None = None) -> Runtime:
+    return Runtime(
+        name=rname, stack=r["stack"], source=r["source"], gemm_peak=r["gemm_peak"],
+        gemm_half_m=r["gemm_half_m"], gemm_half_n=r["gemm_half_n"],
+        gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
+        dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
+        fusion=tuple(r["fusion"]),
+        dispatch_s=r.get("dispatch_us", overheads["dispatch_us"]) * 1e-6,
+        issue_s=r.get("issue_us", 0.0) * 1e-6,
+        transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
+        pow_per_s=r.get("pow_gops", 0.0) * 1e9,
+        conv_gemm=r.get("conv_gemm", 1.0),
+        kernel_model=r.get("kernel_model", ""),
+        fp32_conv_math=r.get("fp32_conv_math", "fp32"),
+        fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
+        graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6,
+        fitted=fitted, fit_class=fit_class)
+
+
+def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
+                    near: Path | None) -> Runtime:
+    """The spec's runtime fields over the fit file's (core, then isa_class, then default)."""
+    rnode = r["__node__"]
+    fnode = _sub(rnode, "fitted")
+    ffile = find_catalog("fit", r["fitted"], near)
+    if ffile is None:
+        raise _err(fnode, path + ("fitted",), catalog_unknown_message("fit", r["fitted"], near))
+    fit, ftree = load_fit(ffile)
+    classes = fit["classes"]
+    # Most specific last: the shared fields, then default, the ISA class, the core itself.
+    layers = [k for k in ("default", core.isa_class, core.name) if k in classes]
+    cls = layers[-1] if layers else None
+    merged: dict = {}
+    if "runtime" in ftree.value:
+        merged.update(ftree.value["runtime"].value)
+    for k in layers:
+        merged.update(ftree.value["classes"].value[k].value)
+    merged.update({k: v for k, v in rnode.value.items() if k != "fitted"})
+    missing = [f.name for f in SECTIONS["runtime"]
+               if f.required and f.name != "fitted" and f.name not in merged]
+    if missing:
+        tried = f"default, {core.isa_class}, {core.name}"
+        raise _err(fnode, path + ("fitted",),
+                   f"fit {r['fitted']!r} gives no {', '.join(missing)} for core {core.name} "
+                   f"(classes tried: {tried}) and the spec does not either")
+    full = _section(Node(merged, rnode.file, rnode.line), "runtime", path)
+    return _runtime(rname, full, overheads, fitted=r["fitted"], fit_class=cls)
+
+
+def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) -> Processor:
+    node = d["__node__"]
+    clusters: tuple = ()
+    if "clusters" in d:
+        clusters = _build_clusters(d, path, near)
+        units, clock, fpc = _cluster_view(clusters)
+    else:
+        units, clock = d["units"], d["clock_ghz"]
+        fpc = d.get("flop_per_cycle_per_unit")
+    shared = _build_caches(d["caches"], path)
+    if clusters:
+        # L1/L2 come from the clusters; the listed caches are the shared levels beyond them.
+        biggest_l2 = max(c.l2_bytes for c in clusters)
+        for i, c in enumerate(shared):
+            cnode = d["caches"][i]["__node__"]
+            if c.level < 3:
+                raise _err(_sub(cnode, "level"), path + ("caches", i, "level"),
+                           f"a clustered CPU lists only the shared levels beyond the clusters' "
+                           f"L2 (level >= 3), got {c.level}")
+            if i == 0 and c.size_bytes <= biggest_l2:
+                raise _err(_sub(cnode, "size_kib"), path + ("caches", i, "size_kib"),
+                           f"must be larger than the largest cluster L2 "
+                           f"({biggest_l2 / 1024:g} KiB), got {c.size_bytes / 1024:g}")
     e = d["energy"]
-    if len(e["cache_pj_per_byte"]) != len(caches):
+    nlev = len(shared) + (2 if clusters else 0)
+    if len(e["cache_pj_per_byte"]) != nlev:
+        what = " (L1, L2 of the clusters, then the listed caches)" if clusters else ""
         raise _err(_sub(node, "energy", "cache_pj_per_byte"),
                    path + ("energy", "cache_pj_per_byte"),
-                   f"needs one entry per cache level ({len(caches)}), got "
+                   f"needs one entry per cache level ({nlev}){what}, got "
                    f"{len(e['cache_pj_per_byte'])}")
     energy = Energy(pj_per_flop=dict(e["pj_per_flop"]), dram_pj_per_byte=e["dram_pj_per_byte"],
                     cache_pj_per_byte=tuple(e["cache_pj_per_byte"]), static_w=e["static_w"])
     if not d["runtimes"]:
         raise _err(_sub(node, "runtimes"), path + ("runtimes",), "needs at least one runtime")
-    runtimes = {}
+    runtimes: dict = {}
+    fitted: dict = {}
+    default_set = None
+    if clusters:
+        # The default run (ncnn's powersave=2 with one thread per big core) fixes the
+        # processor's displayed caches and which fitted class `runtimes` holds.
+        proto = Processor(name=name, kind="cpu", units=units, clock_ghz=clock,
+                          flop_per_cycle_per_unit=fpc, caches=(), dram_bw_gbs=d["dram_bw_gbs"],
+                          dispatch_s=0.0, energy=energy, runtimes={}, default_runtime="",
+                          clusters=clusters)
+        default_set = place(proto)
     for rname, r in d["runtimes"].items():
-        runtimes[rname] = Runtime(
-            name=rname, stack=r["stack"], source=r["source"], gemm_peak=r["gemm_peak"],
-            gemm_half_m=r["gemm_half_m"], gemm_half_n=r["gemm_half_n"],
-            gemm_half_k=r["gemm_half_k"], tile_m=r["tile_m"], tile_n=r["tile_n"],
-            dw_conv=r["dw_conv"], mem=r["mem"], eltwise=r.get("eltwise", r["mem"]),
-            fusion=tuple(r["fusion"]),
-            dispatch_s=r.get("dispatch_us", d["overheads"]["dispatch_us"]) * 1e-6,
-            issue_s=r.get("issue_us", 0.0) * 1e-6,
-            transcendental_per_s=r.get("transcendental_gops", 0.0) * 1e9,
-            pow_per_s=r.get("pow_gops", 0.0) * 1e9,
-            conv_gemm=r.get("conv_gemm", 1.0),
-            kernel_model=r.get("kernel_model", ""),
-            fp32_conv_math=r.get("fp32_conv_math", "fp32"),
-            fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
-            graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6)
+        rpath = path + ("runtimes", rname)
+        if "fitted" in r:
+            if not clusters:
+                raise _err(_sub(r["__node__"], "fitted"), rpath + ("fitted",),
+                           "a fitted runtime needs a clustered CPU (its core types pick the fit)")
+            for c in clusters:
+                if (rname, c.core.name) not in fitted:
+                    fitted[(rname, c.core.name)] = _fitted_runtime(
+                        rname, r, rpath, c.core, d["overheads"], near)
+            straggler = default_set.clusters[default_set.straggler].core.name
+            runtimes[rname] = fitted[(rname, straggler)]
+        else:
+            runtimes[rname] = _runtime(rname, r, d["overheads"])
     if d["default_runtime"] not in runtimes:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
                    f"must name one of runtimes ({', '.join(runtimes)}), got "
                    f"{d['default_runtime']!r}")
-    proc = Processor(name=name, kind=d["kind"], units=d["units"], clock_ghz=d["clock_ghz"],
-                     flop_per_cycle_per_unit=dict(d["flop_per_cycle_per_unit"]),
+    caches = list(shared)
+    if clusters:
+        ln = (shared[0].line_bytes if shared else 64)
+        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=8, shared=sh,
+                        bw_gbs=bw / 1e9)
+                  for lv, size, sh, bw in private_caches(default_set)] + caches
+    proc = Processor(name=name, kind=d["kind"], units=units, clock_ghz=clock,
+                     flop_per_cycle_per_unit=dict(fpc),
                      caches=tuple(caches), dram_bw_gbs=d["dram_bw_gbs"],
                      dispatch_s=d["overheads"]["dispatch_us"] * 1e-6, energy=energy,
                      runtimes=runtimes, default_runtime=d["default_runtime"],
+                     clusters=clusters, fitted=fitted, shared_caches=tuple(shared),
                      arch=d.get("arch", ""),
                      sm=SmFacts(**{k: v for k, v in d["sm"].items() if k != "__node__"})
                      if "sm" in d else None)
     for prec in proc.flop_per_cycle_per_unit:
         if proc.peak_flops(prec) > MAX_PEAK_FLOPS:
-            raise _err(_sub(node, "flop_per_cycle_per_unit", prec),
-                       path + ("flop_per_cycle_per_unit", prec),
+            where = ("flop_per_cycle_per_unit", prec) if not clusters else ("clusters",)
+            raise _err(_sub(node, *where) if not clusters else _sub(node, "clusters"),
+                       path + where,
                        f"units x clock x FLOP/cycle = {proc.peak_flops(prec):.3g} FLOP/s at "
                        f"{prec}, over the {MAX_PEAK_FLOPS:g} plausibility limit")
     return proc
 
 
-def build_device(tree: Node, stem: str | None, file: str) -> Device:
+def checked_sources(d: dict) -> tuple:
+    """The validated `sources` of a checked section (device, core, arch or fit): at least
+    one, ids well-formed and unique."""
+    if not d["sources"]:
+        raise _err(_sub(d["__node__"], "sources"), ("sources",),
+                   "needs at least one source (every figure must cite one or be an estimate)")
+    out: list[Source] = []
+    for i, s in enumerate(d["sources"]):
+        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
+        if any(s["id"] == o.id for o in out):
+            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
+                       f"duplicate source id {s['id']!r}")
+        out.append(Source(s["id"], s["ref"]))
+    return tuple(out)
+
+
+def build_device(tree: Node, stem: str | None, file: str, near: Path | None = None) -> Device:
     """Validate a merged tree and turn it into a Device. `stem` (the file's stem) is what
     `name` must equal; None skips that rule (specs built from plain dicts)."""
     d = _section(tree, "device", ())
@@ -420,23 +608,14 @@ def build_device(tree: Node, stem: str | None, file: str) -> Device:
     if stem is not None and d["name"] != stem:
         raise _err(_sub(tree, "name"), ("name",),
                    f"must equal the file stem {stem!r}, got {d['name']!r}")
-    if not d["sources"]:
-        raise _err(_sub(tree, "sources"), ("sources",),
-                   "needs at least one source (every figure must cite one or be an estimate)")
-    sources = []
-    for i, s in enumerate(d["sources"]):
-        _check_key(s["__node__"], ("sources", i, "id"), s["id"], "source")
-        if any(s["id"] == o.id for o in sources):
-            raise _err(_sub(s["__node__"], "id"), ("sources", i, "id"),
-                       f"duplicate source id {s['id']!r}")
-        sources.append(Source(s["id"], s["ref"]))
+    sources = checked_sources(d)
     if not d["processors"]:
         raise _err(_sub(tree, "processors"), ("processors",), "needs at least one processor")
-    procs = {name: _build_processor(name, p, ("processors", name))
+    procs = {name: _build_processor(name, p, ("processors", name), near)
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
-                  memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=tuple(sources),
-                  processors=procs, file=file, raw=tree)
+                  memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=sources,
+                  processors=procs, file=file, raw=tree, near=near)
 
 
 # ---------------------------------------------------------------- public API
@@ -445,7 +624,7 @@ def check_hw(path) -> Device:
     """Load and validate one spec file; raise SchemaError/ParseError or return the Device."""
     p = Path(path)
     tree = _with_archs(_load_tree(p))
-    return build_device(tree, p.stem, _shown(p))
+    return build_device(tree, p.stem, _shown(p), p.resolve().parent)
 
 
 def load_hw(name_or_path) -> Device:
@@ -542,11 +721,13 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
         if device_or_raw.raw is None:
             raise AugurError("device has no spec tree to override")
         tree, file = copy_tree(device_or_raw.raw), device_or_raw.file
-        stem = device_or_raw.name
+        stem, near_dir = device_or_raw.name, device_or_raw.near
     elif isinstance(device_or_raw, Node):
         tree, file, stem = copy_tree(device_or_raw), device_or_raw.file, None
+        near_dir = None
     elif isinstance(device_or_raw, dict):
         tree, file, stem = from_plain(device_or_raw, "<spec>"), "<spec>", None
+        near_dir = None
     else:
         raise AugurError(f"apply_overrides needs a Device or a spec mapping, got "
                          f"{type(device_or_raw).__name__}")
@@ -589,6 +770,118 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
                 pass  # left as a string: validation reports the type error
         new = from_plain(value, where_file, None)
         node.value[last] = new
-    return build_device(tree, stem, file)
+    return build_device(tree, stem, file, near_dir)
 
 
+# ---------------------------------------------------------------- catalogue files
+# The catalogue beside the device specs: CPU core types and runtime fits.
+#
+# - `hwspecs/cores/NAME.yaml`: one CPU microarchitecture (section `core` of the schema).
+# - `hwspecs/fits/NAME.yaml` with a `runtime:` part: runtime fields keyed by core name or
+#   isa_class (section `fit`), which a device runtime inherits with `fitted: NAME`. (Other
+#   files in fits/, such as the GPU kernel model's pytorch.yaml, have their own readers.)
+# - GPU architectures (`hwspecs/archs/`) are merged by `_with_archs` above, not here.
+#
+# Each is looked up in a `cores/` (`fits/`) folder next to the device file first,
+# then under every folder of `hwspec_dirs()`. Files are validated with the same Field rows
+# and one-line `FILE:LINE: path: message` errors as device specs, and cached by path and
+# modification time (a what-if sweep re-validates a device thousands of times).
+
+KINDS = {"core": "cores", "fit": "fits"}
+_CATALOG_CACHE: dict = {}
+
+
+def catalog_dirs(kind: str, near: Path | None = None) -> list[Path]:
+    """Folders searched for catalogue files of `kind` (core | fit)."""
+    sub = KINDS[kind]
+    dirs = [near / sub] if near is not None else []
+    return dirs + [d / sub for d in hwspec_dirs()]
+
+
+def catalog_available(kind: str, near: Path | None = None) -> list[str]:
+    seen: list[str] = []
+    for d in catalog_dirs(kind, near):
+        if d.is_dir():
+            for f in sorted(d.glob("*.yaml")):
+                if f.stem not in seen:
+                    seen.append(f.stem)
+    return seen
+
+
+def find_catalog(kind: str, name: str, near: Path | None = None) -> Path | None:
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    for d in catalog_dirs(kind, near):
+        cand = d / f"{name}.yaml"
+        if cand.is_file():
+            return cand
+    return None
+
+
+def catalog_unknown_message(kind: str, name: str, near: Path | None = None) -> str:
+    names = catalog_available(kind, near)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return (f"unknown {kind} {name!r}{hint}; {KINDS[kind]}/ has {len(names)} files"
+            + (f": {', '.join(names[:12])}{', ...' if len(names) > 12 else ''}" if names else ""))
+
+
+def _key(path: Path):
+    st = path.stat()
+    return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _checked(kind: str, path: Path) -> dict:
+    """Read (following extends), validate against SECTIONS[kind] and check name == stem."""
+    tree = _load_tree(path)
+    d = _section(tree, kind, ())
+    if d["name"] != path.stem:
+        raise _err(_sub(tree, "name"), ("name",),
+                   f"must equal the file stem {path.stem!r}, got {d['name']!r}")
+    d["__sources__"] = checked_sources(d)
+    d["__file__"] = _shown(path)
+    return d
+
+
+def load_core(path: Path) -> Core:
+    """The Core in one file (cached)."""
+    key = ("core",) + _key(path)
+    if key in _CATALOG_CACHE:
+        return _CATALOG_CACHE[key]
+    d = _checked("core", path)
+    l1 = round(d["l1d_kib"] * 1024)
+    l2 = round(d["l2_kib"] * 1024) if "l2_kib" in d else None
+    if l2 is not None and l2 <= l1:
+        raise _err(_sub(d["__node__"], "l2_kib"), ("l2_kib",),
+                   f"must be larger than l1d_kib ({d['l1d_kib']:g}), got {d['l2_kib']:g}")
+    if d.get("smt", 1) > 1 and d.get("l2_shared", False):
+        pass  # allowed: SMT cores with a cluster-shared L2 exist (Knights Corner rings aside)
+    core = Core(name=d["name"], description=d["description"], vendor=d["vendor"], isa=d["isa"],
+                isa_class=d["isa_class"], simd_bits=d["simd_bits"], fma_pipes=d["fma_pipes"],
+                flop_per_cycle=dict(d["flop_per_cycle"]), features=tuple(d["features"]),
+                l1d_bytes=l1, l2_bytes=l2, l2_shared=d.get("l2_shared", False),
+                l1_bytes_per_cycle=d["l1_bytes_per_cycle"],
+                l2_bytes_per_cycle=d["l2_bytes_per_cycle"], smt=d.get("smt", 1),
+                issue_width=d.get("issue_width"), sources=d["__sources__"], file=d["__file__"])
+    _CATALOG_CACHE[key] = core
+    return core
+
+
+def load_fit(path: Path):
+    """(validated fit dict, merged tree) of one fit file (cached). The tree's nodes keep
+    their lines so a merged runtime's errors point into the fit file."""
+    key = ("fit",) + _key(path)
+    if key not in _CATALOG_CACHE:
+        d = _checked("fit", path)
+        _CATALOG_CACHE[key] = (d, _load_tree(path))
+    return _CATALOG_CACHE[key]
+
+
+def check_catalog_file(path) -> object:
+    """Validate one catalogue file by its folder (cores/ or fits/): for tests and
+    `augur hw check`. Raises SchemaError / ParseError."""
+    p = Path(path)
+    kind = {v: k for k, v in KINDS.items()}.get(p.parent.name)
+    if kind is None:
+        raise SchemaError("not in a cores/ or fits/ folder", file=str(p))
+    return {"core": load_core, "fit": load_fit}[kind](p)

@@ -86,6 +86,11 @@ class Runtime:
     pow_per_s: float = 0.0
     # Fraction of the GEMM efficiency a convolution lowered to GEMM reaches (1 = the same).
     conv_gemm: float = 1.0
+    # Name of the fit file (hwspecs/fits/NAME.yaml) the fields came from, or None.
+    fitted: str | None = None
+    # The fit class the fields came from (a core name, an isa_class or 'default').
+    fit_class: str | None = None
+
     # GPU kernel-level model family ("" = the generic efficiency fields) and the math an
     # fp32 conv / matmul runs in under this stack ("tf32" only where the chip has it).
     kernel_model: str = ""
@@ -107,6 +112,71 @@ class SmFacts:
     max_blocks: int
 
 
+def _rate_precision(table: dict, precision: str, where: str) -> str:
+    """The key of `table` whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
+    if precision not in PRECISION_FALLBACK:
+        raise AugurError(f"unknown precision {precision!r}; expected one of "
+                         f"{', '.join(PRECISION_FALLBACK)}", where=where)
+    for p in (precision,) + PRECISION_FALLBACK[precision]:
+        if p in table:
+            return p
+    raise AugurError(f"processor has no {precision} rate and {precision} has no fallback; "
+                     f"it has {', '.join(sorted(table))}", where=where)
+
+
+@dataclass(frozen=True)
+class Core:
+    """One CPU microarchitecture (hwspecs/cores/NAME.yaml): facts shared by every SoC using it."""
+    name: str
+    description: str
+    vendor: str
+    isa: str
+    isa_class: str
+    simd_bits: int
+    fma_pipes: int
+    flop_per_cycle: dict          # precision -> FLOP/cycle per core (FMA = 2)
+    features: tuple
+    l1d_bytes: int
+    l2_bytes: int | None          # per core, or per cluster when l2_shared; None: not given
+    l2_shared: bool
+    l1_bytes_per_cycle: float
+    l2_bytes_per_cycle: float
+    smt: int
+    issue_width: int | None
+    sources: tuple
+    file: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Cores of one type at one clock inside a CPU processor. A processor written with plain
+    `units`/`clock_ghz` is one implicit cluster (core None, caches from the processor)."""
+    name: str
+    core: Core | None
+    count: int                    # physical cores
+    clock_ghz: float              # the cluster's maximum clock
+    flop_per_cycle: dict          # per core: the core's table (or the processor's, implicit)
+    smt: int = 1
+    l1d_bytes: int = 0
+    l2_bytes: int = 0             # one instance: per core, or the cluster's total when l2_shared
+    l2_shared: bool = False
+    l1_bytes_per_cycle: float = 0.0
+    l2_bytes_per_cycle: float = 0.0
+
+    @property
+    def core_name(self) -> str:
+        return self.core.name if self.core is not None else self.name
+
+    @property
+    def isa_class(self) -> str | None:
+        return self.core.isa_class if self.core is not None else None
+
+    def core_flops(self, precision: str = "fp32") -> float:
+        """Peak FLOP/s of one core of this cluster at `precision` (or its fallback)."""
+        p = _rate_precision(self.flop_per_cycle, precision, self.name)
+        return self.clock_ghz * 1e9 * float(self.flop_per_cycle[p])
+
+
 @dataclass(frozen=True)
 class Processor:
     name: str
@@ -122,21 +192,27 @@ class Processor:
     default_runtime: str
     arch: str = ""        # hwspecs/archs/ name this processor inherits from ("" = none)
     sm: SmFacts | None = None
+    # CPU clusters from a `clusters:` spec (empty for a plain units/clock_ghz processor, which
+    # placement treats as one implicit cluster). units = the clusters' cores, clock_ghz = the
+    # fastest cluster's, and flop_per_cycle_per_unit the table that makes peak_flops the sum
+    # of the clusters' peaks; caches are those of the default (big) core set.
+    clusters: tuple = ()
+    # Fitted runtimes resolved per core type: (runtime name, core name) -> Runtime. The
+    # runtime in `runtimes` is the one for the default (big) core set.
+    fitted: dict = field(default_factory=dict, compare=False, repr=False)
+    # Clustered CPUs: the shared cache levels beyond L2 as written in the spec.
+    shared_caches: tuple = ()
 
     def rate_precision(self, precision: str) -> str:
         """The declared precision whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
-        if precision not in PRECISION_FALLBACK:
-            raise AugurError(f"unknown precision {precision!r}; expected one of "
-                             f"{', '.join(PRECISION_FALLBACK)}", where=self.name)
-        for p in (precision,) + PRECISION_FALLBACK[precision]:
-            if p in self.flop_per_cycle_per_unit:
-                return p
-        raise AugurError(f"processor has no {precision} rate and {precision} has no fallback; "
-                         f"it has {', '.join(sorted(self.flop_per_cycle_per_unit))}",
-                         where=self.name)
+        return _rate_precision(self.flop_per_cycle_per_unit, precision, self.name)
 
     def peak_flops(self, precision: str = "fp32") -> float:
-        """Peak FLOP/s = units * clock * FLOP/cycle/unit at `precision` (or its fallback)."""
+        """Peak FLOP/s = units * clock * FLOP/cycle/unit at `precision` (or its fallback).
+        For a clustered CPU: the sum over clusters of count x clock x the core's rate (each
+        core falling back on its own table)."""
+        if self.clusters:
+            return float(sum(c.count * c.core_flops(precision) for c in self.clusters))
         fpc = self.flop_per_cycle_per_unit[self.rate_precision(precision)]
         return float(self.units) * self.clock_ghz * 1e9 * float(fpc)
 
@@ -160,6 +236,8 @@ class Device:
     # The merged, validated YAML tree (located nodes) that built this device. Kept so
     # apply_overrides can edit the spec and re-validate it; the engine never reads it.
     raw: object = field(default=None, compare=False, repr=False)
+    # The folder the spec was read from: its cores/, archs/, fits/ are searched first.
+    near: object = field(default=None, compare=False, repr=False)
 
     def processor(self, name: str | None = None) -> Processor:
         """The named processor; with no name, the only one, or the first GPU."""

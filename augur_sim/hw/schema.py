@@ -24,6 +24,40 @@ PROCESSOR_KINDS = ("cpu", "gpu")
 # fitted parameters in hwspecs/fits/NAME.yaml.
 KERNEL_MODELS = ("pytorch",)
 
+# ISA classes a core file may name: the labels portable runtime fits key on (with the core
+# name first, see docs/HWSPECS.md "Fitted runtimes"). Coarse on purpose: one class per
+# family of SIMD code paths a runtime such as ncnn compiles (its arm/x86/mips/loongarch/
+# riscv kernels dispatch on the same features).
+ISA_CLASSES = (
+    "armv7-neon",            # 32-bit Arm, 128-bit NEON + VFPv4 (Cortex-A5..A17)
+    "armv8-neon",            # AArch64 ASIMD, no fp16 arithmetic (A35/A53/A57/A72/A73, Denver2...)
+    "armv8.2-fp16",          # + fp16 arithmetic (asimdhp), no dot product
+    "armv8.2-fp16-dot",      # + SDOT/UDOT (A55/A75/A76/A77/A78/X1, N1, Apple M1...)
+    "armv8.6-bf16-i8mm",     # + BF16 and I8MM (Armv9 cores, X2+, N2/V1/V2, Apple M2+)
+    "x86-sse",               # SSE2..SSE4.2, no AVX (Yonah, Silvermont/Airmont, Tremont)
+    "x86-avx",               # AVX without FMA/AVX2
+    "x86-avx2",              # AVX2 + FMA (Zen 1-3, Skylake client, Golden Cove client, Gracemont)
+    "x86-avx512",            # AVX-512F (Skylake-SP and later servers, Ice/Tiger Lake, Zen 4/5)
+    "x86-knc",               # Knights Corner IMCI (512-bit, not AVX-512)
+    "mips-mmi",              # Loongson MMI (64-bit SIMD)
+    "mips-msa",              # MIPS MSA 128-bit
+    "mips-scalar",           # MIPS without usable SIMD
+    "loongarch-lsx",         # LoongArch 128-bit LSX
+    "loongarch-lasx",        # LoongArch 256-bit LASX
+    "riscv64-scalar",        # RV64GC, no vector unit
+    "riscv64-rvv",           # RVV 1.0
+    "riscv64-xtheadvector",  # T-Head's RVV 0.7.1 vector extension
+    "sw64",                  # Sunway SW64
+)
+
+# Feature flags a core file may list (named like the Linux hwcaps / ncnn's cpu_support_*).
+CORE_FEATURES = (
+    "neon", "vfpv4", "asimdhp", "dotprod", "fhm", "i8mm", "bf16", "sve", "sve2",
+    "sse2", "sse3", "ssse3", "sse4_1", "sse4_2", "avx", "f16c", "fma", "avx2",
+    "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx", "imci",
+    "mmi", "msa", "lsx", "lasx", "rvv", "zfh", "xtheadvector", "sw_simd",
+)
+
 # Sanity limits shared by several fields.
 MAX_CLOCK_GHZ = 10.0
 MAX_BW_GBS = 100_000.0
@@ -52,6 +86,11 @@ class Field:
     lo_open: bool = True
     of: str | None = None
     choices: tuple = ()
+    # Conditional presence (keys of the same mapping): a field in `required_unless` is
+    # optional when one of those keys is present; a field in `forbidden_with` must be
+    # absent when one of them is (it is derived from them instead).
+    required_unless: tuple = ()
+    forbidden_with: tuple = ()
 
 
 F = Field
@@ -74,11 +113,23 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
     "processor": (
         F("kind", "str", choices=PROCESSOR_KINDS, doc="cpu: units are cores; gpu: units are SMs"),
         F("units", "int", "cores|SMs", lo=1, hi=1_000_000, lo_open=False,
-          doc="cores (cpu) or streaming multiprocessors (gpu) the processor has"),
-        F("clock_ghz", "number", "GHz", lo=0, hi=MAX_CLOCK_GHZ, doc="sustained clock the peaks use"),
+          required_unless=("clusters",), forbidden_with=("clusters",),
+          doc="cores (cpu) or streaming multiprocessors (gpu) the processor has; a clustered "
+              "CPU derives it (the sum of the clusters' counts)"),
+        F("clock_ghz", "number", "GHz", lo=0, hi=MAX_CLOCK_GHZ,
+          required_unless=("clusters",), forbidden_with=("clusters",),
+          doc="sustained clock the peaks use; a clustered CPU derives it (the fastest cluster's)"),
         F("flop_per_cycle_per_unit", "precision_map", "FLOP/cycle", lo=0, hi=1_000_000,
-          doc="peak FLOPs (FMA = 2) per cycle per core/SM, per precision; fp32 required"),
-        F("caches", "list_of", of="cache", doc="cache levels, innermost first; each larger than the last"),
+          required_unless=("clusters",), forbidden_with=("clusters",),
+          doc="peak FLOPs (FMA = 2) per cycle per core/SM, per precision; fp32 required; a "
+              "clustered CPU derives it from its core types"),
+        F("clusters", "list_of", of="cluster", required=False,
+          doc="CPU only: the core clusters (big.LITTLE); core facts come from "
+              "hwspecs/cores/CORE.yaml, L1 and L2 are derived per cluster, `caches` then lists "
+              "only the shared levels beyond L2"),
+        F("caches", "list_of", of="cache",
+          doc="cache levels, innermost first; each larger than the last (clustered CPUs: only "
+              "the shared levels beyond the clusters' L2, possibly none)"),
         F("dram_bw_gbs", "number", "GB/s", lo=0, hi=MAX_BW_GBS, doc="peak DRAM bandwidth (10^9 B/s)"),
         F("overheads", "section", of="overheads", doc="fixed costs"),
         F("energy", "section", of="energy", doc="energy figures"),
@@ -100,6 +151,64 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("registers", "int", "32-bit", lo=1, hi=1 << 24, lo_open=False, doc="registers per SM"),
         F("max_warps", "int", lo=1, hi=1024, lo_open=False, doc="resident warps per SM"),
         F("max_blocks", "int", lo=1, hi=1024, lo_open=False, doc="resident thread blocks per SM"),
+    ),
+    "cluster": (
+        F("name", "str", doc="cluster name, e.g. prime, big, little"),
+        F("core", "str", doc="core type: the stem of a file in hwspecs/cores/"),
+        F("count", "int", "cores", lo=1, hi=65536, lo_open=False, doc="cores in the cluster"),
+        F("clock_ghz", "number", "GHz", lo=0, hi=MAX_CLOCK_GHZ,
+          doc="the cluster's maximum clock (what ncnn reads from cpuinfo_max_freq to split big "
+              "from little cores); the peaks use it"),
+        F("l2_kib", "number", "KiB", required=False, lo=0, hi=MAX_CACHE_KIB,
+          doc="L2 as this SoC configures it (default: the core file's l2_kib): per core, or the "
+              "cluster's total when l2_shared"),
+        F("l2_shared", "bool", required=False,
+          doc="true: one L2 shared by the cluster's cores (default: the core file's l2_shared)"),
+        F("description", "str", required=False, doc="free text"),
+    ),
+    "core": (
+        F("name", "str", doc="core type; must equal the file stem"),
+        F("description", "str", doc="one line: what the core is"),
+        F("extends", "str", required=False,
+          doc="parent core file (a stem in the same folder): a vendor variant such as a Kryo "
+              "core inherits its Arm core's facts"),
+        F("vendor", "str", doc="designer, e.g. Arm, Qualcomm, Apple, AMD, Intel"),
+        F("isa", "str", doc="instruction set, e.g. armv8.2-a, x86-64-v3, rv64gcv, loongarch64"),
+        F("isa_class", "str", choices=ISA_CLASSES,
+          doc="the SIMD family runtime fits key on (closed list, see ISA classes)"),
+        F("simd_bits", "int", "bits", lo=0, hi=4096, lo_open=False,
+          doc="width of one SIMD register/operation the core executes (0: no SIMD)"),
+        F("fma_pipes", "int", "pipes", lo=0, hi=16, lo_open=False,
+          doc="vector (or scalar FP, without SIMD) FMA pipelines"),
+        F("flop_per_cycle", "precision_map", "FLOP/cycle", lo=0, hi=100_000,
+          doc="peak FLOPs (FMA = 2) per cycle per core per precision; fp16 only where the core "
+              "computes in fp16; int8 = 2 x MACs/cycle of the best int8 instruction"),
+        F("features", "str_list", choices=CORE_FEATURES, doc="ISA features (closed vocabulary)"),
+        F("l1d_kib", "number", "KiB", lo=0, hi=MAX_CACHE_KIB, doc="L1 data cache per core"),
+        F("l2_kib", "number", "KiB", required=False, lo=0, hi=MAX_CACHE_KIB,
+          doc="L2 per core, or per cluster when l2_shared (a device's cluster may override "
+              "the SoC's configuration)"),
+        F("l2_shared", "bool", required=False,
+          doc="true: the L2 is one per cluster, not one per core (default false)"),
+        F("l1_bytes_per_cycle", "number", "B/cycle", lo=0, hi=100_000,
+          doc="L1 load bandwidth per core"),
+        F("l2_bytes_per_cycle", "number", "B/cycle", lo=0, hi=100_000,
+          doc="L2 -> L1 fill bandwidth per core"),
+        F("smt", "int", "threads", required=False, lo=1, hi=8, lo_open=False,
+          doc="hardware threads per core (default 1); logical CPUs = count x smt"),
+        F("issue_width", "int", "instructions", required=False, lo=1, hi=64, lo_open=False,
+          doc="decode/issue width (informational)"),
+        F("sources", "list_of", of="source", doc="where the figures come from"),
+    ),
+    "fit": (
+        F("name", "str", doc="runtime fit name; must equal the file stem (a spec's `fitted:`)"),
+        F("description", "str", doc="one line: what was fitted, on what data"),
+        F("sources", "list_of", of="source", doc="the data and procedure"),
+        F("runtime", "section", of="runtime_part",
+          doc="fields shared by every class (stack, source, fusion...)"),
+        F("classes", "class_map", of="runtime_part",
+          doc="core name or isa_class (or 'default') -> runtime fields; lookup order: the "
+              "core, then its isa_class, then default"),
     ),
     "cache": (
         F("level", "int", lo=1, hi=8, lo_open=False, doc="1 = innermost; strictly increasing"),
@@ -125,21 +234,33 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           doc="static/idle power charged for the whole run time"),
     ),
     "runtime": (
-        F("stack", "str", doc="software stack, free text (library, version, OS)"),
-        F("source", "str", doc="'estimate: reasoning' or 'measured by augur calibrate on DATE, MACHINE'"),
-        F("gemm_peak", "number", "fraction", lo=0, hi=1, doc="fraction of peak a large GEMM reaches"),
-        F("gemm_half_m", "number", "elements", lo=0, hi=1e9, doc="GEMM M at which efficiency halves"),
-        F("gemm_half_n", "number", "elements", lo=0, hi=1e9, doc="GEMM N at which efficiency halves"),
-        F("gemm_half_k", "number", "elements", lo=0, hi=1e9, doc="GEMM K at which efficiency halves"),
+        F("fitted", "str", required=False,
+          doc="take every field this runtime does not give from hwspecs/fits/FITTED.yaml, by "
+              "the core type (then isa_class) of the cores the threads run on; CPU clusters only"),
+        F("stack", "str", required_unless=("fitted",), doc="software stack, free text (library, version, OS)"),
+        F("source", "str", required_unless=("fitted",),
+          doc="'estimate: reasoning' or 'measured by augur calibrate on DATE, MACHINE'"),
+        F("gemm_peak", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of peak a large GEMM reaches"),
+        F("gemm_half_m", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM M at which efficiency halves"),
+        F("gemm_half_n", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM N at which efficiency halves"),
+        F("gemm_half_k", "number", "elements", lo=0, hi=1e9, required_unless=("fitted",),
+          doc="GEMM K at which efficiency halves"),
         F("tile_m", "int", "elements", lo=1, hi=65536, lo_open=False,
+          required_unless=("fitted",),
           doc="output tile rows per unit (cpu micro-kernel / gpu CTA) for utilisation and waves"),
-        F("tile_n", "int", "elements", lo=1, hi=65536, lo_open=False, doc="output tile columns per unit"),
-        F("dw_conv", "number", "fraction", lo=0, hi=1, doc="fraction of peak depthwise/direct convs reach"),
-        F("mem", "number", "fraction", lo=0, hi=1, doc="fraction of dram_bw_gbs streams reach"),
+        F("tile_n", "int", "elements", lo=1, hi=65536, lo_open=False, required_unless=("fitted",),
+          doc="output tile columns per unit"),
+        F("dw_conv", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of peak depthwise/direct convs reach"),
+        F("mem", "number", "fraction", lo=0, hi=1, required_unless=("fitted",),
+          doc="fraction of dram_bw_gbs streams reach"),
         F("eltwise", "number", "fraction", required=False, lo=0, hi=1,
           doc="fraction of dram_bw_gbs elementwise ops reach; default = mem"),
         F("fusion", "str_list", choices=tuple(FUSION_RULES),
-          doc="fusion rules this runtime applies (closed vocabulary)"),
+          required_unless=("fitted",), doc="fusion rules this runtime applies (closed vocabulary)"),
         F("dispatch_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
           doc="per-kernel fixed cost under this runtime; default: the processor's "
               "overheads.dispatch_us"),
@@ -174,6 +295,16 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
 }
 
 
+# A fit file's runtime parts: the runtime's fields, every one optional (what a fit gives is
+# merged under what the spec gives, then the merged runtime is checked as a whole).
+SECTIONS["runtime_part"] = tuple(
+    Field(**{**f.__dict__, "required": False, "required_unless": ()})
+    for f in SECTIONS["runtime"] if f.name != "fitted")
+
+# Sections that are not a device spec's own (printed after it by schema_doc).
+CATALOG_SECTIONS = ("core", "fit", "runtime_part")
+
+
 def field(section: str, name: str) -> Field | None:
     """The Field row for `name` in `section`, or None."""
     for f in SECTIONS[section]:
@@ -195,6 +326,8 @@ def _type_text(f: Field) -> str:
         return {"section": "{%s}", "list_of": "[%s]", "map_of": "{name: %s}"}[f.type] % f.of
     if f.type == "precision_map":
         return "{precision: number}"
+    if f.type == "class_map":
+        return f"{{core|isa_class|default: {f.of}}}"
     if f.type == "str_list":
         return "[str]"
     if f.type == "number_list":
@@ -209,6 +342,11 @@ def schema_doc() -> str:
            f"Precisions: {', '.join(PRECISIONS)} (fp32 required in every precision table).",
            ""]
     for sec, fields in SECTIONS.items():
+        if sec == "runtime_part":
+            out.append("[runtime_part]")
+            out.append("  the [runtime] fields except fitted, every one optional")
+            out.append("")
+            continue
         out.append(f"[{sec}]")
         w = max(len(f.name) for f in fields)
         for f in fields:
@@ -221,9 +359,19 @@ def schema_doc() -> str:
                 parts.append(b)
             if f.choices and f.type != "str_list":
                 parts.append("one of " + "|".join(f.choices))
+            if f.required_unless:
+                parts.append("optional with " + "|".join(f.required_unless))
+            if f.forbidden_with:
+                parts.append("absent with " + "|".join(f.forbidden_with))
             out.append(f"  {f.name:<{w}}  {req:<8}  {'; '.join(parts)}")
             out.append(f"  {'':<{w}}            {f.doc}")
         out.append("")
+    out.append("[isa classes]")
+    out.append("  " + ", ".join(ISA_CLASSES))
+    out.append("")
+    out.append("[core features]")
+    out.append("  " + ", ".join(CORE_FEATURES))
+    out.append("")
     out.append("[fusion rules]")
     w = max(len(k) for k in FUSION_RULES)
     for k, v in FUSION_RULES.items():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from augur_sim.hw.model import Device
+from augur_sim.hw.placement import place, split_big_little
 
 
 def _size(size_bytes: int) -> str:
@@ -23,8 +24,19 @@ def format_hw(device: Device) -> str:
         peaks = ", ".join(f"{prec} {p.peak_flops(prec) / 1e9:,.1f}"
                           for prec in p.flop_per_cycle_per_unit)
         out.append(f"    peak GFLOP/s: {peaks}")
-        fpc = ", ".join(f"{k} {v:g}" for k, v in p.flop_per_cycle_per_unit.items())
-        out.append(f"    FLOP/cycle/{unit_word[:-1]}: {fpc}")
+        if p.clusters:
+            big, little = split_big_little(p.clusters)
+            for i, c in enumerate(p.clusters):
+                role = "big" if i in big and little else "little" if i in little else "all"
+                cf = ", ".join(f"{k} {v:g}" for k, v in c.flop_per_cycle.items())
+                out.append(f"    cluster {c.name} ({role}): {c.count}x {c.core_name} @ {c.clock_ghz:g} GHz, "
+                           f"{c.core.isa_class}, FLOP/cycle {cf}, L2 {_size(c.l2_bytes)} "
+                           f"{'shared' if c.l2_shared else 'per core'}")
+            out.append(f"    default run: {place(p).describe()}")
+            out.append("    caches below: those of the default run")
+        else:
+            fpc = ", ".join(f"{k} {v:g}" for k, v in p.flop_per_cycle_per_unit.items())
+            out.append(f"    FLOP/cycle/{unit_word[:-1]}: {fpc}")
         out.append(f"    DRAM bandwidth: {p.dram_bw_gbs:g} GB/s; "
                    f"machine balance {p.peak_flops('fp32') / (p.dram_bw_gbs * 1e9):.1f} FLOP/B (fp32)")
         for c in p.caches:
@@ -41,6 +53,9 @@ def format_hw(device: Device) -> str:
         for r in p.runtimes.values():
             mark = " (default)" if r.name == p.default_runtime else ""
             out.append(f"    runtime {r.name}{mark}: {r.stack}")
+            if r.fitted:
+                out.append(f"      fitted from fits/{r.fitted}.yaml, class {r.fit_class} (default run); "
+                           "other core sets use their slowest core's class")
             out.append(f"      gemm_peak {r.gemm_peak:g}, half at M/N/K {r.gemm_half_m:g}/"
                        f"{r.gemm_half_n:g}/{r.gemm_half_k:g}, tile {r.tile_m}x{r.tile_n}, "
                        f"dw_conv {r.dw_conv:g}, mem {r.mem:g}, eltwise {r.eltwise:g}, "
