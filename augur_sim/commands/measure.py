@@ -1,11 +1,18 @@
 """augur calibrate | validate: measure this machine, and check predictions against it."""
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
+from pathlib import Path
 
 from ..errors import AugurError
 from ..fileio import check_writable
 from ..measure.calibrate import calibrate
+from ..measure.ncnn_accuracy import stats
+from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
+from ..measure.ncnn_fit import fit, predict_fit
+from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
@@ -39,15 +46,6 @@ def cmd_validate(args):
 
 def cmd_fit_corpus(args):
     """Fit the ncnn runtime's portable parameters to the benchncnn corpus' training rows."""
-    import datetime as dt
-    import os
-    from pathlib import Path
-
-    from ..measure.ncnn_accuracy import stats
-    from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
-    from ..measure.ncnn_fit import fit, predict_fit
-    from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
-    from ..fileio import check_writable
     if args.runtime != "ncnn":
         raise AugurError(f"fit-corpus: unknown runtime {args.runtime!r}; expected ncnn")
     out = Path(args.out) if args.out else DEFAULT_FIT

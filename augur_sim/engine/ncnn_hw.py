@@ -16,6 +16,7 @@ This module turns the placement into the ncnn cost row (ncnn_cost.N_* columns):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -134,7 +135,6 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
 
 def _implicit_place(proc, cores=None, threads=None):
     """All cores of a processor without clusters alike; threads beyond them time-share."""
-    from types import SimpleNamespace
     threads = proc.units if threads is None else threads
     if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
         raise AugurError(f"--threads must be a positive integer, got {threads!r}", where=proc.name)
