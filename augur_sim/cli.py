@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import cachesim, estimate, explore, measure
+from .commands import cachesim, estimate, explore, measure, report
 from .errors import AugurError
 
 # Modules that add their own subcommands: each has register(subparsers).
@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     cachesim,  # cachesim
     explore,   # whatif, sweep, plot
     measure,   # calibrate, validate
+    report,    # report (HTML)
 ]
 
 

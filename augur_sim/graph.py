@@ -147,6 +147,9 @@ class GraphBuilder:
         self._layers: list[Layer] = []
         self._names: set[str] = set()
         self.dropped: list[tuple[str, str, str]] = []
+        # layer name -> (input shapes, output shapes, param shapes) a frontend already
+        # inferred with the same op rules; build() reuses them when the inputs match.
+        self._inferred: dict[str, tuple] = {}
 
     def add_input(self, name: str, shape: Iterable[int], dtype: str = "fp32",
                   source: SourceLoc | None = None, layer_name: str | None = None) -> None:
@@ -158,7 +161,11 @@ class GraphBuilder:
         self.add_layer(Layer(name=layer_name or name, op="input", attrs={"shape": shp, "dtype": dtype},
                              inputs=(), outputs=(name,), source=source, src_type="Input"))
 
-    def add_layer(self, layer: Layer) -> None:
+    def add_layer(self, layer: Layer, inferred: tuple | None = None) -> None:
+        """Add a layer; `inferred` = (input shapes, output shapes, param shapes) when the
+        frontend has run the op's shape rule already (build() then skips it)."""
+        if inferred is not None:
+            self._inferred[layer.name] = inferred
         if layer.name in self._names:
             raise AugurError(f"duplicate layer name '{layer.name}'", file=self._file(layer),
                              line=self._line(layer), where=f"layer '{layer.name}'")
@@ -220,17 +227,11 @@ class GraphBuilder:
             layer = nodes[name]["layer"]
             in_shapes = tuple(tensors[t].shape for t in layer.inputs)
             dtype = tensors[layer.inputs[0]].dtype if layer.inputs else layer.attrs.get("dtype", "fp32")
-            try:
-                opdef = registry.get(layer.op)
-                out_shapes, param_shapes = opdef.infer(layer.attrs, in_shapes)
-                if len(out_shapes) != len(layer.outputs):
-                    raise ShapeError(f"{layer.op} gives {len(out_shapes)} outputs but the layer "
-                                     f"names {len(layer.outputs)} tops")
-                out_shapes = tuple(check_shape(s, f"output of {layer.op}") for s in out_shapes)
-                param_shapes = tuple(check_shape(s, f"weights of {layer.op}") for s in param_shapes)
-            except AugurError as e:
-                raise e.located(file=self._file(layer), line=self._line(layer),
-                                where=f"layer '{layer.name}'")
+            known = self._inferred.get(name)
+            if known is not None and known[0] == in_shapes:
+                out_shapes, param_shapes = known[1], known[2]
+            else:
+                out_shapes, param_shapes = self._infer(layer, in_shapes)
             if param_shapes != layer.params:
                 # Direct construction: dataclasses.replace costs more than the whole inference.
                 layer = Layer(layer.name, layer.op, layer.attrs, layer.inputs, layer.outputs, layer.source,
@@ -245,6 +246,21 @@ class GraphBuilder:
                    if t not in consumed]
         inputs = [l.outputs[0] for l in (nodes[n]["layer"] for n in order) if l.op == "input"]
         return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
+
+    def _infer(self, layer: Layer, in_shapes: tuple) -> tuple[tuple, tuple]:
+        """(output shapes, param shapes) of one layer by its op's rule, checked."""
+        try:
+            opdef = registry.get(layer.op)
+            out_shapes, param_shapes = opdef.infer(layer.attrs, in_shapes)
+            if len(out_shapes) != len(layer.outputs):
+                raise ShapeError(f"{layer.op} gives {len(out_shapes)} outputs but the layer "
+                                 f"names {len(layer.outputs)} tops")
+            out_shapes = tuple(check_shape(s, f"output of {layer.op}") for s in out_shapes)
+            param_shapes = tuple(check_shape(s, f"weights of {layer.op}") for s in param_shapes)
+        except AugurError as e:
+            raise e.located(file=self._file(layer), line=self._line(layer),
+                            where=f"layer '{layer.name}'")
+        return out_shapes, param_shapes
 
 
 def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str] | None:

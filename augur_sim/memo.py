@@ -15,3 +15,8 @@ def per_graph(graph: Any, kind: str) -> dict:
     if kinds is None:
         kinds = _DERIVED[graph] = {}
     return kinds.setdefault(kind, {})
+
+
+def forget(graph: Any) -> None:
+    """Drop every value cached for this graph (benchmarks time the uncached path with it)."""
+    _DERIVED.pop(graph, None)

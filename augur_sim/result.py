@@ -172,7 +172,11 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "efficiency_source": rt.source,
         "memory_policy": policy,
         "runtime_memory_bytes": fp.runtime_bytes,
-        "time_model": "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead, "
+        "time_model": ("GPU kernel model '" + rt.kernel_model + "' (engine/gpu_algos.py): cuDNN conv "
+                       "algorithm, GEMM tiles in waves over the SMs, split-K, bandwidth kernels, launch "
+                       "floor; parameters hwspecs/fits/" + rt.kernel_model + ".yaml; network time = sum "
+                       "of kernels (no overlap between kernels)") if rt.kernel_model else
+                      "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead, "
                       "at least the host issue time for asynchronous runtimes; network time = sum of "
                       "kernels (no overlap between kernels)",
         "dropped_layers": [list(d) for d in graph.dropped],

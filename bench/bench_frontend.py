@@ -77,8 +77,8 @@ def test_count(benchmark, size):
 
 @pytest.mark.parametrize("size", SIZE_IDS)
 def test_import_onnx(benchmark, size, onnx_models):
-    """ONNX file (with weights) -> LayerGraph: read, protobuf decode, ONNX shape inference,
-    translation, build."""
+    """ONNX file (with weights) -> LayerGraph: structure-only read (weights skipped), ONNX
+    shape inference, translation, build."""
     net = SIZES[size][0]
     path = onnx_models[net]
     g = benchmark(load_onnx, path)
@@ -97,3 +97,22 @@ def test_target_resnet152_prototxt_parse_build_count(benchmark):
     label(benchmark, "read + parse + build + count .prototxt", "resnet152", "large", target_s=0.030)
     # ResNet-152 at 224x224: about 11.5 G multiply-accumulates, 60 M parameters.
     assert 11e9 < nc.total.macs < 12e9 and 59e6 < nc.total.params < 61e6
+
+
+@pytest.mark.parametrize("size", SIZE_IDS)
+def test_import_onnx_stripped(benchmark, size, onnx_stripped):
+    """The same as test_import_onnx on a copy of the file without its weights (tensors
+    over 4 KB moved to an absent external file): the structure-only read makes the two
+    cost about the same."""
+    net = SIZES[size][0]
+    g = benchmark(load_onnx, onnx_stripped[net])
+    label(benchmark, "import .onnx, weights stripped", net, size)
+    assert len(g) > 10
+
+
+def test_target_onnx_external_data_3gb(benchmark, onnx_external_3gb):
+    """Issue 14: a model whose external weight file is over 2 GB (3.0 GB, sparse) opens in
+    well under a second; the external file is never read."""
+    g = benchmark(load_onnx, onnx_external_3gb)
+    label(benchmark, "import .onnx with a 3.0 GB external data file", "fc 30000x25000", target_s=0.1)
+    assert len(g) == 2

@@ -66,7 +66,13 @@ def machine(data: dict) -> str:
         import os
         cores = os.cpu_count()
     py = mi.get("python_version") or ""
-    return f"{model}, {cores} logical cores, Python {py}".strip().rstrip(",")
+    out = f"{model}, {cores} logical cores, Python {py}".strip().rstrip(",")
+    load = mi.get("loadavg")
+    if load:
+        out += (f" (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} over 1 / 5 / 15 min "
+                "when the run ended: other work shared the cores)" if load[1] > 0.5 * (cores or 1) else
+                f" (load average {load[1]:.1f} over the last 5 min of the run)")
+    return out
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -94,6 +100,8 @@ def benchmark_rows(benches: list[dict]) -> tuple[list[list[str]], list[list[str]
     targets, others = [], []
     for b in sorted(benches, key=_sort_key):
         info = b.get("extra_info", {})
+        if "interleaved" in info:
+            continue  # one timed loop over both tools: its medians are in the speed-up table
         st = b["stats"]
         what = info.get("what")
         net = info.get("net", "")
@@ -105,12 +113,50 @@ def benchmark_rows(benches: list[dict]) -> tuple[list[list[str]], list[list[str]
     return targets, others
 
 
+def speedup_rows(benches: list[dict]) -> list[list[str]]:
+    """Pairs with a speed-up target (extra_info["speedup_target"] on augur's side): one row
+    a pair: what is compared, augur's and the peer's median, peer / augur, target, met."""
+    pairs: dict[str, dict] = {}
+    for b in benches:
+        info = b.get("extra_info", {})
+        if "pair" in info and not info["pair"].startswith("count:"):
+            pairs.setdefault(info["pair"], {})[info.get("role")] = (b, info)
+    inter = {b["extra_info"]["interleaved"]: b["extra_info"] for b in benches
+             if "interleaved" in b.get("extra_info", {})}
+    rows = []
+    for key in sorted(pairs):
+        p = pairs[key]
+        if "augur" not in p:
+            continue
+        ab, ai = p["augur"]
+        a = ab["stats"]["median"]
+        tgt = ai.get("speedup_target")
+        if "peer" not in p:
+            rows.append([ai.get("pair_what", key), ai.get("net", ""), fmt_time(a), "skipped", "", "", ""])
+            continue
+        pb, pi = p["peer"]
+        m = pb["stats"]["median"]
+        met = "" if tgt is None else ("yes" if m / a >= tgt else "**no**")
+        rows.append([ai.get("pair_what", key), ai.get("net", ""), fmt_time(a),
+                     f"{pi.get('tool', '')} {fmt_time(m)}", f"{m / a:.1f}x",
+                     "" if tgt is None else f">= {tgt:g}x", met])
+        if key in inter:
+            iv = inter[key]
+            sp = iv["wall_speedup"]
+            rows.append([f"the same, interleaved round by round (CPU time: {iv['cpu_speedup']:.1f}x)",
+                         ai.get("net", ""), fmt_time(iv["a_wall_s"]),
+                         f"{pi.get('tool', '')} {fmt_time(iv['b_wall_s'])}",
+                         f"{sp:.1f}x", "" if tgt is None else f">= {tgt:g}x",
+                         "" if tgt is None else ("yes" if sp >= tgt else "**no**")])
+    return rows
+
+
 def peer_rows(benches: list[dict]) -> tuple[list[str], list[list[str]]]:
     """One row a network: augur's time, each peer's time and augur / peer."""
     pairs: dict[str, dict] = {}
     for b in benches:
         info = b.get("extra_info", {})
-        if "pair" in info:
+        if "pair" in info and info["pair"].startswith("count:"):
             pairs.setdefault(info["pair"], {})[info.get("tool", b["name"])] = (b, info)
     tools = sorted({t for p in pairs.values() for t in p if t != "augur-sim"})
     headers = ["network", "augur-sim: import .onnx + count (median)"]
@@ -177,7 +223,7 @@ def sweep10k_lines(text: str) -> list[str]:
             f"{float(t):.1f} s ({rate} nets/s, backend {backend})."]
 
 
-def render(data: dict, coldstart: dict | None, sweep_text: str | None) -> str:
+def render(data: dict, coldstart: dict | None, sweep_text: str | None, note: str = "") -> str:
     benches = data.get("benchmarks", [])
     date = (data.get("datetime") or "")[:10]
     lines = [
@@ -187,10 +233,18 @@ def render(data: dict, coldstart: dict | None, sweep_text: str | None) -> str:
         f"Small = SqueezeNet 1.1, medium = ResNet-50, large = DenseNet-121.",
         "",
     ]
+    if note:
+        lines += [note, ""]
     targets, others = benchmark_rows(benches)
     headers = ["benchmark", "network", "median", "min", "rounds", "target", "met", "notes"]
     if targets:
         lines += ["Targets:", ""] + _md_table(headers, targets) + [""]
+    srows = speedup_rows(benches)
+    if srows:
+        lines += ["Speed-ups over onnx-tool in the same run, on the same ResNet-50 file with its weights "
+                  "(peer median / augur-sim median):", ""] + \
+            _md_table(["comparison", "network", "augur-sim (median)", "peer (median)", "speed-up", "target",
+                       "met"], srows) + [""]
     headers_p, prows = peer_rows(benches)
     if prows:
         lines += ["The same counting work on the same ONNX files, augur-sim beside other tools "
@@ -229,6 +283,8 @@ def main(argv=None) -> int:
                     help="saved output of bench/sweep_10k.py (skipped when absent)")
     ap.add_argument("--readme", default=str(REPO / "README.md"))
     ap.add_argument("--stdout", action="store_true", help="print the section instead of editing the README")
+    ap.add_argument("--note", default="", help="a sentence printed under the first line (say which "
+                    "benchmarks ran when not all did)")
     a = ap.parse_args(argv)
     try:
         data = json.loads(Path(a.results).read_text())
@@ -241,7 +297,7 @@ def main(argv=None) -> int:
     cs_path, sw_path = Path(a.coldstart), Path(a.sweep10k)
     coldstart = json.loads(cs_path.read_text()) if cs_path.is_file() else None
     sweep_text = sw_path.read_text() if sw_path.is_file() else None
-    body = render(data, coldstart, sweep_text)
+    body = render(data, coldstart, sweep_text, a.note)
     if a.stdout:
         sys.stdout.write(body)
     else:

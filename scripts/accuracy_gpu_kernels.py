@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from augur_sim.measure import gpu_corpus as gc  # noqa: E402
 from augur_sim.measure import gpu_fit as gf  # noqa: E402
-from augur_sim.engine.gpu_algos import ALGO_NAMES  # noqa: E402
+from augur_sim.engine.gpu_algos import ALGO_NAMES, CONV_ALGOS, SGEMM_TILES, TC_TILES  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
 from augur_sim.hw.kmodel import PARAM_NAMES  # noqa: E402
 
@@ -182,6 +182,15 @@ def main():
                "specs come from datasheets only.", "",
                "## Hardware (datasheets, `hwspecs/`)", "",
                "| GPU | arch | SMs | boost GHz | FP32 TFLOPS | DRAM GB/s |", "|---|---|---|---|---|---|"] + peaks + [""]
+        doc += ["## Algorithm rules (`CONV_ALGOS` in augur_sim/engine/gpu_algos.py)", "",
+                "| algorithm | eligible for | source |", "|---|---|---|"]
+        doc += [f"| {a} | {cond} | {src} |" for a, cond, src in CONV_ALGOS]
+        doc += ["", "cuDNN's choice is modelled as the fastest eligible algorithm. GEMMs (linear, bmm, "
+                "the GEMMs inside convs) take the fastest of the CTA tiles "
+                + ", ".join(f"{int(a)}x{int(b)}" for a, b in SGEMM_TILES) + " (CUDA cores; tensor cores: "
+                + ", ".join(f"{int(a)}x{int(b)}" for a, b in TC_TILES) + ") and, on tensor cores only, split-K 1-16 while the "
+                "tiles leave SMs idle (the corpus' fp32 sgemm kernels never split K across CTAs); tiles "
+                "run in waves of one per SM.", ""]
         doc += ["## Conv algorithm census (the corpus' main kernel names)", ""] + census(ev)
         doc += [f"The model picks the fastest eligible algorithm; it agrees with the corpus' kernel on "
                 f"{agree * 100:.0f}% of conv rows (leave-one-out parameters).", ""]

@@ -1,16 +1,16 @@
 """Caffe frontend: the real model-zoo descriptors against SOURCES.md, hand-derived
 shapes and counts on tiny descriptors, and one-line errors for bad input."""
 import time
-from pathlib import Path
 
 import pytest
+from shared_data import PROTOTXT
 
 from augur_sim.counts import count_net
 from augur_sim.errors import AugurError, ParseError, ShapeError, UnsupportedOpError
 from augur_sim.frontends.caffe import load_caffe
 from augur_sim.graph import rebatch
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "prototxt"
+SHARED = PROTOTXT  # ../shared/prototxt or $AUGUR_SHARED/prototxt (tests/shared_data.py)
 
 # The "derived from this file" column of ../shared/prototxt/SOURCES.md: conv + FC
 # multiply-accumulates at batch 1 (in GMACs, as printed there) and learned parameters

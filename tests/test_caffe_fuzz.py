@@ -1,9 +1,9 @@
 """Mutation fuzzing of the real Caffe descriptors: whatever the damage, the frontend
 returns a LayerGraph or raises AugurError, never any other exception."""
 import re
-from pathlib import Path
 
 import pytest
+from shared_data import PROTOTXT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +12,7 @@ from augur_sim.errors import AugurError
 from augur_sim.frontends.caffe import load_caffe_text
 from augur_sim.graph import LayerGraph
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "prototxt"
+SHARED = PROTOTXT  # ../shared/prototxt or $AUGUR_SHARED/prototxt (tests/shared_data.py)
 FILES = sorted(SHARED.glob("*.prototxt")) if SHARED.is_dir() else []
 TEXTS = {p.name: p.read_text() for p in FILES}
 

@@ -384,3 +384,26 @@ def test_devices_csv_titles_are_corpus_sections():
     assert len(names) == 15
     missing = [n for n in names if n not in {r["section_title"] for r in rows}]
     assert not missing, missing
+
+
+def test_every_corpus_cpu_run_places():
+    """Every (section, threads, powersave) the corpus ran resolves to a placement with that
+    many threads: over-subscribed runs time-share, powersave=1 on SMP CPUs uses all cores."""
+    shared = _shared()
+    if shared is None:
+        pytest.skip("shared corpus not found (set AUGUR_SHARED or place shared/ beside the repo)")
+    specs = {r["section_title"]: r for r in csv.DictReader(DEVICES.open())}
+    runs = {(r["device"], int(r["threads"]), int(r["powersave"]))
+            for r in csv.DictReader((shared / "corpora" / "ncnn" / "benchncnn_train.csv").open())
+            if r["gpu_device"] == "-1" and r["device"] in specs and specs[r["device"]]["cpu_processor"]}
+    assert len(runs) > 100
+    sets = {0: "all", 1: "little", 2: "big"}
+    smp_little = oversubscribed = 0
+    for title, threads, powersave in sorted(runs):
+        s = specs[title]
+        p = place(load_hw(s["hw"]).processor(s["cpu_processor"]), sets[powersave], threads)
+        assert p.threads == threads and p.peak_flops() > 0
+        smp_little += "no little cores" in p.note
+        oversubscribed += p.oversubscribed
+    # Both documented special cases occur in the corpus (Loongson 3A4000 4/1, Orion O6 12/2...).
+    assert smp_little >= 3 and oversubscribed >= 3

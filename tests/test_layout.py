@@ -20,11 +20,7 @@ PKG = Path(__file__).resolve().parents[1] / "augur_sim"
 # need matplotlib, the GPU runner needs torch, --scheduler needs dask.distributed).
 LAZY_ALLOWED = {"onnx", "onnxruntime", "torch", "matplotlib", "pyarrow", "distributed", "dask"}
 # (module, imported module) pairs allowed inside a function for a stated reason, until it goes.
-LAZY_PAIRS = {
-    # hw/placement.py (CPU clusters) arrives with the device-catalogue work (issue 9); the
-    # ncnn runtime, landed first, imports it only when an ncnn estimate runs.
-    ("augur_sim.engine.ncnn_hw", "augur_sim.hw.placement"),
-}
+LAZY_PAIRS: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

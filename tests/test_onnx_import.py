@@ -419,7 +419,7 @@ def test_stale_value_info_is_ignored_and_onnx_inference_cross_checks(tmp_path, m
     assert load_onnx(p).tensors["c"].shape == (1, 4, 6, 6)
     # ...but where ONNX's own inference disagrees with ours, the import stops at that node.
     import augur_sim.frontends.onnx as fe
-    monkeypatch.setattr(fe, "_onnx_shapes", lambda model, inputs: {"c": (1, 4, 5, 5)})
+    monkeypatch.setattr(fe, "_onnx_shapes", lambda model, inputs, **kw: {"c": (1, 4, 5, 5)})
     with pytest.raises(ShapeError) as e:
         load_onnx(p)
     assert "node 'c1'" in str(e.value) and "(1, 4, 6, 6)" in str(e.value) and "(1, 4, 5, 5)" in str(e.value)

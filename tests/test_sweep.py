@@ -148,14 +148,14 @@ def test_processor_all_gives_every_processor(tmp_path):
 
 def test_progress_line():
     buf = io.StringIO()
-    p = S.Progress(10, True, stream=buf)
+    p = S.progress_bar(10, "sweep", "rows", True, stream=buf)
     p.update(4)
     p.update(6)
     p.close()
     text = buf.getvalue()
-    assert "10/10 rows" in text and "rows/s" in text and text.endswith("\n")
+    assert "10/10" in text and "rows/s" in text and text.endswith("\n")
     quiet = io.StringIO()
-    q = S.Progress(10, False, stream=quiet)
+    q = S.progress_bar(10, "sweep", "rows", False, stream=quiet)
     q.update(10)
     q.close()
     assert quiet.getvalue() == ""

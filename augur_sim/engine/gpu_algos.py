@@ -11,8 +11,9 @@ What a kernel costs here (all times in seconds, per hardware row h):
   tile's arithmetic intensity (FLOP per operand element loaded: small tiles are bound by
   shared-memory/L1 operand traffic). Tiles run in waves of one per SM:
   waves = ceil(tiles / SMs) (wave quantisation). Split-K cuts K into s slices when the
-  tiles alone leave SMs idle; the partial outputs cost one more write+read and a reduction
-  kernel. The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
+  tiles alone leave SMs idle (tensor-core GEMMs only: the corpus' fp32 sgemm kernels never
+  split K across CTAs); the partial outputs cost one more write+read and a reduction kernel.
+  The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
   heuristic aims at that); candidate tiles are the CTA shapes the corpus' kernel names show
   (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 32x32).
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
@@ -183,7 +184,10 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles):
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
         for s in SPLITS:
             # Split-K only pays while tiles leave SMs idle and each slice keeps some depth.
-            if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0):
+            # cuBLAS's fp32 sgemm kernels do not split K across CTAs: the corpus' 90k fp32
+            # GEMM rows show no split-K kernel (their "sliced1x4" slices K inside one CTA),
+            # so only the tensor-core path splits.
+            if s > 1.0 and (tc == 0.0 or base_tiles * s > 2.0 * sms or K / s < 64.0):
                 break
             t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
             best = min(best, t)

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import AugurError
+from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
                         N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
 
@@ -111,10 +112,6 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     """The ncnn row of `proc` run with --cores/--threads (see the module docstring)."""
     if proc.kind != "cpu":
         raise AugurError("the ncnn runtime models CPUs; this processor is a GPU", where=proc.name)
-    try:
-        from ..hw.placement import place
-    except ImportError:  # before the catalogue's placement lands: one implicit cluster
-        place = _implicit_place
     p = place(proc, cores, threads)
     c = p.clusters[p.straggler]
     caps = caps_of_cluster(c)

@@ -29,12 +29,17 @@ def _save(fig, path) -> None:
 def roofline_plot(est, hw, path) -> None:
     """Roofs of the processor (peak compute, DRAM and cache bandwidths) and every kernel as
     a point at (FLOPs / DRAM byte, achieved FLOP/s), sized by its share of the time."""
+    _save(roofline_figure(est, hw), path)
+
+
+def roofline_figure(est, hw, figsize=(8, 5.5)):
+    """The matplotlib figure of roofline_plot (the caller saves and closes it)."""
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
     row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads,
                  getattr(est, "cores", None))
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=figsize)
     pts = [(l.flops / l.dram_bytes, l.flops / l.time_s, l.time_s, l.bound, l.name)
            for l in est.layers if l.fused_into is None and l.time_s > 0 and l.dram_bytes > 0 and l.flops > 0]
     xs = np.logspace(-2, 4, 200)
@@ -61,4 +66,4 @@ def roofline_plot(est, hw, path) -> None:
                  f"{est.total.time_s * 1e3:.2f} ms")
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(True, which="both", alpha=0.2)
-    _save(fig, path)
+    return fig

@@ -15,7 +15,6 @@ import glob as globmod
 import math
 import multiprocessing as mp
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from ..frontends import SUFFIXES, load_net, resolve_net
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import _available_names
+from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
 from .generate import GenSpec, generate
 
@@ -446,42 +446,6 @@ class ResultStore:
         return len(table)
 
 
-# ---------------------------------------------------------------- progress
-
-class Progress:
-    """A one-line progress bar with the rate, on stderr (no third-party package)."""
-
-    def __init__(self, total: int, enabled: bool, unit: str = "rows", stream=None):
-        self.total, self.enabled, self.unit = total, enabled, unit
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self.t0 = time.monotonic()
-        self.last = 0.0
-
-    def update(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self.last >= 0.2 or self.done >= self.total):
-            self.last = now
-            self.stream.write("\r" + self.line(now))
-            self.stream.flush()
-
-    def line(self, now: float | None = None) -> str:
-        el = max((now or time.monotonic()) - self.t0, 1e-9)
-        rate = self.done / el
-        frac = self.done / self.total if self.total else 1.0
-        bar = "#" * int(30 * frac)
-        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-        eta_s = f"{eta:5.0f}s" if math.isfinite(eta) else "    ?"
-        return (f"[{bar:<30}] {self.done}/{self.total} {self.unit} {frac:4.0%} "
-                f"{rate:8.1f} {self.unit}/s ETA {eta_s}")
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + self.line() + "\n")
-            self.stream.flush()
-
-
 # ---------------------------------------------------------------- running
 
 @dataclass
@@ -578,7 +542,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     partial = frozenset(k for it in todo for t in pack.targets
                         for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
                         if k in present)
-    bar = Progress(total - skipped, progress)
+    bar = progress_bar(total - skipped, "sweep", "rows", progress)
     written = [0]
 
     def on_rows(rows):

@@ -27,6 +27,7 @@ Decisions worth knowing (they change counts):
 """
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
     registry,
 )
+from . import onnx_wire
 
 # Protobuf cannot serialise more than 2 GiB, so no valid .onnx file is larger.
 MAX_ONNX_BYTES = 2 << 30
@@ -51,20 +53,22 @@ _DTYPES = {1: "fp32", 10: "fp16", 16: "bf16", 3: "int8", 2: "int8"}
 
 
 class _Const:
-    """A constant tensor: dims always known, the value read lazily (and never for external data)."""
+    """A constant tensor: dims always known, the value read lazily (never for external data;
+    for a tensor the structure-only read stripped, from the mapped file, on demand)."""
 
-    __slots__ = ("shape", "_proto", "_value")
+    __slots__ = ("shape", "_proto", "_value", "_lazy")
 
-    def __init__(self, shape, proto=None, value=None):
+    def __init__(self, shape, proto=None, value=None, lazy=None):
         self.shape = tuple(int(d) for d in shape)
         self._proto = proto
         self._value = value
+        self._lazy = lazy
 
     @property
     def external(self) -> bool:
-        import onnx
-        return self._value is None and self._proto is not None and \
-            self._proto.data_location == onnx.TensorProto.EXTERNAL
+        """True when the values live in a separate file (never read)."""
+        return self._value is None and self._proto is not None and self._proto.data_location == 1 \
+            and (self._lazy is None or self._lazy.span(self._proto) is None)
 
     @property
     def size(self) -> int:
@@ -75,7 +79,10 @@ class _Const:
 
     def value(self):
         """The numpy value, or None when it lives in an external file."""
-        if self._value is None and self._proto is not None and not self.external:
+        if self._value is None and self._lazy is not None and self._proto is not None and \
+                self._lazy.span(self._proto) is not None:
+            self._value = self._lazy.load(self._proto)
+        elif self._value is None and self._proto is not None and not self.external:
             from onnx import numpy_helper
             try:
                 self._value = numpy_helper.to_array(self._proto)
@@ -93,6 +100,15 @@ def _attrs(node) -> dict:
     from onnx import helper
     out = {}
     for a in node.attribute:
+        # The common kinds directly (helper.get_attribute_value's chain of tests costs
+        # more than the rest of translating a node); everything else through it.
+        k = a.type
+        if k == 2 and not a.ref_attr_name:
+            out[a.name] = a.i
+            continue
+        if k == 7 and not a.ref_attr_name:
+            out[a.name] = list(a.ints)
+            continue
         v = helper.get_attribute_value(a)
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
@@ -103,6 +119,8 @@ def _attrs(node) -> dict:
 
 
 def _ints(v) -> tuple[int, ...]:
+    if isinstance(v, (list, tuple)) and all(type(x) is int for x in v):
+        return tuple(v)  # attribute lists, the common case: numpy would cost more than the rest
     return tuple(int(x) for x in np.asarray(v).reshape(-1))
 
 
@@ -119,6 +137,7 @@ class _Ctx:
         self.node = ""  # current node name, for errors
         self.emitted = 0  # layers other than inputs
         self.stored_shapes: dict[str, tuple] = {}  # value_info kept in the file (for --lenient)
+        self.lazy = None  # onnx_wire.LazyTensors of the structure-only read, or None
 
     # -- errors -----------------------------------------------------------------------
     def err(self, msg: str, cls=AugurError) -> AugurError:
@@ -174,15 +193,19 @@ class _Ctx:
     def emit(self, op: str, attrs: dict, inputs, outputs, src_type: str, suffix: str | None = None) -> str:
         name = self.unique(self.node if suffix is None else f"{self.node}/{suffix}")
         inputs, outputs = tuple(inputs), tuple(outputs)
+        in_shapes = tuple(self.dyn(t) for t in inputs)
         try:
-            out_shapes, _ = registry.get(op).infer(attrs, tuple(self.dyn(t) for t in inputs))
+            out_shapes, param_shapes = registry.get(op).infer(attrs, in_shapes)
             if len(out_shapes) != len(outputs):
                 raise ShapeError(f"{op} gives {len(out_shapes)} outputs, the node names {len(outputs)}")
-            out_shapes = [check_shape(s, f"output of {op}") for s in out_shapes]
+            out_shapes = tuple(check_shape(s, f"output of {op}") for s in out_shapes)
+            param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
+        # The builder reuses these shapes instead of running the same rules again.
         self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=SourceLoc(self.file, None), src_type=src_type))
+                               source=SourceLoc(self.file, None), src_type=src_type),
+                         inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
             self.shapes[t] = tuple(s)
@@ -853,7 +876,7 @@ def h_identity(c: _Ctx, node, a):
 
 def h_constant(c: _Ctx, node, a):
     if "value" in a:
-        c.consts[node.output[0]] = _Const(tuple(a["value"].dims), proto=a["value"])
+        c.consts[node.output[0]] = _Const(tuple(a["value"].dims), proto=a["value"], lazy=c.lazy)
         return
     for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
                        ("value_ints", np.int64)):
@@ -896,6 +919,12 @@ def supported_ops() -> list[str]:
 # Loading.
 
 def _read_model(path: Path):
+    """(model, lazy): the ModelProto, and the reader of the tensors stripped from it.
+
+    A structure-only read (onnx_wire): the file is mapped, large tensor payloads are
+    skipped unread, and `lazy` reads them back on demand until the caller closes it.
+    Where the file cannot be mapped or the scan gives up, the whole file is decoded by
+    protobuf and `lazy` is None."""
     import onnx
     file = str(path)
     try:
@@ -906,20 +935,37 @@ def _read_model(path: Path):
         raise AugurError("empty file; expected an ONNX model", file=file)
     if size > MAX_ONNX_BYTES:
         raise AugurError(f"file is {size} bytes, larger than any ONNX protobuf can be (2 GiB)", file=file)
+    model = lazy = None
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise AugurError(f"cannot read: {e.strerror}", file=file)
-    try:
-        model = onnx.load_model_from_string(data)
-    except Exception as e:  # DecodeError, RuntimeWarning-as-error, ...: all mean "not ONNX"
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AugurError(f"not a valid ONNX model ({first})", file=file)
+        with open(path, "rb") as f:
+            buf = onnx_wire.map_file(f)
+    except (OSError, ValueError):
+        buf = None
+    if buf is not None:
+        try:
+            st = onnx_wire.strip(buf)
+            model = onnx.load_model_from_string(st.data)
+            lazy = onnx_wire.LazyTensors(buf, st.spans, file)
+        except Exception:  # Malformed, or a decode error: the full decode below says why
+            model = None
+            buf.close()
+    if model is None:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise AugurError(f"cannot read: {e.strerror}", file=file)
+        try:
+            model = onnx.load_model_from_string(data)
+        except Exception as e:  # DecodeError, RuntimeWarning-as-error, ...: all mean "not ONNX"
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise AugurError(f"not a valid ONNX model ({first})", file=file)
     if not model.HasField("graph") or model.ir_version <= 0 or \
             (not model.graph.node and not model.graph.input):
+        if lazy is not None:
+            lazy.close()
         raise AugurError("not an ONNX model (no graph, IR version or nodes; truncated or wrong file?)",
                          file=file)
-    return model
+    return model, lazy
 
 
 def _dims(vi) -> list:
@@ -978,10 +1024,12 @@ def _static_shapes(vis) -> dict[str, tuple]:
     return out
 
 
-def _onnx_shapes(model, inputs) -> dict[str, tuple]:
+def _onnx_shapes(model, inputs, stripped: bool = False) -> dict[str, tuple]:
     """Static shapes ONNX's own inference finds from the inputs alone (best effort: {} when
     it fails). Stored value_info is cleared first: it is often stale in edited models and
-    describes the declared batch, and ONNX would keep it rather than recompute."""
+    describes the declared batch, and ONNX would keep it rather than recompute.
+    `stripped`: the model comes from the structure-only read, its large tensors are stubs
+    already (and its small ones are kept whole)."""
     import onnx
     from onnx import shape_inference
     # A weight-free copy: inference reads only the small shape-carrying constants, and
@@ -993,7 +1041,9 @@ def _onnx_shapes(model, inputs) -> dict[str, tuple]:
     g.node.extend(src.node)
     g.input.extend(src.input)
     g.output.extend(src.output)
-    for t in src.initializer:
+    if stripped:
+        g.initializer.extend(src.initializer)
+    for t in () if stripped else src.initializer:
         n = 1
         for d in t.dims:
             n *= d
@@ -1027,23 +1077,39 @@ def load_onnx(path, batch: int | None = None, input_shape: tuple | None = None,
               lenient: bool = False) -> LayerGraph:
     """Load an ONNX model's structure as a shape-inferred LayerGraph (weights not read)."""
     path = Path(path)
+    model, lazy = _read_model(path)
+    # Translation allocates many small objects and frees none of them before it ends; the
+    # cyclic collector's passes over them are about a tenth of the load time, for nothing.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_model(model, lazy, path, batch, input_shape, lenient)
+    finally:
+        if gc_was_on:
+            gc.enable()
+        if lazy is not None:
+            lazy.close()
+
+
+def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> LayerGraph:
     file = str(path)
-    model = _read_model(path)
     graph = model.graph
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     init_names = {t.name for t in graph.initializer}
     inputs = _resolve_inputs(model, file, batch, input_shape, init_names)
     declared = {vi.name: _dims(vi) for vi in graph.input}
     changed = any(declared.get(n) != list(s) for n, s, _ in inputs)
-    onnx_shapes = _onnx_shapes(model, inputs)
+    onnx_shapes = _onnx_shapes(model, inputs, stripped=lazy is not None)
     # Shapes stored in the file describe the declared input shapes; valid only if unchanged.
-    stored = {} if changed else _static_shapes(list(graph.value_info) + list(graph.output))
+    # Only --lenient reads them (for ops it keeps as opaque).
+    stored = {} if changed or not lenient else _static_shapes(list(graph.value_info) + list(graph.output))
 
     b = GraphBuilder(path.stem or graph.name or "onnx", file)
     c = _Ctx(file, b, opset, onnx_shapes, lenient)
     c.stored_shapes = stored
+    c.lazy = lazy
     for t in graph.initializer:
-        c.consts[t.name] = _Const(tuple(t.dims), proto=t)
+        c.consts[t.name] = _Const(tuple(t.dims), proto=t, lazy=lazy)
     for name, shape, dtype in inputs:
         c.names.add(name)
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
@@ -1066,13 +1132,11 @@ def _translate(c: _Ctx, node, index: int) -> None:
     ins = [t for t in node.input if t]
     try:
         if op in FOLDABLE and ins and all(c.is_const(t) for t in ins) and op not in ("Constant", "Shape"):
-            vals = []
-            for t in node.input:
-                vals.append(c.value(t, f"{op} input") if t else None)
-            for v in vals:
-                if v is not None and np.size(v) > MAX_FOLD_ELEMS:
-                    raise c.err(f"{op} on a constant of {np.size(v)} elements: folding is limited to "
-                                f"{MAX_FOLD_ELEMS}", UnsupportedOpError)
+            for t in ins:  # sizes checked before any value is read
+                if c.consts[t].size > MAX_FOLD_ELEMS:
+                    raise c.err(f"{op} on a constant of {c.consts[t].size} elements: folding is limited "
+                                f"to {MAX_FOLD_ELEMS}", UnsupportedOpError)
+            vals = [c.value(t, f"{op} input") if t else None for t in node.input]
             outs = _fold(op, vals, a, c.opset, node)
             for name, v in zip(node.output, outs):
                 if name:

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
-from ..errors import AugurError, ParseError, SchemaError
+from ..errors import AugurError, SchemaError
 from ..fileio import read_text
+from ..hw.yamlsrc import Node
+from ..hw.yamlsrc import parse_yaml as read_parsed
 from ..graph import DTYPE_BYTES, MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from ..ops import registry
 from ..ops.activations import ACTIVATIONS
@@ -71,52 +72,31 @@ class _Seq(list):
     lines: list
 
 
-class _LineLoader(yaml.SafeLoader):
-    """The safe loader, building _Map/_Seq so errors can name lines."""
+# A net may be long (every layer spelled out), far more than a spec: a larger node bound.
+MAX_YAML_NODES = 2_000_000
 
 
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)  # merge keys (<<) as the safe loader does
-    m = _Map()
-    m.line = node.start_mark.line + 1
-    m.lines = {}
-    for knode, vnode in node.value:
-        key = loader.construct_object(knode, deep=True)
-        kline = knode.start_mark.line + 1
-        if not isinstance(key, str):
-            raise SchemaError(f"mapping keys must be strings, got {key!r}", line=kline)
-        if key in m:
-            # PyYAML keeps the last silently; a repeated key is nearly always a mistake.
-            raise SchemaError(f"duplicate key '{key}' (first at line {m.lines[key]})", line=kline)
-        m[key] = loader.construct_object(vnode, deep=True)
-        m.lines[key] = kline
-    return m
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    s = _Seq(loader.construct_object(n, deep=True) for n in node.value)
-    s.line = node.start_mark.line + 1
-    s.lines = [n.start_mark.line + 1 for n in node.value]
-    return s
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+def _from_node(n: Node):
+    """The located tree of the shared reader (hw/yamlsrc.py) as _Map/_Seq/scalars."""
+    if isinstance(n.value, dict):
+        m = _Map((k, _from_node(v)) for k, v in n.value.items())
+        m.line = n.line or 0
+        m.lines = dict(n.key_lines or {})
+        return m
+    if isinstance(n.value, list):
+        s = _Seq(_from_node(v) for v in n.value)
+        s.line = n.line or 0
+        s.lines = [v.line for v in n.value]
+        return s
+    return n.value
 
 
 def parse_yaml(text: str, file: str | None):
-    """Parse with the safe loader; mappings and sequences carry line numbers."""
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 -- _LineLoader is a SafeLoader
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        msg = " ".join(str(p) for p in (e.context, e.problem) if p)
-        raise ParseError(f"YAML syntax: {msg}", file=file, line=line)
-    except yaml.YAMLError as e:
-        raise ParseError(f"YAML syntax: {e}", file=file)
-    except AugurError as e:
-        raise e.located(file=file)
+    """The shared YAML reader (safe loader; duplicate keys, tags, merges and alias blow-ups
+    refused, hw/yamlsrc.py); mappings and sequences carry line numbers."""
+    top = f"a network file is a mapping with keys {', '.join(TOP_KEYS)}"
+    return _from_node(read_parsed(text, file or "<string>", max_nodes=MAX_YAML_NODES, what="networks",
+                                  top=top, empty="the file is empty", empty_line=None))
 
 
 # ---------------------------------------------------------------- locations
@@ -869,8 +849,6 @@ def _kind(v) -> str:
 def load_yamlnet_text(text: str, file: str = "<string>", input_shape=None) -> LayerGraph:
     """Expand a YAML network given as text (tests, generated networks)."""
     doc = parse_yaml(text, file)
-    if doc is None:
-        raise SchemaError("the file is empty", file=file)
     return _Expander(doc, file, input_shape).run()
 
 

@@ -53,6 +53,14 @@ def format_hw(device: Device) -> str:
         for r in p.runtimes.values():
             mark = " (default)" if r.name == p.default_runtime else ""
             out.append(f"    runtime {r.name}{mark}: {r.stack}")
+            if r.kernel_model:
+                out.append(f"      kernel model {r.kernel_model} (hwspecs/fits/{r.kernel_model}.yaml, "
+                           f"class of {p.arch or 'no arch'}); fp32 conv math {r.fp32_conv_math}, fp32 "
+                           f"matmul math {r.fp32_matmul_math}"
+                           + (f"; CUDA-graph floor {r.graph_floor_s * 1e6:g} us" if r.graph_floor_s else ""))
+                out.append(f"      fusion: {', '.join(r.fusion) or 'none'}")
+                out.append(f"      source: {r.source}")
+                continue
             if r.fitted:
                 out.append(f"      fitted from fits/{r.fitted}.yaml, class {r.fit_class} (default run); "
                            "other core sets use their slowest core's class")

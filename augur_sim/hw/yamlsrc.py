@@ -24,6 +24,7 @@ class Node:
     value: object
     file: str
     line: int | None      # 1-based; None for values that came from overrides
+    key_lines: dict | None = None  # mapping: key -> the line of the key itself
 
 
 def format_path(path: tuple) -> str:
@@ -57,25 +58,28 @@ def read_text(path: Path, shown: str) -> str:
 
 
 class _Walker:
-    def __init__(self, shown: str, loader: yaml.SafeLoader):
+    def __init__(self, shown: str, loader: yaml.SafeLoader, max_nodes: int = MAX_NODES, what: str = "specs"):
         self.shown = shown
         self.loader = loader
         self.count = 0
+        self.max_nodes = max_nodes
+        self.what = what
 
     def walk(self, node: yaml.Node, path: tuple) -> Node:
         self.count += 1
         line = node.start_mark.line + 1
-        if self.count > MAX_NODES:
-            raise SchemaError(f"document expands to more than {MAX_NODES} nodes "
+        if self.count > self.max_nodes:
+            raise SchemaError(f"document expands to more than {self.max_nodes} nodes "
                               "(aliases?)", file=self.shown, line=line, where=format_path(path))
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and \
                 node.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-            # Specs are plain data: explicit tags (!!python/..., !!set, !!omap) are refused.
-            raise ParseError(f"YAML tag {node.tag!r} not allowed; specs are plain mappings, "
+            # Specs and nets are plain data: explicit tags (!!python/..., !!set, !!omap) are refused.
+            raise ParseError(f"YAML tag {node.tag!r} not allowed; {self.what} are plain mappings, "
                              "lists and scalars", file=self.shown, line=line,
                              where=format_path(path) or None)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Node] = {}
+            key_lines: dict[str, int] = {}
             for knode, vnode in node.value:
                 kline = knode.start_mark.line + 1
                 if not isinstance(knode, yaml.ScalarNode) or knode.tag == "tag:yaml.org,2002:merge":
@@ -95,7 +99,8 @@ class _Walker:
                 if not isinstance(child.value, (dict, list)):
                     child.line = kline
                 out[key] = child
-            return Node(out, self.shown, line)
+                key_lines[key] = kline
+            return Node(out, self.shown, line, key_lines)
         if isinstance(node, yaml.SequenceNode):
             return Node([self.walk(v, path + (i,)) for i, v in enumerate(node.value)],
                         self.shown, line)
@@ -107,8 +112,11 @@ class _Walker:
         return Node(value, self.shown, line)
 
 
-def parse_yaml(text: str, shown: str) -> Node:
-    """Compose `text` with the safe loader and return the located tree."""
+def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "specs",
+               top: str = "top level must be a mapping of spec fields",
+               empty: str = "empty document; expected a mapping", empty_line: int | None = 1) -> Node:
+    """Compose `text` with the safe loader and return the located tree. The one YAML
+    reader of the package: hardware specs (here) and YAML nets (frontends/yamlnet.py)."""
     loader = yaml.SafeLoader(text)
     try:
         try:
@@ -121,11 +129,11 @@ def parse_yaml(text: str, shown: str) -> Node:
         except yaml.YAMLError as e:
             raise ParseError(f"YAML syntax: {e}", file=shown) from None
         if root is None:
-            raise SchemaError("empty document; expected a mapping", file=shown, line=1)
+            raise SchemaError(empty, file=shown, line=empty_line)
         if not isinstance(root, yaml.MappingNode):
-            raise SchemaError("top level must be a mapping of spec fields",
+            raise SchemaError(top,
                               file=shown, line=root.start_mark.line + 1)
-        return _Walker(shown, loader).walk(root, ())
+        return _Walker(shown, loader, max_nodes, what).walk(root, ())
     finally:
         loader.dispose()
 

@@ -67,10 +67,11 @@ from ..engine.hwrow import (
 from ..errors import AugurError
 from ..hw import Cache, Energy, Processor, Runtime
 from ..lowering import NOOP, lower
+from ..progress import progress_bar
 from .benchmarks import LayerSpec, add_model, bench_specs, chain_model, layer_graph, onnx_model, stream_sizes
 from .fit import FitResult, Param, fit_params
 from .machine import MachineInfo, isa_flop_per_cycle, loadavg, machine_info
-from .timing import Progress, Timing, kernel_time, layout_share, session, time_runs
+from .timing import Timing, kernel_time, layout_share, session, time_runs
 
 ASSUMED_GEMM_PEAK = 0.9          # fraction of FMA peak MLAS SGEMM reaches on a large GEMM (assumption)
 RUNTIME = "onnxruntime"
@@ -207,7 +208,7 @@ def calibrate(threads: int | None = None, mode: str = "full", progress: bool = T
     rng = np.random.default_rng(seed)
     n_chained = sum(1 for s in specs if s.chain)
     n_steps = (len(specs) + n_chained) * (rounds + 1) + 2 * (rounds + 1) + len(sizes) * (rounds + 1)
-    bar = Progress(n_steps, "calibrate", enabled=progress)
+    bar = progress_bar(n_steps, "calibrate", "runs", progress)
     for s in specs:
         g = layer_graph(s)
         graphs[s.name] = g

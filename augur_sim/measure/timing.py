@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -61,41 +60,10 @@ class Timing:
         return 100.0 * (self.q3_s - self.q1_s) / self.median_s if self.median_s > 0 else 0.0
 
 
-class Progress:
-    """A one-line progress bar on stderr."""
-
-    def __init__(self, total: int, label: str, stream=None, enabled: bool = True):
-        self.total, self.done, self.label = max(total, 1), 0, label
-        self.stream = stream or sys.stderr
-        self.enabled = enabled
-        self.t0 = time.perf_counter()
-
-    def step(self, what: str = "", n: int = 1) -> None:
-        self.done = min(self.done + n, self.total)
-        if not self.enabled:
-            return
-        # A log file (not a terminal) gets a line per quarter, not a carriage-return storm.
-        tty = getattr(self.stream, "isatty", lambda: False)()
-        if not tty and self.done * 4 // self.total == (self.done - n) * 4 // self.total and self.done < self.total:
-            return
-        width = 30
-        fill = int(width * self.done / self.total)
-        el = time.perf_counter() - self.t0
-        self.stream.write(f"{chr(13) if tty else ''}{self.label} [{'#' * fill}{'.' * (width - fill)}] "
-                          f"{self.done}/{self.total} "
-                          f"{el:5.1f}s {what[:32]:<32}" + ("" if tty else "\n"))
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and getattr(self.stream, "isatty", lambda: False)():
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 SETTLE_S = 0.1   # pause before timing a multi-thread session: the last pool's workers stop spinning
 
 
-def time_runs(sessions: dict, feeds: dict, rounds: int, sample_s: float, progress: Progress | None = None,
+def time_runs(sessions: dict, feeds: dict, rounds: int, sample_s: float, progress=None,
               seed: int = 0, threads: int = 1) -> dict:
     """Warm up every session, then time `rounds` interleaved rounds (shuffled order each
     round). One sample = mean of `inner` back-to-back runs, inner chosen so a sample lasts
@@ -109,8 +77,9 @@ def time_runs(sessions: dict, feeds: dict, rounds: int, sample_s: float, progres
         s.run(None, f)
         one = max(time.perf_counter() - t, 1e-6)
         inner[name] = int(min(max(1, sample_s / one), 2000))
-        if progress:
-            progress.step(f"warm-up {name}")
+        if progress is not None:
+            progress.set_postfix_str(f"warm-up {name}"[:32], refresh=False)
+            progress.update(1)
     samples: dict[str, list[float]] = {n: [] for n in sessions}
     names = list(sessions)
 
@@ -120,8 +89,9 @@ def time_runs(sessions: dict, feeds: dict, rounds: int, sample_s: float, progres
         for _ in range(k):
             s.run(None, f)
         samples[name].append((time.perf_counter() - t) / k)
-        if progress:
-            progress.step(name)
+        if progress is not None:
+            progress.set_postfix_str(name[:32], refresh=False)
+            progress.update(1)
 
     if threads > 1:
         # Every multi-thread session owns a thread pool whose workers spin for tens of ms

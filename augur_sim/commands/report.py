@@ -1,0 +1,55 @@
+"""augur report: an estimate as one self-contained HTML page (report_html.py)."""
+from __future__ import annotations
+
+import sys
+
+from .. import __version__
+from ..errors import AugurError
+from ..estimator import estimate
+from ..fileio import atomic_write_text, check_writable
+from ..graph import PRECISIONS
+from ..hw import load_hw
+from ..report import ibytes
+from ..report_html import MAX_DEVICES, render
+from .args import _positive, add_net_args, net_from_args
+
+
+def cmd_report(args):
+    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
+    if len(args.hw) > MAX_DEVICES:
+        raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
+    check_writable(args.out)  # before the slow part
+    threads = _positive("--threads")(args.threads) if args.threads is not None else None
+    graph = net_from_args(args)
+    devices = [load_hw(h) for h in args.hw]
+    ests = [estimate(graph, dev, processor=args.processor, precision=args.precision, threads=threads,
+                     policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
+                     cores=args.cores)
+            for dev in devices]
+    command = "augur " + " ".join(sys.argv[1:]) if args.record_command else ""
+    text = render(ests, devices, command=command, version=__version__)
+    atomic_write_text(args.out, text)
+    print(f"wrote {args.out} ({ibytes(len(text.encode()))}): {ests[0].net} on "
+          f"{', '.join(e.hw for e in ests)}")
+
+
+def register(sub):
+    p = sub.add_parser("report", help="an estimate as one self-contained HTML page (one or more devices)")
+    add_net_args(p)
+    p.add_argument("--hw", action="append", required=True,
+                   help="a name from `augur hw list` or a spec YAML path; repeat it (or list names with commas) "
+                        "to compare devices side by side")
+    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name (on every device)")
+    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--threads", default=None, help="CPU threads (default: the cores of the --cores set)")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="CPU core set, as in `augur estimate` (default: big)")
+    p.add_argument("--policy", choices=["caffe", "reuse"], default="reuse",
+                   help="memory policy for the headline figure (both are shown)")
+    p.add_argument("--runtime-mib", type=float, default=None,
+                   help="fixed runtime memory in MiB (default: estimate per processor kind)")
+    p.add_argument("--out", required=True, help="the .html file to write (atomically)")
+    p.add_argument("--no-command", dest="record_command", action="store_false",
+                   help="do not print the command line in the report")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,219 @@
+"""The ONNX frontend's structure-only read (frontends/onnx_wire.py): weights are skipped
+unread, the few values shapes need are read back on demand, external data is never opened.
+
+Every model is also loaded through a full protobuf decode of the file (the reader used
+before the structure-only read, still the fallback) and must give the same graph."""
+from __future__ import annotations
+
+import os
+import resource
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto as T, helper, numpy_helper  # noqa: E402
+
+from augur_sim.counts import count_net  # noqa: E402
+from augur_sim.errors import AugurError  # noqa: E402
+from augur_sim.frontends import onnx as onnx_frontend  # noqa: E402
+from augur_sim.frontends import onnx_wire  # noqa: E402
+from augur_sim.frontends.onnx import load_onnx  # noqa: E402
+from onnx_util import external_data_model  # noqa: E402
+
+
+def peak_alloc(fn):
+    """(fn(), peak bytes Python allocated while it ran)."""
+    tracemalloc.start()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, T.FLOAT, shape)
+
+
+def save(path: Path, nodes, inputs, outputs, inits=(), opset=17) -> Path:
+    g = helper.make_graph(nodes, "t", inputs, [vi(o, None) for o in outputs], initializer=list(inits))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    path.write_bytes(m.SerializeToString())
+    return path
+
+
+def rand(name, *shape):
+    return numpy_helper.from_array(np.random.default_rng(len(name)).standard_normal(shape)
+                                   .astype(np.float32), name)
+
+
+def full_decode(monkeypatch, path):
+    """load_onnx with the whole file decoded by protobuf (nothing stripped)."""
+    def read(p):
+        return onnx.load_model_from_string(Path(p).read_bytes()), None
+    with monkeypatch.context() as m:
+        m.setattr(onnx_frontend, "_read_model", read)
+        return load_onnx(path)
+
+
+def same_graph(a, b):
+    assert a.order == b.order
+    assert {t: i.shape for t, i in a.tensors.items()} == {t: i.shape for t, i in b.tensors.items()}
+    assert [a.layer(n).attrs for n in a.order] == [b.layer(n).attrs for n in b.order]
+    ca, cb = count_net(a).total, count_net(b).total
+    assert (ca.macs, ca.flops, ca.params) == (cb.macs, cb.flops, cb.params)
+
+
+def conv_bn_fc(tmp_path, channels=512, affine_identity=True):
+    """conv -> BN (scale all ones and bias zeros when affine_identity) -> pool -> fc; the BN
+    parameters are larger than onnx_wire.INLINE_MAX_BYTES, so they are stripped."""
+    c = channels
+    ones = np.ones(c, np.float32) if affine_identity else np.linspace(0.5, 1.5, c, dtype=np.float32)
+    zeros = np.zeros(c, np.float32)
+    inits = [rand("W", c, 3, 3, 3), numpy_helper.from_array(ones, "s"), numpy_helper.from_array(zeros, "b"),
+             numpy_helper.from_array(zeros, "m"), numpy_helper.from_array(ones, "v"), rand("F", 1000, c)]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], name="bn"),
+             helper.make_node("GlobalAveragePool", ["n"], ["p"], name="pool"),
+             helper.make_node("Flatten", ["p"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "F"], ["y"], transB=1, name="fc")]
+    return save(tmp_path / "m.onnx", nodes, [vi("x", [1, 3, 32, 32])], ["y"], inits)
+
+
+def test_weights_are_stripped_and_the_graph_is_the_same(tmp_path, monkeypatch):
+    p = conv_bn_fc(tmp_path)
+    st = onnx_wire.strip(p.read_bytes())
+    model = onnx.load_model_from_string(st.data)
+    by_name = {t.name: t for t in model.graph.initializer}
+    # The fc weight (2 MB) and the BN vectors (2 KB each, kept inline) ...
+    assert not by_name["F"].raw_data and list(by_name["F"].dims) == [1000, 512]
+    assert by_name["s"].raw_data and by_name["s"].data_location == T.DEFAULT
+    # ... so what protobuf decodes is a small fraction of the file.
+    assert len(st.data) < 0.02 * p.stat().st_size
+    assert st.stripped_bytes > 1000 * 512 * 4
+    g = load_onnx(p)
+    same_graph(g, full_decode(monkeypatch, p))
+    assert g.layer("bn").attrs["affine"] is False  # read from the values, as before
+
+
+@pytest.mark.parametrize("affine_identity", [True, False])
+def test_stripped_values_are_read_back_on_demand(tmp_path, monkeypatch, affine_identity):
+    # 2048 channels: 8 KB BN vectors, stripped; the all-ones test reads them back lazily.
+    p = conv_bn_fc(tmp_path, channels=2048, affine_identity=affine_identity)
+    st = onnx_wire.strip(p.read_bytes())
+    stripped = {t.name for t in onnx.load_model_from_string(st.data).graph.initializer if not t.raw_data}
+    assert {"s", "b", "F"} <= stripped
+    g = load_onnx(p)
+    assert g.layer("bn").attrs["affine"] is (not affine_identity)
+    same_graph(g, full_decode(monkeypatch, p))
+
+
+def test_folding_reads_a_stripped_constant(tmp_path, monkeypatch):
+    # A Reshape target taken out of a 1,000-entry int64 table (8 KB, stripped) by Gather and
+    # Concat: folding must read the table back from the file.
+    table = numpy_helper.from_array(np.arange(1000, dtype=np.int64), "table")
+    idx = numpy_helper.from_array(np.asarray([48], np.int64), "idx")
+    lead = numpy_helper.from_array(np.asarray([1], np.int64), "lead")
+    nodes = [helper.make_node("Gather", ["table", "idx"], ["n"], axis=0, name="g"),
+             helper.make_node("Concat", ["lead", "n"], ["shape"], axis=0, name="cat"),
+             helper.make_node("Reshape", ["x", "shape"], ["y"], name="r"),
+             helper.make_node("Relu", ["y"], ["z"], name="relu")]
+    p = save(tmp_path / "m.onnx", nodes, [vi("x", [1, 3, 4, 4])], ["z"], [table, idx, lead])
+    assert onnx_wire.strip(p.read_bytes()).stripped_bytes >= 8000
+    g = load_onnx(p)
+    assert g.tensors["y"].shape == (1, 48)
+    same_graph(g, full_decode(monkeypatch, p))
+
+
+def test_large_constant_node_is_stripped_and_counted(tmp_path, monkeypatch):
+    big = numpy_helper.from_array(np.ones((64, 32, 32), np.float32), "k")  # 256 KB in a Constant node
+    nodes = [helper.make_node("Constant", [], ["k"], value=big, name="const"),
+             helper.make_node("Mul", ["x", "k"], ["y"], name="mul")]
+    p = save(tmp_path / "m.onnx", nodes, [vi("x", [1, 64, 32, 32])], ["y"])
+    st = onnx_wire.strip(p.read_bytes())
+    assert st.stripped_bytes >= 64 * 32 * 32 * 4 and len(st.data) < 4096
+    g = load_onnx(p)
+    assert g.layer("mul").attrs["const_elems"] == 64 * 32 * 32
+    same_graph(g, full_decode(monkeypatch, p))
+
+
+def test_a_forged_marker_is_not_followed(tmp_path):
+    # A file can name the scanner's own marker location; only offsets this scan recorded
+    # are read, so this tensor is external data (never read), not bytes of the file.
+    t = T()
+    t.name, t.data_type, t.data_location = "shape", T.INT64, T.EXTERNAL
+    t.dims.append(2)
+    for k, v in (("location", onnx_wire.LAZY_LOCATION), ("offset", "0"), ("length", "16")):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")]
+    p = save(tmp_path / "m.onnx", nodes, [vi("x", [1, 3, 4, 4])], ["y"], [t])
+    with pytest.raises(AugurError, match="external data file"):
+        load_onnx(p)
+
+
+def test_a_truncated_file_still_says_why(tmp_path):
+    p = conv_bn_fc(tmp_path)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AugurError, match="not a valid ONNX model"):
+        load_onnx(p)
+    with pytest.raises(onnx_wire.Malformed):
+        onnx_wire.strip(data[: len(data) // 2])
+
+
+def test_weight_bytes_are_never_materialised(tmp_path):
+    # A 64 MB fc weight: Python-side allocations while loading stay far below its size.
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "W"], ["y"], transB=1, name="fc")]
+    p = save(tmp_path / "big.onnx", nodes, [vi("x", [1, 4096, 1, 1])], ["y"], [rand("W", 4096, 4096)])
+    load_onnx(p)  # imports and caches outside the measurement
+    g, peak = peak_alloc(lambda: load_onnx(p))
+    assert count_net(g).total.params == 4096 * 4096
+    assert peak < 8 << 20, peak
+
+
+def test_external_data_over_2gb_is_never_read(tmp_path):
+    p, data = external_data_model(tmp_path)
+    assert data.stat().st_size > 2 << 30 and data.stat().st_blocks * 512 < 1 << 20  # sparse
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    g, peak = peak_alloc(lambda: load_onnx(p))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    c = count_net(g).total
+    assert c.macs == c.params == 25_000 * 30_000
+    assert peak < 4 << 20 and after - before < 256 << 20
+    # The weight file plays no part: without it the graph is the same.
+    os.remove(data)
+    assert count_net(load_onnx(p)).total.params == c.params
+
+
+def test_cli_estimates_an_external_data_model(tmp_path, capsys):
+    import json
+
+    from augur_sim.cli import main
+    p, _ = external_data_model(tmp_path)
+    assert main(["estimate", str(p), "--hw", "jetson_tx2", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"]["macs"] == out["total"]["params"] == 25_000 * 30_000
+
+
+def test_builder_reuses_the_frontends_shapes_only_when_inputs_match(tmp_path, monkeypatch):
+    from augur_sim.graph import GraphBuilder, Layer
+    p = conv_bn_fc(tmp_path)
+    fast = load_onnx(p)
+    orig = GraphBuilder.add_layer
+    monkeypatch.setattr(GraphBuilder, "add_layer", lambda self, layer, inferred=None: orig(self, layer))
+    slow = load_onnx(p)
+    same_graph(fast, slow)
+    assert [fast.layer(n).params for n in fast.order] == [slow.layer(n).params for n in slow.order]
+    monkeypatch.undo()
+    # Shapes recorded for other input shapes are not trusted: the rule runs again.
+    b = GraphBuilder("t")
+    b.add_input("x", (1, 4))
+    b.add_layer(Layer(name="r", op="act", attrs={"fn": "relu"}, inputs=("x",), outputs=("y",)),
+                inferred=(((1, 5),), ((1, 5),), ()))
+    assert b.build().tensors["y"].shape == (1, 4)

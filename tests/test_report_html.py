@@ -1,0 +1,305 @@
+"""`augur report`: one self-contained HTML file whose every number equals the JSON of
+`augur estimate --format json` (or is a sum or ratio of its fields).
+
+The page is checked twice: as written (always), and as headless Chromium renders it (when
+/usr/bin/chromium is present; skipped with the reason otherwise): the rendered DOM's
+numbers against the JSON, the sort script run through a #sort= link, and a screenshot
+that must show a real page rather than a blank one."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from augur_sim.cli import main
+from augur_sim.report_html import groups, stage_key, stage_names
+
+CHROMIUM = "/usr/bin/chromium"
+DEVICES = ["jetson_tx2", "raspberry_pi_4"]
+MAX_BYTES = 2 * 1000 * 1000
+
+
+class _Numbers(HTMLParser):
+    """Collects every <span data-key> (key, device, exact value, scale, shown text), the
+    layer table's rows and the <body> attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.numbers, self.body, self.rows = [], {}, []
+        self._cur, self._in_layers, self._row = None, False, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "body":
+            self.body = a
+        if tag == "table" and a.get("id") == "layers":
+            self._in_layers = True
+        if self._in_layers and tag == "tr":
+            self._row = []
+        if self._row is not None and tag == "td":
+            self._row.append(a)
+        if tag == "span" and "data-key" in a:
+            self._cur = [a["data-key"], int(a["data-dev"]), float(a["data-v"]), float(a["data-scale"]), ""]
+
+    def handle_data(self, data):
+        if self._cur is not None:
+            self._cur[4] += data
+
+    def handle_endtag(self, tag):
+        if tag == "span" and self._cur is not None:
+            self.numbers.append(tuple(self._cur))
+            self._cur = None
+        if tag == "tr" and self._row is not None:
+            if self._row:
+                self.rows.append(self._row)
+            self._row = None
+        if tag == "table":
+            self._in_layers = False
+
+
+def parse(text: str) -> _Numbers:
+    p = _Numbers()
+    p.feed(text)
+    return p
+
+
+def estimate_json(capsys, net, hw) -> dict:
+    assert main(["estimate", net, "--hw", hw, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def expected(key: str, dev: int, js: list[dict]):
+    """The value a number with this key must have, from the JSON alone; None when it comes
+    from the hardware spec rather than the estimate (checked for consistency only)."""
+    d = js[dev]
+    parts = key.split(".")
+    if parts[0] in ("total", "memory", "assumptions"):
+        v = d
+        for p in parts:
+            v = v[p]
+        return v
+    if parts[0] == "layers":
+        return d["layers"][int(parts[1])][parts[2]]
+    assert parts[0] == "derived", key
+    kind = parts[1]
+    t = d["total"]
+    if kind == "bound_share":
+        return t["bound_time_ms"][parts[2]] / sum(t["bound_time_ms"].values()) * 100
+    if kind == "throughput_per_s":
+        return d["batch"] / (t["time_ms"] / 1e3)
+    if kind == "memory_share":
+        return t["peak_memory_bytes"] / t["memory_capacity_bytes"] * 100
+    if kind == "layer_share":
+        return d["layers"][int(parts[2])]["time_ms"] / t["time_ms"] * 100
+    if kind == "time_ratio":
+        return t["time_ms"] / js[0]["total"]["time_ms"]
+    if kind in ("by_op", "by_stage"):
+        field = parts[-1]
+        name = ".".join(parts[2:-1])
+        if kind == "by_op":
+            members = [l for l in d["layers"] if l["op"] == name]
+        else:
+            names = stage_names(d["layers"])
+            members = [l for l in d["layers"] if l["op"] != "input" and names[stage_key(l["output_shape"])] == name]
+        assert members, key
+        if field == "share":
+            return sum(l["time_ms"] for l in members) / t["time_ms"] * 100
+        if field == "activation_bytes":
+            return sum(math.prod(l["output_shape"]) for l in members) * {"fp32": 4, "fp16": 2, "int8": 1}[d["precision"]]
+        return sum(l[field] for l in members)
+    return None  # peak_flops, dram_bw_gbs: from the spec
+
+
+def check_numbers(page: _Numbers, js: list[dict]) -> int:
+    """Every number's exact value equals the JSON's, and its text is that value rounded."""
+    assert page.numbers
+    for key, dev, v, scale, text in page.numbers:
+        want = expected(key, dev, js)
+        if want is not None:
+            assert math.isclose(v, float(want), rel_tol=1e-9, abs_tol=1e-12), (key, dev, v, want)
+        shown = text.replace(",", "").strip()
+        dec = len(shown.split(".")[1]) if "." in shown else 0
+        assert abs(float(shown) * scale - v) <= 0.5 * 10 ** -dec * scale * (1 + 1e-9) + 1e-12, (key, text, v)
+    keys = {(k, d) for k, d, *_ in page.numbers}
+    for dev, d in enumerate(js):
+        for k in ("total.time_ms", "total.peak_memory_bytes", "total.energy_mj", "total.macs", "total.params",
+                  "memory.caffe.peak_memory_bytes", "memory.reuse.peak_memory_bytes"):
+            assert (k, dev) in keys, (k, dev)
+        timed = [j for j, l in enumerate(d["layers"]) if l["op"] != "input"]
+        assert all((f"layers.{j}.time_ms", dev) in keys for j in timed)
+    return len(page.numbers)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """ResNet-50 on two devices, written by the CLI; (path, html text)."""
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", "resnet50", "--hw", DEVICES[0], "--hw", DEVICES[1], "--out", str(out)]) == 0
+    return out, out.read_text()
+
+
+@pytest.fixture(scope="module")
+def estimates():
+    """The JSON of `augur estimate resnet50 --hw D --format json` for each device."""
+    import contextlib
+    import io
+    out = []
+    for hw in DEVICES:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(["estimate", "resnet50", "--hw", hw, "--format", "json"]) == 0
+        out.append(json.loads(buf.getvalue()))
+    return out
+
+
+def test_report_is_self_contained_small_and_shows_the_json_numbers(report, estimates):
+    path, text = report
+    assert path.stat().st_size < MAX_BYTES
+    # Nothing to fetch: no external scripts, styles, images or fonts.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", text, re.I)
+    assert "@import" not in text and not re.search(r"url\(\s*['\"]?(https?:|//)", text)
+    for section in ("summary", "by-op", "by-stage", "memory", "roofline", "layers", "assumptions"):
+        assert f'id="{section}' in text, section
+    assert text.count('class="roofline"') == 2  # one chart per device
+    page = parse(text)
+    assert check_numbers(page, estimates) > 1000
+    # The embedded data is the JSON itself.
+    blob = re.search(r'<script type="application/json" id="augur-data">(.*?)</script>', text, re.S).group(1)
+    assert json.loads(blob) == estimates
+    # fits / does not fit as the JSON says
+    assert text.count('class="badge ok">fits<') == sum(d["total"]["fits"] for d in estimates)
+
+
+def test_groups_add_up_to_the_totals(estimates):
+    for d in estimates:
+        for by in ("op", "stage"):
+            gs = groups(d, by)
+            assert math.isclose(sum(g["time_ms"] for g in gs), d["total"]["time_ms"], rel_tol=1e-9)
+            assert math.isclose(sum(g["share"] for g in gs), 1.0, rel_tol=1e-9)
+            assert sum(g["layers"] for g in gs) == sum(l["op"] != "input" for l in d["layers"])
+    # ResNet-50's resolution stages, in network order, then the head.
+    labels = [g["group"] for g in groups(estimates[0], "stage")]
+    assert labels[:5] == ["S1 112x112", "S2 56x56", "S3 28x28", "S4 14x14", "S5 7x7"]
+    assert labels[-1].startswith("head")
+
+
+def test_one_device_report(tmp_path, capsys):
+    out = tmp_path / "one.html"
+    assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_4", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    js = [estimate_json(capsys, "squeezenet1_1", "raspberry_pi_4")]
+    page = parse(out.read_text())
+    check_numbers(page, js)
+    assert {d for _, d, *_ in page.numbers} == {0}
+
+
+def test_names_from_files_are_escaped(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto as T, helper
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="<b>bold</b>&"),
+             helper.make_node("Relu", ["y"], ["z"], name="</script><script>alert(1)</script>")]
+    g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info("x", T.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("z", T.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    src = tmp_path / "m.onnx"
+    onnx.save_model(m, str(src))
+    out = tmp_path / "m.html"
+    assert main(["report", str(src), "--hw", "raspberry_pi_4", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "<b>bold</b>" not in text and "alert(1)</script>" not in text
+    assert "&lt;b&gt;bold&lt;/b&gt;&amp;" in text
+    assert text.count("</script>") == 2  # the data block and the page's script, nothing injected
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--hw", "no_such_device"], "no_such_device"),
+    (["--hw", "jetson_tx2", "--processor", "npu"], "npu"),
+    (["--hw", "a", "--hw", "b", "--hw", "c", "--hw", "d", "--hw", "e"], "at most 4"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, args, says):
+    out = tmp_path / "r.html"
+    assert main(["report", "resnet18", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("augur: error:") and says in err
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_missing_output_folder_is_refused_before_the_work(tmp_path, capsys, monkeypatch):
+    import augur_sim.commands.report as R
+    monkeypatch.setattr(R, "estimate", lambda *a, **k: pytest.fail("estimated before checking --out"))
+    assert main(["report", "resnet18", "--hw", "jetson_tx2", "--out", str(tmp_path / "no" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_failure_while_rendering_leaves_the_old_file(tmp_path, monkeypatch, capsys):
+    import augur_sim.report_html as R
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    from augur_sim.errors import AugurError
+    monkeypatch.setattr(R, "roofline_svg", lambda *a, **k: (_ for _ in ()).throw(AugurError("chart failed")))
+    assert main(["report", "resnet18", "--hw", "jetson_tx2", "--out", str(out)]) == 2
+    assert out.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    assert "chart failed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------
+# In a real browser
+
+def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile{len(list(tmp_path.iterdir()))}"
+    profile.mkdir()
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--hide-scrollbars", f"--user-data-dir={profile}", *args]
+    env = {k: v for k, v in os.environ.items() if k not in ("http_proxy", "https_proxy")}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+
+
+needs_chromium = pytest.mark.skipif(not (os.access(CHROMIUM, os.X_OK) and shutil.which(CHROMIUM)),
+                                    reason=f"{CHROMIUM} not installed (Debian package 'chromium'): the "
+                                           "report is checked as written, not as a browser renders it")
+
+
+@needs_chromium
+def test_rendered_page_shows_the_json_numbers_and_sorts(report, estimates, tmp_path):
+    path, _ = report
+    r = _chromium(tmp_path, "--dump-dom", f"{path.as_uri()}#sort=time_ms.1")
+    assert r.returncode == 0, r.stderr[-2000:]
+    page = parse(r.stdout)
+    assert page.body.get("data-js") == "ok"  # the page's script ran to its end
+    assert check_numbers(page, estimates) > 1000
+    # #sort=time_ms.1 sorted the layer table by the second device's time, largest first: the
+    # rows' first cells (the layer's index in the JSON) now come in that order.
+    times = [estimates[1]["layers"][int(row[0]["data-v"])]["time_ms"] for row in page.rows]
+    assert len(times) == sum(l["op"] != "input" for l in estimates[1]["layers"])
+    assert times == sorted(times, reverse=True) and times[0] == max(l["time_ms"] for l in estimates[1]["layers"])
+    as_written = [int(row[0]["data-v"]) for row in parse(report[1]).rows]
+    assert as_written == sorted(as_written)  # unsorted in the file: the script did it
+
+
+@needs_chromium
+def test_screenshot_is_a_real_page(report, tmp_path):
+    import numpy as np
+    from matplotlib import image
+    path, _ = report
+    shot = tmp_path / "shot.png"
+    r = _chromium(tmp_path, "--window-size=1400,2400", f"--screenshot={shot}", path.as_uri())
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
+    img = image.imread(str(shot))[:, :, :3]
+    assert img.shape[:2] == (2400, 1400)
+    # Not blank: many colours (text, bars, charts) and a good part of the page drawn on.
+    colours = len(np.unique((img * 255).astype(np.uint8).reshape(-1, 3), axis=0))
+    background = img[-1, -1]
+    drawn = np.mean(np.any(np.abs(img - background) > 0.08, axis=2))
+    assert colours > 500 and drawn > 0.08, (colours, drawn)  # a blank page: 1 colour, 0.0
+    # The header band and the bound colours of the summary are where the layout puts them.
+    assert img[20, 700].mean() < 0.35  # dark header
+    red = np.all(np.abs(img - np.array([0xd6, 0x27, 0x28]) / 255) < 0.06, axis=2)
+    assert red[:1400].sum() > 2000  # the compute share bars
