@@ -142,8 +142,14 @@ def estimate_table(est, top: int = 8) -> str:
     tot = sum(bt.values()) or 1.0
     out.append("  by bound: " + ", ".join(f"{k} {v / tot * 100:.1f}%" for k, v in bt.items()))
     out.append("")
+    rm = est.runtime_memory
+    if rm is not None:
+        terms = " + ".join(f"{n} {ibytes(b)}" for n, b, _ in rm.terms if b)
+        out.append(f"memory ({est.runtime}, {rm.model} model): {terms} = {ibytes(rm.peak_bytes)}  <- headline")
+        for note in rm.notes:
+            out.append(f"  ({note})")
     for p, f in est.footprints.items():
-        mark = "  <- headline" if p == est.policy else ""
+        mark = "  <- headline" if p == est.policy and rm is None else ""
         out.append(f"memory ({p}): weights {ibytes(f.weight_bytes)} + activations "
                    f"{ibytes(f.peak_activation_bytes)} + workspace {ibytes(f.workspace_bytes)} + runtime "
                    f"{ibytes(f.runtime_bytes)} = {ibytes(f.peak_memory_bytes)}{mark}")

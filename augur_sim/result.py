@@ -10,6 +10,7 @@ import numpy as np
 from .conventions import Conventions
 from .engine.kernels import BOUND_NAMES
 from .engine.memory import Footprint
+from .engine.runtime_memory import RuntimeFootprint, model_for, runtime_footprint
 from .graph import DTYPE_BYTES
 from .lowering import CLASS_NAMES, LoweredNet
 
@@ -74,6 +75,9 @@ class Estimate:
     footprints: dict  # policy -> Footprint
     memory_capacity_bytes: int
     assumptions: dict = field(default_factory=dict)
+    # The chosen runtime's own memory model (engine/runtime_memory.py); None when the
+    # runtime has none and the headline peak is the policy view's.
+    runtime_memory: RuntimeFootprint | None = field(default=None, compare=False)
     # The lowered net and the kernel costs [kernels, 7]; per-layer records are built from
     # them on first use, so a caller that wants totals only never pays for them.
     lowered: LoweredNet = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -109,6 +113,7 @@ class Estimate:
                 "bound_time_ms": {k: v * 1e3 for k, v in t.bound_time_s.items()},
                 "memory_capacity_bytes": self.memory_capacity_bytes, "fits": self.fits,
             },
+            "memory_model": self.runtime_memory.to_dict() if self.runtime_memory else None,
             "memory": {p: {"weight_bytes": f.weight_bytes, "peak_activation_bytes": f.peak_activation_bytes,
                            "workspace_bytes": f.workspace_bytes, "runtime_bytes": f.runtime_bytes,
                            "peak_memory_bytes": f.peak_memory_bytes, "peak_step": f.peak_step}
@@ -159,11 +164,17 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
     fp: Footprint = fps[policy]
     tot = low.total
     eb = DTYPE_BYTES[precision]
+    # Headline peak: the runtime's memory model when it has one; the policy view otherwise
+    # (both policy views stay in `footprints`).
+    mem_section = dict(rt.memory)
+    rfp = runtime_footprint(graph, model_for(rt.name, mem_section), mem_section, threads or proc.units,
+                            precision, proc.kind, rt.name, rt.fusion)
     total = Totals(
         time_s=float(res[:, 0].sum()), macs=tot.macs, flops=tot.flops,
         params=tot.params, stat_params=tot.stat_params,
         weight_bytes=(tot.params + tot.stat_params) * eb,
-        peak_activation_bytes=fp.peak_activation_bytes, peak_memory_bytes=fp.peak_memory_bytes,
+        peak_activation_bytes=fp.peak_activation_bytes,
+        peak_memory_bytes=rfp.peak_bytes if rfp else fp.peak_memory_bytes,
         dram_bytes=float(res[:, 3].sum()), energy_j=float(res[:, 5].sum()), bound_time_s=bound_time)
     assumptions = {
         "conventions": conventions.describe(),
@@ -171,6 +182,7 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "runtime": f"{rt.name}: {rt.stack}",
         "efficiency_source": rt.source,
         "memory_policy": policy,
+        "memory_model": rfp.model if rfp else f"tensors ({policy} policy + runtime constant)",
         "runtime_memory_bytes": fp.runtime_bytes,
         "time_model": ("GPU kernel model '" + rt.kernel_model + "' (engine/gpu_algos.py): cuDNN conv "
                        "algorithm, GEMM tiles in waves over the SMs, split-K, bandwidth kernels, launch "
@@ -185,4 +197,4 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
                     runtime=rt.name, batch=graph.batch, precision=precision, threads=threads,
                     policy=policy, total=total, footprints=fps,
                     memory_capacity_bytes=device.memory_bytes, assumptions=assumptions,
-                    lowered=low, kernel_costs=res)
+                    lowered=low, kernel_costs=res, runtime_memory=rfp)

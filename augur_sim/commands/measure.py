@@ -35,8 +35,13 @@ def cmd_validate(args):
     runs = _positive("--runs")(args.runs)
     if args.out:
         check_writable(args.out)  # before the network runs, not after
+    mem_samples = int(args.memory_samples) if str(args.memory_samples).isdigit() else -1
+    if not 0 <= mem_samples <= 100:
+        raise AugurError(f"--memory-samples: expected an integer 0..100, got {args.memory_samples!r}")
     res = validate(args.net, args.hw, threads=threads, runs=runs, processor=args.processor,
-                   runtime=args.runtime)
+                   runtime=args.runtime, memory_samples=mem_samples)
+    for w in res.warnings:  # loud: on stderr as well as in the report
+        print(f"augur validate: WARNING: {w}", file=sys.stderr)
     if args.format == "json":
         emit(dumps(validate_dict(res)), args.out)
     else:
@@ -89,6 +94,8 @@ def register(sub):
     p.add_argument("--runtime", default=None, help="runtime of the processor (default: its default)")
     p.add_argument("--threads", default=None, help="ORT intra-op threads (default: the spec's units)")
     p.add_argument("--runs", default="10", help="timed runs after warm-up (default 10)")
+    p.add_argument("--memory-samples", default="3",
+                   help="fresh processes whose peak RSS is measured (median); 0: skip (default 3)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_validate)

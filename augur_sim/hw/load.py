@@ -460,7 +460,8 @@ def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
         fp32_conv_math=r.get("fp32_conv_math", "fp32"),
         fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
         graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6,
-        fitted=fitted, fit_class=fit_class)
+        fitted=fitted, fit_class=fit_class,
+        memory=tuple(sorted((k, v) for k, v in r.get("memory", {}).items() if k != "__node__")))
 
 
 def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
@@ -615,7 +616,8 @@ def build_device(tree: Node, stem: str | None, file: str, near: Path | None = No
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
                   memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=sources,
-                  processors=procs, file=file, raw=tree, near=near)
+                  processors=procs, file=file, raw=tree, near=near,
+                  host={k: v for k, v in d["host"].items() if k != "__node__"} if "host" in d else None)
 
 
 # ---------------------------------------------------------------- public API

@@ -20,6 +20,7 @@ from ..engine.ncnn_cost import NN
 from ..engine.ncnn_hw import ncnn_hw, with_net
 from ..errors import AugurError
 from ..frontends import load_net
+from ..frontends.ncnn import BENCHNCNN_INPUT_SHAPES
 from ..hw import load_hw
 from ..lowering import lower
 from .ncnn_fit import FitData
@@ -129,9 +130,10 @@ class CorpusTable:
     skipped_rows: list = field(default_factory=list)
 
 
-# Inputs benchncnn feeds the models whose .param declares no input shape (benchmark/
-# benchncnn.cpp, main: each model is benchmarked with a fixed ncnn::Mat(w, h, c)).
-BENCHNCNN_INPUT = {"FastestDet": (1, 3, 352, 352), "vision_transformer": (1, 3, 384, 384)}
+# Inputs benchncnn feeds every model (benchmark/benchncnn.cpp, main: each model is benchmarked
+# with a fixed ncnn::Mat(w, h, c)); one table, kept with the ncnn frontend. FastestDet and
+# vision_transformer declare no input shape; the other files agree with it.
+BENCHNCNN_INPUT = BENCHNCNN_INPUT_SHAPES
 # Older README sections name a few models differently from today's files.
 MODEL_ALIASES = {"squeezenet-int8": "squeezenet_int8", "squeezenet-ssd": "squeezenet_ssd",
                  "mobilenet-ssd": "mobilenet_ssd", "mobilenet-yolo": "mobilenet_yolo",
