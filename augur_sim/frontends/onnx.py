@@ -1155,7 +1155,9 @@ def _translate(c: _Ctx, node, index: int) -> None:
         handler(c, node, a)
     except AugurError as e:
         raise e.located(file=c.file, where=f"node '{c.node}'")
-    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as e:
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, AttributeError, StopIteration) as e:
+        # AttributeError: an optional input left empty where a value is needed (folding None);
+        # StopIteration: Unsqueeze axes that repeat, so the output runs out of input dims.
         # Malformed attributes or inputs (a missing required attribute, wrong arity).
         raise c.err(f"malformed {op} node ({type(e).__name__}: {e})")
     _cross_check(c, node)
