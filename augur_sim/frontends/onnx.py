@@ -1018,9 +1018,13 @@ def _resolve_inputs(model, file: str, batch, input_shape, init_names) -> list[tu
 def _static_shapes(vis) -> dict[str, tuple]:
     out = {}
     for vi in vis:
-        dims = _dims(vi)
-        if dims is not None and all(isinstance(d, int) for d in dims):
-            out[vi.name] = tuple(dims)
+        t = vi.type
+        if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+            continue
+        # Static when every dim has a positive value (one pass, no per-dim HasField).
+        dims = tuple(d.dim_value for d in t.tensor_type.shape.dim)
+        if all(v > 0 for v in dims):
+            out[vi.name] = dims
     return out
 
 
