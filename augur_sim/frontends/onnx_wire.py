@@ -262,26 +262,21 @@ class LazyTensors:
             return None
         return sp if sp in self.spans else None
 
-    def load(self, proto):
-        """The tensor's numpy value. AugurError when it is too large or malformed."""
+    def load(self, proto, sp: tuple[int, int] | None = None):
+        """The tensor's numpy value (`sp`: its span, when the caller has it). AugurError when
+        it is too large or malformed."""
         import onnx
         from onnx import numpy_helper
-        off, n = sp = self.span(proto)
+        off, n = sp = sp or self.span(proto)
         if n > LAZY_MAX_BYTES:
             raise AugurError(f"tensor '{proto.name}' is {n} bytes; its values are read only up to "
                              f"{LAZY_MAX_BYTES} bytes", file=self.file)
         if self.buf is None:
             raise AugurError(f"tensor '{proto.name}' is read after the file was closed", file=self.file)
-        raw, dtype = self.spans[sp], _RAW_DTYPES.get(proto.data_type)
-        if raw is not None and dtype is not None:
+        raw = self.spans[sp]
+        if raw is not None and proto.data_type in _RAW_DTYPES:
             # The common case, raw little-endian bytes: viewed directly, nothing decoded.
-            count = 1
-            for d in proto.dims:
-                count *= d
-            if count < 0 or count * dtype.itemsize != raw[1]:
-                raise AugurError(f"initializer '{proto.name}' is malformed: {raw[1]} bytes of data for "
-                                 f"dims {tuple(proto.dims)}", file=self.file)
-            return np.frombuffer(self.buf[raw[0]:raw[0] + raw[1]], dtype).reshape(tuple(proto.dims))
+            return raw_array(proto, self.buf[raw[0]:raw[0] + raw[1]], self.file)
         t = onnx.TensorProto()
         try:
             t.ParseFromString(bytes(self.buf[off:off + n]))
@@ -293,3 +288,21 @@ class LazyTensors:
         if self.buf is not None and hasattr(self.buf, "close"):
             self.buf.close()
         self.buf = None
+
+
+def raw_array(proto, data: bytes, file: str | None = None):
+    """A tensor of a plain numeric type from its raw little-endian bytes, without the
+    general decoder (numpy_helper.to_array costs more than the rest of a small tensor's use)."""
+    dtype = _RAW_DTYPES[proto.data_type]
+    count = 1
+    for d in proto.dims:
+        count *= d
+    if count < 0 or count * dtype.itemsize != len(data):
+        raise AugurError(f"initializer '{proto.name}' is malformed: {len(data)} bytes of data for "
+                         f"dims {tuple(proto.dims)}", file=file)
+    return np.frombuffer(data, dtype).reshape(tuple(proto.dims))
+
+
+def has_raw_array(proto) -> bool:
+    """True when raw_array can decode this (inline) tensor: raw data of a plain numeric type."""
+    return proto.data_type in _RAW_DTYPES and proto.data_location != 1 and proto.HasField("raw_data")
