@@ -50,7 +50,7 @@ _EXTERNAL_DATA, _DATA_LOCATION = 13, 14
 
 
 # TensorProto.DataType -> numpy type of its raw_data (little-endian by the ONNX spec).
-_RAW_DTYPES = {1: np.dtype("<f4"), 2: np.dtype("u1"), 3: np.dtype("i1"), 4: np.dtype("<u2"),
+_RAW_DTYPES: dict[int, np.dtype] = {1: np.dtype("<f4"), 2: np.dtype("u1"), 3: np.dtype("i1"), 4: np.dtype("<u2"),
                5: np.dtype("<i2"), 6: np.dtype("<i4"), 7: np.dtype("<i8"), 9: np.dtype("?"),
                10: np.dtype("<f2"), 11: np.dtype("<f8"), 12: np.dtype("<u4"), 13: np.dtype("<u8")}
 
@@ -267,7 +267,10 @@ class LazyTensors:
         it is too large or malformed."""
         import onnx
         from onnx import numpy_helper
-        off, n = sp = sp or self.span(proto)
+        sp = sp or self.span(proto)
+        if sp is None:
+            raise AugurError(f"tensor '{proto.name}' was not stripped by this read", file=self.file)
+        off, n = sp
         if n > LAZY_MAX_BYTES:
             raise AugurError(f"tensor '{proto.name}' is {n} bytes; its values are read only up to "
                              f"{LAZY_MAX_BYTES} bytes", file=self.file)
