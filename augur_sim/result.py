@@ -13,6 +13,7 @@ from .engine.memory import Footprint
 from .engine.runtime_memory import RuntimeFootprint, model_for, runtime_footprint
 from .graph import DTYPE_BYTES
 from .lowering import CLASS_NAMES, LoweredNet
+from .records import records_dataframe
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
 # GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA
@@ -88,6 +89,14 @@ class Estimate:
     # to (augur_sim.hw.placement.Placement); None on a GPU.
     cores: str | None = None
     placement: object = field(default=None, repr=False, compare=False)
+    # What the estimate really used: `precision` is the one asked for, `precision_used` the
+    # one every kernel is costed at (they differ when the processor lacks the asked one; see
+    # precision.py), from the spec file `spec_file`. `weight_storage_bytes`: the weights at
+    # the asked precision, what a file holding them would take (not memory the run saves).
+    precision_used: str = ""
+    spec_file: str | None = None
+    warnings: tuple = ()
+    weight_storage_bytes: int | None = None
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
@@ -97,13 +106,42 @@ class Estimate:
     def fits(self) -> bool:
         return self.total.peak_memory_bytes <= self.memory_capacity_bytes
 
+    def __repr__(self) -> str:
+        # Short: the per-layer records are a property (est.layers), not part of the repr.
+        t = self.total
+        used = self.precision_used or self.precision
+        return (f"Estimate({self.net} on {self.hw}/{self.processor}, runtime {self.runtime}, batch {self.batch}, "
+                f"{self.precision}" + (f" (used {used})" if used != self.precision else "")
+                + f": {t.time_s * 1e3:.3f} ms, peak memory {t.peak_memory_bytes / 2**20:.1f} MiB, "
+                f"energy {t.energy_j * 1e3:.3f} mJ, {len(self.lowered.counts) if self.lowered else 0} layers)")
+
+    def to_records(self) -> list[dict]:
+        """One flat dict per layer, in the JSON's units (keys name them: time_ms, energy_mj,
+        dram_bytes), with the estimate's context (net, hw, processor, runtime, batch,
+        precision, precision_used) on every record, ready for csv.DictWriter or pandas."""
+        ctx = {"net": self.net, "hw": self.hw, "processor": self.processor, "runtime": self.runtime,
+               "batch": self.batch, "precision": self.precision,
+               "precision_used": self.precision_used or self.precision}
+        out = []
+        for rec in self.to_dict()["layers"]:
+            rec = dict(rec)
+            rec["input_shapes"] = ";".join("x".join(map(str, s)) for s in rec["input_shapes"])
+            rec["output_shape"] = "x".join(map(str, rec["output_shape"]))
+            out.append({**ctx, **rec})
+        return out
+
+    def to_dataframe(self):
+        """to_records() as a pandas DataFrame (pandas is optional: imported here, on use)."""
+        return records_dataframe(self.to_records())
+
     def to_dict(self) -> dict:
         t = self.total
         return {
             "net": self.net, "hw": self.hw, "processor": self.processor,
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
-            "precision": self.precision, "threads": self.threads, "cores": self.cores,
-            "policy": self.policy,
+            "precision": self.precision, "precision_used": self.precision_used or self.precision,
+            "spec_file": self.spec_file, "warnings": list(self.warnings),
+            "threads": self.threads, "cores": self.cores, "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
@@ -112,6 +150,7 @@ class Estimate:
                 "energy_mj": t.energy_j * 1e3,
                 "bound_time_ms": {k: v * 1e3 for k, v in t.bound_time_s.items()},
                 "memory_capacity_bytes": self.memory_capacity_bytes, "fits": self.fits,
+                "weight_storage_bytes": self.weight_storage_bytes,
             },
             "memory_model": self.runtime_memory.to_dict() if self.runtime_memory else None,
             "memory": {p: {"weight_bytes": f.weight_bytes, "peak_activation_bytes": f.peak_activation_bytes,
@@ -125,6 +164,7 @@ class Estimate:
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
                 **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
+                "precision_used": self.precision_used or self.precision,
             } for l in self.layers],
             "assumptions": self.assumptions,
         }

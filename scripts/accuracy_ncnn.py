@@ -29,8 +29,9 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import BENCHNCNN_INPUT, MODEL_ALIASES, build_table, load_corpus, load_devices, model_file  # noqa: E402
-from augur_sim.measure.ncnn_fit import fit, loo, predict_ms  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (BENCHNCNN_INPUT, MODEL_ALIASES, build_table,  # noqa: E402
+                                           load_corpus, load_devices, model_file)  # noqa: E402
+from augur_sim.measure.ncnn_fit import fit, loo, param_rows, predict_fit  # noqa: E402
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
 
@@ -75,6 +76,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-loo", action="store_true", help="skip leave-one-device-out (slow part)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--lam", type=float, default=2.0, help="ridge weight pulling classes to the shared values")
+    ap.add_argument("--loo-iters", type=int, default=4, help="LM iterations per held-out device (warm start)")
+    ap.add_argument("--write-fit", action="store_true",
+                    help="also write the full fit to measurements/ncnn/fit.yaml (as `augur fit-corpus ncnn`)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     corpus = shared_dir() / "corpora" / "ncnn"
@@ -98,14 +102,14 @@ def main(argv=None) -> int:
     full = fit(d, lam=args.lam)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ins = predict_ms(d, full.g, full.d)
+    ins = predict_fit(d, full)
     t_pred = time.perf_counter() - t0
     t0 = time.perf_counter()
-    loo_ms = loo(d, full, lam=args.lam) if not args.no_loo else np.full(len(meas), np.nan)
+    loo_ms = loo(d, full, lam=args.lam, iters=args.loo_iters) if not args.no_loo else np.full(len(meas), np.nan)
     t_loo = time.perf_counter() - t0
     print(f"fit {t_fit:.1f} s, predict {t_pred:.2f} s, loo {t_loo:.1f} s", file=sys.stderr)
 
-    prow = np.exp(full.g[None, :] + np.vstack([full.d, np.zeros((1, full.d.shape[1]))])[d.row_class])
+    prow = param_rows(d, full)
     fam = family_time_rows(d.xall, d.net_start, d.net_stop, d.row_net, d.hws, prow, len(FAMILY_NAMES))
     main_pred = loo_ms if not args.no_loo else ins
     main_label = "leave-one-device-out" if not args.no_loo else "in-sample (no LOO run)"
@@ -117,7 +121,8 @@ def main(argv=None) -> int:
     L.append(f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `scripts/accuracy_ncnn.py` in "
              f"{time.perf_counter() - t_start:.0f} s on this project's 2-core Xeon VM (table build "
              f"{fmt_s(t_build)}, baseline {fmt_s(t_base)}, fit {fmt_s(t_fit)}, prediction of all rows "
-             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)}).")
+             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)} with {args.loo_iters} LM iterations per held-out "
+             f"device, warm-started from the full fit).")
     L.append("")
     L.append("Measured: benchncnn's avg_ms (`../shared/corpora/ncnn/benchncnn_train.csv`, ncnn's "
              "published results; held-back devices have no rows there and are not used). Error = "
@@ -125,7 +130,7 @@ def main(argv=None) -> int:
     L.append("")
     L.append("## Coverage")
     L.append("")
-    nets_cov = sorted({r.model for r in table.rows})
+    nets_cov = sorted({MODEL_ALIASES.get(r.model, r.model) for r in table.rows})
     L.append(f"- rows in the corpus: {len(rows)} ({n_cpu} CPU, {len(rows) - n_cpu} Vulkan GPU)")
     L.append(f"- rows predicted: {len(table.rows)} ({100 * len(table.rows) / max(1, n_cpu):.0f}% of the CPU rows), "
              f"{len(set(table.hw_names))} specs, {len(set(r.device for r in table.rows))} device sections, "
@@ -144,9 +149,10 @@ def main(argv=None) -> int:
         "ncnn model, leave-one-device-out": A.stats(loo_ms, meas),
     })
     L.append("")
-    L.append(f"Parameters: {d.hws.shape[1] and full.d.shape[1]} per ISA class x {len(full.classes)} classes "
-             f"present in the data ({', '.join(full.classes)}), plus the shared values; fit rms of log error "
-             f"{full.rms_log:.3f} after {full.iterations} iterations.")
+    L.append(f"Parameters: {full.d.shape[1]} shared values, the same {full.d.shape[1]} as offsets per ISA class "
+             f"({len(full.classes)} classes in the data: {', '.join(full.classes)}) and per core type seen in the "
+             f"data ({len(full.cores)} core types), each offset pulled to zero by a ridge penalty; fit rms of log "
+             f"error {full.rms_log:.3f} after {full.iterations} iterations.")
     L.append("")
     L.append(f"## Per core family ({main_label})")
     L.append("")
@@ -196,6 +202,17 @@ def main(argv=None) -> int:
     per_dev = defaultdict(list)
     for i, r in enumerate(table.rows):
         per_dev[r.device].append(i)
+    if args.write_fit:
+        from augur_sim.measure.ncnn_params import DEFAULT_FIT, write_fit
+        si = A.stats(ins, meas)
+        write_fit(DEFAULT_FIT, full, {
+            "corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
+            "rows": len(table.rows), "rows_in_corpus": len(rows), "devices": sorted({r.device for r in table.rows}),
+            "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
+            "iterations": full.iterations, "fit_seconds": round(full.seconds, 1)},
+            {"rms_log_error": round(full.rms_log, 4), "median_abs_error_pct": round(si["median_abs_pct"], 1),
+             "within_25": round(si["within_25"], 3), "within_35": round(si["within_35"], 3),
+             "within_50": round(si["within_50"], 3)})
     text = "\n".join(L) + "\n"
     from augur_sim.fileio import atomic_path
     with atomic_path(args.out) as tmp:

@@ -1,23 +1,23 @@
 """augur calibrate | validate: measure this machine, and check predictions against it."""
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
+from pathlib import Path
 
 from ..errors import AugurError
 from ..fileio import check_writable
 from ..measure.calibrate import calibrate
+from ..measure.ncnn_accuracy import stats
+from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
+from ..measure.ncnn_fit import fit, predict_fit
+from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.trust import trust_text
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
 from .args import _positive, emit
-import datetime as dt
-import os
-from pathlib import Path
-from ..measure.ncnn_accuracy import stats
-from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
-from ..measure.ncnn_fit import fit, predict_ms
-from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 
 
 def cmd_calibrate(args):
@@ -56,7 +56,6 @@ def cmd_validate(args):
 
 def cmd_fit_corpus(args):
     """Fit the ncnn runtime's portable parameters to the benchncnn corpus' training rows."""
-
     if args.runtime != "ncnn":
         raise AugurError(f"fit-corpus: unknown runtime {args.runtime!r}; expected ncnn")
     out = Path(args.out) if args.out else DEFAULT_FIT
@@ -69,7 +68,7 @@ def cmd_fit_corpus(args):
         raise AugurError("no corpus row can be predicted (no device spec in measurements/ncnn/devices.csv?)",
                          file=str(corpus / "benchncnn_train.csv"))
     res = fit(table.data, lam=args.lam)
-    s = stats(predict_ms(table.data, res.g, res.d), table.data.y_ms)
+    s = stats(predict_fit(table.data, res), table.data.y_ms)
     prov = {"corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
             "rows": len(table.rows), "rows_in_corpus": len(rows),
             "devices": sorted({r.device for r in table.rows}),
@@ -79,7 +78,8 @@ def cmd_fit_corpus(args):
              "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),
              "within_50": round(s["within_50"], 3)}
     write_fit(out, res, prov, resid)
-    emit(f"wrote {out}: {len(res.classes)} ISA classes x {res.g.size} parameters from {len(table.rows)} rows "
+    emit(f"wrote {out}: {len(res.classes)} ISA classes and {len(res.cores)} core types x {res.g.size} parameters "
+         f"from {len(table.rows)} rows "
          f"in {res.seconds:.1f} s; in-sample median |error| {s['median_abs_pct']:.1f}%")
     return 0
 

@@ -98,7 +98,7 @@ class CachingAllocator:
                 b[2] = True
                 break
         self.allocated -= size
-        merged = []
+        merged: list = []
         for b in seg:
             if merged and merged[-1][2] and b[2]:
                 merged[-1][1] += b[1]

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
-from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
+from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
@@ -79,15 +79,22 @@ class _Const:
 
     def value(self):
         """The numpy value, or None when it lives in an external file."""
-        if self._value is None and self._lazy is not None and self._proto is not None and \
-                self._lazy.span(self._proto) is not None:
-            self._value = self._lazy.load(self._proto)
-        elif self._value is None and self._proto is not None and not self.external:
-            from onnx import numpy_helper
-            try:
-                self._value = numpy_helper.to_array(self._proto)
-            except Exception as e:  # malformed tensor data: a file problem, not a bug
-                raise AugurError(f"initializer '{self._proto.name}' is malformed: {e}")
+        p = self._proto
+        if self._value is not None or p is None:
+            return self._value
+        if p.data_location == 1:  # external: stripped by our scan (read back) or a real file (never)
+            sp = self._lazy.span(p) if self._lazy is not None else None
+            if sp is not None:
+                self._value = self._lazy.load(p, sp)
+            return self._value
+        if onnx_wire.has_raw_array(p):
+            self._value = onnx_wire.raw_array(p, p.raw_data)
+            return self._value
+        from onnx import numpy_helper
+        try:
+            self._value = numpy_helper.to_array(p)
+        except Exception as e:  # malformed tensor data: a file problem, not a bug
+            raise AugurError(f"initializer '{p.name}' is malformed: {e}")
         return self._value
 
     @staticmethod
@@ -983,8 +990,11 @@ def _dims(vi) -> list:
 
 
 def _resolve_inputs(model, file: str, batch, input_shape, init_names) -> list[tuple[str, tuple, str]]:
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0):
-        raise AugurError(f"batch must be a positive integer, got {batch!r}", file=file)
+    if batch is not None:
+        try:
+            check_batch(batch)
+        except AugurError as e:
+            raise e.located(file=file)
     real = [vi for vi in model.graph.input if vi.name not in init_names]
     if not real:
         raise AugurError("the model declares no (non-initializer) input", file=file)
@@ -1120,7 +1130,7 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
         c.shapes[name] = shape
 
     for i, node in enumerate(graph.node):
-        c.node = node.name or f"{node.op_type}_{i}"
+        c.node = as_text(node.name) or f"{as_text(node.op_type)}_{i}"
         _translate(c, node, i)
 
     if not c.emitted:

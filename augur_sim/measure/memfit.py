@@ -228,7 +228,7 @@ def fit_ort(points: list[MemPoint], exclude=STACKS) -> MemFit:
     if not empty:
         raise ValueError("the memory fit needs the 'empty' benchmark")
     ths = sorted(empty)
-    base = empty[ths[0]]
+    base = float(empty[ths[0]])
     per_thread = max((empty[ths[-1]] - base) / (ths[-1] - ths[0]), 0.0) if len(ths) > 1 else ORT_DEFAULTS[
         "per_thread_mib"] * MiB
     base -= per_thread * ths[0]

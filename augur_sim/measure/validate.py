@@ -39,7 +39,7 @@ from ..report import table
 from .export import build_model
 from .hostcheck import host_mismatches
 from .machine import machine_info
-from .rss import memory_check
+from .rss import MemoryCheck, memory_check
 from .timing import session
 
 
@@ -73,7 +73,7 @@ class Validation:
     ort_version: str
     # Peak memory: measured RSS of fresh child processes vs the spec runtime's memory model
     # (None when not measured: memory_samples=0).
-    memory: object = None      # MemoryCheck
+    memory: MemoryCheck | None = None
     # Why the figures may not mean what they seem (spec from another host, thread count...).
     warnings: tuple = ()
 
