@@ -21,17 +21,16 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .engine.hwrow import cpu_placement, hw_row, pick_processor, pick_runtime, resolve_runtime
 from .engine.kernels import cost_matrix, cost_totals
-from .errors import AugurError
-from .graph import PRECISIONS, LayerGraph
+from .graph import LayerGraph
 from .hw import Device, Processor, Runtime, load_hw
 from .hw.placement import Placement
 from .lowering import LoweredNet, lower
 from .memo import per_graph
+from .precision import check
 
 
 def check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(PRECISIONS)}")
+    check(precision)   # precision.py: refused precisions say why
 
 
 def lowered(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Conventions = DEFAULT

@@ -24,11 +24,17 @@ MAX_DIM = 1 << 31
 # Whole-tensor guard: products of dims must stay well inside int64 in the numba kernels,
 # which multiply element counts by bytes and by repeat factors.
 MAX_TENSOR_ELEMS = 1 << 46
+# Tensor rank: ONNX/Caffe nets use up to 6; 32 leaves room without letting a file hand us
+# thousands of dims (messages, products and numba arrays all grow with it).
+MAX_RANK = 32
+# Batch sizes a user may ask for (--batch, load_net(batch=)); checked before any frontend
+# writes the value into a protobuf or an array.
+MAX_BATCH = 1 << 20
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
 # The precisions a network is counted, lowered and estimated at (every command's
 # --precision choices). bf16 has a storage size above but no estimate path yet.
-PRECISIONS = ("fp32", "fp16", "int8")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8")
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,12 @@ class TensorInfo:
         return n
 
 
+def _short(v) -> str:
+    """A value from a file, shown briefly (an error must stay one short line)."""
+    text = repr(v) if not isinstance(v, int) or abs(v) < 10**30 else "a huge integer"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def check_shape(shape: Iterable[Any], what: str) -> Shape:
     """Validate an untrusted shape: positive ints, no absurd sizes."""
     shape = tuple(shape)
@@ -80,22 +92,25 @@ def check_shape(shape: Iterable[Any], what: str) -> Shape:
             break
         n *= d
     else:
-        if n <= MAX_TENSOR_ELEMS:
+        if n <= MAX_TENSOR_ELEMS and len(shape) <= MAX_RANK:
             return shape
+    if len(shape) > MAX_RANK:
+        raise ShapeError(f"{what}: {len(shape)} dimensions; at most {MAX_RANK} are supported")
     out = []
     for d in shape:
         if isinstance(d, bool) or not isinstance(d, int):
-            raise ShapeError(f"{what}: dimension {d!r} is not an integer")
+            raise ShapeError(f"{what}: dimension {_short(d)} is not an integer")
         if d <= 0:
-            raise ShapeError(f"{what}: dimension {d} must be positive")
+            raise ShapeError(f"{what}: dimension {_short(d)} must be positive")
         if d > MAX_DIM:
-            raise ShapeError(f"{what}: dimension {d} is absurdly large (> {MAX_DIM})")
+            raise ShapeError(f"{what}: dimension {_short(d)} is absurdly large (> {MAX_DIM})")
         out.append(d)
     n = 1
     for d in out:
         n *= d
-    if n > MAX_TENSOR_ELEMS:
-        raise ShapeError(f"{what}: shape {tuple(out)} has {n} elements, more than {MAX_TENSOR_ELEMS}")
+        if n > MAX_TENSOR_ELEMS:
+            # Stop multiplying: the product is not printed (it could exceed int->str limits).
+            raise ShapeError(f"{what}: shape {tuple(out)} has more than {MAX_TENSOR_ELEMS} elements")
     return tuple(out)
 
 
@@ -138,6 +153,23 @@ class LayerGraph:
         return len(self.order)
 
 
+def as_text(name) -> str:
+    """A name from a file as text. Protobuf hands back bytes for a string field that is not
+    valid UTF-8 (ONNX node names seen in fuzzing); such bytes become backslash escapes, the
+    same for every occurrence, so tensors still connect and reports stay printable."""
+    if isinstance(name, str):
+        return name
+    if isinstance(name, (bytes, bytearray)):
+        return bytes(name).decode("utf-8", errors="backslashreplace")
+    return str(name)
+
+
+def _all_text(layer: Layer) -> bool:
+    return (type(layer.name) is str and all(type(t) is str for t in layer.inputs)
+            and all(type(t) is str for t in layer.outputs)
+            and (layer.src_type is None or type(layer.src_type) is str))
+
+
 class GraphBuilder:
     """Collects layers from a frontend, then checks and shape-infers them in build()."""
 
@@ -164,6 +196,10 @@ class GraphBuilder:
     def add_layer(self, layer: Layer, inferred: tuple | None = None) -> None:
         """Add a layer; `inferred` = (input shapes, output shapes, param shapes) when the
         frontend has run the op's shape rule already (build() then skips it)."""
+        if not _all_text(layer):
+            layer = _replace(layer, name=as_text(layer.name), inputs=tuple(as_text(t) for t in layer.inputs),
+                             outputs=tuple(as_text(t) for t in layer.outputs),
+                             src_type=None if layer.src_type is None else as_text(layer.src_type))
         if inferred is not None:
             self._inferred[layer.name] = inferred
         if layer.name in self._names:
@@ -285,10 +321,17 @@ def _replace(layer: Layer, **kw) -> Layer:
     return replace(layer, **kw)
 
 
+def check_batch(batch) -> int:
+    """A batch size from a user, or an AugurError (bool, non-int, <= 0, > MAX_BATCH)."""
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 0 < batch <= MAX_BATCH:
+        shown = repr(batch) if not isinstance(batch, int) or abs(batch) < 10**30 else "a huge integer"
+        raise AugurError(f"batch must be a positive integer up to {MAX_BATCH}, got {shown}")
+    return batch
+
+
 def rebatch(graph: LayerGraph, batch: int) -> LayerGraph:
     """The same network at another batch size: every input's leading dim replaced."""
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0 or batch > 1 << 20:
-        raise AugurError(f"batch must be a positive integer up to {1 << 20}, got {batch!r}")
+    check_batch(batch)
     b = GraphBuilder(graph.name, graph.source_file)
     for name in graph.order:
         layer = graph.layer(name)

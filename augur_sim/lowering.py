@@ -15,6 +15,7 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
+from .engine.ort_layout import conv_plan
 from .fusion import FUSION_RULES
 from .graph import DTYPE_BYTES, LayerGraph
 from .memo import per_graph
@@ -191,6 +192,8 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
             r[C_TRANS] += te * by_name[n].counts.out_elems
             r[C_POW] += tp * by_name[n].counts.out_elems
         cls = _classify(host, hc)
+        if cls == DIRECT and _generic_conv(host, hc, fusion):
+            cls = GEMM
         r[C_CLS] = cls
         if host.op in ("conv", "deconv"):
             n_, cin, hin, win = hc.input_shapes[0]
@@ -273,6 +276,17 @@ def _bias_passes(graph, by_name, fusion, rows, kernels, eb):
     if not extra_rows:
         return rows, kernels
     return np.vstack([rows, np.array(extra_rows)]), kernels + extra_kernels
+
+
+def _generic_conv(layer, lc: LayerCount, rules) -> bool:
+    """A conv ORT's NCHWc rewrite leaves to the generic Conv (per-group im2col + SGEMM):
+    ShuffleNet v2's 58-channel branches, ResNeXt's 4-channel groups."""
+    block = 16 if "nchwc16" in rules else 8 if "nchwc8" in rules else 0
+    if not block or layer.op != "conv":
+        return False
+    cin, cout = lc.input_shapes[0][1], lc.output_shapes[0][1]
+    kh, kw = layer.attrs["kernel"]
+    return not conv_plan(cin, cout, layer.attrs.get("group", 1), kh, kw, block).nchwc
 
 
 def _classify(layer, lc: LayerCount) -> int:

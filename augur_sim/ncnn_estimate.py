@@ -40,7 +40,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
                          "arithmetic on ARMv8.2 cores with FP16, int8 for quantised layers); drop --precision")
     hw = ncnn_hw(proc, cores, threads)
     fit = load_fit(fit_path)
-    params = fit.params(hw.isa_class)
+    params = fit.params(hw.isa_class, hw.caps.name)
     low = lowered(graph, "fp32", NCNN_FUSION, conventions)
     nr = ncnn_rows(graph, low, hw.arch)
     row = with_net(hw.row, float(low.total.weight_elems))

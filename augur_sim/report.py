@@ -9,6 +9,8 @@ from .counts import NetCount
 from .graph import DTYPE_BYTES
 
 _PREFIX = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+UNITS_LINE = ("units: time ms; sizes binary (KiB, MiB, GiB = 2^10, 2^20, 2^30 B); energy mJ (J from "
+              "1,000 mJ); MACs/FLOPs/params with SI prefixes (k, M, G = 10^3, 10^6, 10^9)")
 
 
 def si(x: float, unit: str = "", digits: int = 3) -> str:
@@ -22,7 +24,18 @@ def si(x: float, unit: str = "", digits: int = 3) -> str:
     return f"{x:.{digits}g} {unit}".rstrip()
 
 
+def energy(j: float) -> str:
+    """Energy without exponents: '0.0421 mJ', '12.600 mJ', '1.260 J' (mJ below 1 J)."""
+    mj = j * 1e3
+    if abs(mj) >= 1000:
+        return f"{j:,.3f} J"
+    if abs(mj) >= 1:
+        return f"{mj:.3f} mJ"
+    return f"{mj:.4f} mJ"
+
+
 def ibytes(n: float) -> str:
+    """Sizes in binary units everywhere (KiB, MiB, GiB, TiB = 2^10 ... 2^40 bytes)."""
     for scale, p in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
         if abs(n) >= scale:
             return f"{n / scale:.3g} {p}"
@@ -47,24 +60,7 @@ def shape_str(s) -> str:
 # ---------------------------------------------------------------- analyze
 
 def analyze_dict(nc: NetCount) -> dict:
-    t = nc.total
-    return {
-        "net": nc.net, "batch": nc.batch, "dtype": nc.dtype,
-        "conventions": nc.conventions.as_dict(),
-        "total": {"macs": t.macs, "flops": t.flops, "params": t.params, "stat_params": t.stat_params,
-                  "weight_bytes": nc.weight_bytes, "activation_bytes": nc.activation_bytes},
-        "layers": [{"name": l.name, "type": l.src_type or l.op, "op": l.op, "category": l.category,
-                    "input_shapes": [list(s) for s in l.input_shapes],
-                    "output_shape": list(l.output_shapes[0]) if l.output_shapes else [],
-                    "output_shapes": [list(s) for s in l.output_shapes],
-                    "macs": l.counts.macs, "flops": l.counts.flops, "params": l.counts.params,
-                    "stat_params": l.counts.stat_params,
-                    "input_elems": l.counts.in_elems, "output_elems": l.counts.out_elems,
-                    "input_bytes": l.counts.in_elems * DTYPE_BYTES[nc.dtype],
-                    "activation_bytes": l.counts.out_elems * DTYPE_BYTES[nc.dtype]}
-                   for l in nc.layers],
-        "dropped": [{"name": n, "type": ty, "reason": r} for n, ty, r in nc.dropped],
-    }
+    return nc.to_dict()
 
 
 def analyze_table(nc: NetCount) -> str:
@@ -109,41 +105,57 @@ def analyze_csv(nc: NetCount) -> str:
 
 # ---------------------------------------------------------------- estimate
 
-def estimate_table(est, top: int = 8) -> str:
+def estimate_table(est, top: int = 8, body: str | None = None) -> str:
+    """Header, per-layer table (or `body` in its place: views.estimate_text passes kernel rows
+    or group totals), totals, where the time goes, memory and the assumptions."""
     rows = []
     # Runtimes that choose an algorithm per kernel (ncnn) get a column saying which.
     algo = any(l.algorithm is not None for l in est.layers)
-    for l in est.layers:
+    for l in est.layers if body is None else ():
         if l.op == "input":
             continue
         rows.append((l.name, l.type, shape_str(l.output_shape),
                      f"{l.time_s * 1e3:.3f}" if l.fused_into is None else "-",
-                     si(l.flops), si(l.dram_bytes, "B") if l.fused_into is None else "-",
+                     si(l.flops), ibytes(l.dram_bytes) if l.fused_into is None else "-",
                      l.bound if l.fused_into is None else f"fused>{l.fused_into}")
                     + ((l.algorithm or "-",) if algo else ()))
     t = est.total
     hdr = (f"{est.net} on {est.hw}/{est.processor} ({est.processor_kind}, runtime {est.runtime})   "
            f"batch {est.batch}   {est.precision}" + (f"   threads {est.threads}" if est.threads else ""))
+    used = est.precision_used or est.precision
+    hdr += (f"\nspec {est.spec_file or est.hw}   runtime {est.runtime}   precision used {used}"
+            + (f" (requested {est.precision})" if used != est.precision else ""))
+    hdr += "".join(f"\nWARNING: {w}" for w in est.warnings)
     pl = getattr(est, "placement", None)
     if pl is not None and (pl.clusters[0].core is not None or pl.note):
         hdr += "\nplacement: " + pl.describe()
     heads = ["layer", "type", "output", "time ms", "FLOPs", "DRAM", "bound"] + (["algorithm"] if algo else [])
-    out = [hdr, table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
+    out = [hdr, body if body is not None else
+           table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
-               f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {t.energy_j * 1e3:.3g} mJ")
+               f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
     # Where the time goes.
     hosts = sorted((l for l in est.layers if l.fused_into is None and l.time_s > 0), key=lambda l: -l.time_s)
     out.append("")
-    out.append(f"where the time goes (top {min(top, len(hosts))} kernels):")
-    for l in hosts[:top]:
-        share = l.time_s / t.time_s * 100 if t.time_s else 0
-        out.append(f"  {l.name:<28} {l.time_s * 1e3:9.3f} ms  {share:5.1f}%  {l.bound}")
+    if body is None:   # a body from views already lists the kernels with their shares
+        out.append(f"where the time goes (top {min(top, len(hosts))} kernels):")
+        for l in hosts[:top]:
+            share = l.time_s / t.time_s * 100 if t.time_s else 0
+            out.append(f"  {l.name:<28} {l.time_s * 1e3:9.3f} ms  {share:5.1f}%  {l.bound}")
+    else:
+        out.append("where the time goes:")
     bt = t.bound_time_s
     tot = sum(bt.values()) or 1.0
     out.append("  by bound: " + ", ".join(f"{k} {v / tot * 100:.1f}%" for k, v in bt.items()))
     out.append("")
+    rm = est.runtime_memory
+    if rm is not None:
+        terms = " + ".join(f"{n} {ibytes(b)}" for n, b, _ in rm.terms if b)
+        out.append(f"memory ({est.runtime}, {rm.model} model): {terms} = {ibytes(rm.peak_bytes)}  <- headline")
+        for note in rm.notes:
+            out.append(f"  ({note})")
     for p, f in est.footprints.items():
-        mark = "  <- headline" if p == est.policy else ""
+        mark = "  <- headline" if p == est.policy and rm is None else ""
         out.append(f"memory ({p}): weights {ibytes(f.weight_bytes)} + activations "
                    f"{ibytes(f.peak_activation_bytes)} + workspace {ibytes(f.workspace_bytes)} + runtime "
                    f"{ibytes(f.runtime_bytes)} = {ibytes(f.peak_memory_bytes)}{mark}")
@@ -159,6 +171,7 @@ def estimate_table(est, top: int = 8) -> str:
     out.append(f"efficiency: {a['runtime']}; source: {a['efficiency_source']}")
     out.append(f"model: {a['time_model']}")
     out.append(f"conventions: {a['conventions']}")
+    out.append(UNITS_LINE)
     return "\n".join(out)
 
 

@@ -10,8 +10,10 @@ import numpy as np
 from .conventions import Conventions
 from .engine.kernels import BOUND_NAMES
 from .engine.memory import Footprint
+from .engine.runtime_memory import RuntimeFootprint, model_for, runtime_footprint
 from .graph import DTYPE_BYTES
 from .lowering import CLASS_NAMES, LoweredNet
+from .records import records_dataframe
 
 # Fixed memory a runtime needs besides tensors (library code, allocator bookkeeping; on a
 # GPU the CUDA context and cuDNN/cuBLAS handles). Estimates, not measurements: a CUDA
@@ -74,6 +76,9 @@ class Estimate:
     footprints: dict  # policy -> Footprint
     memory_capacity_bytes: int
     assumptions: dict = field(default_factory=dict)
+    # The chosen runtime's own memory model (engine/runtime_memory.py); None when the
+    # runtime has none and the headline peak is the policy view's.
+    runtime_memory: RuntimeFootprint | None = field(default=None, compare=False)
     # The lowered net and the kernel costs [kernels, 7]; per-layer records are built from
     # them on first use, so a caller that wants totals only never pays for them.
     lowered: LoweredNet = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -84,6 +89,14 @@ class Estimate:
     # to (augur_sim.hw.placement.Placement); None on a GPU.
     cores: str | None = None
     placement: object = field(default=None, repr=False, compare=False)
+    # What the estimate really used: `precision` is the one asked for, `precision_used` the
+    # one every kernel is costed at (they differ when the processor lacks the asked one; see
+    # precision.py), from the spec file `spec_file`. `weight_storage_bytes`: the weights at
+    # the asked precision, what a file holding them would take (not memory the run saves).
+    precision_used: str = ""
+    spec_file: str | None = None
+    warnings: tuple = ()
+    weight_storage_bytes: int | None = None
 
     @cached_property
     def layers(self) -> tuple[LayerEstimate, ...]:
@@ -93,13 +106,42 @@ class Estimate:
     def fits(self) -> bool:
         return self.total.peak_memory_bytes <= self.memory_capacity_bytes
 
+    def __repr__(self) -> str:
+        # Short: the per-layer records are a property (est.layers), not part of the repr.
+        t = self.total
+        used = self.precision_used or self.precision
+        return (f"Estimate({self.net} on {self.hw}/{self.processor}, runtime {self.runtime}, batch {self.batch}, "
+                f"{self.precision}" + (f" (used {used})" if used != self.precision else "")
+                + f": {t.time_s * 1e3:.3f} ms, peak memory {t.peak_memory_bytes / 2**20:.1f} MiB, "
+                f"energy {t.energy_j * 1e3:.3f} mJ, {len(self.lowered.counts) if self.lowered else 0} layers)")
+
+    def to_records(self) -> list[dict]:
+        """One flat dict per layer, in the JSON's units (keys name them: time_ms, energy_mj,
+        dram_bytes), with the estimate's context (net, hw, processor, runtime, batch,
+        precision, precision_used) on every record, ready for csv.DictWriter or pandas."""
+        ctx = {"net": self.net, "hw": self.hw, "processor": self.processor, "runtime": self.runtime,
+               "batch": self.batch, "precision": self.precision,
+               "precision_used": self.precision_used or self.precision}
+        out = []
+        for rec in self.to_dict()["layers"]:
+            rec = dict(rec)
+            rec["input_shapes"] = ";".join("x".join(map(str, s)) for s in rec["input_shapes"])
+            rec["output_shape"] = "x".join(map(str, rec["output_shape"]))
+            out.append({**ctx, **rec})
+        return out
+
+    def to_dataframe(self):
+        """to_records() as a pandas DataFrame (pandas is optional: imported here, on use)."""
+        return records_dataframe(self.to_records())
+
     def to_dict(self) -> dict:
         t = self.total
         return {
             "net": self.net, "hw": self.hw, "processor": self.processor,
             "processor_kind": self.processor_kind, "runtime": self.runtime, "batch": self.batch,
-            "precision": self.precision, "threads": self.threads, "cores": self.cores,
-            "policy": self.policy,
+            "precision": self.precision, "precision_used": self.precision_used or self.precision,
+            "spec_file": self.spec_file, "warnings": list(self.warnings),
+            "threads": self.threads, "cores": self.cores, "policy": self.policy,
             "total": {
                 "time_ms": t.time_s * 1e3, "macs": t.macs, "flops": t.flops, "params": t.params,
                 "stat_params": t.stat_params, "weight_bytes": t.weight_bytes,
@@ -108,7 +150,9 @@ class Estimate:
                 "energy_mj": t.energy_j * 1e3,
                 "bound_time_ms": {k: v * 1e3 for k, v in t.bound_time_s.items()},
                 "memory_capacity_bytes": self.memory_capacity_bytes, "fits": self.fits,
+                "weight_storage_bytes": self.weight_storage_bytes,
             },
+            "memory_model": self.runtime_memory.to_dict() if self.runtime_memory else None,
             "memory": {p: {"weight_bytes": f.weight_bytes, "peak_activation_bytes": f.peak_activation_bytes,
                            "workspace_bytes": f.workspace_bytes, "runtime_bytes": f.runtime_bytes,
                            "peak_memory_bytes": f.peak_memory_bytes, "peak_step": f.peak_step}
@@ -120,6 +164,7 @@ class Estimate:
                 "dram_bytes": l.dram_bytes, "bound": l.bound, "energy_mj": l.energy_j * 1e3,
                 "input_shapes": [list(s) for s in l.input_shapes], "output_shape": list(l.output_shape),
                 **({"algorithm": l.algorithm} if l.algorithm is not None else {}),
+                "precision_used": self.precision_used or self.precision,
             } for l in self.layers],
             "assumptions": self.assumptions,
         }
@@ -159,11 +204,17 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
     fp: Footprint = fps[policy]
     tot = low.total
     eb = DTYPE_BYTES[precision]
+    # Headline peak: the runtime's memory model when it has one; the policy view otherwise
+    # (both policy views stay in `footprints`).
+    mem_section = dict(rt.memory)
+    rfp = runtime_footprint(graph, model_for(rt.name, mem_section), mem_section, threads or proc.units,
+                            precision, proc.kind, rt.name, rt.fusion)
     total = Totals(
         time_s=float(res[:, 0].sum()), macs=tot.macs, flops=tot.flops,
         params=tot.params, stat_params=tot.stat_params,
         weight_bytes=(tot.params + tot.stat_params) * eb,
-        peak_activation_bytes=fp.peak_activation_bytes, peak_memory_bytes=fp.peak_memory_bytes,
+        peak_activation_bytes=fp.peak_activation_bytes,
+        peak_memory_bytes=rfp.peak_bytes if rfp else fp.peak_memory_bytes,
         dram_bytes=float(res[:, 3].sum()), energy_j=float(res[:, 5].sum()), bound_time_s=bound_time)
     assumptions = {
         "conventions": conventions.describe(),
@@ -171,6 +222,7 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "runtime": f"{rt.name}: {rt.stack}",
         "efficiency_source": rt.source,
         "memory_policy": policy,
+        "memory_model": rfp.model if rfp else f"tensors ({policy} policy + runtime constant)",
         "runtime_memory_bytes": fp.runtime_bytes,
         "time_model": ("GPU kernel model '" + rt.kernel_model + "' (engine/gpu_algos.py): cuDNN conv "
                        "algorithm, GEMM tiles in waves over the SMs, split-K, bandwidth kernels, launch "
@@ -185,4 +237,4 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
                     runtime=rt.name, batch=graph.batch, precision=precision, threads=threads,
                     policy=policy, total=total, footprints=fps,
                     memory_capacity_bytes=device.memory_bytes, assumptions=assumptions,
-                    lowered=low, kernel_costs=res)
+                    lowered=low, kernel_costs=res, runtime_memory=rfp)

@@ -21,7 +21,7 @@ from augur_sim.explore.whatif import grid, parse_vary
 from augur_sim.frontends import load_net
 from augur_sim.frontends.onnx import load_onnx
 from augur_sim.hw import load_hw
-from augur_sim.memo import forget
+from augur_sim.memo import per_graph
 
 N_VARIANTS = 1000
 SWEEP_DEVICES = ["jetson_tx2", "jetson_nano", "raspberry_pi_4", "nvidia_t4", "nvidia_a100",
@@ -34,8 +34,10 @@ def device():
 
 
 def _drop_lowering(graph):
-    # Lowerings (and counts, footprints) are cached beside the graph in augur_sim.memo.
-    forget(graph)
+    # Lowerings are cached beside the graph in augur_sim.memo; drop those only. Counts and
+    # footprints stay cached, as they did when this benchmark was set (before the redesign it
+    # popped the graph's `_lowered` attribute alone), so its numbers compare across versions.
+    per_graph(graph, "lowered").clear()
 
 
 @pytest.mark.parametrize("size", SIZE_IDS)

@@ -29,8 +29,9 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import BENCHNCNN_INPUT, MODEL_ALIASES, build_table, load_corpus, load_devices, model_file  # noqa: E402
-from augur_sim.measure.ncnn_fit import fit, loo, predict_ms  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (BENCHNCNN_INPUT, MODEL_ALIASES, build_table,  # noqa: E402
+                                           load_corpus, load_devices, model_file)  # noqa: E402
+from augur_sim.measure.ncnn_fit import fit, loo, param_rows, predict_fit  # noqa: E402
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
 
@@ -98,14 +99,14 @@ def main(argv=None) -> int:
     full = fit(d, lam=args.lam)
     t_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ins = predict_ms(d, full.g, full.d)
+    ins = predict_fit(d, full)
     t_pred = time.perf_counter() - t0
     t0 = time.perf_counter()
     loo_ms = loo(d, full, lam=args.lam) if not args.no_loo else np.full(len(meas), np.nan)
     t_loo = time.perf_counter() - t0
     print(f"fit {t_fit:.1f} s, predict {t_pred:.2f} s, loo {t_loo:.1f} s", file=sys.stderr)
 
-    prow = np.exp(full.g[None, :] + np.vstack([full.d, np.zeros((1, full.d.shape[1]))])[d.row_class])
+    prow = param_rows(d, full)
     fam = family_time_rows(d.xall, d.net_start, d.net_stop, d.row_net, d.hws, prow, len(FAMILY_NAMES))
     main_pred = loo_ms if not args.no_loo else ins
     main_label = "leave-one-device-out" if not args.no_loo else "in-sample (no LOO run)"
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
     L.append("")
     L.append("## Coverage")
     L.append("")
-    nets_cov = sorted({r.model for r in table.rows})
+    nets_cov = sorted({MODEL_ALIASES.get(r.model, r.model) for r in table.rows})
     L.append(f"- rows in the corpus: {len(rows)} ({n_cpu} CPU, {len(rows) - n_cpu} Vulkan GPU)")
     L.append(f"- rows predicted: {len(table.rows)} ({100 * len(table.rows) / max(1, n_cpu):.0f}% of the CPU rows), "
              f"{len(set(table.hw_names))} specs, {len(set(r.device for r in table.rows))} device sections, "
@@ -144,9 +145,10 @@ def main(argv=None) -> int:
         "ncnn model, leave-one-device-out": A.stats(loo_ms, meas),
     })
     L.append("")
-    L.append(f"Parameters: {d.hws.shape[1] and full.d.shape[1]} per ISA class x {len(full.classes)} classes "
-             f"present in the data ({', '.join(full.classes)}), plus the shared values; fit rms of log error "
-             f"{full.rms_log:.3f} after {full.iterations} iterations.")
+    L.append(f"Parameters: {full.d.shape[1]} shared values, the same {full.d.shape[1]} as offsets per ISA class "
+             f"({len(full.classes)} classes in the data: {', '.join(full.classes)}) and per core type seen in the "
+             f"data ({len(full.cores)} core types), each offset pulled to zero by a ridge penalty; fit rms of log "
+             f"error {full.rms_log:.3f} after {full.iterations} iterations.")
     L.append("")
     L.append(f"## Per core family ({main_label})")
     L.append("")

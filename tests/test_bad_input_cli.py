@@ -109,7 +109,7 @@ CASES = [
     # ---- estimate: hardware specs and options
     (["estimate", "good.yaml", "--hw", "nothere"], "unknown hardware 'nothere'"),
     (["estimate", "good.yaml", "--hw", "nothere.yaml"], "nothere.yaml: cannot read file"),
-    (["estimate", "good.yaml", "--hw", "folder.yaml"], "folder.yaml: cannot read file"),
+    (["estimate", "good.yaml", "--hw", "folder.yaml"], "folder.yaml: not a regular file"),
     (["estimate", "good.yaml", "--hw", "empty.yaml"], "empty.yaml:1: empty document"),
     (["estimate", "good.yaml", "--hw", "binary.yaml"], "binary.yaml: not UTF-8"),
     (["estimate", "good.yaml", "--hw", "broken.yaml"], "broken.yaml:2: YAML syntax"),
@@ -190,7 +190,7 @@ CASES = [
     (["plot", "notresults.parquet"], "notresults.parquet: cannot read results"),
     # ---- hw
     (["hw", "show", "nothere"], "unknown hardware 'nothere'"),
-    (["hw", "check", "folder.yaml"], "folder.yaml: cannot read file"),
+    (["hw", "check", "folder.yaml"], "folder.yaml: not a regular file"),
     (["hw", "check", "good.yaml"], "good.yaml:2: input: unknown key"),  # a network, not a spec
     (["hw", "check", "spec/jetson_tx2.yaml"], "spec/jetson_tx2.yaml:22"),
     (["hw", "frobnicate"], "invalid choice: 'frobnicate'"),

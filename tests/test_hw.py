@@ -355,7 +355,7 @@ def test_unreadable_files(tmp_path):
         check_hw(tmp_path / "nothere.yaml")
     d = tmp_path / "adir.yaml"
     d.mkdir()
-    with pytest.raises(SchemaError, match=r"adir\.yaml: cannot read file"):
+    with pytest.raises(SchemaError, match=r"adir\.yaml: not a regular file"):
         check_hw(d)
     p = tmp_path / "dev.yaml"
     p.write_bytes(GOOD.encode() + b"\xff\xfe\n")

@@ -18,7 +18,7 @@ PKG = Path(__file__).resolve().parents[1] / "augur_sim"
 # Imported inside the functions that need them: heavy, and needed only by some commands
 # (export/validate/calibrate need onnx and onnxruntime, sweep files need pyarrow, plots
 # need matplotlib, the GPU runner needs torch, --scheduler needs dask.distributed).
-LAZY_ALLOWED = {"onnx", "onnxruntime", "torch", "matplotlib", "pyarrow", "distributed", "dask"}
+LAZY_ALLOWED = {"onnx", "onnxruntime", "torch", "matplotlib", "pyarrow", "distributed", "dask", "pandas"}
 # (module, imported module) pairs allowed inside a function for a stated reason, until it goes.
 LAZY_PAIRS: set[tuple[str, str]] = set()
 

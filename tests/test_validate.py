@@ -91,3 +91,81 @@ def test_non_onnx_file_exit_2(tmp_path, capsys):
     assert main(["validate", str(bad), "--hw", HW]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("augur: error:")
+
+
+def test_memory_is_measured_and_reported(result):
+    m = result.memory
+    assert m is not None and m.samples == 3
+    # A fresh ORT process with a session of this tiny net grows by a few MiB (the empty
+    # session alone is ~10 MiB on the reference host); never zero, never absurd.
+    assert 1 << 20 < m.measured_peak_rss_bytes < 1 << 30
+    assert m.predicted_peak_bytes > 0
+    assert abs(m.error - (m.predicted_peak_bytes / m.measured_peak_rss_bytes - 1)) < 1e-12
+    d = validate_dict(result)["memory"]
+    assert set(d) >= {"measured_peak_rss_bytes", "predicted_peak_bytes", "error"}
+    assert "measured peak RSS" in validate_table(result)
+
+
+def _foreign_spec(tmp_path, cpu="AMD EPYC 7B13 64-Core Processor", isa="[sse4_2, avx, avx2, fma]",
+                  threads=1):
+    """The calibrated host spec with its `host:` section replaced (another machine)."""
+    from pathlib import Path
+
+    from augur_sim.hw import load_hw
+    text = Path(load_hw("host_xeon_kvm2c_1t").file).read_text()
+    host = (f'host:\n  cpu_model: "{cpu}"\n  cores: 2  # src: os\n  threads: {threads}  # src: cal\n'
+            f"  isa: {isa}\n")
+    text = text[:text.index("host:\n")] + host + text[text.index("processors:\n"):]
+    i = text.index("name: ")
+    text = text[:i] + "name: foreign_host" + text[text.index("\n", i):]
+    p = tmp_path / "foreign_host.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+_TINY_YAML = """name: tiny
+description: test
+input: {shape: [1, 8, 16, 16]}
+layers:
+  - c1: {conv: {out: 16, k: 3, p: 1}, bn: true, act: relu}
+  - pool: {gap: true}
+  - flat: {flatten: true}
+  - fc: {fc: 10}
+"""
+
+
+def test_validate_warns_on_a_foreign_spec(tmp_path, capsys):
+    spec = _foreign_spec(tmp_path)
+    v = validate(tiny_net(), spec, threads=1, runs=1, memory_samples=0)
+    text = " ".join(v.warnings)
+    assert "CPU model" in text and "AMD EPYC 7B13" in text
+    assert "ISA flags differ" in text and "avx512f" in text
+    assert "WARNING" in validate_table(v)
+    assert validate_dict(v)["warnings"] == list(v.warnings)
+    # The CLI says it on stderr as well as in the report.
+    net = tmp_path / "tiny.yaml"
+    net.write_text(_TINY_YAML)
+    assert main(["validate", str(net), "--hw", spec, "--threads", "1", "--runs", "1",
+                 "--memory-samples", "0"]) == 0
+    err = capsys.readouterr().err
+    assert "augur validate: WARNING" in err and "CPU model" in err
+
+
+def test_validate_warns_on_other_thread_count_only(tmp_path):
+    from augur_sim.measure.machine import machine_info
+    from augur_sim.measure.hostcheck import isa_subset
+    m = machine_info()
+    spec = _foreign_spec(tmp_path, cpu=m.cpu_model, isa="[" + ", ".join(isa_subset(m.flags)) + "]", threads=2)
+    v = validate(tiny_net(), spec, threads=1, runs=1, memory_samples=0)
+    assert any("threads: spec calibrated with 2" in w for w in v.warnings)
+    assert not any("CPU model" in w or "ISA" in w for w in v.warnings)
+
+
+def test_hostcheck_no_host_section_is_a_warning():
+    from augur_sim.measure.hostcheck import host_mismatches
+
+    class M:
+        cpu_model, cores, flags = "x", 2, frozenset({"avx2"})
+    assert "no calibration host" in host_mismatches(None, M, 1)[0]
+    same = {"cpu_model": "x", "cores": 2, "threads": 1, "isa": ["avx2"]}
+    assert host_mismatches(same, M, 1) == []

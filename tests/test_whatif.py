@@ -41,8 +41,8 @@ def test_vary_bandwidth_flips_the_bound():
     assert np.all(np.diff(g.time_s) <= 1e-15)
     cross = g.crossings()
     assert len(cross) == 1
-    lab, x = cross[0]
-    assert lab == () and 0.5 < x < 2000
+    lab, x, direction = cross[0]
+    assert lab == () and 0.5 < x < 2000 and direction == "memory->compute"
     # The crossing lies between the last memory-bound and first compute-bound grid points.
     i = int(np.argmax(g.compute_share >= 0.5))
     assert ax.values[i - 1] <= x <= ax.values[i]
@@ -177,3 +177,74 @@ def test_cli_extends_cycle_and_missing_parent(tmp_path, capsys):
         err = capsys.readouterr().err
         assert rc == 2 and err.count("\n") == 1 and needle in err
         assert not out.exists()
+
+
+# ---------------------------------------------------------------- issue 14, item 2
+
+def test_raising_the_clock_crosses_compute_to_memory():
+    # The compute share falls as the GPU clock rises: compute-bound at low clocks, memory-bound at high.
+    g = W.grid("mobilenet_v2", "jetson_tx2", [W.parse_vary("gpu.clock_ghz=0.3:2.0:8")])
+    assert g.compute_share[0] > 0.5 > g.compute_share[-1]
+    (c,) = g.crossings()
+    assert c.direction == "compute->memory" and c.before_after == ("compute-bound", "memory-bound")
+    text = W.grid_table(g)
+    assert "compute -> memory bound at gpu.clock_ghz = " in text
+    assert "memory -> compute" not in text
+    assert "compute share falls through 50%" in text
+    assert W.grid_dict(g)["crossings"][0]["direction"] == "compute->memory"
+
+
+def test_direction_does_not_depend_on_the_axis_order():
+    up = W.grid("mobilenet_v2", "jetson_tx2", [W.parse_vary("gpu.clock_ghz=0.3:2.0:8")])
+    down = W.grid("mobilenet_v2", "jetson_tx2", [W.parse_vary("gpu.clock_ghz=2.0:0.3:8")])
+    assert [c.direction for c in down.crossings()] == [c.direction for c in up.crossings()]
+    assert abs(down.crossings()[0].at - up.crossings()[0].at) < 1e-9
+
+
+def test_no_crossing_says_which_side_and_the_range():
+    g = W.grid("resnet50", "jetson_nano", [W.parse_vary("gpu.dram_bw_gbs=1:2:3")])
+    assert g.crossings() == []
+    text = W.grid_table(g)
+    lo, hi = g.compute_share.min(), g.compute_share.max()
+    assert "does not cross" not in text
+    side = "compute-bound (compute share above 50%)" if lo >= 0.5 else "memory-bound (compute share below 50%)"
+    assert f"no crossing: {side} at every point, compute share {lo:.1%} to {hi:.1%}" in text
+
+
+def test_doubling_the_clock_scales_cache_bandwidths_not_dram():
+    dev = load_hw("jetson_tx2")
+    gpu = dev.processors["gpu"]
+    fast = apply_overrides(dev, {"gpu.clock_ghz": gpu.clock_ghz * 2})
+    f = fast.processors["gpu"]
+    assert [c.bw_gbs for c in f.caches] == pytest.approx([2 * c.bw_gbs for c in gpu.caches])
+    assert f.dram_bw_gbs == gpu.dram_bw_gbs
+    # Other processors of the device are untouched.
+    assert [c.bw_gbs for c in fast.processors["cpu"].caches] == [c.bw_gbs for c in dev.processors["cpu"].caches]
+    # A cache bandwidth set in the same overrides is taken as given.
+    pinned = apply_overrides(dev, {"gpu.clock_ghz": gpu.clock_ghz * 2, "gpu.caches[0].bw_gbs": 100.0})
+    p = pinned.processors["gpu"]
+    assert p.caches[0].bw_gbs == 100.0 and p.caches[1].bw_gbs == pytest.approx(2 * gpu.caches[1].bw_gbs)
+    # ... and the reports say which ones followed the clock.
+    c = W.compare("resnet18", dev, {"gpu.clock_ghz": gpu.clock_ghz * 2})
+    text = W.comparison_table(c)
+    assert "gpu.caches[0].bw_gbs, gpu.caches[1].bw_gbs scale with gpu.clock_ghz" in text
+    assert "gpu.dram_bw_gbs does not" in text
+    assert W.comparison_dict(c)["notes"] == list(c.notes)
+
+
+def test_whatif_plot_writes_each_bound_on_its_side(tmp_path):
+    from augur_sim.explore.sweep_plots import whatif_figure, whatif_plot
+    g = W.grid("mobilenet_v2", "jetson_tx2", [W.parse_vary("gpu.clock_ghz=0.3:2.0:8")])
+    fig = whatif_figure(g)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = {t.get_gid(): t for t in ax.texts if t.get_gid()}
+    left, right = texts["left:compute-bound"], texts["right:memory-bound"]
+    x_cross = ax.transData.transform((g.crossings()[0].at, 1.0))[0]
+    assert left.get_window_extent(r).x1 <= x_cross + 1 <= right.get_window_extent(r).x0 + 2
+    # The compute-bound side of this net is the low-clock side: the filled markers are there.
+    assert "compute-bound" in left.get_text() and "memory-bound" in right.get_text()
+    out = tmp_path / "w.png"
+    whatif_plot(g, out)
+    assert out.stat().st_size > 1000

@@ -1,22 +1,22 @@
 """augur calibrate | validate: measure this machine, and check predictions against it."""
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
+from pathlib import Path
 
 from ..errors import AugurError
 from ..fileio import check_writable
 from ..measure.calibrate import calibrate
+from ..measure.ncnn_accuracy import stats
+from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
+from ..measure.ncnn_fit import fit, predict_fit
+from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
 from .args import _positive, emit
-import datetime as dt
-import os
-from pathlib import Path
-from ..measure.ncnn_accuracy import stats
-from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
-from ..measure.ncnn_fit import fit, predict_ms
-from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 
 
 def cmd_calibrate(args):
@@ -35,8 +35,13 @@ def cmd_validate(args):
     runs = _positive("--runs")(args.runs)
     if args.out:
         check_writable(args.out)  # before the network runs, not after
+    mem_samples = int(args.memory_samples) if str(args.memory_samples).isdigit() else -1
+    if not 0 <= mem_samples <= 100:
+        raise AugurError(f"--memory-samples: expected an integer 0..100, got {args.memory_samples!r}")
     res = validate(args.net, args.hw, threads=threads, runs=runs, processor=args.processor,
-                   runtime=args.runtime)
+                   runtime=args.runtime, memory_samples=mem_samples)
+    for w in res.warnings:  # loud: on stderr as well as in the report
+        print(f"augur validate: WARNING: {w}", file=sys.stderr)
     if args.format == "json":
         emit(dumps(validate_dict(res)), args.out)
     else:
@@ -46,7 +51,6 @@ def cmd_validate(args):
 
 def cmd_fit_corpus(args):
     """Fit the ncnn runtime's portable parameters to the benchncnn corpus' training rows."""
-
     if args.runtime != "ncnn":
         raise AugurError(f"fit-corpus: unknown runtime {args.runtime!r}; expected ncnn")
     out = Path(args.out) if args.out else DEFAULT_FIT
@@ -59,7 +63,7 @@ def cmd_fit_corpus(args):
         raise AugurError("no corpus row can be predicted (no device spec in measurements/ncnn/devices.csv?)",
                          file=str(corpus / "benchncnn_train.csv"))
     res = fit(table.data, lam=args.lam)
-    s = stats(predict_ms(table.data, res.g, res.d), table.data.y_ms)
+    s = stats(predict_fit(table.data, res), table.data.y_ms)
     prov = {"corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
             "rows": len(table.rows), "rows_in_corpus": len(rows),
             "devices": sorted({r.device for r in table.rows}),
@@ -69,7 +73,8 @@ def cmd_fit_corpus(args):
              "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),
              "within_50": round(s["within_50"], 3)}
     write_fit(out, res, prov, resid)
-    emit(f"wrote {out}: {len(res.classes)} ISA classes x {res.g.size} parameters from {len(table.rows)} rows "
+    emit(f"wrote {out}: {len(res.classes)} ISA classes and {len(res.cores)} core types x {res.g.size} parameters "
+         f"from {len(table.rows)} rows "
          f"in {res.seconds:.1f} s; in-sample median |error| {s['median_abs_pct']:.1f}%")
     return 0
 
@@ -89,6 +94,8 @@ def register(sub):
     p.add_argument("--runtime", default=None, help="runtime of the processor (default: its default)")
     p.add_argument("--threads", default=None, help="ORT intra-op threads (default: the spec's units)")
     p.add_argument("--runs", default="10", help="timed runs after warm-up (default 10)")
+    p.add_argument("--memory-samples", default="3",
+                   help="fresh processes whose peak RSS is measured (median); 0: skip (default 3)")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_validate)

@@ -11,7 +11,7 @@ Two policies:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
@@ -19,6 +19,7 @@ from ..memo import per_graph
 from ..ops import registry
 
 POLICIES = ("caffe", "reuse")
+MiB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,28 @@ def footprint(graph: LayerGraph, dtype: str = "fp32", policy: str = "reuse",
     return Footprint(policy, weight_elems * eb, act, ws, runtime_bytes, step)
 
 
+def schedule(graph: LayerGraph, eb: int):
+    """(storage root -> bytes; per step: roots born, roots dying) with views and in-place
+    layers aliased to their input's storage; graph outputs never die."""
+    root = _aliases(graph)
+    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
+    last = {}
+    for i, name in enumerate(graph.order):
+        L = graph.layer(name)
+        for t in L.inputs + L.outputs:
+            last[root[t]] = i
+    for t in graph.outputs:
+        last[root[t]] = len(graph.order)
+    born, dies, seen = [], [], set()
+    for i, name in enumerate(graph.order):
+        L = graph.layer(name)
+        b = [r for r in dict.fromkeys(root[t] for t in L.outputs) if r not in seen]
+        seen.update(b)
+        born.append(b)
+        dies.append(sorted({root[t] for t in L.inputs + L.outputs if last.get(root[t]) == i}))
+    return size, born, dies
+
+
 def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str]:
     """(peak activation bytes, workspace bytes, step of the peak) under a policy."""
     root = _aliases(graph)
@@ -94,28 +117,14 @@ def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str
         return act, max(cols.values(), default=0), ""
     # reuse: walk the schedule; a storage root lives from its producer to the last
     # consumer of any tensor that aliases it; graph outputs live to the end.
-    last_use: dict[str, int] = {}
-    for i, name in enumerate(graph.order):
-        layer = graph.layer(name)
-        for t in layer.inputs + layer.outputs:
-            last_use[root[t]] = i
-    for t in graph.outputs:
-        last_use[root[t]] = len(graph.order)
+    size, born, dies = schedule(graph, eb)
     live, peak, peak_step, peak_ws = 0, 0, "", 0
-    born = set()
     for i, name in enumerate(graph.order):
-        layer = graph.layer(name)
-        for t in layer.outputs:
-            r = root[t]
-            if r not in born:
-                born.add(r)
-                live += size[r]
+        live += sum(size[r] for r in born[i])
         here = live + cols[name]
         if here > peak:
             peak, peak_step, peak_ws = here, name, cols[name]
-        for r in {root[t] for t in layer.inputs + layer.outputs}:
-            if last_use.get(r) == i:
-                live -= size[r]
+        live -= sum(size[r] for r in dies[i])
     return peak - peak_ws, peak_ws, peak_step
 
 
@@ -124,3 +133,21 @@ def _prod(s) -> int:
     for d in s:
         n *= d
     return n
+
+
+@dataclass(frozen=True)
+class RuntimeFootprint:
+    """Peak memory as one runtime holds it: named terms (bytes) that add up to the peak."""
+    model: str
+    terms: tuple                     # ((name, bytes, what it is), ...) in report order
+    notes: tuple = ()                # what the model leaves out or assumes
+    extra: dict = field(default_factory=dict)   # model-specific figures (e.g. reserved vs allocated)
+
+    @property
+    def peak_bytes(self) -> int:
+        return int(sum(b for _, b, _ in self.terms))
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "peak_bytes": self.peak_bytes,
+                "terms": {n: {"bytes": int(b), "what": w} for n, b, w in self.terms},
+                "notes": list(self.notes), **self.extra}

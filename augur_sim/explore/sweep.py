@@ -31,6 +31,7 @@ from ..frontends import SUFFIXES, load_net, resolve_net
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import _available_names
+from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
 from .generate import GenSpec, generate
@@ -42,6 +43,7 @@ MAX_BATCH = 1 << 16
 COLUMNS = (
     ("net", "string"), ("net_source", "string"), ("hw", "string"), ("processor", "string"),
     ("processor_kind", "string"), ("runtime", "string"), ("batch", "int64"), ("precision", "string"),
+    ("precision_used", "string"),
     ("time_ms", "float64"), ("throughput_ips", "float64"), ("macs", "int64"), ("flops", "int64"),
     ("params", "int64"), ("dram_bytes", "float64"), ("energy_mj", "float64"),
     ("compute_share", "float64"), ("bound", "string"),
@@ -234,11 +236,14 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None)
         resolved.append(t)
     groups = {}
     for prec in precisions:
-        by_fusion: dict = {}
+        # One lowering per (fusion set, precision the processor really runs `prec` at): a
+        # device without an int8 rate is costed at its fallback (precision.py), bytes included.
+        by_key: dict = {}
         for i, t in enumerate(resolved):
-            by_fusion.setdefault(t.fusion, []).append(i)
-        groups[prec] = [(fus, np.array(idx, dtype=np.int64), np.stack([resolved[i].row(prec) for i in idx]))
-                        for fus, idx in by_fusion.items()]
+            used = resolve_precision(t.processor, prec).used
+            by_key.setdefault((t.fusion, used), []).append(i)
+        groups[prec] = [(fus, used, np.array(idx, dtype=np.int64), np.stack([resolved[i].row(used) for i in idx]))
+                        for (fus, used), idx in by_key.items()]
     return HwPack(tuple(targets), groups)
 
 
@@ -259,18 +264,19 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
     rows = []
-    fps = None
-    for fusion, idx, hws in pack.groups[prec]:
+    fps_by: dict = {}
+    for fusion, used, idx, hws in pack.groups[prec]:
         todo = [k for k, ti in enumerate(idx)
                 if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
                 not in skip]
         if not todo:
             continue
-        low = lowered(graph, prec, fusion)
+        low = lowered(graph, used, fusion)
         tot = low.total
-        if fps is None:
+        if used not in fps_by:
             # Footprints do not depend on the hardware but for the runtime constant, added below.
-            fps = {p: footprint(graph, prec, p, 0, tot.weight_elems).peak_memory_bytes for p in POLICIES}
+            fps_by[used] = {p: footprint(graph, used, p, 0, tot.weight_elems).peak_memory_bytes for p in POLICIES}
+        fps = fps_by[used]
         res = network_costs(low, hws[todo])
         for k, r in zip(todo, res):
             t = pack.targets[idx[k]]
@@ -281,7 +287,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
             rows.append({
                 "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
                 "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
-                "batch": item.batch, "precision": prec, "time_ms": time_s * 1e3,
+                "batch": item.batch, "precision": prec, "precision_used": used, "time_ms": time_s * 1e3,
                 "throughput_ips": item.batch / time_s if time_s > 0 else None,
                 "macs": int(tot.macs), "flops": int(tot.flops), "params": int(tot.params),
                 "dram_bytes": float(r[1]), "energy_mj": float(r[2]) * 1e3,

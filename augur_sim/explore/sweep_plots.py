@@ -12,8 +12,14 @@ MAX_HEATMAP_NETS = 60  # beyond this a heatmap row is under a pixel; the fastest
 
 
 def whatif_plot(g, path) -> None:
+    """Write whatif_figure(g) to `path` (PNG, PDF or SVG)."""
+    _save(whatif_figure(g), path)
+
+
+def whatif_figure(g):
     """Total time against the first --vary key, one line per value of the other keys; the
-    point where the compute-bound share crosses 50 % (memory -> compute bound) is marked."""
+    point where the compute-bound share crosses 50 % is marked, each bound written on the
+    side of the mark where it holds."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     x = np.array(g.axes[0].values, dtype=float)
@@ -28,12 +34,18 @@ def whatif_plot(g, path) -> None:
         # Compute-bound points filled, memory-bound hollow: the flip is visible even unmarked.
         ax.scatter(x[s >= 0.5], y[s >= 0.5], color=line.get_color(), s=18, zorder=3)
         ax.scatter(x[s < 0.5], y[s < 0.5], facecolors="none", edgecolors=line.get_color(), s=18, zorder=3)
-        for l2, xc in g.crossings():
-            if l2 == lab:
+        for c in g.crossings():
+            if c.label == lab:
+                xc = c.at
                 yc = float(np.interp(xc, x if x[0] < x[-1] else x[::-1], y if x[0] < x[-1] else y[::-1]))
                 ax.axvline(xc, color=line.get_color(), ls=":", lw=1)
-                ax.annotate(f"compute-bound from {xc:.3g}", (xc, yc), textcoords="offset points",
-                            xytext=(5, 8), fontsize=7, color=line.get_color())
+                # Each state is written on the side of the line where it holds: `below` applies
+                # to smaller values of the key, `above` to larger ones.
+                below, above = c.before_after
+                ax.annotate(f"{below} \u2190", (xc, yc), textcoords="offset points", xytext=(-5, 8),
+                            ha="right", fontsize=7, color=line.get_color(), gid=f"left:{below}")
+                ax.annotate(f"\u2192 {above}", (xc, yc), textcoords="offset points", xytext=(5, 8),
+                            ha="left", fontsize=7, color=line.get_color(), gid=f"right:{above}")
     vals = x[x > 0]
     if len(vals) == len(x) and vals.max() / vals.min() >= 20:
         ax.set_xscale("log")
@@ -44,7 +56,7 @@ def whatif_plot(g, path) -> None:
                  f"(filled: >50% compute-bound time)", fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    return fig
 
 
 def _select(table, batch, precision):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import yaml
@@ -28,6 +29,8 @@ from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
 from ..hw import apply_overrides
+from ..hw.load import clock_scaled_caches
+from ..precision import resolve as resolve_precision
 from ..report import table, to_csv
 
 MAX_STEPS = 10_000
@@ -136,6 +139,7 @@ class Comparison:
     new: Estimate
     overrides: dict
     layers: tuple  # of LayerDelta (kernels that ran: fused layers are left out)
+    notes: tuple = ()  # what the overrides changed besides the keys given (clock-scaled caches)
 
     @property
     def speedup(self) -> float:
@@ -163,7 +167,22 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
     deltas = tuple(LayerDelta(l.name, l.time_s, newl[l.name].time_s, l.bound, newl[l.name].bound)
                    for l in base.layers if l.fused_into is None and l.name in newl
                    and newl[l.name].fused_into is None)
-    return Comparison(base, new, dict(overrides), deltas)
+    warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
+    return Comparison(base, new, dict(overrides), deltas, warns + clock_notes(dev, [overrides]))
+
+
+def clock_notes(device, override_sets) -> tuple:
+    """One line per clock override saying which cache bandwidths follow it (per-cycle figures)."""
+    scaled: dict = {}
+    for ov in override_sets:
+        for k in clock_scaled_caches(device, ov):
+            proc = k.split(".", 1)[0]
+            scaled.setdefault(proc, [])
+            if k not in scaled[proc]:
+                scaled[proc].append(k)
+    return tuple(f"note: {', '.join(ks)} scale with {proc}.clock_ghz (cache bandwidths are bytes per "
+                 f"cycle of the processor clock); {proc}.dram_bw_gbs does not"
+                 for proc, ks in scaled.items())
 
 
 def comparison_table(c: Comparison) -> str:
@@ -182,7 +201,7 @@ def comparison_table(c: Comparison) -> str:
             f"bound changed in {len(changed)} layer(s)"
             + (": " + ", ".join(f"{l.name} ({l.base_bound} -> {l.new_bound})" for l in changed[:20])
                + (" ..." if len(changed) > 20 else "") if changed else ""))
-    return head + body + tail
+    return head + body + tail + "".join("\n" + n for n in c.notes)
 
 
 def comparison_dict(c: Comparison) -> dict:
@@ -191,7 +210,7 @@ def comparison_dict(c: Comparison) -> dict:
             "speedup": c.speedup,
             "layers": [{"name": l.name, "base_ms": l.base_s * 1e3, "new_ms": l.new_s * 1e3,
                         "base_bound": l.base_bound, "new_bound": l.new_bound} for l in c.layers],
-            "bound_changes": [l.name for l in c.bound_changes]}
+            "bound_changes": [l.name for l in c.bound_changes], "notes": list(c.notes)}
 
 
 # ---------------------------------------------------------------- grids
@@ -211,6 +230,7 @@ class Grid:
     compute_share: np.ndarray  # compute-bound time / total time
     baseline_time_s: float    # the device as given, no --set / --vary
     method: str               # "exact" or "derived"
+    notes: tuple = ()         # what the axes change besides their keys (clock-scaled caches)
 
     @property
     def shape(self) -> tuple:
@@ -219,9 +239,9 @@ class Grid:
     def speedup(self) -> np.ndarray:
         return self.baseline_time_s / self.time_s
 
-    def crossings(self) -> list[tuple[tuple, float]]:
+    def crossings(self) -> list[Crossing]:
         """Where the compute-bound share crosses 50 % along the first axis, per line of the
-        other axes: [(other axis values, first-axis value at the crossing (interpolated))]."""
+        other axes, with the direction as the first axis' value rises."""
         x = np.array(self.axes[0].values, dtype=float)
         share = self.compute_share.reshape(self.shape)
         out = []
@@ -232,37 +252,84 @@ class Grid:
                 a, b = s[i] - 0.5, s[i + 1] - 0.5
                 if a == 0.0 or (a < 0) != (b < 0) and b != 0.0:
                     xc = x[i] if a == 0.0 else x[i] + (x[i + 1] - x[i]) * (-a) / (b - a)
-                    out.append((label, float(xc)))
+                    # Direction along rising values of the key, whatever order the axis lists them.
+                    rising_share = (s[i + 1] > s[i]) == (x[i + 1] > x[i])
+                    out.append(Crossing(label, float(xc), "memory->compute" if rising_share
+                                        else "compute->memory"))
+        return out
+
+    def lines(self) -> list[tuple[tuple, float, float]]:
+        """(other axis values, min share, max share) per line along the first axis."""
+        share = self.compute_share.reshape(self.shape)
+        out = []
+        for rest in itertools.product(*[range(len(a.values)) for a in self.axes[1:]]):
+            s = share[(slice(None),) + rest]
+            out.append((tuple(a.values[i] for a, i in zip(self.axes[1:], rest)), float(s.min()), float(s.max())))
         return out
 
 
-def _row_for(device, processor, runtime, precision, threads) -> tuple[Target, np.ndarray]:
+class Crossing(NamedTuple):
+    label: tuple       # values of the other axes
+    at: float          # first-axis value where the compute share is 50 % (interpolated)
+    direction: str     # "compute->memory" or "memory->compute", as the first axis' value rises
+
+    @property
+    def before_after(self) -> tuple[str, str]:
+        a, b = self.direction.split("->")
+        return f"{a}-bound", f"{b}-bound"
+
+
+def crossing_lines(g: Grid) -> list[str]:
+    """Plain sentences: where the bound flips and which way, or that it does not (and why)."""
+    key = g.axes[0].key
+    cross = g.crossings()
+    out = []
+    for lab, lo, hi in g.lines():
+        where = (" for " + ", ".join(f"{a.key}={v:g}" for a, v in zip(g.axes[1:], lab))) if lab else ""
+        mine = [c for c in cross if c.label == lab]
+        for c in mine:
+            below, above = c.before_after
+            verb = "falls" if c.direction == "compute->memory" else "rises"
+            out.append(f"{c.direction.replace('->', ' -> ')} bound at {key} = {c.at:.4g}{where}: as {key} rises "
+                       f"the compute share {verb} through 50% ({below} below, {above} above)")
+        if not mine:
+            state = ("compute-bound (compute share above 50%)" if lo >= 0.5 else
+                     "memory-bound (compute share below 50%)")
+            out.append(f"no crossing{where}: {state} at every point, compute share {lo:.1%} to {hi:.1%}")
+    return out
+
+
+def _row_for(device, processor, runtime, precision, threads) -> tuple[Target, np.ndarray, str]:
+    """The target, its hardware row and the precision it really runs `precision` at
+    (precision.py): the row is built at that precision."""
     t = resolve_target(device, processor, runtime, threads)
-    return t, t.row(precision)
+    used = resolve_precision(t.processor, precision).used
+    return t, t.row(used), used
 
 
 def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
-    rows, fusions = [], []
+    """Rows for every point, and per point the lowering key (fusion set, precision used)."""
+    rows, keys = [], []
     for p in points:
         dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
-        t, row = _row_for(dev, processor, runtime, precision, threads)
+        t, row, used = _row_for(dev, processor, runtime, precision, threads)
         rows.append(row)
-        fusions.append(t.fusion)
-    return np.stack(rows), fusions
+        keys.append((t.fusion, used))
+    return np.stack(rows), keys
 
 
 def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
     """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
-    t0, base = _row_for(base_dev, processor, runtime, precision, threads)
-    fus0 = t0.fusion
+    t0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads)
+    key0 = (t0.fusion, used0)
     edits = []       # per axis: {value: {col: new value}}
     touched: dict[int, int] = {}
     for a in axes:
         per = {}
         cols_a = set()
         for v in a.values:
-            t, row = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
-            if t.fusion != fus0:
+            t, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            if (t.fusion, used) != key0:
                 return None
             cols = np.nonzero(row != base)[0]
             per[v] = {int(c): float(row[c]) for c in cols}
@@ -282,7 +349,7 @@ def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads
                     r[c] = val
                 else:
                     r[c] *= val / base[c]
-    return rows, [fus0] * len(points)
+    return rows, [key0] * len(points)
 
 
 def _check_points(n: int, shape: tuple, rng) -> list[int]:
@@ -310,7 +377,7 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     graph = load_net(net, batch=batch)
     dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
-    t0, row0 = _row_for(dev, processor, runtime, precision, threads)
+    t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
     built = None
@@ -327,18 +394,21 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
                 built = None
     if built is None:
         built = _exact_rows(base_dev, axes, points, processor, runtime, precision, threads)
-    rows, fusions = built
+    rows, keys = built
     res = np.empty((npts, 4))
-    # Points normally share one fusion set (one lowering, one call); a --vary of the
-    # runtime's fusion list splits them into a call per set.
-    for fus in dict.fromkeys(fusions):
-        sel = np.array([i for i, f in enumerate(fusions) if f == fus])
-        res[sel] = network_costs(lowered(graph, precision, fus), rows[sel])
-    base_t = float(network_costs(lowered(graph, precision, t0.fusion), row0[None, :])[0, 0])
+    # Points normally share one lowering key (one lowering, one call); a --vary of the
+    # runtime's fusion list or of a precision's rate splits them into a call per key.
+    for key in dict.fromkeys(keys):
+        sel = np.array([i for i, k in enumerate(keys) if k == key])
+        res[sel] = network_costs(lowered(graph, key[1], key[0]), rows[sel])
+    base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
+    notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
+    warning = resolve_precision(t0.processor, precision, dev.name).warning
+    notes = ((f"WARNING: {warning}",) if warning else ()) + notes
     return Grid(graph.name, dev.name, t0.processor.name, graph.batch, precision, axes, tuple(points), t,
-                res[:, 1], res[:, 2], share, base_t, method)
+                res[:, 1], res[:, 2], share, base_t, method, notes)
 
 
 def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
@@ -357,14 +427,7 @@ def grid_table(g: Grid) -> str:
              f"{r[k + 3]:.2f}", f"{r[k + 4]:.3f}") for r in rows]
     head = (f"{g.net} on {g.hw}/{g.processor}, batch {g.batch}, {g.precision}: baseline "
             f"{g.baseline_time_s * 1e3:.4f} ms; {len(g.points)} points ({g.method} rows)\n")
-    cross = g.crossings()
-    if cross:
-        tail = "\n" + "\n".join(
-            f"memory -> compute bound (compute share crosses 50%) at {g.axes[0].key} = {x:.4g}"
-            + (f" for {', '.join(f'{a.key}={v:g}' for a, v in zip(g.axes[1:], lab))}" if lab else "")
-            for lab, x in cross)
-    else:
-        tail = "\nthe compute-bound share does not cross 50% in this range"
+    tail = "".join("\n" + line for line in crossing_lines(g) + list(g.notes))
     return head + table(heads[:k] + ["time ms", "speed-up", "compute share", "DRAM MB", "energy mJ"],
                         text) + tail
 
@@ -380,5 +443,6 @@ def grid_dict(g: Grid) -> dict:
             "baseline_time_ms": g.baseline_time_s * 1e3, "method": g.method,
             "axes": [{"key": a.key, "values": list(a.values)} for a in g.axes],
             "points": [dict(zip(heads, r)) for r in rows],
-            "crossings": [{"at": dict(zip([a.key for a in g.axes[1:]], lab)), g.axes[0].key: x}
-                          for lab, x in g.crossings()]}
+            "crossings": [{"at": dict(zip([a.key for a in g.axes[1:]], c.label)), g.axes[0].key: c.at,
+                           "direction": c.direction} for c in g.crossings()],
+            "notes": list(g.notes)}

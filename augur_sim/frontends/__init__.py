@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from ..errors import AugurError
-from ..graph import LayerGraph, rebatch
+from ..graph import LayerGraph, check_batch, rebatch
 from .caffe import load_caffe
 from .ncnn import load_ncnn
 from .onnx import load_onnx
@@ -47,6 +47,8 @@ def resolve_net(spec: str) -> Path:
 def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
              lenient: bool = False) -> LayerGraph:
     """Load a network by path or zoo name; optionally override batch or the input shape."""
+    if batch is not None:
+        check_batch(batch)
     if isinstance(spec, LayerGraph):
         graph = spec
     else:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
-from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
+from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
@@ -983,8 +983,11 @@ def _dims(vi) -> list:
 
 
 def _resolve_inputs(model, file: str, batch, input_shape, init_names) -> list[tuple[str, tuple, str]]:
-    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0):
-        raise AugurError(f"batch must be a positive integer, got {batch!r}", file=file)
+    if batch is not None:
+        try:
+            check_batch(batch)
+        except AugurError as e:
+            raise e.located(file=file)
     real = [vi for vi in model.graph.input if vi.name not in init_names]
     if not real:
         raise AugurError("the model declares no (non-initializer) input", file=file)
@@ -1018,9 +1021,13 @@ def _resolve_inputs(model, file: str, batch, input_shape, init_names) -> list[tu
 def _static_shapes(vis) -> dict[str, tuple]:
     out = {}
     for vi in vis:
-        dims = _dims(vi)
-        if dims is not None and all(isinstance(d, int) for d in dims):
-            out[vi.name] = tuple(dims)
+        t = vi.type
+        if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+            continue
+        # Static when every dim has a positive value (one pass, no per-dim HasField).
+        dims = tuple(d.dim_value for d in t.tensor_type.shape.dim)
+        if all(v > 0 for v in dims):
+            out[vi.name] = dims
     return out
 
 
@@ -1116,7 +1123,7 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
         c.shapes[name] = shape
 
     for i, node in enumerate(graph.node):
-        c.node = node.name or f"{node.op_type}_{i}"
+        c.node = as_text(node.name) or f"{as_text(node.op_type)}_{i}"
         _translate(c, node, i)
 
     if not c.emitted:

@@ -121,6 +121,15 @@ def _entry(key: str, value: str) -> bytes:
 
 
 _LOCATION_ENTRY = _entry("location", LAZY_LOCATION)
+# An external_data entry whose value is a number: the key part is constant, precomputed.
+_OFFSET_KEY, _LENGTH_KEY = _len_field(1, b"offset"), _len_field(1, b"length")
+
+
+def _number_entry(key_field: bytes, n: int) -> bytes:
+    """_entry(key, str(n)) for a precomputed key field: both lengths fit one varint byte."""
+    v = str(n).encode()
+    body = key_field + b"\x12" + bytes((len(v),)) + v  # field 2 (value), length-delimited
+    return b"\x6a" + bytes((len(body),)) + body  # field 13 (external_data), length-delimited
 _EXTERNAL = _enc_varint(_DATA_LOCATION << 3) + b"\x01"  # data_location: EXTERNAL
 
 
@@ -202,7 +211,7 @@ class _Scanner:
     def _marker(self, kept: list, j: int, k: int, payload: int, raw=None) -> bytes:
         self.spans[(j, k - j)] = raw
         self.stripped += payload
-        kept += (_LOCATION_ENTRY, _entry("offset", str(j)), _entry("length", str(k - j)), _EXTERNAL)
+        kept += (_LOCATION_ENTRY, _number_entry(_OFFSET_KEY, j), _number_entry(_LENGTH_KEY, k - j), _EXTERNAL)
         return b"".join(kept)
 
     def _tensor_by_protobuf(self, j: int, k: int) -> bytes | None:

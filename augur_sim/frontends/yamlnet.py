@@ -26,6 +26,7 @@ from ..ops.activations import ACTIVATIONS
 MAX_REPEAT = 10_000
 MAX_LAYERS = 500_000
 MAX_BLOCK_DEPTH = 64
+MAX_SPLIT_PARTS = 4096
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _PARAM_RE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -171,6 +172,7 @@ class _Expander:
         self.consumed: set[str] = set()
         self.ctx: list[str] = []                # "layer2.1 = bottleneck" while expanding calls
         self.builder: GraphBuilder | None = None
+        self.work = 0                           # lower bound of the expansion, summed over top-level calls
 
     # -- errors
     def err(self, w: _W, msg: str) -> SchemaError:
@@ -598,6 +600,14 @@ class _Expander:
         cur = self.inputs(spec, sw, scope, prev, prev_name)
         if not on:
             return cur
+        # Refuse before expanding: nested repeats multiply (six levels of repeat: 10 are a
+        # million layers), and finding out by expanding takes minutes.
+        # Top-level calls only: a nested call's work is already inside its ancestor's bound.
+        least = (n or 1) * self.min_work(bname, ())
+        self.work += least if not scope.stack else 0
+        if self.work > MAX_LAYERS:
+            raise self.err(sw, f"this call expands to at least {least} layers and block calls; a network "
+                               f"may expand to at most {MAX_LAYERS}")
         full = scope.full(name)
         for i in range(n or 1):
             if len(cur) != 1:
@@ -612,6 +622,38 @@ class _Expander:
                 cur = self.resolve(bdef.output[0], bdef.output[1], inner)
             self.ctx.pop()
         return cur
+
+    def min_work(self, bname: str, stack: tuple) -> int:
+        """A lower bound of the entries (layers and block calls) one call of block `bname`
+        expands, read from the text without expanding. A conditional entry counts once
+        (its condition is evaluated either way) and a conditional call does not count its
+        body; a `repeat:` given by a parameter counts once. Malformed entries count 1 here;
+        expansion reports them."""
+        memo = self.__dict__.setdefault("_work_memo", {})
+        if bname in memo:
+            return memo[bname]
+        bdef = self.blocks.get(bname)
+        if bdef is None or bname in stack or not isinstance(bdef.layers, list):
+            return 0
+        total = 0
+        for item in bdef.layers:
+            total += 1
+            spec = item
+            if isinstance(item, dict) and len(item) == 1:
+                (val,) = item.values()
+                if isinstance(val, dict) and "block" in val:
+                    spec = val
+            if not isinstance(spec, dict) or "block" not in spec or "if" in spec:
+                continue
+            rep = spec.get("repeat", 1)
+            rep = rep if _is_int(rep) and 0 < rep <= MAX_REPEAT else 1
+            child = spec["block"]
+            if isinstance(child, str):
+                total += rep * self.min_work(child, stack + (bname,))
+            if total > MAX_LAYERS:
+                break
+        memo[bname] = total
+        return total
 
     def bind(self, bdef: _BlockDef, args, aw: _W, first, fw: _W, caller: _Scope, sw: _W) -> dict:
         vals = {}
@@ -639,16 +681,17 @@ class _Expander:
             raise self.err(w, f"layer name '{name}' is already used (line {self.names[name].line})")
         if len(self.names) >= MAX_LAYERS:
             raise self.err(w, f"the network expands to more than {MAX_LAYERS} layers")
-        outs = (name,) if sub.n_out == 1 else tuple(f"{name}:{i}" for i in range(sub.n_out))
         in_shapes = tuple(self.shapes[t] for t in ins)
         where = f"{w.path} (layer '{name}')"
         if self.ctx:
             where = f"{where} (expanding {self.ctx[-1]})"
         try:
+            # Shapes first: they refuse absurd output counts before any name is built.
             out_shapes, _ = registry.get(sub.op).infer(sub.attrs, in_shapes)
             out_shapes = [check_shape(s, f"output of {sub.op}") for s in out_shapes]
         except AugurError as e:
             raise e.located(file=self.file, line=w.line, where=where)
+        outs = (name,) if sub.n_out == 1 else tuple(f"{name}:{i}" for i in range(sub.n_out))
         self.builder.add_layer(Layer(name=name, op=sub.op, attrs=sub.attrs, inputs=tuple(ins), outputs=outs,
                                      source=SourceLoc(self.file, w.line), src_type=sub.src_type))
         self.names[name] = w
@@ -723,11 +766,14 @@ class _Expander:
             o = self.opts(v, w, scope, {"axis": (P.p_int, 1)}, short="axis")
             return [_Sub("concat", "concat", {"axis": o["axis"]}, 1, "concat")]
         if key == "split":
-            o = self.opts(v, w, scope, {"parts": (P.p_pos, None), "sizes": (P.p_list(P.p_pos, 1, 4096), None),
+            o = self.opts(v, w, scope, {"parts": (P.p_pos, None),
+                                        "sizes": (P.p_list(P.p_pos, 1, MAX_SPLIT_PARTS), None),
                                         "axis": (P.p_int, 1)}, short="parts")
             if (o["parts"] is None) == (o["sizes"] is None):
                 raise self.err(w, "split takes either parts: N or sizes: [...]")
             n = o["parts"] or len(o["sizes"])
+            if n > MAX_SPLIT_PARTS:
+                raise self.err(w, f"split into {n} parts; at most {MAX_SPLIT_PARTS}")
             attrs = {"axis": o["axis"], "num_outputs": n}
             if o["sizes"]:
                 attrs["sizes"] = o["sizes"]

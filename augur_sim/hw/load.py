@@ -82,8 +82,11 @@ def _merge(base: Node, over: Node, path: tuple) -> Node:
     if path == ("sources",) and isinstance(base.value, list) and isinstance(over.value, list):
         merged: dict = {}
         for n in base.value + over.value:
-            key = n.value.get("id").value if isinstance(n.value, dict) and "id" in n.value else id(n)
-            merged[key] = n
+            key = n.value["id"].value if isinstance(n.value, dict) and "id" in n.value else None
+            # Only string ids merge; anything else (a mapping, a list) keeps its own slot and
+            # is reported by validation with its line.
+            merged[key if isinstance(key, str) else ("#", id(n))] = n
+            continue
         return Node(list(merged.values()), over.file, over.line)
     if isinstance(base.value, dict) and isinstance(over.value, dict):
         out = dict(base.value)
@@ -93,9 +96,37 @@ def _merge(base: Node, over: Node, path: tuple) -> Node:
     return over
 
 
-def _load_tree(path: Path, chain: tuple = ()) -> Node:
+def _read_spec_tree(path: Path, shown: str, parent_of: Node | None) -> Node:
+    """A spec file's located tree. A file named by `extends:` (parent_of set) is held to
+    more: a .yaml/.yml name, and a document that looks like a spec; its errors never
+    quote its content, since the user may not own that file (`extends: /etc/shadow`)."""
+    if parent_of is not None and path.suffix not in (".yaml", ".yml"):
+        raise SchemaError("a parent spec must be a .yaml or .yml file", file=parent_of.file,
+                          line=parent_of.line, where="extends")
+    try:
+        tree = read_yaml(path, shown)
+    except AugurError as e:
+        if parent_of is None:
+            raise
+        raise SchemaError(f"parent spec {shown} is not a readable YAML spec"
+                          + (f" (problem at its line {e.line})" if e.line else ""),
+                          file=parent_of.file, line=parent_of.line, where="extends") from None
+    keys = set(tree.value)
+    # Top-level keys of the files read through here: device specs and catalogue files.
+    allowed = {f.name for sec in ("device", "core", "fit") for f in SECTIONS[sec]}
+    if parent_of is not None and not keys <= allowed:
+        raise SchemaError(f"parent spec {shown} has top-level keys that are not spec fields",
+                          file=parent_of.file, line=parent_of.line, where="extends")
+    if "name" not in keys and "extends" not in keys and not keys & allowed - {"name"}:
+        # Nothing of a spec at all: say so without listing its (foreign) keys.
+        raise SchemaError(f"not a hardware spec: none of its {len(keys)} top-level key(s) is a spec "
+                          f"field ({', '.join(f.name for f in SECTIONS['device'])})", file=shown, line=1)
+    return tree
+
+
+def _load_tree(path: Path, chain: tuple = (), parent_of: Node | None = None) -> Node:
     shown = _shown(path)
-    tree = read_yaml(path, shown)
+    tree = _read_spec_tree(path, shown, parent_of)
     ext = tree.value.get("extends")
     if ext is None:
         return tree
@@ -123,7 +154,7 @@ def _load_tree(path: Path, chain: tuple = ()) -> Node:
         cycle = " -> ".join(_shown(p) for p in chain + (here, parent))
         raise SchemaError(f"extends cycle: {cycle}", file=ext.file, line=ext.line,
                           where="extends")
-    base = _load_tree(parent, chain + (here,))
+    base = _load_tree(parent, chain + (here,), parent_of=ext)
     child = Node({k: v for k, v in tree.value.items() if k != "extends"}, tree.file, tree.line)
     return _merge(base, child, ())
 
@@ -460,7 +491,8 @@ def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
         fp32_conv_math=r.get("fp32_conv_math", "fp32"),
         fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
         graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6,
-        fitted=fitted, fit_class=fit_class)
+        fitted=fitted, fit_class=fit_class,
+        memory=tuple(sorted((k, v) for k, v in r.get("memory", {}).items() if k != "__node__")))
 
 
 def _fitted_runtime(rname: str, r: dict, path: tuple, core, overheads: dict,
@@ -618,7 +650,8 @@ def build_device(tree: Node, stem: str | None, file: str, near: Path | None = No
              for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
                   memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=sources,
-                  processors=procs, file=file, raw=tree, near=near)
+                  processors=procs, file=file, raw=tree, near=near,
+                  host={k: v for k, v in d["host"].items() if k != "__node__"} if "host" in d else None)
 
 
 # ---------------------------------------------------------------- public API
@@ -738,6 +771,8 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
     if not isinstance(overrides, dict):
         raise SchemaError(f"overrides must be a mapping of dotted path -> value, got "
                           f"{type(overrides).__name__}", file=where_file)
+    old_clocks = {p: _num_at(tree, ("processors", p, "clock_ghz")) for p in _proc_names(tree)}
+    done: list[tuple] = []
     for key, value in overrides.items():
         path = _parse_override_key(key)
         procs = tree.value.get("processors")
@@ -773,7 +808,81 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
                 pass  # left as a string: validation reports the type error
         new = from_plain(value, where_file, None)
         node.value[last] = new
+        done.append(path)
+    new_clocks = {p: _num_at(tree, ("processors", p, "clock_ghz")) for p in old_clocks}
+    for path in _clock_followers(tree, done, old_clocks, new_clocks):
+        proc = path[1]
+        node = tree.value["processors"].value[proc].value["caches"].value[path[3]].value["bw_gbs"]
+        ratio = _num_at(tree, ("processors", proc, "clock_ghz")) / old_clocks[proc]
+        node.value = node.value * ratio
     return build_device(tree, stem, file, near_dir)
+
+
+# On-chip caches move a fixed number of bytes per cycle of their processor's clock (the
+# shipped specs derive bw_gbs as B/cycle x units x clock_ghz), so a clock override scales
+# them; DRAM bandwidth has its own clock and stays. A cache bandwidth set explicitly in the
+# same overrides is taken as given, at the new clock.
+
+def _proc_names(tree: Node) -> list[str]:
+    procs = tree.value.get("processors") if isinstance(tree.value, dict) else None
+    return list(procs.value) if procs is not None and isinstance(procs.value, dict) else []
+
+
+def _num_at(tree: Node, path: tuple):
+    node = tree
+    for p in path:
+        if isinstance(node.value, dict) and isinstance(p, str) and p in node.value:
+            node = node.value[p]
+        elif isinstance(node.value, list) and isinstance(p, int) and 0 <= p < len(node.value):
+            node = node.value[p]
+        else:
+            return None
+    v = node.value
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _clock_followers(tree: Node, overridden: list[tuple], old_clocks: dict, new_clocks: dict) -> list[tuple]:
+    """Paths ('processors', P, 'caches', i, 'bw_gbs') whose value follows a clock override."""
+    out = []
+    for proc, old in old_clocks.items():
+        new = new_clocks.get(proc)
+        if ("processors", proc, "clock_ghz") not in overridden:
+            continue
+        if not old or not new or old <= 0 or new <= 0 or new == old:
+            continue  # nothing to scale, or validation reports the bad clock
+        if any(p[:3] == ("processors", proc, "caches") and len(p) <= 4 for p in overridden):
+            continue  # the cache list (or a whole level) was given: taken as is
+        caches = tree.value["processors"].value[proc].value.get("caches")
+        for i in range(len(caches.value) if caches is not None and isinstance(caches.value, list) else 0):
+            path = ("processors", proc, "caches", i, "bw_gbs")
+            if path not in overridden and _num_at(tree, path) is not None:
+                out.append(path)
+    return out
+
+
+def clock_scaled_caches(device: Device, overrides: dict) -> list[str]:
+    """The cache bandwidth keys (e.g. 'gpu.caches[0].bw_gbs') that `overrides` rescale with a
+    processor clock, for reports to say so."""
+    if device.raw is None or not overrides:
+        return []
+    tree = device.raw
+    names = _proc_names(tree)
+    old = {p: _num_at(tree, ("processors", p, "clock_ghz")) for p in names}
+    paths, new = [], {}
+    for key, value in overrides.items():
+        try:
+            path = _parse_override_key(key)
+        except SchemaError:
+            continue
+        if path[0] in names and field("device", path[0]) is None:
+            path = ("processors",) + path
+        paths.append(path)
+        if len(path) == 3 and path[2] == "clock_ghz":
+            try:
+                new[path[1]] = float(value)
+            except (TypeError, ValueError):
+                pass
+    return [format_path(q[1:]) for q in _clock_followers(tree, paths, old, new)]
 
 
 # ---------------------------------------------------------------- catalogue files

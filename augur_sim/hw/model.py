@@ -97,6 +97,8 @@ class Runtime:
     fp32_conv_math: str = "fp32"
     fp32_matmul_math: str = "fp32"
     graph_floor_s: float = 0.0
+    # The runtime's `memory:` section as (key, value) pairs (hashable); empty = defaults.
+    memory: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,8 @@ class Device:
     raw: object = field(default=None, compare=False, repr=False)
     # The folder the spec was read from: its cores/, archs/, fits/ are searched first.
     near: object = field(default=None, compare=False, repr=False)
+    # The calibration host (the spec's `host:` section as a plain dict); None if not recorded.
+    host: dict | None = field(default=None, compare=False)
 
     def processor(self, name: str | None = None) -> Processor:
         """The named processor; with no name, the only one, or the first GPU."""

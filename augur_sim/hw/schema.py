@@ -105,6 +105,18 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
               "child mappings merge into the parent's, lists replace, sources merge by id"),
         F("sources", "list_of", of="source", doc="where the figures come from"),
         F("processors", "map_of", of="processor", doc="processor name -> processor"),
+        F("host", "section", of="host", required=False,
+          doc="the machine a calibrated spec was measured on (written by augur calibrate; "
+              "augur validate warns when it is not the machine it runs on)"),
+    ),
+    "host": (
+        F("cpu_model", "str", doc="/proc/cpuinfo 'model name'"),
+        F("cores", "int", "cores", lo=1, hi=1_000_000, lo_open=False, doc="logical CPUs the OS showed"),
+        F("threads", "int", "threads", lo=1, hi=1_000_000, lo_open=False, doc="ORT intra-op threads calibrated"),
+        F("isa", "str_list", doc="ISA flags that change the kernels (avx2, avx512f, fma, neon...)"),
+        F("onnxruntime", "str", required=False, doc="ONNX Runtime version calibrated"),
+        F("load_avg", "number_list", "runnable tasks", required=False, lo=0, hi=1e6, lo_open=False,
+          doc="1-minute load average before and after the calibration run"),
     ),
     "source": (
         F("id", "str", doc="short key cited by '# src: ID' comments"),
@@ -298,6 +310,36 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("graph_floor_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
           doc="kernel_model runtimes: per-kernel floor when kernels are replayed without "
               "the host (CUDA graph); absent: the fitted eager floor"),
+        F("memory", "section", required=False, of="runtime_memory",
+          doc="how this runtime allocates memory (augur_sim/engine/runtime_memory.py); absent: "
+              "the model named like the runtime with its documented defaults"),
+    ),
+    # Constants of the runtime memory models; each model reads the keys it knows.
+    "runtime_memory": (
+        F("model", "str", required=False, choices=("onnxruntime", "pytorch", "caffe", "ncnn", "tensors"),
+          doc="memory model; default: by the runtime's name (onnxruntime*, pytorch*, caffe*, ncnn*)"),
+        F("source", "str", required=False, doc="'measured by augur calibrate on DATE, MACHINE' or 'estimate: ...'"),
+        *(F(k, "number", u, required=False, lo=0, hi=1e6, lo_open=False, doc=d) for k, u, d in (
+            ("base_mib", "MiB", "onnxruntime/ncnn: fixed cost of an empty session"),
+            ("per_thread_mib", "MiB", "onnxruntime: per intra-op thread"),
+            ("per_node_kib", "KiB", "onnxruntime: per kernel of the optimised graph"),
+            ("nchwc_weight_copies", "x", "onnxruntime: resident bytes per byte of NCHWc conv weight"),
+            ("plain_weight_copies", "x", "onnxruntime: the same for convs on the generic Conv"),
+            ("gemm_weight_copies", "x", "onnxruntime: the same for Gemm/MatMul weights"),
+            ("transient_copies", "x", "onnxruntime: copies of the largest initializer while loading"),
+            ("activation_factor", "x", "onnxruntime: arena bytes per byte of planned activations"),
+            ("nchwc_block", "floats", "onnxruntime: MLAS NCHWc block (16 AVX-512, 8 AVX2, 0 none)"),
+            ("context_mib", "MiB", "pytorch/caffe: CUDA context and libraries"),
+            ("cublas_workspace_mib", "MiB", "pytorch: cuBLAS workspace"),
+            ("cudnn_workspace_cap_mib", "MiB", "pytorch: largest cuDNN workspace assumed"),
+            ("cudagraph", "0|1", "pytorch: CUDA graph replay (private pool)"),
+            ("cudnn", "0|1", "caffe: cuDNN engine convolutions"),
+            ("cudnn_workspace_limit_mib", "MiB", "caffe: per-algorithm workspace limit"),
+            ("cudnn_streams_per_group", "streams", "caffe: CUDNN_STREAMS_PER_GROUP"),
+            ("host_weight_copy", "0|1", "caffe: the weights' host copy shares the memory (Jetson)"),
+            ("lightmode", "0|1", "ncnn: Option::lightmode"),
+            ("fp16_storage", "0|1", "ncnn: Option::use_fp16_storage"),
+            ("weight_copies", "x", "ncnn: resident bytes per weight byte"))),
     ),
 }
 

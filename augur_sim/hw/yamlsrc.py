@@ -7,6 +7,7 @@ keys are caught (PyYAML silently keeps the last one), and alias expansion is bou
 """
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import yaml
 
 from augur_sim.errors import ParseError, SchemaError
 from augur_sim.hw.schema import MAX_FILE_BYTES
+from augur_sim.yamlguard import BoundedSafeLoader, parse_error
 
 MAX_NODES = 50_000
 
@@ -41,7 +43,11 @@ def format_path(path: tuple) -> str:
 def read_text(path: Path, shown: str) -> str:
     """The file's text, refusing missing, unreadable, oversized or non-UTF-8 files."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO would block, a device would stream without end: specs are plain files.
+            raise SchemaError("not a regular file", file=shown)
+        size = st.st_size
         if size > MAX_FILE_BYTES:
             raise SchemaError(f"file is {size} bytes; hardware specs are limited to "
                               f"{MAX_FILE_BYTES} bytes", file=shown)
@@ -117,25 +123,23 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
                empty: str = "empty document; expected a mapping", empty_line: int | None = 1) -> Node:
     """Compose `text` with the safe loader and return the located tree. The one YAML
     reader of the package: hardware specs (here) and YAML nets (frontends/yamlnet.py)."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as e:
-            mark = e.problem_mark or e.context_mark
-            line = mark.line + 1 if mark else None
-            msg = " ".join(p for p in (e.context, e.problem) if p) or "YAML syntax error"
-            raise ParseError(f"YAML syntax: {msg}", file=shown, line=line) from None
-        except yaml.YAMLError as e:
-            raise ParseError(f"YAML syntax: {e}", file=shown) from None
+        # The loader's constructor already scans the text (a NUL byte raises there), so it
+        # is built inside the try; composing is depth-bounded (yamlguard).
+        loader = BoundedSafeLoader(text)
+        root = loader.get_single_node()
         if root is None:
             raise SchemaError(empty, file=shown, line=empty_line)
         if not isinstance(root, yaml.MappingNode):
             raise SchemaError(top,
                               file=shown, line=root.start_mark.line + 1)
         return _Walker(shown, loader, max_nodes, what).walk(root, ())
+    except yaml.YAMLError as e:
+        raise parse_error(e, text, shown) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: Path, shown: str) -> Node:

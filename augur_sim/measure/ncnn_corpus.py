@@ -20,6 +20,7 @@ from ..engine.ncnn_cost import NN
 from ..engine.ncnn_hw import ncnn_hw, with_net
 from ..errors import AugurError
 from ..frontends import load_net
+from ..frontends.ncnn import BENCHNCNN_INPUT_SHAPES
 from ..hw import load_hw
 from ..lowering import lower
 from .ncnn_fit import FitData
@@ -129,9 +130,10 @@ class CorpusTable:
     skipped_rows: list = field(default_factory=list)
 
 
-# Inputs benchncnn feeds the models whose .param declares no input shape (benchmark/
-# benchncnn.cpp, main: each model is benchmarked with a fixed ncnn::Mat(w, h, c)).
-BENCHNCNN_INPUT = {"FastestDet": (1, 3, 352, 352), "vision_transformer": (1, 3, 384, 384)}
+# Inputs benchncnn feeds every model (benchmark/benchncnn.cpp, main: each model is benchmarked
+# with a fixed ncnn::Mat(w, h, c)); one table, kept with the ncnn frontend. FastestDet and
+# vision_transformer declare no input shape; the other files agree with it.
+BENCHNCNN_INPUT = BENCHNCNN_INPUT_SHAPES
 # Older README sections name a few models differently from today's files.
 MODEL_ALIASES = {"squeezenet-int8": "squeezenet_int8", "squeezenet-ssd": "squeezenet_ssd",
                  "mobilenet-ssd": "mobilenet_ssd", "mobilenet-yolo": "mobilenet_yolo",
@@ -230,6 +232,8 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
     if classes is None:
         classes = tuple(sorted(set(isa)))
     cidx = {c: i for i, c in enumerate(classes)}
+    core_list = tuple(sorted(set(core_names)))
+    core_idx = {c: i for i, c in enumerate(core_list)}
     sizes = np.array([len(x) for x in xs], dtype=np.int64)
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(xs) else np.zeros(0, np.int64)
     dev_names = sorted({r.device for r in keep})
@@ -239,5 +243,6 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
         row_net=np.array(blk, dtype=np.int64), hws=np.array(hwrows) if hwrows else np.zeros((0, NN)),
         row_class=np.array([cidx.get(c, -1) for c in isa], dtype=np.int64),
         y_ms=np.array([r.avg_ms for r in keep]), classes=tuple(classes),
-        groups=np.array([gidx[r.device] for r in keep], dtype=np.int64), group_names=tuple(dev_names))
+        groups=np.array([gidx[r.device] for r in keep], dtype=np.int64), group_names=tuple(dev_names),
+        row_core=np.array([core_idx[c] for c in core_names], dtype=np.int64), cores=core_list)
     return CorpusTable(data, keep, hw_names, isa, archs, core_names, keys, algos, dict(skipped), skipped_rows)

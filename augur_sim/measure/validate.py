@@ -37,6 +37,9 @@ from ..hw import load_hw
 from ..lowering import CLASS_NAMES, NOOP
 from ..report import table
 from .export import build_model
+from .hostcheck import host_mismatches
+from .machine import machine_info
+from .rss import MemoryCheck, memory_check
 from .timing import session
 
 
@@ -68,6 +71,11 @@ class Validation:
     unmapped_s: float          # profiled time of nodes no layer could claim
     groups: tuple              # of GroupResult, graph order
     ort_version: str
+    # Peak memory: measured RSS of fresh child processes vs the spec runtime's memory model
+    # (None when not measured: memory_samples=0).
+    memory: MemoryCheck | None = None
+    # Why the figures may not mean what they seem (spec from another host, thread count...).
+    warnings: tuple = ()
 
     @property
     def error_pct(self) -> float:
@@ -182,7 +190,8 @@ MAX_RUNS = 100_000  # beyond this a run of a large net takes days: surely a typo
 
 
 def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str | None = None,
-             runtime: str | None = None, warmup: int = 2, profile_runs: int | None = None) -> Validation:
+             runtime: str | None = None, warmup: int = 2, profile_runs: int | None = None,
+             memory_samples: int = 3) -> Validation:
     import onnx
     import onnxruntime as ort
 
@@ -200,6 +209,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
         # ORT would try to start that many threads (100000 hangs the machine); calibrate refuses too.
         raise AugurError(f"--threads {threads} exceeds the {cores} cores of this machine")
     threads = threads or proc.units
+    warnings = tuple(_host_warnings(device, threads))
     est = estimate(graph, device, processor=proc.name, runtime=rt.name, threads=threads)
     low = lowered(graph, "fp32", rt.fusion)
     model, _ = build_model(graph)
@@ -255,11 +265,20 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
         groups.append(GroupResult(kern.name, kern.layers, CLASS_NAMES[kern.cls], tuple(by_kernel_nodes.get(k, ())),
                                   float(pred.get(kern.name, 0.0)), float(by_kernel_meas.get(k, 0.0))))
     w = np.array(walls)
+    mem = None
+    if memory_samples:
+        mem = memory_check(graph, est, threads, memory_samples)
     return Validation(net=graph.name, hw=device.name, threads=threads, runs=runs,
                       predicted_s=float(est.total.time_s), measured_s=float(np.median(w)),
                       wall_min_s=float(w.min()), wall_max_s=float(w.max()),
                       node_sum_s=float(sum(node_t.values())), unmapped_s=unmapped_s, groups=tuple(groups),
-                      ort_version=ort.__version__)
+                      ort_version=ort.__version__, memory=mem, warnings=warnings)
+
+
+def _host_warnings(device, threads: int) -> list[str]:
+    """The spec's calibration host against this machine (hostcheck.py)."""
+    return [f"spec {device.name} may not describe this machine: {m}"
+            for m in host_mismatches(device.host, machine_info(), threads)]
 
 
 def _pct(x) -> str:
@@ -285,6 +304,14 @@ def validate_table(v: Validation, top: int = 5) -> str:
         lines.append(f"per kernel group (>= 1% of node time, {len(sig)} groups): median |error| "
                      f"{v.median_abs_error_pct():.1f}%; worst: " +
                      ", ".join(f"{g.name} {_pct(g.error_pct)}" for g in worst))
+    if v.memory is not None:
+        m = v.memory
+        lines.append(f"memory: predicted peak {m.predicted_peak_bytes / 2**20:.1f} MiB ({m.model} model), "
+                     f"measured peak RSS {m.measured_peak_rss_bytes / 2**20:.1f} MiB (fresh process: session "
+                     f"creation + one run, minus the baseline after imports; median of {m.samples}, spread "
+                     f"{m.spread_bytes / 2**20:.1f} MiB), error {100 * m.error:+.1f}%")
+    for w in v.warnings:
+        lines.append(f"WARNING: {w}")
     return "\n".join(lines) + "\n"
 
 
@@ -300,4 +327,6 @@ def validate_dict(v: Validation) -> dict:
         "layers": [{"name": g.name, "layers": list(g.layers), "kernel_class": g.kernel_class,
                     "ort_nodes": list(g.ort_nodes), "predicted_ms": g.predicted_s * 1e3,
                     "measured_ms": g.measured_s * 1e3, "error_pct": g.error_pct} for g in v.groups],
+        "memory": v.memory.to_dict() if v.memory is not None else None,
+        "warnings": list(v.warnings),
     }

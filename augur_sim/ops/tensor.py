@@ -42,6 +42,9 @@ def infer_split(attrs, in_shapes):
     axis = norm_axis(attrs.get("axis", 1), len(shape), "split")
     total = shape[axis]
     n_out = pos_int(attrs.get("num_outputs", 1), "split output count")
+    if n_out > total:
+        # Checked before any per-part list is built: a count such as 10**9 must cost nothing.
+        raise ShapeError(f"split: {n_out} parts of an axis of size {total} (each part needs at least 1)")
     if attrs.get("sizes"):
         sizes = list(attrs["sizes"])
     elif attrs.get("points"):

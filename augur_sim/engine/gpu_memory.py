@@ -1,0 +1,317 @@
+"""Memory models of runtimes nobody here could measure: PyTorch on a GPU, Caffe, ncnn.
+
+Modelled from the runtimes' documentation and source (named per term), checked by
+hand-computed cases in tests/test_runtime_memory.py; NOT checked against a measurement
+(no GPU or Jetson was available to this project's memory work). Every figure that is an
+estimate says so in the spec (`# estimate:`) or in the model's notes.
+"""
+from __future__ import annotations
+
+from ..graph import DTYPE_BYTES, LayerGraph
+from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
+
+# ------------------------------------------------------------------ CUDA caching allocator
+# PyTorch's c10/cuda/CUDACachingAllocator.cpp (described, not copied):
+#  - every request is rounded up to a multiple of kMinBlockSize = 512 B;
+#  - requests up to kSmallSize = 1 MiB come from the small pool, whose segments are
+#    cudaMalloc'ed kSmallBuffer = 2 MiB at a time;
+#  - larger requests come from the large pool: below kMinLargeAlloc = 10 MiB a new segment
+#    is kLargeBuffer = 20 MiB; from 10 MiB up, the request rounded up to kRoundLarge = 2 MiB;
+#  - a free block is split when the remainder is >= 512 B (small pool) or > 1 MiB (large);
+#    freed blocks go back to their pool and are reused best-fit, never cudaFree'd
+#    (reserved memory only grows until empty_cache()).
+MIN_BLOCK = 512
+SMALL_SIZE = 1 << 20
+SMALL_BUFFER = 2 << 20
+LARGE_BUFFER = 20 << 20
+MIN_LARGE_ALLOC = 10 << 20
+ROUND_LARGE = 2 << 20
+
+
+def cuda_round(size_bytes: int) -> int:
+    """The block size the caching allocator hands out for a request."""
+    if size_bytes < MIN_BLOCK:
+        return MIN_BLOCK
+    return -(-size_bytes // MIN_BLOCK) * MIN_BLOCK
+
+
+def cuda_segment(block_bytes: int) -> int:
+    """The cudaMalloc size when no cached block fits a rounded request."""
+    if block_bytes <= SMALL_SIZE:
+        return SMALL_BUFFER
+    if block_bytes < MIN_LARGE_ALLOC:
+        return LARGE_BUFFER
+    return -(-block_bytes // ROUND_LARGE) * ROUND_LARGE
+
+
+class CachingAllocator:
+    """A small simulation of the caching allocator: segments, best-fit reuse, splitting and
+    merging of neighbouring free blocks. Tracks allocated (live blocks) and reserved
+    (segments) bytes and their peaks."""
+
+    def __init__(self):
+        self.segments = []         # each: list of [offset, size, free] blocks, in address order
+        self.seg_small = []
+        self.allocated = self.reserved = self.peak_allocated = self.peak_reserved = 0
+        self.handles = {}
+        self._next = 0
+
+    def malloc(self, size_bytes: int) -> int:
+        size = cuda_round(size_bytes)
+        small = size <= SMALL_SIZE
+        best = None
+        for si, seg in enumerate(self.segments):
+            if self.seg_small[si] != small:
+                continue
+            for bi, (_, bsize, free) in enumerate(seg):
+                if free and bsize >= size and (best is None or bsize < best[2]):
+                    best = (si, bi, bsize)
+        if best is None:
+            seg_size = cuda_segment(size)
+            self.segments.append([[0, seg_size, True]])
+            self.seg_small.append(small)
+            self.reserved += seg_size
+            self.peak_reserved = max(self.peak_reserved, self.reserved)
+            best = (len(self.segments) - 1, 0, seg_size)
+        si, bi, bsize = best
+        seg = self.segments[si]
+        off = seg[bi][0]
+        rest = bsize - size
+        if (small and rest >= MIN_BLOCK) or (not small and rest > SMALL_SIZE):
+            seg[bi] = [off, size, False]
+            seg.insert(bi + 1, [off + size, rest, True])
+        else:
+            seg[bi][2] = False
+            size = bsize
+        self.allocated += size
+        self.peak_allocated = max(self.peak_allocated, self.allocated)
+        h = self._next
+        self._next += 1
+        self.handles[h] = (si, off, size)
+        return h
+
+    def free(self, h: int) -> None:
+        si, off, size = self.handles.pop(h)
+        seg = self.segments[si]
+        for b in seg:
+            if b[0] == off:
+                b[2] = True
+                break
+        self.allocated -= size
+        merged: list = []
+        for b in seg:
+            if merged and merged[-1][2] and b[2]:
+                merged[-1][1] += b[1]
+            else:
+                merged.append(list(b))
+        self.segments[si] = merged
+
+
+def _params(graph: LayerGraph, eb: int) -> list[int]:
+    """One tensor per parameter (PyTorch allocates each weight and bias separately)."""
+    out = []
+    for n in graph.order:
+        for s in graph.layer(n).params:
+            e = 1
+            for d in s:
+                e *= d
+            out.append(e * eb)
+    return out
+
+
+PYTORCH_DEFAULTS = {
+    "context_mib": 500.0,       # estimate: CUDA context with lazy module loading + libraries
+    "cublas_workspace_mib": 8.125,  # PyTorch's default CUBLAS_WORKSPACE_CONFIG ":4096:2:16:8"
+    "cudnn_workspace_cap_mib": 1024.0,  # cap on one conv's workspace the model assumes
+    "cudagraph": 0,             # 1: the graph's private pool keeps the activations reserved
+}
+
+
+def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
+    """PyTorch (eager or CUDA graphs) on one GPU, inference under torch.no_grad().
+
+    - weights: one caching-allocator block per parameter (model.to('cuda')); BN keeps its
+      four vectors (eager PyTorch does not fold BN).
+    - activations: every layer's output is a new block, freed when its last consumer is done
+      (reference counting); in-place ops and views share their input's block.
+    - cuDNN workspace: requested from the caching allocator per convolution and freed after
+      it; the model charges the largest conv's GEMM-equivalent column buffer (capped), an
+      estimate, since cuDNN's chosen algorithm (and torch.backends.cudnn.benchmark) decides.
+    - cuBLAS workspace: allocated once per handle/stream through the caching allocator.
+    - CUDA graphs (torch.cuda.graphs docs): the captured run's blocks come from a private
+      pool that stays reserved for the graph's life, and the warm-up runs before capture
+      (on a side stream) leave their own cached blocks in the general pool: the reserved
+      peak counts the activations twice.
+    - the CUDA context is outside the allocator: nvidia-smi shows it, memory_reserved()
+      does not.
+    """
+    c = {**PYTORCH_DEFAULTS, **(consts or {})}
+    eb = DTYPE_BYTES[dtype]
+    alloc = CachingAllocator()
+    for p in _params(graph, eb):
+        alloc.malloc(p)
+    weights_alloc = alloc.allocated
+    cublas = int(c["cublas_workspace_mib"] * MiB)
+    if cublas:
+        alloc.malloc(cublas)
+    cap = int(c["cudnn_workspace_cap_mib"] * MiB)
+    size, born, dies = schedule(graph, eb)
+    handles = {}
+    inputs = set(graph.inputs)
+    for r in graph.inputs:
+        handles[r] = alloc.malloc(size[r])
+    for i, name in enumerate(graph.order):
+        for r in born[i]:
+            if r not in handles:
+                handles[r] = alloc.malloc(size[r])
+        ws = min(im2col_bytes(graph, name, eb), cap)
+        if ws:
+            h = alloc.malloc(ws)
+            alloc.free(h)
+        for r in dies[i]:
+            if r in handles and r not in inputs:
+                alloc.free(handles.pop(r))
+    act_reserved = alloc.peak_reserved
+    graph_pool = 0
+    if c["cudagraph"]:
+        # A second allocator stands for the private pool: the same schedule again.
+        pool = CachingAllocator()
+        hs = {}
+        for i in range(len(graph.order)):
+            for r in born[i]:
+                if r not in inputs and r not in hs:
+                    hs[r] = pool.malloc(size[r])
+            for r in dies[i]:
+                if r in hs and r not in graph.outputs:
+                    pool.free(hs.pop(r))
+        graph_pool = pool.peak_reserved
+    context = int(c["context_mib"] * MiB)
+    terms = (("reserved", act_reserved, "caching allocator segments at the peak (weights, cuBLAS "
+                                        "workspace, activations, cuDNN workspace)"),
+             ("graph_pool", graph_pool, "CUDA graph private pool (cudagraph runtimes)"),
+             ("context", context, "CUDA context and loaded libraries (outside the allocator)"))
+    return RuntimeFootprint("pytorch", terms, notes=(
+        "not measured: modelled from PyTorch's caching allocator source and docs",
+        "cuDNN workspace estimated as the largest conv's column buffer"),
+        extra={"max_memory_allocated": alloc.peak_allocated, "max_memory_reserved": act_reserved + graph_pool,
+               "weights_allocated": weights_alloc})
+
+
+# ------------------------------------------------------------------ Caffe
+
+CAFFE_DEFAULTS = {
+    "context_mib": 0.0,        # CUDA context (GPU builds): set per device in the spec
+    "cudnn": 0,                # 1: CuDNNConvolutionLayer (workspaces instead of col buffers)
+    "cudnn_workspace_limit_mib": 8.0,   # BVLC cudnn_conv_layer.cpp's workspace_limit_bytes
+    "cudnn_streams_per_group": 3,       # CUDNN_STREAMS_PER_GROUP in BVLC Caffe
+    "host_weight_copy": 0,     # 1: the CPU copy of the weights shares the memory (Jetson: one DRAM)
+}
+
+
+def caffe_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32", kind: str = "cpu") -> RuntimeFootprint:
+    """BVLC Caffe in the TEST phase, one forward pass.
+
+    - blobs: Net::Init gives every top a Blob; in-place layers (top == bottom) share it. A
+      Blob's SyncedMemory allocates lazily on first access: forward touches every top's
+      data, never a diff, so data only (no diffs in TEST).
+    - weights: the learnable blobs' data (loaded from the .caffemodel); on a GPU the
+      weights live on the device and their host copy stays allocated (SyncedMemory keeps
+      both): on a Jetson, where CPU and GPU share one DRAM, both count (host_weight_copy).
+    - conv scratch: each BaseConvolutionLayer owns its col_buffer_ (one image's im2col,
+      all groups), touched on the first forward unless the conv is 1x1/s1/p0; they all
+      stay allocated (per layer, not shared).
+    - cuDNN engine (CuDNNConvolutionLayer): no col buffer; each layer cudaMallocs a
+      workspace of its largest algorithm's need (forward and both backward algorithms are
+      chosen in Reshape even in TEST) under an 8 MiB limit per algorithm, times groups x 3
+      streams. The need itself is estimated as the layer's column buffer (cuDNN's GEMM-based
+      algorithms need about that); cuDNN decides the real one.
+    - CUDA context: `context_mib` from the spec (an estimate there).
+    """
+    c = {**CAFFE_DEFAULTS, **(consts or {})}
+    eb = DTYPE_BYTES[dtype]
+    fp = footprint(graph, dtype, "caffe")
+    blobs = fp.peak_activation_bytes
+    weights = fp.weight_bytes
+    scratch = 0
+    for name in graph.order:
+        col = im2col_bytes(graph, name, eb)   # one image's columns (Caffe loops over the batch)
+        if not col:
+            continue
+        if c["cudnn"]:
+            g = graph.layer(name).attrs.get("group", 1)
+            per_algo = min(col // g, int(c["cudnn_workspace_limit_mib"] * MiB))
+            scratch += per_algo * g * int(c["cudnn_streams_per_group"])
+        else:
+            scratch += col
+    host = weights if c["host_weight_copy"] else 0
+    terms = (("blobs", blobs, "top blobs' data, in-place shared, no diffs (TEST)"),
+             ("weights", weights, "learnable blobs' data"),
+             ("host_weights", host, "the weights' host copy sharing the DRAM (unified memory)"),
+             ("conv_scratch", scratch, "cuDNN workspaces" if c["cudnn"] else "per-layer col_buffer_ (one image)"),
+             ("context", int(c["context_mib"] * MiB), "CUDA context and libraries"))
+    return RuntimeFootprint("caffe", terms, notes=(
+        "not measured: modelled from BVLC Caffe's source (net.cpp, blob/syncedmem, "
+        "base_conv_layer.cpp, cudnn_conv_layer.cpp)",))
+
+
+# ------------------------------------------------------------------ ncnn
+
+NCNN_DEFAULTS = {
+    "lightmode": 1,            # ncnn Option::lightmode (default on)
+    "fp16_storage": 0,         # Option::use_fp16_storage on CPUs with fp16 arithmetic (ARMv8.2)
+    "base_mib": 2.0,           # estimate: library, Net/Extractor objects, thread pool
+    "weight_copies": 1.0,      # resident bytes per byte of weight after create_pipeline
+}
+
+
+def _ncnn_mat_bytes(shape, eb: int) -> int:
+    """An ncnn Mat: each channel's plane padded to 16 bytes (Mat::cstep), plus the 64-byte
+    over-read margin its fastMalloc adds (NCNN_MALLOC_OVERREAD)."""
+    if len(shape) >= 3:
+        c = shape[1] * (shape[0] if shape[0] > 1 else 1)
+        plane = 1
+        for d in shape[2:]:
+            plane *= d
+        return c * (-(-plane * eb // 16) * 16) + 64
+    e = 1
+    for d in shape:
+        e *= d
+    return e * eb + 64
+
+
+def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
+    """ncnn's Extractor on a CPU.
+
+    - blobs: ncnn's blob allocator (a PoolAllocator, allocator.cpp) hands out Mats; in light
+      mode the Extractor releases a blob once its consumers have run, so the pool reuses it
+      (the `reuse` walk); without light mode every blob it computed stays until the
+      Extractor dies (the `caffe` walk). Each Mat's channel planes are 16-byte aligned.
+    - fp16 storage halves the blobs and the weights (layers cast them at create_pipeline).
+    - workspace: im2col/winograd scratch from the workspace allocator, freed after each
+      layer: the largest one layer needs (estimated as its column buffer).
+    - weights: with light mode the layers release the loaded weight_data once
+      create_pipeline has packed it: one resident copy (`weight_copies`).
+    """
+    c = {**NCNN_DEFAULTS, **(consts or {})}
+    eb = 2 if c["fp16_storage"] else DTYPE_BYTES[dtype]
+    policy = "reuse" if c["lightmode"] else "caffe"
+    size, born, dies = schedule(graph, eb)
+    if policy == "caffe":
+        blobs = sum(_ncnn_mat_bytes(graph.tensors[r].shape, eb) for b in born for r in b)
+    else:
+        live = peak = 0
+        for i in range(len(graph.order)):
+            live += sum(_ncnn_mat_bytes(graph.tensors[r].shape, eb) for r in born[i])
+            peak = max(peak, live)
+            live -= sum(_ncnn_mat_bytes(graph.tensors[r].shape, eb) for r in dies[i])
+        blobs = peak
+    fp = footprint(graph, dtype, "reuse")
+    weights = int(fp.weight_bytes // DTYPE_BYTES[dtype] * eb * c["weight_copies"])
+    ws = max((im2col_bytes(graph, n, eb) for n in graph.order), default=0)
+    terms = (("blobs", blobs, f"blob allocator peak ({'light mode' if c['lightmode'] else 'all blobs kept'})"),
+             ("weights", weights, "packed weights after create_pipeline"),
+             ("workspace", ws, "largest per-layer scratch from the workspace allocator"),
+             ("runtime", int(c["base_mib"] * MiB), "library and objects (estimate)"))
+    return RuntimeFootprint("ncnn", terms, notes=(
+        "not measured: modelled from ncnn's allocator.cpp, net.cpp (Extractor, lightmode) "
+        "and mat.h", "winograd/packed weight layouts may hold more than one copy"))
