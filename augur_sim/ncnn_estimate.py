@@ -67,7 +67,9 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         src += " (absent: unfitted starting values)"
     rt = ncnn_runtime(src, hw.isa_class if hw.isa_class in fit.classes else f"{hw.isa_class} -> default",
                       hw.describe)
-    est = assemble(graph, device, proc, rt, low, res, precision, threads, policy, fps, conventions)
+    # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
+    store = "fp16" if row[N_EB_ACT] == 2 else "fp32"
+    est = assemble(graph, device, proc, rt, low, res, store, threads, policy, fps, conventions)
     est.assumptions["ncnn"] = {
         "placement": hw.describe, "isa_class": hw.isa_class, "arch": hw.arch,
         "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": int(row[N_EB_ACT]),

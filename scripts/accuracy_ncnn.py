@@ -76,6 +76,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-loo", action="store_true", help="skip leave-one-device-out (slow part)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--lam", type=float, default=2.0, help="ridge weight pulling classes to the shared values")
+    ap.add_argument("--loo-iters", type=int, default=4, help="LM iterations per held-out device (warm start)")
+    ap.add_argument("--write-fit", action="store_true",
+                    help="also write the full fit to measurements/ncnn/fit.yaml (as `augur fit-corpus ncnn`)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     corpus = shared_dir() / "corpora" / "ncnn"
@@ -102,7 +105,7 @@ def main(argv=None) -> int:
     ins = predict_fit(d, full)
     t_pred = time.perf_counter() - t0
     t0 = time.perf_counter()
-    loo_ms = loo(d, full, lam=args.lam) if not args.no_loo else np.full(len(meas), np.nan)
+    loo_ms = loo(d, full, lam=args.lam, iters=args.loo_iters) if not args.no_loo else np.full(len(meas), np.nan)
     t_loo = time.perf_counter() - t0
     print(f"fit {t_fit:.1f} s, predict {t_pred:.2f} s, loo {t_loo:.1f} s", file=sys.stderr)
 
@@ -118,7 +121,8 @@ def main(argv=None) -> int:
     L.append(f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `scripts/accuracy_ncnn.py` in "
              f"{time.perf_counter() - t_start:.0f} s on this project's 2-core Xeon VM (table build "
              f"{fmt_s(t_build)}, baseline {fmt_s(t_base)}, fit {fmt_s(t_fit)}, prediction of all rows "
-             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)}).")
+             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)} with {args.loo_iters} LM iterations per held-out "
+             f"device, warm-started from the full fit).")
     L.append("")
     L.append("Measured: benchncnn's avg_ms (`../shared/corpora/ncnn/benchncnn_train.csv`, ncnn's "
              "published results; held-back devices have no rows there and are not used). Error = "
@@ -198,6 +202,17 @@ def main(argv=None) -> int:
     per_dev = defaultdict(list)
     for i, r in enumerate(table.rows):
         per_dev[r.device].append(i)
+    if args.write_fit:
+        from augur_sim.measure.ncnn_params import DEFAULT_FIT, write_fit
+        si = A.stats(ins, meas)
+        write_fit(DEFAULT_FIT, full, {
+            "corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
+            "rows": len(table.rows), "rows_in_corpus": len(rows), "devices": sorted({r.device for r in table.rows}),
+            "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
+            "iterations": full.iterations, "fit_seconds": round(full.seconds, 1)},
+            {"rms_log_error": round(full.rms_log, 4), "median_abs_error_pct": round(si["median_abs_pct"], 1),
+             "within_25": round(si["within_25"], 3), "within_35": round(si["within_35"], 3),
+             "within_50": round(si["within_50"], 3)})
     text = "\n".join(L) + "\n"
     from augur_sim.fileio import atomic_path
     with atomic_path(args.out) as tmp:

@@ -255,3 +255,31 @@ def test_corpus_loader_locates_a_bad_row(tmp_path):
                  "1,d,4,2,-1,m,1,2,1.5\n1,d,4,7,-1,m,1,2,1.5\n")
     with pytest.raises(AugurError, match=r"c\.csv:3: .*powersave"):
         load_corpus(p)
+
+
+def test_fixed_corpus_sample_within_a_factor_of_two():
+    """Ten fixed training rows (every 500th CPU row the specs cover) predicted with the
+    committed fit (measurements/ncnn/fit.yaml): each within a factor of 2 of benchncnn's
+    measurement, and the median within 35%. In-sample rows: this guards the fit file and the
+    path from the corpus to the engine, not the leave-one-device-out accuracy."""
+    from augur_sim.measure.ncnn_corpus import build_table, load_corpus, load_devices
+    from augur_sim.measure.ncnn_fit import predict_fit
+    from augur_sim.measure.ncnn_params import DEFAULT_FIT, REPO, load_fit
+    from shared_data import SHARED
+    corpus = SHARED / "corpora" / "ncnn"
+    if not (corpus / "benchncnn_train.csv").is_file():
+        pytest.skip(f"{corpus} not present")
+    if not DEFAULT_FIT.is_file():
+        pytest.skip("no committed ncnn fit")
+    rows = [r for r in load_corpus(corpus / "benchncnn_train.csv") if r.is_cpu]
+    devices = load_devices(REPO / "measurements" / "ncnn" / "devices.csv")
+    sample = [r for r in rows if r.device in devices][::500][:10]
+    fit = load_fit()
+    table = build_table(sample, devices, corpus / "models", classes=fit.classes)
+    assert len(table.rows) == len(sample) == 10
+    d = table.data
+    d.cores = fit.cores
+    d.row_core = np.array([fit.cores.index(c) if c in fit.cores else -1 for c in table.cores], dtype=np.int64)
+    ratio = predict_fit(d, fit) / d.y_ms
+    assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
+    assert np.median(np.abs(ratio - 1)) < 0.35
