@@ -51,6 +51,69 @@ def runs_for(predicted_s: float) -> int:
     return int(min(max(3.0 / max(predicted_s, 1e-4), 3), 300))
 
 
+MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
+AIM_MEM_MEDIAN, AIM_MEM_MAX = 10.0, 25.0
+
+
+def render_memory(specs, mem_rows, samples: int) -> str:
+    """The peak-memory section: the spec runtime's memory model against measured peak RSS."""
+    out = [MEM_BEGIN, "## Peak memory: predicted vs measured RSS (ONNX Runtime, CPU)", "",
+           f"- Measured: peak RSS of a fresh Python process after session creation and one run, minus its RSS "
+           f"after importing numpy and onnxruntime and making the inputs (Linux VmHWM, reset after the baseline); "
+           f"median of {samples} processes (augur_sim/measure/rss.py). RSS does not depend on the machine's load.",
+           "- Predicted: the `onnxruntime` memory model (augur_sim/engine/runtime_memory.py) with the constants in "
+           "the specs' `memory:` section, fitted to synthetic microbenchmark networks "
+           "(augur_sim/measure/memfit.py), never to the networks below.",
+           f"- Aims: median |error| <= {AIM_MEM_MEDIAN:g}%, none over {AIM_MEM_MAX:g}%.", ""]
+    for th, dev in specs.items():
+        rows = [r for r in mem_rows if r[1] == th]
+        out += [f"### {th} thread(s) ({dev.name})", "",
+                "| network | predicted MiB | measured MiB | spread MiB | error |", "|---|---:|---:|---:|---:|"]
+        errs = []
+        for name, _, pred, meas, spread in rows:
+            e = 100.0 * (pred / meas - 1.0) if meas else float("nan")
+            errs.append(abs(e))
+            out.append(f"| {name} | {pred / 2**20:.1f} | {meas / 2**20:.1f} | {spread / 2**20:.1f} | {e:+.1f}% |")
+        if errs:
+            over = sum(e > AIM_MEM_MAX for e in errs)
+            out += ["", f"Summary ({th} thread(s)): {len(errs)} networks; median |error| {np.median(errs):.1f}% "
+                        f"(aim {AIM_MEM_MEDIAN:g}%), max {max(errs):.1f}% (aim {AIM_MEM_MAX:g}%); {over} over "
+                        f"{AIM_MEM_MAX:g}%.", ""]
+    out.append(MEM_END)
+    return "\n".join(out) + "\n"
+
+
+def memory_main(args) -> int:
+    """--memory-only: measure peak RSS per network and thread count; rewrite the memory section."""
+    from augur_sim.estimator import estimate
+    from augur_sim.frontends import load_net
+    from augur_sim.measure.rss import measure_graph_rss
+    want = sorted({int(t) for t in args.threads.split(",") if t.strip()})
+    specs = {th: load_hw(hw) for th, hw in ((1, args.hw1), (2, args.hw2)) if th in want}
+    only = set(args.nets.split(",")) if args.nets else None
+    mem_rows = []
+    for name, path in network_list(only):
+        g = load_net(path)
+        for th, dev in specs.items():
+            pred = estimate(g, dev, threads=th).total.peak_memory_bytes
+            m = measure_graph_rss(g, th, args.memory_samples)
+            mem_rows.append((name, th, pred, m.peak_bytes, m.spread_bytes))
+            print(f"{name:28s} {th}t memory pred {pred / 2**20:8.1f} MiB  meas {m.peak_bytes / 2**20:8.1f} MiB",
+                  file=sys.stderr)
+    section = render_memory(specs, mem_rows, args.memory_samples)
+    out = Path(args.out)
+    old = out.read_text() if out.exists() else ""
+    if MEM_BEGIN in old and MEM_END in old:
+        text = old[:old.index(MEM_BEGIN)] + section + old[old.index(MEM_END) + len(MEM_END) + 1:]
+    else:
+        text = old.rstrip("\n") + "\n\n" + section
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hw1", default="host_xeon_kvm2c_1t")
@@ -59,7 +122,12 @@ def main(argv=None) -> int:
     ap.add_argument("--nets", default=None, help="comma-separated subset (names without suffix)")
     ap.add_argument("--budget-s", type=float, default=900.0, help="stop starting new runs after this")
     ap.add_argument("--threads", default="1,2", help="thread counts to run: 1, 2 or 1,2")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="measure peak memory only and rewrite just the memory section of --out")
+    ap.add_argument("--memory-samples", type=int, default=3, help="fresh processes per network (median)")
     args = ap.parse_args(argv)
+    if args.memory_only:
+        return memory_main(args)
     from augur_sim.estimator import estimate
 
     m = machine_info()
@@ -70,7 +138,7 @@ def main(argv=None) -> int:
     only = set(args.nets.split(",")) if args.nets else None
     t_start = time.perf_counter()
     load0 = os.getloadavg()[0]
-    rows, layer_errs, failures, skipped = [], {1: [], 2: []}, [], []
+    rows, layer_errs, failures, skipped, mem_rows = [], {1: [], 2: []}, [], [], []
     for name, path in network_list(only):
         for th, dev in specs.items():
             if time.perf_counter() - t_start > args.budget_s:
@@ -78,7 +146,7 @@ def main(argv=None) -> int:
                 continue
             try:
                 pred = estimate(path, dev, threads=th).total.time_s
-                v = validate(path, dev, threads=th, runs=runs_for(pred))
+                v = validate(path, dev, threads=th, runs=runs_for(pred), memory_samples=args.memory_samples)
             except AugurError as e:
                 failures.append((name, th, str(e)))
                 print(f"{name} {th}t: error: {e}", file=sys.stderr)
@@ -87,6 +155,9 @@ def main(argv=None) -> int:
             errs = [abs(g.error_pct) for g in sig]
             layer_errs[th] += errs
             worst = max(sig, key=lambda g: abs(g.error_pct)) if sig else None
+            if v.memory is not None:
+                mem_rows.append((name, th, v.memory.predicted_peak_bytes, v.memory.measured_peak_rss_bytes,
+                                 v.memory.spread_bytes))
             rows.append((name, th, v.predicted_s, v.measured_s, v.error_pct, v.node_sum_s,
                          float(np.median(errs)) if errs else float("nan"), len(sig),
                          f"{worst.name} {worst.error_pct:+.0f}%" if worst else "", v.runs,
@@ -95,6 +166,7 @@ def main(argv=None) -> int:
                   f"err {v.error_pct:+7.1f}%  layers med {rows[-1][6]:.1f}%", file=sys.stderr)
     text = render(m, specs, rows, layer_errs, failures, skipped, time.perf_counter() - t_start,
                   (load0, os.getloadavg()[0]))
+    text = text.rstrip("\n") + "\n\n" + render_memory(specs, mem_rows, args.memory_samples)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -14,6 +14,7 @@ from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
 from ..measure.ncnn_fit import fit, predict_fit
 from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
+from ..measure.trust import trust_text
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
 from .args import _positive, emit
@@ -24,8 +25,12 @@ def cmd_calibrate(args):
     check_out_path(args.out)
     mode = "quick" if args.quick else "full"
     cal = calibrate(threads=threads, mode=mode, progress=not args.no_progress)
-    path = write_spec(cal, args.out)
+    report = cal.extras["trust"]
     sys.stderr.write(summary_text(cal))
+    sys.stderr.write(trust_text(report))
+    if report.refuse and not args.force:
+        raise AugurError(f"calibrate: {report.warnings[0]}; nothing written (--force writes it anyway)")
+    path = write_spec(cal, args.out)
     emit(f"wrote {path}: {cal.threads} thread(s), {len(cal.benches)} benchmarks, fit log-loss {cal.fit.loss:.4f}")
     return 0
 
@@ -85,6 +90,8 @@ def register(sub):
     p.add_argument("--threads", default=None, help="ORT intra-op threads = the spec's units (default: all cores)")
     p.add_argument("--quick", action="store_true", help="fewer shapes and rounds (under a minute)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--force", action="store_true",
+                   help="write the spec even when the fit is too poor to trust (it still warns)")
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("validate", help="run a network in ONNX Runtime here; measured vs predicted per layer")

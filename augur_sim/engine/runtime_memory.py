@@ -54,12 +54,12 @@ def model_for(runtime_name: str, section: dict | None) -> str:
 ORT_DEFAULTS = {
     "base_mib": 9.883,           # empty session: ORT's kernel registry, thread pool, arena headers
     "per_thread_mib": 0.113,     # a pool thread's stack and TLS pages actually touched
-    "per_node_kib": 12.72,      # session state per kernel (node, kernel object, plan entries)
-    "nchwc_weight_copies": 2.963,  # resident bytes per byte of NCHWc-reordered filter
+    "per_node_kib": 12.48,      # session state per kernel (node, kernel object, plan entries)
+    "nchwc_weight_copies": 3.055,  # resident bytes per byte of NCHWc-reordered filter
     "plain_weight_copies": 1.000,  # the same for convs left to the generic Conv
-    "gemm_weight_copies": 1.013,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
-    "transient_copies": 0.975,     # extra copies of the largest initializer alive during loading
-    "activation_factor": 0.804,    # arena bytes touched per byte of the planned activation peak
+    "gemm_weight_copies": 1.000,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
+    "transient_copies": 0.989,     # extra copies of the largest initializer alive during loading
+    "activation_factor": 0.821,    # arena bytes touched per byte of the planned activation peak
     "nchwc_block": 16,         # MLAS NCHWc block (floats): 16 with AVX-512, 8 with AVX2, 0 none
 }
 

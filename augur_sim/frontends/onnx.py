@@ -79,15 +79,22 @@ class _Const:
 
     def value(self):
         """The numpy value, or None when it lives in an external file."""
-        if self._value is None and self._lazy is not None and self._proto is not None and \
-                self._lazy.span(self._proto) is not None:
-            self._value = self._lazy.load(self._proto)
-        elif self._value is None and self._proto is not None and not self.external:
-            from onnx import numpy_helper
-            try:
-                self._value = numpy_helper.to_array(self._proto)
-            except Exception as e:  # malformed tensor data: a file problem, not a bug
-                raise AugurError(f"initializer '{self._proto.name}' is malformed: {e}")
+        p = self._proto
+        if self._value is not None or p is None:
+            return self._value
+        if p.data_location == 1:  # external: stripped by our scan (read back) or a real file (never)
+            sp = self._lazy.span(p) if self._lazy is not None else None
+            if sp is not None:
+                self._value = self._lazy.load(p, sp)
+            return self._value
+        if onnx_wire.has_raw_array(p):
+            self._value = onnx_wire.raw_array(p, p.raw_data)
+            return self._value
+        from onnx import numpy_helper
+        try:
+            self._value = numpy_helper.to_array(p)
+        except Exception as e:  # malformed tensor data: a file problem, not a bug
+            raise AugurError(f"initializer '{p.name}' is malformed: {e}")
         return self._value
 
     @staticmethod

@@ -50,7 +50,7 @@ _EXTERNAL_DATA, _DATA_LOCATION = 13, 14
 
 
 # TensorProto.DataType -> numpy type of its raw_data (little-endian by the ONNX spec).
-_RAW_DTYPES = {1: np.dtype("<f4"), 2: np.dtype("u1"), 3: np.dtype("i1"), 4: np.dtype("<u2"),
+_RAW_DTYPES: dict[int, np.dtype] = {1: np.dtype("<f4"), 2: np.dtype("u1"), 3: np.dtype("i1"), 4: np.dtype("<u2"),
                5: np.dtype("<i2"), 6: np.dtype("<i4"), 7: np.dtype("<i8"), 9: np.dtype("?"),
                10: np.dtype("<f2"), 11: np.dtype("<f8"), 12: np.dtype("<u4"), 13: np.dtype("<u8")}
 
@@ -262,26 +262,24 @@ class LazyTensors:
             return None
         return sp if sp in self.spans else None
 
-    def load(self, proto):
-        """The tensor's numpy value. AugurError when it is too large or malformed."""
+    def load(self, proto, sp: tuple[int, int] | None = None):
+        """The tensor's numpy value (`sp`: its span, when the caller has it). AugurError when
+        it is too large or malformed."""
         import onnx
         from onnx import numpy_helper
-        off, n = sp = self.span(proto)
+        sp = sp or self.span(proto)
+        if sp is None:
+            raise AugurError(f"tensor '{proto.name}' was not stripped by this read", file=self.file)
+        off, n = sp
         if n > LAZY_MAX_BYTES:
             raise AugurError(f"tensor '{proto.name}' is {n} bytes; its values are read only up to "
                              f"{LAZY_MAX_BYTES} bytes", file=self.file)
         if self.buf is None:
             raise AugurError(f"tensor '{proto.name}' is read after the file was closed", file=self.file)
-        raw, dtype = self.spans[sp], _RAW_DTYPES.get(proto.data_type)
-        if raw is not None and dtype is not None:
+        raw = self.spans[sp]
+        if raw is not None and proto.data_type in _RAW_DTYPES:
             # The common case, raw little-endian bytes: viewed directly, nothing decoded.
-            count = 1
-            for d in proto.dims:
-                count *= d
-            if count < 0 or count * dtype.itemsize != raw[1]:
-                raise AugurError(f"initializer '{proto.name}' is malformed: {raw[1]} bytes of data for "
-                                 f"dims {tuple(proto.dims)}", file=self.file)
-            return np.frombuffer(self.buf[raw[0]:raw[0] + raw[1]], dtype).reshape(tuple(proto.dims))
+            return raw_array(proto, self.buf[raw[0]:raw[0] + raw[1]], self.file)
         t = onnx.TensorProto()
         try:
             t.ParseFromString(bytes(self.buf[off:off + n]))
@@ -293,3 +291,21 @@ class LazyTensors:
         if self.buf is not None and hasattr(self.buf, "close"):
             self.buf.close()
         self.buf = None
+
+
+def raw_array(proto, data: bytes, file: str | None = None):
+    """A tensor of a plain numeric type from its raw little-endian bytes, without the
+    general decoder (numpy_helper.to_array costs more than the rest of a small tensor's use)."""
+    dtype = _RAW_DTYPES[proto.data_type]
+    count = 1
+    for d in proto.dims:
+        count *= d
+    if count < 0 or count * dtype.itemsize != len(data):
+        raise AugurError(f"initializer '{proto.name}' is malformed: {len(data)} bytes of data for "
+                         f"dims {tuple(proto.dims)}", file=file)
+    return np.frombuffer(data, dtype).reshape(tuple(proto.dims))
+
+
+def has_raw_array(proto) -> bool:
+    """True when raw_array can decode this (inline) tensor: raw data of a plain numeric type."""
+    return proto.data_type in _RAW_DTYPES and proto.data_location != 1 and proto.HasField("raw_data")

@@ -125,6 +125,10 @@ def _plainnet(name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _batched(text: str, n: int) -> str:
+    return text.replace("input: {shape: [1, ", f"input: {{shape: [{n}, ", 1)
+
+
 def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
     """(name, YAML net text) of the memory microbenchmarks."""
     nets = [("empty", _stack("empty", 8, 4, 1, k=1, bn=False)),
@@ -148,7 +152,11 @@ def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
                  ("res_wide", _residual("res_wide", 160, ((160, 480, 2), (320, 960, 3), (640, 1920, 2)), 1500)),
                  ("res_deep", _residual("res_deep", 96, ((64, 256, 6), (128, 512, 8)), 200)),
                  ("branchy", _branchy("branchy")), ("mobile", _mobile("mobile")),
-                 ("plainnet", _plainnet("plainnet"))]
+                 ("plainnet", _plainnet("plainnet")),
+                 # batch 8: activations, not weights, dominate (the Caffe files declare batch 10)
+                 ("res_small_b8", _batched(_residual("res_small_b8", 128, ((48, 192, 2), (96, 384, 2),
+                                                                          (192, 768, 2)), 500), 8)),
+                 ("branchy_b8", _batched(_branchy("branchy_b8"), 8))]
     return nets
 
 

@@ -12,6 +12,8 @@ from ..errors import AugurError
 from ..fileio import atomic_path, check_writable
 from ..hw import check_hw
 from ..report import table
+from ..engine.ort_layout import nchwc_block
+from .hostcheck import host_facts
 from .calibrate import FUSION, RUNTIME, Calibration, spec_caches
 from .machine import machine_label
 
@@ -59,6 +61,27 @@ def _q(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', "'") + '"'
 
 
+def _nchwc_rule(m) -> tuple:
+    """ORT's NCHWc layout rule for this CPU (MLAS block by ISA; engine/ort_layout.py)."""
+    b = nchwc_block(m.flags)
+    return (f"nchwc{b}",) if b else ()
+
+
+def _host_lines(c: Calibration) -> list[str]:
+    """The `host:` section: what validate compares with the machine it runs on."""
+    h = host_facts(c.machine, c.threads, c.machine.versions.get("onnxruntime"), c.extras.get("load"))
+    out = ["host:", f"  cpu_model: {_q(h['cpu_model'])}",
+           f"  cores: {h['cores']}                                            # src: os",
+           f"  threads: {h['threads']}                                          # src: cal",
+           f"  isa: [{', '.join(h['isa'])}]"]
+    if "onnxruntime" in h:
+        out.append(f"  onnxruntime: {_q(h['onnxruntime'])}")
+    if "load_avg" in h:
+        out.append(f"  load_avg: [{', '.join(f'{x:.2f}' for x in h['load_avg'])}]"
+                   "                                # src: cal (1-minute load average before / after calibrating)")
+    return out
+
+
 def spec_yaml(c: Calibration, name: str) -> str:
     """The hardware spec, as YAML text with a comment on every figure."""
     m = c.machine
@@ -83,6 +106,7 @@ def spec_yaml(c: Calibration, name: str) -> str:
         f"  - {{id: cal, ref: {_q(when + f'; {c.threads} thread(s); ' + vers)}}}",
         "  - {id: os, ref: " + _q("/proc/cpuinfo, /proc/meminfo and /sys/devices/system/cpu/cpu0/cache on "
                                   + machine_label(m) + ", read " + c.date) + "}",
+        *_host_lines(c),
         "processors:",
         "  cpu:",
         "    kind: cpu",
@@ -132,7 +156,8 @@ def spec_yaml(c: Calibration, name: str) -> str:
         "per thread: exp-class evaluations, from sigmoid / tanh / softmax runs)",
         f"        pow_gops: {v['pow_per_s'] / 1e9:.4g}                                # src: cal (fitted per thread: "
         "pow evaluations, from LRN runs)",
-        f"        fusion: [{', '.join(FUSION)}]   # ORT CPU: Conv+BN/Mul/Add folding, FusedConv (activation), "
+        f"        fusion: [{', '.join(FUSION + _nchwc_rule(c.machine))}]   "
+        "# ORT CPU: Conv+BN/Mul/Add folding, FusedConv (activation), "
         "NCHWc Conv+Sum",
         f"    default_runtime: {RUNTIME}",
     ]
