@@ -27,6 +27,7 @@ from augur_sim.measure import gpu_fit as gf  # noqa: E402
 from augur_sim.engine.gpu_algos import ALGO_NAMES, CONV_ALGOS, SGEMM_TILES, TC_TILES  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
 from augur_sim.hw.kmodel import PARAM_NAMES  # noqa: E402
+from augur_sim.hw.power import sustained_clock_ghz  # noqa: E402
 
 CLASSES = ("conv", "linear/bmm", "element-wise", "softmax/ln")
 TARGETS = {"conv": 0.20, "linear/bmm": 0.15, "element-wise": 0.15}
@@ -160,8 +161,11 @@ def main():
         peaks = []
         for dev in devices:
             p = load_hw(dev).processors["gpu"]
-            peaks.append(f"| {dev} | {p.arch} | {p.units} | {p.clock_ghz} | {p.peak_flops('fp32') / 1e12:.1f} | "
-                         f"{p.dram_bw_gbs:g} |")
+            heavy = sustained_clock_ghz(p.clock_ghz, p.base_clock_ghz, p.tdp_w, p.units,
+                                        p.flop_per_cycle_per_unit["fp32"], p.process_nm, params["fma_pj"])
+            peaks.append(f"| {dev} | {p.arch} | {p.units} | {p.clock_ghz} | {p.base_clock_ghz or '-'} | "
+                         f"{p.tdp_w:g} | {p.process_nm:g} | {heavy:.3f} | "
+                         f"{p.peak_flops('fp32') / 1e12:.1f} | {p.dram_bw_gbs:g} |")
         t_loo_tab, loo_sum = table(ev, loo_pred, loo_algo, "Leave one GPU out (the accuracy targets)")
         t_all_tab, _ = table(ev, all_pred, all_algo, "Fitted on all five GPUs (in-sample)")
         mconv = ev.op == "conv"
@@ -170,7 +174,8 @@ def main():
                f"Produced by `scripts/accuracy_gpu_kernels.py` on {date} (this repo's 2-core VM), not typed "
                f"by hand. Data: `../shared/corpora/neusight/` (PyTorch 2.1.0, CUDA 12.1, cuDNN 8.9, fp32, "
                f"one op timed with CUDA events; SOURCES.md there). Model: `augur_sim/engine/gpu_algos.py` "
-               f"(conv algorithm choice and work, GEMM tiles, waves, split-K, bandwidth kernels, launch floor); "
+               f"(conv algorithm choice and work, GEMM tiles, waves, split-K, bandwidth kernels, launch floor, "
+               f"power-limited clock of GEMMs and convs); "
                f"{len(PARAM_NAMES) - len(gf.NOT_FITTED)} fitted parameters, one set for every architecture "
                f"(`hwspecs/fits/pytorch.yaml`).", "",
                f"Fit sample: {len(sample.op)} rows (at most {args.per_op_device} per op and GPU, numpy "
@@ -181,7 +186,14 @@ def main():
                "Held-back GPUs (H100, L4, A100 80GB) are not in the corpus and were never looked up; their "
                "specs come from datasheets only.", "",
                "## Hardware (datasheets, `hwspecs/`)", "",
-               "| GPU | arch | SMs | boost GHz | FP32 TFLOPS | DRAM GB/s |", "|---|---|---|---|---|---|"] + peaks + [""]
+               "| GPU | arch | SMs | boost GHz | base GHz | board W | process nm | "
+               "GEMM/conv clock GHz (power-limited, fitted fma_pj) | FP32 TFLOPS at boost | DRAM GB/s |",
+               "|---|---|---|---|---|---|---|---|---|---|"] + peaks + [""]
+        doc += ["GEMMs and convs run at the clock the board's power limit sustains under a full FMA "
+                "load (`augur_sim/hw/power.py`): min(boost, TDP / (energy per FLOP x SMs x FP32 "
+                "FLOP/clock/SM)), never below the base clock, with one energy per FLOP for every GPU "
+                f"(`fma_pj` = {params['fma_pj']:.3g} pJ per FP32 FLOP at 16 nm, fitted on the corpus; "
+                "scaled linearly with the process node). Element-wise kernels keep the boost clock.", ""]
         doc += ["## Algorithm rules (`CONV_ALGOS` in augur_sim/engine/gpu_algos.py)", "",
                 "| algorithm | eligible for | source |", "|---|---|---|"]
         doc += [f"| {a} | {cond} | {src} |" for a, cond, src in CONV_ALGOS]

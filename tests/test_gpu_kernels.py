@@ -21,6 +21,7 @@ from augur_sim.engine.gpu_algos import (
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.hw import load_hw
 from augur_sim.hw.kmodel import resolve_math
+from augur_sim.hw.power import sustained_clock_ghz
 from augur_sim.lowering import lower
 from augur_sim.measure import gpu_corpus as gc
 from augur_sim.measure import gpu_fit as gf
@@ -73,6 +74,37 @@ def test_tf32_applies_to_fp32_conv_on_ampere_not_volta():
     # than FP32's best algorithm (Winograd's 2.25x fewer multiplies do not make up for it).
     assert t_tf32_ig < t_fp32_ig / 4
     assert t_tf32 < t_fp32
+
+
+def test_power_limited_clock_by_hand():
+    # 70 W board, 40 SMs x 128 FP32 FLOP/clock, 12 nm, 16 pJ/FLOP at 16 nm -> 12 pJ:
+    # 70 / (12e-12 x 5120) = 1.1393 GHz, below its 1.59 GHz boost, above its 0.585 base.
+    assert sustained_clock_ghz(1.59, 0.585, 70.0, 40, 128, 12.0, 16.0) == pytest.approx(1.13932, rel=1e-4)
+    # 250 W board, 80 SMs, same node and energy: the limit (2.03 GHz) is above its boost.
+    assert sustained_clock_ghz(1.38, 1.245, 250.0, 80, 128, 12.0, 16.0) == 1.38
+    # 75 W, 20 SMs x 256, 16 nm, 20 pJ: 75 / (20e-12 x 5120) = 0.732 GHz: held at the base clock.
+    assert sustained_clock_ghz(1.114, 0.886, 75.0, 20, 256, 16.0, 20.0) == 0.886
+    # No board power on the spec: the boost clock.
+    assert sustained_clock_ghz(1.59, 0.585, 0.0, 40, 128, 12.0, 16.0) == 1.59
+
+
+def test_power_limit_slows_gemms_on_a_70w_board_not_a_250w_one():
+    p = dict(PARAMS, fma_pj=16.0)
+    t4, v100 = row("nvidia_t4", p), row("nvidia_v100_pcie_32gb", p)
+    # The specs' datasheet facts (70 W, 40 SMs, 12 nm; 250 W, 80 SMs, 12 nm) give the hand
+    # figures above: GEMM and conv rates at 1.139 GHz on the T4, at boost on the V100 ...
+    assert t4[H.H_SM_GEMM] == pytest.approx(1.13932e9 * 128, rel=1e-4)
+    assert t4[H.H_SM_CONV] == pytest.approx(1.13932e9 * 128, rel=1e-4)
+    assert v100[H.H_SM_GEMM] == pytest.approx(1.38e9 * 128)
+    assert v100[H.H_CLOCK_X] == 1.0
+    # ... and element-wise lanes (memory-bound kernels) stay at the boost clock.
+    assert t4[H.H_SM_FP32] == pytest.approx(1.59e9 * 128)
+    # A compute-bound GEMM on the T4 takes boost/sustained longer than without the limit.
+    t4_free = row("nvidia_t4", dict(PARAMS, fma_pj=1.0))
+    args = (4096.0, 4096.0, 4096.0, 1.0, 128.0, 128.0, 1.0)
+    t_lim, _ = gemm_tile_time(*args, t4[H.H_SM_GEMM], 1.0, 4.0, t4)
+    t_free, _ = gemm_tile_time(*args, t4_free[H.H_SM_GEMM], 1.0, 4.0, t4_free)
+    assert t_lim / t_free == pytest.approx(1.59 / 1.13932, rel=1e-4)
 
 
 def test_winograd_work_is_the_hand_count():

@@ -16,6 +16,8 @@ What a kernel costs here (all times in seconds, per hardware row h):
   The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
   heuristic aims at that); candidate tiles are the CTA shapes the corpus' kernel names show
   (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 32x32).
+  GEMM and conv rates are per SM at the clock the board's power limit sustains under a
+  full FMA load (hw/power.py, set in the hardware row), not the boost clock.
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
   each algorithm has its own work and traffic:
     implicit GEMM (IMPLICIT_PRECOMP_GEMM, kernels scudnn_128xNN_*): a GEMM of

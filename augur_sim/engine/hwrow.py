@@ -11,6 +11,7 @@ from ..errors import AugurError
 from ..hw.model import Cache
 from ..hw.placement import place, private_caches
 from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
+from ..hw.power import sustained_clock_ghz
 
 MAX_LEVELS = 3
 (H_PEAK, H_UNITS, H_DRAM_BW, H_MEM_EFF, H_ELT_EFF, H_NLEV,
@@ -23,7 +24,10 @@ MAX_LEVELS = 3
 (H_KM, H_SM_FP32, H_SM_GEMM, H_SM_CONV, H_TC_GEMM, H_TC_CONV, H_L2_BYTES,
  P_EMAX, P_AHALF, P_KHALF, P_IGEMM, P_WINO, P_MEM, P_L2X, P_FLOOR, P_KGAP, P_TRANS, P_POW,
  P_ALU, P_DW, P_FLIN, P_FCONV, P_FNORM, H_L2_BW) = range(34, 58)
-NHW = 58
+# Power-limited clock (hw/power.py): the fitted energy per FLOP, and the sustained / boost
+# clock ratio GEMM and conv rates already carry (kept for reports and tests).
+P_FMA_PJ, H_CLOCK_X = 58, 59
+NHW = 60
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -151,9 +155,14 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     conv_rate = resolve_math(proc, rt, precision, "conv")
     mm_rate = resolve_math(proc, rt, precision, "matmul")
     r[H_KM] = 1.0
+    # GEMMs and convs are the loads that keep every lane busy: they run at the clock the
+    # board's power limit sustains; element-wise kernels (memory-bound) at the boost clock.
+    heavy_hz = 1e9 * sustained_clock_ghz(proc.clock_ghz, proc.base_clock_ghz, proc.tdp_w, proc.units,
+                                         fpc["fp32"], proc.process_nm, float(params.get("fma_pj", 0.0)))
+    r[H_CLOCK_X] = heavy_hz / clock_hz
     r[H_SM_FP32] = clock_hz * fpc["fp32"]
-    r[H_SM_GEMM] = clock_hz * fpc[mm_rate]
-    r[H_SM_CONV] = clock_hz * fpc[conv_rate]
+    r[H_SM_GEMM] = heavy_hz * fpc[mm_rate]
+    r[H_SM_CONV] = heavy_hz * fpc[conv_rate]
     r[H_TC_GEMM] = 1.0 if uses_tensor_cores(proc, mm_rate) else 0.0
     r[H_TC_CONV] = 1.0 if uses_tensor_cores(proc, conv_rate) else 0.0
     shared = [c for c in proc.caches if c.shared]

@@ -37,6 +37,9 @@ PARAMS = (
     ("floor_linear_x", "P_FLIN", 1.0),
     ("floor_conv_x", "P_FCONV", 1.0),
     ("floor_norm_x", "P_FNORM", 1.0),
+    # Board-level energy per FP32 FLOP on a 16 nm die (pJ): sets the power-limited clock of
+    # GEMMs and convs from the spec's TDP (hw/power.py).
+    ("fma_pj", "P_FMA_PJ", 1.0),
 )
 PARAM_NAMES = tuple(p[0] for p in PARAMS)
 

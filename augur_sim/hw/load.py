@@ -602,6 +602,9 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
                      runtimes=runtimes, default_runtime=d["default_runtime"],
                      clusters=clusters, fitted=fitted, shared_caches=tuple(shared),
                      arch=d.get("arch", ""),
+                     tdp_w=float(d.get("tdp_w", 0.0)),
+                     base_clock_ghz=float(d.get("base_clock_ghz", 0.0)),
+                     process_nm=float(d.get("process_nm", 0.0)),
                      sm=SmFacts(**{k: v for k, v in d["sm"].items() if k != "__node__"})
                      if "sm" in d else None)
     for prec in proc.flop_per_cycle_per_unit:

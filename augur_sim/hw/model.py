@@ -194,6 +194,10 @@ class Processor:
     default_runtime: str
     arch: str = ""        # hwspecs/archs/ name this processor inherits from ("" = none)
     sm: SmFacts | None = None
+    # GPU power facts (0 = not given): board power limit, base clock, process node (hw/power.py).
+    tdp_w: float = 0.0
+    base_clock_ghz: float = 0.0
+    process_nm: float = 0.0
     # CPU clusters from a `clusters:` spec (empty for a plain units/clock_ghz processor, which
     # placement treats as one implicit cluster). units = the clusters' cores, clock_ghz = the
     # fastest cluster's, and flop_per_cycle_per_unit the table that makes peak_flops the sum

@@ -151,6 +151,13 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("arch", "str", required=False,
           doc="architecture file (hwspecs/archs/NAME.yaml) whose processor facts this one "
               "inherits; keys written here win"),
+        F("tdp_w", "number", "W", lo=0, hi=100_000, required=False,
+          doc="GPU: board power limit (TDP) from the datasheet; with process_nm it bounds the "
+              "clock a heavy FMA load sustains (hw/power.py); absent: no power limit modelled"),
+        F("base_clock_ghz", "number", "GHz", lo=0, hi=MAX_CLOCK_GHZ, required=False,
+          doc="GPU: datasheet base clock, the floor of the power-limited clock"),
+        F("process_nm", "number", "nm", lo=0, hi=1000, required=False,
+          doc="GPU: the die's process node as its maker names it (scales energy per FLOP)"),
         F("sm", "section", required=False, of="sm",
           doc="GPU streaming-multiprocessor facts every chip of the architecture shares"),
     ),

@@ -21,12 +21,13 @@ from ..hw.kmodel import PARAM_NAMES
 # Starting point and bounds (file units, hw/kmodel.PARAMS). Not results: the fit moves them.
 START = {"emax": 0.8, "ahalf": 8.0, "khalf": 32.0, "igemm": 0.8, "wino": 0.8, "mem": 0.8, "l2x": 0.7,
          "floor_us": 8.0, "kgap_us": 2.0, "trans": 8.0, "pow": 20.0, "alu": 0.5, "dw": 0.3,
-         "floor_linear_x": 2.0, "floor_conv_x": 1.0, "floor_norm_x": 1.5}
+         "floor_linear_x": 2.0, "floor_conv_x": 1.0, "floor_norm_x": 1.5,
+         "fma_pj": 20.0}
 BOUNDS = {"emax": (0.05, 1.0), "ahalf": (0.1, 256.0), "khalf": (0.1, 4096.0), "igemm": (0.05, 2.0),
           "wino": (0.05, 2.0), "mem": (0.05, 1.0), "l2x": (0.1, 1.0), "floor_us": (0.5, 50.0),
           "kgap_us": (0.1, 50.0), "trans": (0.1, 200.0), "pow": (0.1, 500.0), "alu": (0.01, 1.0),
           "dw": (0.01, 1.0), "floor_linear_x": (0.5, 10.0), "floor_conv_x": (0.5, 20.0),
-          "floor_norm_x": (0.5, 10.0)}
+          "floor_norm_x": (0.5, 10.0), "fma_pj": (1.0, 200.0)}
 # Not identifiable from the corpus (no depthwise conv in it): kept at START, flagged as an estimate.
 NOT_FITTED = ("dw",)
 
