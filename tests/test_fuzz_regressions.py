@@ -305,3 +305,12 @@ def test_onnx_unsupported_op_with_a_non_utf8_type_in_json(tmp_path, capsys):
     b = GraphBuilder("n")
     b.drop(b"\xffname", b"Op\xfe", "unsupported")
     assert b.dropped == [("\\xffname", "Op\\xfe", "unsupported")]
+
+
+@pytest.mark.parametrize("loader", ["spec", "net"])
+def test_recursive_alias_is_one_line(tmp_path, capsys, loader):
+    # yamlnet:12561 of the campaign: `x: &a [*a]` is a node containing itself (RecursionError).
+    p = tmp_path / "r.yaml"
+    p.write_text("name: r\nx: &a [*a]\n")
+    argv = ("hw", "check", str(p)) if loader == "spec" else ("analyze", str(p))
+    _one_line_error(capsys, *argv, contains=("recursive alias",))

@@ -15,7 +15,7 @@ import yaml
 
 from augur_sim.errors import ParseError, SchemaError
 from augur_sim.hw.schema import MAX_FILE_BYTES
-from augur_sim.yamlguard import BoundedSafeLoader, parse_error
+from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedSafeLoader, parse_error
 
 MAX_NODES = 50_000
 
@@ -74,6 +74,11 @@ class _Walker:
     def walk(self, node: yaml.Node, path: tuple) -> Node:
         self.count += 1
         line = node.start_mark.line + 1
+        if len(path) > MAX_YAML_DEPTH:
+            # The composer's bound does not see a recursive alias (`a: &x [*x]` is a node that
+            # contains itself): the walk would recurse without end.
+            raise ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels (a recursive alias?)",
+                             file=self.shown, line=line)
         if self.count > self.max_nodes:
             raise SchemaError(f"document expands to more than {self.max_nodes} nodes "
                               "(aliases?)", file=self.shown, line=line, where=format_path(path))
