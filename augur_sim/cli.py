@@ -19,7 +19,13 @@ COMMAND_MODULES = [
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's own convention for usage errors)
-        raise SystemExit(_fail(f"{self.prog}: {message}"))
+        # One "augur: error:" prefix: name the subcommand (not "augur" again), and say where help is.
+        sub = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        hint = f" (see `{self.prog} --help`)"
+        if "unrecognized arguments" in message and sub:
+            hint = (f" (options that take a list accept several values, repeated or comma-separated; "
+                    f"see `{self.prog} --help`)")
+        raise SystemExit(_fail(f"{sub + ': ' if sub else ''}{message}{hint}"))
 
 
 def _fail(msg: str) -> int:

@@ -212,7 +212,7 @@ class GraphBuilder:
         self._layers.append(layer)
 
     def drop(self, name: str, type_: str, reason: str) -> None:
-        self.dropped.append((name, type_, reason))
+        self.dropped.append((as_text(name), as_text(type_), as_text(reason)))
 
     def _file(self, layer: Layer) -> str | None:
         return layer.source.file if layer.source and layer.source.file else self.file

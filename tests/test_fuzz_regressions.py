@@ -247,3 +247,61 @@ def test_nested_repeats_of_conditional_layers_refused_too(tmp_path):
     with pytest.raises(AugurError, match="at least 1111110 layers and block calls"):
         load_net(p)
     assert time.monotonic() - t0 < 5
+
+
+# ------------------------------------------------------------------ found by scripts/fuzz.py
+
+def test_yaml_net_of_too_many_layers_refused_before_expanding(tmp_path):
+    # yamlnet:14157 of the campaign: a repeat count mutated to thousands made 29,000 layers
+    # that took 34 s to build; the expansion bound now refuses it at once.
+    from augur_sim.frontends.yamlnet import MAX_LAYERS
+    p = tmp_path / "r.yaml"
+    p.write_text("name: r\ninput: {shape: [1, 8, 4, 4]}\nblocks:\n  b:\n    layers:\n      - act: relu\n"
+                 "      - act: relu\n      - act: relu\nlayers:\n  - {repeat: 10000, block: b}\n")
+    t0 = time.monotonic()
+    with pytest.raises(AugurError, match=f"at least 30000 layers and block calls; a network may expand to at "
+                                         f"most {MAX_LAYERS}"):
+        load_net(p)
+    assert time.monotonic() - t0 < 5
+
+
+def _onnx_model(nodes, inputs, outputs, inits=()):
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper
+    g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), onnx
+
+
+def test_onnx_fold_with_an_empty_input_is_refused(tmp_path, capsys):
+    # onnx:551: a constant Gather whose index input was renamed to "" folded None.
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    emb = numpy_helper.from_array(np.ones((10, 4), np.float32), "emb")
+    m, onnx = _onnx_model([helper.make_node("Gather", ["emb", ""], ["e"], axis=0, name="lookup"),
+                           helper.make_node("Relu", ["x"], ["y"])],
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [emb])
+    p = tmp_path / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    _one_line_error(capsys, "analyze", str(p), contains=("node 'lookup'", "malformed Gather node"))
+
+
+def test_onnx_unsqueeze_with_repeated_axes_is_refused(tmp_path, capsys):
+    # onnx:1445: Unsqueeze axes [1, 1] ran the shape rule out of input dims (StopIteration).
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    axes = numpy_helper.from_array(np.array([1, 1], np.int64), "axes")
+    m, onnx = _onnx_model([helper.make_node("Unsqueeze", ["x", "axes"], ["y"], name="u")],
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [axes])
+    p = tmp_path / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    _one_line_error(capsys, "analyze", str(p), contains=("node 'u'",))
+
+
+def test_onnx_unsupported_op_with_a_non_utf8_type_in_json(tmp_path, capsys):
+    # onnx:1571: --lenient kept an op whose type was not UTF-8; its 'dropped' entry reached JSON as bytes.
+    from augur_sim.graph import GraphBuilder
+    b = GraphBuilder("n")
+    b.drop(b"\xffname", b"Op\xfe", "unsupported")
+    assert b.dropped == [("\\xffname", "Op\\xfe", "unsupported")]

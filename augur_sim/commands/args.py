@@ -2,6 +2,7 @@
 integers, input shapes, and writing a report to stdout or a file (atomically)."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..errors import AugurError
@@ -39,19 +40,36 @@ def emit(text: str, out: str | None = None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+class Once(argparse.Action):
+    """A single-valued option given twice with different values is an error, not 'the last
+    one wins' silently (`estimate --hw a --hw b` would estimate b alone). `augur sweep`
+    takes lists."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given_once", {})
+        if self.dest in seen and seen[self.dest] != values:
+            parser.error(f"{option_string} given twice ({seen[self.dest]!r} and {values!r}); this command takes "
+                         f"one value (`augur sweep` takes several)")
+        seen[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
 def add_net_args(p, batch=True):
     p.add_argument("net", help="a descriptor path (.prototxt, .yaml, .onnx) or a name from `augur nets`")
     if batch:
-        p.add_argument("--batch", type=str, default=None, help="batch size (default: the file's)")
-    p.add_argument("--input-shape", default=None, help="override the input shape, e.g. 1x3x224x224")
+        p.add_argument("--batch", type=str, default=None, action=Once, help="batch size (default: the file's)")
+    p.add_argument("--input-shape", default=None, action=Once, help="override the input shape, e.g. 1x3x224x224")
+    p.add_argument("--lenient", action="store_true",
+                   help="ONNX: keep ops augur does not model, at zero cost (listed as dropped)")
 
 
 def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
     """The device options every estimating command shares."""
-    p.add_argument("--hw", required=True, help=hw_help)
-    p.add_argument("--processor", default=None, help="cpu, gpu or a processor name of the spec")
-    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
+    p.add_argument("--hw", required=True, action=Once, help=hw_help)
+    p.add_argument("--processor", default=None, action=Once, help="cpu, gpu or a processor name of the spec")
+    p.add_argument("--runtime", default=None, action=Once,
+                   help="a runtime of the processor (default: its default)")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", action=Once)
 
 
 def net_from_args(args):

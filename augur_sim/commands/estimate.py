@@ -7,9 +7,11 @@ from ..counts import count_net
 from ..estimator import estimate
 from ..graph import PRECISIONS
 from ..explore.plots import roofline_plot
-from ..frontends import list_nets
+from ..frontends import list_nets, load_net
 from ..measure.export import export_cmd
-from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table
+from .. import views
+from ..errors import AugurError
+from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table, to_csv
 from .args import _positive, _shape, add_hw_args, add_net_args, emit, net_from_args
 
 
@@ -18,10 +20,20 @@ def cmd_nets(args):
     emit(table(["name", "format", "file"], rows, ["<", "<", "<"]))
 
 
+def _views_args(args):
+    top = _positive("--top")(args.top) if args.top is not None else None
+    return views.check_top(top), views.check_group_by(args.group_by)
+
+
 def cmd_analyze(args):
+    top, group_by = _views_args(args)
+    if (top or group_by) and args.format != "table":
+        raise AugurError("--top and --group-by shape the table; --format json/csv carry every layer")
     graph = net_from_args(args)
     nc = count_net(graph, DEFAULT.with_(fold_bn=args.fold_bn), args.precision)
-    if args.format == "json":
+    if top or group_by:
+        emit(views.analyze_text(nc, top, group_by), args.out)
+    elif args.format == "json":
         emit(dumps(analyze_dict(nc)), args.out)
     elif args.format == "csv":
         emit(analyze_csv(nc), args.out)
@@ -30,6 +42,7 @@ def cmd_analyze(args):
 
 
 def cmd_estimate(args):
+    top, group_by = _views_args(args)
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
@@ -38,9 +51,20 @@ def cmd_estimate(args):
     if args.plot:
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
-        emit(dumps(est.to_dict()), args.out)
+        d = est.to_dict()
+        if group_by:
+            d["groups"] = views.group_records(est, group_by)
+        emit(dumps(d), args.out)
     elif args.format == "csv":
-        emit(estimate_csv(est), args.out)
+        if group_by:
+            recs = views.group_records(est, group_by)
+            emit(to_csv(recs, list(recs[0]) if recs else [group_by]), args.out)
+        else:
+            emit(estimate_csv(est), args.out)
+    elif args.format == "summary":
+        emit(views.summary(est), args.out)
+    elif top or group_by:
+        emit(views.estimate_text(est, top, group_by), args.out)
     else:
         emit(estimate_table(est), args.out)
 
@@ -57,6 +81,13 @@ def cmd_hw(args):
         emit(hw.schema_doc())
 
 
+def _add_view_args(p, top_help):
+    p.add_argument("--top", default=None, metavar="N", help=f"table: {top_help}, with % columns")
+    p.add_argument("--group-by", choices=views.GROUP_BYS, default=None,
+                   help="table (and JSON/CSV of estimate): totals per op type or per stage (the layer "
+                        "name's first part: stage4.0.expand -> stage4)")
+
+
 def register(sub):
     p = sub.add_parser("nets", help="list the networks shipped in nets/")
     p.set_defaults(func=cmd_nets)
@@ -67,6 +98,7 @@ def register(sub):
                    help="element precision of the counted tensors (--dtype: the older name)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--fold-bn", action="store_true", help="count BatchNorm as folded into the conv (0 FLOPs)")
+    _add_view_args(p, "the N layers with most MACs")
     p.add_argument("--out", default=None, help="write to this file (atomically) instead of stdout")
     p.set_defaults(func=cmd_analyze)
 
@@ -83,7 +115,9 @@ def register(sub):
                    help="memory policy for the headline figure (both are reported)")
     p.add_argument("--runtime-mib", type=float, default=None,
                    help="fixed runtime memory in MiB (default: estimate per processor kind)")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv", "summary"], default="table",
+                   help="summary: torchinfo-like, kernels with their share of params, MACs and time")
+    _add_view_args(p, "the N slowest kernels (fused layers folded into their host)")
     p.add_argument("--plot", default=None, help="write a roofline chart (PNG) here")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_estimate)
@@ -104,7 +138,8 @@ def register(sub):
 def cmd_export(args):
     batch = _positive("--batch")(args.batch) if args.batch is not None else None
     shape = _shape(args.input_shape) if args.input_shape is not None else None
-    emit(export_cmd(args.net, args.out, batch=batch, opset=args.opset, input_shape=shape))
+    graph = load_net(args.net, batch=batch, input_shape=shape, lenient=args.lenient)
+    emit(export_cmd(graph, args.out, opset=args.opset))
 
 
 def register_more(sub):

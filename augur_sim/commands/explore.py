@@ -27,7 +27,7 @@ def cmd_whatif(args):
         if str(args.plot).rsplit(".", 1)[-1].lower() not in ("png", "pdf", "svg"):
             raise AugurError(f"plot file must end in .png, .pdf or .svg, got '{args.plot}'")
     shape = _shape(args.input_shape) if args.input_shape is not None else None
-    graph = load_net(args.net, batch=batch, input_shape=shape)
+    graph = load_net(args.net, batch=batch, input_shape=shape, lenient=args.lenient)
     kw = dict(processor=args.processor, precision=args.precision, runtime=args.runtime)
     if axes:
         g = W.grid(graph, args.hw, axes, sets, **kw)
@@ -51,14 +51,21 @@ def cmd_whatif(args):
     return 0
 
 
+def _joined(values, default: str = "") -> str:
+    """A list option's values as one comma list ('a', 'b,c' -> 'a,b,c')."""
+    return ",".join(values) if values else default
+
+
 def cmd_sweep(args):
 
     out = Path(args.out)
     S._fmt(out)  # check the suffix before any work
-    batches = S.parse_batches(args.batch)
-    precisions = S.parse_precisions(args.precision)
-    processors = S.parse_list(args.processor, "--processor") if args.processor else None
-    nets = S.expand_nets(S.parse_list(args.nets, "--nets")) if args.nets else []
+    # List options arrive as lists (repeated, space-separated, a shell-expanded glob); each
+    # item may itself be a comma list: joined, they go through the one comma-list parser.
+    batches = S.parse_batches(_joined(args.batch, "1"))
+    precisions = S.parse_precisions(_joined(args.precision, "fp32"))
+    processors = S.parse_list(_joined(args.processor), "--processor") if args.processor else None
+    nets = S.expand_nets(S.parse_list(_joined(args.nets), "--nets")) if args.nets else []
     if args.generate:
         if not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
             raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
@@ -66,7 +73,7 @@ def cmd_sweep(args):
         nets += S.generated_specs(gens, args.seed)
     if not args.hw:
         raise AugurError("--hw is required: device names, spec paths or globs")
-    devices = S.expand_hw(S.parse_list(args.hw, "--hw"))
+    devices = S.expand_hw(S.parse_list(_joined(args.hw), "--hw"))
     jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
     flush_rows = _positive("--flush-rows")(args.flush_rows)
     progress = args.progress or sys.stderr.isatty()
@@ -105,16 +112,21 @@ def register(sub):
     p.set_defaults(func=cmd_whatif)
 
     p = sub.add_parser("sweep", help="networks x devices x batch x precision -> parquet/csv")
-    p.add_argument("--nets", default=None, help="comma list of zoo names, descriptor paths or globs")
+    p.add_argument("--nets", nargs="+", action="extend", default=None, metavar="NET",
+                   help="zoo names, descriptor paths or globs: space- or comma-separated, repeatable")
     p.add_argument("--generate", action="append", metavar="FAMILY:COUNT",
                    help="add generated networks: resnet:N or mobilenet:N (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed for --generate (default 0)")
-    p.add_argument("--hw", default=None, help="comma list of device names, spec paths or globs")
-    p.add_argument("--processor", default=None,
-                   help="comma list of processor names/kinds, or 'all' (default: each device's GPU, "
-                        "else its first processor)")
-    p.add_argument("--batch", default="1", help="comma list of batch sizes (default 1)")
-    p.add_argument("--precision", default="fp32", help="comma list of fp32, fp16, int8")
+    p.add_argument("--hw", nargs="+", action="extend", default=None, metavar="HW",
+                   help="device names, spec paths or globs: space- or comma-separated, repeatable")
+    p.add_argument("--processor", nargs="+", action="extend", default=None, metavar="PROC",
+                   help="processor names/kinds, or 'all' (default: each device's GPU, else its first "
+                        "processor); space- or comma-separated, repeatable")
+    p.add_argument("--batch", nargs="+", action="extend", default=None, metavar="N",
+                   help="batch sizes (default 1): space- or comma-separated, repeatable")
+    p.add_argument("--precision", nargs="+", action="extend", default=None, metavar="P",
+                   help="precisions among fp32, fp16, bf16, int8 (default fp32): space- or comma-separated, "
+                        "repeatable")
     p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--jobs", default=None, help="local worker processes (default: all cores for "

@@ -1162,7 +1162,9 @@ def _translate(c: _Ctx, node, index: int) -> None:
         handler(c, node, a)
     except AugurError as e:
         raise e.located(file=c.file, where=f"node '{c.node}'")
-    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError) as e:
+    except (ValueError, TypeError, IndexError, KeyError, ArithmeticError, AttributeError, StopIteration) as e:
+        # AttributeError: an optional input left empty where a value is needed (folding None);
+        # StopIteration: Unsqueeze axes that repeat, so the output runs out of input dims.
         # Malformed attributes or inputs (a missing required attribute, wrong arity).
         raise c.err(f"malformed {op} node ({type(e).__name__}: {e})")
     _cross_check(c, node)
@@ -1178,10 +1180,17 @@ def _cross_check(c: _Ctx, node) -> None:
 
 
 def _unsupported(c: _Ctx, node, what: str) -> None:
-    ops = ", ".join(supported_ops())
     if not c.lenient:
-        raise c.err(f"{what} is not supported; supported ONNX ops: {ops} (--lenient counts unknown ops "
-                    "as zero cost)", UnsupportedOpError)
+        if node.op_type in FOLDABLE and node.op_type not in HANDLERS:
+            # Not "Gather is not supported; supported: ... Gather": say what is and is not.
+            raise c.err(f"{what} on a computed (non-constant) input is not supported: augur evaluates "
+                        f"{node.op_type} only when all its inputs are constants (e.g. an embedding lookup "
+                        f"of model inputs is not modelled); --lenient counts it as zero cost",
+                        UnsupportedOpError)
+        ops = ", ".join(sorted(HANDLERS))
+        const_only = ", ".join(sorted(set(FOLDABLE) - set(HANDLERS)))
+        raise c.err(f"{what} is not supported; supported ONNX ops: {ops}; on constant inputs only: "
+                    f"{const_only} (--lenient counts unknown ops as zero cost)", UnsupportedOpError)
     outs = [t for t in node.output if t]
     shapes = [c.onnx_shapes.get(t) or c.stored_shapes.get(t) for t in outs]
     if not outs or any(s is None for s in shapes):

@@ -130,6 +130,11 @@ def fit(data: FitData, lam: float = 2.0, iters: int = 40, huber: float = 0.3, g0
     rk = data.core_index()
     off_rows = [np.nonzero(rc == c)[0] for c in range(C)] + [np.nonzero(rk == k)[0] for k in range(K)]
     present = [len(x) > 0 for x in off_rows]
+    # An offset with no rows here (a held-out device's own core type) must not keep a value
+    # a warm start carried in from a fit that saw it: it reverts to its level's prior, 0.
+    for j in range(C + K):
+        if not present[j]:
+            D[j] = 0.0
     pen = np.array([lam] * C + [lam_core] * K)
     h = 1e-4
     mu = 1e-2

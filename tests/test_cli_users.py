@@ -1,0 +1,134 @@
+"""Issue 14, CLI as users type it (a real shell: unquoted globs expanded, repeated options):
+items 1 (lists and one error prefix), 2 (whatif wording), 3 (precision), 10 (--lenient),
+11 (summary views)."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sh(cmd: str, cwd=REPO):
+    """Run `augur ...` through /bin/sh as typed (globs expand in the shell, not in augur)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    line = cmd.replace("augur ", f"{sys.executable} -m augur_sim.cli ", 1)
+    r = subprocess.run(line, shell=True, cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
+    return r.returncode, r.stdout, r.stderr
+
+
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_sweep_repeated_hw_keeps_every_device(tmp_path):
+    out = tmp_path / "r.csv"
+    rc, _, err = sh(f"augur sweep --nets squeezenet1_1 --hw jetson_nano --hw raspberry_pi_4 --hw jetson_tx2 "
+                    f"--out {out}")
+    assert rc == 0, err
+    assert {r["hw"] for r in _rows(out)} == {"jetson_nano", "raspberry_pi_4", "jetson_tx2"}
+
+
+def test_sweep_space_lists_unquoted_globs_and_commas(tmp_path):
+    out = tmp_path / "r.csv"
+    # nets/s*.yaml is expanded by the shell into several words; --batch takes two words.
+    rc, _, err = sh(f"augur sweep --nets nets/squeezenet*.yaml resnet18 --hw jetson_nano,raspberry_pi_4 "
+                    f"--batch 1 8 --precision fp32 fp16 --out {out}")
+    assert rc == 0, err
+    rows = _rows(out)
+    nets = {r["net"] for r in rows}
+    assert nets == {"squeezenet1_0", "squeezenet1_1", "resnet18"}
+    assert {r["batch"] for r in rows} == {"1", "8"} and {r["precision"] for r in rows} == {"fp32", "fp16"}
+    assert len(rows) == 3 * 2 * 2 * 2
+
+
+def test_one_error_prefix_with_a_hint():
+    rc, out, err = sh("augur estimate resnet18 --hw jetson_nano --bogus 3")
+    assert rc == 2 and out == ""
+    assert err.count("augur: error:") == 1 and "augur: error: augur" not in err
+    assert "see `augur" in err and err.count("\n") == 1
+
+
+def test_single_valued_option_given_twice_is_refused():
+    rc, _, err = sh("augur estimate resnet18 --hw jetson_nano --hw raspberry_pi_4")
+    assert rc == 2 and "--hw given twice" in err and "augur sweep" in err
+
+
+def test_whatif_clock_wording_as_typed():
+    rc, out, err = sh("augur whatif mobilenet_v2 --hw jetson_tx2 --vary gpu.clock_ghz=0.3:2.0:8")
+    assert rc == 0, err
+    assert "compute -> memory bound at gpu.clock_ghz" in out and "memory -> compute" not in out
+    assert "scale with gpu.clock_ghz" in out
+
+
+def test_estimate_precision_fallback_warns_in_table_and_json():
+    rc, out, err = sh("augur estimate resnet50 --hw jetson_nano --precision int8")
+    assert rc == 0 and "precision used fp16 (requested int8)" in out and "WARNING: int8 requested" in out
+    rc, out, err = sh("augur estimate resnet50 --hw raspberry_pi_4 --precision fp16 --format json")
+    d = json.loads(out)
+    assert d["precision_used"] == "fp32" and d["warnings"]
+
+
+def _gather_model(path):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    emb = numpy_helper.from_array(np.ones((100, 16), np.float32), "emb")
+    w = numpy_helper.from_array(np.ones((16, 8), np.float32), "w")
+    m = helper.make_model(helper.make_graph(
+        [helper.make_node("Gather", ["emb", "ids"], ["e"], axis=0, name="lookup"),
+         helper.make_node("MatMul", ["e", "w"], ["y"], name="mm")], "g",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12, 8])], [emb, w]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(m, str(path))
+
+
+@pytest.mark.parametrize("cmd", ["analyze {m}", "estimate {m} --hw jetson_nano", "whatif {m} --hw jetson_nano "
+                                 "--set gpu.dram_bw_gbs=50", "cachesim {m} mm --hw jetson_nano"])
+def test_lenient_on_every_command_that_reads_onnx(tmp_path, cmd):
+    m = tmp_path / "emb.onnx"
+    _gather_model(m)
+    rc, _, err = sh("augur " + cmd.format(m=m))
+    assert rc == 2 and "Gather" in err
+    # No contradiction: the message does not list Gather among the supported ops.
+    assert "constant" in err and "supported ONNX ops:" not in err
+    rc, out, err = sh("augur " + cmd.format(m=m) + " --lenient")
+    assert rc == 0, err
+
+
+def test_lenient_export(tmp_path):
+    m = tmp_path / "emb.onnx"
+    _gather_model(m)
+    rc, _, err = sh(f"augur export {m} --out {tmp_path / 'o.onnx'} --lenient")
+    assert "unrecognized arguments" not in err
+
+
+def test_top_group_by_and_summary(tmp_path):
+    rc, out, err = sh("augur estimate mobilenet_v2 --hw jetson_tx2 --top 8")
+    assert rc == 0, err
+    assert "8 of 153 kernels shown" in out and "cum. %" in out
+    rc, out, _ = sh("augur estimate mobilenet_v2 --hw jetson_tx2 --group-by op --format json")
+    d = json.loads(out)
+    shares = [g["time_share"] for g in d["groups"]]
+    assert abs(sum(shares) - 1) < 1e-9 and shares == sorted(shares, reverse=True)
+    assert abs(sum(g["time_ms"] for g in d["groups"]) - d["total"]["time_ms"]) < 1e-9
+    rc, out, _ = sh("augur estimate mobilenet_v2 --hw jetson_tx2 --group-by stage")
+    assert "stage2" in out and "% time" in out
+    rc, out, _ = sh("augur estimate mobilenet_v2 --hw jetson_tx2 --format summary")
+    assert "% params" in out and "% MACs" in out and "Estimated peak memory (MiB)" in out
+    rc, out, _ = sh("augur analyze mobilenet_v2 --top 5")
+    assert "5 of 153 layers shown" in out
+    rc, _, err = sh("augur analyze mobilenet_v2 --top 0")
+    assert rc == 2 and "--top" in err
+
+
+def test_units_no_exponents_and_binary_sizes():
+    rc, out, _ = sh("augur estimate resnet50 --hw raspberry_pi_4")
+    assert "e+0" not in out and "energy 1.256 J" in out.replace(",", "")
+    assert " MB" not in out and "MiB" in out and "units: time ms; sizes binary" in out
