@@ -132,3 +132,21 @@ def test_units_no_exponents_and_binary_sizes():
     rc, out, _ = sh("augur estimate resnet50 --hw raspberry_pi_4")
     assert "e+0" not in out and "energy 1.256 J" in out.replace(",", "")
     assert " MB" not in out and "MiB" in out and "units: time ms; sizes binary" in out
+
+
+def test_generated_networks_addressable_by_name(tmp_path):
+    # Item 13: the name a sweep's --generate gives a network estimates and exports it.
+    from augur_sim.estimator import estimate
+    from augur_sim.explore import sweep as S
+    from augur_sim.frontends import load_net
+    spec = S.generated_specs([("resnet", 3)], 0)[2]
+    assert spec.name == "resnet-s0-00002"
+    g = load_net("resnet-s0-00002")
+    assert sum(1 for _ in g.order) == sum(1 for _ in spec.gen.graph().order)
+    pack = S.build_pack([S.expand_hw(["jetson_nano"])[0]], None, ["fp32"])
+    row = S.evaluate_item(S.Item(spec, 1, "fp32"), pack)[0]
+    assert estimate(g, "jetson_nano").total.time_s * 1e3 == pytest.approx(row["time_ms"], rel=1e-9)
+    rc, out, err = sh(f"augur export resnet-s0-00002 --out {tmp_path / 'g.onnx'}")
+    assert rc == 0 and (tmp_path / "g.onnx").stat().st_size > 0, err
+    rc, out, err = sh("augur estimate resnet-s0-00002 --hw jetson_nano --format json")
+    assert rc == 0 and json.loads(out)["net"] == "resnet-s0-00002"

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import AugurError
+from ..explore.generate import generate
 from ..graph import LayerGraph, check_batch, rebatch
 from .caffe import load_caffe
 from .ncnn import load_ncnn
 from .onnx import load_onnx
 from .yamlnet import load_yamlnet
+
+# Names of generated networks: FAMILY-sSEED-INDEX (explore/generate.py, GenSpec.name).
+_GENERATED = re.compile(r"^(resnet|mobilenet)-s(\d{1,18})-(\d{1,9})$")
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
 SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx", ".param")
@@ -49,8 +54,17 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
     """Load a network by path or zoo name; optionally override batch or the input shape."""
     if batch is not None:
         check_batch(batch)
+    gen = _GENERATED.match(str(spec)) if not isinstance(spec, LayerGraph) else None
     if isinstance(spec, LayerGraph):
         graph = spec
+    elif gen is not None and not Path(str(spec)).exists():
+        # A generated network by the name `sweep --generate` gives it (FAMILY-sSEED-INDEX):
+        # the same seed and index rebuild the same network anywhere.
+        fam, seed, index = gen.group(1), int(gen.group(2)), int(gen.group(3))
+        graph = generate(fam, 1, seed, start=index)[0].graph(batch or 1)
+        if input_shape is not None:
+            raise AugurError("--input-shape does not apply to a generated network (its resolution is "
+                             "part of the design)", where=str(spec))
     else:
         path = resolve_net(str(spec))
         if path.suffix == ".prototxt":
