@@ -92,6 +92,13 @@ def test_extend_existing_and_dedupe_parts(tmp_path):
         assert after[k] == v
 
 
+def _finished_chunks(parts):
+    """Chunk files the sweep finished writing. A chunk is written to a hidden temporary file
+    beside it ('.chunk-...') and renamed when complete; a kill can leave such a file
+    half-written, and the resume ignores it, so the test must too."""
+    return [f for f in parts.iterdir() if f.suffix == ".parquet" and not f.name.startswith(".")]
+
+
 def test_kill_and_resume_gives_the_uninterrupted_file(tmp_path):
     args = ["sweep", "--generate", "mobilenet:150", "--seed", "9", "--hw", "jetson_nano,nvidia_t4",
             "--batch", "1", "--precision", "fp32", "--jobs", "1", "--flush-rows", "20"]
@@ -101,13 +108,13 @@ def test_kill_and_resume_gives_the_uninterrupted_file(tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:
-        if parts.is_dir() and len([f for f in parts.iterdir() if f.suffix == ".parquet"]) >= 2:
+        if parts.is_dir() and len(_finished_chunks(parts)) >= 2:
             break
         time.sleep(0.05)
     p.send_signal(signal.SIGKILL)
     p.wait()
     assert not killed.exists(), "the sweep finished before it could be killed"
-    done = sum(len(S.read_table(f)) for f in parts.iterdir() if f.suffix == ".parquet")
+    done = sum(len(S.read_table(f)) for f in _finished_chunks(parts))
     assert 0 < done < 300
     assert augur(args + ["--out", killed]) == 0
     assert not parts.exists()
