@@ -314,3 +314,21 @@ def test_recursive_alias_is_one_line(tmp_path, capsys, loader):
     p.write_text("name: r\nx: &a [*a]\n")
     argv = ("hw", "check", str(p)) if loader == "spec" else ("analyze", str(p))
     _one_line_error(capsys, *argv, contains=("recursive alias",))
+
+
+def test_sweep_checks_every_option_before_generating_networks(monkeypatch, tmp_path, capsys):
+    """Fuzz case cli:318: `sweep --generate resnet:999999` with a bad option generated a
+    million networks before saying the option was wrong (a hang). Generation now comes last."""
+    import augur_sim.explore.sweep as sweep_mod
+    from augur_sim.cli import main
+
+    def no_generation(*a, **k):
+        raise AssertionError("networks generated before the options were checked")
+
+    monkeypatch.setattr(sweep_mod, "generated_specs", no_generation)
+    for extra, needle in [([], "--hw is required"),
+                          (["--hw", "jetson_nano", "--jobs", "0"], "--jobs"),
+                          (["--hw", "no_such_device_xyz"], "no_such_device_xyz")]:
+        rc = main(["sweep", "--generate", "resnet:999999", "--out", str(tmp_path / "o.parquet")] + extra)
+        err = capsys.readouterr().err
+        assert rc == 2 and needle in err and err.count("\n") == 1, (extra, err)

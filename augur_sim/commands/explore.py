@@ -66,16 +66,17 @@ def cmd_sweep(args):
     precisions = S.parse_precisions(_joined(args.precision, "fp32"))
     processors = S.parse_list(_joined(args.processor), "--processor") if args.processor else None
     nets = S.expand_nets(S.parse_list(_joined(args.nets), "--nets")) if args.nets else []
-    if args.generate:
-        if not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
-            raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
-        gens = [parse_generate(g) for g in args.generate]
-        nets += S.generated_specs(gens, args.seed)
+    gens = [parse_generate(g) for g in args.generate] if args.generate else []
+    if gens and not 0 <= args.seed < 2**63:  # numpy's seed sequence takes non-negative integers only
+        raise AugurError(f"--seed must be a non-negative integer, got {args.seed}")
     if not args.hw:
         raise AugurError("--hw is required: device names, spec paths or globs")
     devices = S.expand_hw(S.parse_list(_joined(args.hw), "--hw"))
     jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
     flush_rows = _positive("--flush-rows")(args.flush_rows)
+    # Generating networks is the slow part of a large --generate: every other option is
+    # checked first, so a typo is reported at once rather than after the generation.
+    nets += S.generated_specs(gens, args.seed)
     progress = args.progress or sys.stderr.isatty()
     summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
                        scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows)
