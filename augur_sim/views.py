@@ -134,7 +134,8 @@ def kernel_table(est, top: int | None = None) -> str:
     ks = kernels(est)
     t = est.total.time_s
     order = sorted(ks, key=lambda k: -k.time_s)[:top] if top else ks
-    rows, run = [], 0.0
+    rows: list[tuple] = []
+    run = 0.0
     for k in order:
         run += k.time_s
         rows.append((k.name, k.types, shape_str(k.output_shape), f"{k.time_s * 1e3:.3f}", _pct(k.time_s, t),
@@ -208,14 +209,15 @@ def analyze_text(nc, top: int | None = None, group_by: str | None = None) -> str
         for l in layers:
             acc.setdefault(l.op if group_by == "op" else stage_of(l.name), []).append(l)
         gs = sorted(acc.items(), key=lambda kv: (-sum(l.counts.macs for l in kv[1]), kv[0]))
-        rows = [(k, len(v), si(sum(l.counts.macs for l in v)), _pct(sum(l.counts.macs for l in v), macs),
+        rows: list[tuple] = [(k, len(v), si(sum(l.counts.macs for l in v)), _pct(sum(l.counts.macs for l in v), macs),
                  si(sum(l.counts.params for l in v)), _pct(sum(l.counts.params for l in v), params))
                 for k, v in gs]
         rows.append(("TOTAL", len(layers), si(macs), "100.0%", si(params), "100.0%"))
         body = table([group_by, "layers", "MACs", "% MACs", "params", "% params"], rows, ["<"] + [">"] * 5)
     else:
         order = sorted(layers, key=lambda l: -l.counts.macs)[:top] if top else layers
-        rows, run = [], 0
+        rows = []
+        run = 0
         for l in order:
             run += l.counts.macs
             rows.append((l.name, l.src_type or l.op, ",".join(shape_str(s) for s in l.output_shapes),

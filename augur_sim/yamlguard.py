@@ -59,7 +59,7 @@ def parse_error(e: yaml.YAMLError, text: str, file: str | None) -> ParseError:
                           file=file, line=line)
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
+        mark_line = mark.line + 1 if mark else None
         msg = " ".join(str(p) for p in (e.context, e.problem) if p) or "syntax error"
-        return ParseError(f"YAML syntax: {msg}", file=file, line=line)
+        return ParseError(f"YAML syntax: {msg}", file=file, line=mark_line)
     return ParseError("YAML syntax error", file=file)

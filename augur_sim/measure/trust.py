@@ -46,7 +46,7 @@ def params_at_bounds(values: dict, params, rel: float = BOUND_REL) -> list[tuple
     """Fitted parameters sitting on (within `rel` of the span from) a bound of their range."""
     out = []
     for p in params:
-        if p.name not in values or getattr(p, "choices", ()):
+        if p.name not in values or getattr(p, "choices", None):
             continue  # discrete choices (tile sizes) have no bound to be stopped by
         v, span = float(values[p.name]), float(p.hi - p.lo)
         if v <= p.lo + rel * span:
