@@ -22,7 +22,8 @@ Per kernel, on the threads one benchncnn run uses:
 - t_layer: a fixed cost per kernel in cycles of the core (layer dispatch, OpenMP fork/join).
 
 eff[family], the stream cycles per element, the memory efficiencies, sync and t_layer are
-the fitted, portable parameters (hwspecs/fits/ncnn.yaml), one set per ISA class.
+the fitted, portable parameters (measurements/ncnn/fit.yaml, written by
+`augur fit-corpus ncnn`), one set per ISA class.
 """
 from __future__ import annotations
 

@@ -16,7 +16,6 @@ This module turns the placement into the ncnn cost row (ncnn_cost.N_* columns):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -128,18 +127,6 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     r[N_EB_ACT] = 2.0 if caps.fp16_arith else 4.0
     r[N_NET_W_FITS] = 0.0
     return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
-
-
-def _implicit_place(proc, cores=None, threads=None):
-    """All cores of a processor without clusters alike; threads beyond them time-share."""
-    threads = proc.units if threads is None else threads
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
-        raise AugurError(f"--threads must be a positive integer, got {threads!r}", where=proc.name)
-    c = SimpleNamespace(name=proc.name, core=None, count=proc.units, clock_ghz=proc.clock_ghz,
-                        flop_per_cycle=dict(proc.flop_per_cycle_per_unit), l2_bytes=0)
-    k = -(-threads // proc.units)
-    return SimpleNamespace(clusters=(c,), straggler=0, straggler_k=k, threads=threads,
-                           describe=lambda: f"{threads} thread(s) on {min(threads, proc.units)} of {proc.units} cores")
 
 
 def with_net(row: np.ndarray, weight_elems: float) -> np.ndarray:
