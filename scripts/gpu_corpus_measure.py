@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import platform
@@ -253,6 +254,9 @@ def measure_memory(torch, nets_dir: str, out: str, budget_s: float, t0: float, m
                     break
                 e = {"file": f.name, "batch": batch, "precision": prec, "mode": mode}
                 try:
+                    # The previous entry's module and graph may sit in reference cycles: collect
+                    # them first, or their memory is freed in the middle of this entry.
+                    gc.collect()
                     torch.cuda.synchronize()
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
@@ -286,7 +290,7 @@ def measure_memory(torch, nets_dir: str, out: str, budget_s: float, t0: float, m
                             del gr
                     e["peak_allocated_bytes"] = torch.cuda.max_memory_allocated() - base
                     e["peak_reserved_bytes"] = torch.cuda.max_memory_reserved()
-                    del mod, xs
+                    del mod, xs, g
                 except Exception as ex:
                     e["error"] = f"{type(ex).__name__}: {ex}"[:300]
                 res["nets"].append(e)
@@ -311,6 +315,7 @@ def main() -> None:
     m.add_argument("--out-memory")
     m.add_argument("--out-meta", required=True)
     m.add_argument("--nets-dir", default="nets")
+    m.add_argument("--skip-kernels", action="store_true", help="network memory only")
     # Budgets in seconds since the start (the names pass: since its own start), so the
     # whole run fits one short device lease.
     m.add_argument("--kernel-budget-s", type=float, default=120.0)
@@ -334,7 +339,7 @@ def main() -> None:
             "method": f"eager, fp32, 5 warm-up calls, {REPS} calls each between CUDA events; "
                       "latency_ms = mean of the fastest third"}
     with open(a.shapes, newline="") as f:
-        shapes = list(csv.DictReader(f))
+        shapes = [] if a.skip_kernels else list(csv.DictReader(f))
     meta["kernels"] = measure_kernels(torch, shapes, a.out_kernels, a.kernel_budget_s, t0)
     meta["kernels_s"] = round(time.time() - t0, 1)
     print(f"kernels done {meta['kernels']} in {meta['kernels_s']} s", flush=True)
@@ -343,7 +348,8 @@ def main() -> None:
     if a.out_memory:
         measure_memory(torch, a.nets_dir, a.out_memory, a.memory_budget_s, t0, meta)
         meta["memory_s"] = round(time.time() - t0, 1)
-    add_kernel_names(torch, a.out_kernels, a.names_budget_s, time.time())
+    if not a.skip_kernels:
+        add_kernel_names(torch, a.out_kernels, a.names_budget_s, time.time())
     meta["total_s"] = round(time.time() - t0, 1)
     with open(a.out_meta, "w") as fh:
         json.dump(meta, fh, indent=1)
