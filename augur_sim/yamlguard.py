@@ -40,18 +40,57 @@ class DepthBoundedMixin:
 
 
 class BoundedSafeLoader(DepthBoundedMixin, yaml.SafeLoader):
-    """yaml.SafeLoader with the nesting bound."""
+    """yaml.SafeLoader with the nesting bound (pure Python)."""
+
+    byte_offsets = False    # a ReaderError's position counts characters
 
 
-def parse_error(e: yaml.YAMLError, text: str, file: str | None) -> ParseError:
+def _fast_loader() -> type[BoundedSafeLoader]:
+    """libyaml's scanner and parser (about 10x faster than PyYAML's pure-Python ones:
+    `augur hw list` parses every spec) under PyYAML's own Python composer, so the same
+    depth bound and the same safe constructor apply; only the events come from C. The
+    pure-Python loader when PyYAML was built without libyaml."""
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return BoundedSafeLoader
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class BoundedCSafeLoader(DepthBoundedMixin, Composer, CParser, SafeConstructor, Resolver):
+        byte_offsets = True     # libyaml reports a ReaderError's position in UTF-8 bytes
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return BoundedCSafeLoader  # type: ignore[return-value]  # same interface, not a subclass
+
+
+FastSafeLoader = _fast_loader()
+
+
+def parse_error(e: yaml.YAMLError, text: str, file: str | None, byte_offsets: bool = False) -> ParseError:
     """Any PyYAML error as a one-line ParseError with the line it happened at.
 
     The message is built from PyYAML's own problem description, never from the file's
     text, so an error never echoes content of a file it was pointed at."""
     if isinstance(e, YamlTooDeep):
         return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file, line=e.line)
+    if isinstance(e, yaml.MarkedYAMLError) and "maximum nesting depth" in str(e.problem or ""):
+        # libyaml's own bound (deeper than ours) stopped it first: the same error to the user.
+        mark = e.problem_mark or e.context_mark
+        return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file,
+                          line=mark.line + 1 if mark else None)
     if isinstance(e, yaml.reader.ReaderError):
-        line = text.count("\n", 0, max(0, e.position)) + 1
+        pos = max(0, e.position)
+        if byte_offsets:
+            line = text.encode("utf-8", "surrogatepass")[:pos].count(b"\n") + 1
+        else:
+            line = text.count("\n", 0, pos) + 1
         ch = e.character
         code = ch if isinstance(ch, int) else (ord(ch) if isinstance(ch, str) and len(ch) == 1 else None)
         what = f"character U+{code:04X}" if code is not None else "a character"
