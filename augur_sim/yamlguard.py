@@ -7,7 +7,12 @@ refuse a document deeper than MAX_YAML_DEPTH, which no real spec or network need
 """
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from .errors import ParseError
 
@@ -45,18 +50,17 @@ class BoundedSafeLoader(DepthBoundedMixin, yaml.SafeLoader):
     byte_offsets = False    # a ReaderError's position counts characters
 
 
+# libyaml's parser, when PyYAML was built with it (yaml/__init__ imports yaml.cyaml then).
+CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+
+
 def _fast_loader() -> type[BoundedSafeLoader]:
     """libyaml's scanner and parser (about 10x faster than PyYAML's pure-Python ones:
     `augur hw list` parses every spec) under PyYAML's own Python composer, so the same
     depth bound and the same safe constructor apply; only the events come from C. The
     pure-Python loader when PyYAML was built without libyaml."""
-    try:
-        from yaml._yaml import CParser
-    except ImportError:
+    if CParser is None:
         return BoundedSafeLoader
-    from yaml.composer import Composer
-    from yaml.constructor import SafeConstructor
-    from yaml.resolver import Resolver
 
     class BoundedCSafeLoader(DepthBoundedMixin, Composer, CParser, SafeConstructor, Resolver):
         byte_offsets = True     # libyaml reports a ReaderError's position in UTF-8 bytes
@@ -67,7 +71,7 @@ def _fast_loader() -> type[BoundedSafeLoader]:
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
 
-    return BoundedCSafeLoader  # type: ignore[return-value]  # same interface, not a subclass
+    return BoundedCSafeLoader  # same interface as BoundedSafeLoader (not a subclass)
 
 
 FastSafeLoader = _fast_loader()

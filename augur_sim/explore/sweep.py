@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import fnmatch
 import glob as globmod
+import io
+import json
 import math
 import multiprocessing as mp
 import os
@@ -488,14 +490,11 @@ def table_text(table, fmt: str) -> str:
     """A results table as the text `--out -` prints: CSV (the columns of a .csv results
     file, same writer) or JSON (an array of one object per row)."""
     if fmt == "csv":
-        import io
-
         import pyarrow.csv as pcsv
         buf = io.BytesIO()
         pcsv.write_csv(table, buf)
         return buf.getvalue().decode()
     if fmt == "json":
-        import json
         rows = table.to_pylist()
         for r in rows:
             for k, v in r.items():
