@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
