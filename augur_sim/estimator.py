@@ -87,12 +87,12 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, "
                          f"got {mib}")
     fps = {p: footprint(graph, use.used, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
+    pl = target.placement
     est = assemble(graph, target.device, target.processor, target.runtime, low, res, use.used, threads,
-                   policy, fps, conventions)
-    stored = (est.total.params + est.total.stat_params) * DTYPE_BYTES[precision]
-    est = replace(est, precision=precision, precision_used=use.used, spec_file=target.device.file,
-                  warnings=(use.warning,) if use.warning else (), weight_storage_bytes=stored)
-    if target.placement is None:
-        return est
-    est.assumptions["placement"] = target.placement.describe()
-    return replace(est, cores=target.placement.cores, placement=target.placement)
+                   policy, fps, conventions, asked=precision, precision_used=use.used,
+                   spec_file=target.device.file, warnings=(use.warning,) if use.warning else (),
+                   weight_storage_bytes=(low.total.params + low.total.stat_params) * DTYPE_BYTES[precision],
+                   cores=pl.cores if pl is not None else None, placement=pl)
+    if pl is not None:
+        est.assumptions["placement"] = pl.describe()
+    return est

@@ -36,7 +36,7 @@ def check_precision(precision: str) -> None:
 def lowered(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Conventions = DEFAULT
             ) -> LoweredNet:
     """The graph lowered at a precision under fusion rules and conventions, computed once."""
-    key = (precision, tuple(sorted(fusion)), repr(conventions))
+    key = (precision, tuple(sorted(fusion)), conventions.cache_key())
     cache = per_graph(graph, "lowered")
     low = cache.get(key)
     if low is None:

@@ -159,7 +159,7 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
     # Counts depend on the graph, conventions and precision, not on the fusion rules: a sweep
     # that lowers one graph for several runtimes counts it once.
     counts_cache = per_graph(graph, "counts")
-    key = (repr(conventions), precision)
+    key = (conventions.cache_key(), precision)
     if key not in counts_cache:
         counts_cache[key] = count_net(graph, conventions, precision)
     nc = counts_cache[key]
