@@ -7,6 +7,8 @@ refuse a document deeper than MAX_YAML_DEPTH, which no real spec or network need
 """
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
@@ -46,14 +48,16 @@ class BoundedSafeLoader(DepthBoundedMixin, yaml.SafeLoader):
     """yaml.SafeLoader with the nesting bound."""
 
 
+# libyaml's parser (PyYAML's C extension), when PyYAML was built with it.
 try:
-    from yaml.cyaml import CParser
-except ImportError:  # PyYAML built without libyaml
-    CParser = None
+    from yaml import cyaml as _cyaml
+except ImportError:
+    _cyaml = None  # type: ignore[assignment]
+_CParser: Any = getattr(_cyaml, "CParser", None)
 
 
-if CParser is not None:
-    class BoundedFastLoader(DepthBoundedMixin, Composer, CParser, SafeConstructor, Resolver):  # type: ignore
+if _CParser is not None:
+    class BoundedFastLoader(DepthBoundedMixin, Composer, _CParser, SafeConstructor, Resolver):
         """The same loader with libyaml's scanner and parser: events come from C (about 10x
         faster than PyYAML's Python scanner), while composing stays PyYAML's Python composer
         (its C one would take neither the nesting bound nor the checks of the walk) and
@@ -61,7 +65,7 @@ if CParser is not None:
         is libyaml's."""
 
         def __init__(self, stream):
-            CParser.__init__(self, stream)
+            _CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
