@@ -48,12 +48,8 @@ class BoundedSafeLoader(DepthBoundedMixin, yaml.SafeLoader):
     """yaml.SafeLoader with the nesting bound."""
 
 
-# libyaml's parser (PyYAML's C extension), when PyYAML was built with it.
-try:
-    from yaml import cyaml as _cyaml
-except ImportError:
-    _cyaml = None  # type: ignore[assignment]
-_CParser: Any = getattr(_cyaml, "CParser", None)
+# libyaml's parser: yaml imports its C extension (yaml.cyaml) when PyYAML was built with it.
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 
 if _CParser is not None:
