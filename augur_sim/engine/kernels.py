@@ -299,6 +299,9 @@ def _totals_parallel(rows, hws):
     return res
 
 
+# The kernel-model twins of the two loops above. Not one loop taking the cost function as
+# an argument: numba then misses its on-disk cache on every run (measured with numba 0.68:
+# a dispatcher-typed argument recompiles in each new process), which cold start pays.
 @numba.njit(cache=True)
 def _totals_serial_km(rows, hws):
     res = np.zeros((hws.shape[0], 4), dtype=np.float64)
