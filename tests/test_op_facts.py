@@ -99,6 +99,13 @@ def test_onnx_operators_are_the_importers_handlers():
     assert set(ONNX_ACTIVATIONS) <= set(FACTS["act"].onnx)
 
 
+def test_yaml_keys_are_the_yaml_frontends():
+    from augur_sim.frontends.yamlnet import ELTWISE_KEYS, OP_KEYS
+    keys = [k for f in FACTS.values() for k in f.yaml]
+    assert sorted(keys) == sorted(OP_KEYS)  # each key once, and every key the format has
+    assert set(FACTS["eltwise"].yaml) == set(ELTWISE_KEYS)
+
+
 def test_torch_kinds_are_the_runners():
     # The runner's dispatch (string comparisons with `op` in build_module, read with ast:
     # torch need not be installed) handles exactly the kinds whose facts name a torch form.

@@ -11,6 +11,7 @@ for each activation function, one level down):
 - `exp`, `pow`: transcendental evaluations per output element (lowering's C_TRANS, C_POW
   columns; "act" takes them from its function in ops/activations.py);
 - `onnx`: the ONNX operators the importer (frontends/onnx.py) turns into this kind;
+- `yaml`: the keys of the YAML net format (frontends/yamlnet.py) that make this kind;
 - `export`: "custom" when measure/export.py writes the kind (its emitter for the kind),
   "none" when the kind has no ONNX form, `no_export` saying why;
 - `torch`: what the GPU runner (measure/torchexec.py) runs the kind with, as a path under
@@ -37,6 +38,7 @@ class OpFacts:
     exp: float = 0.0
     pow: float = 0.0
     onnx: tuple[str, ...] = ()
+    yaml: tuple[str, ...] = ()
     export: str = "custom"
     no_export: str = ""
     torch: str | None = None
@@ -46,35 +48,38 @@ _REDUCE_ONNX = tuple(f"Reduce{k}" for k in ("Mean", "Sum", "Max", "Min", "Prod",
                                             "LogSum", "LogSumExp"))
 
 _TABLE = (
-    OpFacts("conv", "gemm", chain="conv", onnx=("Conv",), torch="nn.functional.conv2d"),
-    OpFacts("deconv", "gemm", chain="conv", onnx=("ConvTranspose",), torch="nn.functional.conv_transpose2d"),
-    OpFacts("fc", "gemm", chain="fc", onnx=("Gemm", "MatMul"), torch="nn.functional.linear"),
-    OpFacts("matmul", "gemm", onnx=("MatMul", "Gemm"), torch="matmul"),
+    OpFacts("conv", "gemm", chain="conv", onnx=("Conv",), yaml=("conv",), torch="nn.functional.conv2d"),
+    OpFacts("deconv", "gemm", chain="conv", onnx=("ConvTranspose",), yaml=("deconv",),
+            torch="nn.functional.conv_transpose2d"),
+    OpFacts("fc", "gemm", chain="fc", onnx=("Gemm", "MatMul"), yaml=("fc",), torch="nn.functional.linear"),
+    OpFacts("matmul", "gemm", onnx=("MatMul", "Gemm"), yaml=("matmul",), torch="matmul"),
     OpFacts("pool", onnx=("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool"),
-            torch="nn.functional.max_pool2d"),
+            yaml=("maxpool", "avgpool", "gap", "gmp"), torch="nn.functional.max_pool2d"),
     # one exp per element (exp, then a sum and a divide)
-    OpFacts("softmax", exp=1.0, onnx=("Softmax", "LogSoftmax"), torch="softmax"),
-    OpFacts("batchnorm", chain="bn", onnx=("BatchNormalization",), torch="nn.functional.batch_norm"),
+    OpFacts("softmax", exp=1.0, onnx=("Softmax", "LogSoftmax"), yaml=("softmax",), torch="softmax"),
+    OpFacts("batchnorm", chain="bn", onnx=("BatchNormalization",), yaml=("bn",), torch="nn.functional.batch_norm"),
     OpFacts("scale", torch="mul"),
     OpFacts("bias", torch="add"),
     # (k + alpha/n * sum of squares) ^ -beta: one non-integer pow per element
-    OpFacts("lrn", pow=1.0, onnx=("LRN",), torch="nn.functional.local_response_norm"),
-    OpFacts("layernorm", onnx=("LayerNormalization",), torch="nn.functional.layer_norm"),
+    OpFacts("lrn", pow=1.0, onnx=("LRN",), yaml=("lrn",), torch="nn.functional.local_response_norm"),
+    OpFacts("layernorm", onnx=("LayerNormalization",), yaml=("layernorm",), torch="nn.functional.layer_norm"),
     OpFacts("act", onnx=("Relu", "LeakyRelu", "PRelu", "Elu", "Sigmoid", "Tanh", "Clip", "HardSigmoid",
                          "HardSwish", "Gelu", "Erf", "Sqrt", "Exp", "Abs", "Neg", "Softplus", "Mish"),
-            torch="nn.functional"),
-    OpFacts("eltwise", chain="elt", onnx=("Add", "Sum", "Mul", "Sub", "Div", "Pow", "Max", "Min"), torch="add"),
-    OpFacts("concat", onnx=("Concat",), torch="cat"),
-    OpFacts("split", onnx=("Split",), torch="split"),
+            yaml=("act",), torch="nn.functional"),
+    OpFacts("eltwise", chain="elt", onnx=("Add", "Sum", "Mul", "Sub", "Div", "Pow", "Max", "Min"),
+            yaml=("add", "mul", "max", "min", "sub", "div"), torch="add"),
+    OpFacts("concat", onnx=("Concat",), yaml=("concat",), torch="cat"),
+    OpFacts("split", onnx=("Split",), yaml=("split",), torch="split"),
     OpFacts("slice", onnx=("Slice",), torch="Tensor.__getitem__"),
-    OpFacts("transpose", onnx=("Transpose",), torch="Tensor.permute"),
-    OpFacts("pad", onnx=("Pad",), torch="nn.functional.pad"),
-    OpFacts("channel_shuffle"),
-    OpFacts("reduce", onnx=_REDUCE_ONNX, torch="mean"),
+    OpFacts("transpose", onnx=("Transpose",), yaml=("transpose",), torch="Tensor.permute"),
+    OpFacts("pad", onnx=("Pad",), yaml=("pad",), torch="nn.functional.pad"),
+    OpFacts("channel_shuffle", yaml=("shuffle",)),
+    OpFacts("reduce", onnx=_REDUCE_ONNX, yaml=("mean",), torch="mean"),
     OpFacts("resize", onnx=("Resize", "Upsample"), torch="nn.functional.interpolate"),
-    OpFacts("reshape", "noop", onnx=("Reshape", "Squeeze", "Unsqueeze"), torch="Tensor.reshape"),
-    OpFacts("flatten", "noop", onnx=("Flatten",), torch="Tensor.reshape"),
-    OpFacts("identity", "noop", onnx=("Identity", "Dropout", "Cast"), torch="Tensor.view_as"),
+    OpFacts("reshape", "noop", onnx=("Reshape", "Squeeze", "Unsqueeze"), yaml=("reshape",), torch="Tensor.reshape"),
+    OpFacts("flatten", "noop", onnx=("Flatten",), yaml=("flatten",), torch="Tensor.reshape"),
+    OpFacts("identity", "noop", onnx=("Identity", "Dropout", "Cast"), yaml=("identity", "dropout"),
+            torch="Tensor.view_as"),
     OpFacts("const", "noop"),
     OpFacts("input", "noop", export="none", no_export="the graph's inputs: exported as graph inputs, not nodes"),
     OpFacts("opaque", "noop", export="none",
