@@ -45,36 +45,37 @@ class DepthBoundedMixin:
 
 
 class BoundedSafeLoader(DepthBoundedMixin, yaml.SafeLoader):
-    """yaml.SafeLoader with the nesting bound (pure Python)."""
-
-    byte_offsets = False    # a ReaderError's position counts characters
+    """yaml.SafeLoader with the nesting bound."""
 
 
-# libyaml's parser, when PyYAML was built with it (yaml/__init__ imports yaml.cyaml then).
-CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+# libyaml's parser: yaml imports its C extension (yaml.cyaml) when PyYAML was built with it.
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
 
 
-def _fast_loader() -> type[BoundedSafeLoader]:
-    """libyaml's scanner and parser (about 10x faster than PyYAML's pure-Python ones:
-    `augur hw list` parses every spec) under PyYAML's own Python composer, so the same
-    depth bound and the same safe constructor apply; only the events come from C. The
-    pure-Python loader when PyYAML was built without libyaml."""
-    if CParser is None:
-        return BoundedSafeLoader
+if _CParser is not None:
+    class BoundedFastLoader(DepthBoundedMixin, Composer, _CParser, SafeConstructor, Resolver):
+        """The same loader with libyaml's scanner and parser: events come from C (about 10x
+        faster than PyYAML's Python scanner), while composing stays PyYAML's Python composer
+        (its C one would take neither the nesting bound nor the checks of the walk) and
+        constructing stays SafeConstructor. Its errors carry the same lines; their wording
+        is libyaml's."""
 
-    class BoundedCSafeLoader(DepthBoundedMixin, Composer, CParser, SafeConstructor, Resolver):
-        byte_offsets = True     # libyaml reports a ReaderError's position in UTF-8 bytes
+        byte_offsets = True     # libyaml gives a ReaderError's position in UTF-8 bytes
 
         def __init__(self, stream):
-            CParser.__init__(self, stream)
+            _CParser.__init__(self, stream)
             Composer.__init__(self)
             SafeConstructor.__init__(self)
             Resolver.__init__(self)
 
-    return BoundedCSafeLoader  # same interface as BoundedSafeLoader (not a subclass)
+    BoundedLoader: type = BoundedFastLoader
+else:
+    BoundedLoader = BoundedSafeLoader
 
 
-FastSafeLoader = _fast_loader()
+def _mark_line(e) -> int | None:
+    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+    return mark.line + 1 if mark else None
 
 
 def parse_error(e: yaml.YAMLError, text: str, file: str | None, byte_offsets: bool = False) -> ParseError:
@@ -82,17 +83,14 @@ def parse_error(e: yaml.YAMLError, text: str, file: str | None, byte_offsets: bo
 
     The message is built from PyYAML's own problem description, never from the file's
     text, so an error never echoes content of a file it was pointed at."""
-    if isinstance(e, YamlTooDeep):
-        return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file, line=e.line)
-    if isinstance(e, yaml.MarkedYAMLError) and "maximum nesting depth" in str(e.problem or ""):
-        # libyaml's own bound (deeper than ours) stopped it first: the same error to the user.
-        mark = e.problem_mark or e.context_mark
-        return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file,
-                          line=mark.line + 1 if mark else None)
+    if isinstance(e, YamlTooDeep) or "maximum nesting depth" in str(getattr(e, "problem", "")):
+        # (libyaml's parser has its own bound, 1000 levels, met before the composer's.)
+        line = e.line if isinstance(e, YamlTooDeep) else _mark_line(e)
+        return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file, line=line)
     if isinstance(e, yaml.reader.ReaderError):
         pos = max(0, e.position)
         if byte_offsets:
-            line = text.encode("utf-8", "surrogatepass")[:pos].count(b"\n") + 1
+            line = text.encode("utf-8")[:pos].count(b"\n") + 1
         else:
             line = text.count("\n", 0, pos) + 1
         ch = e.character

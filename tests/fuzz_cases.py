@@ -481,7 +481,7 @@ def _build_subparsers():
     import argparse
 
     from augur_sim.cli import build_parser
-    p = build_parser()
+    p = build_parser(every=True)
     out = {}
     for a in p._actions:
         if isinstance(a, argparse._SubParsersAction):

@@ -15,7 +15,7 @@ import yaml
 
 from augur_sim.errors import ParseError, SchemaError
 from augur_sim.hw.schema import MAX_FILE_BYTES
-from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedSafeLoader, FastSafeLoader, parse_error
+from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedLoader, BoundedSafeLoader, parse_error
 
 MAX_NODES = 50_000
 
@@ -64,7 +64,7 @@ def read_text(path: Path, shown: str) -> str:
 
 
 class _Walker:
-    def __init__(self, shown: str, loader, max_nodes: int = MAX_NODES, what: str = "specs"):
+    def __init__(self, shown: str, loader: yaml.SafeLoader, max_nodes: int = MAX_NODES, what: str = "specs"):
         self.shown = shown
         self.loader = loader
         self.count = 0
@@ -129,15 +129,15 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
     """Compose `text` with the safe loader and return the located tree. The one YAML
     reader of the package: hardware specs (here) and YAML nets (frontends/yamlnet.py)."""
     loader = None
-    cls = FastSafeLoader
+    cls: type = BoundedLoader
     try:
-        # The loader's constructor may already scan the text (a NUL byte raises there), so
-        # it is built inside the try; composing is depth-bounded (yamlguard).
+        # The loader's constructor already scans the text (a NUL byte raises there), so it
+        # is built inside the try; composing is depth-bounded (yamlguard).
         try:
             loader = cls(text)
         except UnicodeEncodeError:
-            # A lone surrogate (text decoded with surrogateescape) cannot go to libyaml as
-            # UTF-8; PyYAML's own reader refuses it with a located error.
+            # A lone surrogate (text from an API caller) cannot go to libyaml as UTF-8;
+            # PyYAML's own reader refuses it with a located error.
             cls = BoundedSafeLoader
             loader = cls(text)
         root = loader.get_single_node()
@@ -148,7 +148,7 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
                               file=shown, line=root.start_mark.line + 1)
         return _Walker(shown, loader, max_nodes, what).walk(root, ())
     except yaml.YAMLError as e:
-        raise parse_error(e, text, shown, cls.byte_offsets) from None
+        raise parse_error(e, text, shown, getattr(cls, "byte_offsets", False)) from None
     finally:
         if loader is not None:
             loader.dispose()
