@@ -18,6 +18,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+import fuzz_cases
 import numpy as np
 import yaml
 from hypothesis import HealthCheck, event, given, settings
@@ -178,19 +179,6 @@ def hw_specs(draw) -> tuple[str, str]:
     return name, yaml.safe_dump(doc, sort_keys=False)
 
 
-_TINY: list = []
-
-
-def _tiny_net():
-    if not _TINY:
-        from augur_sim.frontends.yamlnet import load_yamlnet_text
-        _TINY.append(load_yamlnet_text("name: t\ninput: {shape: [1, 3, 16, 16]}\nlayers:\n"
-                                       "  - {conv: {out: 8, k: 3, p: 1}, bn: true, act: relu}\n"
-                                       "  - {conv: {out: 8, k: 3, g: dw, p: 1}, act: relu6}\n"
-                                       "  - gap: true\n  - fc: 10\n", "t.yaml"))
-    return _TINY[0]
-
-
 @settings(max_examples=100, **SETTINGS)
 @given(spec=hw_specs(), precision=st.sampled_from(["fp32", "fp16", "int8"]))
 def test_hw_specs_load_or_give_one_located_error(tmp_path_factory, spec, precision):
@@ -205,7 +193,7 @@ def test_hw_specs_load_or_give_one_located_error(tmp_path_factory, spec, precisi
         format_hw(dev)
         event("loaded")
         for proc in dev.processors:
-            est = estimate(_tiny_net(), dev, processor=proc, precision=precision)
+            est = estimate(fuzz_cases._tiny_net(), dev, processor=proc, precision=precision)
             assert est.total.time_s > 0 and np.isfinite(est.total.time_s), (proc, est.total.time_s)
     except AugurError as e:
         _check_refusal(e, str(path))
