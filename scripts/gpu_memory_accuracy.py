@@ -70,12 +70,14 @@ def render(data: dict, rows, data_name: str) -> str:
             "- CUDA graphs: `torch.cuda.graph` synchronizes, collects garbage and empties the cache before "
             "capturing (torch/cuda/graphs.py), so the warm-up's cached segments are released and the "
             "reserved peak is the larger of the warm-up's and (segments still holding weights/inputs + "
-            "the graph's private pool), not their sum. The model added both before (predicted up to 50% "
-            "high on these data); fixed.",
+            "the graph's private pool), not their sum. The model added both before (reserved predicted up to "
+            "49% high on these data: DenseNet-121, batch 1, fp32); fixed.",
             "- `keep_outputs` added: the lifetime policy of an executor that holds every output (this "
             "project's torch runner), so its measurements can be compared at all; with the default "
-            "reference-count lifetimes the model predicted 2-13x less than measured, which was the "
-            "runner, not PyTorch.",
+            "reference-count lifetimes the model predicted up to 13x less than measured (ResNet-152, "
+            "batch 16), which was the runner, not PyTorch. A torchvision-style module would free its "
+            "intermediates; the runner could too (drop each env entry after its last reader) if these "
+            "figures are to describe ordinary PyTorch use.",
             "- Not changed, reported: the cuBLAS workspace per stream is 33 MiB on this Hopper GPU "
             "(PyTorch's default for sm90 and newer) against the 8.125 MiB default the model assumes for "
             "older GPUs; a spec for a Hopper GPU should set `cublas_workspace_mib: 33` in its PyTorch "
