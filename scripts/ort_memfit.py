@@ -58,8 +58,18 @@ def main() -> int:
     ap.add_argument("--points", default=str(REPO / "measurements" / "ort_memory_synthetic.json"))
     ap.add_argument("--reuse", action="store_true", help="refit the saved points, measure nothing")
     ap.add_argument("--write", default="", help="comma-separated specs whose memory constants to replace")
+    ap.add_argument("--add", default="", help="comma-separated benchmarks to measure and add to the saved points")
     args = ap.parse_args()
     pts_path = Path(args.points)
+    if args.add:
+        saved = json.loads(pts_path.read_text())
+        add = set(args.add.split(","))
+        ths = tuple(int(t) for t in args.threads.split(","))
+        new_pts = measure_points(ths, args.samples, "full", None, only=add)
+        keep = [p for p in saved["points"] if p["name"] not in add]
+        saved["points"] = keep + [dataclasses.asdict(p) for p in new_pts]
+        atomic_write_text(pts_path, json.dumps(saved, indent=1) + "\n")
+        args.reuse = True
     if args.reuse:
         saved = json.loads(pts_path.read_text())
         # The features are the model's view of each network: recompute them with this code.

@@ -54,9 +54,9 @@ def model_for(runtime_name: str, section: dict | None) -> str:
 ORT_DEFAULTS = {
     "base_mib": 9.891,           # empty session: ORT's kernel registry, thread pool, arena headers
     "per_thread_mib": 0.113,     # a pool thread's stack and TLS pages actually touched
-    "per_node_kib": 10.32,      # session state per kernel (node, kernel object, plan entries)
+    "per_node_kib": 10.33,      # session state per kernel (node, kernel object, plan entries)
     "nchwc_weight_copies": 3.046,  # resident bytes per byte of NCHWc-reordered filter
-    "plain_weight_copies": 2.817,  # the same for convs left to the generic Conv
+    "plain_weight_copies": 2.788,  # the same for convs left to the generic Conv
     "gemm_weight_copies": 1.000,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
     "transient_copies": 1.008,     # extra copies of the largest initializer alive during loading
     "activation_factor": 1.12,      # resident bytes per newly touched arena byte (first run)

@@ -150,7 +150,9 @@ def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
                  ("res_small_b8", _batched(_residual("res_small_b8", 128, ((48, 192, 2), (96, 384, 2),
                                                                           (192, 768, 2)), 500), 8)),
                  ("branchy_b8", _batched(_branchy("branchy_b8"), 8)),
-                 ("fire_b6", _fire("fire_b6", 6))]
+                 ("fire_b6", _fire("fire_b6", 6)),
+                 # generic-Conv weights large enough to weigh in the fit (250 % 4 != 0: no NCHWc)
+                 ("plain250x6", _stack("plain250x6", 250, 14, 6))]
     return nets
 
 
@@ -184,9 +186,11 @@ class MemPoint:
     session_bytes: int = 0      # peak right after session creation (before the first run)
 
 
-def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None) -> list[MemPoint]:
+def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None, only=None) -> list[MemPoint]:
     pts = []
     for name, text in bench_nets(mode):
+        if only is not None and name not in only:
+            continue
         g = load_yamlnet_text(text, file=f"<memory benchmark {name}>")
         for th in threads:
             m = measure_graph_rss(g, th, samples)
