@@ -55,12 +55,15 @@ MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
 AIM_MEM_MEDIAN, AIM_MEM_MAX = 10.0, 25.0
 
 
-def render_memory(specs, mem_rows, samples: int) -> str:
+def render_memory(specs, mem_rows, samples: int, measured_on: str = "") -> str:
     """The peak-memory section: the spec runtime's memory model against measured peak RSS."""
+    when = measured_on or dt.date.today().isoformat()
     out = [MEM_BEGIN, "## Peak memory: predicted vs measured RSS (ONNX Runtime, CPU)", "",
            f"- Measured: peak RSS of a fresh Python process after session creation and one run, minus its RSS "
            f"after importing numpy and onnxruntime and making the inputs (Linux VmHWM, reset after the baseline); "
-           f"median of {samples} processes (augur_sim/measure/rss.py). RSS does not depend on the machine's load.",
+           f"median of {samples} processes (augur_sim/measure/rss.py, the code `augur validate` measures memory "
+           f"with), measured {when} on this machine ({machine_label(machine_info())}). RSS does not depend on "
+           f"the machine's load.",
            "- Predicted: the `onnxruntime` memory model (augur_sim/engine/runtime_memory.py): the larger of session "
            "creation's peak (session constants, resident bytes per weight byte, the largest initializer's "
            "transient copy) and the first run's (the same without the transient, plus the arena pages the run "
@@ -137,7 +140,12 @@ def memory_main(args) -> int:
             mem_rows.append((name, th, pred, meas, spread))
             print(f"{name:28s} {th}t memory pred {pred / 2**20:8.1f} MiB  meas {meas / 2**20:8.1f} MiB",
                   file=sys.stderr)
-    section = render_memory(specs, mem_rows, args.memory_samples)
+    when = ""
+    if args.memory_from_table:
+        import re
+        m = re.search(r"measured (\d{4}-\d\d-\d\d) on this machine", out.read_text())
+        when = m.group(1) if m else ""
+    section = render_memory(specs, mem_rows, args.memory_samples, when)
     old = out.read_text() if out.exists() else ""
     if MEM_BEGIN in old and MEM_END in old:
         text = old[:old.index(MEM_BEGIN)] + section + old[old.index(MEM_END) + len(MEM_END) + 1:]
