@@ -8,6 +8,7 @@ estimate says so in the spec (`# estimate:`) or in the model's notes.
 from __future__ import annotations
 
 from ..graph import DTYPE_BYTES, LayerGraph
+from ..ops import registry
 from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
 
 # ------------------------------------------------------------------ CUDA caching allocator
@@ -133,7 +134,6 @@ def _keep_all_schedule(graph: LayerGraph, eb: int):
     forward returns (augur_sim/measure/torchexec.py's GraphModule, which the H200 memory
     measurements ran): no in-place ops, nothing freed before the end; views (reshape,
     flatten, identity) share their input's block."""
-    from ..ops import registry
     root: dict = {}
     for name in graph.order:
         L = graph.layer(name)
