@@ -361,7 +361,7 @@ def _subparsers():
     import argparse
 
     from augur_sim.cli import build_parser
-    p = build_parser()
+    p = build_parser(every=True)
     out = {}
     for a in p._actions:
         if isinstance(a, argparse._SubParsersAction):

@@ -15,7 +15,7 @@ import yaml
 
 from augur_sim.errors import ParseError, SchemaError
 from augur_sim.hw.schema import MAX_FILE_BYTES
-from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedSafeLoader, parse_error
+from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedLoader, parse_error
 
 MAX_NODES = 50_000
 
@@ -132,7 +132,7 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
     try:
         # The loader's constructor already scans the text (a NUL byte raises there), so it
         # is built inside the try; composing is depth-bounded (yamlguard).
-        loader = BoundedSafeLoader(text)
+        loader = BoundedLoader(text)
         root = loader.get_single_node()
         if root is None:
             raise SchemaError(empty, file=shown, line=empty_line)
