@@ -60,6 +60,8 @@ if _CParser is not None:
         constructing stays SafeConstructor. Its errors carry the same lines; their wording
         is libyaml's."""
 
+        byte_offsets = True     # libyaml gives a ReaderError's position in UTF-8 bytes
+
         def __init__(self, stream):
             _CParser.__init__(self, stream)
             Composer.__init__(self)
@@ -76,7 +78,7 @@ def _mark_line(e) -> int | None:
     return mark.line + 1 if mark else None
 
 
-def parse_error(e: yaml.YAMLError, text: str, file: str | None) -> ParseError:
+def parse_error(e: yaml.YAMLError, text: str, file: str | None, byte_offsets: bool = False) -> ParseError:
     """Any PyYAML error as a one-line ParseError with the line it happened at.
 
     The message is built from PyYAML's own problem description, never from the file's
@@ -86,7 +88,11 @@ def parse_error(e: yaml.YAMLError, text: str, file: str | None) -> ParseError:
         line = e.line if isinstance(e, YamlTooDeep) else _mark_line(e)
         return ParseError(f"YAML nesting deeper than {MAX_YAML_DEPTH} levels", file=file, line=line)
     if isinstance(e, yaml.reader.ReaderError):
-        line = text.count("\n", 0, max(0, e.position)) + 1
+        pos = max(0, e.position)
+        if byte_offsets:
+            line = text.encode("utf-8")[:pos].count(b"\n") + 1
+        else:
+            line = text.count("\n", 0, pos) + 1
         ch = e.character
         code = ch if isinstance(ch, int) else (ord(ch) if isinstance(ch, str) and len(ch) == 1 else None)
         what = f"character U+{code:04X}" if code is not None else "a character"

@@ -71,3 +71,14 @@ def test_nesting_is_bounded_by_either_parser():
     for depth in (150, 5000):
         with pytest.raises(ParseError, match="nesting deeper than"):
             parse_yaml("a: " + "[" * depth + "]" * depth + "\n", "deep.yaml")
+
+
+@pytest.mark.parametrize("text,line", [
+    ("name: é\nb: x\x01\n", 2),
+    ("a: 1\n# ééééé\n\n\nb: \x00\n", 5),     # libyaml counts bytes: the 2-byte characters must not shift the line
+    ("a: \udcff\n", 1),                      # a lone surrogate cannot go to libyaml: still one located line
+])
+def test_control_characters_located_on_their_line(text, line):
+    with pytest.raises(ParseError) as e:
+        parse_yaml(text, "f.yaml")
+    assert str(e.value).startswith(f"f.yaml:{line}: character U+") and "\n" not in str(e.value)
