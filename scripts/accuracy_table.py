@@ -76,6 +76,12 @@ def render_memory(specs, mem_rows, samples: int, measured_on: str = "") -> str:
            "- Not measured here: from the second run on ORT allocates the traced memory pattern as one more "
            "block, so a serving process holds more than this peak (SqueezeNet v1.0 at batch 10: 124 MiB "
            "after one run, 204 MiB after two).",
+           "- What is left: the weights' resident copies. With glibc's mmap threshold pinned "
+           "(MALLOC_MMAP_THRESHOLD_=131072), ORT keeps about one copy after creation and peaks at 2.0-2.6 "
+           "copies while loading; by default the heap keeps what loading freed, 2.5-3.6 copies depending on "
+           "the order and sizes of ORT's allocations, which the model does not follow (docs/MODEL.md). "
+           "The measurement itself varies as much: three fresh processes of one network spread by up to "
+           "103 MiB (resnet152, 17%; spread column).",
            f"- Aims: median |error| <= {AIM_MEM_MEDIAN:g}%, none over {AIM_MEM_MAX:g}%.", ""]
     for th, dev in specs.items():
         rows = [r for r in mem_rows if r[1] == th]

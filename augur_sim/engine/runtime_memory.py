@@ -17,6 +17,7 @@ Models
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,14 +222,23 @@ def check_consts(consts: dict, where: str = "memory") -> None:
 
 def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threads: int | None,
                       dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "",
-                      fusion=()) -> RuntimeFootprint | None:
-    """Dispatch to the runtime's model; None for 'tensors' (no runtime model)."""
+                      fusion=(), arch: str = "") -> RuntimeFootprint | None:
+    """Dispatch to the runtime's model; None for 'tensors' (no runtime model). `arch`: the
+    processor's architecture name (an NVIDIA `sm_NN` picks PyTorch's cuBLAS workspace)."""
     section = dict(section or {})
     section.pop("model", None)
     section.pop("source", None)
     check_consts(section)
     if model == "pytorch" and "cudagraph" in runtime_name.lower():
         section.setdefault("cudagraph", 1)
+    if model == "pytorch" and "cublas_workspace_mib" not in section:
+        # PyTorch's default cuBLAS workspace per (handle, stream) is ":4096:8" = 32 MiB on
+        # Hopper (sm_90) and newer, ":4096:2:16:8" = 8.125 MiB before (aten/src/ATen/cuda/
+        # CublasHandlePool.cpp, parseChosenWorkspaceSize); cuBLASLt's 1 MiB is a block of its
+        # own: the H200 measurements held 32 + 1 MiB allocated (34 MiB reserved) per stream.
+        m = re.fullmatch(r"sm_(\d+)\w*", arch or "")
+        if m and int(m.group(1)) >= 90:
+            section["cublas_workspace_mib"] = 32.0
     if model == "onnxruntime":
         # No NCHWc rewrite unless the runtime declares it (ARM builds of ORT have none).
         section.setdefault("nchwc_block", 16 if "nchwc16" in fusion else 8 if "nchwc8" in fusion else 0)
