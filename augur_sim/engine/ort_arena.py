@@ -505,13 +505,14 @@ def first_run(graph: LayerGraph, block: int, elem_bytes: int = 4, threads: int =
         for buf in frees.get(i, ()):
             live_blocks = [b for b in live_blocks if b[2] != buf]
     # End of the first run: the outputs went back to the caller, every chunk is free.
-    for buf in list(where):
-        if buf not in {b for i in range(len(steps)) for b in frees.get(i, ())}:
+    freed_in_run = {b for i in range(len(steps)) for b in frees.get(i, ())}
+    for buf in where:
+        if buf not in freed_in_run:
             arena.free(where[buf])
-    block = arena.alloc(pattern, write=False) if pattern else None
-    for buf, (o, nb) in pat_off.items():
-        if block is not None:
-            arena.touch(block, o, nb)
+    if pattern:
+        pat_where = arena.alloc(pattern, write=False)
+        for o, nb in pat_off.values():
+            arena.touch(pat_where, o, nb)
     for _, _, _, scratch in steps:
         held = [arena.alloc(nb) for nb in scratch]
         for h in reversed(held):
