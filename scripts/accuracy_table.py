@@ -55,6 +55,14 @@ MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
 AIM_MEM_MEDIAN, AIM_MEM_MAX = 10.0, 25.0
 
 
+def _widest_spread(mem_rows, samples: int) -> str:
+    if not mem_rows:
+        return "no rows"
+    name, th, _, meas, spread = max(mem_rows, key=lambda r: r[4] / max(r[3], 1))[:5]
+    return (f"{samples} fresh processes of one network spread by up to {spread / 2**20:.0f} MiB ({name}, "
+            f"{th} thread(s), {100 * spread / max(meas, 1):.0f}% of its median; spread column)")
+
+
 def render_memory(specs, mem_rows, samples: int, measured_on: str = "") -> str:
     """The peak-memory section: the spec runtime's memory model against measured peak RSS."""
     when = measured_on or dt.date.today().isoformat()
@@ -82,8 +90,7 @@ def render_memory(specs, mem_rows, samples: int, measured_on: str = "") -> str:
            "(MALLOC_MMAP_THRESHOLD_=131072), ORT keeps about one copy after creation and peaks at 2.0-2.6 "
            "copies while loading; by default the heap keeps what loading freed, 2.5-3.6 copies depending on "
            "the order and sizes of ORT's allocations, which the model does not follow (docs/MODEL.md). "
-           "The measurement itself varies as much: three fresh processes of one network spread by up to "
-           "103 MiB (resnet152, 17%; spread column).",
+           "The measurement itself varies too: " + _widest_spread(mem_rows, samples) + ".",
            f"- Aims: median |error| <= {AIM_MEM_MEDIAN:g}%, none over {AIM_MEM_MAX:g}%.", ""]
     for th, dev in specs.items():
         rows = [r for r in mem_rows if r[1] == th]
