@@ -167,12 +167,17 @@ def measure_torch(graph, precision: str, cudagraph: bool, runs: int, warmup: int
                     int(alloc), int(res), int(total - free))
 
 
-def compare(graph, device, est, runtime: str, precision: str, m: Measured, warnings=()) -> GpuValidation:
+def _memory_model(est, device, runtime: str) -> dict:
     rm = est.runtime_memory
     extra = rm.extra if rm is not None else {}
     if "max_memory_allocated" not in extra:
         raise AugurError(f"runtime '{runtime}' of {device.name} has no PyTorch memory model "
                          "(its spec's memory section): nothing to compare the GPU's figures with")
+    return extra
+
+
+def compare(graph, device, est, runtime: str, precision: str, m: Measured, warnings=()) -> GpuValidation:
+    extra = _memory_model(est, device, runtime)
     mem = GpuMemory(m.allocated_bytes, m.reserved_bytes, m.device_used_bytes,
                     int(extra["max_memory_allocated"]), int(extra["max_memory_reserved"]),
                     int(est.total.peak_memory_bytes))
@@ -189,7 +194,9 @@ def compare(graph, device, est, runtime: str, precision: str, m: Measured, warni
 def validate_gpu(graph, device, proc, runtime: str, precision: str, runs: int) -> GpuValidation:
     if precision not in ("fp32", "fp16"):
         raise AugurError(f"validate --processor gpu runs fp32 or fp16, not {precision!r}")
+    _torch_cuda()  # before any work: fail at once where there is no GPU to run on
     est = estimate(graph, device, processor=proc.name, runtime=runtime, precision=precision)
+    _memory_model(est, device, runtime)  # and before the run, not after it
     m = measure_torch(graph, precision, "cudagraph" in runtime, runs)
     warnings = []
     if int(proc.units) != m.gpu_sms:
