@@ -29,6 +29,24 @@ layers:
   - c: {conv: {out: 64, k: 1}}
 """
 
+_NET_FC = _NET.replace("  - c: {conv: {out: 64, k: 1}}", "  - c: {conv: {out: 64, k: 1}}\n  - f: {flatten: true}\n  - d: {fc: 16}")
+
+
+def test_no_gemm_no_cublas_workspace():
+    """cuBLAS workspaces are created by the first GEMM on a stream (CublasHandlePool.cpp);
+    cuDNN convs never ask for the cuBLAS handle: a conv-only net holds none."""
+    c = {"context_mib": 0, "cudnn_workspace": 0}
+    convs = pytorch_memory(load_yamlnet_text(_NET), c)
+    with_fc = pytorch_memory(load_yamlnet_text(_NET_FC), c)
+    assert convs.extra["cublas_workspaces"] == 0
+    # 32 MiB cuBLAS (sm_90 value set explicitly here) + 1 MiB cuBLASLt, once (eager).
+    with_fc = pytorch_memory(load_yamlnet_text(_NET_FC), {**c, "cublas_workspace_mib": 32})
+    assert with_fc.extra["cublas_workspaces"] == 33 * MiB
+    # Allocated late (at the fc): a and b (1 MiB each) are dead by then, so the peak is
+    # weights + workspaces + what is alive at the fc: the input (the caller's), c (the fc's
+    # input, flattened as a view) and the fc's 64-byte output (one 512 B block).
+    assert with_fc.extra["max_memory_allocated"] == with_fc.extra["weights_allocated"] + 33 * MiB + 2 * MiB + 512
+
 
 def test_keep_outputs_holds_every_output_to_the_end():
     g = load_yamlnet_text(_NET)
@@ -93,7 +111,7 @@ def test_h200_summary(h200_rows):
 
 def test_cublas_workspace_by_architecture():
     from augur_sim.engine.runtime_memory import runtime_footprint
-    g = load_yamlnet_text(_NET)
+    g = load_yamlnet_text(_NET_FC)
     base = {"context_mib": 0, "cudnn_workspace_cap_mib": 0}
     hopper = runtime_footprint(g, "pytorch", base, 1, "fp32", "gpu", "pytorch-eager", (), "sm_90")
     ampere = runtime_footprint(g, "pytorch", base, 1, "fp32", "gpu", "pytorch-eager", (), "sm_80")

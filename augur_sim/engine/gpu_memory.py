@@ -125,6 +125,7 @@ PYTORCH_DEFAULTS = {
     "cublas_workspace_mib": 8.125,  # PyTorch's default CUBLAS_WORKSPACE_CONFIG ":4096:2:16:8" (32 on sm_90+)
     "cublaslt_workspace_mib": 1.0,  # PyTorch's default CUBLASLT_WORKSPACE_SIZE (1024 KiB), its own block
     "cudnn_workspace_cap_mib": 1024.0,  # cap on one conv's workspace the model assumes
+    "cudnn_workspace": 2,       # 0: none; 1: each conv's column buffer; 2: NHWC copies (see _cudnn_workspace)
     "cudagraph": 0,             # 1: the graph's private pool keeps the activations reserved
     "keep_outputs": 0,          # 1: every layer output lives until forward returns (see below)
 }
@@ -150,6 +151,48 @@ def _keep_all_schedule(graph: LayerGraph, eb: int):
     return size, born, [[] for _ in graph.order]
 
 
+GEMM_OPS = ("fc", "matmul")   # the kinds PyTorch runs through cuBLAS/cuBLASLt (addmm, mm, bmm)
+
+
+def _first_gemm(graph: LayerGraph) -> int | None:
+    """Index in run order of the first layer that calls cuBLAS, None when none does.
+
+    PyTorch allocates the cuBLAS workspace (and the cuBLASLt one) lazily, the first time a
+    (handle, stream) pair is asked for a handle: getCurrentCUDABlasHandle /
+    getCUDABlasLtWorkspace in aten/src/ATen/cuda/CublasHandlePool.cpp look the pair up in a
+    map and only on a miss allocate the workspace through the caching allocator. Only the
+    BLAS entry points (at::cuda::blas: gemm, bgemm, gemm_and_bias, behind linear/addmm/mm/
+    bmm/matmul) ask for that handle; cuDNN convolutions use their own cuDNN handle
+    (aten/src/ATen/cudnn/Handle.cpp) and never touch it. A network without fc/matmul never
+    creates a cuBLAS workspace; one whose only GEMM is its classifier creates it after
+    the convolutions have run, when few activations are alive."""
+    for i, name in enumerate(graph.order):
+        if graph.layer(name).op in GEMM_OPS:
+            return i
+    return None
+
+
+def _cudnn_workspace(graph: LayerGraph, name: str, eb: int, mode: int, cap: int) -> int:
+    """The transient workspace one convolution asks the caching allocator for (freed after it).
+
+    mode 2 (default): cuDNN runs NCHW half-precision convolutions on Tensor Cores by
+    transforming the tensors to NHWC (and padding channels) in its workspace (cuDNN
+    developer guide, Legacy API, "Data and Filter Formats": "may use padding, folding, and
+    NCHW-to-NHWC transformations to call the Tensor Core operations"): the model charges a
+    copy of the input and of the output for every ungrouped fp16/bf16 conv. Grouped and
+    depthwise convs are charged nothing (their kernels are not Tensor-Core GEMMs), nor are
+    fp32 convs (TF32): the H200 data leave no room for such a copy there (vgg16 batch 1
+    fp32: at most a few MiB at conv1_2), and cuDNN's choice is not documented.
+    mode 1: the conv's GEMM column buffer (an upper estimate for GEMM-based algorithms).
+    mode 0: nothing."""
+    L = graph.layer(name)
+    if mode == 1:
+        return min(im2col_bytes(graph, name, eb), cap)
+    if mode != 2 or L.op != "conv" or eb != 2 or L.attrs.get("group", 1) != 1:
+        return 0
+    return min((graph.tensors[L.inputs[0]].elems + graph.tensors[L.outputs[0]].elems) * eb, cap)
+
+
 def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
     """PyTorch (eager or CUDA graphs) on one GPU, inference under torch.no_grad().
 
@@ -158,13 +201,14 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     - activations: every layer's output is a new block, freed when its last consumer is done
       (reference counting); in-place ops and views share their input's block.
     - cuDNN workspace: requested from the caching allocator per convolution and freed after
-      it; the model charges the largest conv's GEMM-equivalent column buffer (capped), an
-      estimate, since cuDNN's chosen algorithm (and torch.backends.cudnn.benchmark) decides.
-    - cuBLAS workspace: allocated once per handle/stream through the caching allocator.
-    - CUDA graphs (torch.cuda.graphs docs): the captured run's blocks come from a private
-      pool that stays reserved for the graph's life, and the warm-up runs before capture
-      (on a side stream) leave their own cached blocks in the general pool: the reserved
-      peak counts the activations twice.
+      it (`_cudnn_workspace`: by default the NHWC copies of fp16 Tensor-Core convs).
+    - cuBLAS + cuBLASLt workspaces: allocated through the caching allocator per (handle,
+      stream) on the first GEMM that stream runs, kept for the process' life; no GEMM, no
+      workspace (`_first_gemm`).
+    - CUDA graphs (torch.cuda.graphs docs): the warm-up runs on a side stream (its GEMMs
+      create that stream's workspaces, still held at capture), the capture on the graph's
+      own stream (a second pair of workspaces, from the graph's private pool); the captured
+      run's blocks come from the private pool, which stays reserved for the graph's life.
     - the CUDA context is outside the allocator: nvidia-smi shows it, memory_reserved()
       does not.
     - `keep_outputs: 1`: an executor that holds every layer output until the forward
@@ -176,10 +220,17 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     for p in _params(graph, eb):
         alloc.malloc(p)
     weights_alloc = alloc.allocated
-    for ws_mib in (c["cublas_workspace_mib"], c["cublaslt_workspace_mib"]):
-        if ws_mib:
-            alloc.malloc(int(ws_mib * MiB))
+    workspaces = [int(ws_mib * MiB) for ws_mib in (c["cublas_workspace_mib"], c["cublaslt_workspace_mib"])
+                  if ws_mib]
+    first_gemm = _first_gemm(graph)
+    cudagraph = bool(c["cudagraph"])
+    if cudagraph and first_gemm is not None:
+        # The warm-up's later iterations (and the capture) run with the side stream's
+        # workspaces already allocated by the first: they are held from the start.
+        for ws in workspaces:
+            alloc.malloc(ws)
     cap = int(c["cudnn_workspace_cap_mib"] * MiB)
+    ws_mode = int(c["cudnn_workspace"])
     size, born, dies = _keep_all_schedule(graph, eb) if c["keep_outputs"] else schedule(graph, eb)
     handles = {}
     inputs = set(graph.inputs)
@@ -189,7 +240,10 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         for r in born[i]:
             if r not in handles:
                 handles[r] = alloc.malloc(size[r])
-        ws = min(im2col_bytes(graph, name, eb), cap)
+        if i == first_gemm and not cudagraph:
+            for ws in workspaces:
+                alloc.malloc(ws)
+        ws = _cudnn_workspace(graph, name, eb, ws_mode, cap)
         if ws:
             h = alloc.malloc(ws)
             alloc.free(h)
@@ -199,7 +253,7 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     act_reserved = alloc.peak_reserved
     total_reserved, total_allocated = act_reserved, alloc.peak_allocated
     graph_pool = 0
-    if c["cudagraph"]:
+    if cudagraph:
         # The warm-up's outputs are dropped when its forward returns; torch.cuda.graph then
         # synchronizes, collects garbage and empties the cache before capturing
         # (torch/cuda/graphs.py, graph.__enter__), so only segments still holding a live
@@ -212,10 +266,16 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         kept = sum(sum(b[1] for b in seg) for seg in alloc.segments if not all(b[2] for b in seg))
         pool = CachingAllocator()
         hs = {}
-        for i in range(len(graph.order)):
+        for i, name in enumerate(graph.order):
             for r in born[i]:
                 if r not in inputs and r not in hs:
                     hs[r] = pool.malloc(size[r])
+            if i == first_gemm:
+                for ws in workspaces:   # the capture stream's own (handle, stream) pair
+                    pool.malloc(ws)
+            ws = _cudnn_workspace(graph, name, eb, ws_mode, cap)
+            if ws:
+                pool.free(pool.malloc(ws))
             for r in dies[i]:
                 if r in hs and r not in graph.outputs:
                     pool.free(hs.pop(r))
@@ -224,17 +284,17 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         total_allocated = max(total_allocated, alloc.allocated + pool.peak_allocated)
     context = int(c["context_mib"] * MiB)
     terms = (("reserved", act_reserved, "caching allocator segments at the peak (weights, cuBLAS "
-                                        "workspace, activations, cuDNN workspace)"),
+                                        "workspaces, activations, cuDNN workspace)"),
              ("graph_pool", total_reserved - act_reserved,
               f"CUDA graph private pool ({graph_pool} B) beyond the warm-up's segments, which "
               "empty_cache released before capture (cudagraph runtimes)"),
              ("context", context, "CUDA context and loaded libraries (outside the allocator)"))
     return RuntimeFootprint("pytorch", terms, notes=(
-        "checked against PyTorch 2.11 on an H200 (docs/ACCURACY_GPU.md, memory section); "
-        "context and cuDNN workspaces not measured there",
-        "cuDNN workspace estimated as the largest conv's column buffer"),
+        "checked against PyTorch 2.11 on an H200 (docs/ACCURACY_GPU_MEMORY.md)",
+        "cuDNN workspace: NHWC copies of in/out for ungrouped fp16 convs (cuDNN's choice is not documented)"),
         extra={"max_memory_allocated": total_allocated, "max_memory_reserved": total_reserved,
-               "weights_allocated": weights_alloc, "graph_pool_reserved": graph_pool})
+               "weights_allocated": weights_alloc, "graph_pool_reserved": graph_pool,
+               "cublas_workspaces": (2 if cudagraph else 1) * sum(workspaces) if first_gemm is not None else 0})
 
 
 # ------------------------------------------------------------------ Caffe

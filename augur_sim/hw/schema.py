@@ -334,6 +334,8 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
             ("cublas_workspace_mib", "MiB", "pytorch: cuBLAS workspace (default 8.125, 32 on sm_90+)"),
             ("cublaslt_workspace_mib", "MiB", "pytorch: cuBLASLt workspace (default 1)"),
             ("cudnn_workspace_cap_mib", "MiB", "pytorch: largest cuDNN workspace assumed"),
+            ("cudnn_workspace", "0|1|2", "pytorch: cuDNN workspace per conv: 0 none, 1 column buffer, "
+                                         "2 NHWC copies of fp16 ungrouped convs (default)"),
             ("cudagraph", "0|1", "pytorch: CUDA graph replay (private pool)"),
             ("keep_outputs", "0|1", "pytorch: the executor keeps every layer output until forward returns"),
             ("cudnn", "0|1", "caffe: cuDNN engine convolutions"),
