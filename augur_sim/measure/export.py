@@ -544,9 +544,12 @@ def build_model(graph: LayerGraph, opset: int = 17, seed: int = 0, weights: str 
     try:
         onnx.checker.check_model(model)
         inferred = onnx.shape_inference.infer_shapes(probe, strict_mode=True)
+    except MemoryError:
+        raise  # not a fault of the model: the caller's memory limit
     except Exception as err:
-        raise AugurError(f"exported model fails the ONNX checker: {str(err).splitlines()[0]}",
-                         file=graph.source_file)
+        # (an exception may carry no message: name its type then)
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise AugurError(f"exported model fails the ONNX checker: {first}", file=graph.source_file)
     _check_shapes(graph, inferred)
     return model, e
 
