@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("explore", "networks x devices x batch x precision -> parquet/csv"),
     "plot": ("explore", "heatmap and Pareto chart of a sweep's results"),
     "calibrate": ("measure", "measure this machine under ONNX Runtime and write a hardware spec"),
-    "validate": ("measure", "run a network in ONNX Runtime here; measured vs predicted per layer"),
+    "validate": ("measure", "run a network here (ONNX Runtime on the CPU, or PyTorch on a CUDA GPU "
+                            "with --processor gpu); measured vs predicted"),
     "fit-corpus": ("measure", "fit a runtime's portable parameters to a measurement corpus "
                               "(ncnn: the benchncnn results)"),
     "report": ("report", "an estimate as one self-contained HTML page (one or more devices)"),
