@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("estimate", "per-layer counts: MACs, FLOPs, params, activations"),
     "estimate": ("estimate", "time, memory and energy per layer on a device"),
     "hw": ("estimate", "hardware specs: list, show, check, schema"),
-    "export": ("estimate", "write a network as an ONNX model with random weights"),
+    "export": ("export", "write a network as an ONNX model with random weights"),
     "cachesim": ("cachesim", "trace-driven cache simulation of one layer (hits and misses per level)"),
     "whatif": ("explore", "change hardware spec fields (--set) or sweep them (--vary)"),
     "sweep": ("explore", "networks x devices x batch x precision -> parquet/csv"),
