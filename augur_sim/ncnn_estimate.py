@@ -40,7 +40,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
                          "arithmetic on ARMv8.2 cores with FP16, int8 for quantised layers); drop --precision")
     hw = ncnn_hw(proc, cores, threads)
     fit = load_fit(fit_path)
-    params = fit.params(hw.isa_class, hw.caps.name)
+    params = fit.params(hw.isa_class, hw.caps.design or hw.caps.name, hw.caps.family)
     low = lowered(graph, "fp32", NCNN_FUSION, conventions)
     nr = ncnn_rows(graph, low, hw.arch)
     row = with_net(hw.row, float(low.total.weight_elems))
@@ -72,6 +72,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     est = assemble(graph, device, proc, rt, low, res, store, threads, policy, fps, conventions)
     est.assumptions["ncnn"] = {
         "placement": hw.describe, "isa_class": hw.isa_class, "arch": hw.arch,
+        "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
         "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": int(row[N_EB_ACT]),
         "algorithms": {k: a for k, a in zip(nr.kernel_names, nr.algos) if a != "noop"},
         "parameters": dict(zip(PARAM_NAMES, (float(v) for v in params))),

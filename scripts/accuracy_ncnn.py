@@ -29,8 +29,8 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import (BENCHNCNN_INPUT, MODEL_ALIASES, build_table,  # noqa: E402
-                                           load_corpus, load_devices, model_file)  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
+                                           build_table, load_corpus, load_devices, model_file)  # noqa: E402
 from augur_sim.measure.ncnn_fit import fit, loo, param_rows, predict_fit  # noqa: E402
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
@@ -150,13 +150,25 @@ def main(argv=None) -> int:
     })
     L.append("")
     L.append(f"Parameters: {full.d.shape[1]} shared values, the same {full.d.shape[1]} as offsets per ISA class "
-             f"({len(full.classes)} classes in the data: {', '.join(full.classes)}) and per core type seen in the "
-             f"data ({len(full.cores)} core types), each offset pulled to zero by a ridge penalty; fit rms of log "
-             f"error {full.rms_log:.3f} after {full.iterations} iterations.")
+             f"({len(full.classes)} classes in the data: {', '.join(full.classes)}), per pipeline family "
+             f"({len(full.fams)}: {', '.join(full.fams)}; in-order, narrow or wide out-of-order, from the core "
+             f"catalogue) and per core design seen in the data ({len(full.cores)} designs; a vendor core built "
+             f"on an Arm design shares its offsets), each offset pulled to zero by a ridge penalty. A device "
+             f"whose core design no other training device has is predicted, when held out, from its class and "
+             f"family alone. Fit rms of log error {full.rms_log:.3f} after {full.iterations} iterations "
+             f"(rows flagged below weigh nothing in the fit).")
+    L.append("")
+    L.append(f"Rows flagged as anomalous: {len(table.anomalies)} (a run with more threads that is more than "
+             f"{ANOMALY_SLOWDOWN:g}x slower than the same device's single-thread run of the same network: a "
+             "throttled, busy or oversubscribed system, not what splitting layers over cores does). They are "
+             "kept in every figure of this page and listed under the worst cases; the fit gives them no "
+             "weight.")
     L.append("")
     L.append(f"## Per core family ({main_label})")
     L.append("")
     L += A.stats_table("core of the slowest thread", A.grouped(table.cores, main_pred, meas))
+    L.append("")
+    L += A.stats_table("pipeline family", A.grouped(table.fams, main_pred, meas))
     L.append("")
     L += A.stats_table("ISA class", A.grouped(table.isa, main_pred, meas))
     L.append("")
@@ -191,14 +203,30 @@ def main(argv=None) -> int:
     L.append("")
     lr = np.abs(np.log(main_pred / meas))
     order = np.argsort(-np.nan_to_num(lr, nan=-1))[:20]
-    L.append("| device | net | cores | threads | measured ms | predicted ms | ratio | largest algorithm share |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| device | net | cores | threads | measured ms | predicted ms | ratio | largest algorithm share | "
+             "flagged |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for i in order:
         r = table.rows[i]
         top = int(np.argmax(fam[i]))
         L.append(f"| {r.device} | {r.model} | {r.cores} | {r.threads} | {meas[i]:.2f} | {main_pred[i]:.2f} | "
-                 f"{main_pred[i] / meas[i]:.2f} | {FAMILY_NAMES[top]} {100 * fam[i, top] / fam[i].sum():.0f}% |")
+                 f"{main_pred[i] / meas[i]:.2f} | {FAMILY_NAMES[top]} {100 * fam[i, top] / fam[i].sum():.0f}% | "
+                 f"{'yes' if i in table.anomalies else ''} |")
     L.append("")
+    flagged = A.stats(main_pred[list(table.anomalies)], meas[list(table.anomalies)]) if table.anomalies else None
+    rest = np.ones(len(meas), dtype=bool)
+    rest[list(table.anomalies)] = False
+    if flagged:
+        L.append(f"The {flagged['n']} flagged rows: median |error| {flagged['median_abs_pct']:.0f}%; all other rows: "
+                 f"{A.stats(main_pred[rest], meas[rest])['median_abs_pct']:.0f}% median, "
+                 f"{100 * A.stats(main_pred[rest], meas[rest])['within_35']:.0f}% within 35%.")
+        L.append("")
+        L.append("| device | net | threads | why flagged |")
+        L.append("|---|---|---|---|")
+        for i, why in sorted(table.anomalies.items()):
+            r = table.rows[i]
+            L.append(f"| {r.device} | {r.model} | {r.threads} | {why} |")
+        L.append("")
     per_dev = defaultdict(list)
     for i, r in enumerate(table.rows):
         per_dev[r.device].append(i)

@@ -78,8 +78,9 @@ def cmd_fit_corpus(args):
              "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),
              "within_50": round(s["within_50"], 3)}
     write_fit(out, res, prov, resid)
-    emit(f"wrote {out}: {len(res.classes)} ISA classes and {len(res.cores)} core types x {res.g.size} parameters "
-         f"from {len(table.rows)} rows "
+    emit(f"wrote {out}: {len(res.classes)} ISA classes, {len(res.fams)} pipeline families and "
+         f"{len(res.cores)} core designs x {res.g.size} parameters from {len(table.rows)} rows "
+         f"({len(table.anomalies)} flagged anomalous, not weighted) "
          f"in {res.seconds:.1f} s; in-sample median |error| {s['median_abs_pct']:.1f}%")
     return 0
 
