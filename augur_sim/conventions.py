@@ -49,7 +49,24 @@ class Conventions:
             raise AugurError(f"unknown convention(s) {', '.join(bad)}; valid: {', '.join(sorted(valid))}")
         return replace(self, **kw)
 
+    def cache_key(self) -> str:
+        """A string that differs between conventions that count differently (the record holds
+        a dict, so it has no hash): the key of the counts and lowerings cached per graph.
+        Computed once per record (act_flops is never edited in place; with_() copies)."""
+        key = self.__dict__.get("_cache_key")
+        if key is None:
+            key = repr(self)
+            object.__setattr__(self, "_cache_key", key)
+        return key
+
     def describe(self) -> str:
+        text = self.__dict__.get("_description")
+        if text is None:
+            text = self._describe()
+            object.__setattr__(self, "_description", text)
+        return text
+
+    def _describe(self) -> str:
         acts = ", ".join(f"{k} {v}" for k, v in sorted(self.act_flops.items()))
         return (f"MAC = 1 multiply-accumulate; FLOPs = {self.flops_per_mac}/MAC for conv/deconv/fc/matmul "
                 f"+ {self.bias_flops_per_output}/output for a bias; "

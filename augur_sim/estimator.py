@@ -10,11 +10,14 @@ from .conventions import DEFAULT, Conventions
 from .engine.hwrow import pick_processor
 from .engine.memory import POLICIES, footprint
 from .errors import AugurError
-from .evaluate import check_precision, device_of, kernel_costs, resolve_target
+from .engine.ncnn_algos import NCNN_FUSION
+from .engine.ncnn_cost import PARAM_NAMES
+from .evaluate import check_precision, device_of, kernel_costs, ncnn_costs, resolve_target
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device
-from .ncnn_estimate import estimate_ncnn
+from .hw.model import Runtime
+from .measure.ncnn_params import DEFAULT_FIT, load_fit
 from .precision import resolve as resolve_precision
 from .result import (  # noqa: F401  (re-exported: the records' historical home)
     DEFAULT_RUNTIME_MIB,
@@ -71,7 +74,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
     if runtime == "ncnn":
-        # ncnn's CPU runtime: any CPU spec, parameters by ISA class (augur_sim/ncnn_estimate.py).
+        # ncnn's CPU runtime: any CPU spec, parameters by ISA class (evaluate.ncnn_costs).
         device = device_of(hw)
         proc = pick_processor(device, processor or "cpu")
         est = estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
@@ -87,12 +90,58 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, "
                          f"got {mib}")
     fps = {p: footprint(graph, use.used, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
+    pl = target.placement
     est = assemble(graph, target.device, target.processor, target.runtime, low, res, use.used, threads,
-                   policy, fps, conventions)
-    stored = (est.total.params + est.total.stat_params) * DTYPE_BYTES[precision]
-    est = replace(est, precision=precision, precision_used=use.used, spec_file=target.device.file,
-                  warnings=(use.warning,) if use.warning else (), weight_storage_bytes=stored)
-    if target.placement is None:
-        return est
-    est.assumptions["placement"] = target.placement.describe()
-    return replace(est, cores=target.placement.cores, placement=target.placement)
+                   policy, fps, conventions, asked=precision, precision_used=use.used,
+                   spec_file=target.device.file, warnings=(use.warning,) if use.warning else (),
+                   weight_storage_bytes=(low.total.params + low.total.stat_params) * DTYPE_BYTES[precision],
+                   cores=pl.cores if pl is not None else None, placement=pl)
+    if pl is not None:
+        est.assumptions["placement"] = pl.describe()
+    return est
+
+
+def _ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:
+    """A Runtime record for reports (the ncnn path does not use its efficiency fields)."""
+    return Runtime(name="ncnn", stack=f"ncnn CPU (benchncnn defaults), {describe}",
+                   source=f"fitted: {fit_source}, class {isa_class}", gemm_peak=1.0, gemm_half_m=0.0,
+                   gemm_half_n=0.0, gemm_half_k=0.0, tile_m=1, tile_n=1, dw_conv=1.0, mem=1.0, eltwise=1.0,
+                   fusion=NCNN_FUSION)
+
+
+def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, threads: int | None, policy: str,
+                  conventions, runtime_mib, fit_path=None) -> Estimate:
+    """`estimate(..., runtime="ncnn")`: a network as benchncnn runs it on a CPU of any spec.
+
+    The ncnn runtime needs nothing in the spec beyond its CPU clusters: the algorithm rules
+    come from ncnn's sources (engine/ncnn_algos.py), the efficiencies from the portable fit
+    (measurements/ncnn/fit.yaml) by the ISA class of the core the slowest thread runs on.
+    Per layer, the estimate says which algorithm ncnn used (LayerEstimate.algorithm)."""
+    if precision != "fp32":
+        # benchncnn picks the precision itself: fp16 where the core computes in fp16, int8
+        # for the quantised (_int8) networks.
+        raise AugurError("the ncnn runtime chooses precision by core and network (fp16 storage and "
+                         "arithmetic on ARMv8.2 cores with FP16, int8 for quantised layers); drop --precision")
+    fit = load_fit(fit_path)
+    nc = ncnn_costs(graph, proc, cores, threads, conventions, fit)
+    low, hw = nc.lowered, nc.hw
+    mib = DEFAULT_RUNTIME_MIB["cpu"] if runtime_mib is None else runtime_mib
+    if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
+        raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, got {mib}")
+    fps = {p: footprint(graph, nc.store, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
+    src = str(fit_path or DEFAULT_FIT.relative_to(DEFAULT_FIT.parents[2]))
+    if fit.d.shape[0] == 0:
+        src += " (absent: unfitted starting values)"
+    rt = _ncnn_runtime(src, hw.isa_class if hw.isa_class in fit.classes else f"{hw.isa_class} -> default",
+                       hw.describe)
+    # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
+    est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
+                   algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)))
+    est.assumptions["ncnn"] = {
+        "placement": hw.describe, "isa_class": hw.isa_class, "arch": hw.arch,
+        "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
+        "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": nc.activation_bytes,
+        "algorithms": {k: a for k, a in zip(nc.rows.kernel_names, nc.rows.algos) if a != "noop"},
+        "parameters": dict(zip(PARAM_NAMES, (float(v) for v in nc.params))),
+    }
+    return est

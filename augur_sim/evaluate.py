@@ -8,6 +8,9 @@
   row (augur_sim/engine/hwrow.py).
 - Costing is one numba call over any number of rows: per kernel (`kernel_costs`, for
   per-layer reports) or per network (`network_costs`, for grids and sweeps).
+- The ncnn CPU runtime has its own kernels (ncnn's algorithm per layer, engine/ncnn_*.py)
+  and its own hardware row: `ncnn_costs` prices the same lowering with them, into the
+  same [kernels, 7] columns.
 
 `estimate` (augur_sim/estimator.py), the what-if grids and the sweeps
 (augur_sim/explore/) all go through these functions.
@@ -20,7 +23,11 @@ import numpy as np
 
 from .conventions import DEFAULT, Conventions
 from .engine.hwrow import cpu_placement, hw_row, pick_processor, pick_runtime, resolve_runtime
-from .engine.kernels import cost_matrix, cost_totals
+from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD, cost_matrix, cost_totals
+from .engine.ncnn_algos import A_NOOP, NCNN_FUSION, X_ALGO, NcnnRows, ncnn_rows
+from .engine.ncnn_cost import N_EB_ACT
+from .engine.ncnn_cost import kernel_costs as ncnn_kernel_costs
+from .engine.ncnn_hw import NcnnHw, ncnn_hw, with_net
 from .graph import LayerGraph
 from .hw import Device, Processor, Runtime, load_hw
 from .hw.placement import Placement
@@ -36,7 +43,7 @@ def check_precision(precision: str) -> None:
 def lowered(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Conventions = DEFAULT
             ) -> LoweredNet:
     """The graph lowered at a precision under fusion rules and conventions, computed once."""
-    key = (precision, tuple(sorted(fusion)), repr(conventions))
+    key = (precision, tuple(sorted(fusion)), conventions.cache_key())
     cache = per_graph(graph, "lowered")
     low = cache.get(key)
     if low is None:
@@ -107,3 +114,43 @@ def kernel_costs(low: LoweredNet, rows: np.ndarray) -> np.ndarray:
 def network_costs(low: LoweredNet, rows: np.ndarray) -> np.ndarray:
     """[rows, 4] network totals: time, DRAM bytes, energy, compute-bound time."""
     return cost_totals(low.rows, np.ascontiguousarray(rows))
+
+
+@dataclass(frozen=True, eq=False)
+class NcnnCosts:
+    """A network as ncnn runs it on one CPU: its lowering under ncnn's fusion, the ncnn
+    work rows (algorithm per kernel), the placed hardware, the fitted parameters used, and
+    the kernel costs in kernel_costs' columns."""
+    lowered: LoweredNet
+    rows: NcnnRows
+    hw: NcnnHw
+    params: np.ndarray
+    costs: np.ndarray      # [kernels, 7]: time, compute, memory, DRAM (0), bound, energy, on-chip (0)
+    store: str             # activations' storage precision: fp16 on ARMv8.2 FP16 cores, else fp32
+    activation_bytes: int  # bytes per stored activation element (the hardware row's)
+
+
+def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: int | None,
+               conventions: Conventions, fit) -> NcnnCosts:
+    """Cost `graph` under ncnn on CPU `proc` (cores/threads placed as ncnn does), with the
+    portable parameters `fit` gives the ISA class of the slowest thread's core."""
+    hw = ncnn_hw(proc, cores, threads)
+    params = fit.params(hw.isa_class, hw.caps.design or hw.caps.name, hw.caps.family)
+    low = lowered(graph, "fp32", NCNN_FUSION, conventions)
+    nr = ncnn_rows(graph, low, hw.arch)
+    row = with_net(hw.row, float(low.total.weight_elems))
+    kc = ncnn_kernel_costs(nr.x, row, params)
+    res = np.zeros((low.n, 7))
+    res[:, 0] = kc[:, 0]
+    res[:, 1] = kc[:, 1]
+    res[:, 2] = kc[:, 2]
+    # DRAM bytes are not tracked separately by the ncnn model (it charges a kernel's bytes to
+    # cache or DRAM as a whole); report 0 rather than a number it did not compute.
+    busy = np.maximum(kc[:, 1], kc[:, 2])
+    res[:, 4] = np.where(nr.x[:, X_ALGO] == A_NOOP, BOUND_NONE,
+                         np.where(kc[:, 3] > busy, BOUND_OVERHEAD,
+                                  np.where(kc[:, 1] >= kc[:, 2], BOUND_COMPUTE, BOUND_DRAM)))
+    store = "fp16" if row[N_EB_ACT] == 2 else "fp32"
+    e = proc.energy
+    res[:, 5] = low.rows[:, 5] * e.flop_pj(store) * 1e-12 + e.static_w * res[:, 0]
+    return NcnnCosts(low, nr, hw, params, res, store, int(row[N_EB_ACT]))

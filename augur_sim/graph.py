@@ -187,6 +187,9 @@ class GraphBuilder:
                   source: SourceLoc | None = None, layer_name: str | None = None) -> None:
         try:
             shp = check_shape(list(shape), f"input '{name}'")
+            if not shp:
+                # The batch is a network input's first dimension: a scalar input has none.
+                raise ShapeError(f"input '{name}' has no dimensions; a network input needs at least the batch")
         except AugurError as e:
             raise e.located(file=source.file if source else self.file,
                             line=source.line if source else None)

@@ -20,6 +20,7 @@ from .fusion import FUSION_RULES
 from .graph import DTYPE_BYTES, LayerGraph
 from .memo import per_graph
 from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
+from .ops.facts import CHAIN, FACTS
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -33,7 +34,6 @@ NCOLS = 24
 
 # Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
 # hardware spec. A chain is fused only along single-consumer edges.
-_HOSTS = ("conv", "deconv", "fc")
 
 
 # Transcendental evaluations per output element, by layer kind. FMA pipes do not compute
@@ -50,14 +50,11 @@ _HOSTS = ("conv", "deconv", "fc")
 
 def transcendentals_per_elem(layer) -> tuple[float, float]:
     """(exp-class, pow) evaluations per output element of one layer; (0, 0) for most ops."""
-    if layer.op == "lrn":
-        return 0.0, 1.0
-    if layer.op == "softmax":
-        return 1.0, 0.0
     if layer.op == "act":
         act = ACTIVATIONS.get(layer.attrs.get("fn"))
         return float(act.exp if act else 0), 0.0
-    return 0.0, 0.0
+    f = FACTS.get(layer.op)
+    return (f.exp, f.pow) if f else (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
         group = [name]
         taken.add(name)
         head = layer
-        stage = ("conv" if layer.op != "fc" else "fc") if layer.op in _HOSTS else ("bn" if layer.op == "batchnorm" else
-                                                   "elt" if layer.op == "eltwise" else None)
+        stage = CHAIN.get(layer.op)  # conv, fc, bn, elt or None (ops/facts.py)
         while stage is not None:
             out = head.outputs[0]
             cons = graph.consumers(out)
@@ -159,7 +155,7 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
     # Counts depend on the graph, conventions and precision, not on the fusion rules: a sweep
     # that lowers one graph for several runtimes counts it once.
     counts_cache = per_graph(graph, "counts")
-    key = (repr(conventions), precision)
+    key = (conventions.cache_key(), precision)
     if key not in counts_cache:
         counts_cache[key] = count_net(graph, conventions, precision)
     nc = counts_cache[key]
@@ -292,8 +288,6 @@ def _generic_conv(layer, lc: LayerCount, rules) -> bool:
 def _classify(layer, lc: LayerCount) -> int:
     if lc.category == "free":
         return NOOP
-    if layer.op in ("conv", "deconv"):
+    if FACTS[layer.op].kernel == "gemm":
         return DIRECT if layer.op == "conv" and _is_depthwise(layer.attrs, lc.input_shapes[0]) else GEMM
-    if layer.op in ("fc", "matmul"):
-        return GEMM
     return STREAM

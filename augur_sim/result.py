@@ -197,7 +197,10 @@ def layer_estimates(low: LoweredNet, res: np.ndarray, algorithms: dict | None = 
 
 
 def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precision, threads, policy,
-             fps: dict, conventions: Conventions) -> Estimate:
+             fps: dict, conventions: Conventions, asked: str | None = None, **fields) -> Estimate:
+    """The Estimate of kernel costs `res`, costed at `precision`; `asked`: the precision asked
+    for, when it differs; `fields` sets Estimate's other fields (one construction: a
+    dataclasses.replace afterwards costs as much as building the record)."""
     # Time by bound: one bincount over the kernels (bound codes 0..3; 4 = no-op).
     by_bound = np.bincount(res[:, 4].astype(np.int64), weights=res[:, 0], minlength=len(BOUND_NAMES))
     bound_time = {b: float(by_bound[i]) for i, b in enumerate(BOUND_NAMES[:4])}
@@ -234,7 +237,8 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "dropped_layers": [list(d) for d in graph.dropped],
     }
     return Estimate(net=graph.name, hw=device.name, processor=proc.name, processor_kind=proc.kind,
-                    runtime=rt.name, batch=graph.batch, precision=precision, threads=threads,
+                    runtime=rt.name, batch=graph.batch, precision=asked or precision,
+                    threads=threads,
                     policy=policy, total=total, footprints=fps,
                     memory_capacity_bytes=device.memory_bytes, assumptions=assumptions,
-                    lowered=low, kernel_costs=res, runtime_memory=rfp)
+                    lowered=low, kernel_costs=res, runtime_memory=rfp, **fields)

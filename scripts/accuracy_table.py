@@ -55,15 +55,27 @@ MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
 AIM_MEM_MEDIAN, AIM_MEM_MAX = 10.0, 25.0
 
 
-def render_memory(specs, mem_rows, samples: int) -> str:
+def render_memory(specs, mem_rows, samples: int, measured_on: str = "") -> str:
     """The peak-memory section: the spec runtime's memory model against measured peak RSS."""
+    when = measured_on or dt.date.today().isoformat()
     out = [MEM_BEGIN, "## Peak memory: predicted vs measured RSS (ONNX Runtime, CPU)", "",
            f"- Measured: peak RSS of a fresh Python process after session creation and one run, minus its RSS "
            f"after importing numpy and onnxruntime and making the inputs (Linux VmHWM, reset after the baseline); "
-           f"median of {samples} processes (augur_sim/measure/rss.py). RSS does not depend on the machine's load.",
-           "- Predicted: the `onnxruntime` memory model (augur_sim/engine/runtime_memory.py) with the constants in "
-           "the specs' `memory:` section, fitted to synthetic microbenchmark networks "
-           "(augur_sim/measure/memfit.py), never to the networks below.",
+           f"median of {samples} processes (augur_sim/measure/rss.py, the code `augur validate` measures memory "
+           f"with), measured {when} on this machine ({machine_label(machine_info())}). RSS does not depend on "
+           f"the machine's load.",
+           "- Predicted: the `onnxruntime` memory model (augur_sim/engine/runtime_memory.py): the larger of session "
+           "creation's peak (session constants, resident bytes per weight byte, the largest initializer's "
+           "transient copy) and the first run's (the same without the transient, plus the arena pages the run "
+           "writes: augur_sim/engine/ort_arena.py replays ORT's first run, which does not use the memory "
+           "pattern yet, against a simulation of the BFC arena's best-fit, no-split and power-of-two growth "
+           "rules, less the freed heap memory loading left resident that small regions reuse). Its constants "
+           "are the specs' `memory:` section, fitted (scripts/ort_memfit.py) to synthetic microbenchmark "
+           "networks (augur_sim/measure/memfit.py, points in measurements/ort_memory_synthetic.json), never "
+           "to the networks below.",
+           "- Not measured here: from the second run on ORT allocates the traced memory pattern as one more "
+           "block, so a serving process holds more than this peak (SqueezeNet v1.0 at batch 10: 124 MiB "
+           "after one run, 204 MiB after two).",
            f"- Aims: median |error| <= {AIM_MEM_MEDIAN:g}%, none over {AIM_MEM_MAX:g}%.", ""]
     for th, dev in specs.items():
         rows = [r for r in mem_rows if r[1] == th]
@@ -83,25 +95,57 @@ def render_memory(specs, mem_rows, samples: int) -> str:
     return "\n".join(out) + "\n"
 
 
+def _measured_from_table(text: str) -> dict:
+    """(network, threads) -> (measured bytes, spread bytes) read back from a memory section."""
+    import re
+    out, th = {}, None
+    for line in text[text.index(MEM_BEGIN):text.index(MEM_END)].splitlines():
+        m = re.match(r"### (\d+) thread", line)
+        if m:
+            th = int(m.group(1))
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if th and len(cells) == 5 and cells[0] not in ("network", "---"):
+            try:
+                out[(cells[0], th)] = (float(cells[2]) * 2**20, float(cells[3]) * 2**20)
+            except ValueError:
+                continue
+    return out
+
+
 def memory_main(args) -> int:
-    """--memory-only: measure peak RSS per network and thread count; rewrite the memory section."""
+    """--memory-only: measure peak RSS per network and thread count; rewrite the memory section.
+    --memory-from-table: measure nothing; predict again with the current model against the
+    measured figures already in --out's memory section (after a model change)."""
     from augur_sim.estimator import estimate
     from augur_sim.frontends import load_net
     from augur_sim.measure.rss import measure_graph_rss
     want = sorted({int(t) for t in args.threads.split(",") if t.strip()})
     specs = {th: load_hw(hw) for th, hw in ((1, args.hw1), (2, args.hw2)) if th in want}
     only = set(args.nets.split(",")) if args.nets else None
+    out = Path(args.out)
+    table = _measured_from_table(out.read_text()) if args.memory_from_table else {}
     mem_rows = []
     for name, path in network_list(only):
         g = load_net(path)
         for th, dev in specs.items():
             pred = estimate(g, dev, threads=th).total.peak_memory_bytes
-            m = measure_graph_rss(g, th, args.memory_samples)
-            mem_rows.append((name, th, pred, m.peak_bytes, m.spread_bytes))
-            print(f"{name:28s} {th}t memory pred {pred / 2**20:8.1f} MiB  meas {m.peak_bytes / 2**20:8.1f} MiB",
+            if args.memory_from_table:
+                if (name, th) not in table:
+                    raise SystemExit(f"{out}: no measured memory for {name} at {th} thread(s)")
+                meas, spread = table[(name, th)]
+            else:
+                m = measure_graph_rss(g, th, args.memory_samples)
+                meas, spread = m.peak_bytes, m.spread_bytes
+            mem_rows.append((name, th, pred, meas, spread))
+            print(f"{name:28s} {th}t memory pred {pred / 2**20:8.1f} MiB  meas {meas / 2**20:8.1f} MiB",
                   file=sys.stderr)
-    section = render_memory(specs, mem_rows, args.memory_samples)
-    out = Path(args.out)
+    when = ""
+    if args.memory_from_table:
+        import re
+        m = re.search(r"measured (\d{4}-\d\d-\d\d) on this machine", out.read_text())
+        when = m.group(1) if m else ""
+    section = render_memory(specs, mem_rows, args.memory_samples, when)
     old = out.read_text() if out.exists() else ""
     if MEM_BEGIN in old and MEM_END in old:
         text = old[:old.index(MEM_BEGIN)] + section + old[old.index(MEM_END) + len(MEM_END) + 1:]
@@ -125,6 +169,8 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-only", action="store_true",
                     help="measure peak memory only and rewrite just the memory section of --out")
     ap.add_argument("--memory-samples", type=int, default=3, help="fresh processes per network (median)")
+    ap.add_argument("--memory-from-table", action="store_true",
+                    help="with --memory-only: measure nothing, predict again against the section's measured figures")
     args = ap.parse_args(argv)
     if args.memory_only:
         return memory_main(args)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import multiprocessing.connection as mpc
 import os
 import resource
 import shutil
@@ -56,11 +57,15 @@ def _warm_up(folder: Path) -> None:
     for hw in ("jetson_nano", "raspberry_pi_4"):
         estimate(load_net(REPO / "nets" / "squeezenet1_1.yaml"), hw)
     fuzz_cases.make_case("onnx", 0, folder)
+    fuzz_cases._subparsers()
 
 
 def worker(conn, mem_mib: int, timeout_s: float, base: str):
     folder = Path(tempfile.mkdtemp(prefix="w", dir=base))
     _warm_up(folder / "warm")
+    # One case folder for the worker's life, reset after each case (fuzz_cases.reset_folder).
+    d = folder / "case"
+    snap = fuzz_cases.prepare_folder(d)
     limit = _vm_bytes() + mem_mib * (1 << 20)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _alarm)
@@ -70,12 +75,11 @@ def worker(conn, mem_mib: int, timeout_s: float, base: str):
         if msg is None:
             break
         cls, seed = msg
-        d = folder / f"{cls}-{seed}"
         t0 = time.monotonic()
         try:
             signal.setitimer(signal.ITIMER_REAL, timeout_s)
             try:
-                case = fuzz_cases.make_case(cls, seed, d)
+                case = fuzz_cases.make_case(cls, seed, d, prepared=True)
                 oc = fuzz_cases.run_case(case, d)
                 res = (oc.status, oc.signature, oc.detail, case.note, " ".join(case.argv))
             finally:
@@ -86,7 +90,11 @@ def worker(conn, mem_mib: int, timeout_s: float, base: str):
             res = ("FAIL", f"memory limit ({cls}, > {mem_mib} MiB)", "", "", "")
         except BaseException as e:  # noqa: BLE001 -- a bug in the harness itself; report it
             res = ("FAIL", f"harness {type(e).__name__}", str(e)[:300], "", "")
-        shutil.rmtree(d, ignore_errors=True)
+        try:
+            snap = fuzz_cases.reset_folder(d, snap)
+        except OSError:
+            shutil.rmtree(d, ignore_errors=True)
+            snap = fuzz_cases.prepare_folder(d)
         rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         conn.send((res, time.monotonic() - t0, rss_kib))
 
@@ -123,9 +131,11 @@ class Pool:
                     case = todo.pop()
                     w[1].send(case)
                     busy[i] = (case, time.monotonic())
+            # Block until some worker answers (or 50 ms pass, to check for hangs and deaths).
+            ready = set(mpc.wait([self.workers[i][1] for i in busy], timeout=0.05))
             for i, (case, t0) in list(busy.items()):
                 w = self.workers[i]
-                if w[1].poll(0.01):
+                if w[1] in ready:
                     try:
                         res, dt, rss = w[1].recv()
                     except EOFError:
@@ -193,6 +203,7 @@ def main(argv=None) -> int:
     cases = [(c, s) for s in range(args.start, args.start + args.cases) for c in classes]
     base = tempfile.mkdtemp(prefix="augur-fuzz-")
     counts: dict = defaultdict(Counter)
+    case_s: dict = defaultdict(float)
     failures: dict = {}
     slowest = (0.0, None)
     t_start = time.monotonic()
@@ -201,6 +212,7 @@ def main(argv=None) -> int:
         for n, (cls, seed, res, dt) in enumerate(pool.run(cases), 1):
             status, sig, detail, note, argv_s = res
             counts[cls][status] += 1
+            case_s[cls] += dt
             if dt > slowest[0]:
                 slowest = (dt, f"{cls}:{seed}")
             if status == "FAIL":
@@ -226,6 +238,14 @@ def main(argv=None) -> int:
         "slowest_case": {"seconds": round(slowest[0], 3), "case": slowest[1]},
         "wall_s": round(time.monotonic() - t_start, 1),
     }
+    wall = max(summary["wall_s"], 1e-9)
+    summary["cases_per_s"] = round(summary["cases"] / wall, 2)
+    # Per class: the mean time a case holds a worker (making its files included), and the
+    # rate that gives with every worker on that class alone.
+    summary["per_class"] = {c: {"mean_case_ms": round(1e3 * case_s[c] / max(1, sum(counts[c].values())), 2),
+                                "cases_per_s_all_workers": round(args.workers * sum(counts[c].values())
+                                                                 / max(case_s[c], 1e-9), 2)}
+                            for c in classes}
     text = json.dumps(summary, indent=2)
     if args.json:
         Path(args.json).write_text(text + "\n")

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import stat
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ SHARED = Path(os.environ.get("AUGUR_SHARED") or REPO.parent / "shared")
 # printed. Content of such a file is "foreign": the user pointed at it, they did not write it.
 SECRET = "zq-SECRET-7f3a-do-not-echo"
 
-CLASSES = ("prototxt", "yamlnet", "hwspec", "onnx", "cli")
+CLASSES = ("prototxt", "yamlnet", "hwspec", "onnx", "ncnn", "cli")
 
 NUMBERS = ["0", "-1", "1", "2", "3", "7", "1099511627776", "18446744073709551616", "1e308", "-0.5",
            "0x7fffffff", "nan", ".inf", "-.inf", "2.5", "017", "99999999999999999999", "2147483648",
@@ -41,6 +42,7 @@ NUMBERS = ["0", "-1", "1", "2", "3", "7", "1099511627776", "18446744073709551616
 GARBAGE = ["{", "}", "[", "]", "::", '"', "'", "@", "-", "&a", "*a", "!!python/object:os.system",
            "!!set", "<<: *a", "\t", "\x00", "\x01", "\x1b[31m", "\u202e", "\ufeff", "é", "💥", "\\x",
            "1.2.3", "%TAG", "---", "...", "? complex", "|", ">", "#", ": :", "~", "null", "true"]
+_SEEDS: dict = {}   # seed inputs per class, read once per process
 _NUM = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 
 
@@ -149,7 +151,9 @@ def yamlnet_seeds() -> list[str]:
 
 
 def hwspec_seeds() -> list[tuple[str, str]]:
-    return [(p.stem, p.read_text()) for p in sorted((REPO / "hwspecs").glob("*.yaml"))]
+    if "hwspec" not in _SEEDS:
+        _SEEDS["hwspec"] = [(p.stem, p.read_text()) for p in sorted((REPO / "hwspecs").glob("*.yaml"))]
+    return _SEEDS["hwspec"]
 
 
 YAML_INSERTS = [
@@ -309,6 +313,112 @@ def mutate_onnx(data: bytes, rnd: random.Random) -> tuple[bytes, str]:
     return out, "+".join(ops)
 
 
+# ---------------------------------------------------------------- ncnn .param
+
+NCNN_NUMBERS = ["0", "-1", "1", "3", "-233", "-234", "2147483647", "2147483648", "-2147483649", "99999999999999",
+                "1e308", "1e999", "-0.5", "nan", "inf", "2.5", "0x10", "", "1,2", "3,1,2,3", "65536", "-23300"]
+NCNN_GARBAGE = ["=", "0=", "=1", "-23300=", "-23300=5,1", "-23330=4,3,1,1", "Convolution", "0 1", "7767517", "x=y",
+                "-99999=1", "31=1", "32=1", "Input in 0 1 in", "Split s 1 9 a b", "\t", "é", "\x00", "💥",
+                "-23300=99999999,1", "6=-1", "0=0", "1=0", "3=0", "Noop", "MemoryData", "Eltwise e 2 1 a b c"]
+_NCNN_TOKEN = re.compile(r"\S+")
+
+
+def ncnn_corpus_seeds() -> list[tuple[str, str]]:
+    """(stem, text) of benchncnn's .param files of up to 300 lines, when ../shared is there."""
+    return [(p.stem, p.read_text()) for p in _small_files(SHARED / "corpora" / "ncnn" / "models", "*.param", 300)]
+
+
+def random_ncnn(rnd: random.Random) -> str:
+    """A small, valid-looking .param: an Input, then a random chain with splits, a residual
+    add, pools and a classifier head, blob counts kept consistent (mutations break them)."""
+    c, hw = rnd.choice([1, 3, 4, 8]), rnd.choice([1, 5, 8, 16, 32])
+    layers = [f"Input data 0 1 data 0={hw} 1={hw} 2={c}"]
+    blob, n_blobs, k = "data", 1, 0
+    for _ in range(rnd.randint(1, 8)):
+        k += 1
+        kind = rnd.choice(["conv", "dw", "pool", "relu", "bn", "residual", "sigmoid", "concat", "deconv", "clip"])
+        out = f"b{k}"
+        if kind == "conv":
+            o, ker, st = rnd.choice([4, 8, 16]), rnd.choice([1, 3, 5]), rnd.choice([1, 2])
+            layers.append(f"Convolution conv{k} 1 1 {blob} {out} 0={o} 1={ker} 3={st} 4={ker // 2} 5=1 "
+                          f"6={o * c * ker * ker} 9={rnd.choice([0, 1, 2])}")
+            c = o
+        elif kind == "dw":
+            ker = rnd.choice([3, 5])
+            layers.append(f"ConvolutionDepthWise dw{k} 1 1 {blob} {out} 0={c} 1={ker} 4={ker // 2} 5=1 "
+                          f"6={c * ker * ker} 7={c} 9=1")
+        elif kind == "deconv":
+            layers.append(f"Deconvolution up{k} 1 1 {blob} {out} 0={c} 1=2 3=2 5=0 6={c * c * 4}")
+        elif kind == "pool":
+            layers.append(f"Pooling pool{k} 1 1 {blob} {out} 0={rnd.choice([0, 1])} 1=2 2=2 "
+                          f"{rnd.choice(['', '4=1', '5=1'])}".rstrip())
+        elif kind == "relu":
+            layers.append(f"ReLU relu{k} 1 1 {blob} {out}")
+        elif kind == "sigmoid":
+            layers.append(f"Sigmoid sig{k} 1 1 {blob} {out}")
+        elif kind == "clip":
+            layers.append(f"Clip clip{k} 1 1 {blob} {out} 0=0.0 1=6.0")
+        elif kind == "bn":
+            layers.append(f"BatchNorm bn{k} 1 1 {blob} {out} 0={c}")
+        elif kind == "residual":
+            layers.append(f"Split sp{k} 1 2 {blob} {out}a {out}b")
+            layers.append(f"Convolution rc{k} 1 1 {out}a {out}c 0={c} 1=3 4=1 5=1 6={c * c * 9}")
+            layers.append(f"BinaryOp add{k} 2 1 {out}c {out}b {out} 0=0")
+            n_blobs += 3
+        elif kind == "concat":
+            layers.append(f"Split sp{k} 1 2 {blob} {out}a {out}b")
+            layers.append(f"Concat cat{k} 2 1 {out}a {out}b {out} 0=0")
+            n_blobs += 2
+            c *= 2
+        blob = out
+        n_blobs += 1
+    if rnd.random() < 0.7:
+        layers.append(f"Pooling gap 1 1 {blob} gp 0=1 4=1")
+        layers.append(f"InnerProduct fc 1 1 gp fc 0=10 1=1 2={10 * c}")
+        layers.append("Softmax prob 1 1 fc prob 0=0")
+        n_blobs += 3
+    return f"7767517\n{len(layers)} {n_blobs}\n" + "\n".join(layers) + "\n"
+
+
+def mutate_ncnn(text: str, rnd: random.Random) -> tuple[str, str]:
+    """Token-level damage to layer lines (the format is whitespace-separated tokens), or the
+    generic line-level damage."""
+    if rnd.random() < 0.4:
+        return mutate_text(text, rnd)
+    lines = text.split("\n")
+    ops = []
+    for _ in range(rnd.choice([1, 1, 2, 3])):
+        op = rnd.choice(["number", "number", "number", "drop", "insert", "header", "blob", "type"])
+        i = 2 + rnd.randrange(max(1, len(lines) - 3)) if op != "header" else rnd.choice([0, 1])
+        if i >= len(lines):
+            continue
+        toks = _NCNN_TOKEN.findall(lines[i])
+        if not toks:
+            continue
+        j = rnd.randrange(len(toks))
+        if op in ("number", "header"):
+            key, eq, val = toks[j].partition("=")
+            tgt = val if eq and rnd.random() < 0.75 else toks[j]
+            ms = list(re.finditer(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", tgt))
+            if ms:
+                m = rnd.choice(ms)
+                new = tgt[:m.start()] + rnd.choice(NCNN_NUMBERS) + tgt[m.end():]
+                toks[j] = (key + eq + new) if tgt is val else new
+        elif op == "drop":
+            del toks[j]
+        elif op == "insert":
+            toks.insert(j, rnd.choice(NCNN_GARBAGE))
+        elif op == "blob" and len(toks) > 4:
+            toks[rnd.randrange(4, len(toks))] = rnd.choice(["data", "nosuch", "b1", "b1a", "prob", ""])
+        elif op == "type":
+            toks[0] = rnd.choice(["Convolution", "Pooling", "Split", "Concat", "Reshape", "Permute", "Slice",
+                                  "Interp", "Crop", "Eltwise", "Gemm", "MultiHeadAttention", "Noop",
+                                  "DetectionOutput", "Yolov3DetectionOutput", "PriorBox", "Nosuch"])
+        lines[i] = " ".join(toks)
+        ops.append(op)
+    return "\n".join(lines), "+".join(ops) or "none"
+
+
 # ---------------------------------------------------------------- hardware specs
 
 def make_hwspec(rnd: random.Random, folder: Path) -> tuple[Path, str]:
@@ -357,11 +467,21 @@ def plant_decoys(folder: Path) -> None:
 CLI_SKIP = {"calibrate", "validate"}   # they time real runs on this machine: not input parsing
 
 
+_SUBPARSERS: dict = {}
+
+
 def _subparsers():
+    """The CLI's subcommands (built once: cases only read the parser's option tables)."""
+    if not _SUBPARSERS:
+        _SUBPARSERS.update(_build_subparsers())
+    return _SUBPARSERS
+
+
+def _build_subparsers():
     import argparse
 
     from augur_sim.cli import build_parser
-    p = build_parser()
+    p = build_parser(every=True)
     out = {}
     for a in p._actions:
         if isinstance(a, argparse._SubParsersAction):
@@ -372,7 +492,7 @@ def _subparsers():
 
 
 _NET_VALUES = ["resnet18", "mobilenet_v2", "squeezenet1_1", "nosuchnet", "nets/alexnet.yaml", "net.yaml",
-               "model.onnx", "tiny.prototxt", "secret.yaml", "spec/secret.txt", "adir.yaml", "", "-", "nets/*.yaml",
+               "model.onnx", "model.param", "tiny.prototxt", "secret.yaml", "spec/secret.txt", "adir.yaml", "", "-", "nets/*.yaml",
                "resnet-s0-00002", "regnet-s1-00000"]
 _HW_VALUES = ["jetson_nano", "raspberry_pi_4", "jetson_tx2", "jetson_*", "nosuchhw", "spec/secret.yaml",
               "secret.txt", "/dev/zero", "fifo.yaml", "adir.yaml", "", "hwspecs/jetson_nano.yaml"]
@@ -449,19 +569,65 @@ def make_cli(rnd: random.Random, folder: Path) -> tuple[tuple, str]:
 
 # ---------------------------------------------------------------- cases
 
-_SEEDS: dict = {}
-
-
 def _seeds(cls):
     if cls not in _SEEDS:
-        _SEEDS[cls] = {"prototxt": prototxt_seeds, "yamlnet": yamlnet_seeds, "onnx": onnx_seeds}[cls]()
+        _SEEDS[cls] = {"prototxt": prototxt_seeds, "yamlnet": yamlnet_seeds, "onnx": onnx_seeds,
+                       "ncnn": ncnn_corpus_seeds}[cls]()
     return _SEEDS[cls]
 
 
-def make_case(cls: str, seed: int, folder: Path) -> Case:
-    rnd = random.Random(f"{cls}:{seed}")
+def prepare_folder(folder: Path) -> dict:
+    """Plant the decoys and the files CLI cases name; return a snapshot for reset_folder."""
     folder.mkdir(parents=True, exist_ok=True)
     plant_decoys(folder)
+    (folder / "net.yaml").write_text((REPO / "nets" / "squeezenet1_1.yaml").read_text())
+    (folder / "tiny.prototxt").write_text(_seeds("prototxt")[-1])
+    (folder / "model.onnx").write_bytes(_seeds("onnx")[0])
+    (folder / "model.param").write_text(random_ncnn(random.Random(0)))
+    (folder / "sweep.csv").write_text("net,hw\nx,y\n")
+    return _snapshot(folder)
+
+
+def _snapshot(folder: Path) -> dict:
+    out = {}
+    for root, dirs, files in os.walk(folder):
+        for n in dirs + files:
+            p = os.path.join(root, n)
+            st = os.lstat(p)
+            # A folder's size and mtime change when a case adds a file to it: its type only.
+            plain = not stat.S_ISDIR(st.st_mode)
+            out[os.path.relpath(p, folder)] = (st.st_mode, st.st_size if plain else 0, st.st_mtime_ns if plain else 0)
+    return out
+
+
+def reset_folder(folder: Path, snap: dict) -> dict:
+    """Bring a case folder back to its prepared state: remove what a case added, and prepare
+    it afresh if a case changed a planted file. Much cheaper than a new folder per case
+    (removing a folder tree costs ~12 ms here, more than most cases)."""
+    now = _snapshot(folder)
+    if any(now.get(k) != v for k, v in snap.items()):
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+        return prepare_folder(folder)
+    for rel in sorted((k for k in now if k not in snap), key=lambda k: -k.count(os.sep)):
+        p = folder / rel
+        try:
+            if p.is_dir() and not p.is_symlink():
+                import shutil
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except FileNotFoundError:
+            pass
+    return snap
+
+
+def make_case(cls: str, seed: int, folder: Path, prepared: bool = False) -> Case:
+    """The case (cls, seed), its files written into `folder` (prepared by prepare_folder
+    unless `prepared` says it already is)."""
+    rnd = random.Random(f"{cls}:{seed}")
+    if not prepared:
+        prepare_folder(folder)
     if cls == "prototxt":
         text, ops = mutate_text(rnd.choice(_seeds(cls)), rnd)
         p = folder / "case.prototxt"
@@ -487,12 +653,20 @@ def make_case(cls: str, seed: int, folder: Path) -> Case:
         p = folder / "case.onnx"
         p.write_bytes(data)
         return Case(cls, seed, "load", str(p), note=ops)
+    if cls == "ncnn":
+        corpus = _seeds(cls)
+        if corpus and rnd.random() < 0.7:
+            stem, text = rnd.choice(corpus)
+            note = stem
+        else:
+            stem, text, note = "gen", random_ncnn(rnd), "generated"
+        text, ops = mutate_ncnn(text, rnd)
+        # The file keeps its corpus stem: some benchncnn models take their input shape from it.
+        p = folder / f"{stem}.param"
+        p.write_text(text, errors="surrogateescape")
+        return Case(cls, seed, "load", str(p), note=f"{note}:{ops}")
     if cls == "cli":
-        # Files the options may name, made in the case folder (the CLI runs there).
-        (folder / "net.yaml").write_text((REPO / "nets" / "squeezenet1_1.yaml").read_text())
-        (folder / "tiny.prototxt").write_text(_seeds("prototxt")[-1])
-        (folder / "model.onnx").write_bytes(_seeds("onnx")[0])
-        (folder / "sweep.csv").write_text("net,hw\nx,y\n")
+        # Files the options may name are in the case folder (prepare_folder; the CLI runs there).
         argv, cmd = make_cli(rnd, folder)
         return Case(cls, seed, "cli", None, argv=argv, note=cmd)
     raise ValueError(f"unknown fuzz class {cls!r}")

@@ -150,3 +150,86 @@ def test_generated_networks_addressable_by_name(tmp_path):
     assert rc == 0 and (tmp_path / "g.onnx").stat().st_size > 0, err
     rc, out, err = sh("augur estimate resnet-s0-00002 --hw jetson_nano --format json")
     assert rc == 0 and json.loads(out)["net"] == "resnet-s0-00002"
+
+
+# ---------------------------------------------------------------- item 13: sweep to stdout, Pareto options
+
+def test_sweep_out_dash_writes_the_table_to_stdout(tmp_path):
+    rc, out, err = sh("augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out -",
+                      cwd=tmp_path)
+    assert rc == 0, err
+    rows = list(csv.DictReader(out.splitlines()))
+    assert {(r["net"], r["hw"]) for r in rows} == {(n, h) for n in ("squeezenet1_1", "resnet18")
+                                                   for h in ("jetson_nano", "raspberry_pi_4")}
+    # Only the table on stdout; the summary on stderr; no file or part folder left behind.
+    assert "rows" in err and "net,net_source" not in err.replace('"', "")
+    assert list(tmp_path.iterdir()) == []
+    # The same rows as a results file, column for column.
+    f = tmp_path / "r.csv"
+    assert sh(f"augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out {f}")[0] == 0
+    assert _rows(f) == rows
+    rc, out, err = sh("augur sweep --nets squeezenet1_1 --hw jetson_nano --batch 1 4 --out - --format json")
+    d = json.loads(out)
+    assert rc == 0 and [r["batch"] for r in d] == [1, 4] and d[1]["throughput_ips"] > 0
+    assert d[0]["time_ms"] == pytest.approx(float(next(r["time_ms"] for r in rows if r["net"] == "squeezenet1_1"
+                                                       and r["hw"] == "jetson_nano")), rel=1e-12)
+
+
+def test_sweep_out_dash_prints_nothing_on_error(tmp_path):
+    rc, out, err = sh("augur sweep --nets squeezenet1_1 nosuchnet --hw jetson_nano --out -")
+    assert rc == 2 and out == "" and err.count("\n") == 1 and "nosuchnet" in err
+    rc, out, err = sh(f"augur sweep --nets squeezenet1_1 --hw jetson_nano --out {tmp_path / 'r.csv'} --format json")
+    assert rc == 2 and "contradicts" in err and not (tmp_path / "r.csv").exists()
+
+
+def _front_brute_force(pts):
+    """Points no other point dominates (x lower is better, y higher is better)."""
+    return {n for n, x, y in pts
+            if not any(x2 <= x and y2 >= y and (x2 < x or y2 > y) for _, x2, y2 in pts)}
+
+
+def test_pareto_axes_and_front_labels_as_typed(tmp_path):
+    import re
+    res = tmp_path / "r.csv"
+    rc, _, err = sh(f"augur sweep --nets squeezenet1_1 resnet18 resnet50 mobilenet_v2 alexnet --generate resnet:4 "
+                    f"--hw jetson_nano raspberry_pi_4 --out {res}")
+    assert rc == 0, err
+    rc, _, err = sh(f"augur plot {res} --pareto-x energy_mj --pareto-y params --image-format svg "
+                    f"--out-prefix {tmp_path / 'p'}")
+    assert rc == 0, err
+    svg = (tmp_path / "p-pareto.svg").read_text()
+    assert 'id="xlabel:energy_mj:min"' in svg and 'id="ylabel:params:max"' in svg
+    labels = set(re.findall(r'id="label:([^"]+)"', svg))
+    want = set()
+    rows = _rows(res)
+    for dev in ("jetson_nano/gpu", "raspberry_pi_4/cpu"):
+        pts = [(r["net"], float(r["energy_mj"]), float(r["params"])) for r in rows
+               if f"{r['hw']}/{r['processor']}" == dev]
+        front = _front_brute_force(pts)
+        assert 0 < len(front) < len(pts)
+        want |= {f"{dev}:{n}" for n in front}
+    assert labels == want
+    # Reversed direction and no labels; unknown quantities are one-line errors, nothing written.
+    rc, _, err = sh(f"augur plot {res} --pareto-x peak_mib --pareto-y macs:min --pareto-labels none "
+                    f"--image-format svg --out-prefix {tmp_path / 'q'}")
+    svg = (tmp_path / "q-pareto.svg").read_text()
+    assert rc == 0 and 'id="ylabel:macs:min"' in svg and 'id="label:' not in svg
+    for bad in ("--pareto-x speed", "--pareto-y macs:most"):
+        rc, _, err = sh(f"augur plot {res} {bad} --out-prefix {tmp_path / 'z'}")
+        assert rc == 2 and err.count("\n") == 1 and "--pareto-" in err
+    assert not list(tmp_path.glob("z-*"))
+
+
+# ---------------------------------------------------------------- item 11: whatif grid in MiB
+
+def test_whatif_grid_reports_dram_in_mib():
+    rc, out, err = sh("augur whatif squeezenet1_1 --hw jetson_nano --vary gpu.dram_bw_gbs=25.6,51.2 --format json")
+    assert rc == 0, err
+    pts = json.loads(out)["points"]
+    assert "dram_mb" not in pts[0]
+    rc, est, _ = sh("augur estimate squeezenet1_1 --hw jetson_nano --format json")
+    dram = json.loads(est)["total"]["dram_bytes"]
+    assert pts[0]["gpu.dram_bw_gbs"] == 25.6
+    assert pts[0]["dram_mib"] == pytest.approx(dram / 2**20, rel=1e-9)
+    rc, out, _ = sh("augur whatif squeezenet1_1 --hw jetson_nano --vary gpu.dram_bw_gbs=25.6,51.2")
+    assert "DRAM MiB" in out and " MB" not in out

@@ -332,3 +332,28 @@ def test_sweep_checks_every_option_before_generating_networks(monkeypatch, tmp_p
         rc = main(["sweep", "--generate", "resnet:999999", "--out", str(tmp_path / "o.parquet")] + extra)
         err = capsys.readouterr().err
         assert rc == 2 and needle in err and err.count("\n") == 1, (extra, err)
+
+
+def test_report_with_an_empty_hw_is_one_line(tmp_path, capsys):
+    # Found by tests/test_fuzz_formats.py: `--hw ''` left no device and the page crashed.
+    out = tmp_path / "r.html"
+    _one_line_error(capsys, "report", "squeezenet1_1", "--hw", "", "--out", str(out), contains=("--hw",))
+    assert not out.exists()
+
+
+def test_onnx_scalar_network_input_is_refused(tmp_path):
+    # Found by tests/test_fuzz_formats.py: a rank-0 graph input built, then count_net's batch
+    # (the input's first dimension) raised IndexError.
+    import pytest
+    from onnx import TensorProto, helper
+
+    from augur_sim.errors import AugurError
+    from augur_sim.frontends import load_net
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    p = tmp_path / "scalar.onnx"
+    p.write_bytes(helper.make_model(g).SerializeToString())
+    with pytest.raises(AugurError) as e:
+        load_net(str(p))
+    assert str(e.value).startswith(str(p)) and "no dimensions" in str(e.value)

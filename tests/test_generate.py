@@ -40,14 +40,60 @@ def test_params_stay_in_documented_ranges():
     for g in generate("resnet", 40, seed=5):
         p = g.params
         assert p["resolution"] in G.RESNET_RESOLUTIONS
-        assert all(lo <= d <= hi for d, (lo, hi) in zip(p["depths"], G.RESNET_DEPTHS))
+        assert all(lo <= d <= hi for d, (lo, hi) in zip(p["depths"], G.RESNET_DEPTHS[p["block"]]))
         assert set(p["kernels"]) <= set(G.RESNET_KERNELS)
-        assert G.RESNET_GROWTH[0] <= p["growth"] <= G.RESNET_GROWTH[1]
+        assert p["widths"] == [p["base_width"] * 2 ** i for i in range(4)]
     for g in generate("mobilenet", 40, seed=5):
         p = g.params
         assert G.MBV2_WIDTH_MULT[0] <= p["width_mult"] <= G.MBV2_WIDTH_MULT[1]
         assert p["expansions"][0] == 1 and set(p["expansions"][1:]) <= set(G.MBV2_EXPANSIONS)
         assert set(p["kernels"]) <= set(G.MBV2_KERNELS)
+        assert all(lo <= d <= hi for d, (lo, hi) in zip(p["depths"], G.MBV2_DEPTHS))
+
+
+def _doc_bounds() -> dict:
+    """The bounds table of docs/SWEEPS.md: family -> (GMACs min, max, M params min, max)."""
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "SWEEPS.md").read_text()
+    rows = re.findall(r"^\| (resnet|mobilenet) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", text, re.M)
+    return {r[0]: tuple(float(x) for x in r[1:]) for r in rows}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_space_bounds_are_the_documented_ones_and_hold_for_samples(family):
+    from augur_sim.explore.generate import space_bounds
+    b = space_bounds(family)
+    doc = _doc_bounds()[family]
+    got = (b.macs_min / 1e9, b.macs_max / 1e9, b.params_min / 1e6, b.params_max / 1e6)
+    for d, g in zip(doc, got):
+        assert d == pytest.approx(g, rel=5e-3), (family, doc, got)
+    for g in generate(family, 40, seed=9):
+        t = count_net(g.graph()).total
+        assert b.macs_min <= t.macs <= b.macs_max and b.params_min <= t.params <= b.params_max, g.name
+
+
+def test_space_is_bounded_by_the_published_networks():
+    """The largest ResNet of the space is ResNet-152 (He et al. 2016) at 256 px; ResNet-18,
+    ResNet-50 and MobileNetV2 1.0 are points of the space, count for count."""
+    from augur_sim.explore.generate import _corner, space_bounds
+    from augur_sim.frontends import load_net
+    r152 = count_net(load_net("resnet152", input_shape=(1, 3, 256, 256))).total
+    b = space_bounds("resnet")
+    assert (b.macs_max, b.params_max) == (r152.macs, r152.params)
+    assert b.macs_max < 16e9 and b.params_max < 61e6      # not the 120 GMACs / 599 M of before
+    for zoo, block, depths in (("resnet18", "basic", [2, 2, 2, 2]), ("resnet50", "bottleneck", [3, 4, 6, 3])):
+        p = dict(_corner("resnet", True, block), resolution=224, depths=depths)
+        assert _mp(build("resnet", p)) == _mp(load_net(zoo)), zoo
+    p = dict(_corner("mobilenet", False), resolution=224, width_mult=1.0, stem_width=32,
+             widths=[16, 24, 32, 64, 96, 160, 320], depths=[1, 2, 3, 4, 3, 3, 1], expansions=[1] + [6] * 6,
+             kernels=[3] * 7, last_width=1280)
+    assert _mp(build("mobilenet", p)) == _mp(load_net("mobilenet_v2"))
+
+
+def _mp(graph):
+    t = count_net(graph).total
+    return t.macs, t.params, t.stat_params
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -1,6 +1,9 @@
-"""Every registered op kind, and every activation function of ops/activations.py, lowers,
-exports to ONNX and comes back with the same counts; the kinds that have no ONNX form are
-named, with the reason. A new kind without an example here fails the first test."""
+"""Every registered op kind has its facts (ops/facts.py), and every activation function its
+own (ops/activations.py); each kind lowers to the kernel class its facts say, exports to
+ONNX and comes back with the same counts (as itself, where its facts name ONNX operators);
+the kinds that have no ONNX form say why in the table. The table is checked against the
+registry, the ONNX importer's handlers and the torch runner. A new kind without facts or an
+example here fails the first tests."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,10 +15,11 @@ import augur_sim  # noqa: E402
 from augur_sim.counts import count_net  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer  # noqa: E402
-from augur_sim.lowering import lower  # noqa: E402
+from augur_sim.lowering import GEMM, NOOP, STREAM, lower  # noqa: E402
 from augur_sim.measure.export import export_onnx  # noqa: E402
 from augur_sim.ops import registry  # noqa: E402
 from augur_sim.ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS, ONNX_ACTIVATIONS  # noqa: E402
+from augur_sim.ops.facts import CHAIN, EXPORT_RULES, FACTS, KERNEL_CLASSES, NO_EXPORT, TORCH_KINDS  # noqa: E402
 
 X = (2, 4, 8, 8)
 # kind -> (attrs, extra input shapes beside x or None for a source op)
@@ -46,14 +50,6 @@ EXAMPLES = {
     "transpose": {"perm": (0, 2, 3, 1)},
     "const": {"shape": (4, 8, 8), "batch": 1},
 }
-# Kinds with no ONNX form, and why.
-NO_EXPORT = {
-    "input": "the graph's inputs: exported as graph inputs, not nodes",
-    "opaque": "an ONNX node the importer keeps uncounted: there is nothing to write back",
-    "priorbox": "SSD prior boxes: an ncnn/Caffe layer with no ONNX operator",
-    "detection_output": "SSD post-processing: no ONNX operator",
-    "yolo_detection": "YOLO post-processing: no ONNX operator",
-}
 
 
 def _graph(kind: str, attrs: dict):
@@ -78,6 +74,53 @@ def _graph(kind: str, attrs: dict):
 def test_every_kind_has_an_example_or_a_reason():
     assert set(EXAMPLES) | set(NO_EXPORT) == set(registry.kinds())
     assert not set(EXAMPLES) & set(NO_EXPORT)
+    assert all(NO_EXPORT.values())
+
+
+def test_every_registered_kind_has_consistent_facts():
+    assert set(FACTS) == set(registry.kinds())
+    for kind, f in FACTS.items():
+        assert f.kind == kind and f.kernel in KERNEL_CLASSES and f.export in EXPORT_RULES, kind
+        # lowering takes free kinds as no-ops from the registry's category: the two agree
+        assert (f.kernel == "noop") == (registry.get(kind).category == "free"), kind
+        assert f.exp >= 0 and f.pow >= 0
+        assert (f.export == "none") == bool(f.no_export), kind
+        assert f.torch is None or all(p.isidentifier() or p.startswith("__") for p in f.torch.split("."))
+    assert set(CHAIN.values()) == {"conv", "fc", "bn", "elt"}
+
+
+def test_onnx_operators_are_the_importers_handlers():
+    # Every ONNX operator the importer turns into a layer is named by one kind's facts (two
+    # for MatMul/Gemm: fc with a constant weight, matmul otherwise), and no other.
+    from augur_sim.frontends.onnx import HANDLERS
+    named = {op for f in FACTS.values() for op in f.onnx}
+    assert named == set(HANDLERS) - {"Constant", "Shape"}  # those two fold to constants
+    assert {op for op in named if sum(op in f.onnx for f in FACTS.values()) > 1} == {"MatMul", "Gemm"}
+    assert set(ONNX_ACTIVATIONS) <= set(FACTS["act"].onnx)
+
+
+def test_yaml_keys_are_the_yaml_frontends():
+    from augur_sim.frontends.yamlnet import ELTWISE_KEYS, OP_KEYS
+    keys = [k for f in FACTS.values() for k in f.yaml]
+    assert sorted(keys) == sorted(OP_KEYS)  # each key once, and every key the format has
+    assert set(FACTS["eltwise"].yaml) == set(ELTWISE_KEYS)
+
+
+def test_torch_kinds_are_the_runners():
+    # The runner's dispatch (string comparisons with `op` in build_module, read with ast:
+    # torch need not be installed) handles exactly the kinds whose facts name a torch form.
+    import ast
+    import inspect
+
+    from augur_sim.measure import torchexec
+    tree = ast.parse(inspect.getsource(torchexec.build_module))
+    handled = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "op":
+            for comp in node.comparators:
+                elts = comp.elts if isinstance(comp, ast.Tuple) else [comp]
+                handled |= {e.value for e in elts if isinstance(e, ast.Constant)}
+    assert handled - {"input"} == set(TORCH_KINDS)
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))
@@ -85,20 +128,41 @@ def test_kind_lowers_exports_and_round_trips(tmp_path, kind):
     g = _graph(kind, EXAMPLES[kind])
     low = lower(g, "fp32", ("conv_bias", "conv_relu"))
     assert low.n >= 1 and np.all(np.isfinite(low.rows))
+    # the kernel class the facts give (a depthwise conv would run as a direct kernel)
+    host = "k" if kind == "const" else "l"
+    cls = int(low.rows[low.layer_kernel[host], 0])
+    assert cls == {"gemm": GEMM, "stream": STREAM, "noop": NOOP}[FACTS[kind].kernel]
     p = tmp_path / f"{kind}.onnx"
     export_onnx(g, p)
     back = load_onnx(p)
     a, b = count_net(g).total, count_net(back).total
     assert (a.macs, a.params, a.flops) == (b.macs, b.params, b.flops)
     assert [back.tensors[t].shape for t in back.outputs] == [g.tensors[t].shape for t in g.outputs]
+    if FACTS[kind].onnx:  # it comes back as itself (a view as some view: flatten is written as Reshape)
+        ops = {layer.op for layer in back.layers()} - {"input"}
+        assert kind in ops or FACTS[kind].kernel == "noop" and {FACTS[o].kernel for o in ops} == {"noop"}
 
 
-@pytest.mark.xfail(strict=True, reason="known: a batched const exports as Expand of a (1, ...) weight, and "
-                   "the ONNX importer counts the expanded tensor as parameters (512, not 256)")
 def test_batched_const_round_trips(tmp_path):
+    # A batched const exports as Expand of its (1, ...) weight; the importer counts what the
+    # file stores (256), not the expanded tensor (512).
     g = _graph("const", {"shape": (4, 8, 8), "batch": 2})
     export_onnx(g, tmp_path / "c.onnx")
-    assert count_net(load_onnx(tmp_path / "c.onnx")).total.params == count_net(g).total.params
+    back = load_onnx(tmp_path / "c.onnx")
+    assert count_net(back).total.params == count_net(g).total.params == 256
+    assert [back.tensors[t].shape for t in back.outputs] == [(2, 4, 8, 8)]
+
+
+def test_batched_const_into_a_concat_round_trips(tmp_path):
+    b = GraphBuilder("const_cat", "t.yaml")
+    b.add_input("x", (2, 4, 8))
+    b.add_layer(Layer("k", "const", {"shape": (1, 8), "batch": 2}, (), ("k",)))
+    b.add_layer(Layer("c", "concat", {"axis": 1}, ("x", "k"), ("y",)))
+    g = b.build()
+    export_onnx(g, tmp_path / "c.onnx")
+    back = load_onnx(tmp_path / "c.onnx")
+    assert count_net(back).total.params == count_net(g).total.params == 8
+    assert [back.tensors[t].shape for t in back.outputs] == [(2, 5, 8)]
 
 
 # Attributes an activation needs beyond its name, for the example graph.

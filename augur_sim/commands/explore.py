@@ -9,10 +9,10 @@ from ..explore import sweep as S
 from ..explore import whatif as W
 from ..explore.generate import parse_generate
 from ..explore.sweep import read_table
-from ..explore.sweep_plots import heatmap_plot, pareto_plot, whatif_plot
+from ..explore.sweep_plots import LABEL_MODES, METRICS, heatmap_plot, pareto_plot, parse_axis, whatif_plot
 from ..frontends import load_net
 from ..report import dumps, to_csv
-from .args import _positive, _shape, add_hw_args, add_net_args, emit
+from .args import Once, _positive, _shape, add_hw_args, add_net_args, emit
 
 
 def cmd_whatif(args):
@@ -57,9 +57,17 @@ def _joined(values, default: str = "") -> str:
 
 
 def cmd_sweep(args):
-
-    out = Path(args.out)
-    S._fmt(out)  # check the suffix before any work
+    # `--out -`: the table goes to stdout (CSV, or JSON with --format json) once the sweep is
+    # complete; the summary and progress go to stderr. A file's format is its suffix.
+    to_stdout = args.out == "-"
+    out = None if to_stdout else Path(args.out)
+    if to_stdout:
+        fmt = args.format or "csv"
+    else:
+        fmt = S._fmt(out)  # check the suffix before any work
+        if args.format is not None and args.format != fmt:
+            raise AugurError(f"--format {args.format} contradicts --out {args.out} (a results file's format "
+                             f"is its suffix; --format is for --out -)")
     # List options arrive as lists (repeated, space-separated, a shell-expanded glob); each
     # item may itself be a comma list: joined, they go through the one comma-list parser.
     batches = S.parse_batches(_joined(args.batch, "1"))
@@ -80,21 +88,33 @@ def cmd_sweep(args):
     progress = args.progress or sys.stderr.isatty()
     summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
                        scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows)
+    if to_stdout:
+        text = S.table_text(summ.table, fmt)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        print(f"stdout: {summ.rows_in_file} rows ({fmt}) from {summ.items} items in {summ.elapsed_s:.1f} s "
+              f"[{summ.backend}]", file=sys.stderr)
+        return 0
     print(f"{out}: {summ.rows_in_file} rows ({summ.rows_written} new, {summ.rows_skipped} already there) "
           f"from {summ.items} items in {summ.elapsed_s:.1f} s [{summ.backend}]", file=sys.stderr)
     return 0
 
 
 def cmd_plot(args):
+    # Axis and label options are checked before the results file is read or anything drawn.
+    parse_axis(args.pareto_x, "--pareto-x")
+    parse_axis(args.pareto_y, "--pareto-y")
     table = read_table(args.results)
     if len(table) == 0:
         raise AugurError("no rows to plot", file=args.results)
     prefix = args.out_prefix or str(args.results).rsplit(".", 1)[0]
+    ext = args.image_format
     try:
-        a = heatmap_plot(table, f"{prefix}-heatmap.png", batch=args.batch, precision=args.precision)
+        a = heatmap_plot(table, f"{prefix}-heatmap.{ext}", batch=args.batch, precision=args.precision)
     except AugurError as e:
         raise e.located(file=args.results)  # e.g. no rows of the asked batch: name the results file
-    b = pareto_plot(table, f"{prefix}-pareto.png", batch=args.batch, precision=args.precision)
+    b = pareto_plot(table, f"{prefix}-pareto.{ext}", batch=args.batch, precision=args.precision,
+                    x=args.pareto_x, y=args.pareto_y, labels=args.pareto_labels)
     print(f"wrote {a} and {b}", file=sys.stderr)
     return 0
 
@@ -128,7 +148,10 @@ def register(sub):
     p.add_argument("--precision", nargs="+", action="extend", default=None, metavar="P",
                    help="precisions among fp32, fp16, bf16, int8 (default fp32): space- or comma-separated, "
                         "repeatable")
-    p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it")
+    p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it; "
+                                                "'-': the table on stdout once complete (no resume)")
+    p.add_argument("--format", choices=["csv", "json"], default=None,
+                   help="with --out -: csv (default) or json (an array of row objects)")
     p.add_argument("--scheduler", default=None, help="dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--jobs", default=None, help="local worker processes (default: all cores for "
                                                 "big sweeps, in-process for small ones)")
@@ -143,4 +166,13 @@ def register(sub):
                                                       "(default: the results path without suffix)")
     p.add_argument("--batch", type=int, default=None, help="batch to plot (default: the first)")
     p.add_argument("--precision", default=None, help="precision to plot (default: the first)")
+    p.add_argument("--pareto-x", default="latency_ms", action=Once, metavar="QTY[:min|max]",
+                   help=f"Pareto chart x axis, one of {', '.join(METRICS)} (default latency_ms); "
+                        f":min/:max overrides which way is better")
+    p.add_argument("--pareto-y", default="macs", action=Once, metavar="QTY[:min|max]",
+                   help="Pareto chart y axis (default macs: most MACs for the latency)")
+    p.add_argument("--pareto-labels", choices=LABEL_MODES, default="front", action=Once,
+                   help="name the networks on each device's front (default), every point, or none")
+    p.add_argument("--image-format", choices=["png", "svg", "pdf"], default="png", action=Once,
+                   help="file type of both charts (default png)")
     p.set_defaults(func=cmd_plot)

@@ -16,6 +16,8 @@ from .args import _positive, add_net_args, net_from_args
 
 def cmd_report(args):
     args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
+    if not args.hw:
+        raise AugurError("--hw needs a device name or spec path (`augur hw list`)")
     if len(args.hw) > MAX_DEVICES:
         raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
     check_writable(args.out)  # before the slow part

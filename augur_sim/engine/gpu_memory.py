@@ -8,6 +8,7 @@ estimate says so in the spec (`# estimate:`) or in the model's notes.
 from __future__ import annotations
 
 from ..graph import DTYPE_BYTES, LayerGraph
+from ..ops import registry
 from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
 
 # ------------------------------------------------------------------ CUDA caching allocator
@@ -124,7 +125,28 @@ PYTORCH_DEFAULTS = {
     "cublas_workspace_mib": 8.125,  # PyTorch's default CUBLAS_WORKSPACE_CONFIG ":4096:2:16:8"
     "cudnn_workspace_cap_mib": 1024.0,  # cap on one conv's workspace the model assumes
     "cudagraph": 0,             # 1: the graph's private pool keeps the activations reserved
+    "keep_outputs": 0,          # 1: every layer output lives until forward returns (see below)
 }
+
+
+def _keep_all_schedule(graph: LayerGraph, eb: int):
+    """Lifetimes under an executor that keeps every layer's output in a dict until the
+    forward returns (augur_sim/measure/torchexec.py's GraphModule, which the H200 memory
+    measurements ran): no in-place ops, nothing freed before the end; views (reshape,
+    flatten, identity) share their input's block."""
+    root: dict = {}
+    for name in graph.order:
+        L = graph.layer(name)
+        view = registry.get(L.op).category == "free" and L.op != "input"
+        for t in L.outputs:
+            root[t] = root.get(L.inputs[0], L.inputs[0]) if view and L.inputs else t
+    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
+    born, seen = [], set()
+    for name in graph.order:
+        b = [root[t] for t in graph.layer(name).outputs if root[t] not in seen]
+        seen.update(b)
+        born.append(b)
+    return size, born, [[] for _ in graph.order]
 
 
 def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
@@ -144,6 +166,8 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
       peak counts the activations twice.
     - the CUDA context is outside the allocator: nvidia-smi shows it, memory_reserved()
       does not.
+    - `keep_outputs: 1`: an executor that holds every layer output until the forward
+      returns (this project's torch runner) instead of freeing by reference count.
     """
     c = {**PYTORCH_DEFAULTS, **(consts or {})}
     eb = DTYPE_BYTES[dtype]
@@ -155,7 +179,7 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     if cublas:
         alloc.malloc(cublas)
     cap = int(c["cudnn_workspace_cap_mib"] * MiB)
-    size, born, dies = schedule(graph, eb)
+    size, born, dies = _keep_all_schedule(graph, eb) if c["keep_outputs"] else schedule(graph, eb)
     handles = {}
     inputs = set(graph.inputs)
     for r in graph.inputs:
@@ -172,9 +196,19 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
             if r in handles and r not in inputs:
                 alloc.free(handles.pop(r))
     act_reserved = alloc.peak_reserved
+    total_reserved, total_allocated = act_reserved, alloc.peak_allocated
     graph_pool = 0
     if c["cudagraph"]:
-        # A second allocator stands for the private pool: the same schedule again.
+        # The warm-up's outputs are dropped when its forward returns; torch.cuda.graph then
+        # synchronizes, collects garbage and empties the cache before capturing
+        # (torch/cuda/graphs.py, graph.__enter__), so only segments still holding a live
+        # block (weights, inputs, workspaces) stay reserved. The capture allocates from a
+        # private pool (a second allocator here) that the graph keeps for its life.
+        for r, h in list(handles.items()):
+            if r not in inputs and r not in graph.outputs:
+                alloc.free(h)
+                del handles[r]
+        kept = sum(sum(b[1] for b in seg) for seg in alloc.segments if not all(b[2] for b in seg))
         pool = CachingAllocator()
         hs = {}
         for i in range(len(graph.order)):
@@ -185,16 +219,21 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
                 if r in hs and r not in graph.outputs:
                     pool.free(hs.pop(r))
         graph_pool = pool.peak_reserved
+        total_reserved = max(act_reserved, kept + graph_pool)
+        total_allocated = max(total_allocated, alloc.allocated + pool.peak_allocated)
     context = int(c["context_mib"] * MiB)
     terms = (("reserved", act_reserved, "caching allocator segments at the peak (weights, cuBLAS "
                                         "workspace, activations, cuDNN workspace)"),
-             ("graph_pool", graph_pool, "CUDA graph private pool (cudagraph runtimes)"),
+             ("graph_pool", total_reserved - act_reserved,
+              f"CUDA graph private pool ({graph_pool} B) beyond the warm-up's segments, which "
+              "empty_cache released before capture (cudagraph runtimes)"),
              ("context", context, "CUDA context and loaded libraries (outside the allocator)"))
     return RuntimeFootprint("pytorch", terms, notes=(
-        "not measured: modelled from PyTorch's caching allocator source and docs",
+        "checked against PyTorch 2.11 on an H200 (docs/ACCURACY_GPU.md, memory section); "
+        "context and cuDNN workspaces not measured there",
         "cuDNN workspace estimated as the largest conv's column buffer"),
-        extra={"max_memory_allocated": alloc.peak_allocated, "max_memory_reserved": act_reserved + graph_pool,
-               "weights_allocated": weights_alloc})
+        extra={"max_memory_allocated": total_allocated, "max_memory_reserved": total_reserved,
+               "weights_allocated": weights_alloc, "graph_pool_reserved": graph_pool})
 
 
 # ------------------------------------------------------------------ Caffe

@@ -124,15 +124,15 @@ def level_traffic(r, cache_bytes, line_bytes):
 
 @numba.njit(cache=True)
 def cost_one(r, h, out):
-    """Fill out[0:7] = time_s, compute_s, memory_s, dram_bytes, bound, energy_j, onchip_bytes."""
+    """Fill out[0:7] = time_s, compute_s, memory_s, dram_bytes, bound, energy_j, onchip_bytes,
+    for a hardware row of the generic roofline (H_KM == 0; cost_one_km prices the others).
+    Two entry points, not a branch on h[H_KM], so that a CPU estimate never compiles the
+    GPU kernel model: numba compiles every function a compiled function can reach."""
     cls = int(r[C_CLS])
     for i in range(7):
         out[i] = 0.0
     if cls == NOOP:
         out[4] = BOUND_NONE
-        return
-    if h[H_KM] > 0.0:
-        _cost_kernel_model(r, h, out)
         return
     F = r[C_FLOPS]
     if cls == GEMM:
@@ -221,6 +221,17 @@ def cost_one(r, h, out):
 
 
 @numba.njit(cache=True)
+def cost_one_km(r, h, out):
+    """cost_one for a hardware row whose runtime names a GPU kernel model (H_KM > 0)."""
+    for i in range(7):
+        out[i] = 0.0
+    if int(r[C_CLS]) == NOOP:
+        out[4] = BOUND_NONE
+        return
+    _cost_kernel_model(r, h, out)
+
+
+@numba.njit(cache=True)
 def _cost_kernel_model(r, h, out):
     """A row whose runtime names a GPU kernel model (engine/gpu_algos.py)."""
     t, compute_bound, _ = kernel_time(r, h, -1)
@@ -238,35 +249,43 @@ def _cost_kernel_model(r, h, out):
 
 
 @numba.njit(cache=True)
-def cost_matrix(rows, hws):
-    """All kernels x all hardware rows -> [P, L, 7] (see cost_one)."""
-    P = hws.shape[0]
-    L = rows.shape[0]
-    out = np.empty((P, L, 7), dtype=np.float64)
-    for p in range(P):
-        for l in range(L):
+def _matrix(rows, hws):
+    out = np.empty((hws.shape[0], rows.shape[0], 7), dtype=np.float64)
+    for p in range(hws.shape[0]):
+        for l in range(rows.shape[0]):
             cost_one(rows[l], hws[p], out[p, l])
     return out
 
 
 @numba.njit(cache=True)
-def _network_totals(rows, h, buf, out):
-    """out[0:4] = time, DRAM bytes, energy, compute-bound time of all kernels on row h."""
-    t = 0.0
-    d = 0.0
-    e = 0.0
-    tc = 0.0
-    for l in range(rows.shape[0]):
-        cost_one(rows[l], h, buf)
-        t += buf[0]
-        d += buf[3]
-        e += buf[5]
-        if buf[4] == BOUND_COMPUTE:
-            tc += buf[0]
-    out[0] = t
-    out[1] = d
-    out[2] = e
-    out[3] = tc
+def _matrix_km(rows, hws):
+    out = np.empty((hws.shape[0], rows.shape[0], 7), dtype=np.float64)
+    for p in range(hws.shape[0]):
+        for l in range(rows.shape[0]):
+            cost_one_km(rows[l], hws[p], out[p, l])
+    return out
+
+
+@numba.njit(cache=True)
+def _add_kernel(buf, out):
+    """Add one kernel's cost (buf, as cost_one fills it) to the totals out[0:4]."""
+    out[0] += buf[0]
+    out[1] += buf[3]
+    out[2] += buf[5]
+    if buf[4] == BOUND_COMPUTE:
+        out[3] += buf[0]
+
+
+@numba.njit(cache=True)
+def _totals_serial(rows, hws):
+    """out[p, 0:4] = time, DRAM bytes, energy, compute-bound time of all kernels on row p."""
+    res = np.zeros((hws.shape[0], 4), dtype=np.float64)
+    buf = np.empty(7, dtype=np.float64)
+    for p in range(hws.shape[0]):
+        for l in range(rows.shape[0]):
+            cost_one(rows[l], hws[p], buf)
+            _add_kernel(buf, res[p])
+    return res
 
 
 @numba.njit(cache=True, parallel=True)
@@ -274,17 +293,56 @@ def _totals_parallel(rows, hws):
     res = np.zeros((hws.shape[0], 4), dtype=np.float64)
     for p in numba.prange(hws.shape[0]):
         buf = np.empty(7, dtype=np.float64)
-        _network_totals(rows, hws[p], buf, res[p])
+        for l in range(rows.shape[0]):
+            cost_one(rows[l], hws[p], buf)
+            _add_kernel(buf, res[p])
     return res
 
 
+# The kernel-model twins of the two loops above. Not one loop taking the cost function as
+# an argument: numba then misses its on-disk cache on every run (measured with numba 0.68:
+# a dispatcher-typed argument recompiles in each new process), which cold start pays.
 @numba.njit(cache=True)
-def _totals_serial(rows, hws):
+def _totals_serial_km(rows, hws):
     res = np.zeros((hws.shape[0], 4), dtype=np.float64)
     buf = np.empty(7, dtype=np.float64)
     for p in range(hws.shape[0]):
-        _network_totals(rows, hws[p], buf, res[p])
+        for l in range(rows.shape[0]):
+            cost_one_km(rows[l], hws[p], buf)
+            _add_kernel(buf, res[p])
     return res
+
+
+@numba.njit(cache=True, parallel=True)
+def _totals_parallel_km(rows, hws):
+    res = np.zeros((hws.shape[0], 4), dtype=np.float64)
+    for p in numba.prange(hws.shape[0]):
+        buf = np.empty(7, dtype=np.float64)
+        for l in range(rows.shape[0]):
+            cost_one_km(rows[l], hws[p], buf)
+            _add_kernel(buf, res[p])
+    return res
+
+
+def _by_model(roofline, kernel_model, rows, hws, width):
+    """Run the roofline entry point on the rows without a GPU kernel model and the
+    kernel-model one on the others (each compiled on first use only), in hws' order."""
+    if hws.shape[0] == 1:  # one device (an estimate): no array work
+        return kernel_model(rows, hws) if hws[0, H_KM] > 0.0 else roofline(rows, hws)
+    km = hws[:, H_KM] > 0.0
+    if not km.any():
+        return roofline(rows, hws)
+    if km.all():
+        return kernel_model(rows, hws)
+    out = np.empty((hws.shape[0],) + width, dtype=np.float64)
+    out[~km] = roofline(rows, np.ascontiguousarray(hws[~km]))
+    out[km] = kernel_model(rows, np.ascontiguousarray(hws[km]))
+    return out
+
+
+def cost_matrix(rows, hws):
+    """All kernels x all hardware rows -> [P, L, 7] (see cost_one)."""
+    return _by_model(_matrix, _matrix_km, rows, hws, (rows.shape[0], 7))
 
 
 # Waking numba's thread pool costs milliseconds: below this many hardware rows one
@@ -297,5 +355,5 @@ def cost_totals(rows, hws):
     compute-bound time. Parallel over hardware rows when there are enough of them; both
     paths run the same per-row code, so they give identical results."""
     if hws.shape[0] >= PARALLEL_MIN_ROWS:
-        return _totals_parallel(rows, hws)
-    return _totals_serial(rows, hws)
+        return _by_model(_totals_parallel, _totals_parallel_km, rows, hws, (4,))
+    return _by_model(_totals_serial, _totals_serial_km, rows, hws, (4,))

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
-from . import gpu_memory
-from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes
+from . import gpu_memory, ort_arena
+from .memory import MiB, RuntimeFootprint, im2col_bytes
 from .ort_layout import conv_plan, mlas_packb_bytes
 
 MODELS = ("onnxruntime", "pytorch", "caffe", "ncnn", "tensors")
@@ -52,14 +52,15 @@ def model_for(runtime_name: str, section: dict | None) -> str:
 # glibc malloc, `augur calibrate` memory microbenchmarks); a spec's `memory:` section
 # overrides each (the calibrated host specs carry their own).
 ORT_DEFAULTS = {
-    "base_mib": 9.883,           # empty session: ORT's kernel registry, thread pool, arena headers
+    "base_mib": 9.891,           # empty session: ORT's kernel registry, thread pool, arena headers
     "per_thread_mib": 0.113,     # a pool thread's stack and TLS pages actually touched
-    "per_node_kib": 12.48,      # session state per kernel (node, kernel object, plan entries)
-    "nchwc_weight_copies": 3.055,  # resident bytes per byte of NCHWc-reordered filter
-    "plain_weight_copies": 1.000,  # the same for convs left to the generic Conv
+    "per_node_kib": 10.33,      # session state per kernel (node, kernel object, plan entries)
+    "nchwc_weight_copies": 3.046,  # resident bytes per byte of NCHWc-reordered filter
+    "plain_weight_copies": 2.788,  # the same for convs left to the generic Conv
     "gemm_weight_copies": 1.000,   # resident bytes per byte of Gemm/MatMul weight (pre-packed B)
-    "transient_copies": 0.989,     # extra copies of the largest initializer alive during loading
-    "activation_factor": 0.821,    # arena bytes touched per byte of the planned activation peak
+    "transient_copies": 1.008,     # extra copies of the largest initializer alive during loading
+    "activation_factor": 1.12,      # resident bytes per newly touched arena byte (first run)
+    "heap_retained_copies": 0.25,   # freed-but-resident heap bytes left by loading, per weight byte
     "nchwc_block": 16,         # MLAS NCHWc block (floats): 16 with AVX-512, 8 with AVX2, 0 none
 }
 
@@ -144,7 +145,8 @@ def _folded_into_conv(graph: LayerGraph) -> set:
 def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
     """ONNX Runtime, CPU provider, one session created from a file and run once.
 
-    Terms (what a fresh process' RSS gains, ORT 1.32, default session options):
+    Peak = the larger of session creation's peak and the first run's (ORT 1.32, default
+    session options), each a sum of terms:
     - session: `base_mib` for an empty session, `per_thread_mib` per intra-op thread,
       `per_node_kib` per kernel left after ORT's fusions.
     - weights: ORT reads the model into a protobuf, converts initializers into tensors,
@@ -157,19 +159,24 @@ def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32
       blocks below the dynamic mmap threshold stay in the heap, are reused by later
       tensors but not returned): so the model charges a measured number of resident bytes
       per byte of each weight class instead of counting copies one by one.
-    - transient: the largest initializer exists twice while it is being converted or
-      packed (the peak of session creation for FC-heavy nets: VGG-16's 392 MiB fc6).
-    - activations: ORT's memory-pattern planner reuses buffers after their last consumer
-      (the `reuse` walk); the BFC arena (core/framework/bfc_arena.cc) rounds to 256 B and
-      grows by doubling regions, but untouched arena pages are not resident, so RSS sees
-      about the planned peak (`activation_factor`), with NCHWc blocks' channel padding.
+    - creation adds the transient: the largest initializer exists twice while it is
+      converted or packed (VGG-16's 392 MiB fc6); being mmapped, it is returned after.
+    - the first run adds the arena pages it writes that were not resident before
+      (augur_sim/engine/ort_arena.py: ORT's first run allocates every activation from the
+      BFC arena, whose no-split and power-of-two growth rules decide the pages; arena
+      regions that glibc serves from its heap first reuse the memory loading freed, about
+      `heap_retained_copies` bytes per weight byte).
     """
     c = {**ORT_DEFAULTS, **(consts or {})}
     eb = DTYPE_BYTES[dtype]
-    w = ort_weights(graph, int(c["nchwc_block"]), eb)
-    fp = footprint(graph, dtype, "reuse")
-    act = fp.peak_activation_bytes + w.scratch_bytes
-    terms = (
+    block = int(c["nchwc_block"])
+    w = ort_weights(graph, block, eb)
+    run = ort_arena.first_run(graph, block, eb, threads)
+    wsum = w.nchwc_bytes + w.plain_bytes + w.gemm_bytes + w.other_bytes
+    fresh = run.fresh_bytes(c["heap_retained_copies"] * wsum)
+    act = int(c["activation_factor"] * fresh)
+    transient = int(c["transient_copies"] * w.largest_bytes)
+    terms = [
         ("session", int((c["base_mib"] + c["per_thread_mib"] * threads) * MiB
                         + c["per_node_kib"] * 1024 * w.kernels),
          f"empty session + {threads} thread(s) + {w.kernels} kernels"),
@@ -178,23 +185,30 @@ def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32
          f"resident weight copies: NCHWc convs {w.nchwc_bytes} B x {c['nchwc_weight_copies']:g}, "
          f"generic convs {w.plain_bytes} B x {c['plain_weight_copies']:g}, Gemm/MatMul {w.gemm_bytes} B x "
          f"{c['gemm_weight_copies']:g}, other {w.other_bytes} B"),
-        ("transient", int(c["transient_copies"] * w.largest_bytes),
-         "the largest initializer while it is converted/packed at load"),
-        ("activations", int(c["activation_factor"] * act),
-         "arena pages touched by the planned activations and conv scratch"),
-    )
-    return RuntimeFootprint("onnxruntime", terms, notes=(
+    ]
+    arena_what = (f"first run: {run.touched_bytes} B of arena pages written in {len(run.region_bytes)} "
+                  f"region(s) of {run.reserved_bytes} B ({run.requests} requests, peak live "
+                  f"{run.peak_live_bytes} B); {int(fresh)} B newly resident")
+    if act >= transient:
+        terms.append(("activations", act, arena_what + f" (above the load's transient {transient} B)"))
+    else:
+        terms.append(("transient", transient, "the largest initializer while it is converted/packed at load "
+                      f"(the first run adds less: {act} B; {arena_what})"))
+    return RuntimeFootprint("onnxruntime", tuple(terms), notes=(
         "fitted constants: resident bytes per weight byte mix ORT's copies with glibc heap "
-        "retention; measured, not derived",))
+        "retention; measured, not derived",),
+        extra={"arena": {"touched_bytes": run.touched_bytes, "reserved_bytes": run.reserved_bytes,
+                         "regions_bytes": list(run.region_bytes), "requests": run.requests,
+                         "peak_live_bytes": run.peak_live_bytes, "fresh_bytes": int(fresh)}})
 
 
 def ort_features(graph: LayerGraph, threads: int, block: int = 16) -> dict:
     """The quantities ort_memory multiplies by its constants (for fitting them)."""
     w = ort_weights(graph, block)
-    fp = footprint(graph, "fp32", "reuse")
+    run = ort_arena.first_run(graph, block, 4, threads)
     return {"threads": threads, "kernels": w.kernels, "nchwc": w.nchwc_bytes, "plain": w.plain_bytes,
             "gemm": w.gemm_bytes, "other": w.other_bytes, "largest": w.largest_bytes,
-            "act": fp.peak_activation_bytes + w.scratch_bytes}
+            "heap_touched": run.heap_touched_bytes, "mmap_touched": run.mmap_touched_bytes}
 
 
 def check_consts(consts: dict, where: str = "memory") -> None:

@@ -4,7 +4,8 @@ Each network is a pure function of (family, seed, index): its parameters come fr
 generator seeded with all three, so network i is the same whether a sweep asks for 10
 or 10,000 of them, and a remote worker can rebuild it from those three numbers alone.
 The graph is built directly with GraphBuilder (no descriptor text to parse).
-Parameter ranges are documented in docs/SWEEPS.md; keep the two in step.
+Parameter ranges, their sources and the bounds of the space are documented in
+docs/SWEEPS.md; keep the two in step (tests/test_generate.py checks the bounds).
 """
 from __future__ import annotations
 
@@ -13,28 +14,47 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..counts import count_net
 from ..errors import AugurError
 from ..graph import GraphBuilder, Layer, LayerGraph
 
 FAMILIES = ("resnet", "mobilenet")
 MAX_COUNT = 1_000_000  # far above any sweep a machine finishes; catches typos like 1e12
 
-# ResNet-like family (He et al. 2015 layout: stem, 4 stages, global pool, fc).
+# The space is bounded by published architecture families, so that every generated network
+# is one a practitioner could plausibly train and deploy (bounds over the whole space:
+# space_bounds(), stated in docs/SWEEPS.md and checked by tests/test_generate.py).
+#
+# ResNet-like family: He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition",
+# CVPR 2016, Table 1. A stem conv (7x7 there) with stride 2 and a 3x3/2 max pool; four stages
+# whose widths double from one to the next (64, 128, 256, 512); basic blocks (two 3x3) in
+# ResNet-18/34 with 2-3, 2-4, 2-6, 2-3 blocks per stage, bottleneck blocks (1x1, 3x3, 1x1 with
+# expansion 4) in ResNet-50/101/152 with 3, 4-8, 6-36, 3. Widths 0.5x and 0.75x of the paper's
+# (as width multipliers shrink MobileNets, Howard et al. 2017) give the small end; the large
+# end is ResNet-152 itself. Resolutions: 224 (the paper's crops) and 256 (its resize and one
+# of its test scales), and the 160/192 of MobileNet's resolution multiplier.
 RESNET_RESOLUTIONS = (160, 192, 224, 256)
-RESNET_STEM_WIDTHS = (16, 32, 48, 64, 80, 96)
-RESNET_BASE_WIDTHS = (32, 48, 64, 80, 96, 128)
-RESNET_GROWTH = (1.5, 2.5)                       # stage width multiplier, uniform
-RESNET_DEPTHS = ((1, 4), (1, 6), (1, 12), (1, 4))  # blocks per stage, inclusive
-RESNET_KERNELS = (3, 5)
+RESNET_STEM_WIDTHS = (32, 48, 64)
+RESNET_STEM_KERNELS = (3, 7)
+RESNET_BASE_WIDTHS = (32, 48, 64)               # stage-1 width; x2 per stage after it
+RESNET_GROWTH = 2.0
+RESNET_DEPTHS = {"basic": ((2, 3), (2, 4), (2, 6), (2, 3)),           # ResNet-18 .. ResNet-34
+                 "bottleneck": ((3, 3), (4, 8), (6, 36), (3, 3))}     # ResNet-50 .. ResNet-152
+RESNET_KERNELS = (3,)
 BOTTLENECK_EXPANSION = 4
 
-# MobileNetV2-like family (Sandler et al. 2018, Table 2 as the base configuration).
-MBV2_RESOLUTIONS = (128, 160, 192, 224, 256)
-MBV2_WIDTH_MULT = (0.35, 1.5)                    # uniform, rounded to 0.05
+# MobileNetV2-like family: Sandler et al., "MobileNetV2", CVPR 2018 (Table 2: channels,
+# strides and blocks per stage 1, 2, 3, 4, 3, 3, 1; width multipliers 0.35-1.4 and input
+# resolutions 96-224 in its trade-off study). Search-space choices as the NAS papers built on
+# it explore them: blocks per stage MobileNetV2's +-1 and expansion ratios 3 or 6 (MnasNet,
+# Tan et al., CVPR 2019); depthwise kernels 3, 5 (MnasNet) and 7 (ProxylessNAS, Cai et al.,
+# ICLR 2019); squeeze-excite per stage (MnasNet); hard-swish (MobileNetV3, Howard et al. 2019).
+MBV2_RESOLUTIONS = (96, 128, 160, 192, 224)
+MBV2_WIDTH_MULT = (0.35, 1.4)                    # uniform, rounded to 0.05
 MBV2_CHANNELS = (16, 24, 32, 64, 96, 160, 320)   # before the width multiplier
 MBV2_STRIDES = (1, 2, 2, 2, 1, 2, 1)
-MBV2_DEPTHS = ((1, 1), (1, 4), (1, 5), (1, 5), (1, 4), (1, 4), (1, 2))
-MBV2_EXPANSIONS = (3, 4, 6)                      # stage 0 always uses 1, as in MobileNetV2
+MBV2_DEPTHS = ((1, 2), (1, 3), (2, 4), (3, 5), (2, 4), (2, 4), (1, 2))
+MBV2_EXPANSIONS = (3, 6)                         # stage 0 always uses 1, as in MobileNetV2
 MBV2_KERNELS = (3, 5, 7)
 MBV2_SE_PROB = 0.3                               # per stage
 MBV2_ACTS = ("relu6", "hard_swish")
@@ -103,17 +123,16 @@ def sample_params(family: str, seed: int, index: int) -> dict:
     pick = lambda seq: seq[int(rng.integers(len(seq)))]  # noqa: E731 - plain python ints/strs
     if family == "resnet":
         block = pick(("basic", "bottleneck"))
-        growth = round(float(rng.uniform(*RESNET_GROWTH)), 2)
         base = pick(RESNET_BASE_WIDTHS)
         return {
             "resolution": pick(RESNET_RESOLUTIONS),
             "block": block,
             "stem_width": pick(RESNET_STEM_WIDTHS),
-            "stem_kernel": pick((3, 7)),
+            "stem_kernel": pick(RESNET_STEM_KERNELS),
             "base_width": base,
-            "growth": growth,
-            "widths": [_round8(base * growth ** i) for i in range(4)],
-            "depths": [int(rng.integers(lo, hi + 1)) for lo, hi in RESNET_DEPTHS],
+            "growth": RESNET_GROWTH,
+            "widths": [_round8(base * RESNET_GROWTH ** i) for i in range(4)],
+            "depths": [int(rng.integers(lo, hi + 1)) for lo, hi in RESNET_DEPTHS[block]],
             "kernels": [pick(RESNET_KERNELS) for _ in range(4)],
         }
     wm = round(float(rng.uniform(*MBV2_WIDTH_MULT)) * 20) / 20
@@ -129,6 +148,43 @@ def sample_params(family: str, seed: int, index: int) -> dict:
         "act": pick(MBV2_ACTS),
         "last_width": _round8(1280 * max(1.0, wm)),
     }
+
+
+def _corner(family: str, hi: bool, block: str = "basic") -> dict:
+    """The smallest (hi=False) or largest (hi=True) network of the space: every choice at
+    its low or high end. MACs and parameters grow with each choice (resolution, widths,
+    depths, kernels, expansion, squeeze-excite), so these two bound the space."""
+    end = (lambda seq: max(seq)) if hi else (lambda seq: min(seq))
+    if family == "resnet":
+        base = end(RESNET_BASE_WIDTHS)
+        return {"resolution": end(RESNET_RESOLUTIONS), "block": block, "stem_width": end(RESNET_STEM_WIDTHS),
+                "stem_kernel": end(RESNET_STEM_KERNELS), "base_width": base, "growth": RESNET_GROWTH,
+                "widths": [_round8(base * RESNET_GROWTH ** i) for i in range(4)],
+                "depths": [end(r) for r in RESNET_DEPTHS[block]], "kernels": [end(RESNET_KERNELS)] * 4}
+    wm = end(MBV2_WIDTH_MULT)
+    return {"resolution": end(MBV2_RESOLUTIONS), "width_mult": wm, "stem_width": _round8(32 * wm),
+            "widths": [_round8(c * wm) for c in MBV2_CHANNELS], "depths": [end(r) for r in MBV2_DEPTHS],
+            "expansions": [1] + [end(MBV2_EXPANSIONS)] * (len(MBV2_CHANNELS) - 1),
+            "kernels": [end(MBV2_KERNELS)] * len(MBV2_CHANNELS), "se": [hi] * len(MBV2_CHANNELS),
+            "act": "relu6", "last_width": _round8(1280 * max(1.0, wm))}
+
+
+@dataclass(frozen=True)
+class SpaceBounds:
+    family: str
+    macs_min: int
+    macs_max: int
+    params_min: int
+    params_max: int
+
+
+def space_bounds(family: str) -> SpaceBounds:
+    """MACs and parameters (batch 1) of the smallest and largest networks of a family."""
+    blocks = tuple(RESNET_DEPTHS) if family == "resnet" else ("",)
+    lo = [count_net(build(family, _corner(family, False, b))).total for b in blocks]
+    hi = [count_net(build(family, _corner(family, True, b))).total for b in blocks]
+    return SpaceBounds(family, min(t.macs for t in lo), max(t.macs for t in hi),
+                       min(t.params for t in lo), max(t.params for t in hi))
 
 
 def generate(family: str, count: int, seed: int = 0, start: int = 0) -> list[GenSpec]:

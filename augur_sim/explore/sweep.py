@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import fnmatch
 import glob as globmod
+import io
+import json
 import math
 import multiprocessing as mp
 import os
@@ -452,6 +454,56 @@ class ResultStore:
         return len(table)
 
 
+class MemoryStore:
+    """Results kept in memory for `--out -`: nothing is resumed or written until the sweep
+    has finished, so a failed or interrupted sweep prints no partial table."""
+
+    def __init__(self):
+        self.buf: list[dict] = []
+        self.keys: set = set()
+        self.table = None
+
+    def load_keys(self) -> set:
+        return self.keys
+
+    def add(self, rows: list[dict]) -> int:
+        n = 0
+        for r in rows:
+            k = tuple(r[c] for c in KEY)
+            if k not in self.keys:
+                self.keys.add(k)
+                self.buf.append(r)
+                n += 1
+        return n
+
+    def flush(self) -> None:
+        pass
+
+    def finalize(self) -> int:
+        import pyarrow as pa
+        rows = sorted(self.buf, key=lambda r: tuple(r[c] for c in KEY))
+        self.table = pa.Table.from_pylist(rows, schema=arrow_schema())
+        return len(self.table)
+
+
+def table_text(table, fmt: str) -> str:
+    """A results table as the text `--out -` prints: CSV (the columns of a .csv results
+    file, same writer) or JSON (an array of one object per row)."""
+    if fmt == "csv":
+        import pyarrow.csv as pcsv
+        buf = io.BytesIO()
+        pcsv.write_csv(table, buf)
+        return buf.getvalue().decode()
+    if fmt == "json":
+        rows = table.to_pylist()
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, float) and not math.isfinite(v):
+                    r[k] = None  # JSON has no NaN/inf
+        return json.dumps(rows, indent=1) + "\n"
+    raise AugurError(f"--format must be csv or json, got '{fmt}'")
+
+
 # ---------------------------------------------------------------- running
 
 @dataclass
@@ -464,6 +516,7 @@ class SweepSummary:
     items: int
     backend: str
     notes: list = field(default_factory=list)
+    table: object = None     # the rows, when the sweep ran with out=None (pyarrow Table)
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -522,7 +575,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
               ) -> SweepSummary:
     """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge."""
     t0 = time.monotonic()
-    store = ResultStore(out, flush_rows, flush_s)
+    # out=None: keep the rows in memory (summary.table), for `--out -`.
+    store = MemoryStore() if out is None else ResultStore(out, flush_rows, flush_s)
     if not nets:
         raise AugurError("the sweep has no networks (give --nets and/or --generate)")
     if not devices:
@@ -578,7 +632,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         store.flush()
         bar.close()
     n = store.finalize()
-    return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend)
+    return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
+                        table=getattr(store, "table", None))
 
 
 def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:

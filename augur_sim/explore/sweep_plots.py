@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,9 +76,9 @@ def _select(table, batch, precision):
     return pairs
 
 
-def _records(table, pair):
+def _records(table, pair, extra=()):
     cols = {c: table.column(c).to_pylist() for c in ("net", "hw", "processor", "batch", "precision",
-                                                     "time_ms", "macs")}
+                                                     "time_ms", "macs", *extra)}
     return [dict(zip(cols, vals)) for vals in zip(*cols.values())
             if (vals[3], vals[4]) == pair]
 
@@ -114,39 +116,125 @@ def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -
     return str(path)
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A quantity of a sweep row a Pareto chart can put on an axis."""
+    name: str
+    label: str
+    columns: tuple          # results columns it is computed from
+    better: str             # "min" or "max": the direction the front prefers by default
+    value: Callable         # row dict -> float
+
+
+def _div(col, by):
+    return lambda r: (r[col] / by) if r[col] is not None else float("nan")
+
+
+# Latency, energy and memory are better small; MACs, FLOPs and parameters stand for the
+# capacity a network buys with them (the usual NAS trade-off: most capacity for the cost),
+# so larger is better. Either can be reversed with NAME:min / NAME:max.
+METRICS = {m.name: m for m in (
+    Metric("latency_ms", "latency per batch (ms)", ("time_ms",), "min", _div("time_ms", 1)),
+    Metric("ms_per_image", "latency per image (ms)", ("time_ms", "batch"), "min",
+           lambda r: r["time_ms"] / r["batch"] if r["time_ms"] is not None else float("nan")),
+    Metric("throughput_ips", "throughput (images/s)", ("throughput_ips",), "max", _div("throughput_ips", 1)),
+    Metric("energy_mj", "energy per batch (mJ)", ("energy_mj",), "min", _div("energy_mj", 1)),
+    Metric("peak_mib", "peak memory, reuse policy (MiB)", ("peak_memory_bytes_reuse",), "min",
+           _div("peak_memory_bytes_reuse", 2**20)),
+    Metric("dram_mib", "DRAM traffic per batch (MiB)", ("dram_bytes",), "min", _div("dram_bytes", 2**20)),
+    Metric("macs", "MACs per batch", ("macs",), "max", _div("macs", 1)),
+    Metric("flops", "FLOPs per batch", ("flops",), "max", _div("flops", 1)),
+    Metric("params", "parameters", ("params",), "max", _div("params", 1)),
+)}
+LABEL_MODES = ("front", "all", "none")
+
+
+def parse_axis(text: str, option: str) -> tuple[Metric, str]:
+    """'macs' or 'macs:min' -> (metric, direction)."""
+    name, _, want = str(text).partition(":")
+    m = METRICS.get(name)
+    if m is None:
+        raise AugurError(f"{option}: unknown quantity '{name}'; expected one of {', '.join(METRICS)} "
+                         f"(optionally :min or :max)")
+    if want and want not in ("min", "max"):
+        raise AugurError(f"{option}: '{text}': the direction after ':' must be min or max")
+    return m, want or m.better
+
+
+def pareto_mask(x: np.ndarray, y: np.ndarray, x_better: str = "min", y_better: str = "max") -> np.ndarray:
+    """True for points no other point beats on both axes (at least as good on each, better on
+    one), each axis in its preferred direction; points with a NaN are never on the front."""
+    a = np.where(x_better == "min", x, -x).astype(float)
+    b = np.where(y_better == "min", y, -y).astype(float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    keep = np.zeros(len(a), dtype=bool)
+    # Sort by the first axis (best first), ties broken by the second: a point is on the front
+    # when it is strictly better on the second axis than every point before it.
+    idx = np.nonzero(ok)[0]
+    order = idx[np.lexsort((b[idx], a[idx]))]
+    best = np.inf
+    for i in order:
+        if b[i] < best:
+            keep[i] = True
+            best = b[i]
+    return keep
+
+
 def pareto_front(macs: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
     """Indices of networks no other network beats on both counts (more MACs in less time)."""
-    order = np.lexsort((-macs, time_ms))  # fastest first; among equal times, most MACs first
-    best = -np.inf
-    front = []
-    for i in order:
-        if macs[i] > best:
-            front.append(i)
-            best = macs[i]
-    return np.array(front, dtype=np.int64)
+    mask = pareto_mask(time_ms, macs, "min", "max")
+    return np.array([i for i in np.lexsort((-macs, time_ms)) if mask[i]], dtype=np.int64)
 
 
-def pareto_plot(table, path, batch=None, precision=None) -> str:
-    """MACs against latency, one colour per device, each device's Pareto front drawn as a line."""
+def pareto_plot(table, path, batch=None, precision=None, x: str = "latency_ms", y: str = "macs",
+                labels: str = "front") -> str:
+    """Write pareto_figure(...) to `path` (PNG, PDF or SVG)."""
+    _save(pareto_figure(table, batch, precision, x, y, labels), path)
+    return str(path)
+
+
+def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: str = "macs",
+                  labels: str = "front"):
+    """One quantity against another (METRICS), one colour per device, each device's Pareto
+    front drawn as a line; `labels` names the networks on the front (or every point, or
+    none). Annotations carry gid 'label:NET' and the axis labels 'xlabel:NAME'/'ylabel:NAME'
+    so an SVG can be checked without reading glyphs."""
+    mx, dx = parse_axis(x, "--pareto-x")
+    my, dy = parse_axis(y, "--pareto-y")
+    if labels not in LABEL_MODES:
+        raise AugurError(f"--pareto-labels must be one of {', '.join(LABEL_MODES)}, got '{labels}'")
     plt = _plt()
     pair = _select(table, batch, precision)[0]
-    recs = _records(table, pair)
+    extra = sorted(set(mx.columns + my.columns) - {"time_ms", "macs", "batch"})
+    recs = _records(table, pair, extra)
     fig, ax = plt.subplots(figsize=(8, 5.5))
     devs = sorted({f"{r['hw']}/{r['processor']}" for r in recs})
+    positive = True
     for d in devs:
         rs = [r for r in recs if f"{r['hw']}/{r['processor']}" == d]
-        t = np.array([r["time_ms"] for r in rs], dtype=float)
-        m = np.array([r["macs"] for r in rs], dtype=float)
-        pts = ax.scatter(t, m, s=10, alpha=0.35, label=d)
-        f = pareto_front(m, t)
-        ax.plot(t[f], m[f], "-o", ms=4, lw=1.5, color=pts.get_facecolor()[0][:3])
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("MACs")
-    ax.set_title(f"batch {pair[0]}, {pair[1]}: MACs vs latency; lines: Pareto front "
-                 f"(most MACs for the time)", fontsize=9)
+        xs = np.array([mx.value(r) for r in rs], dtype=float)
+        ys = np.array([my.value(r) for r in rs], dtype=float)
+        positive &= bool(np.all(xs[np.isfinite(xs)] > 0) and np.all(ys[np.isfinite(ys)] > 0))
+        pts = ax.scatter(xs, ys, s=10, alpha=0.35, label=d)
+        on = pareto_mask(xs, ys, dx, dy)
+        f = np.nonzero(on)[0]
+        f = f[np.argsort(xs[f], kind="stable")]
+        colour = pts.get_facecolor()[0][:3]
+        ax.plot(xs[f], ys[f], "-o", ms=4, lw=1.5, color=colour)
+        named = f if labels == "front" else (np.arange(len(rs)) if labels == "all" else ())
+        for i in named:
+            if np.isfinite(xs[i]) and np.isfinite(ys[i]):
+                ax.annotate(rs[i]["net"], (xs[i], ys[i]), textcoords="offset points", xytext=(4, 3),
+                            fontsize=6, color=colour, gid=f"label:{d}:{rs[i]['net']}")
+    if positive:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(f"{mx.label}, {'lower' if dx == 'min' else 'higher'} is better")
+    ax.set_ylabel(f"{my.label}, {'lower' if dy == 'min' else 'higher'} is better")
+    ax.xaxis.label.set_gid(f"xlabel:{mx.name}:{dx}")
+    ax.yaxis.label.set_gid(f"ylabel:{my.name}:{dy}")
+    ax.set_title(f"batch {pair[0]}, {pair[1]}: {my.name} ({dy}) vs {mx.name} ({dx}); lines: each "
+                 f"device's Pareto front", fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, markerscale=2)
-    _save(fig, path)
-    return str(path)
+    return fig

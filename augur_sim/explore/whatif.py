@@ -412,10 +412,10 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
 
 
 def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
-    heads = [a.key for a in g.axes] + ["time_ms", "speedup", "compute_share", "dram_mb", "energy_mj"]
+    heads = [a.key for a in g.axes] + ["time_ms", "speedup", "compute_share", "dram_mib", "energy_mj"]
     sp = g.speedup()
     rows = [list(p) + [float(g.time_s[i] * 1e3), float(sp[i]), float(g.compute_share[i]),
-                       float(g.dram_bytes[i] / 1e6), float(g.energy_j[i] * 1e3)]
+                       float(g.dram_bytes[i] / 2**20), float(g.energy_j[i] * 1e3)]
             for i, p in enumerate(g.points)]
     return heads, rows
 
@@ -428,7 +428,7 @@ def grid_table(g: Grid) -> str:
     head = (f"{g.net} on {g.hw}/{g.processor}, batch {g.batch}, {g.precision}: baseline "
             f"{g.baseline_time_s * 1e3:.4f} ms; {len(g.points)} points ({g.method} rows)\n")
     tail = "".join("\n" + line for line in crossing_lines(g) + list(g.notes))
-    return head + table(heads[:k] + ["time ms", "speed-up", "compute share", "DRAM MB", "energy mJ"],
+    return head + table(heads[:k] + ["time ms", "speed-up", "compute share", "DRAM MiB", "energy mJ"],
                         text) + tail
 
 

@@ -77,6 +77,21 @@ class _Const:
             n *= d
         return n
 
+    @property
+    def stored(self) -> int:
+        """Elements the constant really stores: a folded Expand is a view whose repeated axes
+        (stride 0) hold one copy, as the file holds it (and a runtime keeps it)."""
+        v = self._value
+        if isinstance(v, np.ndarray):
+            return int(np.prod([d for d, st in zip(v.shape, v.strides) if st != 0]))
+        return self.size
+
+    @property
+    def repeats_over_batch(self) -> bool:
+        """A folded Expand of a (1, ...) tensor over the batch axis."""
+        v = self._value
+        return isinstance(v, np.ndarray) and v.ndim > 0 and v.shape[0] > 1 and v.strides[0] == 0
+
     def value(self):
         """The numpy value, or None when it lives in an external file."""
         p = self._proto
@@ -340,7 +355,8 @@ def _fold(op: str, vals: list, a: dict, opset: int, node):
     if op == "Expand":
         shape = np.broadcast_shapes(x.shape, _ints(vals[1]))
         _guard_elems(int(np.prod(shape)))
-        return [np.broadcast_to(x, shape).copy()]
+        # A read-only view: the file stores x only, and the counts say so (stored_elems).
+        return [np.broadcast_to(x, shape)]
     if op == "Size":
         return [np.asarray(x.size, np.int64)]
     raise KeyError(op)
@@ -450,7 +466,7 @@ def _eltwise_const(c: _Ctx, dyn_ins, const_ins, fn, out, src, suffix=None):
         raise c.err(f"a constant operand {cshapes} widens the result to {tuple(full)}; only constants "
                     "that broadcast into the computed operand are supported", UnsupportedOpError)
     # A single-element constant is a hyper-parameter, not a weight (module docstring).
-    consts = sum(c.consts[t].size for t in const_ins if c.consts[t].size > 1)
+    consts = sum(c.consts[t].stored for t in const_ins if c.consts[t].stored > 1)
     attrs = {"fn": fn, "broadcast": True}
     if consts:
         attrs["const_elems"] = consts
@@ -696,7 +712,7 @@ def h_concat(c: _Ctx, node, a):
                 if not shape or shape[0] not in (1, batch) or int(a["axis"]) % len(shape) == 0:
                     raise c.err("Concat of computed tensors with a constant along the batch axis is not "
                                 "supported", UnsupportedOpError)
-                if shape[0] != 1:
+                if shape[0] != 1 and not c.consts[t].repeats_over_batch:
                     raise c.err(f"constant '{t}' repeats per image ({shape}); only a leading 1 broadcasts",
                                 UnsupportedOpError)
                 out = f"{t}:const"

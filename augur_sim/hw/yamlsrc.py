@@ -15,7 +15,7 @@ import yaml
 
 from augur_sim.errors import ParseError, SchemaError
 from augur_sim.hw.schema import MAX_FILE_BYTES
-from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedSafeLoader, parse_error
+from augur_sim.yamlguard import MAX_YAML_DEPTH, BoundedLoader, BoundedSafeLoader, parse_error
 
 MAX_NODES = 50_000
 
@@ -129,10 +129,17 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
     """Compose `text` with the safe loader and return the located tree. The one YAML
     reader of the package: hardware specs (here) and YAML nets (frontends/yamlnet.py)."""
     loader = None
+    cls: type = BoundedLoader
     try:
         # The loader's constructor already scans the text (a NUL byte raises there), so it
         # is built inside the try; composing is depth-bounded (yamlguard).
-        loader = BoundedSafeLoader(text)
+        try:
+            loader = cls(text)
+        except UnicodeEncodeError:
+            # A lone surrogate (text from an API caller) cannot go to libyaml as UTF-8;
+            # PyYAML's own reader refuses it with a located error.
+            cls = BoundedSafeLoader
+            loader = cls(text)
         root = loader.get_single_node()
         if root is None:
             raise SchemaError(empty, file=shown, line=empty_line)
@@ -141,7 +148,7 @@ def parse_yaml(text: str, shown: str, max_nodes: int = MAX_NODES, what: str = "s
                               file=shown, line=root.start_mark.line + 1)
         return _Walker(shown, loader, max_nodes, what).walk(root, ())
     except yaml.YAMLError as e:
-        raise parse_error(e, text, shown) from None
+        raise parse_error(e, text, shown, getattr(cls, "byte_offsets", False)) from None
     finally:
         if loader is not None:
             loader.dispose()

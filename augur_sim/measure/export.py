@@ -36,6 +36,7 @@ from ..frontends import load_net
 from ..frontends.onnx import floor_pad_end, ort_pool_extent
 from ..graph import LayerGraph
 from ..ops.activations import ACTIVATIONS
+from ..ops.facts import NO_EXPORT
 
 # A protobuf message cannot exceed 2 GiB; stay clear of it with the graph itself.
 MAX_WEIGHT_BYTES = 1900 << 20
@@ -523,7 +524,8 @@ def build_model(graph: LayerGraph, opset: int = 17, seed: int = 0, weights: str 
             continue
         fn = _EMIT.get(L.op)
         if fn is None:
-            raise UnsupportedOpError(f"op kind '{L.op}' has no ONNX export; exportable kinds: "
+            why = NO_EXPORT.get(L.op, "no emitter")  # ops/facts.py says why a kind has no ONNX form
+            raise UnsupportedOpError(f"op kind '{L.op}' has no ONNX export ({why}); exportable kinds: "
                                      f"{', '.join(sorted(_EMIT))}", file=graph.source_file, where=f"layer '{name}'")
         try:
             fn(e, L)

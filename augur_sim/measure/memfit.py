@@ -18,13 +18,6 @@ from ..engine.runtime_memory import ORT_DEFAULTS, MiB, ort_features
 from ..frontends.yamlnet import load_yamlnet_text
 from .rss import measure_graph_rss
 
-# (constant, feature) pairs fitted by NNLS; base_mib and per_thread_mib come from the
-# empty network directly.
-FIT_TERMS = (("nchwc_weight_copies", "nchwc"), ("plain_weight_copies", "plain"),
-             ("gemm_weight_copies", "gemm"), ("transient_copies", "largest"),
-             ("activation_factor", "act"), ("per_node_kib", "kernels"))
-
-
 def _stack(name: str, c: int, hw: int, n: int, k: int = 3, g=None, bn: bool = True, fc=()) -> str:
     conv = f"{{out: {c}, k: {k}, p: {k // 2}" + (f", g: {g}" if g else "") + "}"
     lines = [f"name: {name}", "description: augur memory microbenchmark", f"input: {{shape: [1, {c}, {hw}, {hw}]}}",
@@ -156,8 +149,31 @@ def bench_nets(mode: str = "full") -> list[tuple[str, str]]:
                  # batch 8: activations, not weights, dominate (the Caffe files declare batch 10)
                  ("res_small_b8", _batched(_residual("res_small_b8", 128, ((48, 192, 2), (96, 384, 2),
                                                                           (192, 768, 2)), 500), 8)),
-                 ("branchy_b8", _batched(_branchy("branchy_b8"), 8))]
+                 ("branchy_b8", _batched(_branchy("branchy_b8"), 8)),
+                 ("fire_b6", _fire("fire_b6", 6)),
+                 # generic-Conv weights large enough to weigh in the fit (250 % 4 != 0: no NCHWc)
+                 ("plain250x6", _stack("plain250x6", 250, 14, 6))]
     return nets
+
+
+def _fire(name: str, batch: int) -> str:
+    """A synthetic squeeze / expand network (1x1 squeeze, parallel 1x1 and 3x3 expands,
+    channel concat) with a wide stem: many concats, activations dominating at a batch."""
+    mod = "{{block: fire, args: {{s: {0}, e: {1}}}}}"
+    return "\n".join([
+        f"name: {name}", "description: augur memory microbenchmark", f"input: {{shape: [{batch}, 3, 200, 200]}}",
+        "blocks:", "  fire:", "    params: {s: int, e: int}", "    layers:",
+        "      - sq: {conv: {out: $s, k: 1}, act: relu}",
+        "      - e1: {conv: {out: $e, k: 1}, act: relu}",
+        "      - e3: {conv: {out: $e, k: 3, p: 1}, act: relu, in: sq}",
+        "      - cat: {concat: true, in: [e1, e3]}",
+        "layers:", "  - stem: {conv: {out: 80, k: 5, s: 2, p: 2}, act: relu}",
+        "  - pool0: {maxpool: {k: 2, s: 2}}",
+        "  - f1: " + mod.format(24, 48), "  - f2: " + mod.format(24, 48), "  - f3: " + mod.format(40, 96),
+        "  - pool1: {maxpool: {k: 2, s: 2}}",
+        "  - f4: " + mod.format(40, 96), "  - f5: " + mod.format(56, 160), "  - f6: " + mod.format(56, 160),
+        "  - pool2: {maxpool: {k: 2, s: 2}}", "  - f7: " + mod.format(72, 224),
+        "  - head: {conv: {out: 500, k: 1}, act: relu}", "  - gap: {gap: true}", "  - flat: {flatten: true}"]) + "\n"
 
 
 @dataclass(frozen=True)
@@ -167,15 +183,19 @@ class MemPoint:
     features: dict
     measured_bytes: int
     spread_bytes: int
+    session_bytes: int = 0      # peak right after session creation (before the first run)
 
 
-def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None) -> list[MemPoint]:
+def measure_points(threads=(1,), samples: int = 3, mode: str = "full", progress=None, only=None) -> list[MemPoint]:
     pts = []
     for name, text in bench_nets(mode):
+        if only is not None and name not in only:
+            continue
         g = load_yamlnet_text(text, file=f"<memory benchmark {name}>")
         for th in threads:
             m = measure_graph_rss(g, th, samples)
-            pts.append(MemPoint(name, th, ort_features(g, th), m.peak_bytes, m.spread_bytes))
+            pts.append(MemPoint(name, th, ort_features(g, th), m.peak_bytes, m.spread_bytes,
+                               m.session_peak_bytes))
             if progress:
                 progress(name, th, m)
     return pts
@@ -220,10 +240,30 @@ class MemFit:
 # the set as a reported check of that limit.
 STACKS = ("conv64x8", "conv256x4", "conv512x6", "conv128x16", "conv512x12", "conv256x8_fc")
 
+# Session creation's terms (stage 1, fitted on the peak right after creation).
+CREATION_TERMS = (("nchwc_weight_copies", "nchwc"), ("plain_weight_copies", "plain"),
+                  ("gemm_weight_copies", "gemm"), ("transient_copies", "largest"), ("per_node_kib", "kernels"))
+
+
+def _wsum(f: dict) -> float:
+    return f["nchwc"] + f["plain"] + f["gemm"] + f["other"]
+
+
+def predict_peak(f: dict, consts: dict) -> float:
+    """ort_memory's peak from a point's features (the same formula, for fitting)."""
+    c = {**ORT_DEFAULTS, **consts}
+    resident = (c["base_mib"] + c["per_thread_mib"] * f["threads"]) * MiB + c["per_node_kib"] * 1024 * f["kernels"] \
+        + c["nchwc_weight_copies"] * f["nchwc"] + c["plain_weight_copies"] * f["plain"] \
+        + c["gemm_weight_copies"] * f["gemm"] + f["other"]
+    fresh = f["mmap_touched"] + max(f["heap_touched"] - c["heap_retained_copies"] * _wsum(f), 0.0)
+    return resident + max(c["transient_copies"] * f["largest"], c["activation_factor"] * fresh)
+
 
 def fit_ort(points: list[MemPoint], exclude=STACKS) -> MemFit:
-    """base and per-thread cost from the empty network; the rest by NNLS on relative error
-    over the points not excluded; residuals are reported for every point."""
+    """Two stages. (1) base and per-thread cost from the empty network; the creation terms
+    by NNLS on relative error of the peak right after session creation. (2) the first run's
+    `activation_factor` and `heap_retained_copies` by a grid search on the relative error
+    of the whole peak. Residuals are reported for every point; `exclude` stays out of (1)."""
     empty = {p.threads: p.measured_bytes for p in points if p.name == "empty"}
     if not empty:
         raise ValueError("the memory fit needs the 'empty' benchmark")
@@ -233,18 +273,30 @@ def fit_ort(points: list[MemPoint], exclude=STACKS) -> MemFit:
         "per_thread_mib"] * MiB
     base -= per_thread * ths[0]
     rows = [p for p in points if p.name != "empty"]
-    a = np.array([[p.features[f] for _, f in FIT_TERMS] for p in rows], float)
+    sess = np.array([p.session_bytes or p.measured_bytes for p in rows], float)
+    a = np.array([[p.features[f] for _, f in CREATION_TERMS] for p in rows], float)
     # A weight is resident at least once: the copy constants are fitted as 1 + (excess >= 0).
-    floor = np.array([1.0 if k.endswith("_weight_copies") else 0.0 for k, _ in FIT_TERMS])
-    y = np.array([p.measured_bytes - base - per_thread * p.threads for p in rows], float) - a @ floor
-    wgt = 1.0 / np.array([p.measured_bytes for p in rows], float)
+    floor = np.array([1.0 if k.endswith("_weight_copies") else 0.0 for k, _ in CREATION_TERMS])
+    other = np.array([p.features["other"] for p in rows], float)
+    y = sess - base - per_thread * np.array([p.threads for p in rows], float) - other - a @ floor
+    wgt = 1.0 / sess
     use = np.array([p.name not in exclude for p in rows])
     scale = np.maximum(np.abs(a).max(axis=0), 1.0)
     x = nnls((a / scale * wgt[:, None])[use], (y * wgt)[use]) / scale + floor
     consts = {"base_mib": round(base / MiB, 3), "per_thread_mib": round(per_thread / MiB, 3)}
-    for (k, _), v in zip(FIT_TERMS, x):
+    for (k, _), v in zip(CREATION_TERMS, x):
         consts[k] = round(float(v * (1 / 1024 if k == "per_node_kib" else 1)), 4)
-    pred = a @ x + base + np.array([per_thread * p.threads for p in rows])
+    meas = np.array([p.measured_bytes for p in rows], float)
+    best: tuple = (float("inf"), 0.0, 1.0)
+    for retain in np.arange(0.0, 3.0001, 0.05):
+        for af in np.arange(0.5, 1.5001, 0.02):
+            c = {**consts, "heap_retained_copies": retain, "activation_factor": af}
+            r = np.array([predict_peak(p.features, c) for p in rows]) / meas - 1.0
+            score = float(np.sum(r ** 2))
+            if score < best[0]:
+                best = (score, round(float(retain), 3), round(float(af), 3))
+    consts["heap_retained_copies"], consts["activation_factor"] = best[1], best[2]
+    pred = np.array([predict_peak(p.features, consts) for p in rows])
     err = {f"{p.name}|{p.threads}": float(100 * (pr / p.measured_bytes - 1)) for p, pr in zip(rows, pred)}
     e = np.abs([v for (k, v), u in zip(err.items(), use) if u])
     return MemFit(consts, err, float(np.median(e)), float(e.max()))

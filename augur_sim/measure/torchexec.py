@@ -12,6 +12,7 @@ import math
 from ..errors import AugurError
 from ..graph import LayerGraph
 from ..ops.activations import ACTIVATIONS
+from ..ops.facts import TORCH_KINDS
 
 
 def _torch():
@@ -42,6 +43,13 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
         return w.to(device=device, dtype=tdtype)
 
     steps = []  # (layer, fn(inputs) -> outputs tuple)
+    # The kinds the runner has a torch form for (ops/facts.py `torch`): refused before any
+    # weight is drawn.
+    for name in graph.order:
+        op = graph.layer(name).op
+        if op != "input" and op not in TORCH_KINDS:
+            raise AugurError(f"torch runner: op '{op}' has no torch form here; it runs "
+                             f"{', '.join(sorted(TORCH_KINDS))}", where=f"layer '{name}'")
 
     for name in graph.order:
         layer = graph.layer(name)
