@@ -184,6 +184,22 @@ def test_threads_scale_inside_the_work_items():
     assert four == pytest.approx(one / 4, rel=1e-9)    # 16 x 13 work items split evenly
 
 
+def test_riscv_int8_convs_run_the_generic_scalar_path():
+    """ncnn has no RISC-V int8 conv kernels: a quantised 3x3 conv runs the generic direct
+    int8 code over every MAC (no Winograd), at eff_int8_reference MACs per cycle."""
+    from augur_sim.engine.ncnn_cost import P_INT8_REF
+    g = conv_graph(64, 64, 28, int8=True)
+    x_arm, algo_arm = conv_row(g, "arm")
+    x_rv, algo_rv = conv_row(g, "riscv")
+    assert (algo_arm, algo_rv) == ("int8_winograd43", "int8_reference")
+    assert x_rv[X_MACS] == 64 * 64 * 9 * 28 * 28
+    p = params()
+    p[P_INT8_REF] = 0.25
+    t = kernel_costs(x_rv[None, :], hw(threads=2), p)[0][1]
+    stream = 2 * 64 * 28 * 28 / (2 * 2e9)       # quantise in + dequantise out, 1 cycle per element
+    assert t - stream == pytest.approx(64 * 64 * 9 * 28 * 28 / (2 * 2e9 * 0.25), rel=1e-9)
+
+
 def test_thread_inefficiency_follows_whether_the_l2_is_shared():
     from augur_sim.engine.ncnn_cost import N_L2_SHARED
     x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))

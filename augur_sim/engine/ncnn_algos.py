@@ -34,14 +34,15 @@ from ..lowering import C_TRANS as _C_TRANS
 
 # Algorithm classes (the ALGO column). A kernel runs exactly one.
 (A_NOOP, A_WINO63, A_WINO43, A_WINO23, A_SGEMM1X1, A_IM2COL, A_DIRECT, A_DW, A_FC, A_STREAM,
- A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL) = range(14)
+ A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL, A_INT8_REF) = range(15)
 ALGO_NAMES = ("noop", "winograd63", "winograd43", "winograd23", "sgemm1x1", "im2col_sgemm", "direct_packed",
-              "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul")
+              "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul",
+              "int8_reference")
 # The algorithm families the fitted parameters belong to (one efficiency each).
-FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8 = range(6)
-FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8")
+FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8, FAM_INT8_REF = range(7)
+FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8", "int8_reference")
 ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM_GEMM, FAM_DW, FAM_FC,
-               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM)
+               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM, FAM_INT8_REF)
 
 # Columns of an ncnn work row.
 (X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
@@ -54,7 +55,7 @@ NX = 12
 # calls activation->forward_inplace). A residual add stays a BinaryOp/Eltwise of its own.
 NCNN_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
 
-ARCHS = ("arm", "x86", "other")
+ARCHS = ("arm", "x86", "riscv", "other")
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
         col = float(n * g * (cin // g) * kh * kw * hout * wout)
         par_g = float(n * max(1, math.ceil(cout / g / 8)) * max(1, math.ceil(hout * wout / 64)))
         return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, par_g, float(g)
+    if int8 and arch == "riscv":
+        # ncnn's RISC-V convolutions have no int8 kernels (src/layer/riscv/convolution_riscv.cpp:
+        # create_pipeline leaves the int8 case unimplemented and forward hands quantised layers
+        # to the generic Convolution::forward_int8, unpacked): a scalar direct convolution over
+        # every MAC of the layer, split over output channels.
+        return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0
     par_gemm = float(n * max(1, math.ceil(cout / 8)) * max(1, math.ceil(hout * wout / 64)))
     wino_ok = kh == kw == 3 and sh == sw == 1 and dh == dw == 1
     # prefer_winograd: ARM takes Winograd when either channel count is at least 8, x86 and
@@ -219,7 +226,7 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             # the activation in place cost a pass over the output each.
             r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers[1:]))
             r[X_PAR] = par
-            if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW):
+            if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_INT8_REF):
                 r[X_INT8] = 1.0
                 # quantize the input, dequantize/requantize the output: one pass each
                 r[X_STREAM_OPS] += in_elems + out_elems

@@ -40,6 +40,7 @@ from .ncnn_algos import (
     FAM_FC,
     FAM_GEMM,
     FAM_INT8,
+    FAM_INT8_REF,
     FAM_STREAM,
     FAM_WINO,
     X_ACT_ELEMS,
@@ -62,11 +63,12 @@ NN = 11
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
- P_FORK, P_SYNC_PRIV) = range(12)
-NP = 12
+ P_FORK, P_SYNC_PRIV, P_INT8_REF) = range(13)
+NP = 13
 PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "eff_int8", "stream_cycles_per_elem",
                "dram_eff", "cache_bytes_per_cycle", "layer_overhead_kcycles", "sync_per_thread",
-               "eff_innerproduct", "fork_kcycles_per_thread", "sync_per_thread_private_l2")
+               "eff_innerproduct", "fork_kcycles_per_thread", "sync_per_thread_private_l2",
+               "eff_int8_reference")
 PARAM_DOC = (
     "fraction of the fp peak the packed sgemm / im2col / direct convs reach",
     "fraction of the fp peak Winograd's GEMM and transforms reach",
@@ -80,6 +82,7 @@ PARAM_DOC = (
     "fraction of the fp peak InnerProduct's matrix-vector products reach",
     "cost per parallel region and per thread beyond the first, thousands of core cycles (OpenMP fork/barrier)",
     "thread inefficiency where each core has its own L2 (the same form as sync_per_thread)",
+    "MACs per cycle ncnn's generic scalar int8 convolution reaches (cores without int8 kernels: RISC-V)",
 )
 # Bytes per element of the weights an int8 layer reads.
 _INT8_W_BYTES = 1.0
@@ -107,7 +110,11 @@ def kernel_time(x, h, p, out):
     fp16 = h[N_FP16] > 0.0
     fpc = h[N_FP32_FPC] * (2.0 if fp16 else 1.0)
     int8 = x[X_INT8] > 0.0
-    if int8:
+    if int8 and fam == FAM_INT8_REF:
+        # ncnn's generic int8 convolution (no vector kernels for this ISA): scalar code at a
+        # fitted number of MACs per cycle.
+        t_c = x[X_MACS] / (teff * clk * p[P_INT8_REF])
+    elif int8:
         # Quantised convs and innerproducts: MACs at the int8 rate.
         eff = p[P_INT8]
         t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)

@@ -44,11 +44,13 @@ class CoreCaps:
 
     @property
     def arch(self) -> str:
-        """ncnn's source tree the kernels come from: arm, x86, or other."""
+        """ncnn's source tree the kernels come from: arm, x86, riscv, or other."""
         if self.isa_class.startswith("arm"):
             return "arm"
         if self.isa_class.startswith("x86"):
             return "x86"
+        if self.isa_class.startswith("riscv"):
+            return "riscv"
         return "arm" if self.isa_class == "default" else "other"
 
 
