@@ -71,6 +71,7 @@ def cmd_fit_corpus(args):
     s = stats(predict_fit(table.data, res), table.data.y_ms)
     prov = {"corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
             "rows": len(table.rows), "rows_in_corpus": len(rows),
+            "rows_flagged_anomalous_unweighted": len(table.anomalies),
             "devices": sorted({r.device for r in table.rows}),
             "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
             "iterations": res.iterations, "fit_seconds": round(res.seconds, 1)}
