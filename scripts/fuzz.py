@@ -7,12 +7,18 @@ reported by signature.
     python scripts/fuzz.py --replay yamlnet:1234        # one case, verbose
 
 Cases come from tests/fuzz_cases.py (the same generators the test suite draws from), so a
-case is reproducible from its (class, seed). Each worker is a forked process with an
-address-space limit (RLIMIT_AS, --mem-mib above the worker's own footprint after warm-up);
-each case gets --timeout-s seconds (SIGALRM inside the worker, and a watchdog in the parent
-that kills a worker stuck in native code). A worker that dies is replaced, and its case
-recorded as a crash. The summary (--json) gives per-class outcome counts, failure signatures
-with a reproducing seed, the slowest case and the peak resident memory of the workers.
+case is reproducible from its (class, seed). Classes: prototxt, yamlnet, hwspec, onnx, ncnn
+(.param files: benchncnn's from ../shared when present, small generated ones always) and cli.
+
+Each worker is a persistent forked process that parses in-process (no interpreter start per
+case), warmed up (imports, numba compilation) before its address-space limit is set
+(RLIMIT_AS, --mem-mib above the worker's own footprint after warm-up); each case gets
+--timeout-s seconds (SIGALRM inside the worker, and a watchdog in the parent that kills a
+worker stuck in native code). A worker that dies is replaced, and its case recorded as a
+crash. A worker keeps one case folder (decoys planted once) and resets it after each case.
+The summary (--json) gives per-class outcome counts, mean time a case holds a worker and the
+rate that gives, failure signatures with a reproducing seed, the slowest case and the peak
+resident memory of the workers.
 """
 from __future__ import annotations
 

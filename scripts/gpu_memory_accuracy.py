@@ -78,10 +78,11 @@ def render(data: dict, rows, data_name: str) -> str:
             "batch 16), which was the runner, not PyTorch. A torchvision-style module would free its "
             "intermediates; the runner could too (drop each env entry after its last reader) if these "
             "figures are to describe ordinary PyTorch use.",
-            "- Not changed, reported: the cuBLAS workspace per stream is 33 MiB on this Hopper GPU "
-            "(PyTorch's default for sm90 and newer) against the 8.125 MiB default the model assumes for "
-            "older GPUs; a spec for a Hopper GPU should set `cublas_workspace_mib: 33` in its PyTorch "
-            "runtime's `memory:` section.", ""]
+            "- cuBLAS workspaces: each new stream held 32 MiB (cuBLAS; PyTorch's default for sm_90 and "
+            "newer, 8.125 MiB before) plus 1 MiB (cuBLASLt, a block of its own): the model now picks 32 MiB "
+            "for an `sm_90`+ processor unless the spec sets `cublas_workspace_mib`, and allocates the "
+            "cuBLASLt block separately (`cublaslt_workspace_mib`, 1 MiB); it assumed 8.125 MiB and no "
+            "cuBLASLt block on every GPU before.", ""]
     return "\n".join(out)
 
 

@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from augur_sim.estimator import estimate
-from augur_sim.frontends import load_net
-from augur_sim.graph import rebatch
-from augur_sim.hw import apply_overrides, load_hw
+from augur_sim.estimator import estimate  # noqa: E402
+from augur_sim.frontends import load_net  # noqa: E402
+from augur_sim.graph import rebatch  # noqa: E402
+from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
@@ -60,7 +60,8 @@ def errors(run: str, new_rt: str, old_rt: str, shared: Path):
 
 def summary(rows, k):
     err = np.array([abs(r[k] / r[3] - 1) for r in rows])
-    return f"median |error| {np.median(err) * 100:.1f}%, {np.mean(err <= 0.25) * 100:.0f}% within 25%, worst {err.max() * 100:.0f}%"
+    return (f"median |error| {np.median(err) * 100:.1f}%, {np.mean(err <= 0.25) * 100:.0f}% within 25%, "
+            f"worst {err.max() * 100:.0f}%")
 
 
 HELD_BACK = ("nvidia_l4", "nvidia_a100_pcie_80gb", "nvidia_h100_sxm", "nvidia_h200")
@@ -94,8 +95,10 @@ def main():
            "Measured networks of `measurements/` (PyTorch 2.11, cuDNN 9.19, TF32 off) against two models: "
            "*before* = the legacy runtimes fitted on the H200's own microbenchmarks (`legacy-h200fit-*`, "
            "docs/ACCURACY_GPU.md); *after* = the kernel model with parameters fitted only on the NeuSight "
-           "corpus (five older GPUs, never the H200), fp32 convs in FP32 as measured. The CUDA-graph floor "
-           "per kernel is the runtime's `graph_floor_us` estimate (not fitted: the corpus times eager ops). "
+           "corpus (five older GPUs, never the H200), fp32 convs in FP32 as measured. Under a CUDA graph "
+           "each kernel costs its time plus the GPU-side gap `gap_us` fitted on the corpus (the intercept "
+           "of its long kernels, which hide the eager host dispatch), with `graph_floor_us` (2 us, an "
+           "estimate) as the minimum. "
            "Written by `scripts/h200_kernel_model.py`.", ""]
     for run, new_rt, old_rt in RUNS:
         rows = errors(run, new_rt, old_rt, Path(args.shared))

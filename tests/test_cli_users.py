@@ -155,9 +155,11 @@ def test_generated_networks_addressable_by_name(tmp_path):
 # ---------------------------------------------------------------- item 13: sweep to stdout, Pareto options
 
 def test_sweep_out_dash_writes_the_table_to_stdout(tmp_path):
-    rc, out, err = sh("augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out -",
+    rc, out, err = sh("augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out - --progress",
                       cwd=tmp_path)
     assert rc == 0, err
+    assert out.startswith('"net","net_source"') and out.count("\n") == 5   # the header and 4 rows only
+    assert "rows/s" in err                                               # the progress bar on stderr
     rows = list(csv.DictReader(out.splitlines()))
     assert {(r["net"], r["hw"]) for r in rows} == {(n, h) for n in ("squeezenet1_1", "resnet18")
                                                    for h in ("jetson_nano", "raspberry_pi_4")}
@@ -233,3 +235,53 @@ def test_whatif_grid_reports_dram_in_mib():
     assert pts[0]["dram_mib"] == pytest.approx(dram / 2**20, rel=1e-9)
     rc, out, _ = sh("augur whatif squeezenet1_1 --hw jetson_nano --vary gpu.dram_bw_gbs=25.6,51.2")
     assert "DRAM MiB" in out and " MB" not in out
+
+
+# ---------------------------------------------------------------- item 11: the default table shows kernels
+
+def _table_rows(out: str, first_head: str) -> list[list[str]]:
+    lines = out.splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith(first_head + " "))
+    rows = []
+    for l in lines[i + 2:]:
+        if not l.strip():
+            break
+        rows.append(l.split())
+    return rows
+
+
+def test_default_estimate_table_lists_executed_kernels():
+    rc, out, err = sh("augur estimate mobilenet_v2 --hw raspberry_pi_4")
+    assert rc == 0, err
+    rows = _table_rows(out, "kernel")
+    names = [r[0] for r in rows]
+    # ONNX Runtime fuses conv+BN+ReLU6: one row each, the fused layers named in its type.
+    assert "features0" in names and "features0.bn" not in names and "features0.relu6" not in names
+    assert rows[names.index("features0")][1] == "conv+bn+relu6"
+    rc, js, _ = sh("augur estimate mobilenet_v2 --hw raspberry_pi_4 --format json")
+    layers = json.loads(js)["layers"]
+    kernels = [l for l in layers if l["op"] != "input" and not l.get("fused_into")]
+    assert names == [l["name"] for l in kernels]
+    assert sum(float(r[3]) for r in rows) == pytest.approx(json.loads(js)["total"]["time_ms"], rel=2e-3)
+    # The per-layer view on request: every layer, fused ones included.
+    rc, out, _ = sh("augur estimate mobilenet_v2 --hw raspberry_pi_4 --view layers")
+    lnames = [r[0] for r in _table_rows(out, "layer")]
+    assert "features0.bn" in lnames and len(lnames) == sum(1 for l in layers if l["op"] != "input")
+    # --top / --group-by / summary keep working on kernels; with --view layers they are refused.
+    rc, out, _ = sh("augur estimate mobilenet_v2 --hw raspberry_pi_4 --top 5")
+    assert rc == 0 and f"5 of {len(kernels)} kernels shown" in out
+    rc, _, err = sh("augur estimate mobilenet_v2 --hw raspberry_pi_4 --view layers --top 5")
+    assert rc == 2 and "--view layers" in err and err.count("\n") == 1
+
+
+def test_kernel_csv_sums_to_the_total():
+    rc, out, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format csv --view kernels")
+    assert rc == 0, err
+    rows = list(csv.DictReader(out.splitlines()))
+    rc, js, _ = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json")
+    total = json.loads(js)["total"]
+    assert sum(float(r["time_ms"]) for r in rows) == pytest.approx(total["time_ms"], rel=1e-9)
+    assert sum(int(r["macs"]) for r in rows) == total["macs"]
+    assert any(r["types"] == "conv+bn+relu" for r in rows)
+    rc, _, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json --view kernels")
+    assert rc == 2 and "--view" in err

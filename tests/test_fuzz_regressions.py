@@ -357,3 +357,17 @@ def test_onnx_scalar_network_input_is_refused(tmp_path):
     with pytest.raises(AugurError) as e:
         load_net(str(p))
     assert str(e.value).startswith(str(p)) and "no dimensions" in str(e.value)
+
+
+def test_export_checker_error_without_a_message_is_one_line(tmp_path, monkeypatch, capsys):
+    # Fuzz campaign (cli:1482, a worker near its address-space limit): the ONNX checker raised
+    # an exception with an empty message and building our error from its first line raised
+    # IndexError. The message now names the exception's type.
+    import onnx
+
+    def broken(model, *a, **k):
+        raise RuntimeError("")
+    monkeypatch.setattr(onnx.checker, "check_model", broken)
+    out = tmp_path / "m.onnx"
+    msg = _one_line_error(capsys, "export", "squeezenet1_1", "--out", str(out), contains=("ONNX checker",))
+    assert msg.endswith("RuntimeError") and not out.exists()

@@ -68,8 +68,17 @@ def test_analyze(capsys, update_golden, net, fmt):
 @pytest.mark.parametrize("dev", DEVICES)
 @pytest.mark.parametrize("net", NETS)
 def test_estimate(capsys, update_golden, net, dev, fmt):
-    _check(capsys, update_golden, ["estimate", net, "--hw", dev],
+    # The per-layer table, asked for explicitly since the default table shows kernels.
+    view = ["--view", "layers"] if fmt == "table" else []
+    _check(capsys, update_golden, ["estimate", net, "--hw", dev] + view,
            GOLDEN / "estimate" / f"{net}@{dev}.{FORMATS[fmt]}", fmt)
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+@pytest.mark.parametrize("net", NETS)
+def test_estimate_default_kernel_table(capsys, update_golden, net, dev):
+    _check(capsys, update_golden, ["estimate", net, "--hw", dev],
+           GOLDEN / "estimate" / f"{net}@{dev}.kernels.txt", "table")
 
 
 def test_json_comparison_sees_a_moved_number():

@@ -1,6 +1,7 @@
 """The GPU kernel model (augur_sim/engine/gpu_algos.py): hand-checked waves, math modes,
 Winograd work; corpus rows match the lowering; a small fixed corpus sample stays within
 a loose error bound (skips without ../shared)."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -211,3 +212,68 @@ def test_arch_files_cite_their_figures_and_unknown_arch_is_one_line(tmp_path):
     bad.write_text(text.replace("name: nvidia_l4", "name: x").replace("arch: sm_89", "arch: sm_999"))
     with pytest.raises(SchemaError, match=r"x.yaml:\d+: processors.gpu.arch: unknown architecture 'sm_999'"):
         check_hw(bad)
+
+
+def test_cublas_kernel_name_gives_tile_and_split_in_the_models_orientation():
+    from augur_sim.engine.gpu_algos import SGEMM_TILES
+    # A linear: cuBLAS's m is out_features, the model's M: the tile reads as named; grid z
+    # is the split-K factor.
+    ti, sp = gc.gemm_choice("linear", "maxwell_sgemm_128x32_tn", (3, 2, 7), {"B": 1})
+    assert tuple(SGEMM_TILES[ti]) == (128.0, 32.0) and sp == 7
+    # bmm: cuBLAS computes the K x M product per batch: the named tile is swapped; grid z
+    # is the batch, so no split.
+    ti, sp = gc.gemm_choice("bmm", "volta_sgemm_32x128_nn", (1, 1, 12), {"B": 12})
+    assert tuple(SGEMM_TILES[ti]) == (128.0, 32.0) and sp == 1
+    ti, sp = gc.gemm_choice("bmm", "volta_sgemm_64x32_sliced1x4_nn", (1, 1, 3), {"B": 3})
+    assert tuple(SGEMM_TILES[ti]) == (32.0, 64.0)
+    assert gc.gemm_choice("conv", "maxwell_sgemm_128x64_nn", (1, 1, 36), {"B": 1}) == (-1, 0)
+    assert gc.gemm_choice("linear", "gemv2T_kernel", (1, 1, 1), {"B": 1}) == (-1, 0)
+
+
+def test_forced_split_k_fills_idle_sms_and_costs_the_partials():
+    """A 32x32 output with K = 30000 is one tile: unsplit, one SM walks all of K; split 64
+    ways, 64 SMs share it (cuBLAS does this: the corpus' grid z reaches the SM count)."""
+    from augur_sim.engine.gpu_algos import SGEMM_TILES, gemm_time
+    h = row("nvidia_a100_pcie_40gb")
+    t32 = int(np.flatnonzero((SGEMM_TILES[:, 0] == 32) & (SGEMM_TILES[:, 1] == 32))[0])
+    args = (32.0, 32.0, 30000.0, 1.0, h[H.H_SM_GEMM], 0.0, 1.0, 4.0, h, t32 + 1)
+    t1 = gemm_time(*args, 1.0)
+    t64 = gemm_time(*args, 64.0)
+    one_tile = gemm_tile_time(32.0, 32.0, 30000.0, 1.0, 32.0, 32.0, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)[0]
+    assert t1 == one_tile
+    assert t64 < t1 / 8
+
+
+def test_tile_table_predicts_from_other_gpus_of_the_same_major():
+    from augur_sim.measure import gpu_tiles as gt
+    c = _corpus()
+    archs = {d: load_hw(d).processors["gpu"].arch for d in set(c.device)}
+    gemm = np.isin(c.op, ("linear", "bmm"))
+    tab = gt.build(c.take(np.flatnonzero(gemm & (c.device != "nvidia_p100_pcie_16gb"))), archs.get)
+    assert "sm_6" in tab.majors() and tab.devices and "nvidia_p100_pcie_16gb" not in tab.devices
+    # The P4's own shapes asked for the P100 (same major, sm_6): the P4's kernels come back.
+    p4 = c.take(np.flatnonzero(gemm & (c.device == "nvidia_p4")))
+    as_p100 = dataclasses.replace(p4, device=np.full(len(p4.op), "nvidia_p100_pcie_16gb"))
+    f = gt.table_forces(as_p100, tab, archs.get)
+    truth = gt.corpus_forces(p4)
+    assert np.sum(truth >= 0) >= 8
+    assert np.mean(f[truth >= 0] == truth[truth >= 0]) >= 0.9
+    # Only linear/bmm rows get a code.
+    assert np.all(gt.table_forces(c, tab, archs.get)[~gemm] == -1)
+    # A GPU whose major no training GPU shares gets no table (the model's fastest tile).
+    assert gt.arch_major("sm_90") == "sm_9" and "sm_9" not in tab.majors()
+
+
+def test_event_timed_op_overlaps_host_floor_and_kernel_plus_gap():
+    from augur_sim.engine.gpu_algos import op_time
+    h = row()
+    h[H.P_GAP] = 3e-6
+    # p = 1: floor and kernel add; p = 2: their Euclidean norm; a large p: the longer one.
+    assert op_time(27e-6, 30e-6, 1.0, h) == pytest.approx(60e-6)
+    assert op_time(37e-6, 30e-6, 2.0, h) == pytest.approx(50e-6)
+    assert op_time(1e-6, 30e-6, 64.0, h) == pytest.approx(30e-6, rel=1e-3)
+    assert op_time(100e-6, 30e-6, 64.0, h) == pytest.approx(103e-6, rel=1e-3)
+    g = gf.hw_rows(["nvidia_h200"], "pytorch-cudagraph", dict(PARAMS, gap_us=3.0))[0]
+    # A graph replay: no host dispatch, only a 2 us minimum; every kernel pays the gap.
+    assert g[H.P_FLOOR] == pytest.approx(2e-6)
+    assert op_time(10e-6, g[H.P_FLOOR], g[H.P_OVLMM], g) == pytest.approx(13e-6, rel=1e-6)

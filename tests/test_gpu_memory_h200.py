@@ -32,7 +32,7 @@ layers:
 
 def test_keep_outputs_holds_every_output_to_the_end():
     g = load_yamlnet_text(_NET)
-    c = {"context_mib": 0, "cublas_workspace_mib": 0, "cudnn_workspace_cap_mib": 0}
+    c = {"context_mib": 0, "cublas_workspace_mib": 0, "cublaslt_workspace_mib": 0, "cudnn_workspace_cap_mib": 0}
     # Each activation is 64*64*64*4 = 1 MiB (a small-pool block: <= 1 MiB). Weights: three
     # 64x64 filters (16384 B) and biases (256 B -> 512 B), each its own block.
     weights = 3 * (16384 + 512)
@@ -48,7 +48,8 @@ def test_keep_outputs_holds_every_output_to_the_end():
 def test_cudagraph_reserved_is_the_larger_of_warmup_and_pool_not_their_sum():
     text = _NET.replace("[1, 64, 64, 64]", "[1, 64, 128, 128]")   # 4 MiB activations: large pool
     g = load_yamlnet_text(text)
-    c = {"context_mib": 0, "cublas_workspace_mib": 0, "cudnn_workspace_cap_mib": 0, "keep_outputs": 1}
+    c = {"context_mib": 0, "cublas_workspace_mib": 0, "cublaslt_workspace_mib": 0, "cudnn_workspace_cap_mib": 0,
+         "keep_outputs": 1}
     eager = pytorch_memory(g, c)
     graph = pytorch_memory(g, {**c, "cudagraph": 1})
     # Eager: weights in one 2 MiB small segment; the 4 MiB input and a, b, c (4 MiB each) in
@@ -88,3 +89,19 @@ def test_h200_summary(h200_rows):
     # Medians over the 112 entries as documented in docs/ACCURACY_GPU_MEMORY.md (0.8% / 1.0%).
     assert s["allocated"]["median_pct"] < 2.0 and s["reserved"]["median_pct"] < 2.0
     assert s["allocated"]["max_pct"] < 25.0 and s["reserved"]["max_pct"] < 35.0
+
+
+def test_cublas_workspace_by_architecture():
+    from augur_sim.engine.runtime_memory import runtime_footprint
+    g = load_yamlnet_text(_NET)
+    base = {"context_mib": 0, "cudnn_workspace_cap_mib": 0}
+    hopper = runtime_footprint(g, "pytorch", base, 1, "fp32", "gpu", "pytorch-eager", (), "sm_90")
+    ampere = runtime_footprint(g, "pytorch", base, 1, "fp32", "gpu", "pytorch-eager", (), "sm_80")
+    # Hopper: 32 MiB cuBLAS (a 32 MiB large segment, exact) + 1 MiB cuBLASLt (small pool);
+    # before: 8.125 MiB (8320 KiB) + the same 1 MiB. Same activations: the difference is
+    # the cuBLAS workspace alone, allocated exactly (512 B multiples, no split remainder).
+    assert hopper.extra["max_memory_allocated"] - ampere.extra["max_memory_allocated"] == 32 * MiB - 8320 * 1024
+    # An explicit spec value wins.
+    pinned = runtime_footprint(g, "pytorch", {**base, "cublas_workspace_mib": 8.125}, 1, "fp32", "gpu",
+                               "pytorch-eager", (), "sm_90")
+    assert pinned.extra["max_memory_allocated"] == ampere.extra["max_memory_allocated"]

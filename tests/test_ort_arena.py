@@ -99,6 +99,14 @@ def test_first_run_of_a_small_net_by_hand():
     assert r.peak_live_bytes == conv1 + pool1
     # Both regions are larger than glibc's largest mmap threshold: all pages are new.
     assert r.heap_touched_bytes == 0 and r.fresh_bytes(10 * MiB) == r.touched_bytes
+    # The memory pattern traced meanwhile: conv1 at 0, pool1 after it (no gap yet), conv2 in
+    # the gap conv1 left (offset 0), the output's reorder after conv2: peak conv1 + pool1.
+    assert r.pattern_bytes == conv1 + pool1
+    # Second run: both regions are one free 64 MiB chunk again; the 56 MiB pattern block
+    # takes the newer region whole (equal sizes: the lower address), and its values write
+    # [0, conv1 + pool1) there. Region 0 keeps the first run's conv1 pages.
+    assert r.serving_region_bytes == (64 * MiB, 64 * MiB)
+    assert r.serving_touched_bytes == pages(conv1) + pages(conv1 + pool1)
 
 
 _SAME_BYTES = """

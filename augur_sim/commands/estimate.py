@@ -43,6 +43,12 @@ def cmd_analyze(args):
 
 def cmd_estimate(args):
     top, group_by = _views_args(args)
+    view = args.view or "kernels"
+    if view == "layers" and (top or group_by):
+        raise AugurError("--top and --group-by rank and group executed kernels; drop --view layers")
+    if args.view is not None and args.format in ("json", "summary"):
+        raise AugurError(f"--view shapes the table and CSV; --format {args.format} has its own layout "
+                         f"(JSON carries every layer, with fused_into naming its kernel)")
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
@@ -59,14 +65,17 @@ def cmd_estimate(args):
         if group_by:
             recs = views.group_records(est, group_by)
             emit(to_csv(recs, list(recs[0]) if recs else [group_by]), args.out)
+        elif args.view == "kernels":
+            recs = views.kernel_records(est)
+            emit(to_csv(recs, list(recs[0]) if recs else ["kernel"]), args.out)
         else:
-            emit(estimate_csv(est), args.out)
+            emit(estimate_csv(est), args.out)   # one row per layer (the CSV's historical layout)
     elif args.format == "summary":
         emit(views.summary(est), args.out)
-    elif top or group_by:
-        emit(views.estimate_text(est, top, group_by), args.out)
-    else:
+    elif view == "layers":
         emit(estimate_table(est), args.out)
+    else:
+        emit(views.estimate_text(est, top, group_by), args.out)
 
 
 def cmd_hw(args):
@@ -118,6 +127,10 @@ def register(sub):
     p.add_argument("--format", choices=["table", "json", "csv", "summary"], default="table",
                    help="summary: torchinfo-like, kernels with their share of params, MACs and time")
     _add_view_args(p, "the N slowest kernels (fused layers folded into their host)")
+    p.add_argument("--view", choices=["kernels", "layers"], default=None,
+                   help="table: one row per executed kernel, its fused BN/activations named in its type "
+                        "(conv+bn+relu) (default), or one row per layer as the descriptor lists them; "
+                        "CSV: --view kernels gives kernel rows (default: layer rows)")
     p.add_argument("--plot", default=None, help="write a roofline chart (PNG) here")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_estimate)

@@ -11,11 +11,14 @@ What a kernel costs here (all times in seconds, per hardware row h):
   tile's arithmetic intensity (FLOP per operand element loaded: small tiles are bound by
   shared-memory/L1 operand traffic). Tiles run in waves of one per SM:
   waves = ceil(tiles / SMs) (wave quantisation). Split-K cuts K into s slices when the
-  tiles alone leave SMs idle (tensor-core GEMMs only: the corpus' fp32 sgemm kernels never
-  split K across CTAs); the partial outputs cost one more write+read and a reduction kernel.
-  The library's tile/split choice is modelled as the fastest candidate (cuBLAS's
-  heuristic aims at that); candidate tiles are the CTA shapes the corpus' kernel names show
-  (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 32x32).
+  tiles alone leave SMs idle (cuBLAS does it for sgemm too: the corpus' linear rows show
+  grid z up to the SM count); the partial outputs cost one more write+read and a reduction
+  kernel. cuBLAS's tile/split choice is its own heuristic, not the fastest candidate: where
+  a table learned from the corpus' kernel names of GPUs of the same compute-capability
+  major exists (measure/gpu_tiles.py), the caller passes that choice as `force`; elsewhere
+  the fastest candidate stands in. Candidate tiles are the CTA shapes the corpus' kernel
+  names show (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 64x32,
+  32x32).
   GEMM and conv rates are per SM at the clock the board's power limit sustains under a
   full FMA load (hw/power.py, set in the hardware row), not the boost clock.
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
@@ -40,10 +43,12 @@ What a kernel costs here (all times in seconds, per hardware row h):
   half the L2),
   or FP32-lane work (FLOPs + P_TRANS per exp-class evaluation + P_POW per pow) at P_ALU,
   whichever is longer.
-- Every kernel pays P_FLOOR (the launch/latency floor; eager PyTorch's host dispatch is in
-  it, times P_FLIN for an addmm, P_FCONV for a cuDNN conv, P_FNORM for a normalisation with
-  parameters); an op that runs several kernels (non-fused Winograd, split-K) pays P_KGAP
-  per extra kernel. Under a CUDA graph the floor is the runtime's graph_floor_us for all.
+- An op's time is max(host floor, kernel + P_GAP) (op_time): P_GAP is the GPU-side cost of
+  every kernel (launch latency, ramp, tail); the floor is eager PyTorch's host dispatch,
+  P_FLOOR, times P_FLIN for an addmm, P_FCONV for a cuDNN conv, P_FNORM for a normalisation
+  with parameters. An op that runs several kernels (non-fused Winograd, split-K, layout
+  transposes) pays P_KGAP per extra kernel. Under a CUDA graph there is no host dispatch:
+  the floor is only the runtime's graph_floor_us, so each kernel costs its time + P_GAP.
 """
 from __future__ import annotations
 
@@ -97,6 +102,9 @@ from .hwrow import (
     P_FLIN,
     P_FLOOR,
     P_FNORM,
+    P_GAP,
+    P_OVL,
+    P_OVLMM,
     P_IGEMM,
     P_KGAP,
     P_KHALF,
@@ -128,11 +136,13 @@ CONV_ALGOS = (
 )
 
 # CUDA-core (sgemm) and tensor-core CTA tiles (tm, tn).
-SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [32, 128], [32, 32]],
-                       dtype=np.float64)
+SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [32, 128], [32, 32],
+                        [64, 32], [32, 64]], dtype=np.float64)
 TC_TILES = np.array([[256, 128], [128, 256], [128, 128], [128, 64], [64, 128], [64, 64]],
                     dtype=np.float64)
-SPLITS = (1.0, 2.0, 4.0, 8.0, 16.0)
+SPLITS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+# kernel_time's `force` for a GEMM row: FORCE_GEMM + 100 * (SGEMM_TILES index) + split-K.
+FORCE_GEMM = 1000
 
 
 @numba.njit(cache=True)
@@ -172,7 +182,7 @@ def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h):
 
 
 @numba.njit(cache=True)
-def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles):
+def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split=0.0):
     """Fastest tile/split candidate for `count` GEMMs of M x N x K (no launch floor).
     fixed_tiles: 0 = the library's candidates; >0 = only SGEMM_TILES[fixed_tiles - 1]."""
     tiles_tab = TC_TILES if tc > 0.0 else SGEMM_TILES
@@ -184,12 +194,15 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles):
         else:
             tm, tn = tiles_tab[i, 0], tiles_tab[i, 1]
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
+        if fixed_split > 0.0:
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h)
+            best = min(best, t)
+            break
         for s in SPLITS:
             # Split-K only pays while tiles leave SMs idle and each slice keeps some depth.
-            # cuBLAS's fp32 sgemm kernels do not split K across CTAs: the corpus' 90k fp32
-            # GEMM rows show no split-K kernel (their "sliced1x4" slices K inside one CTA),
-            # so only the tensor-core path splits.
-            if s > 1.0 and (tc == 0.0 or base_tiles * s > 2.0 * sms or K / s < 64.0):
+            # cuBLAS's sgemm kernels split too: a third of the corpus' linear rows ran with
+            # grid z > 1 (up to the SM count) on every GPU.
+            if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0):
                 break
             t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
             best = min(best, t)
@@ -269,6 +282,25 @@ def stream_time(in_b, out_b, w_b, flops, trans, pw, h):
 
 
 @numba.njit(cache=True)
+def op_time(t_kernel, floor, p, h):
+    """An op's time from its kernel's and the host's dispatch floor. Eager PyTorch in a
+    loop, timed with CUDA events, queues kernels ahead while they are long (the dispatch
+    hides behind the GPU's work) and leaves the GPU idle while they are short (the dispatch
+    is the time); near the crossover the two partly overlap. The corpus' element-wise times
+    show this shape (flat at the floor, a soft knee, then bytes / bandwidth), so the op
+    costs the p-norm of the floor and the kernel plus its GPU-side gap (launch latency and
+    tail: P_GAP): p = 1 adds them, a large p takes the longer. p is fitted per kind:
+    P_OVL for bandwidth kernels, P_OVLMM for cuDNN/cuBLAS calls, whose per-call host setup
+    the corpus shows adding to the kernel rather than hiding behind it. A CUDA-graph replay
+    has no dispatch: its floor is the runtime's minimum per-kernel time."""
+    k = t_kernel + h[P_GAP]
+    hi = max(floor, k)
+    if hi <= 0.0:
+        return 0.0
+    return hi * ((floor / hi) ** p + (k / hi) ** p) ** (1.0 / p)
+
+
+@numba.njit(cache=True)
 def kernel_time(r, h, force):
     """(time_s, compute-bound?, algorithm) of one lowered kernel row under the kernel model."""
     cls = int(r[C_CLS])
@@ -282,21 +314,28 @@ def kernel_time(r, h, force):
             g = r[C_GCOUNT] / batch
             t, algo = conv_time(batch, r[C_CH], r[C_M] * g, r[C_HIN], r[C_WIN], r[C_HOUT],
                                 r[C_WOUT], r[C_KH], r[C_KW], r[C_SH], r[C_SW], g, eb, h, force)
-            return t + floor * h[P_FCONV], True, algo
+            return op_time(t, floor * h[P_FCONV], h[P_OVLMM], h), True, algo
         # FC / matmul / deconv as GEMM: cuBLAS at the matmul math mode.
-        t = gemm_time(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h[H_SM_GEMM], h[H_TC_GEMM], 1.0, eb, h, 0)
+        if force >= FORCE_GEMM:
+            # A chosen cuBLAS tile and split (measure/gpu_tiles.py: the corpus' kernel names).
+            ti = (force - FORCE_GEMM) // 100
+            sp = float((force - FORCE_GEMM) % 100)
+            t = gemm_time(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h[H_SM_GEMM], h[H_TC_GEMM], 1.0, eb, h,
+                          ti + 1, sp)
+        else:
+            t = gemm_time(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h[H_SM_GEMM], h[H_TC_GEMM], 1.0, eb, h, 0)
         if r[C_GCOUNT] == 1.0:
             floor *= h[P_FLIN]         # an FC / linear: addmm with its bias
-        return t + floor, True, ALGO_GEMM
+        return op_time(t, floor, h[P_OVLMM], h), True, ALGO_GEMM
     if cls == DIRECT:
         ws = r[C_IN_BYTES] + r[C_OUT_BYTES] + r[C_W_BYTES]
         t_m = ws / resident_bw(ws, h)
         t_c = r[C_FLOPS] / (h[H_UNITS] * h[H_SM_FP32] * h[P_DW])
-        return max(t_m, t_c) + floor, t_c > t_m, ALGO_DW
+        return op_time(max(t_m, t_c), floor, h[P_OVL], h), t_c > t_m, ALGO_DW
     t = stream_time(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], r[C_FLOPS], r[C_TRANS], r[C_POW], h)
     if r[C_W_BYTES] > 0.0:
         floor *= h[P_FNORM]            # normalisations with their own parameter tensors
-    return t + floor, False, ALGO_STREAM
+    return op_time(t, floor, h[P_OVL], h), False, ALGO_STREAM
 
 
 @numba.njit(cache=True, parallel=True)

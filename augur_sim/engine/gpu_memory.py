@@ -122,7 +122,8 @@ def _params(graph: LayerGraph, eb: int) -> list[int]:
 
 PYTORCH_DEFAULTS = {
     "context_mib": 500.0,       # estimate: CUDA context with lazy module loading + libraries
-    "cublas_workspace_mib": 8.125,  # PyTorch's default CUBLAS_WORKSPACE_CONFIG ":4096:2:16:8"
+    "cublas_workspace_mib": 8.125,  # PyTorch's default CUBLAS_WORKSPACE_CONFIG ":4096:2:16:8" (32 on sm_90+)
+    "cublaslt_workspace_mib": 1.0,  # PyTorch's default CUBLASLT_WORKSPACE_SIZE (1024 KiB), its own block
     "cudnn_workspace_cap_mib": 1024.0,  # cap on one conv's workspace the model assumes
     "cudagraph": 0,             # 1: the graph's private pool keeps the activations reserved
     "keep_outputs": 0,          # 1: every layer output lives until forward returns (see below)
@@ -175,9 +176,9 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
     for p in _params(graph, eb):
         alloc.malloc(p)
     weights_alloc = alloc.allocated
-    cublas = int(c["cublas_workspace_mib"] * MiB)
-    if cublas:
-        alloc.malloc(cublas)
+    for ws_mib in (c["cublas_workspace_mib"], c["cublaslt_workspace_mib"]):
+        if ws_mib:
+            alloc.malloc(int(ws_mib * MiB))
     cap = int(c["cudnn_workspace_cap_mib"] * MiB)
     size, born, dies = _keep_all_schedule(graph, eb) if c["keep_outputs"] else schedule(graph, eb)
     handles = {}

@@ -27,7 +27,14 @@ MAX_LEVELS = 3
 # Power-limited clock (hw/power.py): the fitted energy per FLOP, and the sustained / boost
 # clock ratio GEMM and conv rates already carry (kept for reports and tests).
 P_FMA_PJ, H_CLOCK_X = 58, 59
-NHW = 60
+# GPU-side cost of every kernel (launch latency + tail), the whole per-kernel floor of a
+# CUDA-graph replay (engine/gpu_algos.op_time).
+P_GAP = 60
+# How the eager dispatch floor and a kernel overlap: the exponent of their norm
+# (1: they add; large: the longer one; engine/gpu_algos.op_time).
+# (P_OVL: bandwidth kernels; P_OVLMM: cuDNN / cuBLAS calls).
+P_OVL, P_OVLMM = 61, 62
+NHW = 63
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -173,8 +180,9 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     if rt.graph_floor_s > 0.0:
         # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
         r[P_FLOOR] = rt.graph_floor_s
-        r[P_KGAP] = min(r[P_KGAP], rt.graph_floor_s)
+        r[P_KGAP] = min(r[P_KGAP], max(r[P_GAP], rt.graph_floor_s))
         r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
+        r[P_OVL] = r[P_OVLMM] = 8.0      # the floor is a minimum kernel time, not host work
     # The generic columns still drive energy and the bound labels; its overhead column is
     # the floor, which the kernel model already charges.
     r[H_OVERHEAD] = 0.0

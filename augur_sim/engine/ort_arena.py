@@ -45,6 +45,7 @@ ARENA_ALIGN_BYTES = 256
 INITIAL_REGION_BYTES = 1 << 20
 MAX_DEAD_BYTES_PER_CHUNK = 128 << 20
 PAGE_BYTES = 4096
+PATTERN_ALIGN_BYTES = 64     # kAllocAlignment: traced sizes are rounded to it
 
 # Ops with an NCHWc kernel or that are layout-agnostic on blocked tensors in ORT's NCHWc
 # transformer: pooling (not global-only variants matter: both are small), element-wise add /
@@ -93,8 +94,9 @@ class BfcArena:
                         best = (key, r, i)
         return best
 
-    def alloc(self, num_bytes: int) -> tuple[int, int]:
-        """Place a request; returns (region, offset)."""
+    def alloc(self, num_bytes: int, write: bool = True) -> tuple[int, int]:
+        """Place a request; returns (region, offset). `write`: the caller writes all of it
+        (else it marks what it writes with `touch`)."""
         rounded = round_up(max(int(num_bytes), 1), ARENA_ALIGN_BYTES)
         best = self._find(rounded)
         if best is None:
@@ -106,8 +108,14 @@ class BfcArena:
             self.regions[r].insert(i + 1, _Chunk(c.off + rounded, c.size - rounded))
             c.size = rounded
         c.used = True
-        self._touched[r].append((c.off, c.off + int(num_bytes)))
+        if write:
+            self._touched[r].append((c.off, c.off + int(num_bytes)))
         return r, c.off
+
+    def touch(self, where: tuple[int, int], start: int, size: int) -> None:
+        """Mark [start, start + size) of the chunk placed at `where` as written."""
+        r, off = where
+        self._touched[r].append((off + start, off + start + size))
 
     def free(self, where: tuple[int, int]) -> None:
         r, off = where
@@ -157,14 +165,22 @@ class ArenaRun:
     peak_live_bytes: int     # the largest sum of live buffers (for comparison)
     heap_touched_bytes: int = 0   # of touched: in regions small enough to come from the heap
     region_bytes: tuple = ()
+    pattern_bytes: int = 0        # the memory pattern's block, requested from the second run on
+    serving_touched_bytes: int = 0       # arena pages written once the second run is done
+    serving_heap_touched_bytes: int = 0
+    serving_region_bytes: tuple = ()
 
     @property
     def mmap_touched_bytes(self) -> int:
         return self.touched_bytes - self.heap_touched_bytes
 
-    def fresh_bytes(self, retained_bytes: float) -> float:
+    def fresh_bytes(self, retained_bytes: float, serving: bool = False) -> float:
         """Touched bytes that become newly resident when the heap holds `retained_bytes` of
-        freed, still-resident memory that heap-served regions can reuse."""
+        freed, still-resident memory that heap-served regions can reuse (`serving`: after
+        the second run, with the memory pattern's block)."""
+        if serving:
+            return (self.serving_touched_bytes - self.serving_heap_touched_bytes
+                    + max(self.serving_heap_touched_bytes - retained_bytes, 0.0))
         return self.mmap_touched_bytes + max(self.heap_touched_bytes - retained_bytes, 0.0)
 
 
@@ -465,4 +481,43 @@ def first_run(graph: LayerGraph, block: int, elem_bytes: int = 4, threads: int =
             live -= born_at[buf][1]
     per = arena.region_touched_bytes()
     heap = sum(t for t, r in zip(per, arena.region_bytes) if r <= GLIBC_MMAP_THRESHOLD_MAX_BYTES)
-    return ArenaRun(sum(per), arena.reserved_bytes, requests, peak_live, heap, tuple(arena.region_bytes))
+    regions1 = tuple(arena.region_bytes)
+
+    # The memory pattern traced during the first run (core/framework/mem_pattern_planner.h,
+    # MemPatternPlanner): each traced buffer (64-byte aligned) takes the smallest gap between
+    # live blocks, ordered by offset, that holds it, else goes after the last live block;
+    # the pattern's size is the largest end offset. From the second run on, one arena
+    # request of that size holds every traced buffer at its offset.
+    live_blocks: list = []        # (offset, size, buffer), ordered by offset
+    pat_off: dict = {}
+    pattern = 0
+    for i in range(len(steps)):
+        for buf, nb in by_step.get(i, ()):
+            size = round_up(nb, PATTERN_ALIGN_BYTES)
+            cur, waste, best, at = 0, None, (live_blocks[-1][0] + live_blocks[-1][1]) if live_blocks else 0, None
+            for j, (o, sz, _) in enumerate(live_blocks):
+                if o >= cur and o - cur >= size and (waste is None or o - cur - size < waste):
+                    waste, best, at = o - cur - size, cur, j
+                cur = o + sz
+            live_blocks.insert(len(live_blocks) if at is None else at, (best, size, buf))
+            pat_off[buf] = (best, nb)
+            pattern = max(pattern, best + size)
+        for buf in frees.get(i, ()):
+            live_blocks = [b for b in live_blocks if b[2] != buf]
+    # End of the first run: the outputs went back to the caller, every chunk is free.
+    freed_in_run = {b for i in range(len(steps)) for b in frees.get(i, ())}
+    for buf in where:
+        if buf not in freed_in_run:
+            arena.free(where[buf])
+    if pattern:
+        pat_where = arena.alloc(pattern, write=False)
+        for o, nb in pat_off.values():
+            arena.touch(pat_where, o, nb)
+    for _, _, _, scratch in steps:
+        held = [arena.alloc(nb) for nb in scratch]
+        for h in reversed(held):
+            arena.free(h)
+    per2 = arena.region_touched_bytes()
+    heap2 = sum(t for t, r in zip(per2, arena.region_bytes) if r <= GLIBC_MMAP_THRESHOLD_MAX_BYTES)
+    return ArenaRun(sum(per), sum(regions1), requests, peak_live, heap, regions1,
+                    pattern, sum(per2), heap2, tuple(arena.region_bytes))

@@ -17,6 +17,7 @@ Models
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -186,6 +187,9 @@ def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32
          f"generic convs {w.plain_bytes} B x {c['plain_weight_copies']:g}, Gemm/MatMul {w.gemm_bytes} B x "
          f"{c['gemm_weight_copies']:g}, other {w.other_bytes} B"),
     ]
+    resident = sum(b for _, b, _ in terms)
+    serving_act = int(c["activation_factor"] * run.fresh_bytes(c["heap_retained_copies"] * wsum, serving=True))
+    serving = max(resident + max(act, transient), resident + serving_act)
     arena_what = (f"first run: {run.touched_bytes} B of arena pages written in {len(run.region_bytes)} "
                   f"region(s) of {run.reserved_bytes} B ({run.requests} requests, peak live "
                   f"{run.peak_live_bytes} B); {int(fresh)} B newly resident")
@@ -196,10 +200,14 @@ def ort_memory(graph: LayerGraph, threads: int, consts: dict, dtype: str = "fp32
                       f"(the first run adds less: {act} B; {arena_what})"))
     return RuntimeFootprint("onnxruntime", tuple(terms), notes=(
         "fitted constants: resident bytes per weight byte mix ORT's copies with glibc heap "
-        "retention; measured, not derived",),
+        "retention; measured, not derived",
+        f"serving (from the second run on, ORT adds its memory pattern, one {run.pattern_bytes / MiB:.3g} MiB "
+        f"block): {serving / MiB:.3g} MiB"),
         extra={"arena": {"touched_bytes": run.touched_bytes, "reserved_bytes": run.reserved_bytes,
                          "regions_bytes": list(run.region_bytes), "requests": run.requests,
-                         "peak_live_bytes": run.peak_live_bytes, "fresh_bytes": int(fresh)}})
+                         "peak_live_bytes": run.peak_live_bytes, "fresh_bytes": int(fresh),
+                         "pattern_bytes": run.pattern_bytes},
+               "serving_peak_bytes": int(serving)})
 
 
 def ort_features(graph: LayerGraph, threads: int, block: int = 16) -> dict:
@@ -221,14 +229,23 @@ def check_consts(consts: dict, where: str = "memory") -> None:
 
 def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threads: int | None,
                       dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "",
-                      fusion=()) -> RuntimeFootprint | None:
-    """Dispatch to the runtime's model; None for 'tensors' (no runtime model)."""
+                      fusion=(), arch: str = "") -> RuntimeFootprint | None:
+    """Dispatch to the runtime's model; None for 'tensors' (no runtime model). `arch`: the
+    processor's architecture name (an NVIDIA `sm_NN` picks PyTorch's cuBLAS workspace)."""
     section = dict(section or {})
     section.pop("model", None)
     section.pop("source", None)
     check_consts(section)
     if model == "pytorch" and "cudagraph" in runtime_name.lower():
         section.setdefault("cudagraph", 1)
+    if model == "pytorch" and "cublas_workspace_mib" not in section:
+        # PyTorch's default cuBLAS workspace per (handle, stream) is ":4096:8" = 32 MiB on
+        # Hopper (sm_90) and newer, ":4096:2:16:8" = 8.125 MiB before (aten/src/ATen/cuda/
+        # CublasHandlePool.cpp, parseChosenWorkspaceSize); cuBLASLt's 1 MiB is a block of its
+        # own: the H200 measurements held 32 + 1 MiB allocated (34 MiB reserved) per stream.
+        m = re.fullmatch(r"sm_(\d+)\w*", arch or "")
+        if m and int(m.group(1)) >= 90:
+            section["cublas_workspace_mib"] = 32.0
     if model == "onnxruntime":
         # No NCHWc rewrite unless the runtime declares it (ARM builds of ORT have none).
         section.setdefault("nchwc_block", 16 if "nchwc16" in fusion else 8 if "nchwc8" in fusion else 0)

@@ -40,6 +40,11 @@ PARAMS = (
     # Board-level energy per FP32 FLOP on a 16 nm die (pJ): sets the power-limited clock of
     # GEMMs and convs from the spec's TDP (hw/power.py).
     ("fma_pj", "P_FMA_PJ", 1.0),
+    # GPU-side time every kernel adds (launch latency, ramp and tail), eager or graph.
+    ("gap_us", "P_GAP", 1e-6),
+    # Norm exponent of (eager dispatch floor, kernel): 1 adds them, large takes the longer.
+    ("overlap_p", "P_OVL", 1.0),          # ... bandwidth kernels
+    ("overlap_mm_p", "P_OVLMM", 1.0),     # ... cuDNN convs and cuBLAS GEMMs
 )
 PARAM_NAMES = tuple(p[0] for p in PARAMS)
 

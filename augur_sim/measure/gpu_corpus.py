@@ -12,6 +12,7 @@ bias is in the GEMM); bmm = (B, M, N) @ (B, N, K); element-wise on (B, H).
 from __future__ import annotations
 
 import csv
+import re
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..engine.gpu_algos import (
     ALGO_STREAM,
     ALGO_WINO_FUSED,
     ALGO_WINO_NONFUSED,
+    SGEMM_TILES,
 )
 from ..errors import AugurError
 from ..lowering import (
@@ -84,11 +86,12 @@ class Corpus:
     dims: list               # per row: dict of the op's dimensions
     rows: np.ndarray         # [n, NCOLS] lowered-style kernel rows
     algo: np.ndarray         # algorithm the kernel name shows (gpu_algos.ALGO_*)
+    grid: np.ndarray         # [n, 3] the main kernel's CUDA grid (x, y, z)
 
     def take(self, idx) -> Corpus:
         idx = np.asarray(idx)
         return Corpus(self.op[idx], self.device[idx], self.latency_s[idx], self.kernel[idx],
-                      [self.dims[i] for i in idx], self.rows[idx], self.algo[idx])
+                      [self.dims[i] for i in idx], self.rows[idx], self.algo[idx], self.grid[idx])
 
 
 def corpus_dir(shared: Path) -> Path:
@@ -107,14 +110,69 @@ def kernel_algo(op: str, kernel: str) -> int:
     return ALGO_IGEMM
 
 
-def _int(v: str, what: str, path: Path, line: int) -> int:
+def _int(v: str, what: str, path: Path, line: int, lo: int = 1) -> int:
     try:
         x = int(float(v))
     except ValueError:
         raise AugurError(f"{what}: expected a number, got {v!r}", file=str(path), line=line) from None
-    if x <= 0 or x > MAX_DIM:
-        raise AugurError(f"{what}: expected 1..{MAX_DIM}, got {x}", file=str(path), line=line)
+    if x < lo or x > MAX_DIM:
+        raise AugurError(f"{what}: expected {lo}..{MAX_DIM}, got {x}", file=str(path), line=line)
     return x
+
+
+def _grid(rec: dict, col: str) -> int:
+    try:
+        return max(int(float(rec.get(col) or 1)), 1)
+    except ValueError:
+        return 1
+
+
+def _dims(op: str, rec: dict, path: Path, line: int) -> dict:
+    """The op's dimensions from a record with the corpus' column names."""
+    if op == "conv":
+        dims = {k: _int(rec[c], c, path, line) for k, c in
+                (("B", "B"), ("cin", "Input_Channel"), ("cout", "Output_Channel"),
+                 ("k", "Kernel_Szie"), ("h", "Input_Size"), ("s", "Stride"))}
+        dims["pad"] = _int(str(rec["Padding"]), "Padding", path, line, lo=0)
+        return dims
+    if op in ("linear", "bmm"):
+        return {k: _int(rec[k], k, path, line) for k in ("B", "M", "N", "K")}
+    return {k: _int(rec[k], k, path, line) for k in ("B", "H")}
+
+
+def _corpus(recs: list) -> Corpus:
+    rows = np.array([kernel_row(r["op"], r["dims"]) for r in recs]).reshape(-1, NCOLS)
+    return Corpus(op=np.array([r["op"] for r in recs]), device=np.array([r["device"] for r in recs]),
+                  latency_s=np.array([r["latency_s"] for r in recs]),
+                  kernel=np.array([r["kernel"] for r in recs]), dims=[r["dims"] for r in recs],
+                  rows=rows, algo=np.array([kernel_algo(r["op"], r["kernel"]) for r in recs],
+                                           dtype=np.int64),
+                  grid=np.array([r["grid"] for r in recs], dtype=np.int64).reshape(-1, 3))
+
+
+def load_measured(path: Path, device: str) -> Corpus:
+    """Corpus shapes timed elsewhere the way the corpus did (scripts/gpu_corpus_measure.py:
+    the corpus' dimension columns, `op`, `latency_ms`, optionally `kernel`), on `device`."""
+    path = Path(path)
+    if not path.is_file():
+        raise AugurError(f"measurement file {path} not found")
+    recs = []
+    with open(path, newline="") as f:
+        for line, rec in enumerate(csv.DictReader(f), 2):
+            op = rec.get("op", "")
+            if op not in OPS:
+                raise AugurError(f"op: expected one of {', '.join(OPS)}, got {op!r}", file=str(path), line=line)
+            try:
+                lat = float(rec["latency_ms"])
+            except (TypeError, ValueError):
+                raise AugurError(f"latency_ms: expected a number, got {rec.get('latency_ms')!r}",
+                                 file=str(path), line=line) from None
+            if not 0 < lat < 1e6:
+                raise AugurError(f"latency_ms: expected a positive time, got {lat}", file=str(path), line=line)
+            recs.append({"op": op, "device": device, "latency_s": lat * 1e-3,
+                         "kernel": rec.get("kernel") or "", "dims": _dims(op, rec, path, line),
+                         "grid": [1, 1, 1]})
+    return _corpus(recs)
 
 
 def read_op(root: Path, op: str) -> list[dict]:
@@ -131,17 +189,9 @@ def read_op(root: Path, op: str) -> list[dict]:
             lat = float(rec["Latency"])
             if not lat > 0:
                 continue
-            if op == "conv":
-                dims = {k: _int(rec[c], c, path, line) for k, c in
-                        (("B", "B"), ("cin", "Input_Channel"), ("cout", "Output_Channel"),
-                         ("k", "Kernel_Szie"), ("h", "Input_Size"), ("s", "Stride"))}
-                dims["pad"] = int(float(rec["Padding"]))
-            elif op in ("linear", "bmm"):
-                dims = {k: _int(rec[k], k, path, line) for k in ("B", "M", "N", "K")}
-            else:
-                dims = {k: _int(rec[k], k, path, line) for k in ("B", "H")}
             out.append({"op": op, "device": DEVICES[dev], "latency_s": lat * 1e-3,
-                        "kernel": rec["Kernel Name"], "dims": dims})
+                        "kernel": rec["Kernel Name"], "dims": _dims(op, rec, path, line),
+                        "grid": [_grid(rec, c) for c in ("Grid x", "Grid y", "Grid z")]})
     return out
 
 
@@ -226,9 +276,26 @@ def load(root: Path, ops=OPS, per_op_device: int | None = None, seed: int = 0) -
                 keep += idx
             got = [got[i] for i in keep]
         recs += got
-    rows = np.array([kernel_row(r["op"], r["dims"]) for r in recs]).reshape(-1, NCOLS)
-    return Corpus(op=np.array([r["op"] for r in recs]), device=np.array([r["device"] for r in recs]),
-                  latency_s=np.array([r["latency_s"] for r in recs]),
-                  kernel=np.array([r["kernel"] for r in recs]), dims=[r["dims"] for r in recs],
-                  rows=rows, algo=np.array([kernel_algo(r["op"], r["kernel"]) for r in recs],
-                                           dtype=np.int64))
+    return _corpus(recs)
+
+
+
+_TILE_RE = re.compile(r"sgemm_(\d+)x(\d+)")
+
+
+def gemm_choice(op: str, kernel: str, grid, dims: dict) -> tuple[int, int]:
+    """(index into gpu_algos.SGEMM_TILES, split-K) of the cuBLAS kernel the corpus saw, in the
+    model's orientation; (-1, 0) when the name shows no sgemm tile. cuBLAS is column-major:
+    PyTorch's linear asks for out_features x rows (the model's M x N, so the tile reads
+    as is), bmm for K x M per batch (the model's N x M: the tile is swapped). For a linear,
+    grid z is the split-K factor; for bmm it is the batch."""
+    m = _TILE_RE.search(kernel)
+    if op not in ("linear", "bmm") or m is None:
+        return -1, 0
+    a, b = float(m.group(1)), float(m.group(2))
+    tm, tn = (a, b) if op == "linear" else (b, a)
+    hit = np.flatnonzero((SGEMM_TILES[:, 0] == tm) & (SGEMM_TILES[:, 1] == tn))
+    if hit.size == 0:
+        return -1, 0
+    split = int(grid[2]) if op == "linear" else max(int(grid[2]) // int(dims["B"]), 1)
+    return int(hit[0]), max(min(split, 99), 1)

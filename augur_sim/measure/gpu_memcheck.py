@@ -28,7 +28,7 @@ from ..engine.gpu_memory import pytorch_memory
 from ..errors import AugurError
 from ..frontends import load_net
 
-MODEL_CONSTS = {"keep_outputs": 1, "cublas_workspace_mib": 0, "context_mib": 0}
+MODEL_CONSTS = {"keep_outputs": 1, "cublas_workspace_mib": 0, "cublaslt_workspace_mib": 0, "context_mib": 0}
 
 
 @dataclass(frozen=True)

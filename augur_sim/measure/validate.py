@@ -310,6 +310,11 @@ def validate_table(v: Validation, top: int = 5) -> str:
                      f"measured peak RSS {m.measured_peak_rss_bytes / 2**20:.1f} MiB (fresh process: session "
                      f"creation + one run, minus the baseline after imports; median of {m.samples}, spread "
                      f"{m.spread_bytes / 2**20:.1f} MiB), error {100 * m.error:+.1f}%")
+        if m.predicted_serving_peak_bytes and m.measured_serving_peak_bytes:
+            se = m.predicted_serving_peak_bytes / m.measured_serving_peak_bytes - 1.0
+            lines.append(f"memory after a second run (serving: ORT's memory pattern in use): predicted "
+                         f"{m.predicted_serving_peak_bytes / 2**20:.1f} MiB, measured "
+                         f"{m.measured_serving_peak_bytes / 2**20:.1f} MiB, error {100 * se:+.1f}%")
     for w in v.warnings:
         lines.append(f"WARNING: {w}")
     return "\n".join(lines) + "\n"
