@@ -20,13 +20,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("estimate", "per-layer counts: MACs, FLOPs, params, activations"),
     "estimate": ("estimate", "time, memory and energy per layer on a device"),
     "hw": ("estimate", "hardware specs: list, show, check, schema"),
-    "export": ("estimate", "write a network as an ONNX model with random weights"),
+    "export": ("export", "write a network as an ONNX model with random weights"),
     "cachesim": ("cachesim", "trace-driven cache simulation of one layer (hits and misses per level)"),
     "whatif": ("explore", "change hardware spec fields (--set) or sweep them (--vary)"),
     "sweep": ("explore", "networks x devices x batch x precision -> parquet/csv"),
     "plot": ("explore", "heatmap and Pareto chart of a sweep's results"),
     "calibrate": ("measure", "measure this machine under ONNX Runtime and write a hardware spec"),
-    "validate": ("measure", "run a network in ONNX Runtime here; measured vs predicted per layer"),
+    "validate": ("measure", "run a network here (ONNX Runtime on the CPU, or PyTorch on a CUDA GPU "
+                            "with --processor gpu); measured vs predicted"),
     "fit-corpus": ("measure", "fit a runtime's portable parameters to a measurement corpus "
                               "(ncnn: the benchncnn results)"),
     "report": ("report", "an estimate as one self-contained HTML page (one or more devices)"),

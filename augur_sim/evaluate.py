@@ -81,8 +81,23 @@ class Target:
         return tuple(sorted(self.runtime.fusion))
 
     def row(self, precision: str = "fp32") -> np.ndarray:
-        """The hardware row of this target at a precision (see engine/hwrow.py)."""
-        return hw_row(self.processor, self.runtime, precision, self.threads, self.cores)
+        """The hardware row of this target at a precision (see engine/hwrow.py), read-only.
+
+        A row depends on the processor, the runtime, the precision, threads and cores only,
+        and processors are immutable records: it is built once per processor object and kept
+        beside it (re-estimating on a loaded device skips it; an edited device is a new object)."""
+        rows = self.processor.__dict__.get("_rows")
+        if rows is None:
+            rows = {}
+            object.__setattr__(self.processor, "_rows", rows)
+        key = (id(self.runtime), precision, self.threads, self.cores)
+        hit = rows.get(key)
+        if hit is not None and hit[0] is self.runtime:
+            return hit[1]
+        row = hw_row(self.processor, self.runtime, precision, self.threads, self.cores)
+        row.flags.writeable = False
+        rows[key] = (self.runtime, row)
+        return row
 
     def workload(self, graph: LayerGraph, precision: str = "fp32",
                  conventions: Conventions = DEFAULT) -> Workload:

@@ -134,6 +134,9 @@ def measure(runs: int) -> dict:
         "numba_compile_s": phases_cold["first_estimate_s"] - phases_cold["second_estimate_s"],
         "numba_cache_load_s": phases_warm["first_estimate_s"] - phases_warm["second_estimate_s"],
         "imports": imports,
+        # With PYTHONDONTWRITEBYTECODE set, no .pyc is written: every run compiles the
+        # package's sources again, which an installed package (pip writes .pyc) does not.
+        "bytecode_cache": not os.environ.get("PYTHONDONTWRITEBYTECODE"),
     }
 
 
@@ -153,6 +156,9 @@ def main(argv=None) -> int:
     print("  warm phases: " + ", ".join(f"{k[:-2]} {v * 1e3:.0f} ms" for k, v in p.items()))
     print(f"  imports {res['imports']['total_s'] * 1e3:.0f} ms: " + ", ".join(
         f"{r['package']} {r['self_s'] * 1e3:.0f} ms" for r in res["imports"]["top"][:6]))
+    if not res["bytecode_cache"]:
+        print("  note: PYTHONDONTWRITEBYTECODE is set, so every run compiled the package's sources "
+              "(an installed package has .pyc files); unset it for a user's start-up")
     print(f"wrote {a.out}")
     return 0
 

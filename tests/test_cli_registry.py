@@ -57,3 +57,10 @@ def test_a_command_imports_its_module_only():
     assert "augur_sim.commands.estimate" in mods
     assert not {"augur_sim.commands.explore", "augur_sim.commands.measure", "augur_sim.commands.cachesim",
                 "augur_sim.commands.report"} & mods
+
+
+def test_a_yaml_net_imports_no_other_reader():
+    mods = _imported_after(["estimate", "resnet50", "--hw", "jetson_tx2", "--format", "summary"])
+    assert "augur_sim.frontends.yamlnet" in mods
+    assert not {"augur_sim.frontends.onnx", "augur_sim.frontends.ncnn", "augur_sim.frontends.caffe",
+                "augur_sim.measure.export"} & mods

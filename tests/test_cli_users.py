@@ -155,9 +155,11 @@ def test_generated_networks_addressable_by_name(tmp_path):
 # ---------------------------------------------------------------- item 13: sweep to stdout, Pareto options
 
 def test_sweep_out_dash_writes_the_table_to_stdout(tmp_path):
-    rc, out, err = sh("augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out -",
+    rc, out, err = sh("augur sweep --nets squeezenet1_1 resnet18 --hw jetson_nano raspberry_pi_4 --out - --progress",
                       cwd=tmp_path)
     assert rc == 0, err
+    assert out.startswith('"net","net_source"') and out.count("\n") == 5   # the header and 4 rows only
+    assert "rows/s" in err                                               # the progress bar on stderr
     rows = list(csv.DictReader(out.splitlines()))
     assert {(r["net"], r["hw"]) for r in rows} == {(n, h) for n in ("squeezenet1_1", "resnet18")
                                                    for h in ("jetson_nano", "raspberry_pi_4")}

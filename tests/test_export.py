@@ -225,3 +225,23 @@ def test_real_caffe_nets_round_trip(tmp_path, net):
     for o, v in zip(sess.get_outputs(), sess.run(None, feeds)):
         assert tuple(v.shape) == g.tensors[o.name].shape
     assert_same_counts(g, p)
+
+
+def test_shape_cross_check_still_sees_a_disagreement():
+    """The probe ONNX infers shapes on carries weights as typed inputs, not data (memory):
+    a shape augur gets wrong must still be caught, and every output shape inferred."""
+    import dataclasses
+
+    from augur_sim.errors import AugurError
+    from augur_sim.frontends import load_net
+    from augur_sim.measure.export import build_model
+    g = load_net("squeezenet1_1")
+    model, _ = build_model(g)                     # agrees as built
+    assert len(model.graph.initializer) > 10      # the written model keeps its weights
+    t = g.tensors["fire9.expand3x3"]
+    bad = dict(g.tensors)
+    bad["fire9.expand3x3"] = dataclasses.replace(t, shape=(1, 256, 13, 14))
+    g.tensors = bad
+    with pytest.raises(AugurError) as e:
+        build_model(g)
+    assert "ONNX infers shape (1, 256, 13, 13) for tensor 'fire9.expand3x3'" in str(e.value)

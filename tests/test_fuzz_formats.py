@@ -29,7 +29,7 @@ from augur_sim.errors import AugurError
 from augur_sim.graph import LayerGraph
 
 REPO = Path(__file__).resolve().parents[1]
-SETTINGS = dict(deadline=timedelta(seconds=20), derandomize=True, database=None,
+SETTINGS = dict(deadline=timedelta(seconds=60), derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 

@@ -45,15 +45,25 @@ def _targets(node, mod: str, is_pkg: bool, known) -> list[str]:
     return [f"{src}.{a.name}" if f"{src}.{a.name}" in known else src for a in node.names]
 
 
-def _cli_command_modules(mods) -> list[str]:
-    """The modules augur_sim/cli.py imports on demand: its COMMANDS table (a dict literal of
-    name -> (module under augur_sim.commands, help)), read with ast like everything here."""
-    tree = ast.parse(mods["augur_sim.cli"].read_text())
+# Modules that import others on demand through a table (importlib), so that start-up imports
+# only what is used: (module, its table: a dict literal whose values' first item names a
+# module under `package`).
+LAZY_TABLES = [("augur_sim.cli", "COMMANDS", "augur_sim.commands"),
+               ("augur_sim.frontends", "READERS", "augur_sim.frontends")]
+
+
+def _table_modules(mods, module: str, table_name: str, package: str) -> list[str]:
+    """The modules `module` imports on demand: its table, read with ast like everything here."""
+    tree = ast.parse(mods[module].read_text())
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "COMMANDS":
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == table_name:
             table = ast.literal_eval(node.value)
-            return sorted({f"augur_sim.commands.{mod}" for mod, _ in table.values()})
-    raise AssertionError("augur_sim/cli.py has no COMMANDS table")
+            return sorted({f"{package}.{v[0]}" for v in table.values()})
+    raise AssertionError(f"{module} has no {table_name} table")
+
+
+def _cli_command_modules(mods) -> list[str]:
+    return _table_modules(mods, *LAZY_TABLES[0])
 
 
 def import_graph():
@@ -76,9 +86,11 @@ def import_graph():
             for t in targets:
                 if t in mods and t != mod:
                     g.add_edge(mod, t)
-    # The CLI imports each command's module on first use (importlib): edges all the same.
-    for t in _cli_command_modules(mods):
-        g.add_edge("augur_sim.cli", t)
+    # The CLI and load_net import each command's / reader's module on first use (importlib):
+    # edges all the same.
+    for module, table, package in LAZY_TABLES:
+        for t in _table_modules(mods, module, table, package):
+            g.add_edge(module, t)
     return g, lazy
 
 
@@ -89,6 +101,7 @@ def test_graph_sees_the_known_edges():
     assert g.has_edge("augur_sim.ops.conv", "augur_sim.ops.counts")
     assert g.has_edge("augur_sim.engine.kernels", "augur_sim.lowering")
     assert g.has_edge("augur_sim.cli", "augur_sim.commands.estimate")
+    assert g.has_edge("augur_sim.frontends", "augur_sim.frontends.onnx")
     assert len(g) > 40
 
 
@@ -118,13 +131,13 @@ def test_function_level_imports_only_for_heavy_optional_deps():
 
 def test_dynamic_imports_only_in_the_package_facade():
     # importlib would hide an import from the checks above; only the package's lazy
-    # public API (PEP 562 __getattr__ in augur_sim/__init__.py) and the CLI's command table
-    # (each command's module imported when that command runs; import_graph adds its edges)
-    # may use it.
+    # public API (PEP 562 __getattr__ in augur_sim/__init__.py) and the modules with a table
+    # of modules imported on first use (LAZY_TABLES: the CLI's commands, load_net's readers;
+    # import_graph adds their edges) may use it.
     users = []
     for mod, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Attribute) and node.attr == "import_module" or \
                     isinstance(node, ast.Name) and node.id == "__import__":
                 users.append(mod)
-    assert sorted(set(users)) == ["augur_sim", "augur_sim.cli"]
+    assert sorted(set(users)) == sorted({"augur_sim"} | {m for m, _, _ in LAZY_TABLES})

@@ -89,6 +89,19 @@ def test_every_registered_kind_has_consistent_facts():
     assert set(CHAIN.values()) == {"conv", "fc", "bn", "elt"}
 
 
+# Attributes that make an example's count use a convention it may skip (nearest resize is free).
+FLOPS_ATTRS = {"resize": {"mode": "linear"}}
+
+
+@pytest.mark.parametrize("kind", sorted(k for k in EXAMPLES if FACTS[k].flops))
+def test_flops_conventions_named_by_the_facts_are_the_ones_counted(kind):
+    from augur_sim.conventions import DEFAULT
+    g = _graph(kind, {**EXAMPLES[kind], **FLOPS_ATTRS.get(kind, {})})
+    base = count_net(g, DEFAULT).total.flops
+    for name in FACTS[kind].flops:
+        assert count_net(g, DEFAULT.with_(**{name: getattr(DEFAULT, name) + 1})).total.flops > base, name
+
+
 def test_onnx_operators_are_the_importers_handlers():
     # Every ONNX operator the importer turns into a layer is named by one kind's facts (two
     # for MatMul/Gemm: fc with a constant weight, matmul otherwise), and no other.
@@ -99,11 +112,30 @@ def test_onnx_operators_are_the_importers_handlers():
     assert set(ONNX_ACTIVATIONS) <= set(FACTS["act"].onnx)
 
 
-def test_yaml_keys_are_the_yaml_frontends():
-    from augur_sim.frontends.yamlnet import ELTWISE_KEYS, OP_KEYS
-    keys = [k for f in FACTS.values() for k in f.yaml]
-    assert sorted(keys) == sorted(OP_KEYS)  # each key once, and every key the format has
-    assert set(FACTS["eltwise"].yaml) == set(ELTWISE_KEYS)
+# One layer per YAML key, in the format's short forms (docs/NETFORMAT.md), on a (1, 4, 8, 8) input.
+YAML_LAYERS = {
+    "conv": "{conv: {out: 4, k: 3, p: 1}}", "deconv": "{deconv: {out: 4, k: 2, s: 2}}", "fc": "{fc: 10}",
+    "maxpool": "{maxpool: 2}", "avgpool": "{avgpool: 2}", "gap": "{gap: true}", "gmp": "{gmp: true}",
+    "bn": "{bn: true}", "act": "{act: relu}", "softmax": "{softmax: 1}", "lrn": "{lrn: 3}",
+    **{k: f"{{{k}: true, in: [input, input]}}" for k in ("add", "mul", "max", "min", "sub", "div")},
+    "concat": "{concat: 1, in: [input, input]}", "split": "{split: 2}", "flatten": "{flatten: 1}",
+    "reshape": "{reshape: [0, -1]}", "transpose": "{transpose: [0, 2, 3, 1]}", "shuffle": "{shuffle: 2}",
+    "dropout": "{dropout: 0.5}", "identity": "{identity: true}", "mean": "{mean: {axes: [2, 3]}}",
+    "layernorm": "{layernorm: true}", "matmul": "{matmul: true, in: [input, input]}",
+    "pad": "{pad: [0, 0, 1, 1, 0, 0, 1, 1]}",
+}
+
+
+@pytest.mark.parametrize("kind,key", [(f.kind, k) for f in FACTS.values() for k in f.yaml])
+def test_each_yaml_key_makes_its_kind(kind, key):
+    from augur_sim.frontends.yamlnet import OP_KEYS, load_yamlnet_text
+    assert key in OP_KEYS  # the YAML frontend takes its keys from the facts
+    g = load_yamlnet_text(f"name: t\ninput: {{shape: [1, 4, 8, 8]}}\nlayers:\n  - l: {YAML_LAYERS[key]}\n")
+    assert kind in {layer.op for layer in g.layers()}
+
+
+def test_every_yaml_key_has_an_example():
+    assert set(YAML_LAYERS) == {k for f in FACTS.values() for k in f.yaml}
 
 
 def test_torch_kinds_are_the_runners():

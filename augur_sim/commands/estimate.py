@@ -1,4 +1,4 @@
-"""augur nets | analyze | estimate | hw | export: a network, a device, and the network on the device."""
+"""augur nets | analyze | estimate | hw: a network, a device, and the network on the device."""
 from __future__ import annotations
 
 from .. import hw
@@ -7,12 +7,11 @@ from ..counts import count_net
 from ..estimator import estimate
 from ..graph import PRECISIONS
 from ..explore.plots import roofline_plot
-from ..frontends import list_nets, load_net
-from ..measure.export import export_cmd
+from ..frontends import list_nets
 from .. import views
 from ..errors import AugurError
 from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table, to_csv
-from .args import _positive, _shape, add_hw_args, add_net_args, emit, net_from_args
+from .args import _positive, add_hw_args, add_net_args, emit, net_from_args
 
 
 def cmd_nets(args):
@@ -145,19 +144,4 @@ def register(sub):
     s.add_argument("file")
     hsub.add_parser("schema", help="the spec schema")
     p.set_defaults(func=cmd_hw)
-    register_more(sub)
 
-
-def cmd_export(args):
-    batch = _positive("--batch")(args.batch) if args.batch is not None else None
-    shape = _shape(args.input_shape) if args.input_shape is not None else None
-    graph = load_net(args.net, batch=batch, input_shape=shape, lenient=args.lenient)
-    emit(export_cmd(graph, args.out, opset=args.opset))
-
-
-def register_more(sub):
-    p = sub.add_parser("export", help="write a network as an ONNX model with random weights")
-    add_net_args(p)
-    p.add_argument("--out", required=True, help="the .onnx file to write (atomically)")
-    p.add_argument("--opset", type=int, default=17)
-    p.set_defaults(func=cmd_export)

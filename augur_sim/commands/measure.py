@@ -15,6 +15,7 @@ from ..measure.ncnn_fit import fit, predict_fit
 from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.trust import trust_text
+from ..measure.gpuvalidate import GpuValidation, gpu_validate_dict, gpu_validate_table
 from ..measure.validate import validate, validate_dict, validate_table
 from ..report import dumps
 from .args import _positive, emit
@@ -43,14 +44,16 @@ def cmd_validate(args):
     mem_samples = int(args.memory_samples) if str(args.memory_samples).isdigit() else -1
     if not 0 <= mem_samples <= 100:
         raise AugurError(f"--memory-samples: expected an integer 0..100, got {args.memory_samples!r}")
+    batch = _positive("--batch")(args.batch) if args.batch is not None else None
     res = validate(args.net, args.hw, threads=threads, runs=runs, processor=args.processor,
-                   runtime=args.runtime, memory_samples=mem_samples)
+                   runtime=args.runtime, memory_samples=mem_samples, batch=batch, precision=args.precision)
     for w in res.warnings:  # loud: on stderr as well as in the report
         print(f"augur validate: WARNING: {w}", file=sys.stderr)
+    gpu = isinstance(res, GpuValidation)
     if args.format == "json":
-        emit(dumps(validate_dict(res)), args.out)
+        emit(dumps(gpu_validate_dict(res) if gpu else validate_dict(res)), args.out)
     else:
-        emit(validate_table(res), args.out)
+        emit(gpu_validate_table(res) if gpu else validate_table(res), args.out)
     return 0
 
 
@@ -94,10 +97,16 @@ def register(sub):
                    help="write the spec even when the fit is too poor to trust (it still warns)")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("validate", help="run a network in ONNX Runtime here; measured vs predicted per layer")
+    p = sub.add_parser("validate", help="run a network here (ONNX Runtime on the CPU, or PyTorch on a CUDA GPU "
+                                        "with --processor gpu); measured vs predicted")
     p.add_argument("net", help="a descriptor path (.prototxt, .yaml, .onnx) or a name from `augur nets`")
     p.add_argument("--hw", required=True, help="the spec of this machine (e.g. from `augur calibrate`)")
-    p.add_argument("--processor", default=None, help="processor of the spec (default: its CPU)")
+    p.add_argument("--processor", default=None,
+                   help="processor of the spec (default: its CPU); a GPU processor runs PyTorch on this "
+                        "machine's CUDA GPU and compares time and torch.cuda memory")
+    p.add_argument("--batch", default=None, help="batch size (default: the descriptor's)")
+    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                   help="GPU only: tensors' precision (the CPU runs the fp32 ONNX export)")
     p.add_argument("--runtime", default=None, help="runtime of the processor (default: its default)")
     p.add_argument("--threads", default=None, help="ORT intra-op threads (default: the spec's units)")
     p.add_argument("--runs", default="10", help="timed runs after warm-up (default 10)")

@@ -1,6 +1,11 @@
-"""Frontends: descriptor files -> LayerGraph. ``load_net`` picks one by file suffix."""
+"""Frontends: descriptor files -> LayerGraph. ``load_net`` picks one by file suffix.
+
+Each reader is imported when a file of its type is read (the READERS table): a YAML net
+does not import the ONNX, Caffe and ncnn readers (start-up compiles and runs less code).
+tests/test_layout.py adds the table's imports to the package's import graph."""
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from pathlib import Path
@@ -8,16 +13,27 @@ from pathlib import Path
 from ..errors import AugurError
 from ..explore.generate import generate
 from ..graph import LayerGraph, check_batch, rebatch
-from .caffe import load_caffe
-from .ncnn import load_ncnn
-from .onnx import load_onnx
-from .yamlnet import load_yamlnet
+
+# Descriptor suffix -> (module under augur_sim.frontends, its reader).
+READERS: dict[str, tuple[str, str]] = {
+    ".prototxt": ("caffe", "load_caffe"),
+    ".yaml": ("yamlnet", "load_yamlnet"),
+    ".yml": ("yamlnet", "load_yamlnet"),
+    ".onnx": ("onnx", "load_onnx"),
+    ".param": ("ncnn", "load_ncnn"),
+}
+
+
+def reader(suffix: str):
+    """The function that reads a descriptor with this suffix (its module imported now)."""
+    mod, fn = READERS[suffix]
+    return getattr(importlib.import_module(f"augur_sim.frontends.{mod}"), fn)
 
 # Names of generated networks: FAMILY-sSEED-INDEX (explore/generate.py, GenSpec.name).
 _GENERATED = re.compile(r"^(resnet|mobilenet)-s(\d{1,18})-(\d{1,9})$")
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
-SUFFIXES = (".prototxt", ".yaml", ".yml", ".onnx", ".param")
+SUFFIXES = tuple(READERS)
 
 
 def nets_dirs() -> list[Path]:
@@ -67,17 +83,13 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
                              "part of the design)", where=str(spec))
     else:
         path = resolve_net(str(spec))
-        if path.suffix == ".prototxt":
-            graph = load_caffe(path, input_shape=input_shape)
-        elif path.suffix in (".yaml", ".yml"):
-            graph = load_yamlnet(path, input_shape=input_shape)
-        elif path.suffix == ".param":
-            graph = load_ncnn(path, input_shape=input_shape)
-        elif path.suffix == ".onnx":
-            graph = load_onnx(path, batch=batch, input_shape=input_shape, lenient=lenient)
-        else:
+        if path.suffix not in READERS:
             raise AugurError(f"unknown descriptor type '{path.suffix}'; expected one of "
                              f"{', '.join(SUFFIXES)}", file=str(path))
+        if path.suffix == ".onnx":
+            graph = reader(".onnx")(path, batch=batch, input_shape=input_shape, lenient=lenient)
+        else:
+            graph = reader(path.suffix)(path, input_shape=input_shape)
     if batch is not None and batch != graph.batch:
         graph = rebatch(graph, batch)
     return graph

@@ -21,6 +21,7 @@ from ..hw.yamlsrc import parse_yaml as read_parsed
 from ..graph import DTYPE_BYTES, MAX_DIM, GraphBuilder, Layer, LayerGraph, SourceLoc, check_shape
 from ..ops import registry
 from ..ops.activations import ACTIVATIONS
+from ..ops.facts import FACTS
 
 # Guards against files that expand without bound (typos such as `repeat: 100000`).
 MAX_REPEAT = 10_000
@@ -51,10 +52,9 @@ ACT_ALIASES = {
     "hardsigmoid": {"fn": "hard_sigmoid"},
 }
 ELTWISE_KEYS = {"add": "sum", "mul": "prod", "max": "max", "min": "min", "sub": "sub", "div": "div"}
-# Keys that make a layer; `bn` and `act` may also follow another op in the same entry.
-OP_KEYS = ("conv", "deconv", "fc", "maxpool", "avgpool", "gap", "gmp", "bn", "act", "softmax", "lrn",
-           *ELTWISE_KEYS, "concat", "split", "flatten", "reshape", "transpose", "shuffle", "dropout",
-           "identity", "mean", "layernorm", "matmul", "pad")
+# Keys that make a layer (each kind's `yaml` keys in ops/facts.py); `bn` and `act` may also
+# follow another op in the same entry.
+OP_KEYS = tuple(k for f in FACTS.values() for k in f.yaml)
 POST_KEYS = ("bn", "act")
 LAYER_KEYS = OP_KEYS + ("in", "if")
 # How many inputs each op takes (lo, hi).

@@ -507,6 +507,9 @@ _EMIT = {"conv": _conv, "deconv": _conv, "fc": _fc, "matmul": _matmul, "pool": _
          "channel_shuffle": _channel_shuffle}
 
 
+PROBE_DATA_BYTES = 4096   # initializers larger than this enter the shape probe as typed inputs
+
+
 def build_model(graph: LayerGraph, opset: int = 17, seed: int = 0, weights: str = "random"):
     """The ONNX ModelProto for a layer graph (checked, shapes cross-checked), not yet written."""
     import onnx
@@ -532,15 +535,26 @@ def build_model(graph: LayerGraph, opset: int = 17, seed: int = 0, weights: str 
         except AugurError as err:
             raise err.located(file=graph.source_file, where=f"layer '{name}'")
     outputs = [helper.make_tensor_value_info(t, TensorProto.FLOAT, list(e.shape(t))) for t in graph.outputs]
+    opsets = [helper.make_opsetid("", opset)]
+    # The shape cross-check runs on a probe whose outputs carry no shape, so ONNX computes them
+    # itself. Its weights are graph inputs of the same type and dims, not data: shape inference
+    # needs only their shapes, and copying them would hold the weights twice more in memory
+    # (export's peak was about 9x the weights: 936 MB for ResNet-50's 102 MB). Small constants
+    # (the int64 shapes a Reshape reads) stay initializers.
+    big = [t for t in e.inits if len(t.raw_data) > PROBE_DATA_BYTES]
+    small = [t for t in e.inits if len(t.raw_data) <= PROBE_DATA_BYTES]
+    probe = helper.make_model(helper.make_graph(
+        e.nodes, graph.name or "augur",
+        inputs + [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in big],
+        [helper.make_tensor_value_info(t, TensorProto.FLOAT, None) for t in graph.outputs], initializer=small),
+        opset_imports=opsets, producer_name="augur-sim")
     g = helper.make_graph(e.nodes, graph.name or "augur", inputs, outputs, initializer=e.inits)
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="augur-sim")
+    e.inits = []            # the graph holds its own copy now
+    model = helper.make_model(g, opset_imports=opsets, producer_name="augur-sim")
+    del g
     # Runtimes accept an IR version no newer than they know; pin the one matching the opset.
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9)
-    # Shape cross-check on a copy whose outputs carry no shape, so ONNX computes them itself.
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    for vi in probe.graph.output:
-        vi.type.tensor_type.ClearField("shape")
+    probe.ir_version = model.ir_version
     try:
         onnx.checker.check_model(model)
         inferred = onnx.shape_inference.infer_shapes(probe, strict_mode=True)
@@ -571,10 +585,10 @@ def _check_shapes(graph: LayerGraph, inferred) -> None:
 
 def export_onnx(graph: LayerGraph, path, opset: int = 17, seed: int = 0, weights: str = "random") -> ExportInfo:
     """Write `graph` as an ONNX model at `path`, atomically (no partial file on failure)."""
-    model, e = build_model(graph, opset, seed, weights)
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir():   # before the work of building the model
         raise AugurError("cannot write: this is a folder; expected a file path", file=str(path))
+    model, e = build_model(graph, opset, seed, weights)
     data = model.SerializeToString()
     tmp = None
     try:

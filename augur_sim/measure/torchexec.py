@@ -31,8 +31,13 @@ def _torch_attr(path: str):
     return obj
 
 
-def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
-    """A torch.nn.Module whose forward(*inputs) runs the graph; weights drawn from `seed`."""
+def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0,
+                 free_after_last_use: bool = False):
+    """A torch.nn.Module whose forward(*inputs) runs the graph; weights drawn from `seed`.
+
+    By default every layer output is kept until forward returns (the protocol of the H200
+    memory measurements, measurements/h200_memory/). With `free_after_last_use`, a tensor is
+    dropped after the last layer that reads it, as an ordinary PyTorch module's locals are."""
     torch = _torch()
     F = torch.nn.functional
     tdtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[dtype]
@@ -233,6 +238,7 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
 
     inputs = list(graph.inputs)
     outputs = list(graph.outputs)
+    drops = last_use_drops([layer for layer, _ in steps], outputs) if free_after_last_use else []
 
     class GraphModule(torch.nn.Module):
         def __init__(self):
@@ -243,7 +249,7 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
         def forward(self, *xs):
             env = dict(zip(inputs, xs))
             hook = self.hook
-            for layer, fn in self.steps:
+            for i, (layer, fn) in enumerate(self.steps):
                 if hook:
                     hook(layer.name, "pre")
                 res = fn(*[env[t] for t in layer.inputs])
@@ -253,9 +259,25 @@ def build_module(graph: LayerGraph, device="cpu", dtype="fp32", seed: int = 0):
                     res = (res,)
                 for t, v in zip(layer.outputs, res):
                     env[t] = v
+                if drops:
+                    for t in drops[i]:
+                        del env[t]
             return tuple(env[t] for t in outputs)
 
     return GraphModule()
+
+
+def last_use_drops(layers, outputs) -> list[tuple]:
+    """Per layer (in run order), the tensors it is the last reader of: dropped after it
+    runs. Network outputs are never dropped; a tensor nobody reads is not listed (the
+    executor keeps it, as the layer's own result, until forward returns)."""
+    last: dict = {}
+    for i, layer in enumerate(layers):
+        for t in layer.inputs:
+            last[t] = i
+    keep = set(outputs)
+    return [tuple(t for t in dict.fromkeys(layer.inputs) if last.get(t) == i and t not in keep)
+            for i, layer in enumerate(layers)]
 
 
 def _torch_pool_fits(hw, k, s, pad, want):

@@ -33,10 +33,12 @@ from ..errors import AugurError
 from ..estimator import estimate
 from ..evaluate import lowered
 from ..frontends import load_net
+from ..graph import rebatch
 from ..hw import load_hw
 from ..lowering import CLASS_NAMES, NOOP
 from ..report import table
 from .export import build_model
+from .gpuvalidate import validate_gpu
 from .hostcheck import host_mismatches
 from .machine import machine_info
 from .rss import MemoryCheck, memory_check
@@ -76,6 +78,7 @@ class Validation:
     memory: MemoryCheck | None = None
     # Why the figures may not mean what they seem (spec from another host, thread count...).
     warnings: tuple = ()
+    batch: int = 1
 
     @property
     def error_pct(self) -> float:
@@ -191,18 +194,30 @@ MAX_RUNS = 100_000  # beyond this a run of a large net takes days: surely a typo
 
 def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str | None = None,
              runtime: str | None = None, warmup: int = 2, profile_runs: int | None = None,
-             memory_samples: int = 3) -> Validation:
-    import onnx
-    import onnxruntime as ort
-
+             memory_samples: int = 3, batch: int | None = None, precision: str = "fp32"):
+    """Run `net` here and compare with the prediction: on the CPU in ONNX Runtime (a
+    Validation), or, for a GPU processor of the spec, in PyTorch on this machine's CUDA GPU
+    (a gpuvalidate.GpuValidation)."""
     if isinstance(runs, bool) or not isinstance(runs, int) or runs <= 0 or runs > MAX_RUNS:
         raise AugurError(f"--runs must be a positive integer up to {MAX_RUNS}, got {runs!r}")
     graph = load_net(net)
+    if batch is not None:
+        graph = rebatch(graph, batch)
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, processor or ("cpu" if any(p.kind == "cpu" for p in device.processors.values())
                                                 else None))
+    if proc.kind == "gpu":
+        rt = pick_runtime(proc, runtime)
+        return validate_gpu(graph, device, proc, rt.name, precision, runs)
     if proc.kind != "cpu":
-        raise AugurError(f"validate runs ONNX Runtime on this machine's CPU; processor '{proc.name}' is a {proc.kind}")
+        raise AugurError(f"validate runs ONNX Runtime on this machine's CPU or PyTorch on its GPU; "
+                         f"processor '{proc.name}' is a {proc.kind}")
+    if precision != "fp32":
+        raise AugurError(f"validate on the CPU runs the fp32 ONNX export; --precision {precision} "
+                         "is for a GPU processor")
+    import onnx
+    import onnxruntime as ort
+
     rt = pick_runtime(proc, runtime)
     cores = os.cpu_count() or 1
     if threads is not None and threads > cores:
@@ -272,7 +287,7 @@ def validate(net, hw, threads: int | None = None, runs: int = 10, processor: str
                       predicted_s=float(est.total.time_s), measured_s=float(np.median(w)),
                       wall_min_s=float(w.min()), wall_max_s=float(w.max()),
                       node_sum_s=float(sum(node_t.values())), unmapped_s=unmapped_s, groups=tuple(groups),
-                      ort_version=ort.__version__, memory=mem, warnings=warnings)
+                      ort_version=ort.__version__, memory=mem, warnings=warnings, batch=int(graph.batch))
 
 
 def _host_warnings(device, threads: int) -> list[str]:
@@ -290,7 +305,8 @@ def validate_table(v: Validation, top: int = 5) -> str:
     for g in v.groups:
         rows.append((g.name, g.kernel_class, len(g.layers), f"{g.predicted_s * 1e3:.3f}", f"{g.measured_s * 1e3:.3f}",
                      _pct(g.error_pct)))
-    lines = [f"{v.net} on {v.hw}: ONNX Runtime {v.ort_version} CPU, {v.threads} thread(s), batch 1, {v.runs} runs",
+    lines = [f"{v.net} on {v.hw}: ONNX Runtime {v.ort_version} CPU, {v.threads} thread(s), batch {v.batch}, "
+             f"{v.runs} runs",
              table(["kernel group", "class", "layers", "predicted ms", "measured ms", "error"], rows,
                    ["<", "<", ">", ">", ">", ">"]),
              "",
@@ -322,7 +338,8 @@ def validate_table(v: Validation, top: int = 5) -> str:
 
 def validate_dict(v: Validation) -> dict:
     return {
-        "net": v.net, "hw": v.hw, "threads": v.threads, "runs": v.runs, "onnxruntime": v.ort_version,
+        "net": v.net, "hw": v.hw, "threads": v.threads, "batch": v.batch, "runs": v.runs,
+        "onnxruntime": v.ort_version,
         "total": {"predicted_ms": v.predicted_s * 1e3, "measured_ms": v.measured_s * 1e3,
                   "error_pct": v.error_pct, "measured_min_ms": v.wall_min_s * 1e3,
                   "measured_max_ms": v.wall_max_s * 1e3, "node_sum_ms": v.node_sum_s * 1e3,
