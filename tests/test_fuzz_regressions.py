@@ -328,7 +328,9 @@ def test_sweep_checks_every_option_before_generating_networks(monkeypatch, tmp_p
     monkeypatch.setattr(sweep_mod, "generated_specs", no_generation)
     for extra, needle in [([], "--hw is required"),
                           (["--hw", "jetson_nano", "--jobs", "0"], "--jobs"),
-                          (["--hw", "no_such_device_xyz"], "no_such_device_xyz")]:
+                          (["--hw", "no_such_device_xyz"], "no_such_device_xyz"),
+                          # cli:5155: a --processor no device has was found only after generating
+                          (["--hw", "jetson_nano", "--processor", "0"], "--processor 0")]:
         rc = main(["sweep", "--generate", "resnet:999999", "--out", str(tmp_path / "o.parquet")] + extra)
         err = capsys.readouterr().err
         assert rc == 2 and needle in err and err.count("\n") == 1, (extra, err)

@@ -82,6 +82,7 @@ def cmd_sweep(args):
     devices = S.expand_hw(S.parse_list(_joined(args.hw), "--hw"))
     jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
     flush_rows = _positive("--flush-rows")(args.flush_rows)
+    S.select_targets(devices, processors)  # a --processor no device has is refused now, not after generating
     # Generating networks is the slow part of a large --generate: every other option is
     # checked first, so a typo is reported at once rather than after the generation.
     nets += S.generated_specs(gens, args.seed)
