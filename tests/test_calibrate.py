@@ -325,3 +325,19 @@ def test_trust_flags_bounds_noise_and_load():
     assert quiet.warnings == ()
     bad = trust([B("x", "conv", 1.0, 4.0)], {}, [], cores=2)
     assert bad.refuse and "refusing" in bad.warnings[0]
+
+
+def test_a_cache_rate_above_the_cores_load_limit_is_clamped_and_said():
+    from augur_sim.measure.calibrate import spec_caches
+    from augur_sim.measure.machine import machine_info
+    m = machine_info()
+    if not m.caches:
+        import pytest
+        pytest.skip("this machine reports no caches")
+    lvl = max(c.level for c in m.caches)
+    rows = spec_caches(m, 2, 2.0, {"DRAM": 10.0, f"L{lvl}": 196608.0})
+    row = next(r for r in rows if r["level"] == lvl)
+    assert row["bw_gbs"] == 2 * 64 * 2.0 * 2 and "clamped" in row["note"]
+    # a plausible rate is kept as measured
+    rows = spec_caches(m, 2, 2.0, {"DRAM": 10.0, f"L{lvl}": 100.0})
+    assert next(r for r in rows if r["level"] == lvl)["bw_gbs"] == 100.0
