@@ -150,7 +150,7 @@ def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: i
     """Cost `graph` under ncnn on CPU `proc` (cores/threads placed as ncnn does), with the
     portable parameters `fit` gives the ISA class of the slowest thread's core."""
     hw = ncnn_hw(proc, cores, threads)
-    params = fit.params(hw.isa_class, hw.caps.name)
+    params = fit.params(hw.isa_class, hw.caps.design or hw.caps.name, hw.caps.family)
     low = lowered(graph, "fp32", NCNN_FUSION, conventions)
     nr = ncnn_rows(graph, low, hw.arch)
     row = with_net(hw.row, float(low.total.weight_elems))

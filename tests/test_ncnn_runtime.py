@@ -20,6 +20,8 @@ from augur_sim.engine.ncnn_algos import (
     NCNN_FUSION,
     X_ACT_ELEMS,
     X_MACS,
+    X_PAR,
+    X_REGIONS,
     X_XFORM,
     ncnn_rows,
     winograd_choice,
@@ -37,16 +39,18 @@ from augur_sim.engine.ncnn_cost import (
     NN,
     NP,
     P_CACHE_BPC,
+    P_FORK,
     P_GEMM,
     P_INT8,
     P_LAYER_CYC,
     P_MEM,
     P_STREAM_CPE,
     P_SYNC,
+    P_SYNC_PRIV,
     P_WINO,
     kernel_costs,
 )
-from augur_sim.engine.ncnn_hw import caps_of_cluster, int8_macs_per_instruction
+from augur_sim.engine.ncnn_hw import caps_of_cluster, core_design, int8_macs_per_instruction, pipeline_family
 from augur_sim.frontends import load_net
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.lowering import lower
@@ -139,7 +143,7 @@ def params():
     p = np.ones(NP)
     p[P_GEMM] = p[P_WINO] = p[P_INT8] = 0.5
     p[P_STREAM_CPE], p[P_MEM], p[P_CACHE_BPC] = 1.0, 1.0, 1e6
-    p[P_LAYER_CYC], p[P_SYNC] = 0.0, 0.0
+    p[P_LAYER_CYC], p[P_SYNC], p[P_FORK], p[P_SYNC_PRIV] = 0.0, 0.0, 0.0, 0.0
     return p
 
 
@@ -178,6 +182,83 @@ def test_threads_scale_inside_the_work_items():
     one = kernel_costs(x[None, :], hw(threads=1), params())[0][1]
     four = kernel_costs(x[None, :], hw(threads=4), params())[0][1]
     assert four == pytest.approx(one / 4, rel=1e-9)    # 16 x 13 work items split evenly
+
+
+def test_riscv_int8_convs_run_the_generic_scalar_path():
+    """ncnn has no RISC-V int8 conv kernels: a quantised 3x3 conv runs the generic direct
+    int8 code over every MAC (no Winograd), at eff_int8_reference MACs per cycle."""
+    from augur_sim.engine.ncnn_cost import P_INT8_REF
+    g = conv_graph(64, 64, 28, int8=True)
+    x_arm, algo_arm = conv_row(g, "arm")
+    x_rv, algo_rv = conv_row(g, "riscv")
+    assert (algo_arm, algo_rv) == ("int8_winograd43", "int8_reference")
+    assert x_rv[X_MACS] == 64 * 64 * 9 * 28 * 28
+    p = params()
+    p[P_INT8_REF] = 0.25
+    t = kernel_costs(x_rv[None, :], hw(threads=2), p)[0][1]
+    stream = 2 * 64 * 28 * 28 / (2 * 2e9)       # quantise in + dequantise out, 1 cycle per element
+    assert t - stream == pytest.approx(64 * 64 * 9 * 28 * 28 / (2 * 2e9 * 0.25), rel=1e-9)
+
+
+def test_thread_inefficiency_follows_whether_the_l2_is_shared():
+    from augur_sim.engine.ncnn_cost import N_L2_SHARED
+    x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    p = params()
+    p[P_SYNC], p[P_SYNC_PRIV] = 0.5, 0.1
+    one = kernel_costs(x[None, :], hw(threads=1), p)[0][1]
+    shared, private = hw(threads=4), hw(threads=4)
+    shared[N_L2_SHARED], private[N_L2_SHARED] = 1.0, 0.0
+    # 4 threads: T / (1 + s (T - 1)) = 4 / 2.5 with a shared L2, 4 / 1.3 with private ones
+    assert kernel_costs(x[None, :], shared, p)[0][1] == pytest.approx(one * 2.5 / 4, rel=1e-9)
+    assert kernel_costs(x[None, :], private, p)[0][1] == pytest.approx(one * 1.3 / 4, rel=1e-9)
+
+
+def test_grouped_conv_runs_one_parallel_region_per_group():
+    """ConvolutionDepthWise with 1 < group < channels runs g Convolution ops one after the
+    other: g regions, each splitting only its own group's GEMM over the threads."""
+    x, algo = conv_row(conv_graph(64, 64, 14, k=3, group=8))
+    assert algo == "im2col_sgemm"
+    assert x[X_REGIONS] == 8
+    # per group: 8 output channels -> 1 block of 8; 14 x 14 = 196 pixels -> 4 tiles of 64
+    assert x[X_PAR] == 1 * 4
+    dense, _ = conv_row(conv_graph(64, 64, 14, k=1, pad=0))
+    assert dense[X_REGIONS] == 1
+    # overhead by hand: 8 regions x (2 + 0.5 x (4 - 1)) kcycles at 2 GHz
+    p = params()
+    p[P_LAYER_CYC], p[P_FORK] = 2.0, 0.5
+    t = kernel_costs(x[None, :], hw(threads=4), p)[0]
+    assert t[3] == pytest.approx(8 * (2.0 + 0.5 * 3) * 1e3 / 2e9, rel=1e-12)
+    # one thread: no fork cost, only the dispatch per region
+    t1 = kernel_costs(x[None, :], hw(threads=1), p)[0]
+    assert t1[3] == pytest.approx(8 * 2.0 * 1e3 / 2e9, rel=1e-12)
+    # 4 work items per group on 8 threads: half the threads idle in every region
+    c4 = kernel_costs(x[None, :], hw(threads=4), params())[0][1]
+    c8 = kernel_costs(x[None, :], hw(threads=8), params())[0][1]
+    assert c8 == pytest.approx(c4, rel=1e-12)
+
+
+def test_core_design_and_pipeline_family_from_the_catalogue():
+    # Kryo 260 Silver is built on Cortex-A53 (its file extends cortex_a53): one design offset
+    assert core_design("kryo_260_silver") == "cortex_a53"
+    assert core_design("cortex_a76") == "cortex_a76"
+    assert pipeline_family("arm", "Arm Cortex-A55 (ARMv8.2-A, in-order, dual issue)", 2) == "arm-inorder"
+    assert pipeline_family("arm", "Arm Cortex-A73 (ARMv8.0-A, 2-wide out-of-order)", 2) == "arm-ooo-narrow"
+    assert pipeline_family("x86", "Intel Zen 3", 4) == "x86-ooo-wide"
+    assert pipeline_family("other", "no width", None) == "other-ooo"
+
+
+def test_thread_anomalies_flag_runs_far_slower_than_one_thread():
+    from augur_sim.measure.ncnn_corpus import CorpusRow, thread_anomalies
+
+    def row(threads, ms, model="m", section=1):
+        return CorpusRow(section, "dev", threads, 0, -1, model, ms, ms, ms, 2)
+    rows = [row(1, 10.0), row(4, 29.0), row(8, 31.0), row(4, 50.0, model="other"), row(1, 10.0, section=2),
+            row(4, 40.0, section=2)]
+    flagged = thread_anomalies(rows)
+    # 8 threads at 3.1x one thread's time: flagged; 4 threads at 2.9x: not; no single-thread
+    # row of "other": nothing to compare; section 2 compares with its own single-thread row.
+    assert sorted(flagged) == [2, 5]
+    assert "3.1x" in flagged[2]
 
 
 def test_fit_recovers_known_parameters_from_synthetic_rows():
@@ -280,6 +361,8 @@ def test_fixed_corpus_sample_within_a_factor_of_two():
     d = table.data
     d.cores = fit.cores
     d.row_core = np.array([fit.cores.index(c) if c in fit.cores else -1 for c in table.cores], dtype=np.int64)
+    d.fams = fit.fams
+    d.row_fam = np.array([fit.fams.index(c) if c in fit.fams else -1 for c in table.fams], dtype=np.int64)
     ratio = predict_fit(d, fit) / d.y_ms
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert np.median(np.abs(ratio - 1)) < 0.35

@@ -74,6 +74,7 @@ def cmd_fit_corpus(args):
     s = stats(predict_fit(table.data, res), table.data.y_ms)
     prov = {"corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",
             "rows": len(table.rows), "rows_in_corpus": len(rows),
+            "rows_flagged_anomalous_unweighted": len(table.anomalies),
             "devices": sorted({r.device for r in table.rows}),
             "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
             "iterations": res.iterations, "fit_seconds": round(res.seconds, 1)}
@@ -81,8 +82,9 @@ def cmd_fit_corpus(args):
              "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),
              "within_50": round(s["within_50"], 3)}
     write_fit(out, res, prov, resid)
-    emit(f"wrote {out}: {len(res.classes)} ISA classes and {len(res.cores)} core types x {res.g.size} parameters "
-         f"from {len(table.rows)} rows "
+    emit(f"wrote {out}: {len(res.classes)} ISA classes, {len(res.fams)} pipeline families and "
+         f"{len(res.cores)} core designs x {res.g.size} parameters from {len(table.rows)} rows "
+         f"({len(table.anomalies)} flagged anomalous, not weighted) "
          f"in {res.seconds:.1f} s; in-sample median |error| {s['median_abs_pct']:.1f}%")
     return 0
 

@@ -34,19 +34,20 @@ from ..lowering import C_TRANS as _C_TRANS
 
 # Algorithm classes (the ALGO column). A kernel runs exactly one.
 (A_NOOP, A_WINO63, A_WINO43, A_WINO23, A_SGEMM1X1, A_IM2COL, A_DIRECT, A_DW, A_FC, A_STREAM,
- A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL) = range(14)
+ A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL, A_INT8_REF) = range(15)
 ALGO_NAMES = ("noop", "winograd63", "winograd43", "winograd23", "sgemm1x1", "im2col_sgemm", "direct_packed",
-              "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul")
+              "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul",
+              "int8_reference")
 # The algorithm families the fitted parameters belong to (one efficiency each).
-FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8 = range(6)
-FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8")
+FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8, FAM_INT8_REF = range(7)
+FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8", "int8_reference")
 ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM_GEMM, FAM_DW, FAM_FC,
-               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM)
+               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM, FAM_INT8_REF)
 
 # Columns of an ncnn work row.
 (X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
- X_KERNEL) = range(11)
-NX = 11
+ X_KERNEL, X_REGIONS) = range(12)
+NX = 12
 
 # Fusion ncnn applies: ncnnoptimize folds BatchNorm/Scale and the bias into the convolution
 # and InnerProduct weights, and Convolution/ConvolutionDepthWise/InnerProduct run their
@@ -54,7 +55,7 @@ NX = 11
 # calls activation->forward_inplace). A residual add stays a BinaryOp/Eltwise of its own.
 NCNN_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
 
-ARCHS = ("arm", "x86", "other")
+ARCHS = ("arm", "x86", "riscv", "other")
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ def winograd_work(algo: int, cin: int, cout: int, hout: int, wout: int) -> tuple
     return gemm, xform, buf
 
 
-def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float]:
-    """(algo, executed MACs, transform MACs, extra elements moved, parallel items) of a conv."""
+def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, float]:
+    """(algo, executed MACs, transform MACs, extra elements moved, parallel items per region,
+    parallel regions) of a conv."""
     n, cin, hin, win = hc.input_shapes[0]
     _, cout, hout, wout = hc.output_shapes[0]
     kh, kw = host.attrs["kernel"]
@@ -131,12 +133,21 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float]:
     # per channel runs ncnn's direct depthwise kernels (3x3/5x5 stride 1/2 specialised,
     # generic otherwise); work items are channel planes.
     if g > 1 and cin == g and cout == g:
-        return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin)
+        return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin), 1.0
     # Other grouped convs: ConvolutionDepthWise with group < channels runs one Convolution
-    # per group (create_group_ops), i.e. g small im2col GEMMs.
+    # per group (create_group_ops), i.e. g small im2col GEMMs, and its forward (the "group
+    # convolution" branch of ConvolutionDepthWise_arm::forward) calls them one after the
+    # other: g parallel regions, each splitting only its own group's GEMM over the threads.
     if g > 1:
         col = float(n * g * (cin // g) * kh * kw * hout * wout)
-        return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, float(n * g * max(1, cout // g // 4))
+        par_g = float(n * max(1, math.ceil(cout / g / 8)) * max(1, math.ceil(hout * wout / 64)))
+        return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, par_g, float(g)
+    if int8 and arch == "riscv":
+        # ncnn's RISC-V convolutions have no int8 kernels (src/layer/riscv/convolution_riscv.cpp:
+        # create_pipeline leaves the int8 case unimplemented and forward hands quantised layers
+        # to the generic Convolution::forward_int8, unpacked): a scalar direct convolution over
+        # every MAC of the layer, split over output channels.
+        return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0
     par_gemm = float(n * max(1, math.ceil(cout / 8)) * max(1, math.ceil(hout * wout / 64)))
     wino_ok = kh == kw == 3 and sh == sw == 1 and dh == dw == 1
     # prefer_winograd: ARM takes Winograd when either channel count is at least 8, x86 and
@@ -150,31 +161,31 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float]:
         # and the output dequantised/requantised in passes over the activations.
         if wino_ok and cin >= 16 and cout >= 16:
             gemm, xform, buf = winograd_work(A_INT8_WINO43, cin, cout, hout, wout)
-            return A_INT8_WINO43, gemm * n, xform * n, buf * n, par_gemm
+            return A_INT8_WINO43, gemm * n, xform * n, buf * n, par_gemm, 1.0
         col = 0.0 if kh == kw == 1 and sh == sw == 1 else float(n * cin * kh * kw * hout * wout)
-        return A_INT8_GEMM, macs, 0.0, 2.0 * col, par_gemm
+        return A_INT8_GEMM, macs, 0.0, 2.0 * col, par_gemm, 1.0
     if wino_ok and wide:
         algo = winograd_choice(cin, cout, win + pl + pr, hin + pt + pb, arch)
         gemm, xform, buf = winograd_work(algo, cin, cout, hout, wout)
-        return algo, gemm * n, xform * n, buf * n, par_gemm
+        return algo, gemm * n, xform * n, buf * n, par_gemm, 1.0
     if kh == kw == 1:
         # 1x1 always goes to the GEMM path (convolution_im2col_gemm.h: for a 1x1 kernel
         # the "im2col" is the input itself); the input is still packed into the GEMM's B
         # tiles on every forward, and a stride-2 1x1 first gathers every other pixel.
         pack = float(n * cin * hout * wout) * (2.0 if sh * sw > 1 else 1.0)
-        return A_SGEMM1X1, macs, 0.0, pack, par_gemm
+        return A_SGEMM1X1, macs, 0.0, pack, par_gemm, 1.0
     # Narrow convs (few channels, e.g. the 3-channel stem) run ncnn's direct packed
     # kernels (convolution_packed.h; prefer_sgemm false when both channel counts are at
     # most 16 and the weights fit in L2); wider ones im2col + sgemm
     # (convolution_im2col_gemm.h), which writes and reads a Cin*k*k x Hout*Wout buffer.
     if cin <= 16 and cout <= 16:
-        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout)
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0
     if cin <= 4:
         # pack1to4 3x3 s1/s2 and 7x7 s2 stems keep their direct kernels
         # (Convolution_arm create_pipeline: prefer_sgemm forced false for elempack 1 -> 4).
-        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout)
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0
     col = float(n * cin * kh * kw * hout * wout)
-    return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm
+    return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm, 1.0
 
 
 def ncnn_rows(graph, low, arch: str) -> NcnnRows:
@@ -207,14 +218,15 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             continue
         int8 = bool(host.attrs.get("int8", False))
         if host.op == "conv" and not kern.aux:
-            algo, macs, xform, extra, par = _conv_row(host, hc, arch)
+            algo, macs, xform, extra, par, regions = _conv_row(host, hc, arch)
+            r[X_REGIONS] = regions
             r[X_MACS], r[X_XFORM] = macs, xform
             r[X_ACT_ELEMS] = in_elems + out_elems + extra
             # Fused epilogue operands (none with NCNN_FUSION but a conv_eltwise spec) and
             # the activation in place cost a pass over the output each.
             r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers[1:]))
             r[X_PAR] = par
-            if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW):
+            if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_INT8_REF):
                 r[X_INT8] = 1.0
                 # quantize the input, dequantize/requantize the output: one pass each
                 r[X_STREAM_OPS] += in_elems + out_elems
@@ -248,6 +260,8 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             r[X_PAR] = float(max(1.0, out_elems / 4096.0))
             r[X_WS_ELEMS] = in_elems + out_elems + w_elems
         r[X_ALGO] = algo
+        if r[X_REGIONS] == 0.0:
+            r[X_REGIONS] = 1.0
         algos.append(ALGO_NAMES[algo])
     return NcnnRows(low.net, arch, x, tuple(algos), tuple(k.name for k in low.kernels))
 

@@ -19,7 +19,8 @@ Per kernel, on the threads one benchncnn run uses:
   slowest core sets the pace: the row carries the slowest used core's clock.
 - bytes: activation elements x the storage size (2 with fp16 storage, 4 otherwise), weight
   elements x their size (1 for int8 layers).
-- t_layer: a fixed cost per kernel in cycles of the core (layer dispatch, OpenMP fork/join).
+- t_layer: per parallel region, a fixed cost in cycles of the core (layer dispatch) plus a
+  fork/barrier cost per thread beyond the first (OpenMP wakes and joins each thread).
 
 eff[family], the stream cycles per element, the memory efficiencies, sync and t_layer are
 the fitted, portable parameters (measurements/ncnn/fit.yaml, written by
@@ -39,6 +40,7 @@ from .ncnn_algos import (
     FAM_FC,
     FAM_GEMM,
     FAM_INT8,
+    FAM_INT8_REF,
     FAM_STREAM,
     FAM_WINO,
     X_ACT_ELEMS,
@@ -46,6 +48,7 @@ from .ncnn_algos import (
     X_INT8,
     X_MACS,
     X_PAR,
+    X_REGIONS,
     X_STREAM_OPS,
     X_TRANS,
     X_W_ELEMS,
@@ -55,15 +58,17 @@ from .ncnn_algos import (
 
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
- N_EB_ACT, N_NET_W_FITS) = range(10)
-NN = 10
+ N_EB_ACT, N_NET_W_FITS, N_L2_SHARED) = range(11)
+NN = 11
 
 # Parameter columns (values, not logs), one row per ISA class.
-(P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC) = range(10)
-NP = 10
+(P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
+ P_FORK, P_SYNC_PRIV, P_INT8_REF) = range(13)
+NP = 13
 PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "eff_int8", "stream_cycles_per_elem",
                "dram_eff", "cache_bytes_per_cycle", "layer_overhead_kcycles", "sync_per_thread",
-               "eff_innerproduct")
+               "eff_innerproduct", "fork_kcycles_per_thread", "sync_per_thread_private_l2",
+               "eff_int8_reference")
 PARAM_DOC = (
     "fraction of the fp peak the packed sgemm / im2col / direct convs reach",
     "fraction of the fp peak Winograd's GEMM and transforms reach",
@@ -73,8 +78,11 @@ PARAM_DOC = (
     "fraction of the DRAM bandwidth streams reach",
     "bytes per cycle per core moved when a working set stays in cache",
     "fixed cost per kernel, thousands of core cycles (dispatch, OpenMP fork/join)",
-    "thread inefficiency: threads_eff = T / (1 + sync (T - 1))",
+    "thread inefficiency where the threads share an L2: threads_eff = T / (1 + sync (T - 1))",
     "fraction of the fp peak InnerProduct's matrix-vector products reach",
+    "cost per parallel region and per thread beyond the first, thousands of core cycles (OpenMP fork/barrier)",
+    "thread inefficiency where each core has its own L2 (the same form as sync_per_thread)",
+    "MACs per cycle ncnn's generic scalar int8 convolution reaches (cores without int8 kernels: RISC-V)",
 )
 # Bytes per element of the weights an int8 layer reads.
 _INT8_W_BYTES = 1.0
@@ -94,11 +102,19 @@ def kernel_time(x, h, p, out):
     clk = h[N_CLOCK_HZ]
     par = max(x[X_PAR], 1.0)
     util = par / (math.ceil(par / T) * T)
-    teff = T * util / (1.0 + p[P_SYNC] * (T - 1.0))
+    # Threads that share a cluster L2 (Cortex-A53/A72 clusters, Apple, ...) compete for its
+    # capacity and fill bandwidth; cores with private L2s (DynamIQ, servers) much less: two
+    # fitted inefficiencies, chosen by the slowest thread's cluster.
+    sync = p[P_SYNC] if h[N_L2_SHARED] > 0.0 else p[P_SYNC_PRIV]
+    teff = T * util / (1.0 + sync * (T - 1.0))
     fp16 = h[N_FP16] > 0.0
     fpc = h[N_FP32_FPC] * (2.0 if fp16 else 1.0)
     int8 = x[X_INT8] > 0.0
-    if int8:
+    if int8 and fam == FAM_INT8_REF:
+        # ncnn's generic int8 convolution (no vector kernels for this ISA): scalar code at a
+        # fitted number of MACs per cycle.
+        t_c = x[X_MACS] / (teff * clk * p[P_INT8_REF])
+    elif int8:
         # Quantised convs and innerproducts: MACs at the int8 rate.
         eff = p[P_INT8]
         t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
@@ -132,7 +148,10 @@ def kernel_time(x, h, p, out):
     # network in a loop, so a small network's weights stay resident).
     t_m = act_bytes / (cache_bw if ws <= 0.5 * h[N_LLC_BYTES] else dram_bw)
     t_m += w_bytes / (cache_bw if h[N_NET_W_FITS] > 0.0 else dram_bw)
-    t0 = p[P_LAYER_CYC] * 1e3 / clk
+    # Per parallel region (one per kernel; one per group of a grouped conv, which ncnn runs
+    # as g Convolution ops in turn): a fixed dispatch cost, plus a fork/barrier cost that
+    # grows with every thread the region wakes and joins (OpenMP's barrier touches each).
+    t0 = max(x[X_REGIONS], 1.0) * (p[P_LAYER_CYC] + p[P_FORK] * (T - 1.0)) * 1e3 / clk
     out[0] = max(t_c, t_m) + t0
     out[1] = t_c
     out[2] = t_m

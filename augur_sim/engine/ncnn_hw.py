@@ -15,14 +15,18 @@ This module turns the placement into the ncnn cost row (ncnn_cost.N_* columns):
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import yaml
 
 from ..errors import AugurError
+from ..hw.load import find_catalog
 from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
-                        N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
+                        N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,18 @@ class CoreCaps:
     fp32_flop_per_cycle: float
     fp16_arith: bool
     features: tuple
+    design: str = ""        # the core design it is built on (root of the catalogue's `extends`)
+    family: str = "default"  # the pipeline family whose fitted offsets a core with no data inherits
 
     @property
     def arch(self) -> str:
-        """ncnn's source tree the kernels come from: arm, x86, or other."""
+        """ncnn's source tree the kernels come from: arm, x86, riscv, or other."""
         if self.isa_class.startswith("arm"):
             return "arm"
         if self.isa_class.startswith("x86"):
             return "x86"
+        if self.isa_class.startswith("riscv"):
+            return "riscv"
         return "arm" if self.isa_class == "default" else "other"
 
 
@@ -65,6 +73,41 @@ def int8_macs_per_instruction(simd_bits: int, features) -> int:
     return lanes
 
 
+@lru_cache(maxsize=512)
+def core_design(name: str) -> str:
+    """The design a catalogue core is built on: the root of its `extends` chain (Kryo 260
+    Gold extends Cortex-A73, so both share one fitted offset), or the core itself."""
+    seen = [name]
+    cur = name
+    for _ in range(8):
+        path = find_catalog("core", cur)
+        if path is None:
+            break
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            break
+        parent = doc.get("extends") if isinstance(doc, dict) else None
+        if not isinstance(parent, str) or parent in seen:
+            break
+        seen.append(parent)
+        cur = parent
+    return cur
+
+
+def pipeline_family(arch: str, description: str, issue_width) -> str:
+    """The pipeline family of a core: in-order cores (the catalogue's description says
+    "in-order": Cortex-A5/A7/A35/A53/A55/A510/A520, Knights Corner, SiFive U74, ...) run
+    ncnn's hand-scheduled kernels differently from out-of-order ones, and out-of-order cores
+    split by width (issue width <= 3: narrow, e.g. Cortex-A57/A72/A73; 4 and up: wide).
+    A core type measured on no training device inherits its family's fitted offsets."""
+    if "in-order" in (description or "").lower():
+        return f"{arch}-inorder"
+    if issue_width is None:
+        return f"{arch}-ooo"
+    return f"{arch}-ooo-{'narrow' if issue_width <= 3 else 'wide'}"
+
+
 def caps_of_cluster(cluster) -> CoreCaps:
     """CoreCaps of a catalogue cluster (a core file behind it) or of an implicit one."""
     core = getattr(cluster, "core", None)
@@ -73,7 +116,18 @@ def caps_of_cluster(cluster) -> CoreCaps:
     if core is not None:
         feats = tuple(core.features)
         fp16 = "asimdhp" in feats and float(fpc.get("fp16", 0.0)) > fp32
-        return CoreCaps(core.name, core.isa_class, int(core.simd_bits), int(core.fma_pipes), fp32, fp16, feats)
+        caps = CoreCaps(core.name, core.isa_class, int(core.simd_bits), int(core.fma_pipes), fp32, fp16, feats)
+        design = core_design(core.name)
+        desc = getattr(core, "description", "")
+        if design != core.name:
+            path = find_catalog("core", design)
+            try:
+                root = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
+                desc = f"{desc} {root.get('description', '')}" if isinstance(root, dict) else desc
+            except (OSError, yaml.YAMLError):
+                pass
+        return dataclasses.replace(caps, design=design,
+                                   family=pipeline_family(caps.arch, desc, getattr(core, "issue_width", None)))
     # A processor written without clusters: infer what the table says (an fp16 rate above
     # the fp32 rate means fp16 arithmetic); 128-bit SIMD with 2 FMA pipes per 16 FLOP/cycle.
     fp16 = float(fpc.get("fp16", 0.0)) > fp32
@@ -81,7 +135,7 @@ def caps_of_cluster(cluster) -> CoreCaps:
     pipes = max(1, int(round(fp32 / (2 * simd / 32))))
     int8 = float(fpc.get("int8", 0.0))
     feats = ("dotprod",) if int8 >= 4 * fp32 else ()
-    return CoreCaps(cluster.name, "default", simd, pipes, fp32, fp16, feats)
+    return CoreCaps(cluster.name, "default", simd, pipes, fp32, fp16, feats, cluster.name, "default")
 
 
 @dataclass(frozen=True)
@@ -126,6 +180,9 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     r[N_CLASS] = class_index
     r[N_EB_ACT] = 2.0 if caps.fp16_arith else 4.0
     r[N_NET_W_FITS] = 0.0
+    # Whether the slowest thread's L2 is shared by its cluster (a cluster without a core file
+    # says nothing: private assumed).
+    r[N_L2_SHARED] = 1.0 if getattr(c, "l2_shared", False) else 0.0
     return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
 
 

@@ -123,11 +123,13 @@ class CorpusTable:
     hw_names: list                            # spec name per data row
     isa: list                                 # isa class per data row
     archs: list                               # architecture family per data row
-    cores: list                               # core type of the slowest thread per data row
+    cores: list                               # core design of the slowest thread per data row
+    fams: list                                # its pipeline family per data row
     net_keys: list                            # (model, arch) per network block
     net_algos: list                           # algorithm names per network block
     skipped: dict = field(default_factory=dict)   # reason -> count
     skipped_rows: list = field(default_factory=list)
+    anomalies: dict = field(default_factory=dict)  # data row index -> why it weighs nothing in the fit
 
 
 # Inputs benchncnn feeds every model (benchmark/benchncnn.cpp, main: each model is benchmarked
@@ -173,7 +175,7 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
     xs: list = []
     algos: list = []
     keys: list = []
-    keep, hwrows, blk, isa, archs, hw_names, core_names = [], [], [], [], [], [], []
+    keep, hwrows, blk, isa, archs, hw_names, core_names, fam_names = [], [], [], [], [], [], [], []
 
     def skip(r, why):
         skipped[why] += 1
@@ -228,12 +230,16 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
         isa.append(hw.isa_class)
         archs.append(hw.arch)
         hw_names.append(hw_name)
-        core_names.append(hw.caps.name)
+        core_names.append(hw.caps.design or hw.caps.name)
+        fam_names.append(hw.caps.family)
     if classes is None:
         classes = tuple(sorted(set(isa)))
     cidx = {c: i for i, c in enumerate(classes)}
     core_list = tuple(sorted(set(core_names)))
     core_idx = {c: i for i, c in enumerate(core_list)}
+    fam_list = tuple(sorted(set(fam_names)))
+    fam_idx = {c: i for i, c in enumerate(fam_list)}
+    anomalies = thread_anomalies(keep)
     sizes = np.array([len(x) for x in xs], dtype=np.int64)
     start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if len(xs) else np.zeros(0, np.int64)
     dev_names = sorted({r.device for r in keep})
@@ -244,5 +250,33 @@ def build_table(rows, devices: dict, models_dir, classes=None, hw_loader=None) -
         row_class=np.array([cidx.get(c, -1) for c in isa], dtype=np.int64),
         y_ms=np.array([r.avg_ms for r in keep]), classes=tuple(classes),
         groups=np.array([gidx[r.device] for r in keep], dtype=np.int64), group_names=tuple(dev_names),
-        row_core=np.array([core_idx[c] for c in core_names], dtype=np.int64), cores=core_list)
-    return CorpusTable(data, keep, hw_names, isa, archs, core_names, keys, algos, dict(skipped), skipped_rows)
+        row_core=np.array([core_idx[c] for c in core_names], dtype=np.int64), cores=core_list,
+        row_fam=np.array([fam_idx[c] for c in fam_names], dtype=np.int64), fams=fam_list,
+        row_weight=np.array([0.0 if i in anomalies else 1.0 for i in range(len(keep))]))
+    return CorpusTable(data, keep, hw_names, isa, archs, core_names, fam_names, keys, algos, dict(skipped),
+                       skipped_rows, anomalies)
+
+
+# A run with more threads on the same device is slower than its single-thread run by more
+# than this factor: not what splitting a layer over more cores does (per-layer fork costs
+# add microseconds, not multiples), but what a throttled, busy or oversubscribed system does
+# (e.g. 12 threads on a 12-core big.LITTLE part running regnety 35x slower than 1 thread).
+ANOMALY_SLOWDOWN = 3.0
+
+
+def thread_anomalies(rows) -> dict:
+    """Rows (index -> reason) that are slower with more threads than with one, by more than
+    ANOMALY_SLOWDOWN, on the same device section and network. They stay in the corpus and in
+    every accuracy figure; the fit gives them no weight so they cannot bend shared values."""
+    single: dict = {}
+    for r in rows:
+        if r.threads == 1:
+            key = (r.section, r.device, r.model)
+            single[key] = min(single.get(key, float("inf")), r.avg_ms)
+    out = {}
+    for i, r in enumerate(rows):
+        t1 = single.get((r.section, r.device, r.model))
+        if r.threads > 1 and t1 is not None and r.avg_ms > ANOMALY_SLOWDOWN * t1:
+            out[i] = (f"{r.threads} threads take {r.avg_ms / t1:.1f}x the single-thread time "
+                      f"({r.avg_ms:.1f} ms vs {t1:.1f} ms)")
+    return out

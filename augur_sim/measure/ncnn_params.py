@@ -5,6 +5,8 @@
     residuals: {rms_log: ..., median_abs_pct: ..., within_25: ..., ...}
     default: {eff_gemm: ..., ...}          # the shared values (a class with no data)
     classes: {armv8.2-fp16-dot: {...}, ...}  # per ISA class
+    families: {arm-inorder: {...}, ...}      # factors per pipeline family
+    cores: {cortex_a55: {...}, ...}          # factors per core design
 
 A run uses the class of the core its slowest thread runs on; an ISA class absent from the
 file uses `default`. Values are checked on load (positive, finite): the file may have
@@ -38,7 +40,10 @@ def write_fit(path, res: FitResult, provenance: dict, residuals: dict) -> Path:
         "default": {n: float(f"{v:.5g}") for n, v in zip(PARAM_NAMES, np.exp(res.g))},
         "classes": {c: {n: float(f"{v:.5g}") for n, v in zip(PARAM_NAMES, res.params(c))}
                     for c in res.classes},
-        # Core types' own factors on top of their class (multiplicative, 1 = the class's value).
+        # Pipeline families' factors on top of the class (multiplicative, 1 = the class's value).
+        "families": {k: {n: float(f"{v:.5g}") for n, v in zip(PARAM_NAMES, np.exp(res.df[i]))}
+                     for i, k in enumerate(res.fams)} if res.df is not None else {},
+        # Core designs' own factors on top of class and family.
         "cores": {k: {n: float(f"{v:.5g}") for n, v in zip(PARAM_NAMES, np.exp(res.dc[i]))}
                   for i, k in enumerate(res.cores)} if res.dc is not None else {},
     }
@@ -86,4 +91,9 @@ def load_fit(path=None) -> FitResult:
         raise AugurError("expected a mapping of core type -> factors", file=str(path), where="cores")
     cnames = tuple(str(c) for c in cores)
     dc = np.array([_vals(cores[c], path, f"cores.{c}") for c in cores]).reshape(len(cnames), NP)
-    return FitResult(g, d, names, float("nan"), 0, 0.0, 0, dc, cnames)
+    fams = doc.get("families") or {}
+    if not isinstance(fams, dict):
+        raise AugurError("expected a mapping of pipeline family -> factors", file=str(path), where="families")
+    fnames = tuple(str(c) for c in fams)
+    df = np.array([_vals(fams[c], path, f"families.{c}") for c in fams]).reshape(len(fnames), NP)
+    return FitResult(g, d, names, float("nan"), 0, 0.0, 0, dc, cnames, df, fnames)
