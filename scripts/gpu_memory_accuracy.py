@@ -135,12 +135,18 @@ def render_validate(reports, rows, data_name: str) -> str:
         rs = rows if ov is None else repredict(reports, ov)
         out.append(f"| {label} | {_fmt(vsummary(rs))} |")
     out += ["", "### Per case (current model)", "",
-            "| case | weights MiB | cuBLAS ws MiB | measured alloc MiB | predicted | error | recorded error | "
-            "measured reserved MiB | predicted | error | measured device MiB | predicted | error |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "Predicted allocated peak = weights + tensors alive at the peak (activations, inputs) + the "
+            "cuDNN workspace of the layer running then + the cuBLAS workspaces held then; 'peak at' is "
+            "that layer.", "",
+            "| case | peak at | weights MiB | tensors MiB | cuDNN ws MiB | cuBLAS ws MiB | measured alloc MiB | "
+            "predicted | error | recorded error | measured reserved MiB | predicted | error | "
+            "measured device MiB | predicted | error |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         e, e0 = r.errors(), r.errors("recorded")
-        out.append(f"| {r.label} | {r.weights_bytes / MiB_:.1f} | {r.cublas_bytes / MiB_:.0f} | "
+        out.append(f"| {r.label} | {r.peak_layer} | {r.weights_bytes / MiB_:.1f} | "
+                   f"{r.peak_tensors_bytes / MiB_:.1f} | {r.peak_cudnn_bytes / MiB_:.1f} | "
+                   f"{r.peak_cublas_bytes / MiB_:.0f} | "
                    f"{r.measured[0] / MiB_:.1f} | {r.predicted[0] / MiB_:.1f} | {100 * e[0]:+.1f}% | "
                    f"{100 * e0[0]:+.1f}% | {r.measured[1] / MiB_:.1f} | {r.predicted[1] / MiB_:.1f} | "
                    f"{100 * e[1]:+.1f}% | {r.measured[2] / MiB_:.0f} | {r.predicted[2] / MiB_:.0f} | "

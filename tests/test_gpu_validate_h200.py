@@ -47,9 +47,13 @@ def test_fixed_sample(rows):
     r = by["resnet18 cudagraph fp32 b1"]
     assert r.cublas_bytes == 66 * MiB
     assert abs(r.errors()[0]) < 0.01
-    # fp16 batch 16: the peak is at conv1_2 with cuDNN's NHWC copies of its input and output.
+    # fp16 batch 16: the peak is at conv1_2 with cuDNN's NHWC copies of its input and output
+    # (2 x 16 x 64 x 224 x 224 x 2 B = 196 MiB), no cuBLAS workspace yet.
     r = by["vgg16 eager fp16 b16"]
     assert abs(r.errors()[0]) < 0.01 and abs(r.errors()[1]) < 0.02
+    assert r.peak_layer == "conv1.1.conv" and r.peak_cudnn_bytes == 2 * 16 * 64 * 224 * 224 * 2
+    assert r.peak_cublas_bytes == 0
+    assert r.peak_tensors_bytes + r.weights_bytes + r.peak_cudnn_bytes == r.predicted[0]
     r = by["inception_v3 cudagraph fp16 b16"]
     assert abs(r.errors()[0]) < 0.02
     # Device memory: the measured context constant (694.8 MiB) + the reserved peak.

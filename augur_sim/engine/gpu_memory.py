@@ -224,11 +224,20 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
                   if ws_mib]
     first_gemm = _first_gemm(graph)
     cudagraph = bool(c["cudagraph"])
+    blas_held = 0    # cuBLAS workspaces allocated so far in `alloc`
     if cudagraph and first_gemm is not None:
         # The warm-up's later iterations (and the capture) run with the side stream's
         # workspaces already allocated by the first: they are held from the start.
         for ws in workspaces:
             alloc.malloc(ws)
+        blas_held = sum(workspaces)
+    # What the allocated peak is made of (for the breakdown the accuracy page prints):
+    # the layer running, its cuDNN workspace and the cuBLAS workspaces held then.
+    at_peak = {"layer": "", "cudnn_workspace": 0, "cublas_workspaces": blas_held}
+
+    def mark(a: CachingAllocator, rec: dict, name: str, ws_live: int, blas: int) -> None:
+        if a.allocated == a.peak_allocated:
+            rec.update(layer=name, cudnn_workspace=ws_live, cublas_workspaces=blas)
     cap = int(c["cudnn_workspace_cap_mib"] * MiB)
     ws_mode = int(c["cudnn_workspace"])
     size, born, dies = _keep_all_schedule(graph, eb) if c["keep_outputs"] else schedule(graph, eb)
@@ -243,9 +252,12 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         if i == first_gemm and not cudagraph:
             for ws in workspaces:
                 alloc.malloc(ws)
+            blas_held = sum(workspaces)
+        mark(alloc, at_peak, name, 0, blas_held)
         ws = _cudnn_workspace(graph, name, eb, ws_mode, cap)
         if ws:
             h = alloc.malloc(ws)
+            mark(alloc, at_peak, name, ws, blas_held)
             alloc.free(h)
         for r in dies[i]:
             if r in handles and r not in inputs:
@@ -266,6 +278,7 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         kept = sum(sum(b[1] for b in seg) for seg in alloc.segments if not all(b[2] for b in seg))
         pool = CachingAllocator()
         hs = {}
+        pool_peak = {"layer": "", "cudnn_workspace": 0, "cublas_workspaces": 0}
         for i, name in enumerate(graph.order):
             for r in born[i]:
                 if r not in inputs and r not in hs:
@@ -273,14 +286,20 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
             if i == first_gemm:
                 for ws in workspaces:   # the capture stream's own (handle, stream) pair
                     pool.malloc(ws)
+            capture_blas = sum(workspaces) if first_gemm is not None and i >= first_gemm else 0
+            mark(pool, pool_peak, name, 0, blas_held + capture_blas)
             ws = _cudnn_workspace(graph, name, eb, ws_mode, cap)
             if ws:
-                pool.free(pool.malloc(ws))
+                h = pool.malloc(ws)
+                mark(pool, pool_peak, name, ws, blas_held + capture_blas)
+                pool.free(h)
             for r in dies[i]:
                 if r in hs and r not in graph.outputs:
                     pool.free(hs.pop(r))
         graph_pool = pool.peak_reserved
         total_reserved = max(act_reserved, kept + graph_pool)
+        if alloc.allocated + pool.peak_allocated > total_allocated:
+            at_peak = pool_peak
         total_allocated = max(total_allocated, alloc.allocated + pool.peak_allocated)
     context = int(c["context_mib"] * MiB)
     terms = (("reserved", act_reserved, "caching allocator segments at the peak (weights, cuBLAS "
@@ -294,7 +313,9 @@ def pytorch_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runt
         "cuDNN workspace: NHWC copies of in/out for ungrouped fp16 convs (cuDNN's choice is not documented)"),
         extra={"max_memory_allocated": total_allocated, "max_memory_reserved": total_reserved,
                "weights_allocated": weights_alloc, "graph_pool_reserved": graph_pool,
-               "cublas_workspaces": (2 if cudagraph else 1) * sum(workspaces) if first_gemm is not None else 0})
+               "cublas_workspaces": (2 if cudagraph else 1) * sum(workspaces) if first_gemm is not None else 0,
+               "peak_layer": at_peak["layer"], "peak_cudnn_workspace": at_peak["cudnn_workspace"],
+               "peak_cublas_workspaces": at_peak["cublas_workspaces"]})
 
 
 # ------------------------------------------------------------------ Caffe

@@ -40,6 +40,14 @@ class ValidateMemRow:
     predicted: tuple       # the current model's (allocated, reserved, headline peak)
     weights_bytes: int     # current model: the parameters' blocks
     cublas_bytes: int      # current model: cuBLAS/cuBLASLt workspaces held
+    peak_layer: str = ""   # current model: the layer running at the allocated peak
+    peak_cudnn_bytes: int = 0    # its cuDNN workspace, alive at the peak
+    peak_cublas_bytes: int = 0   # cuBLAS workspaces held at the peak
+
+    @property
+    def peak_tensors_bytes(self) -> int:
+        """Activations and inputs alive at the predicted allocated peak."""
+        return self.predicted[0] - self.weights_bytes - self.peak_cudnn_bytes - self.peak_cublas_bytes
 
     @property
     def label(self) -> str:
@@ -117,7 +125,9 @@ def repredict(reports: list[dict], overrides: dict | None = None) -> list[Valida
                       m["predicted_peak_bytes"]),
             predicted=(int(ex["max_memory_allocated"]), int(ex["max_memory_reserved"]),
                        est_peak),
-            weights_bytes=int(ex.get("weights_allocated", 0)), cublas_bytes=int(ex.get("cublas_workspaces", 0))))
+            weights_bytes=int(ex.get("weights_allocated", 0)), cublas_bytes=int(ex.get("cublas_workspaces", 0)),
+            peak_layer=str(ex.get("peak_layer", "")), peak_cudnn_bytes=int(ex.get("peak_cudnn_workspace", 0)),
+            peak_cublas_bytes=int(ex.get("peak_cublas_workspaces", 0))))
     return rows
 
 
