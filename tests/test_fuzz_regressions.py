@@ -373,3 +373,27 @@ def test_export_checker_error_without_a_message_is_one_line(tmp_path, monkeypatc
     out = tmp_path / "m.onnx"
     msg = _one_line_error(capsys, "export", "squeezenet1_1", "--out", str(out), contains=("ONNX checker",))
     assert msg.endswith("RuntimeError") and not out.exists()
+
+
+def test_empty_list_value_is_refused_before_a_million_network_sweep(capsys):
+    # fuzz cli:111044 / cli:111581 (100k campaign, 2026-11-30): `--hw ''` was dropped silently
+    # and the sweep of 999,999 generated networks started (a hang at 20 s; MemoryError under
+    # the 1.4 GiB cap while generating).
+    from augur_sim.cli import main
+    for argv in (["sweep", "--generate", "resnet:999999", "--seed", "1", "--hw", "jetson_tx2", "--hw", "",
+                  "--out", "-", "--format", "csv"],
+                 ["sweep", "--nets", "mobilenet_v2", "--hw", "jetson_nano", "--batch", "1", "",
+                  "--generate", "resnet:999999", "--out", "o.parquet"],
+                 ["sweep", "--nets", "mobilenet_v2", "--hw", "jetson_nano,,raspberry_pi_4", "--out", "-"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "empty value" in err[0], err
+
+
+def test_generated_specs_hold_no_parameter_dicts():
+    # the same campaign: a million GenSpecs each holding its sampled dict ran out of memory
+    from augur_sim.explore.generate import generate, sample_params
+    specs = generate("resnet", 2000, seed=3)
+    assert all(g.given_params is None for g in specs)
+    assert specs[1234].params == sample_params("resnet", 3, 1234)
+    assert specs[7].graph().name == "resnet-s3-00007"

@@ -155,9 +155,13 @@ def expand_hw(specs) -> list:
 
 
 def parse_list(text: str, what: str, parse=str) -> list:
-    items = [t.strip() for t in str(text).split(",") if t.strip()]
-    if not items:
+    items = [t.strip() for t in str(text).split(",")]
+    if not any(items):
         raise AugurError(f"{what} needs at least one value, got '{text}'")
+    if not all(items):
+        # An empty value ('--hw ""', 'a,,b') is a slip, not a request to drop it: say so
+        # before the sweep starts (a fuzz case ran a million-network sweep past one).
+        raise AugurError(f"{what}: an empty value in '{text}' (values are separated by commas or spaces)")
     out = []
     for t in items:
         try:
