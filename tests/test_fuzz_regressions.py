@@ -331,7 +331,7 @@ def test_sweep_checks_every_option_before_generating_networks(monkeypatch, tmp_p
                           (["--hw", "no_such_device_xyz"], "no_such_device_xyz"),
                           # cli:5155: a --processor no device has was found only after generating
                           (["--hw", "jetson_nano", "--processor", "0"], "--processor 0")]:
-        rc = main(["sweep", "--generate", "resnet:999999", "--out", str(tmp_path / "o.parquet")] + extra)
+        rc = main(["sweep", "--generate", "resnet:100000", "--out", str(tmp_path / "o.parquet")] + extra)
         err = capsys.readouterr().err
         assert rc == 2 and needle in err and err.count("\n") == 1, (extra, err)
 
@@ -380,10 +380,10 @@ def test_empty_list_value_is_refused_before_a_million_network_sweep(capsys):
     # and the sweep of 999,999 generated networks started (a hang at 20 s; MemoryError under
     # the 1.4 GiB cap while generating).
     from augur_sim.cli import main
-    for argv in (["sweep", "--generate", "resnet:999999", "--seed", "1", "--hw", "jetson_tx2", "--hw", "",
+    for argv in (["sweep", "--generate", "resnet:100000", "--seed", "1", "--hw", "jetson_tx2", "--hw", "",
                   "--out", "-", "--format", "csv"],
                  ["sweep", "--nets", "mobilenet_v2", "--hw", "jetson_nano", "--batch", "1", "",
-                  "--generate", "resnet:999999", "--out", "o.parquet"],
+                  "--generate", "resnet:100000", "--out", "o.parquet"],
                  ["sweep", "--nets", "mobilenet_v2", "--hw", "jetson_nano,,raspberry_pi_4", "--out", "-"]):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
@@ -397,3 +397,17 @@ def test_generated_specs_hold_no_parameter_dicts():
     assert all(g.given_params is None for g in specs)
     assert specs[1234].params == sample_params("resnet", 3, 1234)
     assert specs[7].graph().name == "resnet-s3-00007"
+
+
+def test_a_sweep_too_big_to_plan_or_to_hold_is_refused_before_work(capsys):
+    # fuzz cli:200347 (100k campaign, 2026-11-30): `--generate resnet:999999 ... --out -` ran out
+    # of memory in the 1.4 GiB worker while planning and holding the table.
+    from augur_sim.cli import main
+    assert main(["sweep", "--generate", "resnet:999999", "--hw", "jetson_nano", "--out", "-"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "100000" in err[0], err
+    argv = ["sweep", "--generate", "resnet:70000", "--hw", "jetson_nano", "--batch", "1,2,4",
+            "--out", "-", "--format", "csv"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "210000 rows planned" in err[0] and "200000" in err[0], err

@@ -19,7 +19,11 @@ from ..errors import AugurError
 from ..graph import GraphBuilder, Layer, LayerGraph
 
 FAMILIES = ("resnet", "mobilenet")
-MAX_COUNT = 1_000_000  # far above any sweep a machine finishes; catches typos like 1e12
+# Networks one --generate may ask for. A sweep plans every (network, batch, precision) item
+# before it starts: 100k networks take ~60 MiB of plan, a million took over a GiB and ran
+# out of memory in the fuzz campaign's 1.4 GiB worker. Larger screens run in parts (another
+# --seed each), which also keeps each part restartable.
+MAX_COUNT = 100_000
 
 # The space is bounded by published architecture families, so that every generated network
 # is one a practitioner could plausibly train and deploy (bounds over the whole space:
@@ -111,7 +115,8 @@ def parse_generate(text: str) -> tuple[str, int]:
     except ValueError:
         raise AugurError(f"--generate count must be a positive integer, got '{cnt}'")
     if n <= 0 or n > MAX_COUNT:
-        raise AugurError(f"--generate count must be between 1 and {MAX_COUNT}, got {n}")
+        raise AugurError(f"--generate count must be between 1 and {MAX_COUNT}, got {n} "
+                         "(sweep larger spaces in parts, another --seed each)")
     return fam, n
 
 

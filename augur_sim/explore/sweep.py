@@ -569,6 +569,9 @@ def _run_dask(chunks, pack, skip, on_rows, scheduler: str):
             client.close()
 
 
+MAX_MEMORY_ROWS = 200_000  # rows `--out -` may hold (about 1 KiB each in memory)
+
+
 def plan_items(nets: list[NetSpec], batches, precisions) -> list[Item]:
     return [Item(n, b, p) for n in nets for b in batches for p in precisions]
 
@@ -606,6 +609,10 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     partial = frozenset(k for it in todo for t in pack.targets
                         for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
                         if k in present)
+    if out is None and total > MAX_MEMORY_ROWS:
+        # `--out -` holds the whole table until the sweep completes (nothing half-printed).
+        raise AugurError(f"--out - keeps the table in memory until the sweep completes: {total} rows planned, "
+                         f"at most {MAX_MEMORY_ROWS}; write larger sweeps to a file (--out sweep.parquet)")
     bar = progress_bar(total - skipped, "sweep", "rows", progress)
     written = [0]
 
