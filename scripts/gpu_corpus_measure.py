@@ -139,19 +139,10 @@ def build_call(torch, op: str, d: dict, dev):
 
 
 def event_times_ms(torch, fn, reps: int) -> list[float]:
+    from augur_sim.measure.gpuvalidate import cuda_event_times_s
     for _ in range(5):
         fn()
-    torch.cuda.synchronize()
-    out = []
-    for _ in range(reps):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        out.append(a.elapsed_time(b))
-    return out
+    return [t * 1e3 for t in cuda_event_times_s(torch, fn, reps)]
 
 
 def write_csv(path: str, rows: list[dict]) -> None:

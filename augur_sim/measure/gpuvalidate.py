@@ -110,6 +110,22 @@ def _torch_cuda():
     return torch
 
 
+def cuda_event_times_s(torch, fn, runs: int) -> list[float]:
+    """GPU time of each of `runs` calls of fn(), seconds: each call between its own pair of
+    CUDA events, waited for before the next (no overlap between calls)."""
+    torch.cuda.synchronize()
+    out = []
+    for _ in range(runs):
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        out.append(a.elapsed_time(b) * 1e-3)
+    return out
+
+
 def measure_torch(graph, precision: str, cudagraph: bool, runs: int, warmup: int = 3) -> Measured:
     """Run `graph` in PyTorch on the GPU: memory first (one clean inference), then time."""
     torch = _torch_cuda()
@@ -142,7 +158,6 @@ def measure_torch(graph, precision: str, cudagraph: bool, runs: int, warmup: int
         alloc = torch.cuda.max_memory_allocated() - base_alloc
         res = torch.cuda.max_memory_reserved() - base_res
         free, total = torch.cuda.mem_get_info()
-        times = []
         if gr is not None:
             for _ in range(warmup):
                 gr.replay()
@@ -153,15 +168,7 @@ def measure_torch(graph, precision: str, cudagraph: bool, runs: int, warmup: int
 
             def fn():
                 mod(*xs)
-        torch.cuda.synchronize()
-        for _ in range(runs):
-            a = torch.cuda.Event(enable_timing=True)
-            b = torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b) * 1e-3)
+        times = cuda_event_times_s(torch, fn, runs)
     props = torch.cuda.get_device_properties(0)
     return Measured(props.name, int(props.multi_processor_count), torch.__version__, tuple(times),
                     int(alloc), int(res), int(total - free))
