@@ -26,6 +26,7 @@ import numpy as np
 
 from ..engine.gpu_memory import pytorch_memory
 from ..errors import AugurError
+from . import relative_error
 from ..frontends import load_net
 
 MODEL_CONSTS = {"keep_outputs": 1, "cublas_workspace_mib": 0, "cublaslt_workspace_mib": 0, "context_mib": 0}
@@ -47,15 +48,15 @@ class GpuMemRow:
 
     @property
     def allocated_error(self) -> float:
-        return self.predicted_allocated_bytes / max(self.measured_allocated_bytes, 1) - 1.0
+        return relative_error(self.predicted_allocated_bytes, self.measured_allocated_bytes)
 
     @property
     def reserved_error(self) -> float:
-        return self.predicted_reserved_bytes / max(self.measured_reserved_bytes, 1) - 1.0
+        return relative_error(self.predicted_reserved_bytes, self.measured_reserved_bytes)
 
     @property
     def weights_error(self) -> float:
-        return self.predicted_weights_inputs_bytes / max(self.measured_weights_inputs_bytes, 1) - 1.0
+        return relative_error(self.predicted_weights_inputs_bytes, self.measured_weights_inputs_bytes)
 
 
 def load_measurements(path) -> dict:

@@ -25,6 +25,7 @@ import statistics
 from dataclasses import dataclass
 
 from ..errors import AugurError
+from . import relative_error
 from ..estimator import estimate
 from .torchexec import build_module, random_inputs
 
@@ -42,15 +43,15 @@ class GpuMemory:
 
     @property
     def allocated_error(self) -> float:
-        return self.predicted_allocated_bytes / max(self.measured_allocated_bytes, 1) - 1.0
+        return relative_error(self.predicted_allocated_bytes, self.measured_allocated_bytes)
 
     @property
     def reserved_error(self) -> float:
-        return self.predicted_reserved_bytes / max(self.measured_reserved_bytes, 1) - 1.0
+        return relative_error(self.predicted_reserved_bytes, self.measured_reserved_bytes)
 
     @property
     def device_error(self) -> float:
-        return self.predicted_peak_bytes / max(self.device_used_bytes, 1) - 1.0
+        return relative_error(self.predicted_peak_bytes, self.device_used_bytes)
 
     def to_dict(self) -> dict:
         return {"measured_max_memory_allocated_bytes": self.measured_allocated_bytes,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError
+from . import relative_error
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.runtime_memory import model_for, runtime_footprint
 from ..estimator import estimate
@@ -56,7 +57,7 @@ class ValidateMemRow:
     def errors(self, which: str = "predicted") -> tuple:
         """(allocated, reserved, device) relative errors of `which` prediction."""
         pred = getattr(self, which)
-        return tuple(p / max(m, 1) - 1.0 for p, m in zip(pred, self.measured))
+        return tuple(relative_error(p, m) for p, m in zip(pred, self.measured))
 
 
 def load_reports(path) -> list[dict]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AugurError
+from . import relative_error
 from .export import build_model
 
 MAX_SAMPLES = 100
@@ -171,7 +172,7 @@ class MemoryCheck:
     @property
     def error(self) -> float:
         """predicted / measured - 1 (a fraction; +0.10 = predicted 10% high)."""
-        return self.predicted_peak_bytes / max(self.measured_peak_rss_bytes, 1) - 1.0
+        return relative_error(self.predicted_peak_bytes, self.measured_peak_rss_bytes)
 
     def to_dict(self) -> dict:
         return {"measured_peak_rss_bytes": self.measured_peak_rss_bytes,
