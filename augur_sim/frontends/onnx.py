@@ -187,6 +187,7 @@ class _Ctx:
         self.emitted = 0  # layers other than inputs
         self.stored_shapes: dict[str, tuple] = {}  # value_info kept in the file (for --lenient)
         self.lazy = None  # onnx_wire.LazyTensors of the structure-only read, or None
+        self.source = SourceLoc(file, None)  # every layer's (ONNX has no line numbers)
 
     # -- errors -----------------------------------------------------------------------
     def err(self, msg: str, cls=AugurError) -> AugurError:
@@ -251,9 +252,10 @@ class _Ctx:
             param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
-        # The builder reuses these shapes instead of running the same rules again.
+        # The builder reuses these shapes instead of running the same rules again (and
+        # keeps this layer object: its params are the ones the rule gives).
         self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=SourceLoc(self.file, None), src_type=src_type),
+                               source=self.source, params=param_shapes, src_type=src_type),
                          inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
