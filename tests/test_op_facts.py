@@ -13,13 +13,22 @@ onnx = pytest.importorskip("onnx")
 
 import augur_sim  # noqa: E402
 from augur_sim.counts import count_net  # noqa: E402
+from augur_sim.errors import UnsupportedOpError  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer  # noqa: E402
 from augur_sim.lowering import GEMM, NOOP, STREAM, lower  # noqa: E402
 from augur_sim.measure.export import export_onnx  # noqa: E402
 from augur_sim.ops import registry  # noqa: E402
 from augur_sim.ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS, ONNX_ACTIVATIONS  # noqa: E402
-from augur_sim.ops.facts import CHAIN, EXPORT_RULES, FACTS, KERNEL_CLASSES, NO_EXPORT, TORCH_KINDS  # noqa: E402
+from augur_sim.ops.facts import (  # noqa: E402
+    CHAIN,
+    EXPORT_RULES,
+    FACTS,
+    KERNEL_CLASSES,
+    NO_EXPORT,
+    ONNX_KINDS,
+    TORCH_KINDS,
+)
 
 X = (2, 4, 8, 8)
 # kind -> (attrs, extra input shapes beside x or None for a source op)
@@ -103,13 +112,31 @@ def test_flops_conventions_named_by_the_facts_are_the_ones_counted(kind):
 
 
 def test_onnx_operators_are_the_importers_handlers():
-    # Every ONNX operator the importer turns into a layer is named by one kind's facts (two
-    # for MatMul/Gemm: fc with a constant weight, matmul otherwise), and no other.
-    from augur_sim.frontends.onnx import HANDLERS
+    # The importer's operator table is built from the facts: every ONNX operator a kind names,
+    # and no other, has a reader (two kinds for MatMul/Gemm: fc with a constant weight,
+    # matmul otherwise); each kind's reader knows every operator the facts give it.
+    from augur_sim.frontends.onnx import _ELTWISE, FOLDING_READERS, HANDLERS, KIND_READERS, OPERATOR_READERS
     named = {op for f in FACTS.values() for op in f.onnx}
-    assert named == set(HANDLERS) - {"Constant", "Shape"}  # those two fold to constants
+    assert named == set(HANDLERS) - set(FOLDING_READERS) == set(ONNX_KINDS)
     assert {op for op in named if sum(op in f.onnx for f in FACTS.values()) > 1} == {"MatMul", "Gemm"}
-    assert set(ONNX_ACTIVATIONS) <= set(FACTS["act"].onnx)
+    assert {k for k in FACTS if FACTS[k].onnx} - set(KIND_READERS) == {"fc", "matmul"}  # by operator
+    assert set(OPERATOR_READERS) <= named
+    assert set(ONNX_ACTIVATIONS) == set(FACTS["act"].onnx)
+    assert set(_ELTWISE) == set(FACTS["eltwise"].onnx)
+
+
+def test_an_operator_no_kind_names_is_refused_listing_the_supported_ones(tmp_path):
+    from onnx import TensorProto, helper
+    node = helper.make_node("Celu", ["x"], ["y"])
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])])
+    path = tmp_path / "celu.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(UnsupportedOpError) as e:
+        load_onnx(path)
+    msg = str(e.value)
+    assert "ONNX op 'Celu' is not supported" in msg
+    assert all(op in msg for f in FACTS.values() for op in f.onnx)
 
 
 # One layer per YAML key, in the format's short forms (docs/NETFORMAT.md), on a (1, 4, 8, 8) input.

@@ -37,6 +37,7 @@ import numpy as np
 from ..errors import AugurError, ShapeError, UnsupportedOpError
 from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
+from ..ops.facts import ONNX_KINDS
 from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
     registry,
@@ -947,19 +948,31 @@ def h_shape(c: _Ctx, node, a):
     c.consts[node.output[0]] = _Const.of(np.asarray(sl, dtype=np.int64))
 
 
-HANDLERS = {
-    "Conv": h_conv, "ConvTranspose": h_conv, "Gemm": h_gemm, "MatMul": h_matmul,
-    "BatchNormalization": h_batchnorm, "LayerNormalization": h_layernorm, "LRN": h_lrn,
-    **{k: h_act for k in _ACT}, **{k: h_eltwise for k in _ELTWISE},
-    "GlobalAveragePool": h_pool, "GlobalMaxPool": h_pool, "AveragePool": h_pool, "MaxPool": h_pool,
-    "Softmax": h_softmax, "LogSoftmax": h_softmax, "Concat": h_concat, "Flatten": h_flatten,
-    "Reshape": h_reshape, "Squeeze": h_squeeze, "Unsqueeze": h_squeeze, "Transpose": h_transpose,
-    "Split": h_split, "Slice": h_slice, "Pad": h_pad,
-    **{f"Reduce{k}": h_reduce for k in ("Mean", "Sum", "Max", "Min", "Prod", "L1", "L2", "SumSquare",
-                                        "LogSum", "LogSumExp")},
-    "Resize": h_resize, "Upsample": h_resize, "Dropout": h_identity, "Identity": h_identity,
-    "Cast": h_identity, "Constant": h_constant, "Shape": h_shape,
+# The reader of each kind that ops/facts.py gives ONNX operators: the facts say which
+# operators become which kind, so an operator is supported exactly when a kind names it there.
+KIND_READERS = {
+    "conv": h_conv, "deconv": h_conv, "batchnorm": h_batchnorm, "layernorm": h_layernorm, "lrn": h_lrn,
+    "act": h_act, "eltwise": h_eltwise, "pool": h_pool, "softmax": h_softmax, "concat": h_concat,
+    "flatten": h_flatten, "reshape": h_reshape, "transpose": h_transpose, "split": h_split,
+    "slice": h_slice, "pad": h_pad, "reduce": h_reduce, "resize": h_resize, "identity": h_identity,
 }
+# Operators whose form differs from their kind's other operators: Gemm and MatMul each become
+# fc (constant weight) or matmul; Squeeze and Unsqueeze name their axes where Reshape gives a shape.
+OPERATOR_READERS = {"Gemm": h_gemm, "MatMul": h_matmul, "Squeeze": h_squeeze, "Unsqueeze": h_squeeze}
+# Operators that make no layer: they fold into constants (shape arithmetic).
+FOLDING_READERS = {"Constant": h_constant, "Shape": h_shape}
+
+
+def _operator_readers() -> dict:
+    """ONNX operator -> its reader, for every operator ops/facts.py names (a kind given an
+    operator without a reader here fails at import, not on the first file that uses it)."""
+    out = dict(FOLDING_READERS)
+    for op, kinds in ONNX_KINDS.items():
+        out[op] = OPERATOR_READERS.get(op) or KIND_READERS[kinds[0]]
+    return out
+
+
+HANDLERS = _operator_readers()
 
 
 def supported_ops() -> list[str]:
