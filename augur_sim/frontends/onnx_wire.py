@@ -90,15 +90,24 @@ def _enc_varint(x: int) -> bytes:
 
 
 def _fields(b, start: int, end: int):
-    """Yield (field number, wire type, tag offset, value offset, end offset) of each field."""
+    """Yield (field number, wire type, tag offset, value offset, end offset) of each field.
+    One-byte keys and lengths (nearly all of them) are decoded inline."""
     i = start
     while i < end:
-        key, j = _varint(b, i)
+        key = b[i]
+        j = i + 1
+        if key >= 0x80:
+            key, j = _varint(b, i)
         wt = key & 7
         if wt == 0:
-            _, k = _varint(b, j)
+            x = b[j] if j < end else 0x80
+            k = j + 1 if x < 0x80 else _varint(b, j)[1]
         elif wt == 2:
-            n, j = _varint(b, j)
+            n = b[j] if j < end else 0x80
+            if n < 0x80:
+                j += 1
+            else:
+                n, j = _varint(b, j)
             k = j + n
         elif wt == 1:
             k = j + 8
@@ -249,40 +258,15 @@ class _Scanner:
 
     def tensor(self, j: int, k: int, depth: int):
         """A large tensor's marker (its fields but the payloads, plus where it is), or None
-        to keep it whole. Runs of kept fields are copied as one slice; the one-byte keys
-        and lengths of every field but the payload are decoded inline (a tensor has a dozen
-        fields, a network hundreds of tensors: this loop is most of the scan)."""
+        to keep it whole. Runs of kept fields are copied as one slice."""
         if k - j <= INLINE_MAX_BYTES:
             return None
         b, kept, payload, n, raw = self.b, [], 0, 0, None
-        run, i = j, j
-        while i < k:
+        run = j
+        for num, wt, i, vj, vk in _fields(b, j, k):
             n += 1
             if n > MAX_TENSOR_FIELDS:
                 return self._tensor_by_protobuf(j, k)
-            key = b[i]
-            vj = i + 1
-            if key >= 0x80:
-                key, vj = _varint(b, i)
-            num, wt = key >> 3, key & 7
-            if wt == 0:
-                x = b[vj] if vj < k else 0x80
-                vk = vj + 1 if x < 0x80 else _varint(b, vj)[1]
-            elif wt == 2:
-                ln = b[vj] if vj < k else 0x80
-                if ln < 0x80:
-                    vj += 1
-                else:
-                    ln, vj = _varint(b, vj)
-                vk = vj + ln
-            elif wt == 1:
-                vk = vj + 8
-            elif wt == 5:
-                vk = vj + 4
-            else:
-                raise Malformed(f"wire type {wt}")
-            if vk > k or num == 0:
-                raise Malformed("field past the end of its message")
             if num in _PAYLOAD:
                 raw = (vj, vk - vj) if num == 9 and wt == 2 and payload == 0 else None
                 payload += vk - i
@@ -299,7 +283,6 @@ class _Scanner:
                 if run < i:
                     kept.append(b[run:i])
                 run = vk
-            i = vk
         if payload == 0:
             return None
         if run < k:
