@@ -8,7 +8,7 @@ keys are caught (PyYAML silently keeps the last one), and alias expansion is bou
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -27,6 +27,10 @@ class Node:
     file: str
     line: int | None      # 1-based; None for values that came from overrides
     key_lines: dict | None = None  # mapping: key -> the line of the key itself
+    # What hw/load.py derived from this subtree (its checked section, its built processor),
+    # so that an override re-checks only what it changed. Sound because a tree is never
+    # changed once read: hw/load.apply_overrides copies the nodes on an override's path.
+    derived: dict | None = field(default=None, compare=False, repr=False)
 
 
 def format_path(path: tuple) -> str:
