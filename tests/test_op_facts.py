@@ -173,6 +173,101 @@ def test_torch_kinds_are_the_runners():
     assert all(callable(f) for f in RUNNERS.values())
 
 
+class _FakeTensor:
+    """Stands for a torch tensor: keeps a shape and records every call made on it."""
+
+    def __init__(self, calls, shape=()):
+        self._calls, self.shape = calls, tuple(shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    def __getattr__(self, name):
+        def method(*args, **kwargs):
+            self._calls.append(f"Tensor.{name}")
+            return _FakeTensor(self._calls, self.shape)
+        return method
+
+    def __iter__(self):  # torch.split's chunks
+        return iter([_FakeTensor(self._calls, self.shape), _FakeTensor(self._calls, self.shape)])
+
+
+def _operator(name):
+    def op(self, *args):
+        self._calls.append(f"Tensor.{name}")
+        return _FakeTensor(self._calls, self.shape)
+    return op
+
+
+for _name in ("__add__", "__radd__", "__mul__", "__rmul__", "__pow__", "__getitem__", "__sub__", "__truediv__"):
+    setattr(_FakeTensor, _name, _operator(_name))
+
+
+class _FakeNamespace:
+    """torch and its submodules: every function records its path under torch."""
+
+    def __init__(self, calls, path=""):
+        self._calls, self._path = calls, path
+
+    def __getattr__(self, name):
+        path = f"{self._path}.{name}" if self._path else name
+        if name == "Module":
+            return _FakeModule
+        if name == "Generator":
+            return lambda: _FakeGenerator()
+        if name in ("float32", "float16", "bfloat16"):
+            return name
+        if name in ("nn", "functional"):
+            return _FakeNamespace(self._calls, path)
+
+        def fn(*args, **kwargs):
+            if name == "randn":
+                return _FakeTensor(self._calls, args)
+            self._calls.append(path)
+            first = next((a for a in args if isinstance(a, _FakeTensor)), None)
+            return _FakeTensor(self._calls, first.shape if first is not None else ())
+        return fn
+
+
+class _FakeGenerator:
+    def manual_seed(self, seed):
+        return self
+
+
+class _FakeModule:
+    def __init__(self):
+        pass
+
+    def __call__(self, *xs):
+        return self.forward(*xs)
+
+
+# The runner's forms of the facts' names where it writes them as operators or not at all.
+RUNNER_FORMS = {"mul": {"Tensor.__mul__", "addcmul"}, "add": {"Tensor.__add__", "add"},
+                "Tensor.view_as": {"(returns its input)"}}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) & set(TORCH_KINDS)))
+def test_each_kind_runs_through_its_runner_with_the_facts_torch_form(kind, monkeypatch):
+    # A recording stand-in for torch (torch need not be installed): the kind's layer is
+    # built and run through the runner's table, and calls what its facts name.
+    import sys
+
+    from augur_sim.measure.torchexec import build_module
+    calls: list = []
+    monkeypatch.setitem(sys.modules, "torch", _FakeNamespace(calls))
+    g = _graph(kind, EXAMPLES[kind])
+    module = build_module(g)
+    calls.clear()  # the weights drawn; from here, what the forward runs
+    outs = module(*[_FakeTensor(calls, g.tensors[t].shape) for t in g.inputs])
+    assert len(outs) == len(g.outputs)
+    want = FACTS[kind].torch
+    if kind == "act":
+        want = f"{want}.{EXAMPLES[kind]['fn']}"
+    seen = set(calls) or {"(returns its input)"}
+    assert seen & RUNNER_FORMS.get(want, {want}), (want, calls)
+
+
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))
 def test_kind_lowers_exports_and_round_trips(tmp_path, kind):
     g = _graph(kind, EXAMPLES[kind])
