@@ -15,9 +15,18 @@ from augur_sim.errors import AugurError
 from augur_sim.evaluate import resolve_target
 from augur_sim.graph import PRECISIONS
 from augur_sim.hw import SECTIONS, apply_overrides, load_hw
-from augur_sim.hw.yamlsrc import Node, copy_tree, format_path
+from augur_sim.hw.yamlsrc import Node, format_path
 
 DEVICES = ["jetson_tx2", "nvidia_a100", "allwinner_t527", "amd_epyc_7742"]
+
+
+def copy_tree(node: Node) -> Node:
+    """A deep copy of a spec tree: new nodes, nothing derived from them yet."""
+    if isinstance(node.value, dict):
+        return Node({k: copy_tree(v) for k, v in node.value.items()}, node.file, node.line)
+    if isinstance(node.value, list):
+        return Node([copy_tree(v) for v in node.value], node.file, node.line)
+    return Node(node.value, node.file, node.line)
 
 
 def _leaves(node: Node, path: tuple = ()):

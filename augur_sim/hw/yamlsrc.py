@@ -176,11 +176,3 @@ def from_plain(value, file: str = "<overrides>", line: int | None = None) -> Nod
     if isinstance(value, (list, tuple)):
         return Node([from_plain(v, file, line) for v in value], file, line)
     return Node(value, file, line)
-
-
-def copy_tree(node: Node) -> Node:
-    if isinstance(node.value, dict):
-        return Node({k: copy_tree(v) for k, v in node.value.items()}, node.file, node.line)
-    if isinstance(node.value, list):
-        return Node([copy_tree(v) for v in node.value], node.file, node.line)
-    return Node(node.value, node.file, node.line)
