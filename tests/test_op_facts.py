@@ -166,20 +166,106 @@ def test_every_yaml_key_has_an_example():
 
 
 def test_torch_kinds_are_the_runners():
-    # The runner's dispatch (string comparisons with `op` in build_module, read with ast:
-    # torch need not be installed) handles exactly the kinds whose facts name a torch form.
-    import ast
-    import inspect
+    # The runner dispatches on its table of kinds (torch need not be installed to read it):
+    # exactly the kinds whose facts name a torch form, each to a function.
+    from augur_sim.measure.torchexec import RUNNERS
+    assert set(RUNNERS) == set(TORCH_KINDS)
+    assert all(callable(f) for f in RUNNERS.values())
 
-    from augur_sim.measure import torchexec
-    tree = ast.parse(inspect.getsource(torchexec.build_module))
-    handled = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "op":
-            for comp in node.comparators:
-                elts = comp.elts if isinstance(comp, ast.Tuple) else [comp]
-                handled |= {e.value for e in elts if isinstance(e, ast.Constant)}
-    assert handled - {"input"} == set(TORCH_KINDS)
+
+class _FakeTensor:
+    """Stands for a torch tensor: keeps a shape and records every call made on it."""
+
+    def __init__(self, calls, shape=()):
+        self._calls, self.shape = calls, tuple(shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    def __getattr__(self, name):
+        def method(*args, **kwargs):
+            self._calls.append(f"Tensor.{name}")
+            return _FakeTensor(self._calls, self.shape)
+        return method
+
+    def __iter__(self):  # torch.split's chunks
+        return iter([_FakeTensor(self._calls, self.shape), _FakeTensor(self._calls, self.shape)])
+
+
+def _operator(name):
+    def op(self, *args):
+        self._calls.append(f"Tensor.{name}")
+        return _FakeTensor(self._calls, self.shape)
+    return op
+
+
+for _name in ("__add__", "__radd__", "__mul__", "__rmul__", "__pow__", "__getitem__", "__sub__", "__truediv__"):
+    setattr(_FakeTensor, _name, _operator(_name))
+
+
+class _FakeNamespace:
+    """torch and its submodules: every function records its path under torch."""
+
+    def __init__(self, calls, path=""):
+        self._calls, self._path = calls, path
+
+    def __getattr__(self, name):
+        path = f"{self._path}.{name}" if self._path else name
+        if name == "Module":
+            return _FakeModule
+        if name == "Generator":
+            return lambda: _FakeGenerator()
+        if name in ("float32", "float16", "bfloat16"):
+            return name
+        if name in ("nn", "functional"):
+            return _FakeNamespace(self._calls, path)
+
+        def fn(*args, **kwargs):
+            if name == "randn":
+                return _FakeTensor(self._calls, args)
+            self._calls.append(path)
+            first = next((a for a in args if isinstance(a, _FakeTensor)), None)
+            return _FakeTensor(self._calls, first.shape if first is not None else ())
+        return fn
+
+
+class _FakeGenerator:
+    def manual_seed(self, seed):
+        return self
+
+
+class _FakeModule:
+    def __init__(self):
+        pass
+
+    def __call__(self, *xs):
+        return self.forward(*xs)
+
+
+# The runner's forms of the facts' names where it writes them as operators or not at all.
+RUNNER_FORMS = {"mul": {"Tensor.__mul__", "addcmul"}, "add": {"Tensor.__add__", "add"},
+                "Tensor.view_as": {"(returns its input)"}}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) & set(TORCH_KINDS)))
+def test_each_kind_runs_through_its_runner_with_the_facts_torch_form(kind, monkeypatch):
+    # A recording stand-in for torch (torch need not be installed): the kind's layer is
+    # built and run through the runner's table, and calls what its facts name.
+    import sys
+
+    from augur_sim.measure.torchexec import build_module
+    calls: list = []
+    monkeypatch.setitem(sys.modules, "torch", _FakeNamespace(calls))
+    g = _graph(kind, EXAMPLES[kind])
+    module = build_module(g)
+    calls.clear()  # the weights drawn; from here, what the forward runs
+    outs = module(*[_FakeTensor(calls, g.tensors[t].shape) for t in g.inputs])
+    assert len(outs) == len(g.outputs)
+    want = FACTS[kind].torch
+    if kind == "act":
+        want = f"{want}.{EXAMPLES[kind]['fn']}"
+    seen = set(calls) or {"(returns its input)"}
+    assert seen & RUNNER_FORMS.get(want, {want}), (want, calls)
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))
