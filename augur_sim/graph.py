@@ -303,7 +303,9 @@ class GraphBuilder:
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
             shapes[id(layer)] = (layer, in_shapes, tuple(out_shapes))
-        for _u, _v, d in g.edges(data=True):
+        succ = g._succ
+        for u, v in edges:  # each edge's data dict, without networkx's edge view
+            d = succ[u][v]
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
         outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
