@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AugurError
-from .plots import _plt, _save
+from ..plots import _plt, _save
 
 MAX_HEATMAP_NETS = 60  # beyond this a heatmap row is under a pixel; the fastest/slowest are kept
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
-from ..errors import AugurError
-from ..fileio import atomic_path
-from ..hw import load_hw
+from .engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
+from .errors import AugurError
+from .fileio import atomic_path
+from .hw import load_hw
 
 
 def _plt():
