@@ -6,7 +6,7 @@ from ..conventions import DEFAULT
 from ..counts import count_net
 from ..estimator import estimate
 from ..graph import PRECISIONS
-from ..explore.plots import roofline_plot
+from ..plots import roofline_plot
 from ..frontends import list_nets
 from .. import views
 from ..errors import AugurError
