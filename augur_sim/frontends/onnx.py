@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
-from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
+from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shapes
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops.facts import ONNX_KINDS
 from ..ops import (
@@ -62,7 +62,7 @@ class _Const:
     __slots__ = ("shape", "_proto", "_value", "_lazy")
 
     def __init__(self, shape, proto=None, value=None, lazy=None):
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = tuple(map(int, shape))
         self._proto = proto
         self._value = value
         self._lazy = lazy
@@ -249,8 +249,8 @@ class _Ctx:
             out_shapes, param_shapes = registry.get(op).infer(attrs, in_shapes)
             if len(out_shapes) != len(outputs):
                 raise ShapeError(f"{op} gives {len(out_shapes)} outputs, the node names {len(outputs)}")
-            out_shapes = tuple(check_shape(s, f"output of {op}") for s in out_shapes)
-            param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
+            out_shapes = check_shapes(out_shapes, "output of", op)
+            param_shapes = check_shapes(param_shapes, "weights of", op)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
         # The builder reuses these shapes instead of running the same rules again (and
