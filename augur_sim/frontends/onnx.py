@@ -244,7 +244,8 @@ class _Ctx:
     def emit(self, op: str, attrs: dict, inputs, outputs, src_type: str, suffix: str | None = None) -> str:
         name = self.unique(self.node if suffix is None else f"{self.node}/{suffix}")
         inputs, outputs = tuple(inputs), tuple(outputs)
-        in_shapes = tuple(self.dyn(t) for t in inputs)
+        shapes = self.shapes
+        in_shapes = tuple([shapes[t] if t in shapes else self.dyn(t) for t in inputs])
         try:
             out_shapes, param_shapes = registry.get(op).infer(attrs, in_shapes)
             if len(out_shapes) != len(outputs):
@@ -1238,9 +1239,9 @@ def _translate(c: _Ctx, node, index: int) -> None:
     a = _attrs(node)
     if node.domain not in ("", "ai.onnx"):
         return _unsupported(c, node, f"custom-domain op '{node.domain}::{op}'")
-    ins = [t for t in node.input if t]
     try:
-        if op in FOLDABLE and ins and all(c.is_const(t) for t in ins) and op not in ("Constant", "Shape"):
+        ins = [t for t in node.input if t] if op in FOLDABLE else None
+        if ins and all(c.is_const(t) for t in ins) and op not in ("Constant", "Shape"):
             for t in ins:  # sizes checked before any value is read
                 if c.consts[t].size > MAX_FOLD_ELEMS:
                     raise c.err(f"{op} on a constant of {c.consts[t].size} elements: folding is limited "
