@@ -1224,8 +1224,9 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     c = _Ctx(file, b, opset, onnx_shapes, lenient)
     c.stored_shapes = stored
     c.lazy = lazy
+    consts = c.consts
     for t in graph.initializer:
-        c.consts[t.name] = _Const(tuple(t.dims), proto=t, lazy=lazy)
+        consts[t.name] = _Const(t.dims, t, None, lazy)  # positional: 300 of them in a ResNet-50
     for name, shape, dtype in inputs:
         c.names.add(name)
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
