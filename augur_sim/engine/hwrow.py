@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import AugurError
 from ..hw.model import Cache
 from ..hw.placement import place, private_caches
-from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
+from ..hw.kmodel import HBM_ARCHS, PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
 from ..hw.power import sustained_clock_ghz
 
 MAX_LEVELS = 3
@@ -34,7 +34,12 @@ P_GAP = 60
 # (1: they add; large: the longer one; engine/gpu_algos.op_time).
 # (P_OVL: bandwidth kernels; P_OVLMM: cuDNN / cuBLAS calls).
 P_OVL, P_OVLMM = 61, 62
-NHW = 63
+# Fraction of DRAM bandwidth streams reach on the HBM parts with Volta-or-later memory
+# controllers (hw/kmodel.HBM_ARCHS); fill_kernel_model copies it into P_MEM for those.
+P_MEMH = 63
+# Softmax / LayerNorm rows (lowering C_REDUCE): input passes, a multiple of the bytes read.
+P_NORMX = 64
+NHW = 65
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -177,6 +182,8 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     r[H_L2_BW] = shared[-1].bw_gbs * 1e9 if shared else proc.dram_bw_gbs * 1e9
     for name, col, scale in PARAMS:
         r[_KM_COLUMNS[col]] = float(params[name]) * scale
+    if proc.arch in HBM_ARCHS:
+        r[P_MEM] = r[P_MEMH]
     if rt.graph_floor_s > 0.0:
         # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
         r[P_FLOOR] = rt.graph_floor_s
