@@ -43,8 +43,9 @@ What a kernel costs here (all times in seconds, per hardware row h):
   half the L2),
   or FP32-lane work (FLOPs + P_TRANS per exp-class evaluation + P_POW per pow) at P_ALU,
   whichever is longer.
-- An op's time is max(host floor, kernel + P_GAP) (op_time): P_GAP is the GPU-side cost of
-  every kernel (launch latency, ramp, tail); the floor is eager PyTorch's host dispatch,
+- An op's time is the p-norm of (host floor, kernel + P_GAP + P_LAT) (op_time): P_GAP is
+  the GPU-side cost of every kernel (launch latency, ramp, tail), P_LAT the eager host's
+  enqueue latency a long kernel still shows; the floor is eager PyTorch's host dispatch,
   P_FLOOR, times P_FLIN for an addmm, P_FCONV for a cuDNN conv, P_FNORM for a normalisation
   with parameters. An op that runs several kernels (non-fused Winograd, split-K, layout
   transposes) pays P_KGAP per extra kernel. Under a CUDA graph there is no host dispatch:
@@ -110,6 +111,7 @@ from .hwrow import (
     P_KGAP,
     P_KHALF,
     P_L2X,
+    P_LAT,
     P_MEM,
     P_NORMX,
     P_POW,
@@ -302,11 +304,13 @@ def op_time(t_kernel, floor, p, h):
     is the time); near the crossover the two partly overlap. The corpus' element-wise times
     show this shape (flat at the floor, a soft knee, then bytes / bandwidth), so the op
     costs the p-norm of the floor and the kernel plus its GPU-side gap (launch latency and
-    tail: P_GAP): p = 1 adds them, a large p takes the longer. p is fitted per kind:
+    tail: P_GAP) plus, eager only, the host's enqueue latency that even a long kernel shows
+    after its start event (P_LAT: the corpus' long element-wise kernels sit 14-24 us above
+    bytes / bandwidth): p = 1 adds them, a large p takes the longer. p is fitted per kind:
     P_OVL for bandwidth kernels, P_OVLMM for cuDNN/cuBLAS calls, whose per-call host setup
     the corpus shows adding to the kernel rather than hiding behind it. A CUDA-graph replay
     has no dispatch: its floor is the runtime's minimum per-kernel time."""
-    k = t_kernel + h[P_GAP]
+    k = t_kernel + h[P_GAP] + h[P_LAT]
     hi = max(floor, k)
     if hi <= 0.0:
         return 0.0

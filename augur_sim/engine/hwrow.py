@@ -39,7 +39,10 @@ P_OVL, P_OVLMM = 61, 62
 P_MEMH = 63
 # Softmax / LayerNorm rows (lowering C_REDUCE): input passes, a multiple of the bytes read.
 P_NORMX = 64
-NHW = 65
+# Eager PyTorch only: the host-side latency a long kernel still shows after its start event
+# (the enqueue before it); 0 under a CUDA graph, where the GPU-side gap P_GAP remains.
+P_LAT = 65
+NHW = 66
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -190,6 +193,7 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
         r[P_KGAP] = min(r[P_KGAP], max(r[P_GAP], rt.graph_floor_s))
         r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
         r[P_OVL] = r[P_OVLMM] = 8.0      # the floor is a minimum kernel time, not host work
+        r[P_LAT] = 0.0                   # no host enqueue before each kernel
     # The generic columns still drive energy and the bound labels; its overhead column is
     # the floor, which the kernel model already charges.
     r[H_OVERHEAD] = 0.0

@@ -49,6 +49,8 @@ PARAMS = (
     # Softmax / LayerNorm: how many times the input's bytes are read (statistics pass, then
     # the normalising pass; a row that fits in cache is read once from DRAM).
     ("norm_passes", "P_NORMX", 1.0),
+    # Eager only: host latency a long kernel still shows (enqueue after the start event).
+    ("lat_us", "P_LAT", 1e-6),
 )
 PARAM_NAMES = tuple(p[0] for p in PARAMS)
 

@@ -24,14 +24,14 @@ START = {"emax": 0.8, "ahalf": 8.0, "khalf": 32.0, "igemm": 0.8, "wino": 0.8, "m
          "floor_us": 8.0, "kgap_us": 2.0, "trans": 8.0, "pow": 20.0, "alu": 0.5, "dw": 0.3,
          "floor_linear_x": 2.0, "floor_conv_x": 1.0, "floor_norm_x": 1.5,
          "fma_pj": 20.0, "gap_us": 2.0,
-         "overlap_p": 2.0, "overlap_mm_p": 1.2, "norm_passes": 1.5}
+         "overlap_p": 2.0, "overlap_mm_p": 1.2, "norm_passes": 1.5, "lat_us": 10.0}
 BOUNDS = {"emax": (0.05, 1.0), "ahalf": (0.1, 256.0), "khalf": (0.1, 4096.0), "igemm": (0.05, 2.0),
           "wino": (0.05, 2.0), "mem": (0.05, 1.0), "mem_hbm": (0.05, 1.0), "l2x": (0.1, 1.0), "floor_us": (0.5, 50.0),
           "kgap_us": (0.1, 50.0), "trans": (0.1, 200.0), "pow": (0.1, 500.0), "alu": (0.01, 1.0),
           "dw": (0.01, 1.0), "floor_linear_x": (0.5, 10.0), "floor_conv_x": (0.5, 20.0),
           "floor_norm_x": (0.5, 10.0), "fma_pj": (1.0, 200.0),
           "gap_us": (0.3, 30.0), "overlap_p": (1.0, 16.0),
-          "overlap_mm_p": (1.0, 16.0), "norm_passes": (1.0, 4.0)}
+          "overlap_mm_p": (1.0, 16.0), "norm_passes": (1.0, 4.0), "lat_us": (0.1, 50.0)}
 # Kept at START, not fitted (estimates, docs/ACCURACY_GPU_KERNELS.md says so):
 # - dw: not identifiable (no depthwise conv in the corpus).
 # - gap_us, the GPU-side time each kernel adds under a CUDA graph: not identifiable from
@@ -42,7 +42,8 @@ BOUNDS = {"emax": (0.05, 1.0), "ahalf": (0.1, 256.0), "khalf": (0.1, 4096.0), "i
 NOT_FITTED = ("dw", "gap_us")
 LOSS = "median"
 # The eager host's parameters, fitted on every row (fit()); the rest on kernel-bound rows.
-FLOOR_PARAMS = ("floor_us", "floor_linear_x", "floor_conv_x", "floor_norm_x", "overlap_p", "overlap_mm_p")
+FLOOR_PARAMS = ("floor_us", "floor_linear_x", "floor_conv_x", "floor_norm_x", "overlap_p", "overlap_mm_p",
+                "lat_us")
 KERNEL_BOUND_X = 3.0
 
 
