@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from .errors import AugurError, ShapeError
+from .memo import per_graph
 from .ops import registry
 
 Shape = tuple[int, ...]
@@ -82,18 +83,31 @@ def _short(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_shape(shape: Iterable[Any], what: str) -> Shape:
-    """Validate an untrusted shape: positive ints, no absurd sizes."""
-    shape = tuple(shape)
-    # Fast path (every layer's outputs pass here): plain ints in range, product in range.
+def _plain_shape(shape: tuple) -> bool:
+    """True for the common case check_shape passes at once: plain ints in range, product in range."""
     n = 1
     for d in shape:
         if type(d) is not int or d <= 0 or d > MAX_DIM:
-            break
+            return False
         n *= d
-    else:
-        if n <= MAX_TENSOR_ELEMS and len(shape) <= MAX_RANK:
-            return shape
+    return n <= MAX_TENSOR_ELEMS and len(shape) <= MAX_RANK
+
+
+def check_shapes(shapes: Iterable[Iterable[Any]], what: str, op: str) -> tuple[Shape, ...]:
+    """check_shape of each shape, `what` naming them as f"{what} {op}" (the message is built
+    only when a shape fails: every layer's outputs and weights pass here)."""
+    out = []
+    for s in shapes:
+        s = tuple(s)
+        out.append(s if _plain_shape(s) else check_shape(s, f"{what} {op}"))
+    return tuple(out)
+
+
+def check_shape(shape: Iterable[Any], what: str) -> Shape:
+    """Validate an untrusted shape: positive ints, no absurd sizes."""
+    shape = tuple(shape)
+    if _plain_shape(shape):  # fast path: every layer's outputs pass here
+        return shape
     if len(shape) > MAX_RANK:
         raise ShapeError(f"{what}: {len(shape)} dimensions; at most {MAX_RANK} are supported")
     out = []
@@ -119,7 +133,10 @@ class LayerGraph:
 
     def __init__(self, name: str, source_file: str | None, g: nx.DiGraph,
                  tensors: dict[str, TensorInfo], order: list[str], inputs: list[str],
-                 outputs: list[str], dropped: list[tuple[str, str, str]]):
+                 outputs: list[str], dropped: list[tuple[str, str, str]], shapes: dict | None = None):
+        # shapes: id(layer) -> (layer, input shapes, output shapes) as build() inferred them;
+        # in_shapes/out_shapes answer from it for the graph's own layer objects.
+        self._shapes = shapes or {}
         self.name = name
         self.source_file = source_file
         self.g = g
@@ -136,9 +153,15 @@ class LayerGraph:
         return [self.g.nodes[n]["layer"] for n in self.order]
 
     def in_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        known = self._shapes.get(id(layer))
+        if known is not None and known[0] is layer:
+            return known[1]
         return tuple(self.tensors[t].shape for t in layer.inputs)
 
     def out_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        known = self._shapes.get(id(layer))
+        if known is not None and known[0] is layer:
+            return known[2]
         return tuple(self.tensors[t].shape for t in layer.outputs)
 
     @property
@@ -146,8 +169,21 @@ class LayerGraph:
         return self.tensors[self.inputs[0]].shape[0] if self.inputs else 1
 
     def consumers(self, tensor: str) -> list[str]:
-        prod = self.tensors[tensor].producer
-        return [v for _, v, d in self.g.out_edges(prod, data=True) if tensor in d["tensors"]]
+        """The layers that read `tensor`, each once, in declaration order."""
+        self.tensors[tensor]  # KeyError for a tensor the graph does not have
+        cache = per_graph(self, "consumers")
+        by_tensor = cache.get("map")
+        if by_tensor is None:
+            # One pass over the layers for every tensor (networkx's edge views per call
+            # cost more than the fusion planning that asks).
+            by_tensor = {}
+            for v, d in self.g._node.items():
+                for t in d["layer"].inputs:
+                    lst = by_tensor.setdefault(t, [])
+                    if v not in lst:
+                        lst.append(v)
+            cache["map"] = by_tensor
+        return list(by_tensor.get(tensor, ()))
 
     def __len__(self) -> int:
         return len(self.order)
@@ -165,9 +201,17 @@ def as_text(name) -> str:
 
 
 def _all_text(layer: Layer) -> bool:
-    return (type(layer.name) is str and all(type(t) is str for t in layer.inputs)
-            and all(type(t) is str for t in layer.outputs)
-            and (layer.src_type is None or type(layer.src_type) is str))
+    # Plain loops: every layer of every network passes here, and generator expressions
+    # inside all() cost several times as much for a handful of names.
+    if type(layer.name) is not str or (layer.src_type is not None and type(layer.src_type) is not str):
+        return False
+    for t in layer.inputs:
+        if type(t) is not str:
+            return False
+    for t in layer.outputs:
+        if type(t) is not str:
+            return False
+    return True
 
 
 class GraphBuilder:
@@ -250,9 +294,7 @@ class GraphBuilder:
                 ts = edges.setdefault((u, layer.name), [])
                 if t not in ts:
                     ts.append(t)
-        g = nx.DiGraph()
-        g.add_nodes_from((l.name, {"layer": l}) for l in self._layers)
-        g.add_edges_from((u, v, {"tensors": ts}) for (u, v), ts in edges.items())
+        g = _digraph(self._layers, edges)
         order = _stable_topological_order(g, index)
         if order is None:
             cycle = nx.find_cycle(g)
@@ -261,6 +303,7 @@ class GraphBuilder:
             raise self._err(first, f"the graph has a cycle: {names}")
 
         tensors: dict[str, TensorInfo] = {}
+        shapes: dict[int, tuple] = {}
         nodes = g._node  # plain dict access: the node view costs more than the inference
         for name in order:
             layer = nodes[name]["layer"]
@@ -278,13 +321,16 @@ class GraphBuilder:
                 nodes[name]["layer"] = layer
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
-        for _u, _v, d in g.edges(data=True):
+            shapes[id(layer)] = (layer, in_shapes, tuple(out_shapes))
+        succ = g._succ
+        for u, v in edges:  # each edge's data dict, without networkx's edge view
+            d = succ[u][v]
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
         outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
                    if t not in consumed]
         inputs = [l.outputs[0] for l in (nodes[n]["layer"] for n in order) if l.op == "input"]
-        return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
+        return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped, shapes)
 
     def _infer(self, layer: Layer, in_shapes: tuple) -> tuple[tuple, tuple]:
         """(output shapes, param shapes) of one layer by its op's rule, checked."""
@@ -294,18 +340,36 @@ class GraphBuilder:
             if len(out_shapes) != len(layer.outputs):
                 raise ShapeError(f"{layer.op} gives {len(out_shapes)} outputs but the layer "
                                  f"names {len(layer.outputs)} tops")
-            out_shapes = tuple(check_shape(s, f"output of {layer.op}") for s in out_shapes)
-            param_shapes = tuple(check_shape(s, f"weights of {layer.op}") for s in param_shapes)
+            out_shapes = check_shapes(out_shapes, "output of", layer.op)
+            param_shapes = check_shapes(param_shapes, "weights of", layer.op)
         except AugurError as e:
             raise e.located(file=self._file(layer), line=self._line(layer),
                             where=f"layer '{layer.name}'")
         return out_shapes, param_shapes
 
 
+def _digraph(layers: list[Layer], edges: dict[tuple[str, str], list[str]]) -> nx.DiGraph:
+    """The networkx graph of the layers (node attr `layer`) and edges (attr `tensors`), its
+    adjacency dicts filled as DiGraph.add_nodes_from / add_edges_from fill them on a new
+    graph (one shared data dict per edge in _succ and _pred), without their per-item
+    checks and attribute merging: building the graph was a quarter of build()."""
+    g = nx.DiGraph()
+    node, succ, pred = g._node, g._succ, g._pred
+    for l in layers:
+        node[l.name] = {"layer": l}
+        succ[l.name] = {}
+        pred[l.name] = {}
+    for (u, v), ts in edges.items():
+        d = {"tensors": ts}
+        succ[u][v] = d
+        pred[v][u] = d
+    return g
+
+
 def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str] | None:
     """Kahn's algorithm, ties broken by declaration order (reports follow the file); None on
     a cycle. networkx's lexicographic sort does the same at several times the cost."""
-    indeg = {n: d for n, d in g.in_degree()}
+    indeg = {n: len(p) for n, p in g._pred.items()}
     heap = [(index[n], n) for n, d in indeg.items() if d == 0]
     heapq.heapify(heap)
     succ = g._succ

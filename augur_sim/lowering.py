@@ -15,12 +15,12 @@ import numpy as np
 from .conventions import DEFAULT, Conventions
 from .counts import Counts, LayerCount, count_net
 from .errors import AugurError
-from .engine.ort_layout import conv_plan
 from .fusion import FUSION_RULES
 from .graph import DTYPE_BYTES, LayerGraph
 from .memo import per_graph
 from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
 from .ops.facts import CHAIN, FACTS
+from .ort_layout import conv_plan
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -165,12 +165,14 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
     nc = counts_cache[key]
     by_name = {l.name: l for l in nc.layers}
     groups = plan_fusion(graph, fusion)
-    rows = np.zeros((len(groups), NCOLS), dtype=np.float64)
+    # Rows are filled as Python lists and converted once: item assignment into a numpy
+    # row costs several times a list's, and a network has a dozen fields per kernel.
+    rows_l = [[0.0] * NCOLS for _ in groups]
     kernels, layer_kernel = [], {}
     for i, group in enumerate(groups):
         host = graph.layer(group[0])
         hc = by_name[host.name]
-        r = rows[i]
+        r = rows_l[i]
         r[C_ELEM_BYTES] = eb
         flops = sum(by_name[n].counts.flops for n in group)
         w_elems = sum(by_name[n].counts.weight_elems for n in group)
@@ -246,6 +248,7 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
         kernels.append(Kernel(host.name, tuple(group), cls))
         for n in group:
             layer_kernel[n] = i
+    rows = np.array(rows_l, dtype=np.float64).reshape(len(groups), NCOLS)
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
     return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
