@@ -153,11 +153,17 @@ def _attrs(node) -> dict:
         # The common kinds directly (helper.get_attribute_value's chain of tests costs
         # more than the rest of translating a node); everything else through it.
         k = a.type
-        if k == 2 and not a.ref_attr_name:
-            out[a.name] = a.i
-            continue
-        if k == 7 and not a.ref_attr_name:
-            out[a.name] = list(a.ints)
+        if 0 < k < 8 and k not in (4, 5) and not a.ref_attr_name:
+            if k == 2:  # INT
+                out[a.name] = a.i
+            elif k == 7:  # INTS
+                out[a.name] = list(a.ints)
+            elif k == 1:  # FLOAT (a BN's epsilon, an activation's alpha)
+                out[a.name] = a.f
+            elif k == 3:  # STRING
+                out[a.name] = a.s.decode("utf-8", "replace")
+            else:  # FLOATS (6)
+                out[a.name] = list(a.floats)
             continue
         v = helper.get_attribute_value(a)
         if isinstance(v, bytes):
@@ -1218,8 +1224,9 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     c = _Ctx(file, b, opset, onnx_shapes, lenient)
     c.stored_shapes = stored
     c.lazy = lazy
+    consts = c.consts
     for t in graph.initializer:
-        c.consts[t.name] = _Const(tuple(t.dims), proto=t, lazy=lazy)
+        consts[t.name] = _Const(t.dims, t, None, lazy)  # positional: 300 of them in a ResNet-50
     for name, shape, dtype in inputs:
         c.names.add(name)
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
