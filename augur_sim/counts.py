@@ -100,7 +100,9 @@ def count_net(graph: LayerGraph, conventions: Conventions = DEFAULT, precision: 
     if precision not in DTYPE_BYTES:
         raise AugurError(f"unknown precision '{precision}'; expected one of {', '.join(DTYPE_BYTES)}")
     layers = tuple(count_layer(graph, n, conventions) for n in graph.order)
-    total = Counts()
-    for l in layers:
-        total = total + l.counts
+    cs = [l.counts for l in layers]
+    # Field by field (as Counts.__add__ adds), without a Counts object per partial sum.
+    total = Counts(sum(c.macs for c in cs), sum(c.flops for c in cs), sum(c.params for c in cs),
+                   sum(c.stat_params for c in cs), sum(c.in_elems for c in cs), sum(c.out_elems for c in cs),
+                   sum(c.weight_elems for c in cs))
     return NetCount(graph.name, graph.batch, precision, conventions, layers, total, tuple(graph.dropped))

@@ -17,7 +17,7 @@ from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device
 from .hw.model import Runtime
-from .measure.ncnn_params import DEFAULT_FIT, load_fit
+from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .precision import resolve as resolve_precision
 from .result import (  # noqa: F401  (re-exported: the records' historical home)
     DEFAULT_RUNTIME_MIB,

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from .errors import AugurError, ShapeError
+from .memo import per_graph
 from .ops import registry
 
 Shape = tuple[int, ...]
@@ -119,7 +120,10 @@ class LayerGraph:
 
     def __init__(self, name: str, source_file: str | None, g: nx.DiGraph,
                  tensors: dict[str, TensorInfo], order: list[str], inputs: list[str],
-                 outputs: list[str], dropped: list[tuple[str, str, str]]):
+                 outputs: list[str], dropped: list[tuple[str, str, str]], shapes: dict | None = None):
+        # shapes: id(layer) -> (layer, input shapes, output shapes) as build() inferred them;
+        # in_shapes/out_shapes answer from it for the graph's own layer objects.
+        self._shapes = shapes or {}
         self.name = name
         self.source_file = source_file
         self.g = g
@@ -136,9 +140,15 @@ class LayerGraph:
         return [self.g.nodes[n]["layer"] for n in self.order]
 
     def in_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        known = self._shapes.get(id(layer))
+        if known is not None and known[0] is layer:
+            return known[1]
         return tuple(self.tensors[t].shape for t in layer.inputs)
 
     def out_shapes(self, layer: Layer) -> tuple[Shape, ...]:
+        known = self._shapes.get(id(layer))
+        if known is not None and known[0] is layer:
+            return known[2]
         return tuple(self.tensors[t].shape for t in layer.outputs)
 
     @property
@@ -146,8 +156,21 @@ class LayerGraph:
         return self.tensors[self.inputs[0]].shape[0] if self.inputs else 1
 
     def consumers(self, tensor: str) -> list[str]:
-        prod = self.tensors[tensor].producer
-        return [v for _, v, d in self.g.out_edges(prod, data=True) if tensor in d["tensors"]]
+        """The layers that read `tensor`, each once, in declaration order."""
+        self.tensors[tensor]  # KeyError for a tensor the graph does not have
+        cache = per_graph(self, "consumers")
+        by_tensor = cache.get("map")
+        if by_tensor is None:
+            # One pass over the layers for every tensor (networkx's edge views per call
+            # cost more than the fusion planning that asks).
+            by_tensor = {}
+            for v, d in self.g._node.items():
+                for t in d["layer"].inputs:
+                    lst = by_tensor.setdefault(t, [])
+                    if v not in lst:
+                        lst.append(v)
+            cache["map"] = by_tensor
+        return list(by_tensor.get(tensor, ()))
 
     def __len__(self) -> int:
         return len(self.order)
@@ -261,6 +284,7 @@ class GraphBuilder:
             raise self._err(first, f"the graph has a cycle: {names}")
 
         tensors: dict[str, TensorInfo] = {}
+        shapes: dict[int, tuple] = {}
         nodes = g._node  # plain dict access: the node view costs more than the inference
         for name in order:
             layer = nodes[name]["layer"]
@@ -278,13 +302,14 @@ class GraphBuilder:
                 nodes[name]["layer"] = layer
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
+            shapes[id(layer)] = (layer, in_shapes, tuple(out_shapes))
         for _u, _v, d in g.edges(data=True):
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
         outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
                    if t not in consumed]
         inputs = [l.outputs[0] for l in (nodes[n]["layer"] for n in order) if l.op == "input"]
-        return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped)
+        return LayerGraph(self.net_name, self.file, g, tensors, order, inputs, outputs, self.dropped, shapes)
 
     def _infer(self, layer: Layer, in_shapes: tuple) -> tuple[tuple, tuple]:
         """(output shapes, param shapes) of one layer by its op's rule, checked."""

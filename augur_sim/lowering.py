@@ -161,12 +161,14 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
     nc = counts_cache[key]
     by_name = {l.name: l for l in nc.layers}
     groups = plan_fusion(graph, fusion)
-    rows = np.zeros((len(groups), NCOLS), dtype=np.float64)
+    # Rows are filled as Python lists and converted once: item assignment into a numpy
+    # row costs several times a list's, and a network has a dozen fields per kernel.
+    rows_l = [[0.0] * NCOLS for _ in groups]
     kernels, layer_kernel = [], {}
     for i, group in enumerate(groups):
         host = graph.layer(group[0])
         hc = by_name[host.name]
-        r = rows[i]
+        r = rows_l[i]
         r[C_ELEM_BYTES] = eb
         flops = sum(by_name[n].counts.flops for n in group)
         w_elems = sum(by_name[n].counts.weight_elems for n in group)
@@ -240,6 +242,7 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
         kernels.append(Kernel(host.name, tuple(group), cls))
         for n in group:
             layer_kernel[n] = i
+    rows = np.array(rows_l, dtype=np.float64).reshape(len(groups), NCOLS)
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
     return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)

@@ -117,6 +117,14 @@ def test_ptflops_count(benchmark, size):
 # with random weights, ~100 MB): file -> estimate against onnx-tool's file -> profile
 # (>= 10x faster), and re-estimating a loaded network against onnx-tool re-profiling its
 # loaded model (>= 20x faster). report.py prints peer / augur per pair and the target.
+#
+# Both tools are measured the same way: each file -> result call starts from a fresh heap
+# (benchutil.fresh_heap, untimed) and its result is dropped when it returns (a result kept
+# alive into the next call changes which pages that call can reuse). augur's full path runs
+# every round: the file is read and parsed again, a new graph is built, lowered and costed
+# (its lowering is cached per graph object, and each round's graph is new). Only the
+# hardware spec is loaded once, outside the timing (onnx-tool has none), and numba's
+# kernels are compiled in the warm-up.
 
 FILE_PAIR, REEST_PAIR = "file-estimate:resnet50", "reestimate:resnet50"
 FILE_WHAT = "ONNX file with weights -> result: augur load_onnx + estimate on jetson_tx2; " \
@@ -132,23 +140,38 @@ def tx2():
     return load_hw(DEVICE)
 
 
-def test_augur_file_estimate(benchmark, onnx_models, tx2):
+def _dropped(fn, *args):
+    """fn(*args) with its result dropped, so it is freed before the next call."""
+    def call():
+        fn(*args)
+    return call
+
+
+def _augur_file_estimate(path, hw):
     from augur_sim.estimator import estimate
+    return estimate(load_onnx(path), hw)
+
+
+def test_augur_file_estimate(benchmark, onnx_models, tx2):
+    from benchutil import FRESH_HEAP, fresh_heap
     path = onnx_models["resnet50"]
-    estimate(load_onnx(path), tx2)  # warm-up: numba kernels, imports
-    est = benchmark.pedantic(lambda: estimate(load_onnx(path), tx2), rounds=30, warmup_rounds=1)
+    est = _augur_file_estimate(path, tx2)  # warm-up: numba kernels, imports; checked below
+    benchmark.pedantic(_dropped(_augur_file_estimate, path, tx2), setup=fresh_heap, rounds=30,
+                       warmup_rounds=1)
     label(benchmark, "augur: .onnx file (with weights) -> estimate", "resnet50", "medium", pair=FILE_PAIR,
           role="augur", tool="augur-sim", pair_what=FILE_WHAT, speedup_target=10.0,
-          file_bytes=path.stat().st_size)
+          file_bytes=path.stat().st_size, each_call=FRESH_HEAP)
     assert est.total.macs > 4e9
 
 
 def test_onnx_tool_file_profile(benchmark, onnx_models):
     pytest.importorskip("onnx_tool", reason="onnx-tool not installed (pip install -e '.[bench]')")
+    from benchutil import FRESH_HEAP, fresh_heap
     path = onnx_models["resnet50"]
-    g = benchmark.pedantic(_onnx_tool_profile, args=(path,), rounds=7, warmup_rounds=1)
+    g = _onnx_tool_profile(path)
+    benchmark.pedantic(_dropped(_onnx_tool_profile, path), setup=fresh_heap, rounds=7, warmup_rounds=1)
     label(benchmark, "onnx-tool: .onnx file (with weights) -> profile", "resnet50", "medium", pair=FILE_PAIR,
-          role="peer", tool="onnx-tool")
+          role="peer", tool="onnx-tool", each_call=FRESH_HEAP)
     assert g.macs[0] > 4e9
 
 
@@ -176,36 +199,51 @@ def test_onnx_tool_reprofile(benchmark, onnx_models):
     assert g.macs[0] > 4e9
 
 
-def _interleaved(a, b, rounds: int) -> dict:
+def _interleaved(a, b, rounds: int, before=None) -> dict:
     """Run a and b alternately `rounds` times each: on a shared machine whose load drifts,
-    both medians then come from the same minutes. Wall and CPU (process) time medians."""
+    both medians then come from the same minutes. `before` (untimed) runs before every call.
+
+    Per call: wall time (perf_counter), CPU time of the process (process_time: user +
+    system, so the kernel's work on the call's page faults counts, and time other
+    processes hold the cores does not) and minor page faults (getrusage). Medians of each,
+    the speed-ups b / a, and every round's figures (ms, faults) for the record."""
+    import resource
     import statistics
     import time
-    wall = {"a": [], "b": []}
-    cpu = {"a": [], "b": []}
+    per = {k: {"wall_s": [], "cpu_s": [], "minflt": []} for k in "ab"}
     for _ in range(rounds):
         for key, fn in (("a", a), ("b", b)):
+            if before is not None:
+                before()
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            wall[key].append(time.perf_counter() - t0)
-            cpu[key].append(time.process_time() - c0)
-    med = {f"{k}_{w}": statistics.median(v) for w, d in (("wall_s", wall), ("cpu_s", cpu)) for k, v in d.items()}
+            c1, t1 = time.process_time(), time.perf_counter()
+            per[key]["minflt"].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+            per[key]["wall_s"].append(t1 - t0)
+            per[key]["cpu_s"].append(c1 - c0)
+    med = {f"{k}_{m}": statistics.median(v) for k, d in per.items() for m, v in d.items()}
     med["wall_speedup"] = med["b_wall_s"] / med["a_wall_s"]
     med["cpu_speedup"] = med["b_cpu_s"] / med["a_cpu_s"]
+    med["rounds"] = rounds
+    med["per_round"] = {k: {m: [round(x * 1e3, 3) if m.endswith("_s") else x for x in v] for m, v in d.items()}
+                        for k, d in per.items()}
     return med
 
 
 def test_interleaved_file_estimate_vs_onnx_tool(benchmark, onnx_models, tx2):
-    """The file -> result pair again, augur and onnx-tool alternating round by round."""
+    """The file -> result pair again, augur and onnx-tool alternating round by round, each
+    call from a fresh heap, results dropped (as in the two benchmarks above)."""
     pytest.importorskip("onnx_tool", reason="onnx-tool not installed (pip install -e '.[bench]')")
-    from augur_sim.estimator import estimate
+    from benchutil import FRESH_HEAP, fresh_heap
     path = onnx_models["resnet50"]
-    estimate(load_onnx(path), tx2)
+    _augur_file_estimate(path, tx2)
     _onnx_tool_profile(path)
-    res = benchmark.pedantic(_interleaved, args=(lambda: estimate(load_onnx(path), tx2),
-                                                 lambda: _onnx_tool_profile(path), 7), rounds=1)
+    res = benchmark.pedantic(_interleaved, args=(_dropped(_augur_file_estimate, path, tx2),
+                                                 _dropped(_onnx_tool_profile, path), 9),
+                             kwargs={"before": fresh_heap}, rounds=1)
     label(benchmark, "interleaved: .onnx file -> estimate (augur) / -> profile (onnx-tool)", "resnet50",
-          "medium", interleaved=FILE_PAIR, **res)
+          "medium", interleaved=FILE_PAIR, each_call=FRESH_HEAP, **res)
     assert res["a_wall_s"] > 0 and res["b_wall_s"] > 0
 
 
@@ -223,7 +261,8 @@ def test_interleaved_reestimate_vs_onnx_tool(benchmark, onnx_models, tx2):
     # augur's call is ~100 us: 50 calls a round, so the timer's resolution does not matter.
     res = benchmark.pedantic(_interleaved, args=(lambda: [estimate(g, tx2) for _ in range(50)],
                                                  lambda: [again() for _ in range(50)], 9), rounds=1)
-    res = {k: v / 50 if k.endswith("_s") else v for k, v in res.items()}  # per call
+    res = {k: v / 50 if k.endswith(("_s", "_minflt")) else v for k, v in res.items()}  # per call
+    res.pop("per_round")
     label(benchmark, "interleaved: re-estimate (augur) / re-profile (onnx-tool), per call", "resnet50",
           "medium", interleaved=REEST_PAIR, **res)
     assert res["a_wall_s"] > 0 and res["b_wall_s"] > 0

@@ -262,7 +262,8 @@ def main(argv=None) -> int:
     for i, r in enumerate(table.rows):
         per_dev[r.device].append(i)
     if args.write_fit:
-        from augur_sim.measure.ncnn_params import DEFAULT_FIT, write_fit
+        from augur_sim.engine.ncnn_params import DEFAULT_FIT
+        from augur_sim.measure.ncnn_params import write_fit
         si = A.stats(ins, meas)
         write_fit(DEFAULT_FIT, full, {
             "corpus": "corpora/ncnn/benchncnn_train.csv (benchncnn README results, training sections only)",

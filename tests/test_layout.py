@@ -141,3 +141,86 @@ def test_dynamic_imports_only_in_the_package_facade():
                     isinstance(node, ast.Name) and node.id == "__import__":
                 users.append(mod)
     assert sorted(set(users)) == sorted({"augur_sim"} | {m for m, _, _ in LAZY_TABLES})
+
+
+# The stage order of docs/ARCHITECTURE.md ("Packages and modules"): each module belongs to
+# one stage, and a stage may import only the stages listed for it (and itself). Leaves
+# import nothing of the package but errors.
+LEAVES = {"errors", "fusion", "memo", "fileio", "progress", "yamlguard", "records",
+          "ops.counts", "ops.activations", "ops.facts"}
+STAGE_OF_MODULE = {"graph": "graph", "precision": "graph", "ops": "graph", "conventions": "counts",
+                   "counts": "counts", "lowering": "lowering", "evaluate": "evaluate",
+                   "result": "estimator", "estimator": "estimator", "api": "estimator", "": "estimator",
+                   "report": "report", "report_html": "report", "views": "report", "cli": "commands"}
+STAGE_MAY_IMPORT = {
+    "leaves": {"leaves"},
+    "hw": {"leaves"},
+    "graph": {"leaves"},
+    "counts": {"graph", "leaves"},
+    "frontends": {"graph", "hw", "leaves"},
+    "lowering": {"counts", "graph", "leaves"},
+    "engine": {"lowering", "hw", "graph", "leaves"},
+    "evaluate": {"engine", "hw", "lowering", "counts", "graph", "leaves"},
+    "estimator": {"evaluate", "engine", "hw", "lowering", "counts", "graph", "frontends", "leaves"},
+    "report": {"estimator", "evaluate", "engine", "hw", "lowering", "counts", "graph", "frontends", "leaves"},
+    "explore": {"report", "estimator", "evaluate", "engine", "hw", "lowering", "counts", "graph",
+                "frontends", "leaves"},
+    "measure": {"report", "estimator", "evaluate", "engine", "hw", "lowering", "counts", "graph",
+                "frontends", "leaves"},
+    "commands": {"commands", "measure", "explore", "report", "estimator", "evaluate", "engine", "hw",
+                 "lowering", "counts", "graph", "frontends", "leaves"},
+}
+# Edges against the stage order, each with its reason, until it goes. A listed edge that no
+# longer exists fails the test (so the list only shrinks).
+STAGE_EXCEPTIONS = {
+    # load_net reads a generated network's name (sweep --generate) as a descriptor.
+    ("augur_sim.frontends", "augur_sim.explore.generate"),
+    # What ORT's CPU provider does to a conv (a pure, import-free table) decides the lowering's
+    # layout-conversion kernels.
+    ("augur_sim.lowering", "augur_sim.engine.ort_layout"),
+    # The HTML report draws explore/plots.py's roofline (matplotlib, imported on demand).
+    ("augur_sim.report_html", "augur_sim.explore.plots"),
+}
+
+
+def stage(mod: str) -> str:
+    rel = mod.removeprefix("augur_sim").removeprefix(".")
+    if rel in LEAVES:
+        return "leaves"
+    head = rel.split(".")[0]
+    if head in {"frontends", "hw", "engine", "explore", "measure", "commands"}:
+        return head
+    if head == "ops":
+        return "graph"
+    return STAGE_OF_MODULE[head]
+
+
+def stage_violations(edges) -> list[str]:
+    return [f"{u} ({stage(u)}) imports {v} ({stage(v)})" for u, v in edges
+            if stage(v) != stage(u) and stage(v) not in STAGE_MAY_IMPORT[stage(u)]
+            and (u, v) not in STAGE_EXCEPTIONS]
+
+
+def test_every_module_has_a_stage():
+    g, _ = import_graph()
+    assert {stage(m) for m in g} <= set(STAGE_MAY_IMPORT)
+
+
+def test_imports_follow_the_stage_order():
+    g, _ = import_graph()
+    bad = stage_violations(g.edges())
+    assert not bad, "imports against the stage order (docs/ARCHITECTURE.md):\n" + "\n".join(bad)
+    stale = sorted(e for e in STAGE_EXCEPTIONS if not g.has_edge(*e))
+    assert not stale, f"listed exceptions that no longer exist (remove them): {stale}"
+
+
+def test_stage_order_check_catches_an_upward_import():
+    # Evaluation reading the ncnn fit through measure/ (the import that moved to engine/) and
+    # the hardware model importing the numba engine are both refused.
+    assert stage_violations([("augur_sim.estimator", "augur_sim.measure.ncnn_params"),
+                             ("augur_sim.hw.load", "augur_sim.engine.hwrow"),
+                             ("augur_sim.measure.fit", "augur_sim.explore.sweep")]) != []
+    assert len(stage_violations([("augur_sim.estimator", "augur_sim.measure.ncnn_params"),
+                                 ("augur_sim.hw.load", "augur_sim.engine.hwrow"),
+                                 ("augur_sim.measure.fit", "augur_sim.explore.sweep")])) == 3
+    assert stage_violations([("augur_sim.estimator", "augur_sim.engine.ncnn_params")]) == []

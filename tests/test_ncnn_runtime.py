@@ -393,7 +393,7 @@ def test_fixed_corpus_sample_within_a_factor_of_two():
     path from the corpus to the engine, not the leave-one-device-out accuracy."""
     from augur_sim.measure.ncnn_corpus import build_table, load_corpus, load_devices
     from augur_sim.measure.ncnn_fit import predict_fit
-    from augur_sim.measure.ncnn_params import DEFAULT_FIT, REPO, load_fit
+    from augur_sim.engine.ncnn_params import DEFAULT_FIT, REPO, load_fit
     from shared_data import SHARED
     corpus = SHARED / "corpora" / "ncnn"
     if not (corpus / "benchncnn_train.csv").is_file():

@@ -217,3 +217,80 @@ def test_builder_reuses_the_frontends_shapes_only_when_inputs_match(tmp_path, mo
     b.add_layer(Layer(name="r", op="act", attrs={"fn": "relu"}, inputs=("x",), outputs=("y",)),
                 inferred=(((1, 5),), ((1, 5),), ()))
     assert b.build().tensors["y"].shape == (1, 4)
+
+
+def _wire_and_copy_shapes(path: Path, batch=None):
+    """ONNX's inference shapes from the wire-level inference model and from the protobuf
+    copy (_onnx_shapes without the read's parts): (wire, copy)."""
+    model, lazy = onnx_frontend._read_model(path)
+    try:
+        assert lazy is not None and lazy.stripped.infer_graph is not None
+        inits = {t.name for t in model.graph.initializer}
+        inputs = onnx_frontend._resolve_inputs(model, str(path), batch, None, inits)
+        return (onnx_frontend._onnx_shapes(model, inputs, True, wire=lazy.stripped),
+                onnx_frontend._onnx_shapes(model, inputs, True))
+    finally:
+        lazy.close()
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+def test_inference_model_from_the_wire_equals_the_protobuf_copy(tmp_path, batch):
+    # Stale value_info (a wrong shape for 'c'), a declared output shape, an initializer
+    # listed among the inputs (IR 3 style), a symbolic batch: all as the copy handles them.
+    p = conv_bn_fc(tmp_path, channels=2048)
+    m = onnx.load(str(p))
+    m.graph.value_info.append(vi("c", [1, 2048, 5, 5]))
+    m.graph.output[0].CopyFrom(vi("y", [7, 1000]))
+    m.graph.input.append(vi("F", [1000, 2048]))
+    m.graph.input[0].CopyFrom(vi("x", ["N", 3, 32, 32]))
+    p.write_bytes(m.SerializeToString())
+    wire, copy = _wire_and_copy_shapes(p, batch)
+    n = batch or 1
+    assert wire == copy
+    assert wire["c"] == (n, 2048, 32, 32) and wire["y"] == (n, 1000)
+
+
+def test_a_file_with_two_graph_fields_is_inferred_from_the_copy(tmp_path):
+    # Protobuf merges repeated message fields: the wire parts would hold only the last one.
+    p = conv_bn_fc(tmp_path)
+    data = p.read_bytes()
+    extra = onnx.ModelProto()
+    extra.graph.name = "again"
+    p.write_bytes(data + extra.SerializeToString())
+    st = onnx_wire.strip(p.read_bytes())
+    assert st.infer_graph is None
+    g = load_onnx(p)
+    assert g.tensors["y"].shape == (1, 1000)
+
+
+@pytest.mark.parametrize("scale, bias, affine", [
+    (1.0, 0.0, False),   # the bytes decide: all ones, all zeros
+    (1.0, -0.0, False),  # -0.0 == 0.0, as numpy compares (the bytes differ)
+    (2.0, 0.0, True),    # first element decides
+    (1.0, 0.5, True),
+])
+@pytest.mark.parametrize("channels", [16, 2048])  # kept inline; stripped and read back
+def test_batchnorm_identity_check_on_stored_bytes(tmp_path, monkeypatch, scale, bias, affine, channels):
+    p = conv_bn_fc(tmp_path, channels=channels)
+    m = onnx.load(str(p))
+    for t in m.graph.initializer:
+        if t.name in ("s", "b"):
+            v = np.full(channels, scale if t.name == "s" else bias, np.float32)
+            t.CopyFrom(numpy_helper.from_array(v, t.name))
+    if scale == 1.0 and bias == 0.0:
+        # one element off at the end: the whole run is compared, not the first element only
+        m2 = onnx.ModelProto()
+        m2.CopyFrom(m)
+        for t in m2.graph.initializer:
+            if t.name == "s":
+                v = np.ones(channels, np.float32)
+                v[-1] = 1.0 + 2 ** -20
+                t.CopyFrom(numpy_helper.from_array(v, "s"))
+        q = tmp_path / "off.onnx"
+        q.write_bytes(m2.SerializeToString())
+        assert load_onnx(q).layer("bn").attrs["affine"] is True
+    p.write_bytes(m.SerializeToString())
+    g = load_onnx(p)
+    assert g.layer("bn").attrs["affine"] is affine
+    same_graph(g, full_decode(monkeypatch, p))
+    assert full_decode(monkeypatch, p).layer("bn").attrs["affine"] is affine

@@ -13,13 +13,22 @@ onnx = pytest.importorskip("onnx")
 
 import augur_sim  # noqa: E402
 from augur_sim.counts import count_net  # noqa: E402
+from augur_sim.errors import UnsupportedOpError  # noqa: E402
 from augur_sim.frontends.onnx import load_onnx  # noqa: E402
 from augur_sim.graph import GraphBuilder, Layer  # noqa: E402
 from augur_sim.lowering import GEMM, NOOP, STREAM, lower  # noqa: E402
 from augur_sim.measure.export import export_onnx  # noqa: E402
 from augur_sim.ops import registry  # noqa: E402
 from augur_sim.ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS, ONNX_ACTIVATIONS  # noqa: E402
-from augur_sim.ops.facts import CHAIN, EXPORT_RULES, FACTS, KERNEL_CLASSES, NO_EXPORT, TORCH_KINDS  # noqa: E402
+from augur_sim.ops.facts import (  # noqa: E402
+    CHAIN,
+    EXPORT_RULES,
+    FACTS,
+    KERNEL_CLASSES,
+    NO_EXPORT,
+    ONNX_KINDS,
+    TORCH_KINDS,
+)
 
 X = (2, 4, 8, 8)
 # kind -> (attrs, extra input shapes beside x or None for a source op)
@@ -103,13 +112,31 @@ def test_flops_conventions_named_by_the_facts_are_the_ones_counted(kind):
 
 
 def test_onnx_operators_are_the_importers_handlers():
-    # Every ONNX operator the importer turns into a layer is named by one kind's facts (two
-    # for MatMul/Gemm: fc with a constant weight, matmul otherwise), and no other.
-    from augur_sim.frontends.onnx import HANDLERS
+    # The importer's operator table is built from the facts: every ONNX operator a kind names,
+    # and no other, has a reader (two kinds for MatMul/Gemm: fc with a constant weight,
+    # matmul otherwise); each kind's reader knows every operator the facts give it.
+    from augur_sim.frontends.onnx import _ELTWISE, FOLDING_READERS, HANDLERS, KIND_READERS, OPERATOR_READERS
     named = {op for f in FACTS.values() for op in f.onnx}
-    assert named == set(HANDLERS) - {"Constant", "Shape"}  # those two fold to constants
+    assert named == set(HANDLERS) - set(FOLDING_READERS) == set(ONNX_KINDS)
     assert {op for op in named if sum(op in f.onnx for f in FACTS.values()) > 1} == {"MatMul", "Gemm"}
-    assert set(ONNX_ACTIVATIONS) <= set(FACTS["act"].onnx)
+    assert {k for k in FACTS if FACTS[k].onnx} - set(KIND_READERS) == {"fc", "matmul"}  # by operator
+    assert set(OPERATOR_READERS) <= named
+    assert set(ONNX_ACTIVATIONS) == set(FACTS["act"].onnx)
+    assert set(_ELTWISE) == set(FACTS["eltwise"].onnx)
+
+
+def test_an_operator_no_kind_names_is_refused_listing_the_supported_ones(tmp_path):
+    from onnx import TensorProto, helper
+    node = helper.make_node("Celu", ["x"], ["y"])
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])])
+    path = tmp_path / "celu.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(UnsupportedOpError) as e:
+        load_onnx(path)
+    msg = str(e.value)
+    assert "ONNX op 'Celu' is not supported" in msg
+    assert all(op in msg for f in FACTS.values() for op in f.onnx)
 
 
 # One layer per YAML key, in the format's short forms (docs/NETFORMAT.md), on a (1, 4, 8, 8) input.
@@ -139,20 +166,106 @@ def test_every_yaml_key_has_an_example():
 
 
 def test_torch_kinds_are_the_runners():
-    # The runner's dispatch (string comparisons with `op` in build_module, read with ast:
-    # torch need not be installed) handles exactly the kinds whose facts name a torch form.
-    import ast
-    import inspect
+    # The runner dispatches on its table of kinds (torch need not be installed to read it):
+    # exactly the kinds whose facts name a torch form, each to a function.
+    from augur_sim.measure.torchexec import RUNNERS
+    assert set(RUNNERS) == set(TORCH_KINDS)
+    assert all(callable(f) for f in RUNNERS.values())
 
-    from augur_sim.measure import torchexec
-    tree = ast.parse(inspect.getsource(torchexec.build_module))
-    handled = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "op":
-            for comp in node.comparators:
-                elts = comp.elts if isinstance(comp, ast.Tuple) else [comp]
-                handled |= {e.value for e in elts if isinstance(e, ast.Constant)}
-    assert handled - {"input"} == set(TORCH_KINDS)
+
+class _FakeTensor:
+    """Stands for a torch tensor: keeps a shape and records every call made on it."""
+
+    def __init__(self, calls, shape=()):
+        self._calls, self.shape = calls, tuple(shape)
+
+    def dim(self):
+        return len(self.shape)
+
+    def __getattr__(self, name):
+        def method(*args, **kwargs):
+            self._calls.append(f"Tensor.{name}")
+            return _FakeTensor(self._calls, self.shape)
+        return method
+
+    def __iter__(self):  # torch.split's chunks
+        return iter([_FakeTensor(self._calls, self.shape), _FakeTensor(self._calls, self.shape)])
+
+
+def _operator(name):
+    def op(self, *args):
+        self._calls.append(f"Tensor.{name}")
+        return _FakeTensor(self._calls, self.shape)
+    return op
+
+
+for _name in ("__add__", "__radd__", "__mul__", "__rmul__", "__pow__", "__getitem__", "__sub__", "__truediv__"):
+    setattr(_FakeTensor, _name, _operator(_name))
+
+
+class _FakeNamespace:
+    """torch and its submodules: every function records its path under torch."""
+
+    def __init__(self, calls, path=""):
+        self._calls, self._path = calls, path
+
+    def __getattr__(self, name):
+        path = f"{self._path}.{name}" if self._path else name
+        if name == "Module":
+            return _FakeModule
+        if name == "Generator":
+            return lambda: _FakeGenerator()
+        if name in ("float32", "float16", "bfloat16"):
+            return name
+        if name in ("nn", "functional"):
+            return _FakeNamespace(self._calls, path)
+
+        def fn(*args, **kwargs):
+            if name == "randn":
+                return _FakeTensor(self._calls, args)
+            self._calls.append(path)
+            first = next((a for a in args if isinstance(a, _FakeTensor)), None)
+            return _FakeTensor(self._calls, first.shape if first is not None else ())
+        return fn
+
+
+class _FakeGenerator:
+    def manual_seed(self, seed):
+        return self
+
+
+class _FakeModule:
+    def __init__(self):
+        pass
+
+    def __call__(self, *xs):
+        return self.forward(*xs)
+
+
+# The runner's forms of the facts' names where it writes them as operators or not at all.
+RUNNER_FORMS = {"mul": {"Tensor.__mul__", "addcmul"}, "add": {"Tensor.__add__", "add"},
+                "Tensor.view_as": {"(returns its input)"}}
+
+
+@pytest.mark.parametrize("kind", sorted(set(EXAMPLES) & set(TORCH_KINDS)))
+def test_each_kind_runs_through_its_runner_with_the_facts_torch_form(kind, monkeypatch):
+    # A recording stand-in for torch (torch need not be installed): the kind's layer is
+    # built and run through the runner's table, and calls what its facts name.
+    import sys
+
+    from augur_sim.measure.torchexec import build_module
+    calls: list = []
+    monkeypatch.setitem(sys.modules, "torch", _FakeNamespace(calls))
+    g = _graph(kind, EXAMPLES[kind])
+    module = build_module(g)
+    calls.clear()  # the weights drawn; from here, what the forward runs
+    outs = module(*[_FakeTensor(calls, g.tensors[t].shape) for t in g.inputs])
+    assert len(outs) == len(g.outputs)
+    want = FACTS[kind].torch
+    if kind == "act":
+        want = f"{want}.{EXAMPLES[kind]['fn']}"
+    seen = set(calls) or {"(returns its input)"}
+    assert seen & RUNNER_FORMS.get(want, {want}), (want, calls)
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))

@@ -88,6 +88,20 @@ def test_derived_rows_equal_apply_overrides_rows():
     assert exact.baseline_time_s == pytest.approx(estimate("squeezenet1_1", "jetson_nano").total.time_s)
 
 
+def test_derived_grid_is_the_exact_grid_where_axes_touch_disjoint_columns():
+    # Bandwidth and clock edit different row columns, so each derived row holds exactly the
+    # values apply_overrides gives that point: bit-identical, on a grid that is not square
+    # (a point given another point's values, or the axes swapped, would show).
+    axes = [W.parse_vary("gpu.dram_bw_gbs=5:200:7:log"), W.parse_vary("gpu.clock_ghz=0.4:1.6:4")]
+    exact = W.grid("squeezenet1_1", "jetson_nano", axes, exact_limit=10**9)
+    derived = W.grid("squeezenet1_1", "jetson_nano", axes, exact_limit=0)
+    assert (exact.method, derived.method) == ("exact", "derived")
+    for k in ("time_s", "dram_bytes", "energy_j", "compute_share"):
+        assert getattr(derived, k).tobytes() == getattr(exact, k).tobytes(), k
+    t = derived.time_s.reshape(7, 4)
+    assert np.all(np.ptp(t, axis=0) > 0) and np.all(np.ptp(t, axis=1) > 0)  # both axes move it
+
+
 def test_compare_reports_bound_changes_and_speedup():
     c = W.compare("resnet50", "jetson_nano", {"gpu.dram_bw_gbs": 2.0})
     assert c.speedup < 1.0

@@ -6,13 +6,14 @@ import os
 import sys
 from pathlib import Path
 
+from ..engine.ncnn_params import DEFAULT_FIT, REPO
 from ..errors import AugurError
 from ..fileio import check_writable
 from ..measure.calibrate import calibrate
 from ..measure.ncnn_accuracy import stats
 from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
 from ..measure.ncnn_fit import fit, predict_fit
-from ..measure.ncnn_params import DEFAULT_FIT, REPO, write_fit
+from ..measure.ncnn_params import write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.trust import trust_text
 from ..measure.gpuvalidate import GpuValidation, gpu_validate_dict, gpu_validate_table

@@ -54,17 +54,24 @@ def im2col_bytes(graph: LayerGraph, name: str, elem_bytes: int) -> int:
 
 
 def _aliases(graph: LayerGraph) -> dict[str, str]:
-    """tensor -> the tensor whose storage it uses (in-place layers and views share)."""
-    root: dict[str, str] = {}
+    """tensor -> the tensor whose storage it uses (in-place layers and views share).
+    Computed once per graph (both policies and every precision walk the same aliases)."""
+    cache = per_graph(graph, "aliases")
+    root = cache.get("root")
+    if root is not None:
+        return root
+    root = {}
+    nodes = graph.g._node
     for name in graph.order:
-        layer = graph.layer(name)
-        free = registry.get(layer.op).category == "free" and layer.op != "input"
+        layer = nodes[name]["layer"]
+        free = layer.op != "input" and registry.get(layer.op).category == "free"
         for t in layer.outputs:
             if (layer.inplace or free) and layer.inputs:
                 src = layer.inputs[0]
                 root[t] = root.get(src, src)
             else:
                 root[t] = t
+    cache["root"] = root
     return root
 
 
@@ -89,30 +96,45 @@ def schedule(graph: LayerGraph, eb: int):
     """(storage root -> bytes; per step: roots born, roots dying) with views and in-place
     layers aliased to their input's storage; graph outputs never die."""
     root = _aliases(graph)
-    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
+    size = _sizes(graph, eb)
+    nodes = graph.g._node
+    layers = [nodes[n]["layer"] for n in graph.order]
     last = {}
-    for i, name in enumerate(graph.order):
-        L = graph.layer(name)
-        for t in L.inputs + L.outputs:
+    for i, L in enumerate(layers):
+        for t in L.inputs:
+            last[root[t]] = i
+        for t in L.outputs:
             last[root[t]] = i
     for t in graph.outputs:
-        last[root[t]] = len(graph.order)
-    born, dies, seen = [], [], set()
-    for i, name in enumerate(graph.order):
-        L = graph.layer(name)
+        last[root[t]] = len(layers)
+    born, seen = [], set()
+    for L in layers:
         b = [r for r in dict.fromkeys(root[t] for t in L.outputs) if r not in seen]
         seen.update(b)
         born.append(b)
-        dies.append(sorted({root[t] for t in L.inputs + L.outputs if last.get(root[t]) == i}))
+    # A root dies at the last step that touches it (graph outputs: never, their step is
+    # past the end), so each step's dying roots come straight from `last`.
+    dies: list[list[str]] = [[] for _ in layers]
+    for r, i in last.items():
+        if i < len(layers):
+            dies[i].append(r)
+    for d in dies:
+        d.sort()
     return size, born, dies
+
+
+def _sizes(graph: LayerGraph, eb: int) -> dict[str, int]:
+    return {t: info.elems * eb for t, info in graph.tensors.items()}
 
 
 def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str]:
     """(peak activation bytes, workspace bytes, step of the peak) under a policy."""
     root = _aliases(graph)
-    size = {t: graph.tensors[t].elems * eb for t in graph.tensors}
-    cols = {n: im2col_bytes(graph, n, eb) for n in graph.order}
+    cols = per_graph(graph, "im2col").get(eb)
+    if cols is None:
+        cols = per_graph(graph, "im2col")[eb] = {n: im2col_bytes(graph, n, eb) for n in graph.order}
     if policy == "caffe":
+        size = _sizes(graph, eb)
         act = sum(size[t] for t, r in root.items() if r == t)
         return act, max(cols.values(), default=0), ""
     # reuse: walk the schedule; a storage root lives from its producer to the last

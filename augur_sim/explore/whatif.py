@@ -6,9 +6,10 @@ every grid point in one `cost_totals` call: all hardware rows are built first, t
 lowered network meets all of them at once.
 
 Two ways to build the rows. The exact way re-validates the spec per point with
-apply_overrides. For big grids, rows are derived: each axis value is validated once
-(one apply_overrides per value, not per point), the columns it changes are recorded,
-and points combine those column edits (a column two axes touch, e.g. peak FLOP/s under
+apply_overrides (which checks and builds again only the part of the spec a point
+changes). For big grids, rows are derived: each axis value is validated once (one
+apply_overrides per value, not per point), the columns it changes are recorded, and
+points combine those column edits (a column two axes touch, e.g. peak FLOP/s under
 both clock and units, combines multiplicatively). Derived rows are checked against the
 exact path at the grid's corners and a few random points before use; on any mismatch
 the grid falls back to the exact path.
@@ -340,15 +341,19 @@ def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads
     for c, n in touched.items():
         if n > 1 and base[c] == 0.0:
             return None  # a shared column must combine as ratios of a non-zero base
+    shape = tuple(len(a.values) for a in axes)
+    assert len(points) == math.prod(shape)  # the whole grid, in itertools.product order
     rows = np.tile(base, (len(points), 1))
-    for i, p in enumerate(points):
-        r = rows[i]
-        for a_edits, v in zip(edits, p):
-            for c, val in a_edits[v].items():
-                if touched[c] == 1:
-                    r[c] = val
-                else:
-                    r[c] *= val / base[c]
+    # Column by column over all points at once, axis after axis as a point's edits apply:
+    # a column one axis touches takes that axis' value; a shared one is multiplied by each
+    # axis' ratio in turn (a value that leaves it alone: x / x = 1.0 exactly).
+    for a, a_edits, idx in zip(axes, edits, np.indices(shape).reshape(len(axes), -1)):
+        for c in sorted({c for e in a_edits.values() for c in e}):
+            vals = np.array([a_edits[v].get(c, base[c]) for v in a.values])
+            if touched[c] == 1:
+                rows[:, c] = vals[idx]
+            else:
+                rows[:, c] *= (vals / base[c])[idx]
     return rows, [key0] * len(points)
 
 

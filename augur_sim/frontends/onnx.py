@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ import numpy as np
 from ..errors import AugurError, ShapeError, UnsupportedOpError
 from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
+from ..ops.facts import ONNX_KINDS
 from ..ops import (
     onnx_extra,  # noqa: F401  (registers the 'opaque' kind)
     registry,
@@ -50,6 +52,7 @@ MAX_FOLD_ELEMS = 1 << 20
 DEFAULT_BATCH = 1
 
 _DTYPES = {1: "fp32", 10: "fp16", 16: "bf16", 3: "int8", 2: "int8"}
+_F32 = struct.Struct("<f")  # ONNX raw data is little-endian
 
 
 class _Const:
@@ -112,6 +115,31 @@ class _Const:
             raise AugurError(f"initializer '{p.name}' is malformed: {e}")
         return self._value
 
+    def all_equal(self, want: float) -> bool | None:
+        """np.all(value == want), decided from the stored bytes where they suffice (a BN
+        scale checked for all ones costs a bytes comparison, not an array): float32 raw
+        data that is `want` repeated is True; a first element other than `want` is False.
+        Anything else goes through the value. None when the value is not in the file."""
+        raw = self._raw_f32()
+        if raw is not None and len(raw) == 4 * self.size and raw:
+            pattern = _F32.pack(want)
+            if raw == pattern * self.size:
+                return True
+            if _F32.unpack_from(raw)[0] != want:
+                return False
+        v = self.value()
+        return None if v is None else bool(np.all(v == want))
+
+    def _raw_f32(self) -> bytes | None:
+        """The float32 raw data as stored (inline, or stripped and read back), else None."""
+        p = self._proto
+        if self._value is not None or p is None or p.data_type != 1:
+            return None
+        if p.data_location == 1:
+            sp = self._lazy.span(p) if self._lazy is not None else None
+            return None if sp is None else self._lazy.raw_bytes(sp)
+        return p.raw_data if p.HasField("raw_data") else None
+
     @staticmethod
     def of(arr) -> _Const:
         arr = np.asarray(arr)
@@ -160,6 +188,7 @@ class _Ctx:
         self.emitted = 0  # layers other than inputs
         self.stored_shapes: dict[str, tuple] = {}  # value_info kept in the file (for --lenient)
         self.lazy = None  # onnx_wire.LazyTensors of the structure-only read, or None
+        self.source = SourceLoc(file, None)  # every layer's (ONNX has no line numbers)
 
     # -- errors -----------------------------------------------------------------------
     def err(self, msg: str, cls=AugurError) -> AugurError:
@@ -224,9 +253,10 @@ class _Ctx:
             param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
-        # The builder reuses these shapes instead of running the same rules again.
+        # The builder reuses these shapes instead of running the same rules again (and
+        # keeps this layer object: its params are the ones the rule gives).
         self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=SourceLoc(self.file, None), src_type=src_type),
+                               source=self.source, params=param_shapes, src_type=src_type),
                          inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
@@ -555,8 +585,7 @@ def _affine_is_identity(c: _Ctx, scale: str | None, bias: str | None) -> bool:
             continue
         if not c.is_const(t):
             return False
-        v = c.consts[t].value() if c.consts[t].size <= MAX_FOLD_ELEMS else None
-        if v is None or not np.all(v == want):
+        if c.consts[t].size > MAX_FOLD_ELEMS or not c.consts[t].all_equal(want):
             return False
     return True
 
@@ -919,19 +948,31 @@ def h_shape(c: _Ctx, node, a):
     c.consts[node.output[0]] = _Const.of(np.asarray(sl, dtype=np.int64))
 
 
-HANDLERS = {
-    "Conv": h_conv, "ConvTranspose": h_conv, "Gemm": h_gemm, "MatMul": h_matmul,
-    "BatchNormalization": h_batchnorm, "LayerNormalization": h_layernorm, "LRN": h_lrn,
-    **{k: h_act for k in _ACT}, **{k: h_eltwise for k in _ELTWISE},
-    "GlobalAveragePool": h_pool, "GlobalMaxPool": h_pool, "AveragePool": h_pool, "MaxPool": h_pool,
-    "Softmax": h_softmax, "LogSoftmax": h_softmax, "Concat": h_concat, "Flatten": h_flatten,
-    "Reshape": h_reshape, "Squeeze": h_squeeze, "Unsqueeze": h_squeeze, "Transpose": h_transpose,
-    "Split": h_split, "Slice": h_slice, "Pad": h_pad,
-    **{f"Reduce{k}": h_reduce for k in ("Mean", "Sum", "Max", "Min", "Prod", "L1", "L2", "SumSquare",
-                                        "LogSum", "LogSumExp")},
-    "Resize": h_resize, "Upsample": h_resize, "Dropout": h_identity, "Identity": h_identity,
-    "Cast": h_identity, "Constant": h_constant, "Shape": h_shape,
+# The reader of each kind that ops/facts.py gives ONNX operators: the facts say which
+# operators become which kind, so an operator is supported exactly when a kind names it there.
+KIND_READERS = {
+    "conv": h_conv, "deconv": h_conv, "batchnorm": h_batchnorm, "layernorm": h_layernorm, "lrn": h_lrn,
+    "act": h_act, "eltwise": h_eltwise, "pool": h_pool, "softmax": h_softmax, "concat": h_concat,
+    "flatten": h_flatten, "reshape": h_reshape, "transpose": h_transpose, "split": h_split,
+    "slice": h_slice, "pad": h_pad, "reduce": h_reduce, "resize": h_resize, "identity": h_identity,
 }
+# Operators whose form differs from their kind's other operators: Gemm and MatMul each become
+# fc (constant weight) or matmul; Squeeze and Unsqueeze name their axes where Reshape gives a shape.
+OPERATOR_READERS = {"Gemm": h_gemm, "MatMul": h_matmul, "Squeeze": h_squeeze, "Unsqueeze": h_squeeze}
+# Operators that make no layer: they fold into constants (shape arithmetic).
+FOLDING_READERS = {"Constant": h_constant, "Shape": h_shape}
+
+
+def _operator_readers() -> dict:
+    """ONNX operator -> its reader, for every operator ops/facts.py names (a kind given an
+    operator without a reader here fails at import, not on the first file that uses it)."""
+    out = dict(FOLDING_READERS)
+    for op, kinds in ONNX_KINDS.items():
+        out[op] = OPERATOR_READERS.get(op) or KIND_READERS[kinds[0]]
+    return out
+
+
+HANDLERS = _operator_readers()
 
 
 def supported_ops() -> list[str]:
@@ -968,7 +1009,7 @@ def _read_model(path: Path):
         try:
             st = onnx_wire.strip(buf)
             model = onnx.load_model_from_string(st.data)
-            lazy = onnx_wire.LazyTensors(buf, st.spans, file)
+            lazy = onnx_wire.LazyTensors(buf, st.spans, file, st)
         except Exception:  # Malformed, or a decode error: the full decode below says why
             model = None
             buf.close()
@@ -1044,24 +1085,29 @@ def _resolve_inputs(model, file: str, batch, input_shape, init_names) -> list[tu
 def _static_shapes(vis) -> dict[str, tuple]:
     out = {}
     for vi in vis:
-        t = vi.type
-        if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
-            continue
-        # Static when every dim has a positive value (one pass, no per-dim HasField).
-        dims = tuple(d.dim_value for d in t.tensor_type.shape.dim)
-        if all(v > 0 for v in dims):
-            out[vi.name] = dims
+        # A value that is not a tensor has a default (empty) tensor_type: no shape either.
+        tt = vi.type.tensor_type
+        if tt.HasField("shape"):
+            # Static when every dim has a positive value (one pass, no per-dim HasField).
+            dims = tuple([d.dim_value for d in tt.shape.dim])
+            if not dims or min(dims) > 0:
+                out[vi.name] = dims
     return out
 
 
-def _onnx_shapes(model, inputs, stripped: bool = False) -> dict[str, tuple]:
+def _onnx_shapes(model, inputs, stripped: bool = False, wire=None) -> dict[str, tuple]:
     """Static shapes ONNX's own inference finds from the inputs alone (best effort: {} when
     it fails). Stored value_info is cleared first: it is often stale in edited models and
     describes the declared batch, and ONNX would keep it rather than recompute.
     `stripped`: the model comes from the structure-only read, its large tensors are stubs
-    already (and its small ones are kept whole)."""
+    already (and its small ones are kept whole). `wire`: that read's StrippedModel, whose
+    parts give the inference model as bytes (the same model the copy below builds, without
+    building it in Python)."""
     import onnx
     from onnx import shape_inference
+    by_name = {n: s for n, s, _ in inputs}
+    if wire is not None and wire.infer_graph is not None:
+        return _onnx_shapes_wire(model, wire, by_name)
     # A weight-free copy: inference reads only the small shape-carrying constants, and
     # copying a 100 MB model's weights just to clear them again costs more than the rest.
     m = onnx.ModelProto()
@@ -1087,12 +1133,8 @@ def _onnx_shapes(model, inputs, stripped: bool = False) -> dict[str, tuple]:
             e.key, e.value = "location", "augur-stripped"
         else:
             g.initializer.append(t)
-    by_name = {n: s for n, s, _ in inputs}
     for vi in m.graph.input:
-        if vi.name in by_name and vi.type.tensor_type.HasField("shape"):
-            for d, v in zip(vi.type.tensor_type.shape.dim, by_name[vi.name]):
-                d.Clear()
-                d.dim_value = v
+        _set_input_shape(vi, by_name)
     del m.graph.value_info[:]
     for vi in m.graph.output:
         vi.type.tensor_type.ClearField("shape")
@@ -1101,6 +1143,42 @@ def _onnx_shapes(model, inputs, stripped: bool = False) -> dict[str, tuple]:
     except Exception:
         return {}
     return _static_shapes(list(m.graph.value_info) + list(m.graph.output))
+
+
+def _set_input_shape(vi, by_name) -> bool:
+    """Give a graph input the resolved shape (batch, --input-shape); True if it is one."""
+    if vi.name not in by_name or not vi.type.tensor_type.HasField("shape"):
+        return False
+    for d, v in zip(vi.type.tensor_type.shape.dim, by_name[vi.name]):
+        d.Clear()
+        d.dim_value = v
+    return True
+
+
+def _onnx_shapes_wire(model, wire, by_name) -> dict[str, tuple]:
+    """_onnx_shapes from the structure-only read's parts: ir_version, opset_import, nodes,
+    initializers (stubs where stripped), inputs with the resolved shapes, outputs without
+    their shapes; no value_info. Input i of the parts is graph.input[i] of `model` (both
+    come from the same bytes), so only the real inputs are copied and edited."""
+    import onnx
+    from onnx import shape_inference
+    declared = iter(model.graph.input)
+
+    def edit_input(payload: bytes) -> bytes:
+        vi = onnx.ValueInfoProto()
+        vi.CopyFrom(next(declared))
+        return vi.SerializeToString() if _set_input_shape(vi, by_name) else payload
+
+    def edit_output(payload: bytes) -> bytes:
+        vi = onnx.ValueInfoProto.FromString(payload)
+        vi.type.tensor_type.ClearField("shape")
+        return vi.SerializeToString()
+    try:
+        data = onnx_wire.inference_model(wire, edit_input, edit_output)
+        m = shape_inference.infer_shapes(data, strict_mode=False, data_prop=True)
+    except Exception:
+        return {}
+    return {**_static_shapes(m.graph.value_info), **_static_shapes(m.graph.output)}
 
 
 def load_onnx(path, batch: int | None = None, input_shape: tuple | None = None,
@@ -1129,7 +1207,8 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     inputs = _resolve_inputs(model, file, batch, input_shape, init_names)
     declared = {vi.name: _dims(vi) for vi in graph.input}
     changed = any(declared.get(n) != list(s) for n, s, _ in inputs)
-    onnx_shapes = _onnx_shapes(model, inputs, stripped=lazy is not None)
+    onnx_shapes = _onnx_shapes(model, inputs, stripped=lazy is not None,
+                               wire=getattr(lazy, "stripped", None))
     # Shapes stored in the file describe the declared input shapes; valid only if unchanged.
     # Only --lenient reads them (for ops it keeps as opaque).
     stored = {} if changed or not lenient else _static_shapes(list(graph.value_info) + list(graph.output))

@@ -90,15 +90,24 @@ def _enc_varint(x: int) -> bytes:
 
 
 def _fields(b, start: int, end: int):
-    """Yield (field number, wire type, tag offset, value offset, end offset) of each field."""
+    """Yield (field number, wire type, tag offset, value offset, end offset) of each field.
+    One-byte keys and lengths (nearly all of them) are decoded inline."""
     i = start
     while i < end:
-        key, j = _varint(b, i)
+        key = b[i]
+        j = i + 1
+        if key >= 0x80:
+            key, j = _varint(b, i)
         wt = key & 7
         if wt == 0:
-            _, k = _varint(b, j)
+            x = b[j] if j < end else 0x80
+            k = j + 1 if x < 0x80 else _varint(b, j)[1]
         elif wt == 2:
-            n, j = _varint(b, j)
+            n = b[j] if j < end else 0x80
+            if n < 0x80:
+                j += 1
+            else:
+                n, j = _varint(b, j)
             k = j + n
         elif wt == 1:
             k = j + 8
@@ -141,6 +150,13 @@ class StrippedModel:
     # payload when that is its only payload, else None
     spans: dict = field(default_factory=dict)
     stripped_bytes: int = 0
+    # What ONNX shape inference reads, gathered in the same pass (see inference_model):
+    # the encoded ir_version and opset_import fields of the model, and the graph's node,
+    # initializer, input and output fields in file order, inputs and outputs as
+    # (field number, payload) for the caller to edit. None where the file has no single
+    # graph field (protobuf would merge several): the caller then copies the parsed model.
+    infer_head: bytes = b""
+    infer_graph: list | None = None
 
 
 class _Scanner:
@@ -148,9 +164,60 @@ class _Scanner:
         self.b = buf
         self.spans: dict = {}
         self.stripped = 0
+        self.infer_head: list = []
+        self.infer_graph: list | None = None
+        self.graphs = 0
 
     def model(self, start: int, end: int) -> bytes:
-        return self._message(start, end, {7: self.graph}, 0)
+        b, out, run = self.b, [], start
+        for num, wt, i, j, k in _fields(b, start, end):
+            if num in (1, 8):  # ir_version, opset_import
+                self.infer_head.append(bytes(b[i:k]))
+            if num != 7 or wt != 2:
+                continue
+            self.graphs += 1
+            new = self._top_graph(j, k)
+            out.append(b[run:i])
+            out.append(_len_field(7, new))
+            run = k
+        if self.graphs != 1:
+            self.infer_graph = None
+        if not out:
+            return bytes(b[start:end])
+        out.append(b[run:end])
+        return b"".join(out)
+
+    def _top_graph(self, start: int, end: int) -> bytes:
+        """The main graph: its stripped copy (returned) and, in the same pass, the parts
+        ONNX shape inference reads (self.infer_graph): node (1) and initializer (5) fields
+        as they are in the stripped copy, input (11) and output (12) fields as (number,
+        payload); name, doc string, value_info and the rest are left out."""
+        b, out, run = self.b, [], start
+        parts: list = []
+        for num, wt, i, j, k in _fields(b, start, end):
+            new = None
+            if wt == 2:
+                if num == 5:
+                    new = self.tensor(j, k, 1)
+                elif num == 1:
+                    new = self.node(j, k, 1)
+                elif num == 11 or num == 12:
+                    parts.append((num, bytes(b[j:k])))
+                    continue
+            if new is not None:
+                enc = _len_field(num, new)
+                out.append(b[run:i])
+                out.append(enc)
+                run = k
+                if num == 1 or num == 5:
+                    parts.append(enc)
+            elif num == 1 or num == 5:
+                parts.append(bytes(b[i:k]))
+        self.infer_graph = parts
+        if not out:
+            return bytes(b[start:end])
+        out.append(b[run:end])
+        return b"".join(out)
 
     def _message(self, start: int, end: int, rewrite: dict, depth: int) -> bytes:
         """Copy a message, passing the length-delimited fields named in `rewrite` through
@@ -172,6 +239,7 @@ class _Scanner:
         return b"".join(out)
 
     def graph(self, j: int, k: int, depth: int):
+        """A nested graph (an If/Loop body inside an attribute)."""
         if depth > MAX_DEPTH:
             return None
         # initializer (5) holds the weights; nodes (1) may carry Constant tensors.
@@ -189,9 +257,12 @@ class _Scanner:
         return self._message(j, k, {5: self.tensor, 9: self.tensor, 6: self.graph, 11: self.graph}, depth)
 
     def tensor(self, j: int, k: int, depth: int):
+        """A large tensor's marker (its fields but the payloads, plus where it is), or None
+        to keep it whole. Runs of kept fields are copied as one slice."""
         if k - j <= INLINE_MAX_BYTES:
             return None
         b, kept, payload, n, raw = self.b, [], 0, 0, None
+        run = j
         for num, wt, i, vj, vk in _fields(b, j, k):
             n += 1
             if n > MAX_TENSOR_FIELDS:
@@ -199,13 +270,23 @@ class _Scanner:
             if num in _PAYLOAD:
                 raw = (vj, vk - vj) if num == 9 and wt == 2 and payload == 0 else None
                 payload += vk - i
+                if run < i:
+                    kept.append(b[run:i])
+                run = vk
             elif num == _DATA_LOCATION:
                 if wt == 0 and _varint(b, vj)[0] == 1:
                     return None  # already external: nothing inline to strip
-            elif num != _EXTERNAL_DATA:
-                kept.append(b[i:vk])
+                if run < i:
+                    kept.append(b[run:i])
+                run = vk
+            elif num == _EXTERNAL_DATA:
+                if run < i:
+                    kept.append(b[run:i])
+                run = vk
         if payload == 0:
             return None
+        if run < k:
+            kept.append(b[run:k])
         return self._marker(kept, j, k, payload, raw)
 
     def _marker(self, kept: list, j: int, k: int, payload: int, raw=None) -> bytes:
@@ -233,7 +314,24 @@ def strip(buf) -> StrippedModel:
     """Scan a serialised ModelProto (bytes, or an mmap of the file). Raises Malformed."""
     s = _Scanner(buf)
     data = s.model(0, len(buf))
-    return StrippedModel(data, s.spans, s.stripped)
+    return StrippedModel(data, s.spans, s.stripped, b"".join(s.infer_head), s.infer_graph)
+
+
+def inference_model(st: StrippedModel, edit_input, edit_output) -> bytes:
+    """The stripped model reduced to what ONNX shape inference reads (ir_version,
+    opset_import; the graph's nodes, initializers, inputs and outputs), as bytes for
+    onnx's C++ inference: no protobuf copy of the model is built in Python. `edit_input`
+    and `edit_output` map an input's / output's ValueInfoProto payload to the payload to
+    use (the same bytes when nothing changes). Requires st.infer_graph."""
+    assert st.infer_graph is not None
+    parts = []
+    for p in st.infer_graph:
+        if type(p) is tuple:
+            num, payload = p
+            parts.append(_len_field(num, edit_input(payload) if num == 11 else edit_output(payload)))
+        else:
+            parts.append(p)
+    return st.infer_head + _len_field(7, b"".join(parts))
 
 
 def map_file(f) -> mmap.mmap:
@@ -244,10 +342,11 @@ def map_file(f) -> mmap.mmap:
 class LazyTensors:
     """Reads stripped tensors back from the mapped file, one at a time, on demand."""
 
-    def __init__(self, buf, spans: dict, file: str):
+    def __init__(self, buf, spans: dict, file: str, stripped: StrippedModel | None = None):
         self.buf = buf
         self.spans = spans
         self.file = file
+        self.stripped = stripped  # the read these spans come from (its inference parts)
 
     def span(self, proto) -> tuple[int, int] | None:
         """(offset, length) when `proto` is a tensor this scan stripped, else None."""
@@ -261,6 +360,14 @@ class LazyTensors:
         except (KeyError, ValueError):
             return None
         return sp if sp in self.spans else None
+
+    def raw_bytes(self, sp: tuple[int, int]) -> bytes | None:
+        """The raw_data payload of a tensor this scan stripped (its span from span()), when
+        that is its only payload and at most LAZY_MAX_BYTES; else None."""
+        raw = self.spans.get(sp)
+        if raw is None or self.buf is None or raw[1] > LAZY_MAX_BYTES:
+            return None
+        return self.buf[raw[0]:raw[0] + raw[1]]
 
     def load(self, proto, sp: tuple[int, int] | None = None):
         """The tensor's numpy value (`sp`: its span, when the caller has it). AugurError when

@@ -19,7 +19,7 @@ from augur_sim.errors import AugurError, SchemaError
 from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source
 from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
-from augur_sim.hw.yamlsrc import Node, copy_tree, format_path, from_plain, read_yaml
+from augur_sim.hw.yamlsrc import Node, format_path, from_plain, read_yaml
 
 MAX_EXTENDS_DEPTH = 16
 MAX_PEAK_FLOPS = 1e17   # 100 PFLOP/s on one processor is a units/clock/FLOP-per-cycle typo
@@ -354,7 +354,24 @@ def _value(f: Field, node: Node, path: tuple):
     raise AssertionError(f"schema field {f.name} has unknown type {t}")
 
 
+def _derived(node: Node, key: tuple, make):
+    """What `make()` derives from `node`'s subtree, made once per node (Node.derived): a tree
+    an override copies only along its path, so the subtrees it leaves alone keep what was
+    checked and built from them. Nothing is kept when `make` raises."""
+    memo = node.derived
+    if memo is None:
+        memo = node.derived = {}
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
 def _section(node: Node, sec: str, path: tuple) -> dict:
+    """Check a mapping against SECTIONS[sec] (once per node; `path` only names errors)."""
+    return _derived(node, ("section", sec), lambda: _check_section(node, sec, path))
+
+
+def _check_section(node: Node, sec: str, path: tuple) -> dict:
     """Check a mapping against SECTIONS[sec]: unknown keys, missing keys, each value."""
     fields = SECTIONS[sec]
     if not isinstance(node.value, dict):
@@ -633,6 +650,13 @@ def checked_sources(d: dict) -> tuple:
     return tuple(out)
 
 
+def _processor(name: str, d: dict, near: Path | None) -> Processor:
+    """The processor built from its checked section, once per processor node: an override
+    elsewhere in the spec keeps this Processor as it is."""
+    return _derived(d["__node__"], ("processor", name, near),
+                    lambda: _build_processor(name, d, ("processors", name), near))
+
+
 def build_device(tree: Node, stem: str | None, file: str, near: Path | None = None) -> Device:
     """Validate a merged tree and turn it into a Device. `stem` (the file's stem) is what
     `name` must equal; None skips that rule (specs built from plain dicts)."""
@@ -646,8 +670,7 @@ def build_device(tree: Node, stem: str | None, file: str, near: Path | None = No
     sources = checked_sources(d)
     if not d["processors"]:
         raise _err(_sub(tree, "processors"), ("processors",), "needs at least one processor")
-    procs = {name: _build_processor(name, p, ("processors", name), near)
-             for name, p in d["processors"].items()}
+    procs = {name: _processor(name, p, near) for name, p in d["processors"].items()}
     return Device(name=d["name"], description=d["description"],
                   memory_bytes=int(round(d["memory_gib"] * (1 << 30))), sources=sources,
                   processors=procs, file=file, raw=tree, near=near,
@@ -751,15 +774,18 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
 
     Paths under processors may drop the "processors." prefix. String values for
     number/int/bool fields are parsed as YAML scalars ("51.2" -> 51.2) so CLI
-    `--set key=value` strings work. The result is fully re-validated.
+    `--set key=value` strings work. The result is validated as a loaded spec is, with the
+    same checks and errors, but only where the overrides change it: the new tree copies the
+    nodes on each override's path and shares the rest with the given one (never changed),
+    whose subtrees keep what was checked and built from them (`_derived`).
     """
     if isinstance(device_or_raw, Device):
         if device_or_raw.raw is None:
             raise AugurError("device has no spec tree to override")
-        tree, file = copy_tree(device_or_raw.raw), device_or_raw.file
+        tree, file = device_or_raw.raw, device_or_raw.file
         stem, near_dir = device_or_raw.name, device_or_raw.near
     elif isinstance(device_or_raw, Node):
-        tree, file, stem = copy_tree(device_or_raw), device_or_raw.file, None
+        tree, file, stem = device_or_raw, device_or_raw.file, None
         near_dir = None
     elif isinstance(device_or_raw, dict):
         tree, file, stem = from_plain(device_or_raw, "<spec>"), "<spec>", None
@@ -772,6 +798,8 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
         raise SchemaError(f"overrides must be a mapping of dotted path -> value, got "
                           f"{type(overrides).__name__}", file=where_file)
     old_clocks = {p: _num_at(tree, ("processors", p, "clock_ghz")) for p in _proc_names(tree)}
+    tree = _shallow(tree)
+    fresh = {id(tree)}  # the nodes this call made (the only ones it may change)
     done: list[tuple] = []
     for key, value in overrides.items():
         path = _parse_override_key(key)
@@ -806,16 +834,37 @@ def apply_overrides(device_or_raw, overrides: dict) -> Device:
                 value = yaml.safe_load(value)
             except yaml.YAMLError:
                 pass  # left as a string: validation reports the type error
-        new = from_plain(value, where_file, None)
-        node.value[last] = new
+        _own_parent(tree, path, fresh).value[last] = from_plain(value, where_file, None)
         done.append(path)
     new_clocks = {p: _num_at(tree, ("processors", p, "clock_ghz")) for p in old_clocks}
     for path in _clock_followers(tree, done, old_clocks, new_clocks):
         proc = path[1]
-        node = tree.value["processors"].value[proc].value["caches"].value[path[3]].value["bw_gbs"]
+        parent = _own_parent(tree, path, fresh)
+        node = parent.value["bw_gbs"]
         ratio = _num_at(tree, ("processors", proc, "clock_ghz")) / old_clocks[proc]
-        node.value = node.value * ratio
+        parent.value["bw_gbs"] = Node(node.value * ratio, node.file, node.line, node.key_lines)
     return build_device(tree, stem, file, near_dir)
+
+
+def _shallow(node: Node) -> Node:
+    """A new node over a copy of `node`'s mapping or list (children shared), nothing derived."""
+    v = node.value
+    return Node(dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v,
+                node.file, node.line, node.key_lines)
+
+
+def _own_parent(tree: Node, path: tuple, fresh: set) -> Node:
+    """The node holding `path`'s last step, after copying every node from `tree` (already
+    this call's own) down to it that is not yet in `fresh` (ids of the nodes this call made)."""
+    node = tree
+    for p in path[:-1]:
+        child = node.value[p]
+        if id(child) not in fresh:
+            child = _shallow(child)
+            node.value[p] = child
+            fresh.add(id(child))
+        node = child
+    return node
 
 
 # On-chip caches move a fixed number of bytes per cycle of their processor's clock (the

@@ -8,7 +8,7 @@ keys are caught (PyYAML silently keeps the last one), and alias expansion is bou
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -27,6 +27,10 @@ class Node:
     file: str
     line: int | None      # 1-based; None for values that came from overrides
     key_lines: dict | None = None  # mapping: key -> the line of the key itself
+    # What hw/load.py derived from this subtree (its checked section, its built processor),
+    # so that an override re-checks only what it changed. Sound because a tree is never
+    # changed once read: hw/load.apply_overrides copies the nodes on an override's path.
+    derived: dict | None = field(default=None, compare=False, repr=False)
 
 
 def format_path(path: tuple) -> str:
@@ -172,11 +176,3 @@ def from_plain(value, file: str = "<overrides>", line: int | None = None) -> Nod
     if isinstance(value, (list, tuple)):
         return Node([from_plain(v, file, line) for v in value], file, line)
     return Node(value, file, line)
-
-
-def copy_tree(node: Node) -> Node:
-    if isinstance(node.value, dict):
-        return Node({k: copy_tree(v) for k, v in node.value.items()}, node.file, node.line)
-    if isinstance(node.value, list):
-        return Node([copy_tree(v) for v in node.value], node.file, node.line)
-    return Node(node.value, node.file, node.line)

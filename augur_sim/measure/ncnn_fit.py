@@ -23,16 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.ncnn_cost import NP, PARAM_NAMES, predict_rows
+from ..engine.ncnn_cost import NP, predict_rows
+from ..engine.ncnn_params import INIT_LOG, FitResult
 
-# Starting values: physically plausible, not fitted (the fit moves them).
-INIT = {"eff_gemm": 0.5, "eff_winograd": 0.4, "eff_depthwise": 0.15, "eff_int8": 0.3,
-        "stream_cycles_per_elem": 1.0, "dram_eff": 0.6, "cache_bytes_per_cycle": 16.0,
-        "layer_overhead_kcycles": 5.0, "sync_per_thread": 0.05, "eff_innerproduct": 0.1,
-        "fork_kcycles_per_thread": 1.0, "sync_per_thread_private_l2": 0.05,
-        "eff_int8_reference": 0.2, "eff_int8_winograd": 0.3, "eff_int8_depthwise": 0.2,
-        "group_op_kcycles": 5.0}
-INIT_LOG = np.log(np.array([INIT[n] for n in PARAM_NAMES]))
 
 
 @dataclass
@@ -73,33 +66,6 @@ class FitData:
 
     def weights(self) -> np.ndarray:
         return np.ones(len(self.y_ms)) if self.row_weight is None else self.row_weight
-
-
-@dataclass(frozen=True)
-class FitResult:
-    g: np.ndarray             # [NP] shared log-parameters
-    d: np.ndarray             # [C, NP] class log-offsets
-    classes: tuple
-    rms_log: float
-    iterations: int
-    seconds: float
-    n_rows: int
-    dc: np.ndarray | None = None   # [K, NP] core-design log-offsets on top of class and family
-    cores: tuple = ()
-    df: np.ndarray | None = None   # [F, NP] pipeline-family log-offsets on top of the class's
-    fams: tuple = ()
-
-    def params(self, cls: str | None, core: str | None = None, fam: str | None = None) -> np.ndarray:
-        """Parameter values of a class (the shared ones for an unknown class or None), with
-        the pipeline family's and the core design's own offsets where the fit saw them."""
-        lp = self.g.copy()
-        if cls in self.classes:
-            lp = lp + self.d[self.classes.index(cls)]
-        if fam is not None and fam in self.fams and self.df is not None:
-            lp = lp + self.df[self.fams.index(fam)]
-        if core is not None and core in self.cores and self.dc is not None:
-            lp = lp + self.dc[self.cores.index(core)]
-        return np.exp(lp)
 
 
 def _level_sum(data: FitData, d: np.ndarray, dc, df) -> np.ndarray:

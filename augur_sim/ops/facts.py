@@ -13,7 +13,9 @@ for each activation function, one level down):
 - `flops`: the Conventions fields (conventions.py, printed with every report) that set the
   kind's FLOPs per MAC, element or window element, where it has a per-element cost ("act"
   reads its function's own, ops/activations.py);
-- `onnx`: the ONNX operators the importer (frontends/onnx.py) turns into this kind;
+- `onnx`: the ONNX operators the importer (frontends/onnx.py) turns into this kind: its
+  operator table is built from these (ONNX_KINDS), so an operator is supported exactly when
+  a kind names it here;
 - `yaml`: the keys of the YAML net format that make this kind (frontends/yamlnet.py takes
   its layer keys from here);
 - `export`: "custom" when measure/export.py writes the kind (its emitter for the kind),
@@ -24,7 +26,7 @@ for each activation function, one level down):
 
 A leaf module (no imports from the package), so lowering, the frontends and the measuring
 code all import it without a cycle; tests/test_op_facts.py checks the table against the
-registry, the ONNX importer's handlers, the exporter's emitters and the torch runner.
+registry, the ONNX importer's readers, the exporter's emitters and the torch runner.
 """
 from __future__ import annotations
 
@@ -112,6 +114,12 @@ FACTS: dict[str, OpFacts] = {f.kind: f for f in _TABLE}
 # Kinds measure/export.py writes, and those it cannot (with the reason).
 EXPORTABLE = frozenset(f.kind for f in _TABLE if f.export == "custom")
 NO_EXPORT: dict[str, str] = {f.kind: f.no_export for f in _TABLE if f.export == "none"}
+# ONNX operator -> the kinds it can become, in table order (MatMul and Gemm: fc with a
+# constant weight, matmul otherwise); frontends/onnx.py builds its operator table from it.
+ONNX_KINDS: dict[str, tuple[str, ...]] = {}
+for _f in _TABLE:
+    for _op in _f.onnx:
+        ONNX_KINDS[_op] = ONNX_KINDS.get(_op, ()) + (_f.kind,)
 # Kinds the torch runner runs.
 TORCH_KINDS = frozenset(f.kind for f in _TABLE if f.torch)
 # Kinds that head a fusion chain, by chain.

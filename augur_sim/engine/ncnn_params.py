@@ -1,0 +1,114 @@
+"""The fitted ncnn parameters on disk (measurements/ncnn/fit.yaml), with their provenance.
+
+    name: ncnn
+    fitted_on: {corpus: ..., rows: N, devices: [...], date: ...}
+    residuals: {rms_log: ..., median_abs_pct: ..., within_25: ..., ...}
+    default: {eff_gemm: ..., ...}          # the shared values (a class with no data)
+    classes: {armv8.2-fp16-dot: {...}, ...}  # per ISA class
+    families: {arm-inorder: {...}, ...}      # factors per pipeline family
+    cores: {cortex_a55: {...}, ...}          # factors per core design
+
+A run uses the class of the core its slowest thread runs on; an ISA class absent from the
+file uses `default`. Values are checked on load (positive, finite): the file may have
+been edited by hand.
+
+This is the reader (and the record it returns), beside the engine that uses the values:
+evaluation reads a fit, measure/ writes one (measure/ncnn_params.write_fit, fitted by
+measure/ncnn_fit.py), and the stage order forbids evaluation importing measure/.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..errors import AugurError
+from .ncnn_cost import NP, PARAM_NAMES
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_FIT = REPO / "measurements" / "ncnn" / "fit.yaml"
+
+# Starting values: physically plausible, not fitted (the fit moves them).
+INIT = {"eff_gemm": 0.5, "eff_winograd": 0.4, "eff_depthwise": 0.15, "eff_int8": 0.3,
+        "stream_cycles_per_elem": 1.0, "dram_eff": 0.6, "cache_bytes_per_cycle": 16.0,
+        "layer_overhead_kcycles": 5.0, "sync_per_thread": 0.05, "eff_innerproduct": 0.1,
+        "fork_kcycles_per_thread": 1.0, "sync_per_thread_private_l2": 0.05,
+        "eff_int8_reference": 0.2, "eff_int8_winograd": 0.3, "eff_int8_depthwise": 0.2,
+        "group_op_kcycles": 5.0}
+INIT_LOG = np.log(np.array([INIT[n] for n in PARAM_NAMES]))
+
+
+@dataclass(frozen=True)
+class FitResult:
+    g: np.ndarray             # [NP] shared log-parameters
+    d: np.ndarray             # [C, NP] class log-offsets
+    classes: tuple
+    rms_log: float
+    iterations: int
+    seconds: float
+    n_rows: int
+    dc: np.ndarray | None = None   # [K, NP] core-design log-offsets on top of class and family
+    cores: tuple = ()
+    df: np.ndarray | None = None   # [F, NP] pipeline-family log-offsets on top of the class's
+    fams: tuple = ()
+
+    def params(self, cls: str | None, core: str | None = None, fam: str | None = None) -> np.ndarray:
+        """Parameter values of a class (the shared ones for an unknown class or None), with
+        the pipeline family's and the core design's own offsets where the fit saw them."""
+        lp = self.g.copy()
+        if cls in self.classes:
+            lp = lp + self.d[self.classes.index(cls)]
+        if fam is not None and fam in self.fams and self.df is not None:
+            lp = lp + self.df[self.fams.index(fam)]
+        if core is not None and core in self.cores and self.dc is not None:
+            lp = lp + self.dc[self.cores.index(core)]
+        return np.exp(lp)
+
+
+def _vals(node, path, where) -> np.ndarray:
+    if not isinstance(node, dict):
+        raise AugurError("expected a mapping of parameter -> value", file=str(path), where=where)
+    out = np.empty(NP)
+    for i, n in enumerate(PARAM_NAMES):
+        v = node.get(n)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 or v > 1e6:
+            raise AugurError(f"{n}: expected a positive number, got {v!r}", file=str(path), where=where)
+        out[i] = math.log(v)
+    return out
+
+
+def load_fit(path=None) -> FitResult:
+    """The fitted parameters; without a fit file, the unfitted starting values (flagged)."""
+    path = Path(path) if path else DEFAULT_FIT
+    if not path.is_file():
+        if path == DEFAULT_FIT:
+            return FitResult(INIT_LOG.copy(), np.zeros((0, NP)), (), float("nan"), 0, 0.0, 0)
+        raise AugurError("fit file not found", file=str(path))
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
+                         line=None if line is None else line + 1)
+    if not isinstance(doc, dict) or "default" not in doc:
+        raise AugurError("expected a mapping with 'default' and 'classes'", file=str(path))
+    g = _vals(doc["default"], path, "default")
+    classes = doc.get("classes") or {}
+    if not isinstance(classes, dict):
+        raise AugurError("expected a mapping of ISA class -> parameters", file=str(path), where="classes")
+    names = tuple(str(c) for c in classes)
+    d = np.array([_vals(classes[c], path, f"classes.{c}") - g for c in classes]).reshape(len(names), NP)
+    cores = doc.get("cores") or {}
+    if not isinstance(cores, dict):
+        raise AugurError("expected a mapping of core type -> factors", file=str(path), where="cores")
+    cnames = tuple(str(c) for c in cores)
+    dc = np.array([_vals(cores[c], path, f"cores.{c}") for c in cores]).reshape(len(cnames), NP)
+    fams = doc.get("families") or {}
+    if not isinstance(fams, dict):
+        raise AugurError("expected a mapping of pipeline family -> factors", file=str(path), where="families")
+    fnames = tuple(str(c) for c in fams)
+    df = np.array([_vals(fams[c], path, f"families.{c}") for c in fams]).reshape(len(fnames), NP)
+    return FitResult(g, d, names, float("nan"), 0, 0.0, 0, dc, cnames, df, fnames)
