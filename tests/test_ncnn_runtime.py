@@ -271,14 +271,16 @@ def test_grouped_conv_runs_one_parallel_region_per_group():
     assert x[X_PAR] == 1 * 4
     dense, _ = conv_row(conv_graph(64, 64, 14, k=1, pad=0))
     assert dense[X_REGIONS] == 1
-    # overhead by hand: 8 regions x (2 + 0.5 x (4 - 1)) kcycles at 2 GHz
+    # overhead by hand: the layer's 2 kcycles, 7 more group ops at 1 kcycle, and 8 regions x
+    # 0.5 x (4 - 1) kcycles of fork/join, at 2 GHz
+    from augur_sim.engine.ncnn_cost import P_GROUP_CYC
     p = params()
-    p[P_LAYER_CYC], p[P_FORK] = 2.0, 0.5
+    p[P_LAYER_CYC], p[P_GROUP_CYC], p[P_FORK] = 2.0, 1.0, 0.5
     t = kernel_costs(x[None, :], hw(threads=4), p)[0]
-    assert t[3] == pytest.approx(8 * (2.0 + 0.5 * 3) * 1e3 / 2e9, rel=1e-12)
-    # one thread: no fork cost, only the dispatch per region
+    assert t[3] == pytest.approx((2.0 + 7 * 1.0 + 8 * 0.5 * 3) * 1e3 / 2e9, rel=1e-12)
+    # one thread: no fork cost, only the dispatch and the group ops' calls
     t1 = kernel_costs(x[None, :], hw(threads=1), p)[0]
-    assert t1[3] == pytest.approx(8 * 2.0 * 1e3 / 2e9, rel=1e-12)
+    assert t1[3] == pytest.approx((2.0 + 7 * 1.0) * 1e3 / 2e9, rel=1e-12)
     # 4 work items per group on 8 threads: half the threads idle in every region
     c4 = kernel_costs(x[None, :], hw(threads=4), params())[0][1]
     c8 = kernel_costs(x[None, :], hw(threads=8), params())[0][1]
