@@ -12,7 +12,7 @@ FUSION_RULES = {
     "eltwise_relu": "element-wise op and the following activation run as one kernel",
     # Not fusions but lowering rules of the same kind (what the runtime does to the graph):
     "nchwc16": "ORT/MLAS NCHWc convs, 16-float blocks (AVX-512): convs whose channels do not "
-               "align (engine/ort_layout.py) run ORT's generic Conv, per-group im2col + SGEMM, "
+               "align (ort_layout.py) run ORT's generic Conv, per-group im2col + SGEMM, "
                "depthwise ones included",
     "nchwc8": "the same with 8-float blocks (AVX2)",
 }

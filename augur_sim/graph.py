@@ -83,18 +83,31 @@ def _short(v) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_shape(shape: Iterable[Any], what: str) -> Shape:
-    """Validate an untrusted shape: positive ints, no absurd sizes."""
-    shape = tuple(shape)
-    # Fast path (every layer's outputs pass here): plain ints in range, product in range.
+def _plain_shape(shape: tuple) -> bool:
+    """True for the common case check_shape passes at once: plain ints in range, product in range."""
     n = 1
     for d in shape:
         if type(d) is not int or d <= 0 or d > MAX_DIM:
-            break
+            return False
         n *= d
-    else:
-        if n <= MAX_TENSOR_ELEMS and len(shape) <= MAX_RANK:
-            return shape
+    return n <= MAX_TENSOR_ELEMS and len(shape) <= MAX_RANK
+
+
+def check_shapes(shapes: Iterable[Iterable[Any]], what: str, op: str) -> tuple[Shape, ...]:
+    """check_shape of each shape, `what` naming them as f"{what} {op}" (the message is built
+    only when a shape fails: every layer's outputs and weights pass here)."""
+    out = []
+    for s in shapes:
+        s = tuple(s)
+        out.append(s if _plain_shape(s) else check_shape(s, f"{what} {op}"))
+    return tuple(out)
+
+
+def check_shape(shape: Iterable[Any], what: str) -> Shape:
+    """Validate an untrusted shape: positive ints, no absurd sizes."""
+    shape = tuple(shape)
+    if _plain_shape(shape):  # fast path: every layer's outputs pass here
+        return shape
     if len(shape) > MAX_RANK:
         raise ShapeError(f"{what}: {len(shape)} dimensions; at most {MAX_RANK} are supported")
     out = []
@@ -188,9 +201,17 @@ def as_text(name) -> str:
 
 
 def _all_text(layer: Layer) -> bool:
-    return (type(layer.name) is str and all(type(t) is str for t in layer.inputs)
-            and all(type(t) is str for t in layer.outputs)
-            and (layer.src_type is None or type(layer.src_type) is str))
+    # Plain loops: every layer of every network passes here, and generator expressions
+    # inside all() cost several times as much for a handful of names.
+    if type(layer.name) is not str or (layer.src_type is not None and type(layer.src_type) is not str):
+        return False
+    for t in layer.inputs:
+        if type(t) is not str:
+            return False
+    for t in layer.outputs:
+        if type(t) is not str:
+            return False
+    return True
 
 
 class GraphBuilder:
@@ -273,9 +294,7 @@ class GraphBuilder:
                 ts = edges.setdefault((u, layer.name), [])
                 if t not in ts:
                     ts.append(t)
-        g = nx.DiGraph()
-        g.add_nodes_from((l.name, {"layer": l}) for l in self._layers)
-        g.add_edges_from((u, v, {"tensors": ts}) for (u, v), ts in edges.items())
+        g = _digraph(self._layers, edges)
         order = _stable_topological_order(g, index)
         if order is None:
             cycle = nx.find_cycle(g)
@@ -303,7 +322,9 @@ class GraphBuilder:
             for t, s in zip(layer.outputs, out_shapes):
                 tensors[t] = TensorInfo(t, s, dtype, layer.name)
             shapes[id(layer)] = (layer, in_shapes, tuple(out_shapes))
-        for _u, _v, d in g.edges(data=True):
+        succ = g._succ
+        for u, v in edges:  # each edge's data dict, without networkx's edge view
+            d = succ[u][v]
             d["shapes"] = [tensors[t].shape for t in d["tensors"]]
         consumed = {t for l in self._layers for t in l.inputs}
         outputs = [t for l in (nodes[n]["layer"] for n in order) for t in l.outputs
@@ -319,18 +340,36 @@ class GraphBuilder:
             if len(out_shapes) != len(layer.outputs):
                 raise ShapeError(f"{layer.op} gives {len(out_shapes)} outputs but the layer "
                                  f"names {len(layer.outputs)} tops")
-            out_shapes = tuple(check_shape(s, f"output of {layer.op}") for s in out_shapes)
-            param_shapes = tuple(check_shape(s, f"weights of {layer.op}") for s in param_shapes)
+            out_shapes = check_shapes(out_shapes, "output of", layer.op)
+            param_shapes = check_shapes(param_shapes, "weights of", layer.op)
         except AugurError as e:
             raise e.located(file=self._file(layer), line=self._line(layer),
                             where=f"layer '{layer.name}'")
         return out_shapes, param_shapes
 
 
+def _digraph(layers: list[Layer], edges: dict[tuple[str, str], list[str]]) -> nx.DiGraph:
+    """The networkx graph of the layers (node attr `layer`) and edges (attr `tensors`), its
+    adjacency dicts filled as DiGraph.add_nodes_from / add_edges_from fill them on a new
+    graph (one shared data dict per edge in _succ and _pred), without their per-item
+    checks and attribute merging: building the graph was a quarter of build()."""
+    g = nx.DiGraph()
+    node, succ, pred = g._node, g._succ, g._pred
+    for l in layers:
+        node[l.name] = {"layer": l}
+        succ[l.name] = {}
+        pred[l.name] = {}
+    for (u, v), ts in edges.items():
+        d = {"tensors": ts}
+        succ[u][v] = d
+        pred[v][u] = d
+    return g
+
+
 def _stable_topological_order(g: nx.DiGraph, index: dict[str, int]) -> list[str] | None:
     """Kahn's algorithm, ties broken by declaration order (reports follow the file); None on
     a cycle. networkx's lexicographic sort does the same at several times the cost."""
-    indeg = {n: d for n, d in g.in_degree()}
+    indeg = {n: len(p) for n, p in g._pred.items()}
     heap = [(index[n], n) for n, d in indeg.items() if d == 0]
     heapq.heapify(heap)
     succ = g._succ

@@ -20,8 +20,8 @@ import io
 import json
 import math
 
-from .explore.plots import _plt, roofline_figure
 from .graph import DTYPE_BYTES
+from .plots import pyplot, roofline_figure
 
 BOUND_COLORS = {"compute": "#d62728", "memory": "#1f77b4", "cache": "#2ca02c", "overhead": "#7f7f7f"}
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -160,13 +160,13 @@ def stacked_bar(parts: list[tuple[str, float, str]], width: int = 520, height: i
 
 
 def roofline_svg(est, device, salt: str) -> str:
-    """The roofline chart of explore.plots as inline SVG (text kept as text)."""
+    """The roofline chart of plots.py as inline SVG (text kept as text)."""
     import matplotlib
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt, "font.size": 9}):
         fig = roofline_figure(est, device, figsize=(7.2, 4.6))
         buf = io.StringIO()
         fig.savefig(buf, format="svg", bbox_inches="tight")
-        _plt().close(fig)
+        pyplot().close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE: inline SVG has neither
     return svg.replace("<svg ", '<svg class="roofline" ', 1)

@@ -128,14 +128,18 @@ def group_records(est, by: str) -> list[dict]:
              "dram_bytes": g.dram_bytes, "energy_mj": g.energy_j * 1e3} for g in group_kernels(kernels(est), by)]
 
 
-def kernel_records(est) -> list[dict]:
-    """Kernel rows as plain records (the CSV of `--view kernels`), units in the keys."""
+def kernel_records(est, top: int | None = None) -> list[dict]:
+    """Kernel rows as plain records (the CSV of `--view kernels`, the JSON's "kernels"),
+    units in the keys; in execution order, or with `top` the N slowest, slowest first."""
     t = est.total.time_s
+    ks = kernels(est)
+    if top:
+        ks = sorted(ks, key=lambda k: -k.time_s)[:top]
     return [{"kernel": k.name, "types": k.types, "op": k.op, "output_shape": "x".join(map(str, k.output_shape)),
              "time_ms": k.time_s * 1e3, "time_share": k.time_s / t if t else 0.0, "flops": k.flops, "macs": k.macs,
              "params": k.params, "dram_bytes": k.dram_bytes, "energy_mj": k.energy_j * 1e3, "bound": k.bound,
              **({"algorithm": k.algorithm} if k.algorithm is not None else {})}
-            for k in kernels(est)]
+            for k in ks]
 
 
 def kernel_table(est, top: int | None = None) -> str:

@@ -76,3 +76,35 @@ def fresh_heap() -> None:
     gc.collect()
     if _TRIM is not None:
         _TRIM(0)
+
+
+def interleaved(a, b, rounds: int, before=None) -> dict:
+    """Run a and b alternately `rounds` times each: on a shared machine whose load drifts,
+    both medians then come from the same minutes. `before` (untimed) runs before every call.
+
+    Per call: wall time (perf_counter), CPU time of the process (process_time: user +
+    system, so the kernel's work on the call's page faults counts, and time other
+    processes hold the cores does not) and minor page faults (getrusage). Medians of each,
+    the speed-ups b / a, and every round's figures (ms, faults) for the record."""
+    import resource
+    import statistics
+    import time
+    per = {k: {"wall_s": [], "cpu_s": [], "minflt": []} for k in "ab"}
+    for _ in range(rounds):
+        for key, fn in (("a", a), ("b", b)):
+            if before is not None:
+                before()
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            c1, t1 = time.process_time(), time.perf_counter()
+            per[key]["minflt"].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+            per[key]["wall_s"].append(t1 - t0)
+            per[key]["cpu_s"].append(c1 - c0)
+    med = {f"{k}_{m}": statistics.median(v) for k, d in per.items() for m, v in d.items()}
+    med["wall_speedup"] = med["b_wall_s"] / med["a_wall_s"]
+    med["cpu_speedup"] = med["b_cpu_s"] / med["a_cpu_s"]
+    med["rounds"] = rounds
+    med["per_round"] = {k: {m: [round(x * 1e3, 3) if m.endswith("_s") else x for x in v] for m, v in d.items()}
+                        for k, d in per.items()}
+    return med

@@ -141,16 +141,20 @@ def speedup_rows(benches: list[dict]) -> list[list[str]]:
                      f"{pi.get('tool', '')} {fmt_time(m)}", f"{m / a:.1f}x",
                      "" if tgt is None else f">= {tgt:g}x", met])
         if key in inter:
-            rows.append(_interleaved_row(inter[key], ai, pi, tgt))
+            rows.append(_interleaved_row(inter[key], ai, pi, tgt, "the same, interleaved round by round"))
+        if f"{key}:warm" in inter:
+            rows.append(_interleaved_row(inter[f"{key}:warm"], ai, pi, tgt,
+                                         "the same, interleaved, heap kept warm (onnx-tool's best case: "
+                                         "freed pages reused, none faulted in)"))
     return rows
 
 
-def _interleaved_row(iv: dict, ai: dict, pi: dict, tgt) -> list[str]:
+def _interleaved_row(iv: dict, ai: dict, pi: dict, tgt, label: str) -> list[str]:
     """The interleaved run of a pair: CPU time medians (the process's user + system time,
     so other processes on a shared machine do not count, the kernel's work on the call's
     page faults does), judged against the target; wall time and page faults in the text."""
     sp = iv["cpu_speedup"]
-    what = (f"the same, interleaved round by round, CPU time (wall: {fmt_time(iv['a_wall_s'])} / "
+    what = (f"{label}, CPU time (wall: {fmt_time(iv['a_wall_s'])} / "
             f"{fmt_time(iv['b_wall_s'])}, {iv['wall_speedup']:.1f}x")
     if "a_minflt" in iv:
         what += f"; minor page faults per call: {iv['a_minflt']:,.0f} / {iv['b_minflt']:,.0f}"

@@ -118,7 +118,7 @@ def test_calibrate_writes_a_spec_load_hw_accepts(tiny_spec):
     assert 0 < rt.gemm_peak <= 1 and 0 < rt.mem <= 1
     assert proc.dram_bw_gbs > 0
     # The fit's fusion rules plus ORT's NCHWc layout rule for this CPU's ISA.
-    from augur_sim.engine.ort_layout import nchwc_block
+    from augur_sim.ort_layout import nchwc_block
     b = nchwc_block(machine_info().flags)
     assert set(rt.fusion) == set(FUSION) | ({f"nchwc{b}"} if b else set())
     # The calibration host is recorded for validate to compare with.

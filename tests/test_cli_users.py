@@ -283,5 +283,18 @@ def test_kernel_csv_sums_to_the_total():
     assert sum(float(r["time_ms"]) for r in rows) == pytest.approx(total["time_ms"], rel=1e-9)
     assert sum(int(r["macs"]) for r in rows) == total["macs"]
     assert any(r["types"] == "conv+bn+relu" for r in rows)
-    rc, _, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json --view kernels")
+    # The JSON gives the same kernel rows under "kernels" (beside its per-layer list).
+    rc, js, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json --view kernels")
+    assert rc == 0, err
+    ks = json.loads(js)["kernels"]
+    assert [k["kernel"] for k in ks] == [r["kernel"] for r in rows]
+    assert [k["types"] for k in ks] == [r["types"] for r in rows]
+    assert [k["time_ms"] for k in ks] == pytest.approx([float(r["time_ms"]) for r in rows], rel=1e-6)
+    rc, js, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json --view kernels --top 3")
+    top = json.loads(js)["kernels"]
+    assert rc == 0 and len(top) == 3
+    assert [k["time_ms"] for k in top] == sorted((k["time_ms"] for k in ks), reverse=True)[:3]
+    rc, js, _ = sh("augur estimate resnet18 --hw raspberry_pi_4 --format json --view layers")
+    assert rc == 0 and "kernels" not in json.loads(js) and json.loads(js)["total"] == total
+    rc, _, err = sh("augur estimate resnet18 --hw raspberry_pi_4 --format summary --view kernels")
     assert rc == 2 and "--view" in err

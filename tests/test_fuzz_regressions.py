@@ -392,7 +392,8 @@ def test_empty_list_value_is_refused_before_a_million_network_sweep(capsys):
 
 def test_generated_specs_hold_no_parameter_dicts():
     # the same campaign: a million GenSpecs each holding its sampled dict ran out of memory
-    from augur_sim.explore.generate import generate, sample_params
+    from augur_sim.explore.generate import generate
+    from augur_sim.frontends.generated import sample_params
     specs = generate("resnet", 2000, seed=3)
     assert all(g.given_params is None for g in specs)
     assert specs[1234].params == sample_params("resnet", 3, 1234)

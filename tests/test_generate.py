@@ -5,7 +5,8 @@ import pytest
 
 from augur_sim.counts import count_net
 from augur_sim.errors import AugurError
-from augur_sim.explore.generate import FAMILIES, build, generate, parse_generate, sample_params
+from augur_sim.explore.generate import generate, parse_generate
+from augur_sim.frontends.generated import FAMILIES, build, sample_params
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -36,7 +37,7 @@ def test_every_generated_graph_builds(family):
 
 
 def test_params_stay_in_documented_ranges():
-    from augur_sim.explore import generate as G
+    from augur_sim.frontends import generated as G
     for g in generate("resnet", 40, seed=5):
         p = g.params
         assert p["resolution"] in G.RESNET_RESOLUTIONS
@@ -76,16 +77,17 @@ def test_space_bounds_are_the_documented_ones_and_hold_for_samples(family):
 def test_space_is_bounded_by_the_published_networks():
     """The largest ResNet of the space is ResNet-152 (He et al. 2016) at 256 px; ResNet-18,
     ResNet-50 and MobileNetV2 1.0 are points of the space, count for count."""
-    from augur_sim.explore.generate import _corner, space_bounds
+    from augur_sim.explore.generate import space_bounds
+    from augur_sim.frontends.generated import corner_params
     from augur_sim.frontends import load_net
     r152 = count_net(load_net("resnet152", input_shape=(1, 3, 256, 256))).total
     b = space_bounds("resnet")
     assert (b.macs_max, b.params_max) == (r152.macs, r152.params)
     assert b.macs_max < 16e9 and b.params_max < 61e6      # not the 120 GMACs / 599 M of before
     for zoo, block, depths in (("resnet18", "basic", [2, 2, 2, 2]), ("resnet50", "bottleneck", [3, 4, 6, 3])):
-        p = dict(_corner("resnet", True, block), resolution=224, depths=depths)
+        p = dict(corner_params("resnet", True, block), resolution=224, depths=depths)
         assert _mp(build("resnet", p)) == _mp(load_net(zoo)), zoo
-    p = dict(_corner("mobilenet", False), resolution=224, width_mult=1.0, stem_width=32,
+    p = dict(corner_params("mobilenet", False), resolution=224, width_mult=1.0, stem_width=32,
              widths=[16, 24, 32, 64, 96, 160, 320], depths=[1, 2, 3, 4, 3, 3, 1], expansions=[1] + [6] * 6,
              kernels=[3] * 7, last_width=1280)
     assert _mp(build("mobilenet", p)) == _mp(load_net("mobilenet_v2"))

@@ -294,3 +294,38 @@ def test_batchnorm_identity_check_on_stored_bytes(tmp_path, monkeypatch, scale, 
     assert g.layer("bn").attrs["affine"] is affine
     same_graph(g, full_decode(monkeypatch, p))
     assert full_decode(monkeypatch, p).layer("bn").attrs["affine"] is affine
+
+
+def test_built_graph_equals_networkx_construction():
+    """graph._digraph fills networkx's adjacency directly: the same graph (nodes, edges,
+    attributes, one data dict per edge) as add_nodes_from / add_edges_from build."""
+    import networkx as nx
+
+    from augur_sim.frontends import load_net
+    from augur_sim.graph import _digraph
+    g = load_net("resnet50")
+    layers = [g.layer(n) for n in g.g._node]
+    edges = {(u, v): d["tensors"] for u, v, d in g.g.edges(data=True)}
+    ref = nx.DiGraph()
+    ref.add_nodes_from((l.name, {"layer": l}) for l in layers)
+    ref.add_edges_from((u, v, {"tensors": ts}) for (u, v), ts in edges.items())
+    mine = _digraph(layers, edges)
+    assert nx.utils.graphs_equal(mine, ref)
+    assert list(mine.nodes) == list(ref.nodes) and list(mine.edges) == list(ref.edges)
+    assert all(mine._succ[u][v] is mine._pred[v][u] for u, v in mine.edges)
+    assert list(nx.topological_sort(mine)) and dict(mine.in_degree()) == dict(ref.in_degree())
+
+
+def test_attribute_fast_paths_read_what_onnx_helper_reads():
+    """_attrs reads INT, INTS, FLOAT, FLOATS and STRING attributes directly; the values
+    (and types) are helper.get_attribute_value's, strings decoded."""
+    node = helper.make_node("X", ["a"], ["b"], i=3, f=0.1, s="h\u00e9llo", ints=[1, 2], floats=[0.5, 1.5],
+                            strs=["a", "b"], t=helper.make_tensor("t", T.FLOAT, [1], [1.0]))
+    got = onnx_frontend._attrs(node)
+    for a in node.attribute:
+        want = helper.get_attribute_value(a)
+        if isinstance(want, bytes):
+            want = want.decode()
+        elif isinstance(want, list):
+            want = [x.decode() if isinstance(x, bytes) else x for x in want]
+        assert type(got[a.name]) is type(want) and got[a.name] == want, a.name

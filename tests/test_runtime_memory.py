@@ -9,7 +9,7 @@ import pytest
 
 from augur_sim.engine.gpu_memory import (CachingAllocator, _ncnn_mat_bytes, caffe_memory, cuda_round, cuda_segment,
                                          ncnn_memory, pytorch_memory)
-from augur_sim.engine.ort_layout import conv_plan, mlas_packb_bytes, nchwc_block
+from augur_sim.ort_layout import conv_plan, mlas_packb_bytes, nchwc_block
 from augur_sim.engine.runtime_memory import model_for, ort_memory, ort_weights, runtime_footprint
 from augur_sim.errors import AugurError
 from augur_sim.frontends.yamlnet import load_yamlnet_text

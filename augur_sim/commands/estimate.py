@@ -6,7 +6,7 @@ from ..conventions import DEFAULT
 from ..counts import count_net
 from ..estimator import estimate
 from ..graph import PRECISIONS
-from ..explore.plots import roofline_plot
+from ..plots import roofline_plot
 from ..frontends import list_nets
 from .. import views
 from ..errors import AugurError
@@ -45,9 +45,9 @@ def cmd_estimate(args):
     view = args.view or "kernels"
     if view == "layers" and (top or group_by):
         raise AugurError("--top and --group-by rank and group executed kernels; drop --view layers")
-    if args.view is not None and args.format in ("json", "summary"):
-        raise AugurError(f"--view shapes the table and CSV; --format {args.format} has its own layout "
-                         f"(JSON carries every layer, with fused_into naming its kernel)")
+    if args.view is not None and args.format == "summary":
+        raise AugurError("--view shapes the table, CSV and JSON; --format summary has its own layout "
+                         "(one row per kernel)")
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
@@ -59,6 +59,10 @@ def cmd_estimate(args):
         d = est.to_dict()
         if group_by:
             d["groups"] = views.group_records(est, group_by)
+        if args.view == "kernels":
+            # The executed kernels as the table lists them (fused layers folded into their
+            # host), beside the per-layer list every JSON carries; --top N: the N slowest.
+            d["kernels"] = views.kernel_records(est, top)
         emit(dumps(d), args.out)
     elif args.format == "csv":
         if group_by:
@@ -129,7 +133,8 @@ def register(sub):
     p.add_argument("--view", choices=["kernels", "layers"], default=None,
                    help="table: one row per executed kernel, its fused BN/activations named in its type "
                         "(conv+bn+relu) (default), or one row per layer as the descriptor lists them; "
-                        "CSV: --view kernels gives kernel rows (default: layer rows)")
+                        "CSV: --view kernels gives kernel rows (default: layer rows); JSON: --view kernels "
+                        "adds a 'kernels' list (with --top N, the N slowest) to the per-layer one")
     p.add_argument("--plot", default=None, help="write a roofline chart (PNG) here")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_estimate)

@@ -124,7 +124,12 @@ def schedule(graph: LayerGraph, eb: int):
 
 
 def _sizes(graph: LayerGraph, eb: int) -> dict[str, int]:
-    return {t: info.elems * eb for t, info in graph.tensors.items()}
+    """Bytes of every tensor at `eb` bytes an element, once per graph (both policies use it)."""
+    cache = per_graph(graph, "tensor_bytes")
+    size = cache.get(eb)
+    if size is None:
+        size = cache[eb] = {t: info.elems * eb for t, info in graph.tensors.items()}
+    return size
 
 
 def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str]:

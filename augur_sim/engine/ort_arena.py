@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 from ..graph import LayerGraph
 from ..ops import registry
-from .ort_layout import conv_plan, round_up
+from ..ort_layout import conv_plan, round_up
 
 ARENA_ALIGN_BYTES = 256
 INITIAL_REGION_BYTES = 1 << 20

@@ -24,9 +24,9 @@ import numpy as np
 
 from ..errors import AugurError
 from ..graph import DTYPE_BYTES, LayerGraph
+from ..ort_layout import conv_plan, mlas_packb_bytes
 from . import gpu_memory, ort_arena
 from .memory import MiB, RuntimeFootprint, im2col_bytes
-from .ort_layout import conv_plan, mlas_packb_bytes
 
 MODELS = ("onnxruntime", "pytorch", "caffe", "ncnn", "tensors")
 

@@ -30,13 +30,14 @@ from ..errors import AugurError
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
+from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import _available_names
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
-from .generate import GenSpec, generate
+from .generate import generate
 
 KEY = ("net", "hw", "processor", "batch", "precision")
 MAX_BATCH = 1 << 16

@@ -8,21 +8,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AugurError
-from .plots import _plt, _save
+from ..plots import pyplot, save_figure
 
 MAX_HEATMAP_NETS = 60  # beyond this a heatmap row is under a pixel; the fastest/slowest are kept
 
 
 def whatif_plot(g, path) -> None:
     """Write whatif_figure(g) to `path` (PNG, PDF or SVG)."""
-    _save(whatif_figure(g), path)
+    save_figure(whatif_figure(g), path)
 
 
 def whatif_figure(g):
     """Total time against the first --vary key, one line per value of the other keys; the
     point where the compute-bound share crosses 50 % is marked, each bound written on the
     side of the mark where it holds."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 5))
     x = np.array(g.axes[0].values, dtype=float)
     t = (g.time_s * 1e3).reshape(g.shape)
@@ -85,7 +85,7 @@ def _records(table, pair, extra=()):
 
 def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -> str:
     """Latency (log colour) of networks (rows) by devices (columns), a panel per batch/precision."""
-    plt = _plt()
+    plt = pyplot()
     pairs = _select(table, batch, precision)[:max_panels]
     fig, axes = plt.subplots(1, len(pairs), figsize=(2 + 6 * len(pairs), 8), squeeze=False,
                              layout="constrained")
@@ -112,7 +112,7 @@ def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -
                         ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=6, color="w")
         ax.set_title(f"batch {pair[0]}, {pair[1]}: latency ms (log colour){note}", fontsize=8)
         fig.colorbar(im, ax=ax, label="log10 latency (ms)")
-    _save(fig, path)
+    save_figure(fig, path)
     return str(path)
 
 
@@ -189,7 +189,7 @@ def pareto_front(macs: np.ndarray, time_ms: np.ndarray) -> np.ndarray:
 def pareto_plot(table, path, batch=None, precision=None, x: str = "latency_ms", y: str = "macs",
                 labels: str = "front") -> str:
     """Write pareto_figure(...) to `path` (PNG, PDF or SVG)."""
-    _save(pareto_figure(table, batch, precision, x, y, labels), path)
+    save_figure(pareto_figure(table, batch, precision, x, y, labels), path)
     return str(path)
 
 
@@ -203,7 +203,7 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     my, dy = parse_axis(y, "--pareto-y")
     if labels not in LABEL_MODES:
         raise AugurError(f"--pareto-labels must be one of {', '.join(LABEL_MODES)}, got '{labels}'")
-    plt = _plt()
+    plt = pyplot()
     pair = _select(table, batch, precision)[0]
     extra = sorted(set(mx.columns + my.columns) - {"time_ms", "macs", "batch"})
     recs = _records(table, pair, extra)

@@ -1,4 +1,5 @@
-"""Frontends: descriptor files -> LayerGraph. ``load_net`` picks one by file suffix.
+"""Frontends: descriptor files -> LayerGraph. ``load_net`` picks one by file suffix (or builds
+a generated network from its name, generated.py).
 
 Each reader is imported when a file of its type is read (the READERS table): a YAML net
 does not import the ONNX, Caffe and ncnn readers (start-up compiles and runs less code).
@@ -7,12 +8,11 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 from pathlib import Path
 
 from ..errors import AugurError
-from ..explore.generate import generate
 from ..graph import LayerGraph, check_batch, rebatch
+from .generated import parse_name
 
 # Descriptor suffix -> (module under augur_sim.frontends, its reader).
 READERS: dict[str, tuple[str, str]] = {
@@ -28,9 +28,6 @@ def reader(suffix: str):
     """The function that reads a descriptor with this suffix (its module imported now)."""
     mod, fn = READERS[suffix]
     return getattr(importlib.import_module(f"augur_sim.frontends.{mod}"), fn)
-
-# Names of generated networks: FAMILY-sSEED-INDEX (explore/generate.py, GenSpec.name).
-_GENERATED = re.compile(r"^(resnet|mobilenet)-s(\d{1,18})-(\d{1,9})$")
 
 REPO_NETS = Path(__file__).resolve().parents[2] / "nets"
 SUFFIXES = tuple(READERS)
@@ -70,14 +67,13 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
     """Load a network by path or zoo name; optionally override batch or the input shape."""
     if batch is not None:
         check_batch(batch)
-    gen = _GENERATED.match(str(spec)) if not isinstance(spec, LayerGraph) else None
+    gen = parse_name(str(spec)) if not isinstance(spec, LayerGraph) else None
     if isinstance(spec, LayerGraph):
         graph = spec
     elif gen is not None and not Path(str(spec)).exists():
         # A generated network by the name `sweep --generate` gives it (FAMILY-sSEED-INDEX):
-        # the same seed and index rebuild the same network anywhere.
-        fam, seed, index = gen.group(1), int(gen.group(2)), int(gen.group(3))
-        graph = generate(fam, 1, seed, start=index)[0].graph(batch or 1)
+        # the same seed and index rebuild the same network anywhere (frontends/generated.py).
+        graph = gen.graph(batch or 1)
         if input_shape is not None:
             raise AugurError("--input-shape does not apply to a generated network (its resolution is "
                              "part of the design)", where=str(spec))

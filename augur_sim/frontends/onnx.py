@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
-from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shape
+from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shapes
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops.facts import ONNX_KINDS
 from ..ops import (
@@ -62,7 +62,7 @@ class _Const:
     __slots__ = ("shape", "_proto", "_value", "_lazy")
 
     def __init__(self, shape, proto=None, value=None, lazy=None):
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = tuple(map(int, shape))
         self._proto = proto
         self._value = value
         self._lazy = lazy
@@ -153,11 +153,17 @@ def _attrs(node) -> dict:
         # The common kinds directly (helper.get_attribute_value's chain of tests costs
         # more than the rest of translating a node); everything else through it.
         k = a.type
-        if k == 2 and not a.ref_attr_name:
-            out[a.name] = a.i
-            continue
-        if k == 7 and not a.ref_attr_name:
-            out[a.name] = list(a.ints)
+        if 0 < k < 8 and k not in (4, 5) and not a.ref_attr_name:
+            if k == 2:  # INT
+                out[a.name] = a.i
+            elif k == 7:  # INTS
+                out[a.name] = list(a.ints)
+            elif k == 1:  # FLOAT (a BN's epsilon, an activation's alpha)
+                out[a.name] = a.f
+            elif k == 3:  # STRING
+                out[a.name] = a.s.decode("utf-8", "replace")
+            else:  # FLOATS (6)
+                out[a.name] = list(a.floats)
             continue
         v = helper.get_attribute_value(a)
         if isinstance(v, bytes):
@@ -244,13 +250,14 @@ class _Ctx:
     def emit(self, op: str, attrs: dict, inputs, outputs, src_type: str, suffix: str | None = None) -> str:
         name = self.unique(self.node if suffix is None else f"{self.node}/{suffix}")
         inputs, outputs = tuple(inputs), tuple(outputs)
-        in_shapes = tuple(self.dyn(t) for t in inputs)
+        shapes = self.shapes
+        in_shapes = tuple([shapes[t] if t in shapes else self.dyn(t) for t in inputs])
         try:
             out_shapes, param_shapes = registry.get(op).infer(attrs, in_shapes)
             if len(out_shapes) != len(outputs):
                 raise ShapeError(f"{op} gives {len(out_shapes)} outputs, the node names {len(outputs)}")
-            out_shapes = tuple(check_shape(s, f"output of {op}") for s in out_shapes)
-            param_shapes = tuple(check_shape(s, f"weights of {op}") for s in param_shapes)
+            out_shapes = check_shapes(out_shapes, "output of", op)
+            param_shapes = check_shapes(param_shapes, "weights of", op)
         except AugurError as e:
             raise e.located(file=self.file, where=f"node '{self.node}'")
         # The builder reuses these shapes instead of running the same rules again (and
@@ -1217,8 +1224,9 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     c = _Ctx(file, b, opset, onnx_shapes, lenient)
     c.stored_shapes = stored
     c.lazy = lazy
+    consts = c.consts
     for t in graph.initializer:
-        c.consts[t.name] = _Const(tuple(t.dims), proto=t, lazy=lazy)
+        consts[t.name] = _Const(t.dims, t, None, lazy)  # positional: 300 of them in a ResNet-50
     for name, shape, dtype in inputs:
         c.names.add(name)
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
@@ -1238,9 +1246,9 @@ def _translate(c: _Ctx, node, index: int) -> None:
     a = _attrs(node)
     if node.domain not in ("", "ai.onnx"):
         return _unsupported(c, node, f"custom-domain op '{node.domain}::{op}'")
-    ins = [t for t in node.input if t]
     try:
-        if op in FOLDABLE and ins and all(c.is_const(t) for t in ins) and op not in ("Constant", "Shape"):
+        ins = [t for t in node.input if t] if op in FOLDABLE else None
+        if ins and all(c.is_const(t) for t in ins) and op not in ("Constant", "Shape"):
             for t in ins:  # sizes checked before any value is read
                 if c.consts[t].size > MAX_FOLD_ELEMS:
                     raise c.err(f"{op} on a constant of {c.consts[t].size} elements: folding is limited "

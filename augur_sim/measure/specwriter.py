@@ -11,8 +11,8 @@ import numpy as np
 from ..errors import AugurError
 from ..fileio import atomic_path, check_writable
 from ..hw import check_hw
+from ..ort_layout import nchwc_block
 from ..report import table
-from ..engine.ort_layout import nchwc_block
 from .hostcheck import host_facts
 from .calibrate import FUSION, RUNTIME, Calibration, spec_caches
 from .machine import machine_label
@@ -62,7 +62,7 @@ def _q(s: str) -> str:
 
 
 def _nchwc_rule(m) -> tuple:
-    """ORT's NCHWc layout rule for this CPU (MLAS block by ISA; engine/ort_layout.py)."""
+    """ORT's NCHWc layout rule for this CPU (MLAS block by ISA; ort_layout.py)."""
     b = nchwc_block(m.flags)
     return (f"nchwc{b}",) if b else ()
 

@@ -8,10 +8,18 @@ from .registry import OpDef, register
 
 
 def _geometry(attrs, op):
-    kh, kw = (pos_int(k, f"{op} kernel size") for k in attrs["kernel"])
-    sh, sw = (pos_int(s, f"{op} stride") for s in attrs.get("stride", (1, 1)))
-    dh, dw = (pos_int(d, f"{op} dilation") for d in attrs.get("dilation", (1, 1)))
-    pt, pl, pb, pr = (pos_int(p, f"{op} pad", allow_zero=True) for p in attrs.get("pad", (0, 0, 0, 0)))
+    kernel, stride = attrs["kernel"], attrs.get("stride", (1, 1))
+    dilation, pad = attrs.get("dilation", (1, 1)), attrs.get("pad", (0, 0, 0, 0))
+    # Fast path (every conv of every network passes here): plain positive ints of the
+    # right counts; anything else goes through pos_int, which says what is wrong.
+    if len(kernel) == len(stride) == len(dilation) == 2 and len(pad) == 4 \
+            and all(type(v) is int and v > 0 for v in (*kernel, *stride, *dilation)) \
+            and all(type(v) is int and v >= 0 for v in pad):
+        return (*kernel, *stride, *dilation, *pad)
+    kh, kw = (pos_int(k, f"{op} kernel size") for k in kernel)
+    sh, sw = (pos_int(s, f"{op} stride") for s in stride)
+    dh, dw = (pos_int(d, f"{op} dilation") for d in dilation)
+    pt, pl, pb, pr = (pos_int(p, f"{op} pad", allow_zero=True) for p in pad)
     return kh, kw, sh, sw, dh, dw, pt, pl, pb, pr
 
 

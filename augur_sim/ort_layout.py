@@ -1,8 +1,9 @@
 """What ONNX Runtime's CPU provider does to a network's convolutions and weights.
 
-Shared by the ORT memory model (augur_sim/engine/runtime_memory.py) and the time model:
-whether a convolution runs as an MLAS NCHWc kernel or as ORT's generic Conv decides
-both how its weights are stored and how fast it runs.
+Shared by the lowering (its layout-conversion kernels), the ORT memory models
+(augur_sim/engine/runtime_memory.py, ort_arena.py) and the spec writer: whether a convolution
+runs as an MLAS NCHWc kernel or as ORT's generic Conv decides both how its weights are stored
+and how fast it runs. It imports nothing, so it sits in the lowering stage, below the engine.
 
 The NCHWc rewrite (onnxruntime/core/optimizer/nchwc_transformer.cc, applied at
 ORT_ENABLE_ALL on x86 with AVX2/AVX-512) replaces a Conv by com.microsoft.nchwc.Conv with

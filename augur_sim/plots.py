@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
-from ..errors import AugurError
-from ..fileio import atomic_path
-from ..hw import load_hw
+from .engine.hwrow import H_BW, H_DRAM_BW, H_MEM_EFF, H_NLEV, H_PEAK, hw_row, pick_processor, pick_runtime
+from .errors import AugurError
+from .fileio import atomic_path
+from .hw import load_hw
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend, imported on first use (matplotlib is optional)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
-def _save(fig, path) -> None:
-    plt = _plt()
+def save_figure(fig, path) -> None:
+    """Write `fig` to `path` (.png, .pdf or .svg) atomically and close it."""
+    plt = pyplot()
     fmt = str(path).rsplit(".", 1)[-1].lower() if "." in str(path) else "png"
     if fmt not in ("png", "pdf", "svg"):
         raise AugurError(f"plot file must end in .png, .pdf or .svg, got '{path}'")
@@ -29,7 +31,7 @@ def _save(fig, path) -> None:
 def roofline_plot(est, hw, path) -> None:
     """Roofs of the processor (peak compute, DRAM and cache bandwidths) and every kernel as
     a point at (FLOPs / DRAM byte, achieved FLOP/s), sized by its share of the time."""
-    _save(roofline_figure(est, hw), path)
+    save_figure(roofline_figure(est, hw), path)
 
 
 def roofline_figure(est, hw, figsize=(8, 5.5)):
@@ -38,7 +40,7 @@ def roofline_figure(est, hw, figsize=(8, 5.5)):
     proc = pick_processor(device, est.processor)
     row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads,
                  getattr(est, "cores", None))
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=figsize)
     pts = [(l.flops / l.dram_bytes, l.flops / l.time_s, l.time_s, l.bound, l.name)
            for l in est.layers if l.fused_into is None and l.time_s > 0 and l.dram_bytes > 0 and l.flops > 0]
