@@ -30,7 +30,11 @@ CLASS_NAMES = ("noop", "gemm", "direct", "stream")
 (C_CLS, C_M, C_N, C_K, C_GCOUNT, C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_W_BYTES, C_IM2COL,
  C_CH, C_KH, C_KW, C_HIN, C_WIN, C_HOUT, C_WOUT, C_SH, C_SW, C_BATCH, C_ELEM_BYTES,
  C_WSHARED, C_TRANS, C_POW) = range(24)
-NCOLS = 24
+# Row-wise reductions (softmax, LayerNorm): 1. They pass over their input more than once
+# (max/sum or mean/variance, then normalise), which the GPU kernel model costs apart from
+# one-pass element-wise streams (engine/gpu_algos.stream_time).
+C_REDUCE = 24
+NCOLS = 25
 
 # Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
 # hardware spec. A chain is fused only along single-consumer edges.
@@ -189,6 +193,8 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
             te, tp = transcendentals_per_elem(graph.layer(n))
             r[C_TRANS] += te * by_name[n].counts.out_elems
             r[C_POW] += tp * by_name[n].counts.out_elems
+        if host.op in ("softmax", "layernorm"):
+            r[C_REDUCE] = 1.0
         cls = _classify(host, hc)
         if cls == DIRECT and _generic_conv(host, hc, fusion):
             cls = GEMM

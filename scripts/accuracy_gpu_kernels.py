@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 from augur_sim.measure import gpu_corpus as gc  # noqa: E402
 from augur_sim.measure import gpu_fit as gf  # noqa: E402
 from augur_sim.measure import gpu_tiles as gt  # noqa: E402
-from augur_sim.engine.gpu_algos import ALGO_NAMES, CONV_ALGOS, SGEMM_TILES, TC_TILES  # noqa: E402
+from augur_sim.engine.gpu_algos import ALGO_NAMES, CONV_ALGOS, IGEMM_TILES, SGEMM_TILES, TC_TILES  # noqa: E402
 from augur_sim.hw import load_hw  # noqa: E402
-from augur_sim.hw.kmodel import PARAM_NAMES  # noqa: E402
+from augur_sim.hw.kmodel import HBM_ARCHS, PARAM_NAMES  # noqa: E402
 from augur_sim.hw.power import sustained_clock_ghz  # noqa: E402
 
 ARGS = argparse.Namespace(shared="")
@@ -215,8 +215,9 @@ def main():
                  f"(corpora/neusight, PyTorch 2.1 fp32, CUDA events): {len(sample.op)} rows, at most "
                  f"{args.per_op_device} per (op, GPU), numpy default_rng({args.seed}); GPUs: "
                  f"{', '.join(devices)}; mean |log error| {l0:.3f} -> {l1:.3f}. Not fitted: 'dw' "
-                 f"(no depthwise conv in the corpus): an estimate; 'overlap_p' held at 1 (fitted, it worsened "
-                 f"the leave-one-GPU-out element-wise errors)\"",
+                 f"(no depthwise conv in the corpus) and 'gap_us' (not identifiable from eager timings): "
+                 f"estimates (gpu_fit.NOT_FITTED). Loss: mean over (op class, GPU) of the median |log error|; "
+                 f"kernel parameters on kernel-bound rows, floor parameters on every row\"",
                  "classes:",
                  "  all:",
                  "    # One class: the corpus has one GPU per SM architecture, so a class per",
@@ -253,7 +254,18 @@ def main():
                f"(conv algorithm choice and work, GEMM tiles, waves, split-K, bandwidth kernels, launch floor, "
                f"power-limited clock of GEMMs and convs); "
                f"{len(PARAM_NAMES) - len(gf.NOT_FITTED)} fitted parameters, one set for every architecture "
-               f"(`hwspecs/fits/pytorch.yaml`).", "",
+               f"except the streams' fraction of DRAM bandwidth, which has one figure per memory class "
+               f"(`mem`: GDDR parts and Pascal's HBM2; `mem_hbm`: the HBM architectures "
+               f"{', '.join(HBM_ARCHS)}, whose Volta-or-later memory controller NVIDIA's V100 whitepaper "
+               f"credits with 1.5x GP100's delivered bandwidth) (`hwspecs/fits/pytorch.yaml`). Not fitted: "
+               f"{', '.join(gf.NOT_FITTED)} (estimates; `augur_sim/measure/gpu_fit.py` says why).", "",
+               "Fit (`augur_sim/measure/gpu_fit.fit`): the loss is the mean over (op class, GPU) of the "
+               "median |log(predicted / measured)|, what the targets measure. The eager host's dispatch "
+               "floor belongs to the machine that timed the corpus, not to its GPU (the hosts' floors "
+               "differ by up to 1.7x), so it is fitted apart: the floor parameters "
+               f"({', '.join(gf.FLOOR_PARAMS)}) on every row, the kernel parameters only on the rows at "
+               f"least {gf.KERNEL_BOUND_X:g}x the fastest time of their op on their GPU, alternating; "
+               "a slow host's floor-bound rows then cannot drag a GPU figure.", "",
                f"Fit sample: {len(sample.op)} rows (at most {args.per_op_device} per op and GPU, numpy "
                f"`default_rng({args.seed})`); evaluation: {len(ev.op)} rows "
                f"({eval_what}). "
@@ -278,9 +290,14 @@ def main():
                 + ", ".join(f"{int(a)}x{int(b)}" for a, b in SGEMM_TILES) + " (CUDA cores; tensor cores: "
                 + ", ".join(f"{int(a)}x{int(b)}" for a, b in TC_TILES)
                 + ") and split-K 1-64 while the tiles leave SMs idle (the corpus' linear rows show sgemm "
-                "kernels with grid z up to the SM count); tiles run in waves of one per SM. An eager op "
+                "kernels with grid z up to the SM count); tiles run in waves of one per SM. cuDNN's "
+                "CUDA-core implicit GEMM takes its own tiles, "
+                + ", ".join(f"{int(a)}x{int(b)}" for a, b in IGEMM_TILES)
+                + " (output pixels x channels: the scudnn_128x32/64/128 kernels and their grids), and "
+                "never splits K (grid z = 1 on every such corpus row). Softmax and LayerNorm read their "
+                f"input `norm_passes` = {params['norm_passes']:.3g} times over. An eager op "
                 "costs the p-norm of the host's dispatch floor and the kernel plus the GPU-side gap "
-                f"(`gap_us` = {params['gap_us']:.3g} us; p = {params['overlap_p']:.3g} for bandwidth "
+                f"(`gap_us` = {params['gap_us']:.3g} us, an estimate; p = {params['overlap_p']:.3g} for bandwidth "
                 f"kernels, {params['overlap_mm_p']:.3g} for cuDNN/cuBLAS calls; p = 1 would add them, a "
                 "large p take the longer): short kernels hide behind the dispatch, long ones hide it.", ""]
         doc += ["## Conv algorithm census (the corpus' main kernel names)", ""] + census(ev)

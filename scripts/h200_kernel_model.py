@@ -96,9 +96,9 @@ def main():
            "*before* = the legacy runtimes fitted on the H200's own microbenchmarks (`legacy-h200fit-*`, "
            "docs/ACCURACY_GPU.md); *after* = the kernel model with parameters fitted only on the NeuSight "
            "corpus (five older GPUs, never the H200), fp32 convs in FP32 as measured. Under a CUDA graph "
-           "each kernel costs its time plus the GPU-side gap `gap_us` fitted on the corpus (the intercept "
-           "of its long kernels, which hide the eager host dispatch), with `graph_floor_us` (2 us, an "
-           "estimate) as the minimum. "
+           "each kernel costs its time plus the GPU-side gap `gap_us` (2 us, an estimate: eager timings "
+           "cannot separate it from the host's launch work), with `graph_floor_us` (2 us, an estimate) "
+           "as the minimum. "
            "Written by `scripts/h200_kernel_model.py`.", ""]
     for run, new_rt, old_rt in RUNS:
         rows = errors(run, new_rt, old_rt, Path(args.shared))

@@ -268,11 +268,15 @@ def test_event_timed_op_overlaps_host_floor_and_kernel_plus_gap():
     from augur_sim.engine.gpu_algos import op_time
     h = row()
     h[H.P_GAP] = 3e-6
+    h[H.P_LAT] = 0.0       # the eager enqueue latency: checked apart below
     # p = 1: floor and kernel add; p = 2: their Euclidean norm; a large p: the longer one.
     assert op_time(27e-6, 30e-6, 1.0, h) == pytest.approx(60e-6)
     assert op_time(37e-6, 30e-6, 2.0, h) == pytest.approx(50e-6)
     assert op_time(1e-6, 30e-6, 64.0, h) == pytest.approx(30e-6, rel=1e-3)
     assert op_time(100e-6, 30e-6, 64.0, h) == pytest.approx(103e-6, rel=1e-3)
+    # Eager: a long kernel also shows the host's enqueue latency on top of the gap.
+    h[H.P_LAT] = 4e-6
+    assert op_time(100e-6, 30e-6, 64.0, h) == pytest.approx(107e-6, rel=1e-3)
     g = gf.hw_rows(["nvidia_h200"], "pytorch-cudagraph", dict(PARAMS, gap_us=3.0))[0]
     # A graph replay: no host dispatch, only a 2 us minimum; every kernel pays the gap.
     assert g[H.P_FLOOR] == pytest.approx(2e-6)

@@ -43,8 +43,9 @@ What a kernel costs here (all times in seconds, per hardware row h):
   half the L2),
   or FP32-lane work (FLOPs + P_TRANS per exp-class evaluation + P_POW per pow) at P_ALU,
   whichever is longer.
-- An op's time is max(host floor, kernel + P_GAP) (op_time): P_GAP is the GPU-side cost of
-  every kernel (launch latency, ramp, tail); the floor is eager PyTorch's host dispatch,
+- An op's time is the p-norm of (host floor, kernel + P_GAP + P_LAT) (op_time): P_GAP is
+  the GPU-side cost of every kernel (launch latency, ramp, tail), P_LAT the eager host's
+  enqueue latency a long kernel still shows; the floor is eager PyTorch's host dispatch,
   P_FLOOR, times P_FLIN for an addmm, P_FCONV for a cuDNN conv, P_FNORM for a normalisation
   with parameters. An op that runs several kernels (non-fused Winograd, split-K, layout
   transposes) pays P_KGAP per extra kernel. Under a CUDA graph there is no host dispatch:
@@ -74,6 +75,7 @@ from ..lowering import (
     C_N,
     C_OUT_BYTES,
     C_POW,
+    C_REDUCE,
     C_SH,
     C_SW,
     C_TRANS,
@@ -109,7 +111,9 @@ from .hwrow import (
     P_KGAP,
     P_KHALF,
     P_L2X,
+    P_LAT,
     P_MEM,
+    P_NORMX,
     P_POW,
     P_TRANS,
     P_WINO,
@@ -140,6 +144,10 @@ SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [
                         [64, 32], [32, 64]], dtype=np.float64)
 TC_TILES = np.array([[256, 128], [128, 256], [128, 128], [128, 64], [64, 128], [64, 64]],
                     dtype=np.float64)
+# cuDNN's CUDA-core implicit-GEMM kernels (scudnn_128x32/64/128_*): 128 output pixels by
+# 32, 64 or 128 output channels per CTA (the corpus' grids: x = ceil(pixels / 128),
+# y = ceil(channels / NN)), in the conv GEMM's (M = pixels, N = channels) orientation.
+IGEMM_TILES = np.array([[128, 32], [128, 64], [128, 128]], dtype=np.float64)
 SPLITS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 # kernel_time's `force` for a GEMM row: FORCE_GEMM + 100 * (SGEMM_TILES index) + split-K.
 FORCE_GEMM = 1000
@@ -182,10 +190,13 @@ def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h):
 
 
 @numba.njit(cache=True)
-def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split=0.0):
+def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split=0.0, max_split=64.0,
+              cudnn=False):
     """Fastest tile/split candidate for `count` GEMMs of M x N x K (no launch floor).
-    fixed_tiles: 0 = the library's candidates; >0 = only SGEMM_TILES[fixed_tiles - 1]."""
-    tiles_tab = TC_TILES if tc > 0.0 else SGEMM_TILES
+    fixed_tiles: 0 = the library's candidates; >0 = only SGEMM_TILES[fixed_tiles - 1].
+    max_split: the largest split-K the kernel family uses (1: it never splits).
+    cudnn: CUDA-core candidates are cuDNN's implicit-GEMM tiles (IGEMM_TILES)."""
+    tiles_tab = TC_TILES if tc > 0.0 else (IGEMM_TILES if cudnn else SGEMM_TILES)
     best = 1e300
     sms = h[H_UNITS]
     for i in range(tiles_tab.shape[0]):
@@ -202,7 +213,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             # Split-K only pays while tiles leave SMs idle and each slice keeps some depth.
             # cuBLAS's sgemm kernels split too: a third of the corpus' linear rows ran with
             # grid z > 1 (up to the SM count) on every GPU.
-            if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0):
+            if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0 or s > max_split):
                 break
             t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
             best = min(best, t)
@@ -248,8 +259,12 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
     best = 1e300
     algo = ALGO_IGEMM
     if force < 0 or force == ALGO_IGEMM:
+        # cuDNN's CUDA-core implicit-GEMM kernels do not split K: every scudnn_128x* row of
+        # the corpus (fp32, all four conv GPUs) ran with grid z = 1, so a conv with few output
+        # tiles leaves SMs idle rather than cutting its reduction. (The corpus has no
+        # tensor-core conv, so those keep the split-K candidates.)
         best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
-                         eb, h, 0)
+                         eb, h, 0, 0.0, 64.0 if tc > 0.0 else 1.0, True)
         if tc > 0.0:
             best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
     wino_ok = kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
@@ -289,11 +304,13 @@ def op_time(t_kernel, floor, p, h):
     is the time); near the crossover the two partly overlap. The corpus' element-wise times
     show this shape (flat at the floor, a soft knee, then bytes / bandwidth), so the op
     costs the p-norm of the floor and the kernel plus its GPU-side gap (launch latency and
-    tail: P_GAP): p = 1 adds them, a large p takes the longer. p is fitted per kind:
+    tail: P_GAP) plus, eager only, the host's enqueue latency that even a long kernel shows
+    after its start event (P_LAT: the corpus' long element-wise kernels sit 14-24 us above
+    bytes / bandwidth): p = 1 adds them, a large p takes the longer. p is fitted per kind:
     P_OVL for bandwidth kernels, P_OVLMM for cuDNN/cuBLAS calls, whose per-call host setup
     the corpus shows adding to the kernel rather than hiding behind it. A CUDA-graph replay
     has no dispatch: its floor is the runtime's minimum per-kernel time."""
-    k = t_kernel + h[P_GAP]
+    k = t_kernel + h[P_GAP] + h[P_LAT]
     hi = max(floor, k)
     if hi <= 0.0:
         return 0.0
@@ -332,7 +349,12 @@ def kernel_time(r, h, force):
         t_m = ws / resident_bw(ws, h)
         t_c = r[C_FLOPS] / (h[H_UNITS] * h[H_SM_FP32] * h[P_DW])
         return op_time(max(t_m, t_c), floor, h[P_OVL], h), t_c > t_m, ALGO_DW
-    t = stream_time(r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES], r[C_FLOPS], r[C_TRANS], r[C_POW], h)
+    in_b = r[C_IN_BYTES]
+    if r[C_REDUCE] > 0.0:
+        # softmax / LayerNorm: the input is read P_NORMX times over (statistics, then the
+        # normalisation), so it does not pull the one-pass streams' bandwidth fraction.
+        in_b *= h[P_NORMX]
+    t = stream_time(in_b, r[C_OUT_BYTES], r[C_W_BYTES], r[C_FLOPS], r[C_TRANS], r[C_POW], h)
     if r[C_W_BYTES] > 0.0:
         floor *= h[P_FNORM]            # normalisations with their own parameter tensors
     return op_time(t, floor, h[P_OVL], h), False, ALGO_STREAM

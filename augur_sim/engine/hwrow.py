@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import AugurError
 from ..hw.model import Cache
 from ..hw.placement import place, private_caches
-from ..hw.kmodel import PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
+from ..hw.kmodel import HBM_ARCHS, PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
 from ..hw.power import sustained_clock_ghz
 
 MAX_LEVELS = 3
@@ -34,7 +34,15 @@ P_GAP = 60
 # (1: they add; large: the longer one; engine/gpu_algos.op_time).
 # (P_OVL: bandwidth kernels; P_OVLMM: cuDNN / cuBLAS calls).
 P_OVL, P_OVLMM = 61, 62
-NHW = 63
+# Fraction of DRAM bandwidth streams reach on the HBM parts with Volta-or-later memory
+# controllers (hw/kmodel.HBM_ARCHS); fill_kernel_model copies it into P_MEM for those.
+P_MEMH = 63
+# Softmax / LayerNorm rows (lowering C_REDUCE): input passes, a multiple of the bytes read.
+P_NORMX = 64
+# Eager PyTorch only: the host-side latency a long kernel still shows after its start event
+# (the enqueue before it); 0 under a CUDA graph, where the GPU-side gap P_GAP remains.
+P_LAT = 65
+NHW = 66
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -177,12 +185,15 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     r[H_L2_BW] = shared[-1].bw_gbs * 1e9 if shared else proc.dram_bw_gbs * 1e9
     for name, col, scale in PARAMS:
         r[_KM_COLUMNS[col]] = float(params[name]) * scale
+    if proc.arch in HBM_ARCHS:
+        r[P_MEM] = r[P_MEMH]
     if rt.graph_floor_s > 0.0:
         # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
         r[P_FLOOR] = rt.graph_floor_s
         r[P_KGAP] = min(r[P_KGAP], max(r[P_GAP], rt.graph_floor_s))
         r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
         r[P_OVL] = r[P_OVLMM] = 8.0      # the floor is a minimum kernel time, not host work
+        r[P_LAT] = 0.0                   # no host enqueue before each kernel
     # The generic columns still drive energy and the bound labels; its overhead column is
     # the floor, which the kernel model already charges.
     r[H_OVERHEAD] = 0.0

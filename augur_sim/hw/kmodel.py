@@ -24,7 +24,8 @@ PARAMS = (
     ("khalf", "P_KHALF", 1.0),      # GEMM depth halving it
     ("igemm", "P_IGEMM", 1.0),      # implicit-GEMM conv: fraction of a GEMM's efficiency
     ("wino", "P_WINO", 1.0),        # fused Winograd: fraction of a GEMM's efficiency
-    ("mem", "P_MEM", 1.0),          # fraction of DRAM bandwidth streams reach
+    ("mem", "P_MEM", 1.0),          # fraction of DRAM bandwidth streams reach (GDDR, Pascal HBM2)
+    ("mem_hbm", "P_MEMH", 1.0),     # ... on the HBM architectures of HBM_ARCHS
     ("l2x", "P_L2X", 1.0),          # fraction of the spec's L2 bandwidth a resident set gets
     ("floor_us", "P_FLOOR", 1e-6),  # launch/latency floor per op (eager, event-timed)
     ("kgap_us", "P_KGAP", 1e-6),    # each further kernel of a multi-kernel op
@@ -45,8 +46,24 @@ PARAMS = (
     # Norm exponent of (eager dispatch floor, kernel): 1 adds them, large takes the longer.
     ("overlap_p", "P_OVL", 1.0),          # ... bandwidth kernels
     ("overlap_mm_p", "P_OVLMM", 1.0),     # ... cuDNN convs and cuBLAS GEMMs
+    # Softmax / LayerNorm: how many times the input's bytes are read (statistics pass, then
+    # the normalising pass; a row that fits in cache is read once from DRAM).
+    ("norm_passes", "P_NORMX", 1.0),
+    # Eager only: host latency a long kernel still shows (enqueue after the start event).
+    ("lat_us", "P_LAT", 1e-6),
 )
 PARAM_NAMES = tuple(p[0] for p in PARAMS)
+
+# Architectures whose every chip carries HBM behind a Volta-or-later memory controller:
+# sm_70 (V100: HBM2), sm_80 (A100: HBM2/HBM2e), sm_90 (H100/H200: HBM2e/HBM3/HBM3e). NVIDIA's
+# Tesla V100 architecture whitepaper (section "HBM2 memory architecture") credits Volta's new
+# memory controller with 1.5x the delivered bandwidth of Pascal GP100 and up to 95%
+# utilisation on many workloads; GP100 (sm_60, also HBM2) and the GDDR parts (sm_61, sm_75,
+# sm_86, sm_89) keep the older efficiency. The corpus agrees (large element-wise ops, bytes
+# over time: V100 0.91-0.93, A100 0.88-0.91 of the datasheet bandwidth; P100, P4, T4
+# 0.73-0.77), so the streams' bandwidth fraction is fitted as two parameters, `mem` and
+# `mem_hbm`, each shared by every GPU of its memory class.
+HBM_ARCHS = ("sm_70", "sm_80", "sm_90")
 
 
 @functools.lru_cache(maxsize=8)

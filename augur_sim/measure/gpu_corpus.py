@@ -47,6 +47,7 @@ from ..lowering import (
     C_N,
     C_OUT_BYTES,
     C_POW,
+    C_REDUCE,
     C_SH,
     C_SW,
     C_TRANS,
@@ -249,9 +250,11 @@ def kernel_row(op: str, d: dict) -> np.ndarray:
     elif op == "softmax":
         r[C_FLOPS] = n * DEFAULT.softmax_flops_per_elem
         r[C_TRANS] = n
+        r[C_REDUCE] = 1.0
     elif op == "ln":
         r[C_FLOPS] = n * DEFAULT.layernorm_flops_per_elem
         r[C_W_BYTES] = 2.0 * d["H"] * eb
+        r[C_REDUCE] = 1.0
     else:
         raise AugurError(f"unknown corpus op {op!r}")
     return r

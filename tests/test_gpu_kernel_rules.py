@@ -1,0 +1,96 @@
+"""Rules of the GPU kernel model taken from the NeuSight corpus' kernel names and from the
+architecture whitepapers (augur_sim/engine/gpu_algos.py, hw/kmodel.py), checked by hand:
+cuDNN's CUDA-core implicit GEMM does not split K and uses 128-pixel tiles; the HBM
+architectures get their own bandwidth fraction; softmax/LayerNorm read their input
+norm_passes times; the fit keeps floor-bound rows out of the kernel parameters."""
+import math
+
+import numpy as np
+import pytest
+
+from augur_sim.engine import hwrow as H
+from augur_sim.engine.gpu_algos import (
+    ALGO_IGEMM,
+    IGEMM_TILES,
+    conv_time,
+    gemm_tile_time,
+    gemm_time,
+    kernel_time,
+)
+from augur_sim.lowering import C_IN_BYTES, C_OUT_BYTES
+from augur_sim.measure import gpu_corpus as gc
+from augur_sim.measure import gpu_fit as gf
+from test_gpu_kernels import PARAMS, row
+
+
+def test_cudnn_implicit_gemm_does_not_split_k():
+    h = row()
+    # 1 x 512 -> 512, 7 x 7 outputs, 3x3: a GEMM of 49 pixels x 512 channels x 4608 deep.
+    M, N, K = 49.0, 512.0, 512.0 * 9
+    t_conv, algo = conv_time(1.0, 512.0, 512.0, 7.0, 7.0, 7.0, 7.0, 3.0, 3.0, 1.0, 1.0, 1.0, 4.0, h,
+                             ALGO_IGEMM)
+    assert algo == ALGO_IGEMM
+    # By hand: the best of cuDNN's three 128-pixel tiles, each run unsplit (one slice of 4608).
+    best = min(gemm_tile_time(M, N, K, 1.0, tm, tn, 1.0, h[H.H_SM_CONV], h[H.P_IGEMM], 4.0, h)[0]
+               for tm, tn in IGEMM_TILES)
+    assert t_conv == pytest.approx(best, rel=1e-12)
+    # 128 x 32 tiles: 1 x 16 = 16 tiles for 80 SMs, one wave; no split fills the rest.
+    _, waves = gemm_tile_time(M, N, K, 1.0, 128.0, 32.0, 1.0, h[H.H_SM_CONV], 1.0, 4.0, h)
+    assert waves == 1 and math.ceil(M / 128) * math.ceil(N / 32) == 16
+    # cuBLAS (a linear of the same shape) may split K over the idle SMs: faster.
+    t_blas = gemm_time(M, N, K, 1.0, h[H.H_SM_CONV], 0.0, h[H.P_IGEMM], 4.0, h, 0)
+    assert t_blas < 0.5 * t_conv
+
+
+@pytest.mark.parametrize("dev, hbm", [
+    ("nvidia_p100_pcie_16gb", False),   # HBM2 behind Pascal's memory controller
+    ("nvidia_p4", False),               # GDDR5
+    ("nvidia_t4", False),               # GDDR6
+    ("nvidia_l4", False),               # GDDR6 (sm_89)
+    ("nvidia_v100_pcie_32gb", True),
+    ("nvidia_a100_pcie_40gb", True),
+    ("nvidia_h200", True),
+])
+def test_stream_bandwidth_fraction_follows_the_memory_class(dev, hbm):
+    p = dict(PARAMS, mem=0.75, mem_hbm=0.92)
+    h = row(dev, p)
+    assert h[H.P_MEM] == (0.92 if hbm else 0.75)
+
+
+def test_softmax_reads_its_input_norm_passes_times():
+    # CUDA-graph rows: no host floor or enqueue latency, only the GPU-side gap.
+    h1 = row(params=dict(PARAMS, norm_passes=1.0), runtime="pytorch-cudagraph")
+    h2 = row(params=dict(PARAMS, norm_passes=2.0), runtime="pytorch-cudagraph")
+    big = {"B": 4096, "H": 8192}            # 128 MiB in, 128 MiB out: DRAM-bound
+    r = gc.kernel_row("softmax", big)
+    t1, _, _ = kernel_time(r, h1, -1)
+    t2, _, _ = kernel_time(r, h2, -1)
+    # Bytes 2x in + 1x out against 1x in + 1x out: 1.5x the stream time (gap aside).
+    k1 = t1 - h1[H.P_GAP]
+    k2 = t2 - h2[H.P_GAP]
+    assert k2 / k1 == pytest.approx(1.5, rel=1e-6)
+    # An element-wise op of the same size is not touched.
+    a = gc.kernel_row("relu", big)
+    assert kernel_time(a, h1, -1)[0] == kernel_time(a, h2, -1)[0]
+
+
+def test_kernel_bound_rows_are_three_times_their_op_floor():
+    lat = np.array([10.0, 29.0, 30.0, 100.0, 50.0, 149.0, 150.0]) * 1e-6
+    op = np.array(["add", "add", "add", "add", "relu", "relu", "relu"])
+    dev = np.array(["a"] * 4 + ["b"] * 3)
+    n = len(lat)
+    c = gc.Corpus(op=op, device=dev, latency_s=lat, kernel=np.array([""] * n), dims=[{}] * n,
+                  rows=np.zeros((n, 1)), algo=np.zeros(n, dtype=np.int64), grid=np.ones((n, 3), dtype=np.int64))
+    # Floors: add on a 10 us, relu on b 50 us; kernel-bound from 3x that.
+    assert gf.kernel_bound(c).tolist() == [False, False, True, True, False, False, True]
+
+
+def test_enqueue_latency_is_eager_only():
+    p = dict(PARAMS, lat_us=7.0, gap_us=2.0)
+    eager, graph = row(params=p), row(params=p, runtime="pytorch-cudagraph")
+    assert eager[H.P_LAT] == pytest.approx(7e-6) and graph[H.P_LAT] == 0.0
+    # A long bandwidth kernel: under the graph, kernel + gap only.
+    r = gc.kernel_row("relu", {"B": 4096, "H": 8192})
+    tg, _, _ = kernel_time(r, graph, -1)
+    ws = r[C_IN_BYTES] + r[C_OUT_BYTES]
+    assert tg == pytest.approx(ws / (graph[H.H_DRAM_BW] * graph[H.P_MEM]) + 2e-6, rel=1e-3)
