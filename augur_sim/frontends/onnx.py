@@ -147,7 +147,6 @@ class _Const:
 
 
 def _attrs(node) -> dict:
-    from onnx import helper
     out = {}
     for a in node.attribute:
         # The common kinds directly (helper.get_attribute_value's chain of tests costs
@@ -165,6 +164,7 @@ def _attrs(node) -> dict:
             else:  # FLOATS (6)
                 out[a.name] = list(a.floats)
             continue
+        from onnx import helper
         v = helper.get_attribute_value(a)
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
@@ -262,12 +262,12 @@ class _Ctx:
             raise e.located(file=self.file, where=f"node '{self.node}'")
         # The builder reuses these shapes instead of running the same rules again (and
         # keeps this layer object: its params are the ones the rule gives).
-        self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=self.source, params=param_shapes, src_type=src_type),
+        # Positional: keyword arguments cost a frozen dataclass noticeably more per layer.
+        self.b.add_layer(Layer(name, op, attrs, inputs, outputs, self.source, False, param_shapes, src_type),
                          inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
-            self.shapes[t] = tuple(s)
+            shapes[t] = s  # check_shapes gave tuples
         return name
 
     def tmp(self, suffix: str) -> str:
@@ -1232,13 +1232,30 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
         c.shapes[name] = shape
 
-    for i, node in enumerate(graph.node):
+    for i, proto in enumerate(graph.node):
+        node = _Node(proto)
         c.node = as_text(node.name) or f"{as_text(node.op_type)}_{i}"
         _translate(c, node, i)
 
     if not c.emitted:
         raise AugurError("the model has no computing node (everything folded to constants)", file=file)
     return b.build()
+
+
+class _Node:
+    """A NodeProto's fields read once. Protobuf builds a new string (and a new container)
+    on every access to a field, and a handler reads node.input, node.output and
+    node.op_type several times each: reading them once is a tenth of translating a node."""
+
+    __slots__ = ("op_type", "domain", "name", "input", "output", "attribute")
+
+    def __init__(self, p) -> None:
+        self.op_type = p.op_type
+        self.domain = p.domain
+        self.name = p.name
+        self.input = list(p.input)
+        self.output = list(p.output)
+        self.attribute = p.attribute
 
 
 def _translate(c: _Ctx, node, index: int) -> None:
