@@ -165,8 +165,10 @@ def _interleaved_row(iv: dict, ai: dict, pi: dict, tgt, label: str) -> list[str]
 
 
 def heap_note(benches: list[dict]) -> str:
-    """How the file -> result calls started (extra_info["each_call"]), said once."""
-    notes = {b.get("extra_info", {}).get("each_call") for b in benches} - {None}
+    """How the file -> result calls started (extra_info["each_call"]), said once (the
+    warm-heap row says its own)."""
+    notes = {b.get("extra_info", {}).get("each_call") for b in benches
+             if not str(b.get("extra_info", {}).get("interleaved", "")).endswith(":warm")} - {None}
     return "; ".join(sorted(notes))
 
 

@@ -103,6 +103,20 @@ def test_winograd_variant_by_channels_and_size():
     assert winograd_choice(32, 32, 58, 58, "arm") == A_WINO23    # large plane, narrow layer
     assert winograd_choice(32, 32, 20, 20, "arm") == A_WINO63    # mid plane
     assert winograd_choice(16, 8, 6, 6, "arm") == A_WINO43       # tiny plane
+    # the F(6,3) table's gaps: 32/32 channels prefer it on 11..14 and 19..20, not on 15..18
+    assert winograd_choice(32, 32, 14, 14, "arm") == A_WINO63
+    assert winograd_choice(32, 32, 16, 16, "arm") == A_WINO43
+    assert winograd_choice(16, 16, 13, 13, "arm") == A_WINO63
+    assert winograd_choice(16, 16, 24, 24, "arm") == A_WINO23    # F(2,3) from 16 on for 16/16
+    # where both tables prefer their variant, F(2,3) wins (32/32 at 40: F(6,3) range 23..44)
+    assert winograd_choice(32, 32, 40, 40, "arm") == A_WINO23
+    assert winograd_choice(32, 32, 40, 40, "x86") == A_WINO63    # x86: F(2,3) only on 7..8 there
+    # x86's F(2,3) table covers wide layers on small planes: 512 -> 512 at 7x7 (padded 9) runs
+    # F(2,3) on x86, F(4,3) elsewhere; at 14x14 (padded 16) F(4,3) on both
+    assert winograd_choice(512, 512, 9, 9, "x86") == A_WINO23
+    assert winograd_choice(512, 512, 9, 9, "arm") == A_WINO43
+    assert winograd_choice(512, 512, 16, 16, "x86") == A_WINO43
+    assert winograd_choice(64, 128, 20, 20, "x86") == A_WINO23   # the 19..22 island of 64 -> 128
 
 
 def test_algorithm_per_shape():
@@ -177,6 +191,40 @@ def test_sdot_does_four_times_the_int8_macs_per_instruction():
     assert (t_sdot[1] - stream) == pytest.approx((t_plain[1] - stream) / 4, rel=1e-9)
 
 
+def test_int8_depthwise_runs_at_the_widening_rate_not_the_dot_product_rate():
+    """A quantised depthwise conv has no channel reduction for sdot: its MACs go at the
+    widening-multiply rate (N_INT8_WIDE_MPC) with eff_int8_depthwise, whatever the core's
+    dot-product rate; the int8 Winograd has its own efficiency."""
+    from augur_sim.engine.ncnn_cost import N_INT8_WIDE_MPC, P_INT8_DW, P_INT8_WINO
+    x, algo = conv_row(conv_graph(64, 64, 28, group=64, int8=True))
+    assert algo == "int8_depthwise"
+    p = params()
+    p[P_INT8_DW] = 0.25
+    h1, h2 = hw(int8_mpc=8.0), hw(int8_mpc=32.0)
+    h1[N_INT8_WIDE_MPC] = h2[N_INT8_WIDE_MPC] = 16.0
+    t1 = kernel_costs(x[None, :], h1, p)[0][1]
+    t2 = kernel_costs(x[None, :], h2, p)[0][1]
+    assert t1 == t2
+    stream = 2 * 64 * 28 * 28 / 2e9               # quantise in + dequantise out
+    assert t1 - stream == pytest.approx(64 * 9 * 28 * 28 / (2e9 * 16 * 0.25), rel=1e-9)
+    xw, algo_w = conv_row(conv_graph(64, 64, 28, int8=True))
+    assert algo_w == "int8_winograd43"
+    p[P_INT8_WINO] = 0.1
+    tw = kernel_costs(xw[None, :], hw(int8_mpc=32.0), p)[0][1]
+    assert tw - stream == pytest.approx((xw[X_MACS] + xw[X_XFORM]) / (2e9 * 32 * 0.1), rel=1e-9)
+
+
+def test_group_ops_after_the_first_pay_the_group_cost_not_the_layer_cost():
+    from augur_sim.engine.ncnn_cost import P_GROUP_CYC
+    x, algo = conv_row(conv_graph(64, 64, 14, group=8))
+    assert algo == "im2col_sgemm" and x[X_REGIONS] == 8
+    p = params()
+    p[P_LAYER_CYC], p[P_GROUP_CYC], p[P_FORK] = 40.0, 2.0, 1.0
+    t_over = kernel_costs(x[None, :], hw(threads=4), p)[0][3]
+    # 40k cycles for the layer, 7 more group ops at 2k, 8 fork/joins of 3 extra threads at 1k
+    assert t_over == pytest.approx((40 + 7 * 2 + 8 * 3 * 1) * 1e3 / 2e9, rel=1e-12)
+
+
 def test_threads_scale_inside_the_work_items():
     x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
     one = kernel_costs(x[None, :], hw(threads=1), params())[0][1]
@@ -223,14 +271,16 @@ def test_grouped_conv_runs_one_parallel_region_per_group():
     assert x[X_PAR] == 1 * 4
     dense, _ = conv_row(conv_graph(64, 64, 14, k=1, pad=0))
     assert dense[X_REGIONS] == 1
-    # overhead by hand: 8 regions x (2 + 0.5 x (4 - 1)) kcycles at 2 GHz
+    # overhead by hand: the layer's 2 kcycles, 7 more group ops at 1 kcycle, and 8 regions x
+    # 0.5 x (4 - 1) kcycles of fork/join, at 2 GHz
+    from augur_sim.engine.ncnn_cost import P_GROUP_CYC
     p = params()
-    p[P_LAYER_CYC], p[P_FORK] = 2.0, 0.5
+    p[P_LAYER_CYC], p[P_GROUP_CYC], p[P_FORK] = 2.0, 1.0, 0.5
     t = kernel_costs(x[None, :], hw(threads=4), p)[0]
-    assert t[3] == pytest.approx(8 * (2.0 + 0.5 * 3) * 1e3 / 2e9, rel=1e-12)
-    # one thread: no fork cost, only the dispatch per region
+    assert t[3] == pytest.approx((2.0 + 7 * 1.0 + 8 * 0.5 * 3) * 1e3 / 2e9, rel=1e-12)
+    # one thread: no fork cost, only the dispatch and the group ops' calls
     t1 = kernel_costs(x[None, :], hw(threads=1), p)[0]
-    assert t1[3] == pytest.approx(8 * 2.0 * 1e3 / 2e9, rel=1e-12)
+    assert t1[3] == pytest.approx((2.0 + 7 * 1.0) * 1e3 / 2e9, rel=1e-12)
     # 4 work items per group on 8 threads: half the threads idle in every region
     c4 = kernel_costs(x[None, :], hw(threads=4), params())[0][1]
     c8 = kernel_costs(x[None, :], hw(threads=8), params())[0][1]

@@ -68,32 +68,79 @@ class NcnnRows:
     kernel_names: tuple      # host layer per kernel (same order as the shared lowering)
 
 
+# ncnn's Winograd variant tables (src/layer/x86/convolution_x86.cpp and the ports that share
+# them, e.g. src/layer/loongarch/convolution_loongarch.cpp: test_prefer_winograd63 and
+# test_prefer_winograd23, "profiled on i7-7700 single thread"), restated as data: for a band
+# of input channels (at least the first number) and of output channels (at least the second),
+# the ranges of min(padded w, padded h) on which the variant is preferred. A layer not in a
+# band (64 or more input channels for F(6,3)) does not prefer it.
+_WINO63_BANDS = {
+    (32, 32): ((11, 14), (19, 20), (23, 44), (47, 56), (63, 130)),
+    (32, 16): ((13, 14), (19, 20), (23, 38), (43, 44), (47, 140)),
+    (32, 8): ((11, 14), (19, 20), (31, 38), (43, 44), (55, 162)),
+    (16, 32): ((11, 14), (19, 20), (23, 44), (47, 92), (95, 188)),
+    (16, 16): ((11, 14), (27, 38), (43, 44), (47, 74), (81, 110), (117, 170), (177, 182)),
+    (16, 8): ((19, 20), (33, 38), (43, 44), (47, 128), (155, 210)),
+    (8, 32): ((7, 14), (17, 20), (23, 26), (31, 38), (43, 162)),
+    (8, 16): ((31, 32), (39, 44), (47, 212)),
+}
+# x86's F(2,3) table also covers wide layers: on small planes the cheap transforms win there.
+_WINO23_BANDS_X86 = {
+    (512, 512): ((3, 14),), (512, 256): ((3, 14),), (512, 128): ((3, 14),),
+    (512, 64): ((3, 8), (11, 12)), (512, 32): ((3, 8),), (512, 16): ((3, 8),), (512, 8): ((3, 6),),
+    (256, 512): ((3, 14),), (256, 256): ((3, 14),), (256, 128): ((3, 12),), (256, 64): ((3, 4),),
+    (256, 32): ((3, 8),), (256, 16): ((3, 8),), (256, 8): ((3, 6),),
+    (128, 512): ((3, 14),), (128, 256): ((3, 8), (11, 12)), (128, 128): ((3, 10),), (128, 64): ((3, 8),),
+    (128, 32): ((3, 10),), (128, 16): ((3, 6),), (128, 8): ((3, 6),),
+    (64, 512): ((3, 8), (11, 12), (15, 20)), (64, 256): ((7, 8),), (64, 128): ((3, 8), (19, 22)),
+    (64, 64): ((3, 12),), (64, 32): ((3, 12),), (64, 16): ((3, 12),), (64, 8): ((3, 12),),
+    (32, 512): ((3, 6), (11, 12)), (32, 256): ((3, 6), (11, 12)), (32, 128): ((3, 4), (7, 16)),
+    (32, 64): ((3, 8),), (32, 32): ((7, 8),), (32, 16): ((7, 8),), (32, 8): ((3, 10),),
+    (16, 512): ((11, 12),), (16, 256): ((3, 12),), (16, 128): ((3, 6), (9, 18)),
+    (16, 64): ((3, 4), (7, 8), (11, 12), (15, 18)), (16, 32): ((3, 4), (9, 10)), (16, 16): ((3, 10),),
+    (16, 8): ((3, 8), (11, 12)),
+    (8, 64): ((3, 4), (7, 14), (47, 48)), (8, 32): ((3, 6), (15, 16)), (8, 16): ((3, 6), (9, 14), (47, 212)),
+    (8, 8): ((3, 10 ** 6),),
+}
+# The other trees' F(2,3) rule (the loongarch/mips/arm ports): narrow layers only, above a
+# plane size that grows with the channel counts.
+_WINO23_MIN_NARROW = {(32, 32): 36, (32, 16): 28, (32, 8): 20, (16, 32): 24, (16, 16): 16, (16, 8): 12,
+                      (8, 32): 16, (8, 16): 8}
+
+
+def _band(c: int, edges) -> int:
+    """The largest band edge c reaches (0: below every band)."""
+    return max((e for e in edges if c >= e), default=0)
+
+
+def _in_ranges(x: int, ranges) -> bool:
+    return any(lo <= x <= hi for lo, hi in ranges)
+
+
 def winograd_choice(cin: int, cout: int, w_padded: int, h_padded: int, arch: str) -> int:
     """Which Winograd variant ncnn runs for a 3x3 stride-1 convolution.
 
-    Describes the selection in src/layer/x86/convolution_x86.cpp and
-    src/layer/arm/convolution_arm.cpp (create_pipeline, with the helpers
-    test_prefer_winograd63 / test_prefer_winograd23, profiled by ncnn's authors on one
-    core): wide layers (64 or more input or output channels) always take F(4,3); among
-    narrow layers, F(2,3) wins on large planes (its threshold on the smaller padded side
-    grows with the channel counts), F(6,3) on a band of mid-sized planes, F(4,3)
-    otherwise. The band edges here are a coarse summary of ncnn's per-size tables.
+    Describes create_pipeline of src/layer/x86/convolution_x86.cpp (and its ports): F(6,3) is
+    preferred by test_prefer_winograd63's table, F(2,3) by test_prefer_winograd23's, F(4,3)
+    otherwise (both preferred cannot happen in the tables). The tables key on the smaller
+    padded side and on bands of channel counts (_WINO63_BANDS, _WINO23_BANDS_X86,
+    _WINO23_MIN_NARROW above). x86's F(2,3) table also picks F(2,3) for wide layers on small
+    planes (e.g. 512 -> 512 channels at 7x7, 14x14); the other trees keep F(4,3) there.
+    Where both tables prefer their variant the if-chain that follows takes F(2,3).
     """
     minwh = min(w_padded, h_padded)
-    if cin >= 64 or cout >= 64 or cout < 8 or cin < 8:
-        return A_WINO43
-    # F(2,3) thresholds on min(w, h) by (input band, output band): larger channel counts
-    # need larger planes before the cheap-transform variant pays.
-    cin_band = 2 if cin >= 32 else 1 if cin >= 16 else 0
-    cout_band = 2 if cout >= 32 else 1 if cout >= 16 else 0
-    f23_min = ((10 ** 6, 8, 16), (12, 16, 24), (20, 28, 36))[cin_band][cout_band]
-    if minwh >= f23_min:
+    ci63 = _band(cin, (8, 16, 32)) if cin < 64 else 0
+    co63 = _band(cout, (8, 16, 32)) if cout < 64 else 0
+    f63 = bool(ci63 and co63 and _in_ranges(minwh, _WINO63_BANDS.get((ci63, co63), ())))
+    if arch == "x86":
+        key = (_band(cin, (8, 16, 32, 64, 128, 256, 512)), _band(cout, (8, 16, 32, 64, 128, 256, 512)))
+        f23 = _in_ranges(minwh, _WINO23_BANDS_X86.get(key, ()))
+    else:
+        f23 = minwh >= _WINO23_MIN_NARROW.get((ci63, co63), 10 ** 9) if ci63 and co63 else False
+    # Where both tables prefer their variant, create_pipeline's if-chain takes F(2,3) first.
+    if f23:
         return A_WINO23
-    # F(6,3): mid-sized planes (roughly 11..~130 on the smaller side) when both channel
-    # counts are at least 8 and below 64.
-    if 11 <= minwh <= 130 and not (cin < 16 and cout < 16):
-        return A_WINO63
-    return A_WINO43
+    return A_WINO63 if f63 else A_WINO43
 
 
 def winograd_work(algo: int, cin: int, cout: int, hout: int, wout: int) -> tuple[float, float, float]:

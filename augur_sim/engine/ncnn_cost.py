@@ -34,6 +34,8 @@ import numba
 import numpy as np
 
 from .ncnn_algos import (
+    A_INT8_DW,
+    A_INT8_WINO43,
     A_NOOP,
     ALGO_FAMILY,
     FAM_DW,
@@ -58,17 +60,17 @@ from .ncnn_algos import (
 
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
- N_EB_ACT, N_NET_W_FITS, N_L2_SHARED) = range(11)
-NN = 11
+ N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC) = range(12)
+NN = 12
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
- P_FORK, P_SYNC_PRIV, P_INT8_REF) = range(13)
-NP = 13
+ P_FORK, P_SYNC_PRIV, P_INT8_REF, P_INT8_WINO, P_INT8_DW, P_GROUP_CYC) = range(16)
+NP = 16
 PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "eff_int8", "stream_cycles_per_elem",
                "dram_eff", "cache_bytes_per_cycle", "layer_overhead_kcycles", "sync_per_thread",
                "eff_innerproduct", "fork_kcycles_per_thread", "sync_per_thread_private_l2",
-               "eff_int8_reference")
+               "eff_int8_reference", "eff_int8_winograd", "eff_int8_depthwise", "group_op_kcycles")
 PARAM_DOC = (
     "fraction of the fp peak the packed sgemm / im2col / direct convs reach",
     "fraction of the fp peak Winograd's GEMM and transforms reach",
@@ -83,6 +85,9 @@ PARAM_DOC = (
     "cost per parallel region and per thread beyond the first, thousands of core cycles (OpenMP fork/barrier)",
     "thread inefficiency where each core has its own L2 (the same form as sync_per_thread)",
     "MACs per cycle ncnn's generic scalar int8 convolution reaches (cores without int8 kernels: RISC-V)",
+    "fraction of the int8 peak the int8 Winograd F(4,3) convolutions reach (transforms in int16)",
+    "fraction of the widening int8 multiply rate int8 depthwise convolutions reach (no dot product)",
+    "fixed cost of each group op after the first of a grouped convolution, thousands of core cycles",
 )
 # Bytes per element of the weights an int8 layer reads.
 _INT8_W_BYTES = 1.0
@@ -114,9 +119,16 @@ def kernel_time(x, h, p, out):
         # ncnn's generic int8 convolution (no vector kernels for this ISA): scalar code at a
         # fitted number of MACs per cycle.
         t_c = x[X_MACS] / (teff * clk * p[P_INT8_REF])
+    elif int8 and algo == A_INT8_DW:
+        # Quantised depthwise convs (convolutiondepthwise_arm.cpp, forward_int8_arm; likewise
+        # x86): no reduction over channels to feed a dot-product instruction, so widening
+        # int8 -> int16 multiplies and int32 accumulation, at the core's widening rate.
+        t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_WIDE_MPC] * p[P_INT8_DW])
     elif int8:
-        # Quantised convs and innerproducts: MACs at the int8 rate.
-        eff = p[P_INT8]
+        # Quantised convs and innerproducts: MACs at the int8 rate; the int8 Winograd
+        # (convolution_3x3_winograd_int8.h: int16 transforms, int16 x int16 GEMM) and the
+        # int8 im2col GEMM (convolution_im2col_gemm_int8.h) reach different shares of it.
+        eff = p[P_INT8_WINO] if algo == A_INT8_WINO43 else p[P_INT8]
         t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
     elif fam == FAM_STREAM:
         t_c = 0.0
@@ -151,7 +163,10 @@ def kernel_time(x, h, p, out):
     # Per parallel region (one per kernel; one per group of a grouped conv, which ncnn runs
     # as g Convolution ops in turn): a fixed dispatch cost, plus a fork/barrier cost that
     # grows with every thread the region wakes and joins (OpenMP's barrier touches each).
-    t0 = max(x[X_REGIONS], 1.0) * (p[P_LAYER_CYC] + p[P_FORK] * (T - 1.0)) * 1e3 / clk
+    # A grouped conv's later group ops pay their own (smaller, fitted) call cost, not the
+    # layer's: no new blob bookkeeping in the net's layer loop, only the op's own setup.
+    regions = max(x[X_REGIONS], 1.0)
+    t0 = (p[P_LAYER_CYC] + (regions - 1.0) * p[P_GROUP_CYC] + regions * p[P_FORK] * (T - 1.0)) * 1e3 / clk
     out[0] = max(t_c, t_m) + t0
     out[1] = t_c
     out[2] = t_m

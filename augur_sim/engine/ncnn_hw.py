@@ -26,7 +26,7 @@ from ..errors import AugurError
 from ..hw.load import find_catalog
 from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
-                        N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
+                        N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,9 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     r[N_FP16] = 1.0 if caps.fp16_arith else 0.0
     # int8 MACs per cycle: per-instruction MACs times the vector pipes issuing them.
     r[N_INT8_MPC] = int8_macs_per_instruction(caps.simd_bits, caps.features) * max(1, caps.fma_pipes)
+    # Widening int8 multiplies (SMULL/SMLAL, PMADDUBSW-class): one int16 product per 16-bit
+    # lane per vector pipe, what kernels without a dot-product reduction get.
+    r[N_INT8_WIDE_MPC] = max(1, caps.simd_bits // 16) * max(1, caps.fma_pipes)
     r[N_DRAM_BPS] = proc.dram_bw_gbs * 1e9
     r[N_LLC_BYTES] = _llc_bytes(proc, p)
     r[N_CLASS] = class_index

@@ -36,7 +36,8 @@ INIT = {"eff_gemm": 0.5, "eff_winograd": 0.4, "eff_depthwise": 0.15, "eff_int8":
         "stream_cycles_per_elem": 1.0, "dram_eff": 0.6, "cache_bytes_per_cycle": 16.0,
         "layer_overhead_kcycles": 5.0, "sync_per_thread": 0.05, "eff_innerproduct": 0.1,
         "fork_kcycles_per_thread": 1.0, "sync_per_thread_private_l2": 0.05,
-        "eff_int8_reference": 0.2}
+        "eff_int8_reference": 0.2, "eff_int8_winograd": 0.3, "eff_int8_depthwise": 0.2,
+        "group_op_kcycles": 5.0}
 INIT_LOG = np.log(np.array([INIT[n] for n in PARAM_NAMES]))
 
 

@@ -194,6 +194,7 @@ class _Scanner:
         payload); name, doc string, value_info and the rest are left out."""
         b, out, run = self.b, [], start
         parts: list = []
+        irun = iend = -1  # the current run of unchanged node / initializer fields, copied as one slice
         for num, wt, i, j, k in _fields(b, start, end):
             new = None
             if wt == 2:
@@ -201,18 +202,24 @@ class _Scanner:
                     new = self.tensor(j, k, 1)
                 elif num == 1:
                     new = self.node(j, k, 1)
-                elif num == 11 or num == 12:
-                    parts.append((num, bytes(b[j:k])))
-                    continue
+            if new is None and (num == 1 or num == 5):
+                if irun < 0:
+                    irun = i
+                iend = k
+                continue
+            if irun >= 0:
+                parts.append(bytes(b[irun:iend]))
+                irun = -1
             if new is not None:
                 enc = _len_field(num, new)
                 out.append(b[run:i])
                 out.append(enc)
                 run = k
-                if num == 1 or num == 5:
-                    parts.append(enc)
-            elif num == 1 or num == 5:
-                parts.append(bytes(b[i:k]))
+                parts.append(enc)
+            elif wt == 2 and (num == 11 or num == 12):
+                parts.append((num, bytes(b[j:k])))
+        if irun >= 0:
+            parts.append(bytes(b[irun:iend]))
         self.infer_graph = parts
         if not out:
             return bytes(b[start:end])
