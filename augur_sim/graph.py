@@ -313,7 +313,7 @@ class GraphBuilder:
         nodes = g._node  # plain dict access: the node view costs more than the inference
         for name in order:
             layer = nodes[name]["layer"]
-            in_shapes = tuple(tensors[t].shape for t in layer.inputs)
+            in_shapes = tuple([tensors[t].shape for t in layer.inputs])
             dtype = tensors[layer.inputs[0]].dtype if layer.inputs else layer.attrs.get("dtype", "fp32")
             known = self._inferred.get(name)
             if known is not None and known[0] == in_shapes:
