@@ -175,8 +175,14 @@ def _attrs(node) -> dict:
 
 
 def _ints(v) -> tuple[int, ...]:
-    if isinstance(v, (list, tuple)) and all(type(x) is int for x in v):
-        return tuple(v)  # attribute lists, the common case: numpy would cost more than the rest
+    if isinstance(v, (list, tuple)):
+        # Attribute lists of plain ints, the common case: numpy would cost more than the
+        # rest (a plain loop: a generator inside all() costs more than the check).
+        for x in v:
+            if type(x) is not int:
+                break
+        else:
+            return tuple(v)
     return tuple(int(x) for x in np.asarray(v).reshape(-1))
 
 
