@@ -203,11 +203,15 @@ class _Scanner:
         irun = iend = -1  # the current run of unchanged node / initializer fields, copied as one slice
         for num, wt, i, j, k in _fields(b, start, end):
             new = None
+            # The size tests of tensor() and node() first, here: most fields are small
+            # nodes and tensors kept whole, and the calls cost more than the tests.
             if wt == 2:
                 if num == 5:
-                    new = self.tensor(j, k, 1)
+                    if k - j > INLINE_MAX_BYTES:
+                        new = self.tensor(j, k, 1)
                 elif num == 1:
-                    new = self.node(j, k, 1)
+                    if k - j >= NODE_SCAN_MIN_BYTES:
+                        new = self.node(j, k, 1)
             if new is None and (num == 1 or num == 5):
                 if irun < 0:
                     irun = i
