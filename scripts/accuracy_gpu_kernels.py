@@ -307,7 +307,9 @@ def main():
                 "Softmax and LayerNorm read their "
                 f"input `norm_passes` = {params['norm_passes']:.3g} times over. An eager op "
                 "costs the p-norm of the host's dispatch floor and the kernel plus the GPU-side gap "
-                f"(`gap_us` = {params['gap_us']:.3g} us, an estimate; p = {params['overlap_p']:.3g} for bandwidth "
+                f"(`gap_us` = {params['gap_us']:.3g} us, an estimate) plus the eager host's enqueue latency "
+                f"(`lat_us` = {params['lat_us']:.3g} us; none under a CUDA graph) "
+                f"(p = {params['overlap_p']:.3g} for bandwidth "
                 f"kernels, {params['overlap_mm_p']:.3g} for cuDNN/cuBLAS calls; p = 1 would add them, a "
                 "large p take the longer): short kernels hide behind the dispatch, long ones hide it.", ""]
         doc += ["## Conv algorithm census (the corpus' main kernel names)", ""] + census(ev)
