@@ -181,9 +181,12 @@ class _Scanner:
             if num != 7 or wt != 2:
                 continue
             self.graphs += 1
-            new = self._top_graph(j, k)
+            pieces = self._top_graph(j, k)
             out.append(b[run:i])
-            out.append(_len_field(7, new))
+            # The graph's field header, then its pieces: joined once, below, with the rest
+            # (joining the graph first, then its field, copied the model twice more).
+            out.append(_enc_varint(7 << 3 | 2) + _enc_varint(sum(map(len, pieces))))
+            out += pieces
             run = k
         if self.graphs != 1:
             self.infer_graph = self.infer_inits = None
@@ -192,11 +195,11 @@ class _Scanner:
         out.append(b[run:end])
         return b"".join(out)
 
-    def _top_graph(self, start: int, end: int) -> bytes:
-        """The main graph: its stripped copy (returned) and, in the same pass, the parts
-        ONNX shape inference reads (self.infer_graph): node (1) and initializer (5) fields
-        as they are in the stripped copy, input (11) and output (12) fields as (number,
-        payload); name, doc string, value_info and the rest are left out."""
+    def _top_graph(self, start: int, end: int) -> list:
+        """The main graph: its stripped copy (returned as pieces to join) and, in the same
+        pass, the parts ONNX shape inference reads (self.infer_graph): node (1) and
+        initializer (5) fields as they are in the stripped copy, input (11) and output (12)
+        fields as (number, payload); name, doc string, value_info and the rest are left out."""
         b, out, run = self.b, [], start
         parts: list = []
         inits: list = []
@@ -237,9 +240,9 @@ class _Scanner:
         self.infer_graph = parts
         self.infer_inits = inits
         if not out:
-            return bytes(b[start:end])
+            return [bytes(b[start:end])]
         out.append(b[run:end])
-        return b"".join(out)
+        return out
 
     def _message(self, start: int, end: int, rewrite: dict, depth: int) -> bytes:
         """Copy a message, passing the length-delimited fields named in `rewrite` through
