@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -161,6 +162,9 @@ class StrippedModel:
     # (part index, start, end) of its field inside that part (a run of unchanged fields),
     # or (part index, None, None) when the part is the field (a stripped tensor's marker).
     infer_inits: list | None = None
+    # The scanned bytes (the file's map): runs of unchanged fields in infer_graph are
+    # slice(start, end) of it, copied only by inference_model, only as far as it keeps them.
+    buf: Any = None  # bytes or mmap.mmap
 
 
 class _Scanner:
@@ -223,7 +227,7 @@ class _Scanner:
                     inits.append((len(parts), i - irun, k - irun))
                 continue
             if irun >= 0:
-                parts.append(bytes(b[irun:iend]))
+                parts.append(slice(irun, iend))
                 irun = -1
             if new is not None:
                 enc = _len_field(num, new)
@@ -236,7 +240,7 @@ class _Scanner:
             elif wt == 2 and (num == 11 or num == 12):
                 parts.append((num, bytes(b[j:k])))
         if irun >= 0:
-            parts.append(bytes(b[irun:iend]))
+            parts.append(slice(irun, iend))
         self.infer_graph = parts
         self.infer_inits = inits
         if not out:
@@ -339,7 +343,7 @@ def strip(buf) -> StrippedModel:
     """Scan a serialised ModelProto (bytes, or an mmap of the file). Raises Malformed."""
     s = _Scanner(buf)
     data = s.model(0, len(buf))
-    return StrippedModel(data, s.spans, s.stripped, b"".join(s.infer_head), s.infer_graph, s.infer_inits)
+    return StrippedModel(data, s.spans, s.stripped, b"".join(s.infer_head), s.infer_graph, s.infer_inits, buf)
 
 
 def inference_model(st: StrippedModel, edit_input, edit_output, drop=()) -> bytes:
@@ -348,12 +352,14 @@ def inference_model(st: StrippedModel, edit_input, edit_output, drop=()) -> byte
     onnx's C++ inference: no protobuf copy of the model is built in Python. `edit_input`
     and `edit_output` map an input's / output's ValueInfoProto payload to the payload to
     use (the same bytes when nothing changes). `drop`: ordinals (file order) of main-graph
-    initializers left out. Requires st.infer_graph."""
+    initializers left out. Requires st.infer_graph, and the scanned bytes still open (the
+    caller reads them before it closes the file's map)."""
     assert st.infer_graph is not None and st.infer_inits is not None
     cuts: dict[int, list] = {}
     for n in drop:
         pi, a, e = st.infer_inits[n]
         cuts.setdefault(pi, []).append((a, e))
+    b = st.buf
     parts = []
     for idx, p in enumerate(st.infer_graph):
         if type(p) is tuple:
@@ -363,14 +369,17 @@ def inference_model(st: StrippedModel, edit_input, edit_output, drop=()) -> byte
             spans = cuts[idx]
             if spans[0][0] is None:
                 continue  # the part is the dropped initializer
-            pos = 0
+            pos = p.start  # a run: its kept stretches (offsets in `spans` are from its start)
             for a, e in sorted(spans):
-                parts.append(p[pos:a])
-                pos = e
-            parts.append(p[pos:])
+                parts.append(b[pos:p.start + a])
+                pos = p.start + e
+            parts.append(b[pos:p.stop])
+        elif type(p) is slice:
+            parts.append(b[p])
         else:
             parts.append(p)
-    return st.infer_head + _len_field(7, b"".join(parts))
+    # One join: the graph field's header from the parts' lengths.
+    return b"".join([st.infer_head, _enc_varint(7 << 3 | 2), _enc_varint(sum(map(len, parts))), *parts])
 
 
 def map_file(f) -> mmap.mmap:
