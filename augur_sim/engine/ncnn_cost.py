@@ -47,6 +47,7 @@ from .ncnn_algos import (
     FAM_WINO,
     X_ACT_ELEMS,
     X_ALGO,
+    X_I8_ELEMS,
     X_INT8,
     X_MACS,
     X_PAR,
@@ -150,7 +151,7 @@ def kernel_time(x, h, p, out):
     t_c += x[X_TRANS] * 10.0 * cpe / (teff * clk)
     eb = h[N_EB_ACT]
     wb = _INT8_W_BYTES if int8 else eb
-    act_bytes = x[X_ACT_ELEMS] * eb
+    act_bytes = x[X_ACT_ELEMS] * eb + x[X_I8_ELEMS]
     w_bytes = x[X_W_ELEMS] * wb
     ws = x[X_WS_ELEMS] * eb
     cache_bw = T * clk * p[P_CACHE_BPC]
