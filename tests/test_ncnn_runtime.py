@@ -438,3 +438,20 @@ def test_fixed_corpus_sample_within_a_factor_of_two():
     ratio = predict_fit(d, fit) / d.y_ms
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert np.median(np.abs(ratio - 1)) < 0.35
+
+
+def test_dram_bytes_are_what_the_memory_term_sends_to_dram():
+    """kernel_costs' fifth column: activation bytes when the working set spills half the last
+    level, weight bytes when the network's weights do not stay resident, else nothing."""
+    from augur_sim.engine.ncnn_cost import N_NET_W_FITS
+    x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    # fp32 activations in and out, plus the sgemm's packed copy of the input (64 x 28 x 28)
+    act = (64 + 128 + 64) * 28 * 28 * 4.0
+    w = 64 * 128 * 4.0 + 128 * 4.0            # weights and bias
+    h = hw()
+    h[N_NET_W_FITS] = 1.0
+    assert kernel_costs(x[None, :], h, params())[0][4] == 0.0
+    h[N_NET_W_FITS] = 0.0
+    assert kernel_costs(x[None, :], h, params())[0][4] == pytest.approx(w)
+    h[N_LLC_BYTES] = 1024.0                   # nothing fits on chip
+    assert kernel_costs(x[None, :], h, params())[0][4] == pytest.approx(act + w)
