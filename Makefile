@@ -20,7 +20,7 @@ test: $(STAMP)
 
 # ruff (lint rules and their reasons in pyproject.toml) and mypy on the package.
 lint: $(STAMP)
-	$(BIN)/ruff check augur_sim tests bench
+	$(BIN)/ruff check augur_sim tests bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -284,18 +284,24 @@ class GraphBuilder:
                 producer[t] = layer.name
             index[layer.name] = i
         edges: dict[tuple[str, str], list[str]] = {}
-        for layer in self._layers:
+        forward = True  # every edge from an earlier layer to a later one
+        for i, layer in enumerate(self._layers):
             for t in layer.inputs:
                 u = producer.get(t)
                 if u is None:
                     raise self._err(layer, f"input '{t}' is produced by no layer")
                 if u == layer.name:
                     raise self._err(layer, f"layer consumes its own output '{t}'")
+                if index[u] > i:
+                    forward = False
                 ts = edges.setdefault((u, layer.name), [])
                 if t not in ts:
                     ts.append(t)
         g = _digraph(self._layers, edges)
-        order = _stable_topological_order(g, index)
+        # Declared in an order that already is a topological one (as ONNX requires, and as
+        # most files are): that order is the one Kahn's algorithm below would return, since
+        # it breaks ties by declaration order.
+        order = [l.name for l in self._layers] if forward else _stable_topological_order(g, index)
         if order is None:
             cycle = nx.find_cycle(g)
             names = " -> ".join([u for u, _ in cycle] + [cycle[0][0]])
@@ -307,7 +313,7 @@ class GraphBuilder:
         nodes = g._node  # plain dict access: the node view costs more than the inference
         for name in order:
             layer = nodes[name]["layer"]
-            in_shapes = tuple(tensors[t].shape for t in layer.inputs)
+            in_shapes = tuple([tensors[t].shape for t in layer.inputs])
             dtype = tensors[layer.inputs[0]].dtype if layer.inputs else layer.attrs.get("dtype", "fp32")
             known = self._inferred.get(name)
             if known is not None and known[0] == in_shapes:

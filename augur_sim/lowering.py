@@ -174,25 +174,34 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
         hc = by_name[host.name]
         r = rows_l[i]
         r[C_ELEM_BYTES] = eb
-        flops = sum(by_name[n].counts.flops for n in group)
-        w_elems = sum(by_name[n].counts.weight_elems for n in group)
-        # Fused layers read no intermediate; a fused residual add reads its other operand.
-        in_elems = hc.counts.in_elems
-        produced = set(host.outputs)
-        for n in group[1:]:
-            l = graph.layer(n)
-            in_elems += sum(graph.tensors[t].elems for t in l.inputs if t not in produced)
-            produced.update(l.outputs)
-        out_elems = by_name[group[-1]].counts.out_elems
+        hcc = hc.counts
+        if len(group) == 1:
+            # A kernel of one layer (every kernel of a runtime that fuses nothing): its
+            # layer's figures, without the sums over fused layers below.
+            flops, w_elems, in_elems, out_elems = hcc.flops, hcc.weight_elems, hcc.in_elems, hcc.out_elems
+            te, tp = transcendentals_per_elem(host)
+            r[C_TRANS] += te * out_elems
+            r[C_POW] += tp * out_elems
+        else:
+            flops = sum(by_name[n].counts.flops for n in group)
+            w_elems = sum(by_name[n].counts.weight_elems for n in group)
+            # Fused layers read no intermediate; a fused residual add reads its other operand.
+            in_elems = hcc.in_elems
+            produced = set(host.outputs)
+            for n in group[1:]:
+                l = graph.layer(n)
+                in_elems += sum(graph.tensors[t].elems for t in l.inputs if t not in produced)
+                produced.update(l.outputs)
+            out_elems = by_name[group[-1]].counts.out_elems
+            # Fused activations (a conv's sigmoid epilogue) count too: the kernel evaluates them.
+            for n in group:
+                te, tp = transcendentals_per_elem(graph.layer(n))
+                r[C_TRANS] += te * by_name[n].counts.out_elems
+                r[C_POW] += tp * by_name[n].counts.out_elems
         r[C_FLOPS] = flops
         r[C_IN_BYTES] = in_elems * eb
         r[C_OUT_BYTES] = out_elems * eb
         r[C_W_BYTES] = w_elems * eb
-        # Fused activations (a conv's sigmoid epilogue) count too: the kernel evaluates them.
-        for n in group:
-            te, tp = transcendentals_per_elem(graph.layer(n))
-            r[C_TRANS] += te * by_name[n].counts.out_elems
-            r[C_POW] += tp * by_name[n].counts.out_elems
         if host.op in ("softmax", "layernorm"):
             r[C_REDUCE] = 1.0
         cls = _classify(host, hc)

@@ -266,7 +266,8 @@ def render(m, specs, rows, layer_errs, failures, skipped, seconds, load=(float("
            "sigmoid models; chains of identical convs / depthwise convs / pools; ORT Add streams; tiny ReLU "
            "chains); no network below was used to fit anything.",
            "- Measured total: median wall time of `session.run` after 2 warm-up runs (about 3 s of runs: 3 for "
-           "the biggest networks, up to 300 for the smallest). Per layer: ORT profiled node times (median over 6 profiled runs) mapped to our kernel "
+           "the biggest networks, up to 300 for the smallest). Per layer: ORT profiled node times (median over "
+           "6 profiled runs) mapped to our kernel "
            "groups (host layer + layers fused into it).",
            "- Batch 1, fp32, random weights (augur_sim.measure.export). The machine's 2 cores are shared with other "
            "engineers' jobs: timings are noisy (min/max shown), 2-thread timings most of all. "

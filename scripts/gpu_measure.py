@@ -132,7 +132,7 @@ def main():
         for m, n, k in mm_shapes:
             a = torch.randn(m, k, device=dev, dtype=dt)
             b = torch.randn(k, n, device=dev, dtype=dt)
-            micro["matmul"].append({"precision": prec, "M": m, "N": n, "K": k, **run_event(lambda: a @ b)})
+            micro["matmul"].append({"precision": prec, "M": m, "N": n, "K": k, **run_event(lambda a=a, b=b: a @ b)})
             del a, b
     save()
     conv_shapes = [  # (batch, cin, h, cout, k, stride, groups)
@@ -152,7 +152,7 @@ def main():
             w = torch.randn(cout, cin // g, k, k, device=dev, dtype=dt)
             micro["conv"].append({"precision": prec, "batch": n, "cin": cin, "h": h, "cout": cout, "k": k,
                                   "stride": s, "groups": g, "pad": k // 2,
-                                  **run_event(lambda: F.conv2d(x, w, None, s, k // 2, 1, g))})
+                                  **run_event(lambda x=x, w=w, s=s, k=k, g=g: F.conv2d(x, w, None, s, k // 2, 1, g))})
     save()
     micro["stream"] = []
     for prec, dt in dts.items():
@@ -162,17 +162,17 @@ def main():
             o = torch.empty_like(x)
             eb = x.element_size()
             micro["stream"].append({"precision": prec, "op": "copy", "elems": n, "bytes": 2 * n * eb,
-                                    **run_event(lambda: o.copy_(x))})
+                                    **run_event(lambda o=o, x=x: o.copy_(x))})
             micro["stream"].append({"precision": prec, "op": "add", "elems": n, "bytes": 3 * n * eb,
-                                    **run_event(lambda: torch.add(x, y, out=o))})
+                                    **run_event(lambda x=x, y=y, o=o: torch.add(x, y, out=o))})
             micro["stream"].append({"precision": prec, "op": "relu", "elems": n, "bytes": 2 * n * eb,
-                                    **run_event(lambda: torch.relu(x))})
+                                    **run_event(lambda x=x: torch.relu(x))})
             del x, y, o
         for (n, c, h) in ((1, 64, 112), (32, 64, 112), (1, 256, 56)):
             x = torch.randn(n, c, h, h, device=dev, dtype=dt)
             micro["stream"].append({"precision": prec, "op": "maxpool3s2", "elems": x.numel(),
                                     "bytes": x.numel() * x.element_size() * 5 // 4,
-                                    **run_event(lambda: F.max_pool2d(x, 3, 2, 1))})
+                                    **run_event(lambda x=x: F.max_pool2d(x, 3, 2, 1))})
     save()
     # Host-side dispatch: many tiny ops back to back, wall time per op.
     x = torch.randn(8, device=dev)
@@ -207,19 +207,19 @@ def main():
                 with torch.inference_mode():
                     nreps = reps if batch == 1 else max(5, reps // 2)
                     if args.cudagraph and dev.type == "cuda":
-                        entry.update({"gpu": stats(graph_timed(torch, lambda: mod(*xs), nreps))})
+                        entry.update({"gpu": stats(graph_timed(torch, lambda mod=mod, xs=xs: mod(*xs), nreps))})
                         res["nets"].append(entry)
                         print(f"{f.name} b{batch} {prec}: {entry['gpu']}", flush=True)
                         save()
                         del mod, xs
                         continue
-                    entry.update({"gpu": stats(timed(torch, lambda: mod(*xs), nreps, warmup=3))
+                    entry.update({"gpu": stats(timed(torch, lambda mod=mod, xs=xs: mod(*xs), nreps, warmup=3))
                                   if dev.type == "cuda" else None,
-                                  "wall": stats(wall(torch, lambda: mod(*xs), nreps, warmup=2))})
+                                  "wall": stats(wall(torch, lambda mod=mod, xs=xs: mod(*xs), nreps, warmup=2))})
                     if batch == 1 and dev.type == "cuda":
                         # Per layer: CUDA events between layers (no synchronisation inside).
                         marks = []
-                        def hook(name, when):
+                        def hook(name, when, marks=marks):
                             ev = torch.cuda.Event(enable_timing=True)
                             ev.record()
                             marks.append((name, when, ev))

@@ -94,3 +94,20 @@ def test_enqueue_latency_is_eager_only():
     tg, _, _ = kernel_time(r, graph, -1)
     ws = r[C_IN_BYTES] + r[C_OUT_BYTES]
     assert tg == pytest.approx(ws / (graph[H.H_DRAM_BW] * graph[H.P_MEM]) + 2e-6, rel=1e-3)
+
+
+def test_batched_sgemm_pads_tiny_products_to_a_64x64_tile_or_more():
+    from augur_sim.engine.gpu_algos import MIN_BATCHED_TILE, SGEMM_TILES
+    h = row("nvidia_a100_pcie_40gb")
+    M, N, K, count = 19.0, 13.0, 1002.0, 863.0
+    big = [(tm, tn) for tm, tn in SGEMM_TILES if tm * tn >= MIN_BATCHED_TILE]
+    assert len(big) == 6            # 128x128, 128x64, 64x128, 64x64, 128x32, 32x128
+    t = gemm_time(M, N, K, count, h[H.H_SM_GEMM], 0.0, 1.0, 4.0, h, 0)
+    # Hand count: one padded tile per product, 863 tiles in ceil(863 / 108) = 8 waves; no
+    # split-K (863 tiles already fill the SMs); the best of the large tiles.
+    best = min(gemm_tile_time(M, N, K, count, tm, tn, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)[0] for tm, tn in big)
+    assert t == pytest.approx(best, rel=1e-12)
+    assert gemm_tile_time(M, N, K, count, 64.0, 64.0, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)[1] == 8
+    # 32 x 32 tiles would waste far less (the model's fastest otherwise): the rule costs more.
+    small = gemm_tile_time(M, N, K, count, 32.0, 32.0, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)[0]
+    assert t > 2.0 * small

@@ -329,3 +329,75 @@ def test_attribute_fast_paths_read_what_onnx_helper_reads():
         elif isinstance(want, list):
             want = [x.decode() if isinstance(x, bytes) else x for x in want]
         assert type(got[a.name]) is type(want) and got[a.name] == want, a.name
+
+
+def _shapes_with_and_without(path: Path, wire: bool):
+    """ONNX's inference shapes of a model with every initializer, and with the ones
+    _bn_only leaves out; plus the names left out."""
+    model, lazy = onnx_frontend._read_model(path)
+    try:
+        inits = {t.name for t in model.graph.initializer}
+        inputs = onnx_frontend._resolve_inputs(model, str(path), None, None, inits)
+        declared = {v.name: onnx_frontend._dims(v) for v in model.graph.input}
+        nodes = [onnx_frontend._Node(n) for n in model.graph.node]
+        unread = onnx_frontend._bn_only(nodes, model.graph, declared)
+        st = lazy.stripped if wire else None
+        return (onnx_frontend._onnx_shapes(model, inputs, True, st),
+                onnx_frontend._onnx_shapes(model, inputs, True, st, unread), unread)
+    finally:
+        lazy.close()
+
+
+@pytest.mark.parametrize("opset", [7, 9, 14, 15, 17])
+@pytest.mark.parametrize("wire", [True, False])
+def test_bn_parameters_left_out_of_onnx_inference_change_no_shape(tmp_path, opset, wire):
+    # Two BNs, one with parameters above INLINE_MAX_BYTES (stripped markers) and one below
+    # (kept whole inside a run of fields), and a BN mean also read by an Add (broadcast over
+    # the last axis): not left out.
+    c = 2048
+    ones, zeros = np.ones(c, np.float32), np.zeros(c, np.float32)
+    small = [numpy_helper.from_array(np.ones(8, np.float32), n) for n in ("s2", "b2", "m2", "v2")]
+    inits = [rand("W", c, 3, 3, 3), numpy_helper.from_array(ones, "s"), numpy_helper.from_array(zeros, "b"),
+             numpy_helper.from_array(zeros, "m"), numpy_helper.from_array(ones, "v"), rand("W2", 8, c, 1, 1),
+             *small]
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], name="bn"),
+             helper.make_node("Conv", ["n", "W2"], ["c2"], name="conv2"),
+             helper.make_node("BatchNormalization", ["c2", "s2", "b2", "m2", "v2"], ["n2"], name="bn2"),
+             helper.make_node("Add", ["n2", "m2"], ["y"], name="add")]
+    p = save(tmp_path / "m.onnx", nodes, [vi("x", [1, 3, 8, 8])], ["y"], inits, opset=opset)
+    every, fewer, unread = _shapes_with_and_without(p, wire)
+    assert unread == {"s", "b", "m", "v", "s2", "b2", "v2"}  # m2 is read by the Add
+    assert fewer == every and every["n2"] == (1, 8, 8, 8) and every["y"] == (1, 8, 8, 8)
+    assert load_onnx(p).tensors["y"].shape == (1, 8, 8, 8)
+
+
+def test_bn_parameters_stay_in_onnx_inference_beside_a_subgraph(tmp_path):
+    # An If's branches may read any outer name: nothing is left out.
+    p = conv_bn_fc(tmp_path)
+    m = onnx.load(str(p))
+    branch = helper.make_graph([helper.make_node("Identity", ["s"], ["o"])], "b", [], [vi("o", None)])
+    m.graph.node.append(helper.make_node("If", ["cond"], ["z"], then_branch=branch, else_branch=branch))
+    model = onnx.ModelProto.FromString(m.SerializeToString())
+    nodes = [onnx_frontend._Node(n) for n in model.graph.node]
+    assert onnx_frontend._bn_only(nodes, model.graph, {}) == frozenset()
+    nodes = nodes[:-1]
+    assert onnx_frontend._bn_only(nodes, model.graph, {}) == {"s", "b", "m", "v"}
+
+
+def test_inference_model_leaves_out_the_initializers_asked(tmp_path):
+    # Stripped (W, F, and the 2048-channel BN vectors) and whole (a small tensor) initializers,
+    # cut from a run of unchanged fields or dropped as their own part.
+    p = conv_bn_fc(tmp_path, channels=2048)
+    m = onnx.load(str(p))
+    m.graph.initializer.append(numpy_helper.from_array(np.ones(3, np.float32), "tiny"))
+    m.graph.initializer.insert(0, numpy_helper.from_array(np.ones(2, np.float32), "first"))
+    p.write_bytes(m.SerializeToString())
+    st = onnx_wire.strip(p.read_bytes())
+    names = [t.name for t in onnx.load_model_from_string(st.data).graph.initializer]
+    assert len(st.infer_inits) == len(names)
+    same = lambda b: b  # noqa: E731
+    for drop in ([], [0], [names.index("s"), names.index("tiny")], list(range(len(names)))):
+        kept = onnx.ModelProto.FromString(onnx_wire.inference_model(st, same, same, drop))
+        assert [t.name for t in kept.graph.initializer] == [n for i, n in enumerate(names) if i not in drop]
+        assert [n.name for n in kept.graph.node] == [n.name for n in m.graph.node]

@@ -149,6 +149,11 @@ TC_TILES = np.array([[256, 128], [128, 256], [128, 128], [128, 64], [64, 128], [
 # y = ceil(channels / NN)), in the conv GEMM's (M = pixels, N = channels) orientation.
 IGEMM_TILES = np.array([[128, 32], [128, 64], [128, 128]], dtype=np.float64)
 SPLITS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+# cuBLAS's batched sgemm (bmm; count > 1) runs CTA tiles of at least 64 x 64 = 4096 outputs,
+# however small each matrix: 99.6-99.7% of the corpus' bmm rows on each of the five GPUs
+# (kernel names), so a batch of tiny products pays for padded tiles (e.g. 863 products of
+# 19 x 13 each on 128 x 128 tiles on the A100: 1.6 ms for 0.4 GFLOP).
+MIN_BATCHED_TILE = 4096.0
 # kernel_time's `force` for a GEMM row: FORCE_GEMM + 100 * (SGEMM_TILES index) + split-K.
 FORCE_GEMM = 1000
 
@@ -204,6 +209,8 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             tm, tn = SGEMM_TILES[fixed_tiles - 1, 0], SGEMM_TILES[fixed_tiles - 1, 1]
         else:
             tm, tn = tiles_tab[i, 0], tiles_tab[i, 1]
+            if count > 1.0 and tc == 0.0 and not cudnn and tm * tn < MIN_BATCHED_TILE:
+                continue
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
         if fixed_split > 0.0:
             t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h)

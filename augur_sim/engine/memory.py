@@ -109,7 +109,12 @@ def schedule(graph: LayerGraph, eb: int):
         last[root[t]] = len(layers)
     born, seen = [], set()
     for L in layers:
-        b = [r for r in dict.fromkeys(root[t] for t in L.outputs) if r not in seen]
+        outs = L.outputs
+        if len(outs) == 1:  # nearly every layer: no duplicates to drop
+            r = root[outs[0]]
+            b = [] if r in seen else [r]
+        else:
+            b = [r for r in dict.fromkeys(root[t] for t in outs) if r not in seen]
         seen.update(b)
         born.append(b)
     # A root dies at the last step that touches it (graph outputs: never, their step is
@@ -147,11 +152,15 @@ def _activations(graph: LayerGraph, eb: int, policy: str) -> tuple[int, int, str
     size, born, dies = schedule(graph, eb)
     live, peak, peak_step, peak_ws = 0, 0, "", 0
     for i, name in enumerate(graph.order):
-        live += sum(size[r] for r in born[i])
+        for r in born[i]:  # plain loops: a generator per step cost more than the walk
+            live += size[r]
         here = live + cols[name]
         if here > peak:
             peak, peak_step, peak_ws = here, name, cols[name]
-        live -= sum(size[r] for r in dies[i])
+        gone = 0
+        for r in dies[i]:
+            gone += size[r]
+        live -= gone
     return peak - peak_ws, peak_ws, peak_step
 
 

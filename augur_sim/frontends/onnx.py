@@ -147,7 +147,6 @@ class _Const:
 
 
 def _attrs(node) -> dict:
-    from onnx import helper
     out = {}
     for a in node.attribute:
         # The common kinds directly (helper.get_attribute_value's chain of tests costs
@@ -165,6 +164,7 @@ def _attrs(node) -> dict:
             else:  # FLOATS (6)
                 out[a.name] = list(a.floats)
             continue
+        from onnx import helper
         v = helper.get_attribute_value(a)
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
@@ -175,8 +175,14 @@ def _attrs(node) -> dict:
 
 
 def _ints(v) -> tuple[int, ...]:
-    if isinstance(v, (list, tuple)) and all(type(x) is int for x in v):
-        return tuple(v)  # attribute lists, the common case: numpy would cost more than the rest
+    if isinstance(v, (list, tuple)):
+        # Attribute lists of plain ints, the common case: numpy would cost more than the
+        # rest (a plain loop: a generator inside all() costs more than the check).
+        for x in v:
+            if type(x) is not int:
+                break
+        else:
+            return tuple(v)
     return tuple(int(x) for x in np.asarray(v).reshape(-1))
 
 
@@ -262,12 +268,12 @@ class _Ctx:
             raise e.located(file=self.file, where=f"node '{self.node}'")
         # The builder reuses these shapes instead of running the same rules again (and
         # keeps this layer object: its params are the ones the rule gives).
-        self.b.add_layer(Layer(name=name, op=op, attrs=attrs, inputs=inputs, outputs=outputs,
-                               source=self.source, params=param_shapes, src_type=src_type),
+        # Positional: keyword arguments cost a frozen dataclass noticeably more per layer.
+        self.b.add_layer(Layer(name, op, attrs, inputs, outputs, self.source, False, param_shapes, src_type),
                          inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):
-            self.shapes[t] = tuple(s)
+            shapes[t] = s  # check_shapes gave tuples
         return name
 
     def tmp(self, suffix: str) -> str:
@@ -1102,19 +1108,41 @@ def _static_shapes(vis) -> dict[str, tuple]:
     return out
 
 
-def _onnx_shapes(model, inputs, stripped: bool = False, wire=None) -> dict[str, tuple]:
+def _bn_only(nodes, graph, declared) -> frozenset:
+    """Names of initializers that ONNX's shape inference does not need: those read only as
+    a BatchNormalization's scale, bias, mean or variance (a BN's output shape is its input's,
+    whatever they hold; augur checks their sizes itself, h_batchnorm). A ResNet-50 has 212
+    of them, a third of what inference spends its time on. None are left out where a
+    node carries a subgraph (If, Loop, Scan, or a custom op), which may read any name."""
+    bn: set = set()
+    other: set = set(declared)
+    for n in nodes:
+        if n.op_type == "BatchNormalization" and n.domain in ("", "ai.onnx"):
+            bn.update(n.input[1:5])
+            other.update(n.input[:1])
+            other.update(n.input[5:])
+        elif n.op_type in ("If", "Loop", "Scan") or n.domain not in ("", "ai.onnx"):
+            return frozenset()
+        else:
+            other.update(n.input)
+    other.update(vi.name for vi in graph.output)
+    return frozenset(bn - other)
+
+
+def _onnx_shapes(model, inputs, stripped: bool = False, wire=None, unread=frozenset()) -> dict[str, tuple]:
     """Static shapes ONNX's own inference finds from the inputs alone (best effort: {} when
     it fails). Stored value_info is cleared first: it is often stale in edited models and
     describes the declared batch, and ONNX would keep it rather than recompute.
     `stripped`: the model comes from the structure-only read, its large tensors are stubs
     already (and its small ones are kept whole). `wire`: that read's StrippedModel, whose
     parts give the inference model as bytes (the same model the copy below builds, without
-    building it in Python)."""
+    building it in Python). `unread`: initializers left out of the inference model
+    (_bn_only: ones it does not need)."""
     import onnx
     from onnx import shape_inference
     by_name = {n: s for n, s, _ in inputs}
     if wire is not None and wire.infer_graph is not None:
-        return _onnx_shapes_wire(model, wire, by_name)
+        return _onnx_shapes_wire(model, wire, by_name, unread)
     # A weight-free copy: inference reads only the small shape-carrying constants, and
     # copying a 100 MB model's weights just to clear them again costs more than the rest.
     m = onnx.ModelProto()
@@ -1125,8 +1153,10 @@ def _onnx_shapes(model, inputs, stripped: bool = False, wire=None) -> dict[str, 
     g.input.extend(src.input)
     g.output.extend(src.output)
     if stripped:
-        g.initializer.extend(src.initializer)
+        g.initializer.extend(t for t in src.initializer if t.name not in unread)
     for t in () if stripped else src.initializer:
+        if t.name in unread:
+            continue
         n = 1
         for d in t.dims:
             n *= d
@@ -1162,7 +1192,7 @@ def _set_input_shape(vi, by_name) -> bool:
     return True
 
 
-def _onnx_shapes_wire(model, wire, by_name) -> dict[str, tuple]:
+def _onnx_shapes_wire(model, wire, by_name, unread=frozenset()) -> dict[str, tuple]:
     """_onnx_shapes from the structure-only read's parts: ir_version, opset_import, nodes,
     initializers (stubs where stripped), inputs with the resolved shapes, outputs without
     their shapes; no value_info. Input i of the parts is graph.input[i] of `model` (both
@@ -1181,7 +1211,10 @@ def _onnx_shapes_wire(model, wire, by_name) -> dict[str, tuple]:
         vi.type.tensor_type.ClearField("shape")
         return vi.SerializeToString()
     try:
-        data = onnx_wire.inference_model(wire, edit_input, edit_output)
+        inits = model.graph.initializer  # the same fields, in the same order, as the parts'
+        drop = [i for i, t in enumerate(inits) if t.name in unread] \
+            if unread and len(inits) == len(wire.infer_inits) else ()
+        data = onnx_wire.inference_model(wire, edit_input, edit_output, drop)
         m = shape_inference.infer_shapes(data, strict_mode=False, data_prop=True)
     except Exception:
         return {}
@@ -1214,8 +1247,9 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
     inputs = _resolve_inputs(model, file, batch, input_shape, init_names)
     declared = {vi.name: _dims(vi) for vi in graph.input}
     changed = any(declared.get(n) != list(s) for n, s, _ in inputs)
+    nodes = [_Node(p) for p in graph.node]
     onnx_shapes = _onnx_shapes(model, inputs, stripped=lazy is not None,
-                               wire=getattr(lazy, "stripped", None))
+                               wire=getattr(lazy, "stripped", None), unread=_bn_only(nodes, graph, declared))
     # Shapes stored in the file describe the declared input shapes; valid only if unchanged.
     # Only --lenient reads them (for ops it keeps as opaque).
     stored = {} if changed or not lenient else _static_shapes(list(graph.value_info) + list(graph.output))
@@ -1232,13 +1266,29 @@ def _load_model(model, lazy, path: Path, batch, input_shape, lenient: bool) -> L
         b.add_input(name, shape, dtype, source=SourceLoc(file, None))
         c.shapes[name] = shape
 
-    for i, node in enumerate(graph.node):
+    for i, node in enumerate(nodes):
         c.node = as_text(node.name) or f"{as_text(node.op_type)}_{i}"
         _translate(c, node, i)
 
     if not c.emitted:
         raise AugurError("the model has no computing node (everything folded to constants)", file=file)
     return b.build()
+
+
+class _Node:
+    """A NodeProto's fields read once. Protobuf builds a new string (and a new container)
+    on every access to a field, and a handler reads node.input, node.output and
+    node.op_type several times each: reading them once is a tenth of translating a node."""
+
+    __slots__ = ("op_type", "domain", "name", "input", "output", "attribute")
+
+    def __init__(self, p) -> None:
+        self.op_type = p.op_type
+        self.domain = p.domain
+        self.name = p.name
+        self.input = list(p.input)
+        self.output = list(p.output)
+        self.attribute = p.attribute
 
 
 def _translate(c: _Ctx, node, index: int) -> None:

@@ -157,6 +157,10 @@ class StrippedModel:
     # graph field (protobuf would merge several): the caller then copies the parsed model.
     infer_head: bytes = b""
     infer_graph: list | None = None
+    # Where each initializer of the main graph is among infer_graph's parts, in file order:
+    # (part index, start, end) of its field inside that part (a run of unchanged fields),
+    # or (part index, None, None) when the part is the field (a stripped tensor's marker).
+    infer_inits: list | None = None
 
 
 class _Scanner:
@@ -166,6 +170,7 @@ class _Scanner:
         self.stripped = 0
         self.infer_head: list = []
         self.infer_graph: list | None = None
+        self.infer_inits: list | None = None
         self.graphs = 0
 
     def model(self, start: int, end: int) -> bytes:
@@ -181,7 +186,7 @@ class _Scanner:
             out.append(_len_field(7, new))
             run = k
         if self.graphs != 1:
-            self.infer_graph = None
+            self.infer_graph = self.infer_inits = None
         if not out:
             return bytes(b[start:end])
         out.append(b[run:end])
@@ -194,26 +199,43 @@ class _Scanner:
         payload); name, doc string, value_info and the rest are left out."""
         b, out, run = self.b, [], start
         parts: list = []
+        inits: list = []
+        irun = iend = -1  # the current run of unchanged node / initializer fields, copied as one slice
         for num, wt, i, j, k in _fields(b, start, end):
             new = None
+            # The size tests of tensor() and node() first, here: most fields are small
+            # nodes and tensors kept whole, and the calls cost more than the tests.
             if wt == 2:
                 if num == 5:
-                    new = self.tensor(j, k, 1)
+                    if k - j > INLINE_MAX_BYTES:
+                        new = self.tensor(j, k, 1)
                 elif num == 1:
-                    new = self.node(j, k, 1)
-                elif num == 11 or num == 12:
-                    parts.append((num, bytes(b[j:k])))
-                    continue
+                    if k - j >= NODE_SCAN_MIN_BYTES:
+                        new = self.node(j, k, 1)
+            if new is None and (num == 1 or num == 5):
+                if irun < 0:
+                    irun = i
+                iend = k
+                if num == 5:  # its place inside the run (the run becomes part len(parts))
+                    inits.append((len(parts), i - irun, k - irun))
+                continue
+            if irun >= 0:
+                parts.append(bytes(b[irun:iend]))
+                irun = -1
             if new is not None:
                 enc = _len_field(num, new)
                 out.append(b[run:i])
                 out.append(enc)
                 run = k
-                if num == 1 or num == 5:
-                    parts.append(enc)
-            elif num == 1 or num == 5:
-                parts.append(bytes(b[i:k]))
+                if num == 5:
+                    inits.append((len(parts), None, None))
+                parts.append(enc)
+            elif wt == 2 and (num == 11 or num == 12):
+                parts.append((num, bytes(b[j:k])))
+        if irun >= 0:
+            parts.append(bytes(b[irun:iend]))
         self.infer_graph = parts
+        self.infer_inits = inits
         if not out:
             return bytes(b[start:end])
         out.append(b[run:end])
@@ -314,21 +336,35 @@ def strip(buf) -> StrippedModel:
     """Scan a serialised ModelProto (bytes, or an mmap of the file). Raises Malformed."""
     s = _Scanner(buf)
     data = s.model(0, len(buf))
-    return StrippedModel(data, s.spans, s.stripped, b"".join(s.infer_head), s.infer_graph)
+    return StrippedModel(data, s.spans, s.stripped, b"".join(s.infer_head), s.infer_graph, s.infer_inits)
 
 
-def inference_model(st: StrippedModel, edit_input, edit_output) -> bytes:
+def inference_model(st: StrippedModel, edit_input, edit_output, drop=()) -> bytes:
     """The stripped model reduced to what ONNX shape inference reads (ir_version,
     opset_import; the graph's nodes, initializers, inputs and outputs), as bytes for
     onnx's C++ inference: no protobuf copy of the model is built in Python. `edit_input`
     and `edit_output` map an input's / output's ValueInfoProto payload to the payload to
-    use (the same bytes when nothing changes). Requires st.infer_graph."""
-    assert st.infer_graph is not None
+    use (the same bytes when nothing changes). `drop`: ordinals (file order) of main-graph
+    initializers left out. Requires st.infer_graph."""
+    assert st.infer_graph is not None and st.infer_inits is not None
+    cuts: dict[int, list] = {}
+    for n in drop:
+        pi, a, e = st.infer_inits[n]
+        cuts.setdefault(pi, []).append((a, e))
     parts = []
-    for p in st.infer_graph:
+    for idx, p in enumerate(st.infer_graph):
         if type(p) is tuple:
             num, payload = p
             parts.append(_len_field(num, edit_input(payload) if num == 11 else edit_output(payload)))
+        elif idx in cuts:
+            spans = cuts[idx]
+            if spans[0][0] is None:
+                continue  # the part is the dropped initializer
+            pos = 0
+            for a, e in sorted(spans):
+                parts.append(p[pos:a])
+                pos = e
+            parts.append(p[pos:])
         else:
             parts.append(p)
     return st.infer_head + _len_field(7, b"".join(parts))

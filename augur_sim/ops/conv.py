@@ -12,10 +12,16 @@ def _geometry(attrs, op):
     dilation, pad = attrs.get("dilation", (1, 1)), attrs.get("pad", (0, 0, 0, 0))
     # Fast path (every conv of every network passes here): plain positive ints of the
     # right counts; anything else goes through pos_int, which says what is wrong.
-    if len(kernel) == len(stride) == len(dilation) == 2 and len(pad) == 4 \
-            and all(type(v) is int and v > 0 for v in (*kernel, *stride, *dilation)) \
-            and all(type(v) is int and v >= 0 for v in pad):
-        return (*kernel, *stride, *dilation, *pad)
+    if len(kernel) == len(stride) == len(dilation) == 2 and len(pad) == 4:
+        for v in (*kernel, *stride, *dilation):  # plain loops: cheaper than all(generator)
+            if type(v) is not int or v <= 0:
+                break
+        else:
+            for v in pad:
+                if type(v) is not int or v < 0:
+                    break
+            else:
+                return (*kernel, *stride, *dilation, *pad)
     kh, kw = (pos_int(k, f"{op} kernel size") for k in kernel)
     sh, sw = (pos_int(s, f"{op} stride") for s in stride)
     dh, dw = (pos_int(d, f"{op} dilation") for d in dilation)
