@@ -140,7 +140,7 @@ class NcnnCosts:
     rows: NcnnRows
     hw: NcnnHw
     params: np.ndarray
-    costs: np.ndarray      # [kernels, 7]: time, compute, memory, DRAM (0), bound, energy, on-chip (0)
+    costs: np.ndarray      # [kernels, 7]: time, compute, memory, DRAM bytes, bound, energy, on-chip (0)
     store: str             # activations' storage precision: fp16 on ARMv8.2 FP16 cores, else fp32
     activation_bytes: int  # bytes per stored activation element (the hardware row's)
 
@@ -159,8 +159,9 @@ def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: i
     res[:, 0] = kc[:, 0]
     res[:, 1] = kc[:, 1]
     res[:, 2] = kc[:, 2]
-    # DRAM bytes are not tracked separately by the ncnn model (it charges a kernel's bytes to
-    # cache or DRAM as a whole); report 0 rather than a number it did not compute.
+    # DRAM bytes: what the kernel's memory term sent to DRAM (activations when its working
+    # set spills half the last level, weights when the network's do not stay resident).
+    res[:, 3] = kc[:, 4]
     busy = np.maximum(kc[:, 1], kc[:, 2])
     res[:, 4] = np.where(nr.x[:, X_ALGO] == A_NOOP, BOUND_NONE,
                          np.where(kc[:, 3] > busy, BOUND_OVERHEAD,

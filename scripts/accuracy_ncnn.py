@@ -31,7 +31,8 @@ from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
 from augur_sim.measure.ncnn_corpus import (ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
                                            build_table, load_corpus, load_devices, model_file)  # noqa: E402
-from augur_sim.measure.ncnn_fit import fit, loo, param_rows, predict_fit  # noqa: E402
+from augur_sim.measure.ncnn_fit import (RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, loo, param_rows,  # noqa: E402
+                                        predict_fit)
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
 
@@ -75,7 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(REPO / "docs" / "ACCURACY_NCNN.md"))
     ap.add_argument("--no-loo", action="store_true", help="skip leave-one-device-out (slow part)")
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--lam", type=float, default=2.0, help="ridge weight pulling classes to the shared values")
+    ap.add_argument("--lam", type=float, default=RIDGE_CLASS,
+                    help="ridge weight pulling classes to the shared values")
     ap.add_argument("--loo-iters", type=int, default=4, help="LM iterations per held-out device (warm start)")
     ap.add_argument("--write-fit", action="store_true",
                     help="also write the full fit to measurements/ncnn/fit.yaml (as `augur fit-corpus ncnn`)")
@@ -153,7 +155,9 @@ def main(argv=None) -> int:
              f"({len(full.classes)} classes in the data: {', '.join(full.classes)}), per pipeline family "
              f"({len(full.fams)}: {', '.join(full.fams)}; in-order, narrow or wide out-of-order, from the core "
              f"catalogue) and per core design seen in the data ({len(full.cores)} designs; a vendor core built "
-             f"on an Arm design shares its offsets), each offset pulled to zero by a ridge penalty. A device "
+             f"on an Arm design shares its offsets), each offset pulled to zero by a ridge penalty (weights "
+             f"{args.lam:g}, {RIDGE_FAMILY:g} and {RIDGE_DESIGN:g} for class, family and design, chosen by "
+             f"approximate leave-one-device-out over seven settings: `ncnn_fit.RIDGE_CLASS`). A device "
              f"whose core design no other training device has is predicted, when held out, from its class and "
              f"family alone. Fit rms of log error {full.rms_log:.3f} after {full.iterations} iterations "
              f"(rows flagged below weigh nothing in the fit).")
@@ -163,6 +167,27 @@ def main(argv=None) -> int:
              "throttled, busy or oversubscribed system, not what splitting layers over cores does). They are "
              "kept in every figure of this page and listed under the worst cases; the fit gives them no "
              "weight.")
+    L.append("")
+    L.append(f"## Breakdown ({main_label})")
+    L.append("")
+    L.append("Where the error is systematic rather than noise: rows split by whether the slowest thread's core "
+             "design is measured on another training device, by thread count, by the core set benchncnn asked "
+             "for, and by quantised (`_int8`) vs float networks.")
+    L.append("")
+    dev_of_design = defaultdict(set)
+    for r, c in zip(table.rows, table.cores):
+        dev_of_design[c].add(r.device)
+    L += A.stats_table("split", {
+        **{f"core design seen on {k}": v for k, v in A.grouped(
+            ["one training device only" if len(dev_of_design[c]) == 1 else "two or more devices"
+             for c in table.cores], main_pred, meas).items()},
+        **{f"threads {k}": v for k, v in A.grouped(
+            ["1" if r.threads == 1 else "2 to 8" if r.threads <= 8 else "more than 8" for r in table.rows],
+            main_pred, meas).items()},
+        **{f"--cores {k}": v for k, v in A.grouped([r.cores for r in table.rows], main_pred, meas).items()},
+        **{f"{k} networks": v for k, v in A.grouped(
+            ["int8" if "int8" in r.model else "float" for r in table.rows], main_pred, meas).items()},
+    })
     L.append("")
     L.append(f"## Per core family ({main_label})")
     L.append("")
@@ -271,6 +296,7 @@ def main(argv=None) -> int:
             "rows_flagged_anomalous_unweighted": len(table.anomalies),
             "devices": sorted({r.device for r in table.rows}),
             "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
+            "ridge_family": RIDGE_FAMILY, "ridge_design": RIDGE_DESIGN,
             "iterations": full.iterations, "fit_seconds": round(full.seconds, 1)},
             {"rms_log_error": round(full.rms_log, 4), "median_abs_error_pct": round(si["median_abs_pct"], 1),
              "within_25": round(si["within_25"], 3), "within_35": round(si["within_35"], 3),

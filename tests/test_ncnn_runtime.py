@@ -214,6 +214,28 @@ def test_int8_depthwise_runs_at_the_widening_rate_not_the_dot_product_rate():
     assert tw - stream == pytest.approx((xw[X_MACS] + xw[X_XFORM]) / (2e9 * 32 * 0.1), rel=1e-9)
 
 
+def test_requantized_int8_chain_skips_the_quantize_pass_and_moves_int8_bytes():
+    """Two int8 convs, the first requantizing its output (int8_scale_term 102): the second
+    reads an int8 blob, so it pays no quantize pass over its input and moves it as 1 byte
+    per element; its own output is dequantized to float (term 2)."""
+    from augur_sim.engine.ncnn_algos import X_I8_ELEMS, X_STREAM_OPS
+    b = GraphBuilder("two")
+    b.add_input("x", (1, 16, 8, 8))
+    a1 = {"out_channels": 16, "kernel": (1, 1), "stride": (1, 1), "pad": (0,) * 4, "group": 1, "bias": True,
+          "int8": True, "int8_requant": True}
+    a2 = dict(a1, int8_requant=False)
+    b.add_layer(Layer("c1", "conv", a1, ("x",), ("y",)))
+    b.add_layer(Layer("c2", "conv", a2, ("y",), ("z",)))
+    g = b.build()
+    nr = ncnn_rows(g, lower(g, "fp32", NCNN_FUSION), "arm")
+    x1, x2 = (nr.x[nr.kernel_names.index(n)] for n in ("c1", "c2"))
+    n = 16 * 8 * 8
+    # c1: float input quantized (n) + output requantized (n); its output blob is int8
+    assert (x1[X_STREAM_OPS], x1[X_I8_ELEMS], x1[X_ACT_ELEMS]) == (2 * n, n, n)
+    # c2: int8 input, no quantize pass; output dequantized to a float blob
+    assert (x2[X_STREAM_OPS], x2[X_I8_ELEMS], x2[X_ACT_ELEMS]) == (n, n, n)
+
+
 def test_group_ops_after_the_first_pay_the_group_cost_not_the_layer_cost():
     from augur_sim.engine.ncnn_cost import P_GROUP_CYC
     x, algo = conv_row(conv_graph(64, 64, 14, group=8))
@@ -416,3 +438,20 @@ def test_fixed_corpus_sample_within_a_factor_of_two():
     ratio = predict_fit(d, fit) / d.y_ms
     assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
     assert np.median(np.abs(ratio - 1)) < 0.35
+
+
+def test_dram_bytes_are_what_the_memory_term_sends_to_dram():
+    """kernel_costs' fifth column: activation bytes when the working set spills half the last
+    level, weight bytes when the network's weights do not stay resident, else nothing."""
+    from augur_sim.engine.ncnn_cost import N_NET_W_FITS
+    x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    # fp32 activations in and out, plus the sgemm's packed copy of the input (64 x 28 x 28)
+    act = (64 + 128 + 64) * 28 * 28 * 4.0
+    w = 64 * 128 * 4.0 + 128 * 4.0            # weights and bias
+    h = hw()
+    h[N_NET_W_FITS] = 1.0
+    assert kernel_costs(x[None, :], h, params())[0][4] == 0.0
+    h[N_NET_W_FITS] = 0.0
+    assert kernel_costs(x[None, :], h, params())[0][4] == pytest.approx(w)
+    h[N_LLC_BYTES] = 1024.0                   # nothing fits on chip
+    assert kernel_costs(x[None, :], h, params())[0][4] == pytest.approx(act + w)

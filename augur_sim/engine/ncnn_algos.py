@@ -46,8 +46,8 @@ ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM
 
 # Columns of an ncnn work row.
 (X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
- X_KERNEL, X_REGIONS) = range(12)
-NX = 12
+ X_KERNEL, X_REGIONS, X_I8_ELEMS) = range(13)
+NX = 13
 
 # Fusion ncnn applies: ncnnoptimize folds BatchNorm/Scale and the bias into the convolution
 # and InnerProduct weights, and Convolution/ConvolutionDepthWise/InnerProduct run their
@@ -235,6 +235,36 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
     return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm, 1.0
 
 
+# Layers that pass a blob through unchanged in type (ncnn's Split, Noop-like reshapes): an
+# int8 blob stays int8 across them.
+_PASS_OPS = ("identity", "reshape", "flatten")
+
+
+def _input_is_int8(graph, host) -> bool:
+    """Whether a conv's input blob is int8: produced, through pass-through layers, by an int8
+    conv that requantizes its output (int8_scale_term > 100) with no float activation between."""
+    t = host.inputs[0] if host.inputs else None
+    for _ in range(16):
+        if t is None or t not in graph.tensors:
+            return False
+        prod = graph.tensors[t].producer
+        try:
+            layer = graph.layer(prod)
+        except (KeyError, ValueError):
+            return False
+        if layer.op == "conv":
+            return bool(layer.attrs.get("int8_requant", False))
+        if layer.op == "act" and layer.name.endswith("/act"):
+            # the conv's own fused activation (the frontend's '<conv>/act' layer)
+            t = layer.inputs[0] if layer.inputs else None
+            continue
+        if layer.op in _PASS_OPS:
+            t = layer.inputs[0] if layer.inputs else None
+            continue
+        return False
+    return False
+
+
 def ncnn_rows(graph, low, arch: str) -> NcnnRows:
     """The ncnn work table of a network lowered with NCNN_FUSION, for one architecture family."""
     if arch not in ARCHS:
@@ -275,8 +305,17 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             r[X_PAR] = par
             if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_INT8_REF):
                 r[X_INT8] = 1.0
-                # quantize the input, dequantize/requantize the output: one pass each
-                r[X_STREAM_OPS] += in_elems + out_elems
+                # Requantize fusion (forward_int8_arm: int8_scale_term > 100 requantizes the
+                # int32 sums straight to int8 with the output scale; the next int8 conv sees an
+                # int8 blob and skips its quantize pass): the output pass is always paid
+                # (requantize or dequantize), the input's quantize pass only when the input is
+                # a float blob. int8 blobs move 1 byte per element.
+                in_i8 = _input_is_int8(graph, host)
+                out_i8 = bool(host.attrs.get("int8_requant", False))
+                r[X_STREAM_OPS] += (0.0 if in_i8 else in_elems) + out_elems
+                i8 = (in_elems if in_i8 else 0.0) + (out_elems if out_i8 else 0.0)
+                r[X_I8_ELEMS] = i8
+                r[X_ACT_ELEMS] -= i8
             r[X_WS_ELEMS] = in_elems + out_elems + w_elems + extra
         elif host.op == "fc" and not kern.aux:
             # InnerProduct (src/layer/arm/innerproduct_arm.cpp, forward): at batch 1 a

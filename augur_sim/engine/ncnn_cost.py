@@ -47,6 +47,7 @@ from .ncnn_algos import (
     FAM_WINO,
     X_ACT_ELEMS,
     X_ALGO,
+    X_I8_ELEMS,
     X_INT8,
     X_MACS,
     X_PAR,
@@ -96,9 +97,9 @@ _ALGO_FAM = np.array(ALGO_FAMILY, dtype=np.int64)
 
 @numba.njit(cache=True)
 def kernel_time(x, h, p, out):
-    """out[0:4] = time_s, compute_s, memory_s, overhead_s of one ncnn kernel row x."""
+    """out[0:5] = time_s, compute_s, memory_s, overhead_s, DRAM bytes of one ncnn kernel row x."""
     algo = int(x[X_ALGO])
-    for i in range(4):
+    for i in range(5):
         out[i] = 0.0
     if algo == A_NOOP:
         return
@@ -150,7 +151,7 @@ def kernel_time(x, h, p, out):
     t_c += x[X_TRANS] * 10.0 * cpe / (teff * clk)
     eb = h[N_EB_ACT]
     wb = _INT8_W_BYTES if int8 else eb
-    act_bytes = x[X_ACT_ELEMS] * eb
+    act_bytes = x[X_ACT_ELEMS] * eb + x[X_I8_ELEMS]
     w_bytes = x[X_W_ELEMS] * wb
     ws = x[X_WS_ELEMS] * eb
     cache_bw = T * clk * p[P_CACHE_BPC]
@@ -158,8 +159,11 @@ def kernel_time(x, h, p, out):
     # Activations stay on chip when the kernel's working set fits in half the last level;
     # weights come from DRAM unless the whole network's weights fit (benchncnn runs the
     # network in a loop, so a small network's weights stay resident).
-    t_m = act_bytes / (cache_bw if ws <= 0.5 * h[N_LLC_BYTES] else dram_bw)
+    act_on_chip = ws <= 0.5 * h[N_LLC_BYTES]
+    t_m = act_bytes / (cache_bw if act_on_chip else dram_bw)
     t_m += w_bytes / (cache_bw if h[N_NET_W_FITS] > 0.0 else dram_bw)
+    # The bytes the two choices above send to DRAM.
+    out[4] = (0.0 if act_on_chip else act_bytes) + (0.0 if h[N_NET_W_FITS] > 0.0 else w_bytes)
     # Per parallel region (one per kernel; one per group of a grouped conv, which ncnn runs
     # as g Convolution ops in turn): a fixed dispatch cost, plus a fork/barrier cost that
     # grows with every thread the region wakes and joins (OpenMP's barrier touches each).
@@ -175,8 +179,8 @@ def kernel_time(x, h, p, out):
 
 @numba.njit(cache=True)
 def kernel_costs(xs, h, p):
-    """[kernels, 4] for one hardware row and one parameter row."""
-    res = np.zeros((xs.shape[0], 4))
+    """[kernels, 5] for one hardware row and one parameter row."""
+    res = np.zeros((xs.shape[0], 5))
     for k in range(xs.shape[0]):
         kernel_time(xs[k], h, p, res[k])
     return res
@@ -192,7 +196,7 @@ def predict_rows(xall, net_start, net_stop, row_net, hws, prow):
     R = row_net.shape[0]
     out = np.zeros(R)
     for j in numba.prange(R):
-        buf = np.zeros(4)
+        buf = np.zeros(5)
         n = row_net[j]
         t = 0.0
         for k in range(net_start[n], net_stop[n]):
@@ -208,7 +212,7 @@ def family_time_rows(xall, net_start, net_stop, row_net, hws, prow, nfam):
     R = row_net.shape[0]
     out = np.zeros((R, nfam))
     for j in numba.prange(R):
-        buf = np.zeros(4)
+        buf = np.zeros(5)
         n = row_net[j]
         for k in range(net_start[n], net_stop[n]):
             kernel_time(xall[k], hws[j], prow[j], buf)
