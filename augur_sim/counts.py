@@ -15,7 +15,7 @@ from .ops.counts import Counts
 from .records import records_dataframe
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class LayerCount:
     name: str
     op: str
@@ -24,20 +24,6 @@ class LayerCount:
     input_shapes: tuple
     output_shapes: tuple
     counts: Counts
-
-    def __init__(self, name: str, op: str, src_type: str | None, category: str, input_shapes: tuple,
-                 output_shapes: tuple, counts: Counts) -> None:
-        # The dataclass constructor's signature, the fields written straight into the
-        # instance dict (a frozen dataclass sets each through object.__setattr__, three
-        # times the cost; one per layer of every count). tests/test_fast_records.py.
-        d = self.__dict__
-        d["name"] = name
-        d["op"] = op
-        d["src_type"] = src_type
-        d["category"] = category
-        d["input_shapes"] = input_shapes
-        d["output_shapes"] = output_shapes
-        d["counts"] = counts
 
 
 @dataclass(frozen=True)

@@ -62,46 +62,12 @@ class Layer:
     src_type: str | None = None
 
 
-_new = object.__new__
-
-
-def new_layer(name: str, op: str, attrs: dict, inputs: tuple, outputs: tuple, source: SourceLoc | None,
-              inplace: bool, params: tuple, src_type: str | None) -> Layer:
-    """Layer(name, op, ...) for the per-layer hot paths (a frontend's translation): the same
-    frozen object, its fields written straight into its __dict__. A frozen dataclass's
-    constructor sets each field through object.__setattr__, about three times the cost,
-    which a ResNet-50 pays once per layer on every load. Layer has no __post_init__ and
-    no checks of its own (callers check what they pass); tests/test_fast_records.py
-    keeps the field list in step with the dataclass."""
-    o = _new(Layer)
-    d = o.__dict__
-    d["name"] = name
-    d["op"] = op
-    d["attrs"] = attrs
-    d["inputs"] = inputs
-    d["outputs"] = outputs
-    d["source"] = source
-    d["inplace"] = inplace
-    d["params"] = params
-    d["src_type"] = src_type
-    return o
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class TensorInfo:
     name: str
     shape: Shape
     dtype: str
     producer: str  # layer name (graph inputs are produced by their Input layer)
-
-    def __init__(self, name: str, shape: Shape, dtype: str, producer: str) -> None:
-        # The dataclass constructor's signature, the fields written straight into the
-        # instance dict (see new_layer): build() makes one per tensor on every load.
-        d = self.__dict__
-        d["name"] = name
-        d["shape"] = shape
-        d["dtype"] = dtype
-        d["producer"] = producer
 
     @property
     def elems(self) -> int:

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AugurError, ShapeError, UnsupportedOpError
-from ..graph import GraphBuilder, LayerGraph, SourceLoc, as_text, check_batch, check_shapes, new_layer
+from ..graph import GraphBuilder, Layer, LayerGraph, SourceLoc, as_text, check_batch, check_shapes
 from ..ops.activations import ACTIVATIONS, ONNX_ACTIVATIONS
 from ..ops.facts import ONNX_KINDS
 from ..ops import (
@@ -268,8 +268,8 @@ class _Ctx:
             raise e.located(file=self.file, where=f"node '{self.node}'")
         # The builder reuses these shapes instead of running the same rules again (and
         # keeps this layer object: its params are the ones the rule gives).
-        # new_layer: the frozen Layer without the dataclass constructor's per-field cost.
-        self.b.add_layer(new_layer(name, op, attrs, inputs, outputs, self.source, False, param_shapes, src_type),
+        # Positional: keyword arguments cost a frozen dataclass noticeably more per layer.
+        self.b.add_layer(Layer(name, op, attrs, inputs, outputs, self.source, False, param_shapes, src_type),
                          inferred=(in_shapes, out_shapes, param_shapes))
         self.emitted += 1
         for t, s in zip(outputs, out_shapes):

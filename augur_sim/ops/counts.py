@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Counts:
     macs: int = 0
     flops: int = 0
@@ -14,22 +14,6 @@ class Counts:
     in_elems: int = 0      # activation elements read (sum over inputs)
     out_elems: int = 0     # activation elements written
     weight_elems: int = 0  # params + stat_params: what a kernel actually reads
-
-    def __init__(self, macs: int = 0, flops: int = 0, params: int = 0, stat_params: int = 0,
-                 in_elems: int = 0, out_elems: int = 0, weight_elems: int = 0) -> None:
-        # The dataclass's own constructor, with the same signature, but writing the fields
-        # straight into the instance dict: a frozen dataclass sets each one through
-        # object.__setattr__, three times the cost, and every layer of every count builds
-        # one or more of these. Still frozen (assignment raises); tests/test_fast_records.py
-        # keeps this signature in step with the fields.
-        d = self.__dict__
-        d["macs"] = macs
-        d["flops"] = flops
-        d["params"] = params
-        d["stat_params"] = stat_params
-        d["in_elems"] = in_elems
-        d["out_elems"] = out_elems
-        d["weight_elems"] = weight_elems
 
     def __add__(self, other: Counts) -> Counts:
         # Spelled out: this runs once per layer per count, and fields() is slow.
