@@ -26,14 +26,14 @@ import numpy as np
 
 from ..engine.gpu_memory import pytorch_memory
 from ..errors import AugurError
-from . import relative_error
+from . import AllocatorErrors, relative_error
 from ..frontends import load_net
 
 MODEL_CONSTS = {"keep_outputs": 1, "cublas_workspace_mib": 0, "cublaslt_workspace_mib": 0, "context_mib": 0}
 
 
 @dataclass(frozen=True)
-class GpuMemRow:
+class GpuMemRow(AllocatorErrors):
     net: str
     batch: int
     precision: str
@@ -45,14 +45,6 @@ class GpuMemRow:
     workspace_bytes: int              # cuBLAS workspaces this entry created (taken out)
     measured_weights_inputs_bytes: int
     predicted_weights_inputs_bytes: int
-
-    @property
-    def allocated_error(self) -> float:
-        return relative_error(self.predicted_allocated_bytes, self.measured_allocated_bytes)
-
-    @property
-    def reserved_error(self) -> float:
-        return relative_error(self.predicted_reserved_bytes, self.measured_reserved_bytes)
 
     @property
     def weights_error(self) -> float:

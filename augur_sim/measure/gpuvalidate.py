@@ -25,7 +25,7 @@ import statistics
 from dataclasses import dataclass
 
 from ..errors import AugurError
-from . import relative_error
+from . import AllocatorErrors, relative_error
 from ..estimator import estimate
 from .torchexec import build_module, random_inputs
 
@@ -33,21 +33,13 @@ MiB = 1 << 20
 
 
 @dataclass(frozen=True)
-class GpuMemory:
+class GpuMemory(AllocatorErrors):
     measured_allocated_bytes: int
     measured_reserved_bytes: int
     device_used_bytes: int            # total - free after the run: context + everything cached
     predicted_allocated_bytes: int
     predicted_reserved_bytes: int
     predicted_peak_bytes: int         # the estimate's headline (reserved + context)
-
-    @property
-    def allocated_error(self) -> float:
-        return relative_error(self.predicted_allocated_bytes, self.measured_allocated_bytes)
-
-    @property
-    def reserved_error(self) -> float:
-        return relative_error(self.predicted_reserved_bytes, self.measured_reserved_bytes)
 
     @property
     def device_error(self) -> float:
