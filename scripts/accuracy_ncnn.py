@@ -29,7 +29,7 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import (ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (ANOMALY_CONFIG_SLOWDOWN, ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
                                            build_table, load_corpus, load_devices, model_file)  # noqa: E402
 from augur_sim.measure.ncnn_fit import (RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, loo, param_rows,  # noqa: E402
                                         predict_fit)
@@ -163,8 +163,10 @@ def main(argv=None) -> int:
              f"(rows flagged below weigh nothing in the fit).")
     L.append("")
     L.append(f"Rows flagged as anomalous: {len(table.anomalies)} (a run with more threads that is more than "
-             f"{ANOMALY_SLOWDOWN:g}x slower than the same device's single-thread run of the same network: a "
-             "throttled, busy or oversubscribed system, not what splitting layers over cores does). They are "
+             f"{ANOMALY_SLOWDOWN:g}x slower than the same device's single-thread run of the same network, or any "
+             f"run of a configuration, device section x core set x threads, whose networks are at the median "
+             f"more than {ANOMALY_CONFIG_SLOWDOWN:g}x their single-thread times: a throttled, busy or "
+             "oversubscribed system, not what splitting layers over cores does). They are "
              "kept in every figure of this page and listed under the worst cases; the fit gives them no "
              "weight.")
     L.append("")
