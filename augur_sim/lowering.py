@@ -133,7 +133,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
                         and "conv_eltwise" in rules:
                     ok, stage = True, "elt"
             elif stage == "bn":
-                if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1:
+                if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1 and "scale_apart" not in rules:
                     ok = True
                 elif nxt.op == "act" and "bn_relu" in rules:
                     ok, stage = True, "done"
@@ -259,6 +259,9 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
             layer_kernel[n] = i
     rows = np.array(rows_l, dtype=np.float64).reshape(len(groups), NCOLS)
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
+    if "lrn_composite" in fusion:
+        from .torch_lowering import lrn_passes   # it reads this module's columns
+        rows, kernels = lrn_passes(graph, rows, kernels)
     return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
 

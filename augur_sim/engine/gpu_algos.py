@@ -90,6 +90,7 @@ from .hwrow import (
     H_DRAM_BW,
     H_L2_BW,
     H_L2_BYTES,
+    H_NOWINO,
     H_SM_CONV,
     H_SM_FP32,
     H_SM_GEMM,
@@ -123,6 +124,14 @@ from .hwrow import (
 ALGO_GEMM, ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED, ALGO_STREAM, ALGO_DW = range(6)
 ALGO_NAMES = ("gemm", "implicit_gemm", "winograd_fused", "winograd_nonfused", "stream", "depthwise")
 
+# Neither Winograd form on sm_90 (hw/kmodel.NO_WINOGRAD_ARCHS): the kernel names cuDNN 9.19
+# picked on an H200 (measurements/h200_kernels, names only): no Winograd kernel among 150
+# 3x3 stride-1 convs; the 11 on CUDA-core math ran FFMA implicit GEMM.
+NO_WINOGRAD_SOURCE = ("H200 kernel names (cuDNN 9.19, sm_90; measurements/h200_kernels/"
+                      "h200_kernels_2026-11-30_run1.csv, names only): 0 of 150 3x3 stride-1 convs "
+                      "ran a Winograd kernel; the 11 on CUDA-core FP32 math ran "
+                      "sm80_xmma_fprop_implicit_gemm_*_ffma_*")
+
 # Conv algorithm rules, as data: (algorithm, condition, source). The choice among the
 # eligible ones is the fastest predicted (cuDNN's heuristics aim at the fastest; PyTorch
 # with benchmark=False takes the heuristic's first choice).
@@ -130,14 +139,16 @@ CONV_ALGOS = (
     ("implicit_gemm", "any conv", "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM "
      "supports every configuration; corpus: scudnn_128x{32,64,128}_relu_* and *_3dconv_fprop_* "
      "kernels on P100, P4, T4, V100"),
-    ("winograd_fused", "3x3, stride 1, groups 1, CUDA-core math (fp32, no tensor cores)",
+    ("winograd_fused", "3x3, stride 1, groups 1, CUDA-core math (fp32, no tensor cores); not on "
+     "sm_90",
      "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD for 3x3 filters; corpus: "
      "scudnn_winograd_128x128_* kernels on all four conv GPUs; F(2x2,3x3) per Lavin & Gray, "
-     "'Fast Algorithms for Convolutional Neural Networks' (CVPR 2016), whose kernels these are"),
-    ("winograd_nonfused", "3x3, stride 1, groups 1, CUDA-core math",
+     "'Fast Algorithms for Convolutional Neural Networks' (CVPR 2016), whose kernels these are; " + NO_WINOGRAD_SOURCE),
+    ("winograd_nonfused", "3x3, stride 1, groups 1, CUDA-core math; not on sm_90",
      "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED (3x3 and 5x5); corpus: "
-     "{maxwell,volta}_sgemm_* kernels with grid z = 36 (6x6 = F(4x4,3x3)) for 3x3 convs"),
+     "{maxwell,volta}_sgemm_* kernels with grid z = 36 (6x6 = F(4x4,3x3)) for 3x3 convs; " + NO_WINOGRAD_SOURCE),
 )
+
 
 # CUDA-core (sgemm) and tensor-core CTA tiles (tm, tn).
 SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [32, 128], [32, 32],
@@ -274,7 +285,8 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
                          eb, h, 0, 0.0, 64.0 if tc > 0.0 else 1.0, True)
         if tc > 0.0:
             best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
-    wino_ok = kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
+    wino_ok = (kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
+               and h[H_NOWINO] == 0.0)
     if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
         tiles = batch * math.ceil(hout / 2.0) * math.ceil(wout / 2.0)
         # cuDNN's fused Winograd kernels use one 128x128 CTA shape (their names say so).

@@ -65,6 +65,17 @@ PARAM_NAMES = tuple(p[0] for p in PARAMS)
 # `mem_hbm`, each shared by every GPU of its memory class.
 HBM_ARCHS = ("sm_70", "sm_80", "sm_90")
 
+# Architectures on which cuDNN runs no Winograd convolution kernel: fp32 3x3 stride-1 convs
+# there take implicit GEMM (FFMA math; engine/gpu_algos.conv_time). The only evidence is a
+# software-stack fact, the kernel NAMES cuDNN 9.19 picked on an H200 (sm_90), never their
+# times (measurements/h200_kernels/h200_kernels_2026-11-30_run1.csv, column `kernel`): of
+# 150 corpus convs, all 3x3 stride 1, none ran a Winograd kernel; the 11 that took CUDA-core
+# FP32 math all ran sm80_xmma_fprop_implicit_gemm_*_ffma_* kernels, whereas on the corpus GPUs
+# (cuDNN 8.9) 2-4 of those same 11 shapes per GPU ran a Winograd kernel. NVIDIA's cuDNN
+# documentation states no architecture limit for CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD(_NONFUSED)
+# that we could find, so sm_80/sm_86/sm_89 (no conv names measured) keep Winograd eligible.
+NO_WINOGRAD_ARCHS = ("sm_90",)
+
 
 @functools.lru_cache(maxsize=8)
 def load_fit(model: str) -> dict:
