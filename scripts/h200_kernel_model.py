@@ -99,7 +99,19 @@ def main():
            "each kernel costs its time plus the GPU-side gap `gap_us` (2 us, an estimate: eager timings "
            "cannot separate it from the host's launch work), with `graph_floor_us` (2 us, an estimate) "
            "as the minimum. "
-           "Written by `scripts/h200_kernel_model.py`.", ""]
+           "Written by `scripts/h200_kernel_model.py`.", "",
+           "Facts of the software stack the model takes from the H200, names only, never times: "
+           "cuDNN 9.19 ran no Winograd kernel on this sm_90 GPU (measurements/h200_kernels/"
+           "h200_kernels_2026-11-30_run1.csv, column `kernel`: 0 of 150 3x3 stride-1 convs; the 11 "
+           "on CUDA-core FP32 math ran `sm80_xmma_fprop_implicit_gemm_*_ffma_*`), so fp32 3x3 convs "
+           "on sm_90 are implicit GEMMs (hw/kmodel.NO_WINOGRAD_ARCHS; sm_80 and sm_89 keep Winograd: "
+           "no conv names measured there). From PyTorch's own code (what eager mode runs, not "
+           "the H200): a Caffe Scale after a BatchNorm is a kernel of its own (F.batch_norm, then "
+           "addcmul in augur_sim/measure/torchexec.py: rule `scale_apart`), and an LRN is "
+           "F.local_response_norm's eight kernels (torch/nn/functional.py, aten constant_pad_nd: "
+           "rule `lrn_composite`, augur_sim/torch_lowering.py). `gap_us` stays the 2 us estimate: "
+           "no published per-kernel figure for CUDA-graph replay on Hopper was found, and the "
+           "H200's own runs may not set it.", ""]
     for run, new_rt, old_rt in RUNS:
         rows = errors(run, new_rt, old_rt, Path(args.shared))
         if not rows:
