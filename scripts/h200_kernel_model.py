@@ -109,7 +109,11 @@ def main():
            "the H200): a Caffe Scale after a BatchNorm is a kernel of its own (F.batch_norm, then "
            "addcmul in augur_sim/measure/torchexec.py: rule `scale_apart`), and an LRN is "
            "F.local_response_norm's eight kernels (torch/nn/functional.py, aten constant_pad_nd: "
-           "rule `lrn_composite`, augur_sim/torch_lowering.py). `gap_us` stays the 2 us estimate: "
+           "rule `lrn_composite`, augur_sim/torch_lowering.py). From NVIDIA's whitepapers: an H100/"
+           "H200 SM quadrant has 32 FP32 lanes and dispatches one warp instruction per clock, so an FFMA "
+           "tile loses a dispatch slot to each operand load: at least 1 + 1/(2 sqrt(P)) its lanes' time, "
+           "P outputs per thread (thread counts per tile from the H200's kernel names; "
+           "engine/gpu_algos.ffma_issue_factor). `gap_us` stays the 2 us estimate: "
            "no published per-kernel figure for CUDA-graph replay on Hopper was found, and the "
            "H200's own runs may not set it.", ""]
     for run, new_rt, old_rt in RUNS:

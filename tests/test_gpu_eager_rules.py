@@ -1,7 +1,8 @@
 """Rules of the PyTorch kernel model that come from the software stack, checked by hand:
 no Winograd conv on sm_90 (cuDNN 9's kernel names on an H200), a Caffe Scale after a
 BatchNorm and PyTorch's composed LRN as the separate kernels eager PyTorch runs
-(augur_sim/torch_lowering.py, hw/kmodel.NO_WINOGRAD_ARCHS)."""
+(augur_sim/torch_lowering.py, hw/kmodel.NO_WINOGRAD_ARCHS); FFMA tiles issue-bound where
+one warp instruction per clock fills a quadrant's FP32 lanes (hw/kmodel.ISSUE_BOUND_FP32_ARCHS)."""
 import pytest
 
 from augur_sim.engine import hwrow as H
@@ -10,6 +11,9 @@ from augur_sim.engine.gpu_algos import (
     ALGO_WINO_FUSED,
     ALGO_WINO_NONFUSED,
     conv_time,
+    ffma_issue_factor,
+    gemm_tile_time,
+    gemm_time,
 )
 from augur_sim.estimator import estimate
 from augur_sim.evaluate import resolve_target
@@ -103,3 +107,34 @@ def test_pytorch_runtimes_declare_the_eager_rules_and_pay_per_kernel(dev, runtim
     off = estimate(g, dev_off, runtime=runtime, precision="fp16").total.time_s
     h = t.row("fp16")
     assert on - off >= 8 * h[H.P_GAP] * (1 - 1e-9)   # 1 Scale + 7 more LRN kernels
+
+
+@pytest.mark.parametrize("dev, bound", [
+    ("nvidia_p100_pcie_16gb", False),   # Pascal: two dispatch units per scheduler
+    ("nvidia_v100_pcie_32gb", False),   # 16 FP32 lanes per quadrant: FFMA leaves slots free
+    ("nvidia_a100_pcie_40gb", False),
+    ("nvidia_l4", True),                # sm_89: 16 + 16 FP32 lanes per quadrant
+    ("nvidia_h200", True),              # sm_90: 32 FP32 lanes per quadrant
+])
+def test_ffma_tiles_are_issue_bound_on_32_lane_quadrants(dev, bound):
+    h = row(dev)
+    assert h[H.H_FFMA_ISSUE] == (1.0 if bound else 0.0)
+    free = h.copy()
+    free[H.H_FFMA_ISSUE] = 0.0
+    # By hand: a 128 x 128 tile on 4 warps owns 128 outputs per thread, which load at least
+    # 2 sqrt(128) / 4 = 5.66 operand vectors per 128 FFMAs: 1 + 1 / (2 sqrt(128)) = 1.0442;
+    # a 32 x 32 tile on 2 warps: 16 outputs per thread, 1 + 1 / 8 = 1.125.
+    for tm, tn, want in ((128.0, 128.0, 1.0441942), (32.0, 32.0, 1.125), (128.0, 32.0, 1.0883883)):
+        assert ffma_issue_factor(tm, tn, h) == pytest.approx(want if bound else 1.0, rel=1e-6)
+        args = (4096.0, 4096.0, 4096.0, 1.0, tm, tn, 1.0, h[H.H_SM_GEMM], 1.0, 4.0)
+        t_free = gemm_tile_time(*args, free)[0]
+        t = gemm_tile_time(*args, h, ffma_issue_factor(tm, tn, h))[0]
+        assert t / t_free == pytest.approx(want if bound else 1.0, rel=1e-6)
+    # gemm_time applies it to CUDA-core tiles only: a compute-bound FP32 GEMM on the H200 is
+    # slower than without the rule, an fp16 tensor-core GEMM is not.
+    big = (8192.0, 8192.0, 8192.0, 1.0)
+    t32 = gemm_time(*big, h[H.H_SM_GEMM], 0.0, 1.0, 4.0, h, 0)
+    t32_free = gemm_time(*big, free[H.H_SM_GEMM], 0.0, 1.0, 4.0, free, 0)
+    assert (t32 > t32_free * 1.04) == bound and t32 >= t32_free
+    assert gemm_time(*big, h[H.H_SM_GEMM], 1.0, 1.0, 2.0, h, 0) == \
+        gemm_time(*big, free[H.H_SM_GEMM], 1.0, 1.0, 2.0, free, 0)

@@ -20,7 +20,9 @@ What a kernel costs here (all times in seconds, per hardware row h):
   names show (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 64x32,
   32x32).
   GEMM and conv rates are per SM at the clock the board's power limit sustains under a
-  full FMA load (hw/power.py, set in the hardware row), not the boost clock.
+  full FMA load (hw/power.py, set in the hardware row), not the boost clock. Where one warp
+  instruction per clock fills an SM quadrant's FP32 lanes (sm_86, sm_89, sm_90), a CUDA-core
+  tile is issue-bound: its operand loads take FFMA slots (ffma_issue_factor).
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
   each algorithm has its own work and traffic:
     implicit GEMM (IMPLICIT_PRECOMP_GEMM, kernels scudnn_128xNN_*): a GEMM of
@@ -34,6 +36,7 @@ What a kernel costs here (all times in seconds, per hardware row h):
       writes 36 values per 4x4 tile and channel), 36 batched GEMMs Cout x tiles x Cin, an
       output transform (reads 36 per tile and output channel, writes the output) and a
       filter transform; 36 multiplies per 4x4 tile instead of 144.
+  Neither Winograd form on sm_90 (NO_WINOGRAD_SOURCE: cuDNN 9.19's kernel names on an H200).
   A tensor-core conv (fp16, TF32) on PyTorch's default NCHW tensors adds the NCHW<->NHWC
   transposes cuDNN runs around it (nchw_transposes).
   FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
@@ -88,6 +91,7 @@ from ..lowering import (
 )
 from .hwrow import (
     H_DRAM_BW,
+    H_FFMA_ISSUE,
     H_L2_BW,
     H_L2_BYTES,
     H_NOWINO,
@@ -169,6 +173,37 @@ MIN_BATCHED_TILE = 4096.0
 FORCE_GEMM = 1000
 
 
+# Threads per CTA of the CUDA-core (FFMA) GEMM / implicit-GEMM kernels cuBLAS and cuDNN ran on
+# the H200 (sm80_xmma_gemm_* / sm80_xmma_fprop_implicit_gemm_*_ffma_* names in measurements/
+# h200_kernels, names only: "tilesizeMxNx8_..._warpsizeAxBx1" = A*B warps of 32 threads):
+# (tm, tn, threads). 128x128, 128x64, 64x128, 64x64, 128x32, 256x64, 64x256 ran 4 warps; 32x32,
+# 32x64, 64x32, 32x128 ran 2.
+FFMA_TILE_THREADS = np.array([[128, 128, 128], [128, 64, 128], [64, 128, 128], [64, 64, 128],
+                              [128, 32, 128], [32, 128, 64], [32, 32, 64], [64, 32, 64], [32, 64, 64]],
+                             dtype=np.float64)
+
+
+@numba.njit(cache=True)
+def ffma_issue_factor(tm, tn, h):
+    """How much longer an FFMA tile takes than its FP32 lanes allow on an architecture whose
+    quadrant issues one FFMA warp per clock (hw/kmodel.ISSUE_BOUND_FP32_ARCHS); 1 elsewhere.
+
+    A thread that owns P = tm * tn / threads outputs issues P FFMAs per step of K and must
+    first load its a + b (a * b = P) operands from shared memory, at most four floats per
+    instruction (ld.shared.v4.f32, the widest vector load of the PTX ISA): at least
+    (a + b) / 4 >= sqrt(P) / 2 loads per P FFMAs, each taking a dispatch slot. The factor
+    1 + 1 / (2 sqrt(P)) is that lower bound (global loads, barriers and address arithmetic
+    only add to it): no fitted number."""
+    if h[H_FFMA_ISSUE] == 0.0:
+        return 1.0
+    threads = 128.0
+    for i in range(FFMA_TILE_THREADS.shape[0]):
+        if FFMA_TILE_THREADS[i, 0] == tm and FFMA_TILE_THREADS[i, 1] == tn:
+            threads = FFMA_TILE_THREADS[i, 2]
+    p = tm * tn / threads
+    return 1.0 + 1.0 / (2.0 * math.sqrt(p))
+
+
 @numba.njit(cache=True)
 def tile_efficiency(tm, tn, k, h):
     """Fraction of an SM's peak one tm x tn output tile of depth k reaches."""
@@ -187,12 +222,13 @@ def resident_bw(ws_bytes, h):
 
 
 @numba.njit(cache=True)
-def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h):
-    """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves)."""
+def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h, issue=1.0):
+    """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves).
+    issue: the tile's FFMA issue factor (ffma_issue_factor; 1 for tensor-core tiles)."""
     sms = h[H_UNITS]
     tiles = math.ceil(M / tm) * math.ceil(N / tn) * count * split
     kc = math.ceil(K / split)
-    t_tile = 2.0 * tm * tn * kc / (peak_sm * mult * tile_efficiency(tm, tn, kc, h))
+    t_tile = 2.0 * tm * tn * kc * issue / (peak_sm * mult * tile_efficiency(tm, tn, kc, h))
     waves = math.ceil(tiles / sms)
     t_c = waves * t_tile
     q = eb * count * (M * K + K * N + M * N)
@@ -223,8 +259,9 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             if count > 1.0 and tc == 0.0 and not cudnn and tm * tn < MIN_BATCHED_TILE:
                 continue
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
+        issue = 1.0 if tc > 0.0 else ffma_issue_factor(tm, tn, h)
         if fixed_split > 0.0:
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h, issue)
             best = min(best, t)
             break
         for s in SPLITS:
@@ -233,7 +270,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             # grid z > 1 (up to the SM count) on every GPU.
             if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0 or s > max_split):
                 break
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h, issue)
             best = min(best, t)
         if fixed_tiles > 0:
             break

@@ -10,7 +10,8 @@ import numpy as np
 from ..errors import AugurError
 from ..hw.model import Cache
 from ..hw.placement import place, private_caches
-from ..hw.kmodel import HBM_ARCHS, NO_WINOGRAD_ARCHS, PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
+from ..hw.kmodel import (HBM_ARCHS, ISSUE_BOUND_FP32_ARCHS, NO_WINOGRAD_ARCHS, PARAMS, class_params, load_fit,
+                         resolve_math, uses_tensor_cores)
 from ..hw.power import sustained_clock_ghz
 
 MAX_LEVELS = 3
@@ -44,7 +45,9 @@ P_NORMX = 64
 P_LAT = 65
 # 1 where cuDNN offers no Winograd conv on the architecture (hw/kmodel.NO_WINOGRAD_ARCHS).
 H_NOWINO = 66
-NHW = 67
+# 1 where one FFMA warp per clock fills a sub-partition's FP32 lanes (hw/kmodel.ISSUE_BOUND_FP32_ARCHS).
+H_FFMA_ISSUE = 67
+NHW = 68
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -190,6 +193,7 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
     if proc.arch in HBM_ARCHS:
         r[P_MEM] = r[P_MEMH]
     r[H_NOWINO] = 1.0 if proc.arch in NO_WINOGRAD_ARCHS else 0.0
+    r[H_FFMA_ISSUE] = 1.0 if proc.arch in ISSUE_BOUND_FP32_ARCHS else 0.0
     if rt.graph_floor_s > 0.0:
         # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
         r[P_FLOOR] = rt.graph_floor_s

@@ -76,6 +76,19 @@ HBM_ARCHS = ("sm_70", "sm_80", "sm_90")
 # that we could find, so sm_80/sm_86/sm_89 (no conv names measured) keep Winograd eligible.
 NO_WINOGRAD_ARCHS = ("sm_90",)
 
+# Architectures whose FP32 FMA rate is bound by instruction issue, not by the FP32 lanes.
+# Every SM sub-partition (quadrant) of Volta, Turing, Ampere and Hopper dispatches one warp
+# instruction per clock ("Warp Scheduler (32 thread/clk)", "Dispatch Unit (32 thread/clk)" in
+# the SM diagrams of NVIDIA's V100, A100 and H100 architecture whitepapers). A V100, T4 or A100
+# quadrant has 16 FP32 lanes, so a warp's FFMA holds them two clocks and every other dispatch
+# slot is free for the loads, address and loop instructions a GEMM needs (Pascal: two dispatch
+# units per scheduler, the same freedom). A GH100 quadrant has 32 FP32 lanes (H100 whitepaper),
+# and a GA102/AD102 quadrant 16 + 16 (the second datapath shared with INT32: NVIDIA Ampere GA102
+# whitepaper): one FFMA warp per clock fills them, so each other instruction takes an FFMA's slot
+# and the doubled FP32 peak is out of reach for any kernel that loads its operands.
+# engine/gpu_algos.ffma_issue_factor prices that from the tile shape alone.
+ISSUE_BOUND_FP32_ARCHS = ("sm_86", "sm_89", "sm_90")
+
 
 @functools.lru_cache(maxsize=8)
 def load_fit(model: str) -> dict:
