@@ -90,6 +90,7 @@ from ..lowering import (
     NOOP,
 )
 from .hwrow import (
+    H_CLOCK_X,
     H_DRAM_BW,
     H_FFMA_ISSUE,
     H_L2_BW,
@@ -98,6 +99,7 @@ from .hwrow import (
     H_SM_CONV,
     H_SM_FP32,
     H_SM_GEMM,
+    H_SMEM_BW,
     H_TC_CONV,
     H_TC_GEMM,
     H_UNITS,
@@ -205,10 +207,30 @@ def ffma_issue_factor(tm, tn, h):
 
 
 @numba.njit(cache=True)
-def tile_efficiency(tm, tn, k, h):
-    """Fraction of an SM's peak one tm x tn output tile of depth k reaches."""
+def tile_efficiency(tm, tn, k, h, kx=1.0):
+    """Fraction of an SM's peak one tm x tn output tile of depth k reaches. kx scales the
+    depth term's P_KHALF from FP32 K-steps to the tile's own (tensor_core_depth_scale)."""
     ai = tm * tn / (tm + tn)
-    return h[P_EMAX] * ai / (ai + h[P_AHALF]) * k / (k + h[P_KHALF])
+    return h[P_EMAX] * ai / (ai + h[P_AHALF]) * k / (k + h[P_KHALF] * kx)
+
+
+@numba.njit(cache=True)
+def tensor_core_depth_scale(peak_sm, h):
+    """P_KHALF in a tensor-core tile's K-steps: its per-SM math rate over the SM's FP32 rate
+    at the same clock (fp16 on sm_90: 4096 / 256 = 16 at NVIDIA's rates).
+
+    The depth term k / (k + P_KHALF) prices a tile's fixed work outside its main loop: the
+    prologue that fills the first pipeline stages (global -> shared memory loads that wait a
+    full memory latency before the first MMA can start; CUTLASS's multistage and warp-
+    specialised main loops hide latency only between stages, not before the first) and the
+    epilogue that writes the accumulators out. P_KHALF is fitted on FP32 (FFMA) tiles of the
+    corpus, so it counts that time in FFMA K-steps. The time itself is memory latency and
+    output write-out, which does not depend on the unit doing the math: a tensor-core tile
+    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number."""
+    fp32 = h[H_SM_FP32] * h[H_CLOCK_X]
+    if fp32 <= 0.0:
+        return 1.0
+    return max(1.0, peak_sm / fp32)
 
 
 @numba.njit(cache=True)
@@ -222,13 +244,20 @@ def resident_bw(ws_bytes, h):
 
 
 @numba.njit(cache=True)
-def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h, issue=1.0):
+def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h, issue=1.0, kx=1.0):
     """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves).
-    issue: the tile's FFMA issue factor (ffma_issue_factor; 1 for tensor-core tiles)."""
+    issue: the tile's FFMA issue factor (ffma_issue_factor; 1 for tensor-core tiles).
+    kx: the depth term's scale (tensor_core_depth_scale; 1 for FFMA tiles)."""
     sms = h[H_UNITS]
     tiles = math.ceil(M / tm) * math.ceil(N / tn) * count * split
     kc = math.ceil(K / split)
-    t_tile = 2.0 * tm * tn * kc * issue / (peak_sm * mult * tile_efficiency(tm, tn, kc, h))
+    t_tile = 2.0 * tm * tn * kc * issue / (peak_sm * mult * tile_efficiency(tm, tn, kc, h, kx))
+    if h[H_SMEM_BW] > 0.0:
+        # The main loop's operand roofline: each step of K reads a tm-row slice of A and a
+        # tn-column slice of B from shared memory (hw/kmodel.SMEM_BYTES_PER_CLOCK). A bound,
+        # not a cost added to the fitted curve: it binds only where the math rate outruns
+        # 128 B/clock (no tile of these tables on a catalogued GPU; what-if rows may).
+        t_tile = max(t_tile, (tm + tn) * kc * eb / h[H_SMEM_BW])
     waves = math.ceil(tiles / sms)
     t_c = waves * t_tile
     q = eb * count * (M * K + K * N + M * N)
@@ -249,6 +278,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
     max_split: the largest split-K the kernel family uses (1: it never splits).
     cudnn: CUDA-core candidates are cuDNN's implicit-GEMM tiles (IGEMM_TILES)."""
     tiles_tab = TC_TILES if tc > 0.0 else (IGEMM_TILES if cudnn else SGEMM_TILES)
+    kx = tensor_core_depth_scale(peak_sm, h) if tc > 0.0 else 1.0
     best = 1e300
     sms = h[H_UNITS]
     for i in range(tiles_tab.shape[0]):
@@ -261,7 +291,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
         issue = 1.0 if tc > 0.0 else ffma_issue_factor(tm, tn, h)
         if fixed_split > 0.0:
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h, issue)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h, issue, kx)
             best = min(best, t)
             break
         for s in SPLITS:
@@ -270,7 +300,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             # grid z > 1 (up to the SM count) on every GPU.
             if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0 or s > max_split):
                 break
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h, issue)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h, issue, kx)
             best = min(best, t)
         if fixed_tiles > 0:
             break

@@ -89,6 +89,16 @@ NO_WINOGRAD_ARCHS = ("sm_90",)
 # engine/gpu_algos.ffma_issue_factor prices that from the tile shape alone.
 ISSUE_BOUND_FP32_ARCHS = ("sm_86", "sm_89", "sm_90")
 
+# Shared-memory bandwidth of one SM per clock, every architecture from compute capability 5.0
+# to 9.0: 32 banks, each delivering one 32-bit word per clock (NVIDIA CUDA C++ Programming Guide,
+# "Compute Capabilities", the shared-memory subsections of 5.x, 6.x, 7.x, 8.x and 9.0, which
+# state the same 32 banks of 32 bits per clock). A CTA tile's main loop reads its A and B
+# operands from shared memory (CUDA-core tiles through registers after an LDS; Ampere tensor-core
+# tiles through ldmatrix; Hopper's wgmma reads B, and A unless it comes from registers, from
+# shared memory directly: PTX ISA, wgmma.mma_async operand descriptors), so a tile cannot
+# outrun 128 bytes of operands per clock (engine/gpu_algos.gemm_tile_time).
+SMEM_BYTES_PER_CLOCK = 128.0
+
 
 @functools.lru_cache(maxsize=8)
 def load_fit(model: str) -> dict:
