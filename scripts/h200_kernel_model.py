@@ -115,7 +115,42 @@ def main():
            "P outputs per thread (thread counts per tile from the H200's kernel names; "
            "engine/gpu_algos.ffma_issue_factor). `gap_us` stays the 2 us estimate: "
            "no published per-kernel figure for CUDA-graph replay on Hopper was found, and the "
-           "H200's own runs may not set it.", ""]
+           "H200's own runs may not set it.", "",
+           "Tensor-core tiles (round 2; physics and documents, no fitted number, no H200 timing): "
+           "(1) a tile's depth term k / (k + khalf) prices its fixed prologue (the first pipeline stages "
+           "wait a full memory latency before the first MMA) and epilogue (the accumulators' write-out); "
+           "`khalf` is fitted on the corpus' FFMA tiles, so it counts that time in FFMA K-steps, and a "
+           "tensor-core tile, whose math is rate_tc / rate_fp32 times faster (14.8 for fp16 on sm_90), "
+           "covers that many more K-steps in the same time (engine/gpu_algos.tensor_core_depth_scale). "
+           "(2) Every tile is bounded by its shared-memory operand traffic, (tm + tn) x k x element bytes "
+           "at 128 B per clock per SM (CUDA C++ Programming Guide, Compute Capabilities: 32 banks of 32 "
+           "bits per clock; Hopper's wgmma reads its B operand, and A unless it sits in registers, from "
+           "shared memory: PTX ISA). By hand this bound binds on no tile the model uses on any "
+           "catalogued GPU: a 64 x 64 fp16 tile on sm_90 needs 2 clocks of operands per K-step against "
+           "2.16 of math at 100% (Hopper is balanced at exactly this tile), 128 x 128 needs 4 against "
+           "8.7; FFMA tiles need at most a quarter of their math time. It is kept as the roofline a "
+           "what-if GPU with a faster tensor core runs into (tests/test_gpu_tile_bounds.py). Neither rule "
+           "touches a corpus row (the corpus has no tensor-core kernel): the fit and the leave-one-GPU-out "
+           "tables are unchanged. On the H200's 150 corpus shapes (TF32 convs, kernel + gap only) the "
+           "conv median moves 48.0% -> 46.4%.", "",
+           "Rules tried and dropped (H200 CUDA-graph median of the 116 points with the rule, against "
+           "the kept model's): "
+           "(a) round 1: cuDNN's FFMA implicit-GEMM tile set of the H200's kernel names for sm_90 convs: "
+           "worse (its figure was not recorded); "
+           "(b) round 1: `ahalf` scaled by the tensor/FP32 rate ratio for tensor-core tiles: 21.3% "
+           "(better), dropped as unsupported: the shared-memory operand roofline above shows Hopper's "
+           "tensor-core tiles are not operand-bound at the sizes used, so scaling the operand term has "
+           "no physical basis; "
+           "(c) round 2: the shared-memory roofline *replacing* the FFMA-fitted intensity curve for "
+           "tensor-core tiles (math at the tensor rate x the depth term, bounded by shared memory): "
+           "22.8% (fp16 batch 16: 31.7%) against 22.7%, dropped because a roofline is a bound, not a "
+           "cost: it prices every tensor-core tile at 100% of the rate in its main loop, which no tile "
+           "of the corpus reaches on FFMA either. "
+           "Not attempted for want of a documented figure: an L2 -> shared-memory roofline for tile "
+           "operand panels (NVIDIA publishes L2 bandwidth for A100, 5120 B/clock, but none for Hopper; "
+           "the spec files' L2 figures are estimates), a Hopper per-kernel CUDA-graph gap or minimum "
+           "kernel duration (none found), and a depthwise efficiency (`dw`: the corpus has no grouped "
+           "or depthwise conv to fit it on).", ""]
     for run, new_rt, old_rt in RUNS:
         rows = errors(run, new_rt, old_rt, Path(args.shared))
         if not rows:
