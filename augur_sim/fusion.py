@@ -15,4 +15,9 @@ FUSION_RULES = {
                "align (ort_layout.py) run ORT's generic Conv, per-group im2col + SGEMM, "
                "depthwise ones included",
     "nchwc8": "the same with 8-float blocks (AVX2)",
+    "scale_apart": "a Caffe Scale/Bias after a BatchNorm runs as a kernel of its own (PyTorch "
+                   "eager: F.batch_norm, then addcmul), not folded into the BatchNorm",
+    "lrn_composite": "LRN runs as PyTorch's F.local_response_norm composes it: eight kernels "
+                     "(square, pad = fill + copy, avg_pool3d over channels, scale, add, pow, "
+                     "divide; torch/nn/functional.py)",
 }

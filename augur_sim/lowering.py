@@ -21,6 +21,7 @@ from .memo import per_graph
 from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
 from .ops.facts import CHAIN, FACTS
 from .ort_layout import conv_plan
+from .torch_lowering import lrn_pass_elems
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -133,7 +134,7 @@ def plan_fusion(graph: LayerGraph, rules) -> list[list[str]]:
                         and "conv_eltwise" in rules:
                     ok, stage = True, "elt"
             elif stage == "bn":
-                if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1:
+                if nxt.op in ("scale", "bias") and len(nxt.inputs) == 1 and "scale_apart" not in rules:
                     ok = True
                 elif nxt.op == "act" and "bn_relu" in rules:
                     ok, stage = True, "done"
@@ -259,6 +260,8 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
             layer_kernel[n] = i
     rows = np.array(rows_l, dtype=np.float64).reshape(len(groups), NCOLS)
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
+    if "lrn_composite" in fusion:
+        rows, kernels = _lrn_passes(graph, rows, kernels)
     return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
 
@@ -290,6 +293,33 @@ def _bias_passes(graph, by_name, fusion, rows, kernels, eb):
     if not extra_rows:
         return rows, kernels
     return np.vstack([rows, np.array(extra_rows)]), kernels + extra_kernels
+
+
+def _lrn_passes(graph, rows: np.ndarray, kernels: list):
+    """Rule lrn_composite: each across-channel LRN kernel as the eight kernels PyTorch runs
+    (torch_lowering.lrn_pass_elems): its row becomes the avg_pool3d pass, the seven others
+    are appended as auxiliary rows of the layer (like _bias_passes' bias kernels)."""
+    extra_rows, extra_kernels = [], []
+    rows = rows.copy()
+    for i, kern in enumerate(kernels):
+        layer = graph.layer(kern.name)
+        if layer.op != "lrn" or len(kern.layers) != 1 or layer.attrs.get("region", "across") != "across":
+            continue
+        eb = rows[i, C_ELEM_BYTES]
+        elems = rows[i, C_OUT_BYTES] / eb
+        channels = max(rows[i, C_CH], 1.0)
+        for name, e_in, e_out, flops, pw in lrn_pass_elems(elems, channels, int(layer.attrs.get("size", 5))):
+            r = rows[i] if name == "avg_pool3d" else np.zeros(NCOLS)
+            r[C_CLS] = STREAM
+            r[C_ELEM_BYTES] = eb
+            r[C_IN_BYTES], r[C_OUT_BYTES], r[C_W_BYTES] = e_in * eb, e_out * eb, 0.0
+            r[C_FLOPS], r[C_POW], r[C_TRANS] = flops, pw, 0.0
+            if name != "avg_pool3d":
+                extra_rows.append(r)
+                extra_kernels.append(Kernel(kern.name, (kern.name,), STREAM, aux=True))
+    if not extra_rows:
+        return rows, kernels
+    return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels
 
 
 def _generic_conv(layer, lc: LayerCount, rules) -> bool:

@@ -311,7 +311,13 @@ def main():
                 f"(`lat_us` = {params['lat_us']:.3g} us; none under a CUDA graph) "
                 f"(p = {params['overlap_p']:.3g} for bandwidth "
                 f"kernels, {params['overlap_mm_p']:.3g} for cuDNN/cuBLAS calls; p = 1 would add them, a "
-                "large p take the longer): short kernels hide behind the dispatch, long ones hide it.", ""]
+                "large p take the longer): short kernels hide behind the dispatch, long ones hide it. "
+                "Where one warp instruction per clock fills an SM quadrant's 32 FP32 lanes (sm_86, sm_89, "
+                "sm_90: `ISSUE_BOUND_FP32_ARCHS` in augur_sim/hw/kmodel.py; NVIDIA's architecture "
+                "whitepapers) a CUDA-core tile takes 1 + 1/(2 sqrt(P)) times its lanes' time, P its outputs "
+                "per thread: the operand loads' dispatch slots (`ffma_issue_factor`; threads per tile from "
+                "the H200's kernel names). No corpus GPU is such an architecture, nor runs sm_90, where "
+                "neither Winograd form is eligible.", ""]
         doc += ["## Conv algorithm census (the corpus' main kernel names)", ""] + census(ev)
         doc += [f"The model picks the fastest eligible algorithm; it agrees with the corpus' kernel on "
                 f"{agree * 100:.0f}% of conv rows (leave-one-out parameters).", ""]

@@ -149,7 +149,7 @@ def test_dynamic_imports_only_in_the_package_facade():
 LEAVES = {"errors", "fusion", "memo", "fileio", "progress", "yamlguard", "records",
           "ops.counts", "ops.activations", "ops.facts"}
 STAGE_OF_MODULE = {"graph": "graph", "precision": "graph", "ops": "graph", "conventions": "counts",
-                   "counts": "counts", "lowering": "lowering", "ort_layout": "lowering",
+                   "counts": "counts", "lowering": "lowering", "ort_layout": "lowering", "torch_lowering": "lowering",
                    "evaluate": "evaluate",
                    "result": "estimator", "estimator": "estimator", "api": "estimator", "": "estimator",
                    "report": "report", "report_html": "report", "plots": "report", "views": "report",

@@ -20,7 +20,9 @@ What a kernel costs here (all times in seconds, per hardware row h):
   names show (maxwell/volta/ampere_sgemm_128x128, 128x64, 64x64, 32x128, 128x32, 64x32,
   32x32).
   GEMM and conv rates are per SM at the clock the board's power limit sustains under a
-  full FMA load (hw/power.py, set in the hardware row), not the boost clock.
+  full FMA load (hw/power.py, set in the hardware row), not the boost clock. Where one warp
+  instruction per clock fills an SM quadrant's FP32 lanes (sm_86, sm_89, sm_90), a CUDA-core
+  tile is issue-bound: its operand loads take FFMA slots (ffma_issue_factor).
 - Convolution: cuDNN picks an algorithm (CONV_ALGOS below, with the rule and its source);
   each algorithm has its own work and traffic:
     implicit GEMM (IMPLICIT_PRECOMP_GEMM, kernels scudnn_128xNN_*): a GEMM of
@@ -34,6 +36,7 @@ What a kernel costs here (all times in seconds, per hardware row h):
       writes 36 values per 4x4 tile and channel), 36 batched GEMMs Cout x tiles x Cin, an
       output transform (reads 36 per tile and output channel, writes the output) and a
       filter transform; 36 multiplies per 4x4 tile instead of 144.
+  Neither Winograd form on sm_90 (NO_WINOGRAD_SOURCE: cuDNN 9.19's kernel names on an H200).
   A tensor-core conv (fp16, TF32) on PyTorch's default NCHW tensors adds the NCHW<->NHWC
   transposes cuDNN runs around it (nchw_transposes).
   FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
@@ -87,12 +90,16 @@ from ..lowering import (
     NOOP,
 )
 from .hwrow import (
+    H_CLOCK_X,
     H_DRAM_BW,
+    H_FFMA_ISSUE,
     H_L2_BW,
     H_L2_BYTES,
+    H_NOWINO,
     H_SM_CONV,
     H_SM_FP32,
     H_SM_GEMM,
+    H_SMEM_BW,
     H_TC_CONV,
     H_TC_GEMM,
     H_UNITS,
@@ -123,6 +130,14 @@ from .hwrow import (
 ALGO_GEMM, ALGO_IGEMM, ALGO_WINO_FUSED, ALGO_WINO_NONFUSED, ALGO_STREAM, ALGO_DW = range(6)
 ALGO_NAMES = ("gemm", "implicit_gemm", "winograd_fused", "winograd_nonfused", "stream", "depthwise")
 
+# Neither Winograd form on sm_90 (hw/kmodel.NO_WINOGRAD_ARCHS): the kernel names cuDNN 9.19
+# picked on an H200 (measurements/h200_kernels, names only): no Winograd kernel among 150
+# 3x3 stride-1 convs; the 11 on CUDA-core math ran FFMA implicit GEMM.
+NO_WINOGRAD_SOURCE = ("H200 kernel names (cuDNN 9.19, sm_90; measurements/h200_kernels/"
+                      "h200_kernels_2026-11-30_run1.csv, names only): 0 of 150 3x3 stride-1 convs "
+                      "ran a Winograd kernel; the 11 on CUDA-core FP32 math ran "
+                      "sm80_xmma_fprop_implicit_gemm_*_ffma_*")
+
 # Conv algorithm rules, as data: (algorithm, condition, source). The choice among the
 # eligible ones is the fastest predicted (cuDNN's heuristics aim at the fastest; PyTorch
 # with benchmark=False takes the heuristic's first choice).
@@ -130,14 +145,16 @@ CONV_ALGOS = (
     ("implicit_gemm", "any conv", "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM "
      "supports every configuration; corpus: scudnn_128x{32,64,128}_relu_* and *_3dconv_fprop_* "
      "kernels on P100, P4, T4, V100"),
-    ("winograd_fused", "3x3, stride 1, groups 1, CUDA-core math (fp32, no tensor cores)",
+    ("winograd_fused", "3x3, stride 1, groups 1, CUDA-core math (fp32, no tensor cores); not on "
+     "sm_90",
      "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD for 3x3 filters; corpus: "
      "scudnn_winograd_128x128_* kernels on all four conv GPUs; F(2x2,3x3) per Lavin & Gray, "
-     "'Fast Algorithms for Convolutional Neural Networks' (CVPR 2016), whose kernels these are"),
-    ("winograd_nonfused", "3x3, stride 1, groups 1, CUDA-core math",
+     "'Fast Algorithms for Convolutional Neural Networks' (CVPR 2016), whose kernels these are; " + NO_WINOGRAD_SOURCE),
+    ("winograd_nonfused", "3x3, stride 1, groups 1, CUDA-core math; not on sm_90",
      "cuDNN docs: CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED (3x3 and 5x5); corpus: "
-     "{maxwell,volta}_sgemm_* kernels with grid z = 36 (6x6 = F(4x4,3x3)) for 3x3 convs"),
+     "{maxwell,volta}_sgemm_* kernels with grid z = 36 (6x6 = F(4x4,3x3)) for 3x3 convs; " + NO_WINOGRAD_SOURCE),
 )
+
 
 # CUDA-core (sgemm) and tensor-core CTA tiles (tm, tn).
 SGEMM_TILES = np.array([[128, 128], [128, 64], [64, 128], [64, 64], [128, 32], [32, 128], [32, 32],
@@ -158,11 +175,62 @@ MIN_BATCHED_TILE = 4096.0
 FORCE_GEMM = 1000
 
 
+# Threads per CTA of the CUDA-core (FFMA) GEMM / implicit-GEMM kernels cuBLAS and cuDNN ran on
+# the H200 (sm80_xmma_gemm_* / sm80_xmma_fprop_implicit_gemm_*_ffma_* names in measurements/
+# h200_kernels, names only: "tilesizeMxNx8_..._warpsizeAxBx1" = A*B warps of 32 threads):
+# (tm, tn, threads). 128x128, 128x64, 64x128, 64x64, 128x32, 256x64, 64x256 ran 4 warps; 32x32,
+# 32x64, 64x32, 32x128 ran 2.
+FFMA_TILE_THREADS = np.array([[128, 128, 128], [128, 64, 128], [64, 128, 128], [64, 64, 128],
+                              [128, 32, 128], [32, 128, 64], [32, 32, 64], [64, 32, 64], [32, 64, 64]],
+                             dtype=np.float64)
+
+
 @numba.njit(cache=True)
-def tile_efficiency(tm, tn, k, h):
-    """Fraction of an SM's peak one tm x tn output tile of depth k reaches."""
+def ffma_issue_factor(tm, tn, h):
+    """How much longer an FFMA tile takes than its FP32 lanes allow on an architecture whose
+    quadrant issues one FFMA warp per clock (hw/kmodel.ISSUE_BOUND_FP32_ARCHS); 1 elsewhere.
+
+    A thread that owns P = tm * tn / threads outputs issues P FFMAs per step of K and must
+    first load its a + b (a * b = P) operands from shared memory, at most four floats per
+    instruction (ld.shared.v4.f32, the widest vector load of the PTX ISA): at least
+    (a + b) / 4 >= sqrt(P) / 2 loads per P FFMAs, each taking a dispatch slot. The factor
+    1 + 1 / (2 sqrt(P)) is that lower bound (global loads, barriers and address arithmetic
+    only add to it): no fitted number."""
+    if h[H_FFMA_ISSUE] == 0.0:
+        return 1.0
+    threads = 128.0
+    for i in range(FFMA_TILE_THREADS.shape[0]):
+        if FFMA_TILE_THREADS[i, 0] == tm and FFMA_TILE_THREADS[i, 1] == tn:
+            threads = FFMA_TILE_THREADS[i, 2]
+    p = tm * tn / threads
+    return 1.0 + 1.0 / (2.0 * math.sqrt(p))
+
+
+@numba.njit(cache=True)
+def tile_efficiency(tm, tn, k, h, kx=1.0):
+    """Fraction of an SM's peak one tm x tn output tile of depth k reaches. kx scales the
+    depth term's P_KHALF from FP32 K-steps to the tile's own (tensor_core_depth_scale)."""
     ai = tm * tn / (tm + tn)
-    return h[P_EMAX] * ai / (ai + h[P_AHALF]) * k / (k + h[P_KHALF])
+    return h[P_EMAX] * ai / (ai + h[P_AHALF]) * k / (k + h[P_KHALF] * kx)
+
+
+@numba.njit(cache=True)
+def tensor_core_depth_scale(peak_sm, h):
+    """P_KHALF in a tensor-core tile's K-steps: its per-SM math rate over the SM's FP32 rate
+    at the same clock (fp16 on sm_90: 4096 / 256 = 16 at NVIDIA's rates).
+
+    The depth term k / (k + P_KHALF) prices a tile's fixed work outside its main loop: the
+    prologue that fills the first pipeline stages (global -> shared memory loads that wait a
+    full memory latency before the first MMA can start; CUTLASS's multistage and warp-
+    specialised main loops hide latency only between stages, not before the first) and the
+    epilogue that writes the accumulators out. P_KHALF is fitted on FP32 (FFMA) tiles of the
+    corpus, so it counts that time in FFMA K-steps. The time itself is memory latency and
+    output write-out, which does not depend on the unit doing the math: a tensor-core tile
+    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number."""
+    fp32 = h[H_SM_FP32] * h[H_CLOCK_X]
+    if fp32 <= 0.0:
+        return 1.0
+    return max(1.0, peak_sm / fp32)
 
 
 @numba.njit(cache=True)
@@ -176,12 +244,20 @@ def resident_bw(ws_bytes, h):
 
 
 @numba.njit(cache=True)
-def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h):
-    """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves)."""
+def gemm_tile_time(M, N, K, count, tm, tn, split, peak_sm, mult, eb, h, issue=1.0, kx=1.0):
+    """One candidate: tm x tn tiles, K cut into `split` slices. Returns (time_s, waves).
+    issue: the tile's FFMA issue factor (ffma_issue_factor; 1 for tensor-core tiles).
+    kx: the depth term's scale (tensor_core_depth_scale; 1 for FFMA tiles)."""
     sms = h[H_UNITS]
     tiles = math.ceil(M / tm) * math.ceil(N / tn) * count * split
     kc = math.ceil(K / split)
-    t_tile = 2.0 * tm * tn * kc / (peak_sm * mult * tile_efficiency(tm, tn, kc, h))
+    t_tile = 2.0 * tm * tn * kc * issue / (peak_sm * mult * tile_efficiency(tm, tn, kc, h, kx))
+    if h[H_SMEM_BW] > 0.0:
+        # The main loop's operand roofline: each step of K reads a tm-row slice of A and a
+        # tn-column slice of B from shared memory (hw/kmodel.SMEM_BYTES_PER_CLOCK). A bound,
+        # not a cost added to the fitted curve: it binds only where the math rate outruns
+        # 128 B/clock (no tile of these tables on a catalogued GPU; what-if rows may).
+        t_tile = max(t_tile, (tm + tn) * kc * eb / h[H_SMEM_BW])
     waves = math.ceil(tiles / sms)
     t_c = waves * t_tile
     q = eb * count * (M * K + K * N + M * N)
@@ -202,6 +278,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
     max_split: the largest split-K the kernel family uses (1: it never splits).
     cudnn: CUDA-core candidates are cuDNN's implicit-GEMM tiles (IGEMM_TILES)."""
     tiles_tab = TC_TILES if tc > 0.0 else (IGEMM_TILES if cudnn else SGEMM_TILES)
+    kx = tensor_core_depth_scale(peak_sm, h) if tc > 0.0 else 1.0
     best = 1e300
     sms = h[H_UNITS]
     for i in range(tiles_tab.shape[0]):
@@ -212,8 +289,9 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             if count > 1.0 and tc == 0.0 and not cudnn and tm * tn < MIN_BATCHED_TILE:
                 continue
         base_tiles = math.ceil(M / tm) * math.ceil(N / tn) * count
+        issue = 1.0 if tc > 0.0 else ffma_issue_factor(tm, tn, h)
         if fixed_split > 0.0:
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, fixed_split, peak_sm, mult, eb, h, issue, kx)
             best = min(best, t)
             break
         for s in SPLITS:
@@ -222,7 +300,7 @@ def gemm_time(M, N, K, count, peak_sm, tc, mult, eb, h, fixed_tiles, fixed_split
             # grid z > 1 (up to the SM count) on every GPU.
             if s > 1.0 and (base_tiles * s > 2.0 * sms or K / s < 64.0 or s > max_split):
                 break
-            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h)
+            t, _ = gemm_tile_time(M, N, K, count, tm, tn, s, peak_sm, mult, eb, h, issue, kx)
             best = min(best, t)
         if fixed_tiles > 0:
             break
@@ -274,7 +352,8 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
                          eb, h, 0, 0.0, 64.0 if tc > 0.0 else 1.0, True)
         if tc > 0.0:
             best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
-    wino_ok = kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
+    wino_ok = (kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
+               and h[H_NOWINO] == 0.0)
     if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
         tiles = batch * math.ceil(hout / 2.0) * math.ceil(wout / 2.0)
         # cuDNN's fused Winograd kernels use one 128x128 CTA shape (their names say so).

@@ -10,7 +10,8 @@ import numpy as np
 from ..errors import AugurError
 from ..hw.model import Cache
 from ..hw.placement import place, private_caches
-from ..hw.kmodel import HBM_ARCHS, PARAMS, class_params, load_fit, resolve_math, uses_tensor_cores
+from ..hw.kmodel import (HBM_ARCHS, ISSUE_BOUND_FP32_ARCHS, NO_WINOGRAD_ARCHS, PARAMS, SMEM_BYTES_PER_CLOCK,
+                         class_params, load_fit, resolve_math, uses_tensor_cores)
 from ..hw.power import sustained_clock_ghz
 
 MAX_LEVELS = 3
@@ -42,7 +43,14 @@ P_NORMX = 64
 # Eager PyTorch only: the host-side latency a long kernel still shows after its start event
 # (the enqueue before it); 0 under a CUDA graph, where the GPU-side gap P_GAP remains.
 P_LAT = 65
-NHW = 66
+# 1 where cuDNN offers no Winograd conv on the architecture (hw/kmodel.NO_WINOGRAD_ARCHS).
+H_NOWINO = 66
+# 1 where one FFMA warp per clock fills a sub-partition's FP32 lanes (hw/kmodel.ISSUE_BOUND_FP32_ARCHS).
+H_FFMA_ISSUE = 67
+# Shared-memory bandwidth of one SM (bytes/s) at the clock GEMMs and convs hold: the operand
+# roofline of a CTA tile's main loop (engine/gpu_algos.gemm_tile_time; hw/kmodel.SMEM_BYTES_PER_CLOCK).
+H_SMEM_BW = 68
+NHW = 69
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -187,6 +195,9 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
         r[_KM_COLUMNS[col]] = float(params[name]) * scale
     if proc.arch in HBM_ARCHS:
         r[P_MEM] = r[P_MEMH]
+    r[H_NOWINO] = 1.0 if proc.arch in NO_WINOGRAD_ARCHS else 0.0
+    r[H_FFMA_ISSUE] = 1.0 if proc.arch in ISSUE_BOUND_FP32_ARCHS else 0.0
+    r[H_SMEM_BW] = SMEM_BYTES_PER_CLOCK * heavy_hz
     if rt.graph_floor_s > 0.0:
         # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
         r[P_FLOOR] = rt.graph_floor_s

@@ -65,6 +65,40 @@ PARAM_NAMES = tuple(p[0] for p in PARAMS)
 # `mem_hbm`, each shared by every GPU of its memory class.
 HBM_ARCHS = ("sm_70", "sm_80", "sm_90")
 
+# Architectures on which cuDNN runs no Winograd convolution kernel: fp32 3x3 stride-1 convs
+# there take implicit GEMM (FFMA math; engine/gpu_algos.conv_time). The only evidence is a
+# software-stack fact, the kernel NAMES cuDNN 9.19 picked on an H200 (sm_90), never their
+# times (measurements/h200_kernels/h200_kernels_2026-11-30_run1.csv, column `kernel`): of
+# 150 corpus convs, all 3x3 stride 1, none ran a Winograd kernel; the 11 that took CUDA-core
+# FP32 math all ran sm80_xmma_fprop_implicit_gemm_*_ffma_* kernels, whereas on the corpus GPUs
+# (cuDNN 8.9) 2-4 of those same 11 shapes per GPU ran a Winograd kernel. NVIDIA's cuDNN
+# documentation states no architecture limit for CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD(_NONFUSED)
+# that we could find, so sm_80/sm_86/sm_89 (no conv names measured) keep Winograd eligible.
+NO_WINOGRAD_ARCHS = ("sm_90",)
+
+# Architectures whose FP32 FMA rate is bound by instruction issue, not by the FP32 lanes.
+# Every SM sub-partition (quadrant) of Volta, Turing, Ampere and Hopper dispatches one warp
+# instruction per clock ("Warp Scheduler (32 thread/clk)", "Dispatch Unit (32 thread/clk)" in
+# the SM diagrams of NVIDIA's V100, A100 and H100 architecture whitepapers). A V100, T4 or A100
+# quadrant has 16 FP32 lanes, so a warp's FFMA holds them two clocks and every other dispatch
+# slot is free for the loads, address and loop instructions a GEMM needs (Pascal: two dispatch
+# units per scheduler, the same freedom). A GH100 quadrant has 32 FP32 lanes (H100 whitepaper),
+# and a GA102/AD102 quadrant 16 + 16 (the second datapath shared with INT32: NVIDIA Ampere GA102
+# whitepaper): one FFMA warp per clock fills them, so each other instruction takes an FFMA's slot
+# and the doubled FP32 peak is out of reach for any kernel that loads its operands.
+# engine/gpu_algos.ffma_issue_factor prices that from the tile shape alone.
+ISSUE_BOUND_FP32_ARCHS = ("sm_86", "sm_89", "sm_90")
+
+# Shared-memory bandwidth of one SM per clock, every architecture from compute capability 5.0
+# to 9.0: 32 banks, each delivering one 32-bit word per clock (NVIDIA CUDA C++ Programming Guide,
+# "Compute Capabilities", the shared-memory subsections of 5.x, 6.x, 7.x, 8.x and 9.0, which
+# state the same 32 banks of 32 bits per clock). A CTA tile's main loop reads its A and B
+# operands from shared memory (CUDA-core tiles through registers after an LDS; Ampere tensor-core
+# tiles through ldmatrix; Hopper's wgmma reads B, and A unless it comes from registers, from
+# shared memory directly: PTX ISA, wgmma.mma_async operand descriptors), so a tile cannot
+# outrun 128 bytes of operands per clock (engine/gpu_algos.gemm_tile_time).
+SMEM_BYTES_PER_CLOCK = 128.0
+
 
 @functools.lru_cache(maxsize=8)
 def load_fit(model: str) -> dict:
