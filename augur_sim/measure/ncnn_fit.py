@@ -116,7 +116,7 @@ RIDGE_DESIGN = 100.0
 # (an L1 pull) instead of r^2. Chosen by leave-one-device-out (2 LM iterations per held-out
 # device, warm-started; busy-core thread rule and configuration anomaly flags in place;
 # 2026-12-01, median |error| / share within 35%): 0.3 (the earlier default): 25.4% / 61.0%;
-# 0.2: see below; 0.15: 23.0% / 63.9%; 0.1: 24.4% / 62.5%; 0.05: 24.4% / 62.6%. The
+# 0.2: 25.3% / 61.2%; 0.15: 23.0% / 63.9%; 0.1: 24.4% / 62.5%; 0.05: 24.4% / 62.6%. The
 # corpus has devices whose whole section is off for reasons no spec carries (a VM's
 # neighbours, a throttled phone, an old ncnn release): with a quadratic loss they drag
 # their class's shared values, with a near-L1 one the class follows its typical device.
