@@ -226,7 +226,11 @@ def tensor_core_depth_scale(peak_sm, h):
     epilogue that writes the accumulators out. P_KHALF is fitted on FP32 (FFMA) tiles of the
     corpus, so it counts that time in FFMA K-steps. The time itself is memory latency and
     output write-out, which does not depend on the unit doing the math: a tensor-core tile
-    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number."""
+    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number.
+    The corpus agrees with this form, not with a fixed count of clocks: scaling P_KHALF by the
+    SM's FP32 rate per clock as well (x2 on the P4's 128-lane sm_61) made the leave-one-GPU-out
+    fit worse on the P4 (docs/ACCURACY_GPU_KERNELS.md, trial (d)); the fixed part follows the
+    SM's CUDA cores, which also run a tensor-core tile's address set-up and epilogue."""
     fp32 = h[H_SM_FP32] * h[H_CLOCK_X]
     if fp32 <= 0.0:
         return 1.0
