@@ -78,7 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--lam", type=float, default=RIDGE_CLASS,
                     help="ridge weight pulling classes to the shared values")
-    ap.add_argument("--loo-iters", type=int, default=4, help="LM iterations per held-out device (warm start)")
+    ap.add_argument("--loo-iters", type=int, default=15,
+                    help="most LM iterations per held-out device (warm start; stops earlier once converged)")
     ap.add_argument("--write-fit", action="store_true",
                     help="also write the full fit to measurements/ncnn/fit.yaml (as `augur fit-corpus ncnn`)")
     args = ap.parse_args(argv)
@@ -123,8 +124,8 @@ def main(argv=None) -> int:
     L.append(f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `scripts/accuracy_ncnn.py` in "
              f"{time.perf_counter() - t_start:.0f} s on this project's 2-core Xeon VM (table build "
              f"{fmt_s(t_build)}, baseline {fmt_s(t_base)}, fit {fmt_s(t_fit)}, prediction of all rows "
-             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)} with {args.loo_iters} LM iterations per held-out "
-             f"device, warm-started from the full fit).")
+             f"{t_pred:.2f} s, leave-one-device-out {fmt_s(t_loo)} with up to {args.loo_iters} LM iterations per "
+             f"held-out device, warm-started from the full fit).")
     L.append("")
     L.append("Measured: benchncnn's avg_ms (`../shared/corpora/ncnn/benchncnn_train.csv`, ncnn's "
              "published results; held-back devices have no rows there and are not used). Error = "

@@ -112,6 +112,8 @@ def kernel_time(x, h, p, out):
     # capacity and fill bandwidth; cores with private L2s (DynamIQ, servers) much less: two
     # fitted inefficiencies, chosen by the slowest thread's cluster.
     sync = p[P_SYNC] if h[N_L2_SHARED] > 0.0 else p[P_SYNC_PRIV]
+    # ncnn splits each layer's loop over opt.num_threads OpenMP threads (`#pragma omp
+    # parallel for` in the layers' forward functions, e.g. src/layer/arm/convolution_arm.cpp).
     # The inefficiency grows with the physical cores that compete for the shared cache and
     # DRAM, not with the threads: threads time-sharing a core (SMT siblings, oversubscribed
     # runs) already split that core's rate (the row's clock is per thread) and add no
