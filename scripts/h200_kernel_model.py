@@ -132,7 +132,15 @@ def main():
            "what-if GPU with a faster tensor core runs into (tests/test_gpu_tile_bounds.py). Neither rule "
            "touches a corpus row (the corpus has no tensor-core kernel): the fit and the leave-one-GPU-out "
            "tables are unchanged. On the H200's 150 corpus shapes (TF32 convs, kernel + gap only) the "
-           "conv median moves 48.0% -> 46.4%.", "",
+           "conv median moves 48.0% -> 46.4%. "
+           "(3) A tensor-core conv computes on channels padded to one 16-byte vector: C and K per group "
+           "rounded up to 8 in fp16 (cuDNN developer guide, Legacy API, Tensor Core operations: channel "
+           "counts in multiples of 8 for half precision, padded otherwise), to 4 in TF32 (the `alignc4` "
+           "of cuDNN's TF32 kernel names on the H200, names only); the input and filter transforms write "
+           "the padded tensors (engine/gpu_algos.tc_channel_pad). It costs the 3-channel first conv of "
+           "every network 8/3 of its GEMM depth and doubles ResNeXt's 4-channel groups. No corpus row "
+           "is a tensor-core conv, so the corpus tables are unchanged; H200 networks 22.7% -> 22.5% "
+           "(fp16 batch 16 29.7% -> 29.2%), the H200's TF32 corpus convs (kernel + gap) 46.4% -> 45.9%.", "",
            "Rules tried and dropped (H200 CUDA-graph median of the 116 points with the rule, against "
            "the kept model's): "
            "(a) round 1: cuDNN's FFMA implicit-GEMM tile set of the H200's kernel names for sm_90 convs: "

@@ -38,7 +38,10 @@ What a kernel costs here (all times in seconds, per hardware row h):
       filter transform; 36 multiplies per 4x4 tile instead of 144.
   Neither Winograd form on sm_90 (NO_WINOGRAD_SOURCE: cuDNN 9.19's kernel names on an H200).
   A tensor-core conv (fp16, TF32) on PyTorch's default NCHW tensors adds the NCHW<->NHWC
-  transposes cuDNN runs around it (nchw_transposes).
+  transposes cuDNN runs around it (nchw_transposes), and computes on channels padded to a
+  16-byte vector (tc_channel_pad). A tensor-core tile counts its fixed prologue/epilogue in
+  its own K-steps (tensor_core_depth_scale); every tile is bounded by its shared-memory
+  operand traffic (hw/kmodel.SMEM_BYTES_PER_CLOCK).
   FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
   modelled. Depthwise convs are bandwidth kernels at a fraction P_DW of the FP32 lanes.
 - Streams (element-wise, activations, softmax, LayerNorm, pooling, bias passes): bytes at
@@ -326,16 +329,33 @@ def winograd_nonfused_flops(batch, cin, cout, hout, wout):
 
 
 @numba.njit(cache=True)
-def nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h):
+def nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h, cinp=0.0, coutp=0.0):
     """Tensor-core convs work on NHWC; PyTorch's default tensors are NCHW, so cuDNN runs
     layout-conversion kernels around them (cuDNN developer guide, Tensor Core operations:
     NCHW input is transposed; PyTorch's channels_last tutorial for the cost): the input and
-    the output each read and written once more, the filter once, each a kernel of its own."""
+    the output each read and written once more, the filter once, each a kernel of its own.
+    cinp, coutp: the channel counts after padding (tc_channel_pad; 0 = unpadded): the input
+    and filter transforms write the padded tensors, the output transform reads one."""
+    cinp = max(cinp, cin)
+    coutp = max(coutp, cout)
     t = 0.0
-    for q in (2.0 * eb * batch * cin * hin * win, 2.0 * eb * batch * cout * hout * wout,
-              2.0 * eb * cout * cin / g * kh * kw):
+    for q in (eb * batch * (cin + cinp) * hin * win, eb * batch * (cout + coutp) * hout * wout,
+              eb * (cout * cin + coutp * cinp) / g * kh * kw):
         t += q / resident_bw(q, h) + h[P_KGAP]
     return t
+
+
+@numba.njit(cache=True)
+def tc_channel_pad(c_per_group, eb):
+    """Channels per group a tensor-core conv computes on: rounded up to 16 bytes of channels.
+    cuDNN's tensor-core convolutions need the channel counts C and K in multiples of 8 for
+    half precision and pad them otherwise (cuDNN developer guide, Legacy API, "Tensor Core
+    operations": data and filter formats, padding among the tensor transformations it may
+    apply); its TF32 kernels on sm_80/sm_90 carry `alignc4` in their names (measurements/
+    h200_kernels, names only): 4 channels of 4 bytes. Both are one 128-bit vector of
+    channels, which is what the kernels load along C in NHWC."""
+    a = 16.0 / eb
+    return math.ceil(c_per_group / a) * a
 
 
 @numba.njit(cache=True)
@@ -352,10 +372,17 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
         # the corpus (fp32, all four conv GPUs) ran with grid z = 1, so a conv with few output
         # tiles leaves SMs idle rather than cutting its reduction. (The corpus has no
         # tensor-core conv, so those keep the split-K candidates.)
-        best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
-                         eb, h, 0, 0.0, 64.0 if tc > 0.0 else 1.0, True)
         if tc > 0.0:
-            best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
+            # Tensor-core math on channels padded to a 16-byte vector (tc_channel_pad).
+            cgi = tc_channel_pad(cin / g, eb)
+            cgo = tc_channel_pad(cout / g, eb)
+            best = gemm_time(batch * hout * wout, cgo, cgi * kh * kw, g, peak, tc, h[P_IGEMM],
+                             eb, h, 0, 0.0, 64.0, True)
+            best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h,
+                                    cgi * g, cgo * g)
+        else:
+            best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
+                             eb, h, 0, 0.0, 1.0, True)
     wino_ok = (kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
                and h[H_NOWINO] == 0.0)
     if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
