@@ -101,6 +101,23 @@ def census(ev) -> list[str]:
     return out + [""]
 
 
+FLOOR_OPS = ("add", "addu", "relu", "tanh", "gelu", "softmax", "ln", "bmm", "linear")
+
+
+def floors(ev) -> list[str]:
+    """Per GPU and op, the 2nd percentile of the measured times (in us): the shortest an op
+    takes, i.e. the host's eager dispatch, not the GPU's work (tiny tensors dominate it)."""
+    devs = sorted(set(ev.device))
+    out = ["| GPU | " + " | ".join(FLOOR_OPS) + " |", "|---|" + "---|" * len(FLOOR_OPS)]
+    for dev in devs:
+        cells = []
+        for op in FLOOR_OPS:
+            m = (ev.device == dev) & (ev.op == op)
+            cells.append(f"{np.percentile(ev.latency_s[m], 2) * 1e6:.1f}" if m.any() else "-")
+        out.append(f"| {dev} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
 H200 = "nvidia_h200"
 
 
@@ -322,6 +339,13 @@ def main():
         doc += [f"The model picks the fastest eligible algorithm; it agrees with the corpus' kernel on "
                 f"{agree * 100:.0f}% of conv rows (leave-one-out parameters).", ""]
         doc += ["## Results", ""] + t_loo_tab + t_all_tab
+        doc += ["### The hosts' dispatch floors", "",
+                "The shortest time of each op on each GPU (2nd percentile of its rows, us): the eager "
+                "host's dispatch, which the model fits once for every GPU (the corpus' hosts are not "
+                "its GPUs). A left-out GPU whose host is slower than the others' reads too fast on "
+                "every row near the floor, whatever its GPU model; a GPU cannot explain a floor that "
+                "differs by op the way the P100's does (its gelu and LayerNorm floors are the other "
+                "hosts', its other element-wise floors 1.6x theirs).", ""] + floors(ev)
         doc += ["### Worst rows (leave one GPU out)", ""] + worst(ev, loo_pred, loo_algo)
         doc += ["### cuBLAS tile choice on the left-out GPU", "",
                 "The fit costs each training row with the tile and split-K its kernel name and grid "
