@@ -29,9 +29,9 @@ from augur_sim.engine.ncnn_algos import FAMILY_NAMES  # noqa: E402
 from augur_sim.engine.ncnn_cost import family_time_rows  # noqa: E402
 from augur_sim.errors import AugurError  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
-from augur_sim.measure.ncnn_corpus import (ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
+from augur_sim.measure.ncnn_corpus import (ANOMALY_CONFIG_SLOWDOWN, ANOMALY_SLOWDOWN, BENCHNCNN_INPUT, MODEL_ALIASES,  # noqa: E402
                                            build_table, load_corpus, load_devices, model_file)  # noqa: E402
-from augur_sim.measure.ncnn_fit import (RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, loo, param_rows,  # noqa: E402
+from augur_sim.measure.ncnn_fit import (HUBER_LOG, RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, loo, param_rows,  # noqa: E402
                                         predict_fit)
 
 TARGET_MEDIAN_PCT, TARGET_WITHIN_35 = 20.0, 0.80
@@ -156,15 +156,18 @@ def main(argv=None) -> int:
              f"({len(full.fams)}: {', '.join(full.fams)}; in-order, narrow or wide out-of-order, from the core "
              f"catalogue) and per core design seen in the data ({len(full.cores)} designs; a vendor core built "
              f"on an Arm design shares its offsets), each offset pulled to zero by a ridge penalty (weights "
-             f"{args.lam:g}, {RIDGE_FAMILY:g} and {RIDGE_DESIGN:g} for class, family and design, chosen by "
-             f"approximate leave-one-device-out over seven settings: `ncnn_fit.RIDGE_CLASS`). A device "
+             f"{args.lam:g}, {RIDGE_FAMILY:g} and {RIDGE_DESIGN:g} for class, family and design), rows further "
+             f"off than {HUBER_LOG:g} in log time weighed down as in a Huber loss (ridges and threshold chosen "
+             f"by leave-one-device-out over a grid: `ncnn_fit.RIDGE_CLASS`, `ncnn_fit.HUBER_LOG`). A device "
              f"whose core design no other training device has is predicted, when held out, from its class and "
              f"family alone. Fit rms of log error {full.rms_log:.3f} after {full.iterations} iterations "
              f"(rows flagged below weigh nothing in the fit).")
     L.append("")
     L.append(f"Rows flagged as anomalous: {len(table.anomalies)} (a run with more threads that is more than "
-             f"{ANOMALY_SLOWDOWN:g}x slower than the same device's single-thread run of the same network: a "
-             "throttled, busy or oversubscribed system, not what splitting layers over cores does). They are "
+             f"{ANOMALY_SLOWDOWN:g}x slower than the same device's single-thread run of the same network, or any "
+             f"run of a configuration, device section x core set x threads, whose networks are at the median "
+             f"more than {ANOMALY_CONFIG_SLOWDOWN:g}x their single-thread times: a throttled, busy or "
+             "oversubscribed system, not what splitting layers over cores does). They are "
              "kept in every figure of this page and listed under the worst cases; the fit gives them no "
              "weight.")
     L.append("")
@@ -296,7 +299,7 @@ def main(argv=None) -> int:
             "rows_flagged_anomalous_unweighted": len(table.anomalies),
             "devices": sorted({r.device for r in table.rows}),
             "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
-            "ridge_family": RIDGE_FAMILY, "ridge_design": RIDGE_DESIGN,
+            "ridge_family": RIDGE_FAMILY, "ridge_design": RIDGE_DESIGN, "huber_log": HUBER_LOG,
             "iterations": full.iterations, "fit_seconds": round(full.seconds, 1)},
             {"rms_log_error": round(full.rms_log, 4), "median_abs_error_pct": round(si["median_abs_pct"], 1),
              "within_25": round(si["within_25"], 3), "within_35": round(si["within_35"], 3),

@@ -12,7 +12,7 @@ from ..fileio import check_writable
 from ..measure.calibrate import calibrate
 from ..measure.ncnn_accuracy import stats
 from ..measure.ncnn_corpus import build_table, load_corpus, load_devices
-from ..measure.ncnn_fit import RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, predict_fit
+from ..measure.ncnn_fit import HUBER_LOG, RIDGE_CLASS, RIDGE_DESIGN, RIDGE_FAMILY, fit, predict_fit
 from ..measure.ncnn_params import write_fit
 from ..measure.specwriter import check_out_path, summary_text, write_spec
 from ..measure.trust import trust_text
@@ -78,7 +78,7 @@ def cmd_fit_corpus(args):
             "rows_flagged_anomalous_unweighted": len(table.anomalies),
             "devices": sorted({r.device for r in table.rows}),
             "date": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "ridge_lambda": args.lam,
-            "ridge_family": RIDGE_FAMILY, "ridge_design": RIDGE_DESIGN,
+            "ridge_family": RIDGE_FAMILY, "ridge_design": RIDGE_DESIGN, "huber_log": HUBER_LOG,
             "iterations": res.iterations, "fit_seconds": round(res.seconds, 1)}
     resid = {"rms_log_error": round(res.rms_log, 4), "median_abs_error_pct": round(s["median_abs_pct"], 1),
              "within_25": round(s["within_25"], 3), "within_35": round(s["within_35"], 3),

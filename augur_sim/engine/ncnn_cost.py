@@ -14,7 +14,7 @@ Per kernel, on the threads one benchncnn run uses:
   4); for int8, MACs/cycle of the core's best int8 instruction (sdot/vnni: 4 per 32-bit
   lane, i8mm: 8, a widening multiply-accumulate: 1).
 - threads_eff = threads x utilisation over the kernel's work items x 1 / (1 + sync x
-  (threads - 1)). Threads run ncnn's OpenMP loops with a static schedule, so with threads
+  (busy cores - 1)). Threads run ncnn's OpenMP loops with a static schedule, so with threads
   on unequal cores (--cores all on big.LITTLE) each thread gets the same share and the
   slowest core sets the pace: the row carries the slowest used core's clock.
 - bytes: activation elements x the storage size (2 with fp16 storage, 4 otherwise), weight
@@ -61,8 +61,8 @@ from .ncnn_algos import (
 
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
- N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC) = range(12)
-NN = 12
+ N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC, N_CORES_BUSY) = range(13)
+NN = 13
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
@@ -112,7 +112,12 @@ def kernel_time(x, h, p, out):
     # capacity and fill bandwidth; cores with private L2s (DynamIQ, servers) much less: two
     # fitted inefficiencies, chosen by the slowest thread's cluster.
     sync = p[P_SYNC] if h[N_L2_SHARED] > 0.0 else p[P_SYNC_PRIV]
-    teff = T * util / (1.0 + sync * (T - 1.0))
+    # The inefficiency grows with the physical cores that compete for the shared cache and
+    # DRAM, not with the threads: threads time-sharing a core (SMT siblings, oversubscribed
+    # runs) already split that core's rate (the row's clock is per thread) and add no
+    # competitor of their own. A row that does not say (0) counts every thread as a core.
+    cores = h[N_CORES_BUSY] if h[N_CORES_BUSY] > 0.0 else T
+    teff = T * util / (1.0 + sync * (cores - 1.0))
     fp16 = h[N_FP16] > 0.0
     fpc = h[N_FP32_FPC] * (2.0 if fp16 else 1.0)
     int8 = x[X_INT8] > 0.0

@@ -26,7 +26,7 @@ from ..errors import AugurError
 from ..hw.load import find_catalog
 from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
-                        N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
+                        N_CORES_BUSY, N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,9 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # Whether the slowest thread's L2 is shared by its cluster (a cluster without a core file
     # says nothing: private assumed).
     r[N_L2_SHARED] = 1.0 if getattr(c, "l2_shared", False) else 0.0
+    # Physical cores running at least one thread (SMT siblings and time-shared threads count
+    # their core once): what the thread inefficiency grows with (ncnn_cost.kernel_time).
+    r[N_CORES_BUSY] = float(sum(1 for ks in p.load for k in ks if k > 0))
     return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
 
 
