@@ -225,15 +225,16 @@ def tensor_core_depth_scale(peak_sm, h):
     The depth term k / (k + P_KHALF) prices a tile's fixed work outside its main loop: the
     prologue that fills the first pipeline stages (global -> shared memory loads that wait a
     full memory latency before the first MMA can start; CUTLASS's multistage and warp-
-    specialised main loops hide latency only between stages, not before the first) and the
-    epilogue that writes the accumulators out. P_KHALF is fitted on FP32 (FFMA) tiles of the
-    corpus, so it counts that time in FFMA K-steps. The time itself is memory latency and
-    output write-out, which does not depend on the unit doing the math: a tensor-core tile
-    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number.
-    The corpus agrees with this form, not with a fixed count of clocks: scaling P_KHALF by the
-    SM's FP32 rate per clock as well (x2 on the P4's 128-lane sm_61) made the leave-one-GPU-out
-    fit worse on the P4 (docs/ACCURACY_GPU_KERNELS.md, trial (d)); the fixed part follows the
-    SM's CUDA cores, which also run a tensor-core tile's address set-up and epilogue."""
+    specialised main loops hide latency only between stages, not before the first), the
+    address set-up, and the epilogue that converts and writes the accumulators out. None of
+    it runs on the tensor cores: it is memory latency and CUDA-core work. P_KHALF is fitted on
+    the corpus' FP32 (FFMA) tiles, so it counts that work in FFMA K-steps; a tensor-core tile
+    of the same shape, whose main loop is rate_tc / rate_fp32 times faster, covers that many
+    more of its own K-steps in the same time. No fitted number.
+    What the corpus says about the form: scaling P_KHALF by the SM's FP32 rate per clock too
+    (a fixed count of clocks; x2 on the P4's 128-lane sm_61) made the leave-one-GPU-out fit
+    worse on the P4 (docs/ACCURACY_GPU_KERNELS.md, trial (d)), i.e. the fixed part tracks the
+    SM's CUDA-core rate, as this scale assumes, rather than a clock count."""
     fp32 = h[H_SM_FP32] * h[H_CLOCK_X]
     if fp32 <= 0.0:
         return 1.0
