@@ -56,6 +56,12 @@ What a kernel costs here (all times in seconds, per hardware row h):
   with parameters. An op that runs several kernels (non-fused Winograd, split-K, layout
   transposes) pays P_KGAP per extra kernel. Under a CUDA graph there is no host dispatch:
   the floor is only the runtime's graph_floor_us, so each kernel costs its time + P_GAP.
+- That p-norm is the corpus' single op, timed alone. A whole network run eagerly is an
+  asynchronous pipeline (pipeline_step, engine/kernels.cost_in_pipeline): each op's GPU
+  time is its kernels + P_GAP (as under a CUDA graph, floor 0), the host issues op after op
+  (host_issue_time: P_HOST per tiny op, times the corpus' floor multiples by class), and
+  the GPU starts an op at the later of the previous op's end and the op's issue
+  (hwrow.fill_eager_pipeline says where the host figure comes from).
 """
 from __future__ import annotations
 
@@ -95,6 +101,7 @@ from ..lowering import (
 from .hwrow import (
     H_CLOCK_X,
     H_DRAM_BW,
+    H_ASYNC,
     H_FFMA_ISSUE,
     H_L2_BW,
     H_L2_BYTES,
@@ -115,6 +122,10 @@ from .hwrow import (
     P_FLOOR,
     P_FNORM,
     P_GAP,
+    P_HCONV,
+    P_HLIN,
+    P_HNORM,
+    P_HOST,
     P_OVL,
     P_OVLMM,
     P_IGEMM,
@@ -476,6 +487,48 @@ def kernel_time(r, h, force):
     if r[C_W_BYTES] > 0.0:
         floor *= h[P_FNORM]            # normalisations with their own parameter tensors
     return op_time(t, floor, h[P_OVL], h), False, ALGO_STREAM
+
+
+@numba.njit(cache=True)
+def host_issue_time(r, h):
+    """Host time eager PyTorch takes to issue one lowered row (an op) in a network run: the
+    host's tiny-op issue time, times the class multiple (hwrow.fill_eager_pipeline), with
+    the same classes kernel_time gives the dispatch floor. A NOOP row (a view, an identity)
+    launches nothing and is charged nothing."""
+    cls = int(r[C_CLS])
+    t = h[P_HOST]
+    if cls == NOOP:
+        return 0.0
+    if cls == GEMM:
+        if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
+            return t * h[P_HCONV]
+        if r[C_GCOUNT] == 1.0:
+            return t * h[P_HLIN]
+        return t
+    if cls == DIRECT:
+        return t
+    if r[C_W_BYTES] > 0.0:
+        return t * h[P_HNORM]
+    return t
+
+
+@numba.njit(cache=True)
+def pipeline_step(r, h, gpu_s, clock):
+    """One op of an eager network run as the asynchronous pipeline it is: the host issues
+    op after op (its clock accumulates host_issue_time); the GPU starts an op at the later
+    of the previous op's end and the op's issue, and runs it for gpu_s (kernels + gap).
+    clock[0] = host time, clock[1] = GPU end, both updated. Returns the time the op adds to
+    the GPU's end, its share of the network's total (the sum over ops is the last op's end):
+    gpu_s, plus any wait for the host. Rows without H_ASYNC, and NOOP rows, add gpu_s and
+    leave the clocks alone."""
+    if h[H_ASYNC] == 0.0 or int(r[C_CLS]) == NOOP:
+        return gpu_s
+    clock[0] += host_issue_time(r, h)
+    start = max(clock[1], clock[0])
+    end = start + gpu_s
+    added = end - clock[1]
+    clock[1] = end
+    return added
 
 
 @numba.njit(cache=True, parallel=True)
