@@ -229,8 +229,11 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
         "runtime_memory_bytes": fp.runtime_bytes,
         "time_model": ("GPU kernel model '" + rt.kernel_model + "' (engine/gpu_algos.py): cuDNN conv "
                        "algorithm, GEMM tiles in waves over the SMs, split-K, bandwidth kernels, launch "
-                       "floor; parameters hwspecs/fits/" + rt.kernel_model + ".yaml; network time = sum "
-                       "of kernels (no overlap between kernels)") if rt.kernel_model else
+                       "floor; parameters hwspecs/fits/" + rt.kernel_model + ".yaml; " +
+                       ("network time = sum of kernels (no overlap between kernels)" if rt.graph_floor_s > 0.0
+                        else "network time = an asynchronous pipeline: the host issues op after op, the GPU "
+                        "starts an op when the previous one ends and it has been issued; each op's time is "
+                        "what it adds to the GPU's end (engine/gpu_algos.pipeline_step)")) if rt.kernel_model else
                       "roofline per kernel: max(compute, slowest memory level) + per-kernel overhead, "
                       "at least the host issue time for asynchronous runtimes; network time = sum of "
                       "kernels (no overlap between kernels)",

@@ -1,10 +1,21 @@
 """Tensor-core tiles in the PyTorch kernel model, checked by hand: the depth term counts its
 fixed prologue/epilogue time in the tile's own K-steps (gpu_algos.tensor_core_depth_scale), and
-every tile is bounded by the shared-memory operand roofline (hw/kmodel.SMEM_BYTES_PER_CLOCK)."""
+every tile is bounded by the shared-memory operand roofline (hw/kmodel.SMEM_BYTES_PER_CLOCK);
+a tensor-core conv computes on channels padded to a 16-byte vector (gpu_algos.tc_channel_pad)."""
 import pytest
 
 from augur_sim.engine import hwrow as H
-from augur_sim.engine.gpu_algos import TC_TILES, gemm_tile_time, gemm_time, tensor_core_depth_scale
+from augur_sim.engine.gpu_algos import (
+    ALGO_IGEMM,
+    TC_TILES,
+    conv_time,
+    gemm_tile_time,
+    gemm_time,
+    nchw_transposes,
+    resident_bw,
+    tc_channel_pad,
+    tensor_core_depth_scale,
+)
 from augur_sim.hw.kmodel import SMEM_BYTES_PER_CLOCK
 from test_gpu_kernels import PARAMS, row
 
@@ -100,3 +111,37 @@ def test_smem_roofline_never_binds_an_ffma_tile_of_the_corpus_gpus(dev):
     for tm, tn in ((32.0, 32.0), (128.0, 128.0)):
         args = (4096.0, 4096.0, 512.0, 1.0, tm, tn, 1.0, h[H.H_SM_GEMM], 1.0, 4.0)
         assert gemm_tile_time(*args, h)[0] == gemm_tile_time(*args, free)[0]
+
+
+def test_tensor_core_conv_pads_channels_to_a_16_byte_vector():
+    # fp16: 8 channels per 16 B, TF32 (4 B): 4; already aligned counts stay.
+    assert tc_channel_pad(3.0, 2.0) == 8.0 and tc_channel_pad(64.0, 2.0) == 64.0
+    assert tc_channel_pad(58.0, 2.0) == 64.0 and tc_channel_pad(3.0, 4.0) == 4.0
+    assert tc_channel_pad(4.0, 2.0) == 8.0          # ResNeXt's 4-channel groups double
+    h = row("nvidia_h200", precision="fp16")
+    # A first conv, 3 -> 64 channels, 7x7 stride 2, 224 -> 112 px, batch 1, by hand: the
+    # implicit GEMM is 12544 x 64 x (8 x 49) = 392 deep, not 147; the input transform reads
+    # 3 and writes 8 channels of 224 x 224, the filter transform reads 64 x 3 x 49 and writes
+    # 64 x 8 x 49 halves, the output transform 2 x 64 channels of 112 x 112.
+    b, cin, cout, hin, hout, k = 1.0, 3.0, 64.0, 224.0, 112.0, 7.0
+    t, _ = conv_time(b, cin, cout, hin, hin, hout, hout, k, k, 2.0, 2.0, 1.0, 2.0, h, -1)
+    gemm = gemm_time(hout * hout, 64.0, 8.0 * 49.0, 1.0, h[H.H_SM_CONV], 1.0, h[H.P_IGEMM], 2.0, h, 0,
+                     0.0, 64.0, True)
+    q_in = 2.0 * (3.0 + 8.0) * 224 * 224
+    q_out = 2.0 * (64.0 + 64.0) * 112 * 112
+    q_f = 2.0 * (64 * 3 + 64 * 8) * 49
+    trans = sum(q / resident_bw(q, h) + h[H.P_KGAP] for q in (q_in, q_out, q_f))
+    assert t == pytest.approx(gemm + trans, rel=1e-12)
+    assert nchw_transposes(b, cin, cout, hin, hin, hout, hout, k, k, 1.0, 2.0, h, 8.0, 64.0) == \
+        pytest.approx(trans, rel=1e-12)
+    # Unpadded, the same conv would be cheaper: the padding is a cost, never a saving.
+    gemm147 = gemm_time(hout * hout, 64.0, 147.0, 1.0, h[H.H_SM_CONV], 1.0, h[H.P_IGEMM], 2.0, h, 0,
+                        0.0, 64.0, True)
+    assert gemm147 < gemm
+    # FP32 (CUDA-core) convs are not padded: the corpus' scudnn kernels take any C.
+    h32 = row("nvidia_h200", precision="fp32").copy()
+    h32[H.H_TC_CONV] = 0.0
+    t32, _ = conv_time(b, cin, cout, hin, hin, hout, hout, k, k, 2.0, 2.0, 1.0, 4.0, h32, ALGO_IGEMM)
+    g32 = gemm_time(hout * hout, 64.0, 147.0, 1.0, h32[H.H_SM_CONV], 0.0, h32[H.P_IGEMM], 4.0, h32, 0,
+                    0.0, 1.0, True)
+    assert t32 == pytest.approx(g32, rel=1e-12)

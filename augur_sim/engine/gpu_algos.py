@@ -38,7 +38,10 @@ What a kernel costs here (all times in seconds, per hardware row h):
       filter transform; 36 multiplies per 4x4 tile instead of 144.
   Neither Winograd form on sm_90 (NO_WINOGRAD_SOURCE: cuDNN 9.19's kernel names on an H200).
   A tensor-core conv (fp16, TF32) on PyTorch's default NCHW tensors adds the NCHW<->NHWC
-  transposes cuDNN runs around it (nchw_transposes).
+  transposes cuDNN runs around it (nchw_transposes), and computes on channels padded to a
+  16-byte vector (tc_channel_pad). A tensor-core tile counts its fixed prologue/epilogue in
+  its own K-steps (tensor_core_depth_scale); every tile is bounded by its shared-memory
+  operand traffic (hw/kmodel.SMEM_BYTES_PER_CLOCK).
   FFT never appears in the corpus' kernel names for its 3x3 stride-1 convs, so it is not
   modelled. Depthwise convs are bandwidth kernels at a fraction P_DW of the FP32 lanes.
 - Streams (element-wise, activations, softmax, LayerNorm, pooling, bias passes): bytes at
@@ -53,6 +56,12 @@ What a kernel costs here (all times in seconds, per hardware row h):
   with parameters. An op that runs several kernels (non-fused Winograd, split-K, layout
   transposes) pays P_KGAP per extra kernel. Under a CUDA graph there is no host dispatch:
   the floor is only the runtime's graph_floor_us, so each kernel costs its time + P_GAP.
+- That p-norm is the corpus' single op, timed alone. A whole network run eagerly is an
+  asynchronous pipeline (pipeline_step, engine/kernels.cost_in_pipeline): each op's GPU
+  time is its kernels + P_GAP (as under a CUDA graph, floor 0), the host issues op after op
+  (host_issue_time: P_HOST per tiny op, times the corpus' floor multiples by class), and
+  the GPU starts an op at the later of the previous op's end and the op's issue
+  (hwrow.fill_eager_pipeline says where the host figure comes from).
 """
 from __future__ import annotations
 
@@ -92,6 +101,7 @@ from ..lowering import (
 from .hwrow import (
     H_CLOCK_X,
     H_DRAM_BW,
+    H_ASYNC,
     H_FFMA_ISSUE,
     H_L2_BW,
     H_L2_BYTES,
@@ -112,6 +122,10 @@ from .hwrow import (
     P_FLOOR,
     P_FNORM,
     P_GAP,
+    P_HCONV,
+    P_HLIN,
+    P_HNORM,
+    P_HOST,
     P_OVL,
     P_OVLMM,
     P_IGEMM,
@@ -222,15 +236,16 @@ def tensor_core_depth_scale(peak_sm, h):
     The depth term k / (k + P_KHALF) prices a tile's fixed work outside its main loop: the
     prologue that fills the first pipeline stages (global -> shared memory loads that wait a
     full memory latency before the first MMA can start; CUTLASS's multistage and warp-
-    specialised main loops hide latency only between stages, not before the first) and the
-    epilogue that writes the accumulators out. P_KHALF is fitted on FP32 (FFMA) tiles of the
-    corpus, so it counts that time in FFMA K-steps. The time itself is memory latency and
-    output write-out, which does not depend on the unit doing the math: a tensor-core tile
-    of the same shape covers rate_tc / rate_fp32 more K-steps in it. No fitted number.
-    The corpus agrees with this form, not with a fixed count of clocks: scaling P_KHALF by the
-    SM's FP32 rate per clock as well (x2 on the P4's 128-lane sm_61) made the leave-one-GPU-out
-    fit worse on the P4 (docs/ACCURACY_GPU_KERNELS.md, trial (d)); the fixed part follows the
-    SM's CUDA cores, which also run a tensor-core tile's address set-up and epilogue."""
+    specialised main loops hide latency only between stages, not before the first), the
+    address set-up, and the epilogue that converts and writes the accumulators out. None of
+    it runs on the tensor cores: it is memory latency and CUDA-core work. P_KHALF is fitted on
+    the corpus' FP32 (FFMA) tiles, so it counts that work in FFMA K-steps; a tensor-core tile
+    of the same shape, whose main loop is rate_tc / rate_fp32 times faster, covers that many
+    more of its own K-steps in the same time. No fitted number.
+    What the corpus says about the form: scaling P_KHALF by the SM's FP32 rate per clock too
+    (a fixed count of clocks; x2 on the P4's 128-lane sm_61) made the leave-one-GPU-out fit
+    worse on the P4 (docs/ACCURACY_GPU_KERNELS.md, trial (d)), i.e. the fixed part tracks the
+    SM's CUDA-core rate, as this scale assumes, rather than a clock count."""
     fp32 = h[H_SM_FP32] * h[H_CLOCK_X]
     if fp32 <= 0.0:
         return 1.0
@@ -326,16 +341,33 @@ def winograd_nonfused_flops(batch, cin, cout, hout, wout):
 
 
 @numba.njit(cache=True)
-def nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h):
+def nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h, cinp=0.0, coutp=0.0):
     """Tensor-core convs work on NHWC; PyTorch's default tensors are NCHW, so cuDNN runs
     layout-conversion kernels around them (cuDNN developer guide, Tensor Core operations:
     NCHW input is transposed; PyTorch's channels_last tutorial for the cost): the input and
-    the output each read and written once more, the filter once, each a kernel of its own."""
+    the output each read and written once more, the filter once, each a kernel of its own.
+    cinp, coutp: the channel counts after padding (tc_channel_pad; 0 = unpadded): the input
+    and filter transforms write the padded tensors, the output transform reads one."""
+    cinp = max(cinp, cin)
+    coutp = max(coutp, cout)
     t = 0.0
-    for q in (2.0 * eb * batch * cin * hin * win, 2.0 * eb * batch * cout * hout * wout,
-              2.0 * eb * cout * cin / g * kh * kw):
+    for q in (eb * batch * (cin + cinp) * hin * win, eb * batch * (cout + coutp) * hout * wout,
+              eb * (cout * cin + coutp * cinp) / g * kh * kw):
         t += q / resident_bw(q, h) + h[P_KGAP]
     return t
+
+
+@numba.njit(cache=True)
+def tc_channel_pad(c_per_group, eb):
+    """Channels per group a tensor-core conv computes on: rounded up to 16 bytes of channels.
+    cuDNN's tensor-core convolutions need the channel counts C and K in multiples of 8 for
+    half precision and pad them otherwise (cuDNN developer guide, Legacy API, "Tensor Core
+    operations": data and filter formats, padding among the tensor transformations it may
+    apply); its TF32 kernels on sm_80/sm_90 carry `alignc4` in their names (measurements/
+    h200_kernels, names only): 4 channels of 4 bytes. Both are one 128-bit vector of
+    channels, which is what the kernels load along C in NHWC."""
+    a = 16.0 / eb
+    return math.ceil(c_per_group / a) * a
 
 
 @numba.njit(cache=True)
@@ -352,10 +384,17 @@ def conv_time(batch, cin, cout, hin, win, hout, wout, kh, kw, sh, sw, groups, eb
         # the corpus (fp32, all four conv GPUs) ran with grid z = 1, so a conv with few output
         # tiles leaves SMs idle rather than cutting its reduction. (The corpus has no
         # tensor-core conv, so those keep the split-K candidates.)
-        best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
-                         eb, h, 0, 0.0, 64.0 if tc > 0.0 else 1.0, True)
         if tc > 0.0:
-            best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h)
+            # Tensor-core math on channels padded to a 16-byte vector (tc_channel_pad).
+            cgi = tc_channel_pad(cin / g, eb)
+            cgo = tc_channel_pad(cout / g, eb)
+            best = gemm_time(batch * hout * wout, cgo, cgi * kh * kw, g, peak, tc, h[P_IGEMM],
+                             eb, h, 0, 0.0, 64.0, True)
+            best += nchw_transposes(batch, cin, cout, hin, win, hout, wout, kh, kw, g, eb, h,
+                                    cgi * g, cgo * g)
+        else:
+            best = gemm_time(batch * hout * wout, cout / g, cin / g * kh * kw, g, peak, tc, h[P_IGEMM],
+                             eb, h, 0, 0.0, 1.0, True)
     wino_ok = (kh == 3.0 and kw == 3.0 and sh == 1.0 and sw == 1.0 and g == 1.0 and tc == 0.0
                and h[H_NOWINO] == 0.0)
     if wino_ok and (force < 0 or force == ALGO_WINO_FUSED):
@@ -448,6 +487,48 @@ def kernel_time(r, h, force):
     if r[C_W_BYTES] > 0.0:
         floor *= h[P_FNORM]            # normalisations with their own parameter tensors
     return op_time(t, floor, h[P_OVL], h), False, ALGO_STREAM
+
+
+@numba.njit(cache=True)
+def host_issue_time(r, h):
+    """Host time eager PyTorch takes to issue one lowered row (an op) in a network run: the
+    host's tiny-op issue time, times the class multiple (hwrow.fill_eager_pipeline), with
+    the same classes kernel_time gives the dispatch floor. A NOOP row (a view, an identity)
+    launches nothing and is charged nothing."""
+    cls = int(r[C_CLS])
+    t = h[P_HOST]
+    if cls == NOOP:
+        return 0.0
+    if cls == GEMM:
+        if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
+            return t * h[P_HCONV]
+        if r[C_GCOUNT] == 1.0:
+            return t * h[P_HLIN]
+        return t
+    if cls == DIRECT:
+        return t
+    if r[C_W_BYTES] > 0.0:
+        return t * h[P_HNORM]
+    return t
+
+
+@numba.njit(cache=True)
+def pipeline_step(r, h, gpu_s, clock):
+    """One op of an eager network run as the asynchronous pipeline it is: the host issues
+    op after op (its clock accumulates host_issue_time); the GPU starts an op at the later
+    of the previous op's end and the op's issue, and runs it for gpu_s (kernels + gap).
+    clock[0] = host time, clock[1] = GPU end, both updated. Returns the time the op adds to
+    the GPU's end, its share of the network's total (the sum over ops is the last op's end):
+    gpu_s, plus any wait for the host. Rows without H_ASYNC, and NOOP rows, add gpu_s and
+    leave the clocks alone."""
+    if h[H_ASYNC] == 0.0 or int(r[C_CLS]) == NOOP:
+        return gpu_s
+    clock[0] += host_issue_time(r, h)
+    start = max(clock[1], clock[0])
+    end = start + gpu_s
+    added = end - clock[1]
+    clock[1] = end
+    return added
 
 
 @numba.njit(cache=True, parallel=True)

@@ -50,7 +50,12 @@ H_FFMA_ISSUE = 67
 # Shared-memory bandwidth of one SM (bytes/s) at the clock GEMMs and convs hold: the operand
 # roofline of a CTA tile's main loop (engine/gpu_algos.gemm_tile_time; hw/kmodel.SMEM_BYTES_PER_CLOCK).
 H_SMEM_BW = 68
-NHW = 69
+# Eager PyTorch running a whole network (engine/gpu_algos.pipeline_step): 1 when the host
+# enqueues op after op while the GPU runs them (the GPU waits only when the host falls
+# behind); P_HOST is the host's issue time of a tiny op (s), P_HLIN / P_HCONV / P_HNORM its
+# multiples for an addmm, a cuDNN conv and a normalisation with parameters.
+H_ASYNC, P_HOST, P_HLIN, P_HCONV, P_HNORM = 69, 70, 71, 72, 73
+NHW = 74
 H_SIZE = (H_SIZE1, H_SIZE2, H_SIZE3)
 H_LINE = (H_LINE1, H_LINE2, H_LINE3)
 H_BW = (H_BW1, H_BW2, H_BW3)
@@ -166,9 +171,16 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None,
 _KM_COLUMNS = {n: v for n, v in globals().items() if n.startswith(("H_", "P_")) and isinstance(v, int)}
 
 
-def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -> None:
+def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None,
+                      pipeline: bool = True) -> None:
     """Write the kernel-model columns of hardware row r from the processor's SM facts and
-    the fitted parameters of its architecture class (hw/kmodel.py)."""
+    the fitted parameters of its architecture class (hw/kmodel.py).
+
+    pipeline: an eager runtime (no graph_floor_us) costs a network as the asynchronous
+    pipeline eager PyTorch runs (engine/gpu_algos.pipeline_step): each op's GPU time is its
+    kernels + the GPU-side gap, as under a CUDA graph, and the host's issue time per op sets
+    when the GPU may start it. False keeps the single-op, event-timed form the corpus was
+    measured in (measure/gpu_fit.py: the host's synchronous dispatch floor per op)."""
     if proc.kind != "gpu":
         raise AugurError(f"runtime {rt.name!r}: the GPU kernel model needs a GPU processor")
     if params is None:
@@ -205,7 +217,38 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None) -
         r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
         r[P_OVL] = r[P_OVLMM] = 8.0      # the floor is a minimum kernel time, not host work
         r[P_LAT] = 0.0                   # no host enqueue before each kernel
+    elif pipeline:
+        fill_eager_pipeline(r, rt)
     # The generic columns still drive energy and the bound labels; its overhead column is
     # the floor, which the kernel model already charges.
     r[H_OVERHEAD] = 0.0
     r[H_ISSUE] = 0.0
+
+
+def fill_eager_pipeline(r, rt) -> None:
+    """An eager kernel-model row that costs a whole network as an asynchronous pipeline.
+
+    The GPU side of each op is what a CUDA-graph replay pays (kernels + P_GAP, each further
+    kernel of the op P_GAP as well): no dispatch floor, no enqueue latency in front of the
+    kernel, because those are host time, which the pipeline charges on the host's own clock.
+
+    The host's issue time of a tiny op (P_HOST) is a property of the host, not of the GPU:
+    the runtime's `issue_us` where the spec carries a host measurement (e.g. the H200's, the
+    wall time of back-to-back ReLUs), else the corpus-fitted host enqueue latency `lat_us`
+    (the latency a long kernel still shows after its start event: an enqueue, not the
+    synchronous floor). The corpus' floor multiples for an addmm, a cuDNN conv and a
+    normalisation with parameters (floor_linear_x, floor_conv_x, floor_norm_x) scale it: they
+    are the only documented figure of how much more host work those calls take than a tiny
+    op. Taken as ratios, not as the floors themselves: a synchronisation common to every
+    event-timed op (which a network run does not have) sits in floor_us whole, but only
+    dilutes a ratio ((S + d_class) / (S + d_tiny) < d_class / d_tiny), so if anything these
+    multiples understate a class's extra host work."""
+    host_s = rt.issue_s if rt.issue_s > 0.0 else r[P_LAT]
+    r[H_ASYNC] = 1.0
+    r[P_HOST] = host_s
+    r[P_HLIN], r[P_HCONV], r[P_HNORM] = r[P_FLIN], r[P_FCONV], r[P_FNORM]
+    r[P_FLOOR] = 0.0
+    r[P_KGAP] = min(r[P_KGAP], r[P_GAP])
+    r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
+    r[P_OVL] = r[P_OVLMM] = 8.0      # no floor: op_time is the kernel + P_GAP exactly
+    r[P_LAT] = 0.0

@@ -23,7 +23,7 @@ from ..lowering import (C_BATCH, C_CH, C_CLS, C_ELEM_BYTES, C_FLOPS, C_GCOUNT, C
 from .hwrow import (H_BW, H_DRAM_BW, H_DW_EFF, H_E, H_E_DRAM, H_E_FLOP, H_ELT_EFF, H_GEMM_PEAK,
                     H_HALF_K, H_HALF_M, H_HALF_N, H_IS_GPU, H_LINE, H_MEM_EFF, H_NLEV, H_OVERHEAD, H_PEAK,
                     H_ISSUE, H_SIZE, H_STATIC_W, H_POW, H_TILE_M, H_TILE_N, H_TRANS, H_UNITS, H_CONV_EFF)
-from .gpu_algos import kernel_time
+from .gpu_algos import kernel_time, pipeline_step
 from .hwrow import H_KM, P_FLOOR
 from .traffic import (direct_conv_traffic_bytes, gemm_traffic_bytes, io_lower_bound_bytes,
                       stream_traffic_bytes)
@@ -249,6 +249,22 @@ def _cost_kernel_model(r, h, out):
 
 
 @numba.njit(cache=True)
+def cost_in_pipeline(r, h, out, clock):
+    """cost_one_km, then the op's place in an eager network's asynchronous pipeline
+    (gpu_algos.pipeline_step; clock carries the host's and the GPU's time from op to op):
+    its time becomes what it adds to the network's end, its GPU time plus any wait for the
+    host, labelled overhead-bound when the wait is at least half of it."""
+    cost_one_km(r, h, out)
+    gpu_s = out[0]
+    t = pipeline_step(r, h, gpu_s, clock)
+    if t > gpu_s:
+        out[0] = t
+        out[5] += h[H_STATIC_W] * (t - gpu_s)
+        if t - gpu_s >= 0.5 * t:
+            out[4] = BOUND_OVERHEAD
+
+
+@numba.njit(cache=True)
 def _matrix(rows, hws):
     out = np.empty((hws.shape[0], rows.shape[0], 7), dtype=np.float64)
     for p in range(hws.shape[0]):
@@ -261,8 +277,9 @@ def _matrix(rows, hws):
 def _matrix_km(rows, hws):
     out = np.empty((hws.shape[0], rows.shape[0], 7), dtype=np.float64)
     for p in range(hws.shape[0]):
+        clock = np.zeros(2)
         for l in range(rows.shape[0]):
-            cost_one_km(rows[l], hws[p], out[p, l])
+            cost_in_pipeline(rows[l], hws[p], out[p, l], clock)
     return out
 
 
@@ -307,8 +324,9 @@ def _totals_serial_km(rows, hws):
     res = np.zeros((hws.shape[0], 4), dtype=np.float64)
     buf = np.empty(7, dtype=np.float64)
     for p in range(hws.shape[0]):
+        clock = np.zeros(2)
         for l in range(rows.shape[0]):
-            cost_one_km(rows[l], hws[p], buf)
+            cost_in_pipeline(rows[l], hws[p], buf, clock)
             _add_kernel(buf, res[p])
     return res
 
@@ -318,8 +336,9 @@ def _totals_parallel_km(rows, hws):
     res = np.zeros((hws.shape[0], 4), dtype=np.float64)
     for p in numba.prange(hws.shape[0]):
         buf = np.empty(7, dtype=np.float64)
+        clock = np.zeros(2)
         for l in range(rows.shape[0]):
-            cost_one_km(rows[l], hws[p], buf)
+            cost_in_pipeline(rows[l], hws[p], buf, clock)
             _add_kernel(buf, res[p])
     return res
 

@@ -286,7 +286,9 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("issue_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
           doc="host time to issue one kernel of an asynchronous runtime (GPU eager "
               "frameworks): a kernel overlaps the issue of the next, so it costs at least "
-              "this; default 0"),
+              "this; default 0. kernel_model eager runtimes: the host's issue time of a "
+              "tiny op in the network's asynchronous pipeline (a host measurement); absent: "
+              "the fitted lat_us"),
         F("transcendental_gops", "number", "G/s", required=False, lo=0, hi=1_000_000, lo_open=False,
           doc="billions of exp-class evaluations (exp, sigmoid, tanh, erf) per second per unit "
               "in this runtime's element-wise code (sigmoid, swish, softmax, gelu...); added to "

@@ -54,7 +54,8 @@ def hw_rows(devices, runtime: str, params: dict, precision: str = "fp32") -> np.
         proc = load_hw(name).processors["gpu"]
         rt = proc.runtimes[runtime]
         base = H.hw_row(proc, dataclasses.replace(rt, kernel_model=""), precision)
-        fill_kernel_model(base, proc, rt, precision, params)
+        # One op timed alone between CUDA events: the synchronous form, not a network's pipeline.
+        fill_kernel_model(base, proc, rt, precision, params, pipeline=False)
         out.append(base)
     return np.array(out)
 
