@@ -127,7 +127,8 @@ HUBER_LOG = 0.15
 # this model's own figure in that protocol: 25.1% / 61.1%): offsets on continuous catalogue
 # features of the slowest core (clock, DRAM bytes per cycle per thread, last-level cache per
 # thread, L2, issue width, FLOP/cycle, threads, in-order, SMT), ridge 1 or 10: in-sample
-# 14.7% / 85%, held out no better (26.1% / 62.0% with 2 iterations); the int8 MAC rate from
+# 14.7% / 85%, held out no better (26.1% / 62.0% against 25.0% / 61.9% without, Huber 0.3,
+# 2 iterations per held-out device); the int8 MAC rate from
 # the core file's flop_per_cycle int8 entry instead of per-instruction MACs x pipes: 25.6% /
 # 61.1%; SMT threads whose kernel has fewer work items than busy cores running at the full
 # core clock: 25.6% / 60.6%.
