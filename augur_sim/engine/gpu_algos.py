@@ -451,16 +451,16 @@ def kernel_time(r, h, force):
     """(time_s, compute-bound?, algorithm) of one lowered kernel row under the kernel model."""
     cls = int(r[C_CLS])
     eb = r[C_ELEM_BYTES]
-    floor = h[P_FLOOR]
     if cls == NOOP:
         return 0.0, False, ALGO_STREAM
+    floor = h[P_FLOOR] * dispatch_multiple(r, h, P_FLIN, P_FCONV, P_FNORM)
     if cls == GEMM:
         if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
             batch = max(r[C_BATCH], 1.0)
             g = r[C_GCOUNT] / batch
             t, algo = conv_time(batch, r[C_CH], r[C_M] * g, r[C_HIN], r[C_WIN], r[C_HOUT],
                                 r[C_WOUT], r[C_KH], r[C_KW], r[C_SH], r[C_SW], g, eb, h, force)
-            return op_time(t, floor * h[P_FCONV], h[P_OVLMM], h), True, algo
+            return op_time(t, floor, h[P_OVLMM], h), True, algo
         # FC / matmul / deconv as GEMM: cuBLAS at the matmul math mode.
         if force >= FORCE_GEMM:
             # A chosen cuBLAS tile and split (measure/gpu_tiles.py: the corpus' kernel names).
@@ -470,8 +470,6 @@ def kernel_time(r, h, force):
                           ti + 1, sp)
         else:
             t = gemm_time(r[C_M], r[C_N], r[C_K], r[C_GCOUNT], h[H_SM_GEMM], h[H_TC_GEMM], 1.0, eb, h, 0)
-        if r[C_GCOUNT] == 1.0:
-            floor *= h[P_FLIN]         # an FC / linear: addmm with its bias
         return op_time(t, floor, h[P_OVLMM], h), True, ALGO_GEMM
     if cls == DIRECT:
         ws = r[C_IN_BYTES] + r[C_OUT_BYTES] + r[C_W_BYTES]
@@ -484,32 +482,40 @@ def kernel_time(r, h, force):
         # normalisation), so it does not pull the one-pass streams' bandwidth fraction.
         in_b *= h[P_NORMX]
     t = stream_time(in_b, r[C_OUT_BYTES], r[C_W_BYTES], r[C_FLOPS], r[C_TRANS], r[C_POW], h)
-    if r[C_W_BYTES] > 0.0:
-        floor *= h[P_FNORM]            # normalisations with their own parameter tensors
     return op_time(t, floor, h[P_OVL], h), False, ALGO_STREAM
+
+
+@numba.njit(cache=True)
+def dispatch_multiple(r, h, p_lin, p_conv, p_norm):
+    """How many times a tiny op's host dispatch one lowered (non-NOOP) row's op takes, from
+    the hardware row's columns p_lin, p_conv, p_norm: a cuDNN conv h[p_conv]; an FC / linear,
+    addmm with its bias, h[p_lin]; a normalisation with its own parameter tensors h[p_norm];
+    anything else 1. The synchronous floor (kernel_time: P_FLIN, P_FCONV, P_FNORM) and the
+    eager pipeline's host issue (host_issue_time: P_HLIN, P_HCONV, P_HNORM) share these
+    classes."""
+    cls = int(r[C_CLS])
+    if cls == GEMM:
+        if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
+            return h[p_conv]
+        if r[C_GCOUNT] == 1.0:
+            return h[p_lin]
+        return 1.0
+    if cls == DIRECT:
+        return 1.0
+    if r[C_W_BYTES] > 0.0:
+        return h[p_norm]
+    return 1.0
 
 
 @numba.njit(cache=True)
 def host_issue_time(r, h):
     """Host time eager PyTorch takes to issue one lowered row (an op) in a network run: the
-    host's tiny-op issue time, times the class multiple (hwrow.fill_eager_pipeline), with
-    the same classes kernel_time gives the dispatch floor. A NOOP row (a view, an identity)
-    launches nothing and is charged nothing."""
-    cls = int(r[C_CLS])
-    t = h[P_HOST]
-    if cls == NOOP:
+    host's tiny-op issue time times its class multiple (dispatch_multiple;
+    hwrow.fill_eager_pipeline). A NOOP row (a view, an identity) launches nothing and is
+    charged nothing."""
+    if int(r[C_CLS]) == NOOP:
         return 0.0
-    if cls == GEMM:
-        if r[C_KH] > 0.0 and r[C_N] == r[C_HOUT] * r[C_WOUT]:
-            return t * h[P_HCONV]
-        if r[C_GCOUNT] == 1.0:
-            return t * h[P_HLIN]
-        return t
-    if cls == DIRECT:
-        return t
-    if r[C_W_BYTES] > 0.0:
-        return t * h[P_HNORM]
-    return t
+    return h[P_HOST] * dispatch_multiple(r, h, P_HLIN, P_HCONV, P_HNORM)
 
 
 @numba.njit(cache=True)

@@ -211,12 +211,9 @@ def fill_kernel_model(r, proc, rt, precision: str, params: dict | None = None,
     r[H_FFMA_ISSUE] = 1.0 if proc.arch in ISSUE_BOUND_FP32_ARCHS else 0.0
     r[H_SMEM_BW] = SMEM_BYTES_PER_CLOCK * heavy_hz
     if rt.graph_floor_s > 0.0:
-        # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap.
-        r[P_FLOOR] = rt.graph_floor_s
-        r[P_KGAP] = min(r[P_KGAP], max(r[P_GAP], rt.graph_floor_s))
-        r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
-        r[P_OVL] = r[P_OVLMM] = 8.0      # the floor is a minimum kernel time, not host work
-        r[P_LAT] = 0.0                   # no host enqueue before each kernel
+        # A CUDA-graph replay: no host launch per kernel, only the GPU's own gap; the floor
+        # is a minimum kernel time, not host work.
+        _gpu_side_only(r, rt.graph_floor_s)
     elif pipeline:
         fill_eager_pipeline(r, rt)
     # The generic columns still drive energy and the bound labels; its overhead column is
@@ -247,8 +244,16 @@ def fill_eager_pipeline(r, rt) -> None:
     r[H_ASYNC] = 1.0
     r[P_HOST] = host_s
     r[P_HLIN], r[P_HCONV], r[P_HNORM] = r[P_FLIN], r[P_FCONV], r[P_FNORM]
-    r[P_FLOOR] = 0.0
-    r[P_KGAP] = min(r[P_KGAP], r[P_GAP])
+    _gpu_side_only(r, 0.0)           # no floor: op_time is the kernel + P_GAP exactly
+
+
+def _gpu_side_only(r, floor_s: float) -> None:
+    """Row r's ops cost only their GPU side: no host dispatch floor per op (the CUDA graph's
+    minimum kernel time floor_s, or none), no host enqueue latency before a kernel, each
+    further kernel of an op at most the gap a first one pays (the larger of P_GAP and the
+    floor)."""
+    r[P_FLOOR] = floor_s
+    r[P_KGAP] = min(r[P_KGAP], max(r[P_GAP], floor_s))
     r[P_FLIN] = r[P_FCONV] = r[P_FNORM] = 1.0
-    r[P_OVL] = r[P_OVLMM] = 8.0      # no floor: op_time is the kernel + P_GAP exactly
+    r[P_OVL] = r[P_OVLMM] = 8.0
     r[P_LAT] = 0.0

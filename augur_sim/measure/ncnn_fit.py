@@ -82,10 +82,14 @@ def _level_sum(data: FitData, d: np.ndarray, dc, df) -> np.ndarray:
     return lp
 
 
+def _predict_prow(data: FitData, prow: np.ndarray) -> np.ndarray:
+    """Predicted ms of every row under its own parameter row prow [R, NP]."""
+    return predict_rows(data.xall, data.net_start, data.net_stop, data.row_net, data.hws, prow) * 1e3
+
+
 def predict_ms(data: FitData, g: np.ndarray, d: np.ndarray, dc: np.ndarray | None = None,
                df: np.ndarray | None = None) -> np.ndarray:
-    prow = np.exp(g[None, :] + _level_sum(data, d, dc, df))
-    return predict_rows(data.xall, data.net_start, data.net_stop, data.row_net, data.hws, prow) * 1e3
+    return _predict_prow(data, np.exp(g[None, :] + _level_sum(data, d, dc, df)))
 
 
 def param_rows(data: FitData, res: FitResult) -> np.ndarray:
@@ -95,10 +99,6 @@ def param_rows(data: FitData, res: FitResult) -> np.ndarray:
 
 def predict_fit(data: FitData, res: FitResult) -> np.ndarray:
     return predict_ms(data, res.g, res.d, res.dc, res.df)
-
-
-def _residuals(data, g, d, dc=None, df=None):
-    return np.log(predict_ms(data, g, d, dc, df)) - np.log(data.y_ms)
 
 
 # Ridge weights of the three offset levels, chosen by leave-one-device-out (approximated by one
@@ -219,8 +219,7 @@ def fit(data: FitData, lam: float = RIDGE_CLASS, iters: int = 40, huber: float =
     mu = 1e-2
 
     def resid(LP):
-        prow = np.exp(LP)
-        return np.log(predict_rows(data.xall, data.net_start, data.net_stop, data.row_net, data.hws, prow) * 1e3) - ly
+        return np.log(_predict_prow(data, np.exp(LP))) - ly
 
     def objective(r, BB, w):
         return float(np.sum(w * r * r) + np.sum(pen[:, None] * BB * BB))
