@@ -278,9 +278,10 @@ def test_thread_inefficiency_follows_whether_the_l2_is_shared():
     one = kernel_costs(x[None, :], hw(threads=1), p)[0][1]
     shared, private = hw(threads=4), hw(threads=4)
     shared[N_L2_SHARED], private[N_L2_SHARED] = 1.0, 0.0
-    # 4 threads: T / (1 + s (T - 1)) = 4 / 2.5 with a shared L2, 4 / 1.3 with private ones
+    # 4 threads: T / (1 + s (T - 1)) = 4 / 2.5 with a shared L2 (the cluster's threads
+    # compete for one L2), T / (1 + s log2 T) = 4 / 1.2 with private ones
     assert kernel_costs(x[None, :], shared, p)[0][1] == pytest.approx(one * 2.5 / 4, rel=1e-9)
-    assert kernel_costs(x[None, :], private, p)[0][1] == pytest.approx(one * 1.3 / 4, rel=1e-9)
+    assert kernel_costs(x[None, :], private, p)[0][1] == pytest.approx(one * 1.2 / 4, rel=1e-9)
 
 
 def test_grouped_conv_runs_one_parallel_region_per_group():
@@ -500,7 +501,7 @@ def test_dram_bytes_are_what_the_memory_term_sends_to_dram():
 
 def test_thread_inefficiency_counts_busy_cores_not_smt_threads():
     """8 threads on 4 cores (2 per core, each at half the core's clock) compete for the
-    shared cache like 4 threads, not 8: T / (1 + s (cores - 1)) with cores = 4."""
+    shared cache like 4 threads, not 8: T / (1 + s log2(cores)) with cores = 4 (private L2s)."""
     from augur_sim.engine.ncnn_cost import N_CORES_BUSY
     x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
     p = params()
@@ -512,12 +513,12 @@ def test_thread_inefficiency_counts_busy_cores_not_smt_threads():
     smt[N_CLOCK_HZ] = four[N_CLOCK_HZ] / 2
     t4 = kernel_costs(x[None, :], four, p)[0][1]
     t8 = kernel_costs(x[None, :], smt, p)[0][1]
-    # 8 threads x half the clock / 1.3 == 4 threads x the clock / 1.3: the same compute time
-    # (16 x 13 work items split evenly either way); counting 8 competitors would give 1.7.
+    # 8 threads x half the clock / 1.2 == 4 threads x the clock / 1.2: the same compute time
+    # (16 x 13 work items split evenly either way); counting 8 competitors would give 1.3.
     assert t8 == pytest.approx(t4, rel=1e-9)
     unknown = smt.copy()
     unknown[N_CORES_BUSY] = 0                   # a row that does not say: every thread a core
-    assert kernel_costs(x[None, :], unknown, p)[0][1] == pytest.approx(t4 * 1.7 / 1.3, rel=1e-9)
+    assert kernel_costs(x[None, :], unknown, p)[0][1] == pytest.approx(t4 * 1.3 / 1.2, rel=1e-9)
 
 
 def test_busy_cores_of_a_placement():
@@ -544,3 +545,79 @@ def test_gram_equals_the_explicit_normal_matrix():
     w = rng.uniform(0.1, 1.0, R)
     J = (Z[:, :, None] * G[:, None, :]).reshape(R, M * NP)
     assert _gram(Z, G, w) == pytest.approx(J.T @ (J * w[:, None]), rel=1e-9, abs=1e-9)
+
+
+def _split_hw(threads, pack, granule, cores=None, smt_k=1.0):
+    from augur_sim.engine.ncnn_cost import N_CORES_BUSY, N_M_GRANULE, N_PACK, N_SMT_K
+    h = hw(threads=threads)
+    h[N_PACK], h[N_M_GRANULE] = pack, granule
+    h[N_CORES_BUSY] = threads if cores is None else cores
+    h[N_SMT_K] = smt_k
+    h[N_CLOCK_HZ] = 2e9 / smt_k
+    return h
+
+
+def test_gemm_splits_only_output_channel_tiles():
+    """ncnn's packed GEMM hands threads M (output channel) tiles of at least the micro-kernel's
+    rows: a 1x1 conv with 128 output channels on AVX-512 (16-row tiles) has 8 items, so 16
+    threads keep 8 busy and run no faster than 8; on AVX2 (8 rows) it has 16 items."""
+    from augur_sim.engine.ncnn_algos import SPLIT_GEMM_M, X_SPLIT, X_SPLIT_KIND
+    from augur_sim.engine.ncnn_cost import work_items
+    x, algo = conv_row(conv_graph(64, 128, 28, k=1, pad=0), "x86")
+    assert algo == "sgemm1x1" and x[X_SPLIT_KIND] == SPLIT_GEMM_M and x[X_SPLIT] == 128
+    assert work_items(x, _split_hw(16, 16, 16)) == 8
+    assert work_items(x, _split_hw(16, 8, 8)) == 16
+    t8 = kernel_costs(x[None, :], _split_hw(8, 16, 16), params())[0][1]
+    t16 = kernel_costs(x[None, :], _split_hw(16, 16, 16), params())[0][1]
+    assert t16 == pytest.approx(t8, rel=1e-12)            # 8 of the 16 threads idle
+    t16_avx2 = kernel_costs(x[None, :], _split_hw(16, 8, 8), params())[0][1]
+    assert t16_avx2 == pytest.approx(t8 / 2, rel=1e-12)   # 16 items: every thread busy
+    # 8 items on 12 threads: 8 busy, the same time again (not 12/16 of it)
+    assert kernel_costs(x[None, :], _split_hw(12, 16, 16), params())[0][1] == pytest.approx(t8, rel=1e-12)
+
+
+def test_packed_channel_loops_split_by_elempack():
+    """Depthwise and element-wise loops run over the blob's channel packs: 40 channels are
+    packed by 8 on AVX-512 (16 does not divide 40), so 5 items; 24 channels on NEON fp32
+    (elempack 4) give 6; 18 channels on NEON (4 does not divide 18) stay unpacked: 18."""
+    from augur_sim.engine.ncnn_algos import SPLIT_PACKED, X_SPLIT_KIND
+    from augur_sim.engine.ncnn_cost import work_items
+    x40, algo = conv_row(conv_graph(40, 40, 28, group=40), "x86")
+    assert algo == "depthwise" and x40[X_SPLIT_KIND] == SPLIT_PACKED
+    assert work_items(x40, _split_hw(64, 16, 16)) == 5
+    x24, _ = conv_row(conv_graph(24, 24, 28, group=24))
+    assert work_items(x24, _split_hw(4, 4, 8)) == 6
+    assert work_items(x24, _split_hw(4, 8, 8)) == 3       # fp16 storage: elempack 8
+    x18, _ = conv_row(conv_graph(18, 18, 28, group=18))
+    assert work_items(x18, _split_hw(4, 4, 8)) == 18
+    # a row without the widths (0) keeps the kernel's own item count
+    assert work_items(x40, hw(threads=4)) == x40[X_PAR]
+
+
+def test_idle_smt_siblings_leave_the_core_to_the_busy_thread():
+    """64 threads on 32 SMT-2 cores: a kernel with 8 items keeps 8 threads busy, one per core,
+    each at the full core clock (its sibling waits at the barrier), so it takes as long as
+    with 32 threads; a kernel with 64 items puts two busy threads on every core, each at half
+    the clock: no faster than 32 threads either, and not twice slower."""
+    x, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0), "x86")       # 8 items on AVX-512
+    t32 = kernel_costs(x[None, :], _split_hw(32, 16, 16), params())[0][1]
+    t64 = kernel_costs(x[None, :], _split_hw(64, 16, 16, cores=32, smt_k=2.0), params())[0][1]
+    assert t64 == pytest.approx(t32, rel=1e-12)
+    xw, _ = conv_row(conv_graph(64, 1024, 28, k=1, pad=0), "x86")     # 64 items
+    w32 = kernel_costs(xw[None, :], _split_hw(32, 16, 16), params())[0][1]
+    w64 = kernel_costs(xw[None, :], _split_hw(64, 16, 16, cores=32, smt_k=2.0), params())[0][1]
+    assert w64 == pytest.approx(w32, rel=1e-12)
+    # by hand: 2 * 64 * 1024 * 784 FLOPs over 32 cores at 2 GHz x 16 FLOP/cycle x 0.5
+    assert w32 == pytest.approx(2 * 64 * 1024 * 784 / (32 * 2e9 * 16 * 0.5), rel=1e-12)
+
+
+def test_pack_and_granule_of_catalogue_cores():
+    from augur_sim.engine.ncnn_hw import CoreCaps, gemm_m_granule, pack_lanes
+    avx512 = CoreCaps("c", "x86-avx512", 512, 2, 64.0, False, ("sse2", "avx", "avx2", "avx512f"))
+    avx2 = CoreCaps("c", "x86-avx2", 256, 2, 32.0, False, ("sse2", "avx", "avx2"))
+    knc = CoreCaps("c", "x86-knc", 512, 1, 32.0, False, ("imci",))
+    a55 = CoreCaps("c", "armv8.2-fp16-dot", 128, 1, 8.0, True, ("neon", "asimdhp", "dotprod"))
+    a53 = CoreCaps("c", "armv8-neon", 128, 1, 8.0, False, ("neon",))
+    a7 = CoreCaps("c", "armv7-neon", 128, 1, 8.0, False, ("neon",))
+    assert [pack_lanes(c) for c in (avx512, avx2, knc, a55, a53, a7)] == [16, 8, 1, 8, 4, 4]
+    assert [gemm_m_granule(c) for c in (avx512, avx2, knc, a55, a53, a7)] == [16, 8, 2, 8, 8, 4]

@@ -46,8 +46,26 @@ ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM
 
 # Columns of an ncnn work row.
 (X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
- X_KERNEL, X_REGIONS, X_I8_ELEMS) = range(13)
-NX = 13
+ X_KERNEL, X_REGIONS, X_I8_ELEMS, X_SPLIT, X_SPLIT_KIND) = range(15)
+NX = 15
+# How a kernel's main parallel loop is cut into work items (X_SPLIT_KIND), when the count
+# depends on the core's vector width and so on the hardware row (ncnn_cost.work_items):
+# - SPLIT_ITEMS: X_PAR items, whatever the core;
+# - SPLIT_GEMM_M: X_SPLIT output channels in tiles of the GEMM's M granule. ncnn's packed
+#   GEMMs split only the M (output channel) dimension over threads: the im2col GEMM
+#   (convolution_im2col_gemm.h, convolution_im2col_gemm: `omp parallel for` over nn_M, after
+#   convolution_im2col_gemm_get_optimal_tile_mnk sets TILE_M to about M / threads rounded up
+#   to the micro-kernel's rows: 16 with AVX-512, 8 with AVX, 4 with SSE2 on x86, 8 on aarch64
+#   and in the fp16 kernels), the 1x1 GEMM (the same path) and the Winograd GEMM with its
+#   output transform (convolution_3x3_winograd.h, conv3x3s1_winograd*: `omp parallel for`
+#   over nn_M). A layer with fewer M tiles than threads leaves the other threads idle.
+# - SPLIT_PACKED: X_SPLIT channels in packs of the blob's elempack (16/8/4/1 on x86 by what
+#   divides the channels; 4 on NEON, 8 with fp16 storage): depthwise convs
+#   (convolutiondepthwise_x86.cpp / _arm.cpp forward: `omp parallel for` over channels),
+#   direct packed convs (convolution_packed.h: over output channel packs), innerproduct
+#   (innerproduct_x86.cpp: over num_output / out_elempack) and the element-wise, pooling and
+#   copy layers (binaryop_x86.cpp, pooling_x86.cpp, ...: over the blob's channels).
+SPLIT_ITEMS, SPLIT_GEMM_M, SPLIT_PACKED = 0, 1, 2
 
 # Fusion ncnn applies: ncnnoptimize folds BatchNorm/Scale and the bias into the convolution
 # and InnerProduct weights, and Convolution/ConvolutionDepthWise/InnerProduct run their
@@ -164,9 +182,9 @@ def winograd_work(algo: int, cin: int, cout: int, hout: int, wout: int) -> tuple
     return gemm, xform, buf
 
 
-def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, float]:
+def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, float, float, int]:
     """(algo, executed MACs, transform MACs, extra elements moved, parallel items per region,
-    parallel regions) of a conv."""
+    parallel regions, channels split, how they split: SPLIT_*) of a conv."""
     n, cin, hin, win = hc.input_shapes[0]
     _, cout, hout, wout = hc.output_shapes[0]
     kh, kw = host.attrs["kernel"]
@@ -180,7 +198,7 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
     # per channel runs ncnn's direct depthwise kernels (3x3/5x5 stride 1/2 specialised,
     # generic otherwise); work items are channel planes.
     if g > 1 and cin == g and cout == g:
-        return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin), 1.0
+        return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin), 1.0, float(n * cin), SPLIT_PACKED
     # Other grouped convs: ConvolutionDepthWise with group < channels runs one Convolution
     # per group (create_group_ops), i.e. g small im2col GEMMs, and its forward (the "group
     # convolution" branch of ConvolutionDepthWise_arm::forward) calls them one after the
@@ -188,13 +206,14 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
     if g > 1:
         col = float(n * g * (cin // g) * kh * kw * hout * wout)
         par_g = float(n * max(1, math.ceil(cout / g / 8)) * max(1, math.ceil(hout * wout / 64)))
-        return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, par_g, float(g)
+        return (A_INT8_GEMM if int8 else A_IM2COL), macs, 0.0, 2.0 * col, par_g, float(g), float(cout // g), \
+            SPLIT_GEMM_M
     if int8 and arch == "riscv":
         # ncnn's RISC-V convolutions have no int8 kernels (src/layer/riscv/convolution_riscv.cpp:
         # create_pipeline leaves the int8 case unimplemented and forward hands quantised layers
         # to the generic Convolution::forward_int8, unpacked): a scalar direct convolution over
         # every MAC of the layer, split over output channels.
-        return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0
+        return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
     par_gemm = float(n * max(1, math.ceil(cout / 8)) * max(1, math.ceil(hout * wout / 64)))
     wino_ok = kh == kw == 3 and sh == sw == 1 and dh == dw == 1
     # prefer_winograd: ARM takes Winograd when either channel count is at least 8, x86 and
@@ -208,31 +227,31 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
         # and the output dequantised/requantised in passes over the activations.
         if wino_ok and cin >= 16 and cout >= 16:
             gemm, xform, buf = winograd_work(A_INT8_WINO43, cin, cout, hout, wout)
-            return A_INT8_WINO43, gemm * n, xform * n, buf * n, par_gemm, 1.0
+            return A_INT8_WINO43, gemm * n, xform * n, buf * n, par_gemm, 1.0, float(cout), SPLIT_GEMM_M
         col = 0.0 if kh == kw == 1 and sh == sw == 1 else float(n * cin * kh * kw * hout * wout)
-        return A_INT8_GEMM, macs, 0.0, 2.0 * col, par_gemm, 1.0
+        return A_INT8_GEMM, macs, 0.0, 2.0 * col, par_gemm, 1.0, float(cout), SPLIT_GEMM_M
     if wino_ok and wide:
         algo = winograd_choice(cin, cout, win + pl + pr, hin + pt + pb, arch)
         gemm, xform, buf = winograd_work(algo, cin, cout, hout, wout)
-        return algo, gemm * n, xform * n, buf * n, par_gemm, 1.0
+        return algo, gemm * n, xform * n, buf * n, par_gemm, 1.0, float(cout), SPLIT_GEMM_M
     if kh == kw == 1:
         # 1x1 always goes to the GEMM path (convolution_im2col_gemm.h: for a 1x1 kernel
         # the "im2col" is the input itself); the input is still packed into the GEMM's B
         # tiles on every forward, and a stride-2 1x1 first gathers every other pixel.
         pack = float(n * cin * hout * wout) * (2.0 if sh * sw > 1 else 1.0)
-        return A_SGEMM1X1, macs, 0.0, pack, par_gemm, 1.0
+        return A_SGEMM1X1, macs, 0.0, pack, par_gemm, 1.0, float(cout), SPLIT_GEMM_M
     # Narrow convs (few channels, e.g. the 3-channel stem) run ncnn's direct packed
     # kernels (convolution_packed.h; prefer_sgemm false when both channel counts are at
     # most 16 and the weights fit in L2); wider ones im2col + sgemm
     # (convolution_im2col_gemm.h), which writes and reads a Cin*k*k x Hout*Wout buffer.
     if cin <= 16 and cout <= 16:
-        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0, float(cout), SPLIT_PACKED
     if cin <= 4:
         # pack1to4 3x3 s1/s2 and 7x7 s2 stems keep their direct kernels
         # (Convolution_arm create_pipeline: prefer_sgemm forced false for elempack 1 -> 4).
-        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0
+        return A_DIRECT, macs, 0.0, 0.0, float(n * max(1, math.ceil(cout / 4)) * hout), 1.0, float(cout), SPLIT_PACKED
     col = float(n * cin * kh * kw * hout * wout)
-    return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm, 1.0
+    return A_IM2COL, macs, 0.0, 2.0 * col, par_gemm, 1.0, float(cout), SPLIT_GEMM_M
 
 
 # Layers that pass a blob through unchanged in type (ncnn's Split, Noop-like reshapes): an
@@ -295,8 +314,9 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             continue
         int8 = bool(host.attrs.get("int8", False))
         if host.op == "conv" and not kern.aux:
-            algo, macs, xform, extra, par, regions = _conv_row(host, hc, arch)
+            algo, macs, xform, extra, par, regions, split, kind = _conv_row(host, hc, arch)
             r[X_REGIONS] = regions
+            r[X_SPLIT], r[X_SPLIT_KIND] = split, kind
             r[X_MACS], r[X_XFORM] = macs, xform
             r[X_ACT_ELEMS] = in_elems + out_elems + extra
             # Fused epilogue operands (none with NCNN_FUSION but a conv_eltwise spec) and
@@ -325,6 +345,7 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             r[X_MACS] = float(hc.counts.macs)
             r[X_ACT_ELEMS] = in_elems + out_elems
             r[X_PAR] = float(max(1, math.ceil(host.attrs["out_features"] / 4)))
+            r[X_SPLIT], r[X_SPLIT_KIND] = float(host.attrs["out_features"]), SPLIT_PACKED
             r[X_WS_ELEMS] = in_elems + out_elems + w_elems
             if int8:
                 r[X_INT8] = 1.0
@@ -344,6 +365,10 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             r[X_ACT_ELEMS] = in_elems + out_elems
             r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers)) + out_elems
             r[X_PAR] = float(max(1.0, out_elems / 4096.0))
+            oshape = tuple(hc.output_shapes[0]) if hc.output_shapes else ()
+            if len(oshape) == 4 and int(oshape[2]) * int(oshape[3]) > 1:
+                # a (n, c, h, w) blob: the layer's loop runs over its (packed) channels
+                r[X_SPLIT], r[X_SPLIT_KIND] = float(oshape[0] * oshape[1]), SPLIT_PACKED
             r[X_WS_ELEMS] = in_elems + out_elems + w_elems
         r[X_ALGO] = algo
         if r[X_REGIONS] == 0.0:

@@ -13,14 +13,19 @@ Per kernel, on the threads one benchncnn run uses:
   use_fp16_arithmetic on ARMv8.2 cores with FP16: 8 half lanes per 128-bit FMA instead of
   4); for int8, MACs/cycle of the core's best int8 instruction (sdot/vnni: 4 per 32-bit
   lane, i8mm: 8, a widening multiply-accumulate: 1).
-- threads_eff = threads x utilisation over the kernel's work items x 1 / (1 + sync x
-  (busy cores - 1)). Threads run ncnn's OpenMP loops with a static schedule, so with threads
-  on unequal cores (--cores all on big.LITTLE) each thread gets the same share and the
-  slowest core sets the pace: the row carries the slowest used core's clock.
+- threads_eff = threads x utilisation over the kernel's work items (work_items: ncnn's
+  loops hand threads output-channel tiles or channel packs, so a narrow layer keeps only
+  some threads busy) x 1 / (1 + sync x (busy cores - 1)) where the threads share a cluster
+  L2, 1 / (1 + sync x log2(busy cores)) where each core has its own. Threads run ncnn's
+  OpenMP loops with a static schedule, so with threads on unequal cores (--cores all on
+  big.LITTLE) each thread gets the same share and the slowest core sets the pace: the row
+  carries the slowest used core's clock, divided among the threads with work on that core
+  (threads without an item wait at the barrier and leave their SMT sibling the core).
 - bytes: activation elements x the storage size (2 with fp16 storage, 4 otherwise), weight
   elements x their size (1 for int8 layers).
 - t_layer: per parallel region, a fixed cost in cycles of the core (layer dispatch) plus a
-  fork/barrier cost per thread beyond the first (OpenMP wakes and joins each thread).
+  fork/barrier cost per thread beyond the first (OpenMP wakes and joins each thread), at
+  the core's clock (the dispatching thread does not share its core with a busy sibling).
 
 eff[family], the stream cycles per element, the memory efficiencies, sync and t_layer are
 the fitted, portable parameters (measurements/ncnn/fit.yaml, written by
@@ -34,6 +39,10 @@ import numba
 import numpy as np
 
 from .ncnn_algos import (
+    SPLIT_GEMM_M,
+    SPLIT_PACKED,
+    X_SPLIT,
+    X_SPLIT_KIND,
     A_INT8_DW,
     A_INT8_WINO43,
     A_NOOP,
@@ -61,8 +70,9 @@ from .ncnn_algos import (
 
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
- N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC, N_CORES_BUSY) = range(13)
-NN = 13
+ N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC, N_CORES_BUSY, N_PACK, N_M_GRANULE, N_SMT_K,
+ N_LONE_ISSUE) = range(17)
+NN = 17
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
@@ -84,7 +94,7 @@ PARAM_DOC = (
     "thread inefficiency where the threads share an L2: threads_eff = T / (1 + sync (T - 1))",
     "fraction of the fp peak InnerProduct's matrix-vector products reach",
     "cost per parallel region and per thread beyond the first, thousands of core cycles (OpenMP fork/barrier)",
-    "thread inefficiency where each core has its own L2 (the same form as sync_per_thread)",
+    "thread inefficiency where each core has its own L2: threads_eff = T / (1 + sync log2(cores))",
     "MACs per cycle ncnn's generic scalar int8 convolution reaches (cores without int8 kernels: RISC-V)",
     "fraction of the int8 peak the int8 Winograd F(4,3) convolutions reach (transforms in int16)",
     "fraction of the widening int8 multiply rate int8 depthwise convolutions reach (no dot product)",
@@ -93,6 +103,28 @@ PARAM_DOC = (
 # Bytes per element of the weights an int8 layer reads.
 _INT8_W_BYTES = 1.0
 _ALGO_FAM = np.array(ALGO_FAMILY, dtype=np.int64)
+
+
+@numba.njit(cache=True)
+def work_items(x, h):
+    """Work items the kernel's parallel loop hands to the threads (ncnn_algos.SPLIT_*).
+
+    SPLIT_GEMM_M: output channels in tiles of the row's GEMM M granule (N_M_GRANULE);
+    SPLIT_PACKED: channels in packs of the blob's elempack, the widest of N_PACK, N_PACK/2,
+    ... that divides the channel count (x86: 16, 8, 4, else 1; ARM: 4 or 8, else 1: ncnn
+    has no elempack 2); otherwise, or on a row that does not give the widths (0), X_PAR."""
+    kind = int(x[X_SPLIT_KIND])
+    ch = x[X_SPLIT]
+    if kind == SPLIT_GEMM_M and h[N_M_GRANULE] > 0.0 and ch > 0.0:
+        return math.ceil(ch / h[N_M_GRANULE])
+    if kind == SPLIT_PACKED and h[N_PACK] > 0.0 and ch > 0.0:
+        pack = h[N_PACK]
+        while pack > 1.0 and ch % pack != 0.0:
+            pack = pack / 2.0
+        if pack < 4.0:
+            pack = 1.0
+        return math.ceil(ch / pack)
+    return max(x[X_PAR], 1.0)
 
 
 @numba.njit(cache=True)
@@ -105,9 +137,24 @@ def kernel_time(x, h, p, out):
         return
     fam = _ALGO_FAM[algo]
     T = h[N_THREADS]
-    clk = h[N_CLOCK_HZ]
-    par = max(x[X_PAR], 1.0)
+    # The row's clock is the slowest thread's share of its core (the core's clock over the
+    # N_SMT_K threads placed on it: SMT siblings or time-shared threads).
+    k_core = max(h[N_SMT_K], 1.0)
+    core_clk = h[N_CLOCK_HZ] * k_core
+    par = work_items(x, h)
     util = par / (math.ceil(par / T) * T)
+    # Only threads with a work item compete for their core: the others wait at the loop's
+    # barrier (OpenMP's spin-wait, a pause loop that leaves the core's pipes to its sibling).
+    # With B = min(items, T) busy threads on the busy cores, a core runs ceil(B / cores) of
+    # them, not the k the placement put there: a layer with no more items than cores runs at
+    # the full core clock even with 2 threads per core (SMT or oversubscribed runs).
+    busy_cores = h[N_CORES_BUSY] if h[N_CORES_BUSY] > 0.0 else T
+    share = max(min(k_core, math.ceil(min(par, T) / busy_cores)), 1.0)
+    # A core whose single thread cannot issue every cycle (N_LONE_ISSUE < 1: the share of
+    # the core's issue slots one thread can use) gives `share` busy threads together
+    # min(1, share x N_LONE_ISSUE) of its rate; other cores (0 or 1: the whole core) 1.
+    lone = h[N_LONE_ISSUE] if h[N_LONE_ISSUE] > 0.0 else 1.0
+    clk = core_clk * min(1.0, share * lone) / share
     # Threads that share a cluster L2 (Cortex-A53/A72 clusters, Apple, ...) compete for its
     # capacity and fill bandwidth; cores with private L2s (DynamIQ, servers) much less: two
     # fitted inefficiencies, chosen by the slowest thread's cluster.
@@ -118,8 +165,18 @@ def kernel_time(x, h, p, out):
     # DRAM, not with the threads: threads time-sharing a core (SMT siblings, oversubscribed
     # runs) already split that core's rate (the row's clock is per thread) and add no
     # competitor of their own. A row that does not say (0) counts every thread as a core.
+    # Within a shared-L2 cluster (a handful of cores) every added core is one more competitor
+    # for the one L2: linear. Across cores with private L2s what is shared is the last level
+    # and DRAM (whose bandwidth limits are priced in t_memory below) and the barrier, which
+    # LLVM's OpenMP runtime (clang and NDK builds) combines in a tree (kmp_barrier.cpp), so
+    # its depth, not the thread count, grows: log2. Chosen by leave-one-device-out: the linear
+    # form fitted on 4-16 core parts and carried to 64 cores predicted 64-core servers 2-2.6x
+    # too slow held out (EPYC 7742, a 64-vCPU Neoverse N2 VM); the log form 1.2-1.5x.
     cores = h[N_CORES_BUSY] if h[N_CORES_BUSY] > 0.0 else T
-    teff = T * util / (1.0 + sync * (cores - 1.0))
+    if h[N_L2_SHARED] > 0.0:
+        teff = T * util / (1.0 + sync * (cores - 1.0))
+    else:
+        teff = T * util / (1.0 + sync * math.log2(cores))
     fp16 = h[N_FP16] > 0.0
     fpc = h[N_FP32_FPC] * (2.0 if fp16 else 1.0)
     int8 = x[X_INT8] > 0.0
@@ -161,7 +218,7 @@ def kernel_time(x, h, p, out):
     act_bytes = x[X_ACT_ELEMS] * eb + x[X_I8_ELEMS]
     w_bytes = x[X_W_ELEMS] * wb
     ws = x[X_WS_ELEMS] * eb
-    cache_bw = T * clk * p[P_CACHE_BPC]
+    cache_bw = T * h[N_CLOCK_HZ] * p[P_CACHE_BPC]
     dram_bw = min(h[N_DRAM_BPS] * p[P_MEM], cache_bw)
     # Activations stay on chip when the kernel's working set fits in half the last level;
     # weights come from DRAM unless the whole network's weights fit (benchncnn runs the
@@ -177,7 +234,7 @@ def kernel_time(x, h, p, out):
     # A grouped conv's later group ops pay their own (smaller, fitted) call cost, not the
     # layer's: no new blob bookkeeping in the net's layer loop, only the op's own setup.
     regions = max(x[X_REGIONS], 1.0)
-    t0 = (p[P_LAYER_CYC] + (regions - 1.0) * p[P_GROUP_CYC] + regions * p[P_FORK] * (T - 1.0)) * 1e3 / clk
+    t0 = (p[P_LAYER_CYC] + (regions - 1.0) * p[P_GROUP_CYC] + regions * p[P_FORK] * (T - 1.0)) * 1e3 / core_clk
     out[0] = max(t_c, t_m) + t0
     out[1] = t_c
     out[2] = t_m

@@ -26,7 +26,8 @@ from ..errors import AugurError
 from ..hw.load import find_catalog
 from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
-                        N_CORES_BUSY, N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_NET_W_FITS, N_THREADS, NN)
+                        N_CORES_BUSY, N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_M_GRANULE, N_NET_W_FITS, N_PACK,
+                        N_SMT_K, N_THREADS, N_LONE_ISSUE, NN)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,38 @@ def int8_macs_per_instruction(simd_bits: int, features) -> int:
     if "dotprod" in f or "avx512_vnni" in f or "avx_vnni" in f:
         return 4 * lanes
     return lanes
+
+
+def pack_lanes(caps: CoreCaps) -> int:
+    """The widest elempack ncnn's layers pack a blob's channels in on this core.
+
+    x86 (src/layer/x86/*_x86.cpp create_pipeline/forward: elempack 16 under __AVX512F__, 8
+    under __AVX__, 4 under __SSE2__; a build without SSE2, e.g. Knights Corner's k1om, keeps
+    elempack 1); ARM (src/layer/arm: 4 fp32 lanes of a 128-bit NEON register, 8 with fp16
+    storage, use_fp16_storage on asimdhp cores); the other trees pack one vector register's
+    fp32 lanes (LoongArch LSX 4 / LASX 8, MIPS MSA 4, RISC-V V vlen/32), scalar cores 1."""
+    f = set(caps.features)
+    if caps.arch == "x86":
+        return 16 if "avx512f" in f else 8 if "avx" in f else 4 if "sse2" in f else 1
+    if caps.arch == "arm":
+        return 8 if caps.fp16_arith else 4
+    return max(1, caps.simd_bits // 32) if caps.simd_bits >= 128 else 1
+
+
+def gemm_m_granule(caps: CoreCaps) -> int:
+    """Rows of the packed GEMM's M tile (output channels per work item, at least): what
+    convolution_im2col_gemm_get_optimal_tile_mnk rounds TILE_M up to (convolution_im2col_gemm.h
+    in each tree): 16 / 8 / 4 on x86 with AVX-512 / AVX / SSE2 (2 without), 8 on aarch64 and
+    in the fp16 kernels (4 on armv7), 8 with LoongArch LASX or MIPS MSA, 4 with LSX, 2 in the
+    scalar fallback; RISC-V (estimate) its fp32 lanes, at least 2."""
+    lanes = pack_lanes(caps)
+    if caps.arch == "x86":
+        return max(2, lanes)
+    if caps.arch == "arm":
+        return 4 if caps.isa_class.startswith("armv7") else 8
+    if caps.isa_class == "mips-msa" or caps.isa_class == "loongarch-lasx":
+        return 8
+    return max(2, lanes)
 
 
 @lru_cache(maxsize=512)
@@ -178,6 +211,13 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # Widening int8 multiplies (SMULL/SMLAL, PMADDUBSW-class): one int16 product per 16-bit
     # lane per vector pipe, what kernels without a dot-product reduction get.
     r[N_INT8_WIDE_MPC] = max(1, caps.simd_bits // 16) * max(1, caps.fma_pipes)
+    if caps.arch == "x86" and pack_lanes(caps) == 1:
+        # ncnn's x86 kernels are written for SSE2/AVX/AVX-512 (every vector path of
+        # src/layer/x86/*.cpp sits under __SSE2__ and up); a core whose vector ISA is none of
+        # them (Knights Corner's IMCI, k1om builds) runs the generic C++ layers as scalar
+        # code: one fp32 FMA (2 FLOP) and one int8 multiply-accumulate per cycle.
+        r[N_FP32_FPC] = 2.0
+        r[N_INT8_MPC] = r[N_INT8_WIDE_MPC] = 1.0
     r[N_DRAM_BPS] = proc.dram_bw_gbs * 1e9
     r[N_LLC_BYTES] = _llc_bytes(proc, p)
     r[N_CLASS] = class_index
@@ -189,6 +229,14 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # Physical cores running at least one thread (SMT siblings and time-shared threads count
     # their core once): what the thread inefficiency grows with (ncnn_cost.kernel_time).
     r[N_CORES_BUSY] = float(sum(1 for ks in p.load for k in ks if k > 0))
+    # How ncnn's parallel loops cut a layer into work items on this core (ncnn_cost.work_items).
+    r[N_PACK] = float(pack_lanes(caps))
+    r[N_M_GRANULE] = float(gemm_m_granule(caps))
+    r[N_SMT_K] = float(p.straggler_k)
+    # Knights Corner issues from one hardware thread at most every other cycle (its in-order
+    # front end alternates between the core's threads; Intel Xeon Phi Coprocessor System
+    # Software Developers Guide, core pipeline): one thread per core reaches half the core.
+    r[N_LONE_ISSUE] = 0.5 if caps.isa_class == "x86-knc" else 1.0
     return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
 
 
