@@ -21,7 +21,7 @@ from .memo import per_graph
 from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
 from .ops.facts import CHAIN, FACTS
 from .ort_layout import conv_plan
-from .torch_lowering import lrn_pass_elems
+from .torch_lowering import INDEX_BYTES, lrn_pass_elems
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -255,6 +255,9 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
                 r[C_SH], r[C_SW] = host.attrs.get("stride", (1, 1))
                 r[C_HIN], r[C_WIN] = hc.input_shapes[0][2:]
                 r[C_HOUT], r[C_WOUT] = hc.output_shapes[0][2:]
+                if "pool_indices" in fusion and host.attrs.get("mode") == "max" and len(group) == 1:
+                    # PyTorch on CUDA writes each output's int64 argmax too (torch_lowering).
+                    r[C_OUT_BYTES] += out_elems * INDEX_BYTES
         kernels.append(Kernel(host.name, tuple(group), cls))
         for n in group:
             layer_kernel[n] = i

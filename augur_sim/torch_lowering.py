@@ -15,8 +15,19 @@ each one kernel in eager mode (and one node of a captured CUDA graph):
 So an LRN over E elements of C channels costs eight bandwidth kernels: the pad's tensor
 holds E * (C + size - 1) / C elements. augur_sim/lowering.py turns the LRN's own row into
 the pooling pass and appends the other seven as auxiliary rows of the same layer.
+
+`pool_indices` (fusion rule): aten's max_pool2d (aten/src/ATen/native/Pooling.cpp) has no
+CUDA kernel of its own: on any device but the CPU (and MKL-DNN/quantized/XNNPACK tensors)
+it calls max_pool2d_with_indices and returns the values only. That kernel
+(aten/src/ATen/native/cuda/DilatedMaxPool2d.cu, max_pool_forward_nchw / _nhwc) stores, for
+every output element, its value and the position of the maximum as an int64, so a max pool
+on the GPU writes INDEX_BYTES more per output element than its output tensor holds. A global
+max pool is not this call (augur_sim/measure/torchexec.py runs it as amax over H and W).
 """
 from __future__ import annotations
+
+# Bytes of one argmax index a CUDA max pool writes beside each output element (int64).
+INDEX_BYTES = 8.0
 
 
 def lrn_pass_elems(elems: float, channels: float, size: int) -> list[tuple[str, float, float, float, float]]:

@@ -158,6 +158,14 @@ def main():
            "every network 8/3 of its GEMM depth and doubles ResNeXt's 4-channel groups. No corpus row "
            "is a tensor-core conv, so the corpus tables are unchanged; H200 networks 22.7% -> 22.5% "
            "(fp16 batch 16 29.7% -> 29.2%), the H200's TF32 corpus convs (kernel + gap) 46.4% -> 45.9%.", "",
+           "Round 3 (the bytes and kernels PyTorch runs; sources, no fitted number, no H200 timing): "
+           "(4) a windowed max pool on CUDA writes an int64 argmax beside every output (aten's "
+           "max_pool2d, aten/src/ATen/native/Pooling.cpp, runs max_pool2d_with_indices on any device "
+           "but the CPU and drops the indices; its kernels, cuda/DilatedMaxPool2d.cu, store both): rule "
+           "`pool_indices` of the PyTorch runtimes (augur_sim/torch_lowering.py), 8 bytes more per "
+           "output element, 5x an fp16 pool's output bytes. No corpus row is a pool, so the corpus "
+           "tables are unchanged; H200 networks 22.52% -> 22.45% (fp16 batch 16 29.2% -> 28.2%, fp32 "
+           "batch 16 24.7% -> 24.4%).", "",
            "Rules tried and dropped (H200 CUDA-graph median of the 116 points with the rule, against "
            "the kept model's): "
            "(a) round 1: cuDNN's FFMA implicit-GEMM tile set of the H200's kernel names for sm_90 convs: "

@@ -138,3 +138,35 @@ def test_ffma_tiles_are_issue_bound_on_32_lane_quadrants(dev, bound):
     assert (t32 > t32_free * 1.04) == bound and t32 >= t32_free
     assert gemm_time(*big, h[H.H_SM_GEMM], 1.0, 1.0, 2.0, h, 0) == \
         gemm_time(*big, free[H.H_SM_GEMM], 1.0, 1.0, 2.0, free, 0)
+
+
+def _pools():
+    b = GraphBuilder("pools")
+    b.add_input("x", (2, 8, 6, 6))
+    b.add_layer(Layer("mp", "pool", {"mode": "max", "kernel": (2, 2), "stride": (2, 2)}, ("x",), ("y",)))
+    b.add_layer(Layer("ap", "pool", {"mode": "avg", "kernel": (3, 3), "stride": (1, 1)}, ("y",), ("z",)))
+    b.add_layer(Layer("gp", "pool", {"mode": "max", "global": True}, ("z",), ("w",)))
+    return b.build()
+
+
+@pytest.mark.parametrize("precision, eb", [("fp16", 2), ("fp32", 4)])
+def test_max_pool_writes_int64_indices_under_pytorch(precision, eb):
+    """aten's max_pool2d on CUDA is max_pool2d_with_indices: 2 x 8 x 3 x 3 = 144 outputs,
+    each its value and an 8-byte argmax; the average pool (2 x 8 x 1 x 1 = 16 outputs) and
+    the global max pool (torchexec: amax) write their outputs only."""
+    g = _pools()
+    plain = lower(g, precision, ("fc_bias",))
+    rule = lower(g, precision, ("fc_bias", "pool_indices"))
+    mp_plain, mp = plain.rows[plain.layer_kernel["mp"]], rule.rows[rule.layer_kernel["mp"]]
+    assert mp_plain[C_OUT_BYTES] == 144 * eb
+    assert mp[C_OUT_BYTES] == 144 * eb + 144 * 8
+    assert mp[C_IN_BYTES] == mp_plain[C_IN_BYTES] == 2 * 8 * 6 * 6 * eb
+    for name, outs in (("ap", 16), ("gp", 16)):
+        assert rule.rows[rule.layer_kernel[name]][C_OUT_BYTES] == plain.rows[plain.layer_kernel[name]][C_OUT_BYTES] \
+            == outs * eb
+
+
+def test_pytorch_runtimes_declare_pool_indices():
+    dev = load_hw("nvidia_h200")
+    for rt in ("pytorch-eager", "pytorch-cudagraph"):
+        assert "pool_indices" in resolve_target(dev, "gpu", rt).fusion
