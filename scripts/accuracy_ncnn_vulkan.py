@@ -148,7 +148,7 @@ def main(argv=None) -> int:
     for c in d.classes:
         m = cls == c
         s_in = stats(e_in[m])
-        L.append(row(c, main_err[m])[:-1] + f" {s_in[1]:.0f}% | {s_in[3]:.0f}% |")
+        L.append(row(c, main_err[m]) + f" {s_in[1]:.0f}% | {s_in[3]:.0f}% |")
     L += ["", f"## Per device section and GPU ({label})", "",
           "| section | GPU (spec:processor) | class | rows | median abs error | within 35% | median pred/meas "
           "| flagged |",

@@ -158,6 +158,21 @@ def test_shader_choice_for_narrow_and_grouped_convs(tmp_path):
     assert algos == [VA_DIRECT, VA_DW]                # 3-channel stem: direct shader; depthwise: its own
 
 
+def test_reduction_runs_on_the_cpu_at_the_fallback_cost(tmp_path):
+    from augur_sim.engine.ncnn_vulkan import VA_CPU, VP_FALLBACK_US
+    # A global mean over a 32 x 8 x 8 blob (Reduction op 3 = mean over axes 1,2): no Vulkan shader
+    # in the corpus' ncnn releases, so a CPU fallback: 300 us + (2,048 + 32) elements x 2 B at 0.5 x 10 GB/s.
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=32",
+                       "Reduction r 1 1 data out 0=3 1=0 -23303=2,1,2 4=1 5=1"], name="r")
+    vr = rows(g)
+    i = vr.algos.index("cpu_fallback")
+    assert int(vr.x[i, V_ALGO]) == VA_CPU
+    p = params(mem_eff=0.5, cpu_fallback_us=300.0)
+    t, _, mem, over, nbytes = vk_kernel_costs(vr.x[i:i + 1], vk_hw(tiny_gpu(tmp_path)).row, p)[0]
+    assert nbytes == (2048 + 32) * 2 and over == pytest.approx(300e-6) and p[VP_FALLBACK_US] == 300.0
+    assert t == pytest.approx(300e-6 + 4160 / 5e9, rel=1e-12)
+
+
 def test_quantised_network_is_refused(tmp_path):
     g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
                        "Convolution conv 1 1 data out 0=16 1=1 5=0 6=256 8=2"], name="q")

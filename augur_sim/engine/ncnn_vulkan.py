@@ -25,6 +25,8 @@ our own words):
 - InnerProduct_vulkan: a matrix-vector product that reads every weight once (batch 1).
 - Pooling, BinaryOp/Eltwise, Concat, Interp, Softmax, activations that are not fused: one
   element-wise dispatch each (stream).
+- Reduction and the SSD/YOLO decoders have no Vulkan shader in the corpus' ncnn releases: ncnn runs
+  them on the CPU, which costs a submit-and-wait, a download and an upload each (`cpu_fallback_us`).
 - Per inference (benchncnn's Extractor with a VkCompute command): the input is uploaded and
   cast to fp16/packed, the commands are recorded, submitted and waited on, the output is
   downloaded: a fixed cost per inference (`submit_us`).
@@ -59,14 +61,15 @@ from ..lowering import C_IN_BYTES as _C_IN_BYTES
 from ..lowering import C_OUT_BYTES as _C_OUT_BYTES
 from ..lowering import C_POW as _C_POW
 from ..lowering import C_TRANS as _C_TRANS
+from .ncnn_params import log_param_values
 
 # Shader classes (the V_ALGO column).
-(VA_NOOP, VA_WINO43, VA_WINO23, VA_GEMM1X1, VA_GEMM, VA_DIRECT, VA_DW, VA_FC, VA_STREAM) = range(9)
+(VA_NOOP, VA_WINO43, VA_WINO23, VA_GEMM1X1, VA_GEMM, VA_DIRECT, VA_DW, VA_FC, VA_STREAM, VA_CPU) = range(10)
 VK_ALGO_NAMES = ("noop", "vk_winograd43", "vk_winograd23", "vk_gemm1x1", "vk_gemm", "vk_direct",
-                 "vk_depthwise", "vk_innerproduct", "vk_stream")
+                 "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback")
 # Efficiency family of each shader class (index into the eff_* parameters; -1: none).
 VF_GEMM, VF_WINO, VF_DIRECT, VF_DW, VF_FC = range(5)
-VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1)
+VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1)
 
 # Work-row columns.
 (V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_ITEMS, V_TRANS, V_KERNEL) = range(8)
@@ -77,10 +80,10 @@ NVX = 8
 NVH = 6
 
 # Parameter columns (values, not logs).
-(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL) = range(9)
-NVP = 9
+(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL, VP_FALLBACK_US) = range(10)
+NVP = 10
 VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_direct", "eff_depthwise", "eff_innerproduct",
-                  "mem_eff", "dispatch_us", "submit_us", "fill_items_per_lane")
+                  "mem_eff", "dispatch_us", "submit_us", "fill_items_per_lane", "cpu_fallback_us")
 VK_PARAM_DOC = (
     "fraction of the shader peak the 1x1 and GEMM convolution shaders reach",
     "fraction of the shader peak the Winograd transforms and batched GEMM reach",
@@ -91,17 +94,24 @@ VK_PARAM_DOC = (
     "fixed cost of one dispatch (command recording, barrier, launch), microseconds",
     "fixed cost of one inference (upload, submit, fence wait, download), microseconds",
     "shader invocations per ALU lane at which a layer fills half the GPU",
+    "fixed cost of a layer run on the CPU (submit and wait, download, CPU work, upload), microseconds",
 )
 # Starting values of the fit: physically plausible, not fitted (the fit moves them).
 VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_direct": 0.1, "eff_depthwise": 0.1,
            "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0, "submit_us": 300.0,
-           "fill_items_per_lane": 2.0}
+           "fill_items_per_lane": 2.0, "cpu_fallback_us": 300.0}
 VK_INIT_LOG = np.log(np.array([VK_INIT[n] for n in VK_PARAM_NAMES]))
 
 # ncnn's fusion on the GPU is the CPU's: BatchNorm/Scale and bias folded into the weights by
 # ncnnoptimize, the activation run in the conv/InnerProduct shader's epilogue (activation_type
 # is a specialisation constant of every convolution pipeline).
 VK_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
+# Layers without a Vulkan implementation in the ncnn releases the corpus was measured with: ncnn
+# runs them on the CPU (Net's forward_layer: a layer whose support_vulkan is false gets its input
+# downloaded and its output uploaded). Reduction gained a Vulkan shader only recently
+# (src/layer/vulkan/reduction_vulkan.cpp); the SSD/YOLO decoders (DetectionOutput,
+# Yolov3DetectionOutput) have none.
+CPU_FALLBACK_OPS = ("reduce", "detection_output", "yolo_detection")
 # Pack width ncnn uses for channels (opt.use_shader_pack8 is off by default).
 PACK = 4
 # Winograd only with at least this many input and output channels (create_pipeline's test).
@@ -210,7 +220,11 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             r[V_ALGO] = VA_NOOP
             algos.append(VK_ALGO_NAMES[VA_NOOP])
             continue
-        if host.op == "conv" and not kern.aux:
+        if host.op in CPU_FALLBACK_OPS:
+            algo = VA_CPU
+            r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
+            r[V_ACT_ELEMS] = in_elems + out_elems
+        elif host.op == "conv" and not kern.aux:
             algo, flops, extra, disp = _conv_work(host, hc, discrete)
             if algo in (VA_WINO43, VA_WINO23):
                 # Winograd weights are stored transformed: t^2 / 9 times the 3x3 kernel's.
@@ -229,6 +243,16 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
             r[V_ACT_ELEMS] = in_elems + out_elems
             r[V_DISPATCH] = 1.0
+        if algo not in (VA_STREAM, VA_CPU):
+            # Layers the shared lowering fused into this conv/fc that are layers of their own in
+            # the file (a Swish, BatchNorm or Scale line after a Convolution): ncnn fuses only the
+            # activation_type of the conv's own line (the frontend's '<conv>/act'); the others run
+            # as their own in-place dispatch, a pass over the output each.
+            for n in kern.layers[1:]:
+                if not n.endswith("/act"):
+                    r[V_DISPATCH] += 1.0
+                    r[V_ACT_ELEMS] += 2.0 * out_elems
+                    r[V_FLOPS] += float(by_name[n].counts.flops)
         r[V_W_ELEMS] = w_elems
         r[V_ALGO] = algo
         algos.append(VK_ALGO_NAMES[algo])
@@ -250,6 +274,18 @@ def vk_kernel_time(x, h, p, out):
     lanes = h[VH_LANES]
     items = x[V_ITEMS]
     fill = items / (items + p[VP_FILL] * lanes)
+    if algo == VA_CPU:
+        # A layer ncnn runs on the CPU: the GPU work recorded so far is submitted and waited
+        # for, the blob downloaded, the layer run, the result uploaded: a fitted fixed cost
+        # plus the blob's transfer at DRAM speed.
+        nbytes = x[V_ACT_ELEMS] * h[VH_EB]
+        t_m = nbytes / (p[VP_MEM] * h[VH_BW])
+        t0 = p[VP_FALLBACK_US] * 1e-6
+        out[0] = t_m + t0
+        out[2] = t_m
+        out[3] = t0
+        out[4] = nbytes
+        return
     if fam < 0:
         # Element-wise shaders: one FLOP per element at the peak rate, never the bound in
         # practice; transcendentals as ~10 FLOPs each (a polynomial per evaluation).
@@ -358,15 +394,7 @@ class VkFit:
 
 
 def _vals(node, path, where) -> np.ndarray:
-    if not isinstance(node, dict):
-        raise AugurError("expected a mapping of parameter -> value", file=str(path), where=where)
-    out = np.empty(NVP)
-    for i, n in enumerate(VK_PARAM_NAMES):
-        v = node.get(n)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 or v > 1e7:
-            raise AugurError(f"{n}: expected a positive number, got {v!r}", file=str(path), where=where)
-        out[i] = math.log(v)
-    return out
+    return log_param_values(node, path, where, VK_PARAM_NAMES, hi=1e7)
 
 
 def load_vk_fit(path=None) -> VkFit:
