@@ -197,6 +197,13 @@ def main(argv=None) -> int:
           "descriptor-set updates and the per-layer barriers beyond the fitted dispatch cost.",
           "- Adreno, VideoCore and several Mali/PowerVR shader figures are estimates (their vendors publish no ALU "
           "counts); the class factors absorb a consistent error, not one that differs between devices of a class.",
+          "- vision_transformer: measured between 6x and 130x resnet50's time depending on the section (218 ms "
+          "against 1.6 ms on the RTX 3090), which no shader-level roofline reproduces: in many ncnn releases parts "
+          "of it (MultiHeadAttention, LayerNorm, GELU) ran on the CPU or on unoptimised shaders. It is predicted "
+          "as if every layer ran on the GPU, hence far too fast on most devices.",
+          "- Which ncnn release a section ran: layers whose Vulkan shader came late (Reduction) are priced as CPU "
+          "fallbacks (`cpu_fallback_us`, a submit-and-wait and transfers each), right for the older sections "
+          "and pessimistic for a recent one.",
           "", "## Leave-one-device-out: how to read it", "",
           "Each device section's GPU is held out in turn: the parameters are refitted (cold start) on every other "
           "GPU's rows and the held-out GPU is predicted from its spec alone. A class with one device (videocore: "

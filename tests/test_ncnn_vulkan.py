@@ -299,3 +299,36 @@ def test_cli_estimate_ncnn_vulkan_end_to_end(capsys):
         assert main(["estimate", str(param), "--hw", hw, "--runtime", "ncnn-vulkan"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("augur: error:") and "\n" not in err
+
+
+def test_leave_one_out_never_sees_the_held_out_rows():
+    from augur_sim.measure.ncnn_vulkan_fit import loo
+    data, _, _ = synthetic()
+    keep = data.groups < 6
+    data = data.subset(keep)
+    base = loo(data, iters=15)
+    # Scaling one device's own measurements by 3x cannot move its held-out prediction.
+    g0 = data.groups == 0
+    data.y_ms = np.where(g0, data.y_ms * 3.0, data.y_ms)
+    moved = loo(data, iters=15)
+    assert np.allclose(moved[g0], base[g0], rtol=1e-9)
+    assert not np.allclose(moved[~g0], base[~g0], rtol=1e-3)     # the others did see it
+
+
+def test_corpus_flags_paravirtualised_and_impossible_sections():
+    from augur_sim.measure.ncnn_corpus import load_corpus
+    from augur_sim.measure.ncnn_vulkan_fit import build_vk_table, load_gpu_devices
+    from shared_data import SHARED
+    from pathlib import Path
+    corpus = SHARED / "corpora" / "ncnn"
+    if not (corpus / "benchncnn_train.csv").is_file():
+        pytest.skip(f"{corpus} not present")
+    rows = load_corpus(corpus / "benchncnn_train.csv")
+    tab = build_vk_table(rows, load_gpu_devices(Path(__file__).resolve().parents[1] / "measurements" / "ncnn"
+                                                / "devices.csv"), corpus / "models")
+    flagged = {tab.rows[i].section for i in tab.flagged}
+    # Hyper-V GPU-PV guests (83, 84); the RK3588 section whose vgg16 "ran" in 0.56 ms, less than
+    # streaming its 276 MB of fp16 weights at 34 GB/s takes (28).
+    assert flagged == {28, 83, 84}
+    assert all(not r.is_cpu for r in tab.rows) and len(tab.rows) > 900
+    assert not any("_int8" in r.model for r in tab.rows)
