@@ -173,6 +173,16 @@ def test_reduction_runs_on_the_cpu_at_the_fallback_cost(tmp_path):
     assert t == pytest.approx(300e-6 + 4160 / 5e9, rel=1e-12)
 
 
+def test_innerproduct_on_one_row_is_a_gemv_and_on_many_a_gemm(tmp_path):
+    one = net(tmp_path, ["Input data 0 1 data 0=64", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"], name="fc1")
+    many = net(tmp_path, ["Input data 0 1 data 0=64 1=8", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"],
+               name="fc8")
+    assert "vk_innerproduct" in rows(one).algos
+    vr = rows(many)                                   # 8 token rows x 64 -> 16: the GEMM shader
+    i = vr.algos.index("vk_matmul")
+    assert vr.x[i, V_FLOPS] == 2 * 8 * 64 * 16
+
+
 def test_quantised_network_is_refused(tmp_path):
     g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
                        "Convolution conv 1 1 data out 0=16 1=1 5=0 6=256 8=2"], name="q")

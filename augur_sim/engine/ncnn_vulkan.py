@@ -65,12 +65,15 @@ from ..lowering import C_TRANS as _C_TRANS
 from .ncnn_params import log_param_values
 
 # Shader classes (the V_ALGO column).
-(VA_NOOP, VA_WINO43, VA_WINO23, VA_GEMM1X1, VA_GEMM, VA_DIRECT, VA_DW, VA_FC, VA_STREAM, VA_CPU) = range(10)
+(VA_NOOP, VA_WINO43, VA_WINO23, VA_GEMM1X1, VA_GEMM, VA_DIRECT, VA_DW, VA_FC, VA_STREAM, VA_CPU,
+ VA_MATMUL) = range(11)
 VK_ALGO_NAMES = ("noop", "vk_winograd43", "vk_winograd23", "vk_gemm1x1", "vk_gemm", "vk_direct",
-                 "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback")
+                 "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback", "vk_matmul")
 # Efficiency family of each shader class (index into the eff_* parameters; -1: none).
+# (The parameter columns VP_* below start with these five; VF_MATMUL is the last parameter.)
 VF_GEMM, VF_WINO, VF_DIRECT, VF_DW, VF_FC = range(5)
-VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1)
+VF_MATMUL = 10
+VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1, VF_MATMUL)
 
 # Work-row columns.
 (V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_ITEMS, V_TRANS, V_KERNEL, V_CPU) = range(9)
@@ -81,10 +84,11 @@ NVX = 9
 NVH = 6
 
 # Parameter columns (values, not logs).
-(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL, VP_FALLBACK_US) = range(10)
-NVP = 10
+(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL, VP_FALLBACK_US,
+ VP_MATMUL) = range(11)
+NVP = 11
 VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_direct", "eff_depthwise", "eff_innerproduct",
-                  "mem_eff", "dispatch_us", "submit_us", "fill_items_per_lane", "cpu_fallback_us")
+                  "mem_eff", "dispatch_us", "submit_us", "fill_items_per_lane", "cpu_fallback_us", "eff_matmul")
 VK_PARAM_DOC = (
     "fraction of the shader peak the 1x1 and GEMM convolution shaders reach",
     "fraction of the shader peak the Winograd transforms and batched GEMM reach",
@@ -96,11 +100,13 @@ VK_PARAM_DOC = (
     "fixed cost of one inference (upload, submit, fence wait, download), microseconds",
     "shader invocations per ALU lane at which a layer fills half the GPU",
     "fixed cost of a layer run on the CPU (submit and wait, download, CPU work, upload), microseconds",
+    "fraction of the shader peak the Gemm/MatMul and multi-row InnerProduct shaders reach (in the corpus: "
+    "vision_transformer's layers only)",
 )
 # Starting values of the fit: physically plausible, not fitted (the fit moves them).
 VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_direct": 0.1, "eff_depthwise": 0.1,
            "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0, "submit_us": 300.0,
-           "fill_items_per_lane": 2.0, "cpu_fallback_us": 300.0}
+           "fill_items_per_lane": 2.0, "cpu_fallback_us": 300.0, "eff_matmul": 0.3}
 VK_INIT_LOG = np.log(np.array([VK_INIT[n] for n in VK_PARAM_NAMES]))
 
 # ncnn's fusion on the GPU is the CPU's: BatchNorm/Scale and bias folded into the weights by
@@ -247,10 +253,14 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             r[V_DISPATCH] = disp
         elif host.op in ("fc", "matmul", "deconv") and not kern.aux:
             # InnerProduct_vulkan: one input row is a matrix-vector product (every weight read once,
-            # the innerproduct shader); several rows (a 2-D blob: a transformer's tokens) run its
-            # GEMM shader (innerproduct_gemm), as do MatMul/Gemm and Deconvolution.
+            # the innerproduct shader); several rows (a 2-D blob: a transformer's tokens) run a GEMM
+            # shader (InnerProduct's innerproduct_gemm, or the Gemm layer's gemm shader), as does
+            # MatMul: their own efficiency family. Deconvolution runs as a GEMM-like conv shader.
             rows_in = out_elems / max(1.0, float(host.attrs.get("out_features", out_elems) or out_elems))
-            algo = VA_FC if host.op == "fc" and rows_in <= 1.0 else VA_GEMM
+            if host.op == "deconv":
+                algo = VA_GEMM
+            else:
+                algo = VA_FC if host.op == "fc" and rows_in <= 1.0 else VA_MATMUL
             r[V_FLOPS] = 2.0 * float(hc.counts.macs)
             r[V_ACT_ELEMS] = in_elems + out_elems
             r[V_DISPATCH] = 1.0
