@@ -181,7 +181,13 @@ def main():
            "22.45% -> 16.84%, 59% -> 73% within 25% (fp16 batch 1 21.8% -> 9.3%, fp16 batch 16 "
            "28.2% -> 17.6%, fp32 batch 1 16.8% -> 14.6%, fp32 batch 16 24.4% -> 23.2%: fp32 changes "
            "only the Caffe nets); the eager networks 73.7% -> 77.5% (already too slow: the host "
-           "multiples, above).", "",
+           "multiples, above). "
+           "(6) Spec: the H100 SXM and H200 files listed no TF32 rate, so they inherited sm_90's 2048 "
+           "FLOP per clock per SM at their 1.98 GHz (535 T), where NVIDIA's datasheets give 494.7 T "
+           "dense (989.4 T with sparsity), the same 1.83 GHz-rated product as their fp16 figure: "
+           "tf32 1893 per clock now. It moves TF32 convs only (PyTorch's default for fp32 convs): "
+           "not these TF32-off networks; the H200's TF32 corpus convs, kernel + gap, 45.9% -> 43.3%; "
+           "the held-back H100/H200 fp32 predictions below.", "",
            "Rules tried and dropped (H200 CUDA-graph median of the 116 points with the rule, against "
            "the kept model's): "
            "(a) round 1: cuDNN's FFMA implicit-GEMM tile set of the H200's kernel names for sm_90 convs: "
