@@ -342,3 +342,9 @@ def test_corpus_flags_paravirtualised_and_impossible_sections():
     assert flagged == {28, 83, 84}
     assert all(not r.is_cpu for r in tab.rows) and len(tab.rows) > 900
     assert not any("_int8" in r.model for r in tab.rows)
+
+
+def test_hw_show_says_what_ncnn_vulkan_reads():
+    from augur_sim.hw import format_hw
+    text = format_hw(load_hw("rockchip_rk3399_vulkan"))
+    assert "vulkan (ncnn-vulkan): class mali-midgard, integrated, fp16 storage no, fp16 arithmetic no" in text
