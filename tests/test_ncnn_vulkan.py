@@ -173,6 +173,16 @@ def test_reduction_runs_on_the_cpu_at_the_fallback_cost(tmp_path):
     assert t == pytest.approx(300e-6 + 4160 / 5e9, rel=1e-12)
 
 
+def test_innerproduct_on_one_row_is_a_gemv_and_on_many_a_gemm(tmp_path):
+    one = net(tmp_path, ["Input data 0 1 data 0=64", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"], name="fc1")
+    many = net(tmp_path, ["Input data 0 1 data 0=64 1=8", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"],
+               name="fc8")
+    assert "vk_innerproduct" in rows(one).algos
+    vr = rows(many)                                   # 8 token rows x 64 -> 16: the GEMM shader
+    i = vr.algos.index("vk_matmul")
+    assert vr.x[i, V_FLOPS] == 2 * 8 * 64 * 16
+
+
 def test_quantised_network_is_refused(tmp_path):
     g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
                        "Convolution conv 1 1 data out 0=16 1=1 5=0 6=256 8=2"], name="q")
@@ -299,3 +309,36 @@ def test_cli_estimate_ncnn_vulkan_end_to_end(capsys):
         assert main(["estimate", str(param), "--hw", hw, "--runtime", "ncnn-vulkan"]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("augur: error:") and "\n" not in err
+
+
+def test_leave_one_out_never_sees_the_held_out_rows():
+    from augur_sim.measure.ncnn_vulkan_fit import loo
+    data, _, _ = synthetic()
+    keep = data.groups < 6
+    data = data.subset(keep)
+    base = loo(data, iters=15)
+    # Scaling one device's own measurements by 3x cannot move its held-out prediction.
+    g0 = data.groups == 0
+    data.y_ms = np.where(g0, data.y_ms * 3.0, data.y_ms)
+    moved = loo(data, iters=15)
+    assert np.allclose(moved[g0], base[g0], rtol=1e-9)
+    assert not np.allclose(moved[~g0], base[~g0], rtol=1e-3)     # the others did see it
+
+
+def test_corpus_flags_paravirtualised_and_impossible_sections():
+    from augur_sim.measure.ncnn_corpus import load_corpus
+    from augur_sim.measure.ncnn_vulkan_fit import build_vk_table, load_gpu_devices
+    from shared_data import SHARED
+    from pathlib import Path
+    corpus = SHARED / "corpora" / "ncnn"
+    if not (corpus / "benchncnn_train.csv").is_file():
+        pytest.skip(f"{corpus} not present")
+    rows = load_corpus(corpus / "benchncnn_train.csv")
+    tab = build_vk_table(rows, load_gpu_devices(Path(__file__).resolve().parents[1] / "measurements" / "ncnn"
+                                                / "devices.csv"), corpus / "models")
+    flagged = {tab.rows[i].section for i in tab.flagged}
+    # Hyper-V GPU-PV guests (83, 84); the RK3588 section whose vgg16 "ran" in 0.56 ms, less than
+    # streaming its 276 MB of fp16 weights at 34 GB/s takes (28).
+    assert flagged == {28, 83, 84}
+    assert all(not r.is_cpu for r in tab.rows) and len(tab.rows) > 900
+    assert not any("_int8" in r.model for r in tab.rows)
