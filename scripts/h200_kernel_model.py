@@ -27,6 +27,7 @@ from augur_sim.estimator import estimate  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
 from augur_sim.graph import rebatch  # noqa: E402
 from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
+from augur_sim.hw.kmodel import class_params, load_fit  # noqa: E402
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
@@ -91,6 +92,8 @@ def main():
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--doc", default=None)
     args = ap.parse_args()
+    # The corpus-fitted host figures the eager pipeline uses (hwspecs/fits/pytorch.yaml).
+    fit = class_params(load_fit("pytorch"), load_hw("nvidia_h200").processors["gpu"].arch)
     out = [BEGIN, "## The H200 as an unseen device (whole networks, measurements/)", "",
            "Measured networks of `measurements/` (PyTorch 2.11, cuDNN 9.19, TF32 off) against two models: "
            "*before* = the legacy runtimes fitted on the H200's own microbenchmarks (`legacy-h200fit-*`, "
@@ -107,8 +110,9 @@ def main():
            "host's issue time per op is the spec's `issue_us` of the runtime: on the H200 7.20 us, a HOST "
            "measurement (wall time of 200 back-to-back ReLUs; 6.63, 11.87, 7.20 us in runs 1-3, the median), "
            "not a GPU timing; a spec without it takes the corpus-fitted host enqueue latency `lat_us` "
-           "(7.71 us). It is multiplied by the corpus' floor multiples for an addmm (1.79), a cuDNN conv "
-           "(13.7) and a normalisation with parameters (1.91), chosen before looking at the H200's "
+           f"({fit['lat_us']:.3g} us). It is multiplied by the corpus' floor multiples for an addmm "
+           f"({fit['floor_linear_x']:.3g}), a cuDNN conv ({fit['floor_conv_x']:.3g}) and a normalisation "
+           f"with parameters ({fit['floor_norm_x']:.3g}), chosen before looking at the H200's "
            "networks: the only documented figure of those calls' extra host work, taken as ratios so that "
            "the synchronisation in every corpus floor (which a network run does not have) stays out. "
            "The single-op (corpus) path keeps its synchronous floor (measure/gpu_fit.hw_rows). "
