@@ -12,12 +12,15 @@ from .engine.memory import POLICIES, footprint
 from .errors import AugurError
 from .engine.ncnn_algos import NCNN_FUSION
 from .engine.ncnn_cost import PARAM_NAMES
-from .evaluate import check_precision, device_of, kernel_costs, ncnn_costs, resolve_target
+from .evaluate import check_precision, device_of, kernel_costs, lowered, ncnn_costs, resolve_target
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
+from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
+from .engine.ncnn_vulkan import (DEFAULT_VK_FIT, V_ALGO, VA_NOOP, VK_FUSION, VK_PARAM_NAMES, VP_SUBMIT_US,
+                                 load_vk_fit, vk_hw, vk_kernel_costs, vk_rows)
 from .precision import resolve as resolve_precision
 from .result import (  # noqa: F401  (re-exported: the records' historical home)
     DEFAULT_RUNTIME_MIB,
@@ -73,6 +76,12 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     if policy not in POLICIES:
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
+    if runtime == "ncnn-vulkan":
+        # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
+        device = device_of(hw)
+        proc = pick_processor(device, processor)
+        est = estimate_ncnn_vulkan(graph, device, proc, precision, policy, conventions, runtime_mib)
+        return replace(est, precision_used=est.precision, spec_file=device.file)
     if runtime == "ncnn":
         # ncnn's CPU runtime: any CPU spec, parameters by ISA class (evaluate.ncnn_costs).
         device = device_of(hw)
@@ -143,5 +152,57 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": nc.activation_bytes,
         "algorithms": {k: a for k, a in zip(nc.rows.kernel_names, nc.rows.algos) if a != "noop"},
         "parameters": dict(zip(PARAM_NAMES, (float(v) for v in nc.params))),
+    }
+    return est
+
+
+def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conventions, runtime_mib,
+                         fit_path=None) -> Estimate:
+    """`estimate(..., runtime="ncnn-vulkan")`: a network as benchncnn runs it on a GPU through
+    ncnn's Vulkan backend (engine/ncnn_vulkan.py): per layer the shader ncnn picks, priced by a
+    roofline with the portable parameters of the GPU's class (measurements/ncnn/vulkan_fit.yaml).
+    The per-inference submit cost (upload, queue submit, fence wait, download) is part of the
+    total and of the overhead-bound time, not of any layer."""
+    if precision != "fp32":
+        raise AugurError("the ncnn-vulkan runtime chooses precision by GPU (fp16 storage and arithmetic where "
+                         "the driver has them); drop --precision")
+    hw = vk_hw(proc)
+    fit = load_vk_fit(fit_path)
+    params = fit.params(hw.gpu_class)
+    low = lowered(graph, "fp32", VK_FUSION, conventions)
+    vr = vk_rows(graph, low, hw.discrete)
+    kc = vk_kernel_costs(vr.x, hw.row, params)
+    res = np.zeros((low.n, 7))
+    res[:, 0:3] = kc[:, 0:3]
+    res[:, 3] = kc[:, 4]
+    busy = np.maximum(kc[:, 1], kc[:, 2])
+    res[:, 4] = np.where(vr.x[:, V_ALGO] == VA_NOOP, BOUND_NONE,
+                         np.where(kc[:, 3] > busy, BOUND_OVERHEAD, np.where(kc[:, 1] >= kc[:, 2], BOUND_COMPUTE,
+                                                                            BOUND_DRAM)))
+    store = "fp16" if hw.fp16_storage else "fp32"
+    e = proc.energy
+    res[:, 5] = low.rows[:, 5] * e.flop_pj("fp16" if hw.fp16_arithmetic else "fp32") * 1e-12 + e.static_w * res[:, 0]
+    mib = DEFAULT_RUNTIME_MIB["gpu"] if runtime_mib is None else runtime_mib
+    if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
+        raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, got {mib}")
+    fps = {p: footprint(graph, store, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
+    src = str(fit_path or DEFAULT_VK_FIT.relative_to(DEFAULT_VK_FIT.parents[2]))
+    if not fit.classes:
+        src += " (absent: unfitted starting values)"
+    cls = hw.gpu_class if hw.gpu_class in fit.classes else f"{hw.gpu_class} -> shared values"
+    rt = Runtime(name="ncnn-vulkan", stack=f"ncnn Vulkan backend (benchncnn defaults), {hw.describe}",
+                 source=f"fitted: {src}, class {cls}", gemm_peak=1.0, gemm_half_m=0.0, gemm_half_n=0.0,
+                 gemm_half_k=0.0, tile_m=1, tile_n=1, dw_conv=1.0, mem=1.0, eltwise=1.0, fusion=VK_FUSION)
+    est = assemble(graph, device, proc, rt, low, res, store, None, policy, fps, conventions,
+                   algorithms=dict(zip(vr.kernel_names, vr.algos)))
+    submit_s = float(params[VP_SUBMIT_US]) * 1e-6
+    bound = dict(est.total.bound_time_s)
+    bound["overhead"] = bound.get("overhead", 0.0) + submit_s
+    est = replace(est, total=replace(est.total, time_s=est.total.time_s + submit_s, bound_time_s=bound))
+    est.assumptions["ncnn_vulkan"] = {
+        "gpu": hw.describe, "gpu_class": hw.gpu_class, "fp16_arithmetic": hw.fp16_arithmetic,
+        "fp16_storage": hw.fp16_storage, "discrete": hw.discrete, "submit_ms": submit_s * 1e3,
+        "shaders": {k: a for k, a in zip(vr.kernel_names, vr.algos) if a != "noop"},
+        "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
     }
     return est

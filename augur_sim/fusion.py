@@ -20,4 +20,12 @@ FUSION_RULES = {
     "lrn_composite": "LRN runs as PyTorch's F.local_response_norm composes it: eight kernels "
                      "(square, pad = fill + copy, avg_pool3d over channels, scale, add, pow, "
                      "divide; torch/nn/functional.py)",
+    "pool_indices": "a windowed max pool also writes its argmax as int64 indices (PyTorch on "
+                    "CUDA: max_pool2d runs max_pool2d_with_indices and drops the indices; "
+                    "aten/src/ATen/native/Pooling.cpp)",
+    "bn_native": "an inference BatchNorm that PyTorch does not hand to cuDNN (16-bit input with "
+                 "16-bit parameters, or no affine parameters) runs aten's native CUDA path: a "
+                 "copy of the running mean and an invstd kernel over the channels before the "
+                 "element-wise pass (aten/src/ATen/native/Normalization.cpp, "
+                 "cuda/Normalization.cu)",
 }

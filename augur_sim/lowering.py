@@ -21,7 +21,7 @@ from .memo import per_graph
 from .ops.activations import ACTIVATIONS, EPILOGUE_ACTIVATIONS
 from .ops.facts import CHAIN, FACTS
 from .ort_layout import conv_plan
-from .torch_lowering import lrn_pass_elems
+from .torch_lowering import INDEX_BYTES, bn_native_pass_elems, bn_takes_native_path, lrn_pass_elems
 
 # Kernel classes.
 NOOP, GEMM, DIRECT, STREAM = 0, 1, 2, 3
@@ -35,7 +35,11 @@ CLASS_NAMES = ("noop", "gemm", "direct", "stream")
 # (max/sum or mean/variance, then normalise), which the GPU kernel model costs apart from
 # one-pass element-wise streams (engine/gpu_algos.stream_time).
 C_REDUCE = 24
-NCOLS = 25
+# 1: a GPU operation the previous row's library call launches itself (aten's native BatchNorm
+# runs three; torch_lowering `bn_native`): no host call of its own, so an eager pipeline
+# charges it no host issue time (engine/gpu_algos.host_issue_time).
+C_INCALL = 25
+NCOLS = 26
 
 # Fusion rules: the closed vocabulary of augur_sim/fusion.py, declared per runtime in the
 # hardware spec. A chain is fused only along single-consumer edges.
@@ -255,6 +259,9 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
                 r[C_SH], r[C_SW] = host.attrs.get("stride", (1, 1))
                 r[C_HIN], r[C_WIN] = hc.input_shapes[0][2:]
                 r[C_HOUT], r[C_WOUT] = hc.output_shapes[0][2:]
+                if "pool_indices" in fusion and host.attrs.get("mode") == "max" and len(group) == 1:
+                    # PyTorch on CUDA writes each output's int64 argmax too (torch_lowering).
+                    r[C_OUT_BYTES] += out_elems * INDEX_BYTES
         kernels.append(Kernel(host.name, tuple(group), cls))
         for n in group:
             layer_kernel[n] = i
@@ -262,6 +269,8 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
     rows, kernels = _bias_passes(graph, by_name, fusion, rows, kernels, eb)
     if "lrn_composite" in fusion:
         rows, kernels = _lrn_passes(graph, rows, kernels)
+    if "bn_native" in fusion:
+        rows, kernels = _bn_native_passes(graph, rows, kernels, precision)
     return LoweredNet(graph.name, graph.batch, precision, tuple(sorted(set(fusion))), tuple(kernels),
                       rows, layer_kernel, nc.layers, nc.total)
 
@@ -317,6 +326,32 @@ def _lrn_passes(graph, rows: np.ndarray, kernels: list):
             if name != "avg_pool3d":
                 extra_rows.append(r)
                 extra_kernels.append(Kernel(kern.name, (kern.name,), STREAM, aux=True))
+    if not extra_rows:
+        return rows, kernels
+    return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels
+
+
+def _bn_native_passes(graph, rows: np.ndarray, kernels: list, precision: str):
+    """Rule bn_native: a BatchNorm kernel that aten runs natively (torch_lowering) is preceded
+    by two small operations over its channels, appended as auxiliary rows of the layer."""
+    extra_rows, extra_kernels = [], []
+    for i, kern in enumerate(kernels):
+        layer = graph.layer(kern.name)
+        if layer.op != "batchnorm" or getattr(kern, "aux", False):
+            continue
+        if not bn_takes_native_path(precision, bool(layer.attrs.get("affine", False))):
+            continue
+        eb = rows[i, C_ELEM_BYTES]
+        channels = float(graph.tensors[layer.inputs[0]].shape[1])
+        for _name, e_in, out_b, flops, trans in bn_native_pass_elems(channels):
+            r = np.zeros(NCOLS)
+            r[C_CLS] = STREAM
+            r[C_ELEM_BYTES] = eb
+            r[C_IN_BYTES], r[C_OUT_BYTES] = e_in * eb, out_b
+            r[C_FLOPS], r[C_TRANS] = flops, trans
+            r[C_INCALL] = 1.0
+            extra_rows.append(r)
+            extra_kernels.append(Kernel(kern.name, (kern.name,), STREAM, aux=True))
     if not extra_rows:
         return rows, kernels
     return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels

@@ -15,8 +15,50 @@ each one kernel in eager mode (and one node of a captured CUDA graph):
 So an LRN over E elements of C channels costs eight bandwidth kernels: the pad's tensor
 holds E * (C + size - 1) / C elements. augur_sim/lowering.py turns the LRN's own row into
 the pooling pass and appends the other seven as auxiliary rows of the same layer.
+
+`pool_indices` (fusion rule): aten's max_pool2d (aten/src/ATen/native/Pooling.cpp) has no
+CUDA kernel of its own: on any device but the CPU (and MKL-DNN/quantized/XNNPACK tensors)
+it calls max_pool2d_with_indices and returns the values only. That kernel
+(aten/src/ATen/native/cuda/DilatedMaxPool2d.cu, max_pool_forward_nchw / _nhwc) stores, for
+every output element, its value and the position of the maximum as an int64, so a max pool
+on the GPU writes INDEX_BYTES more per output element than its output tensor holds. A global
+max pool is not this call (augur_sim/measure/torchexec.py runs it as amax over H and W).
+
+`bn_native` (fusion rule): F.batch_norm in eval mode goes to cuDNN only when aten's
+backend choice allows it (aten/src/ATen/native/Normalization.cpp, the cuDNN branch of the
+batch-norm backend selection): weight and bias defined, and a half-precision input only with
+fp32 parameters (a bfloat16 input never). A network converted to fp16 as a whole (its
+parameters fp16 too, as `model.half()` and augur_sim/measure/torchexec.py do), a bf16 one,
+and a BatchNorm without affine parameters (Caffe's, whose Scale is a layer of its own) take
+the native CUDA path instead: batch_norm_cuda_out (aten/src/ATen/native/cuda/
+Normalization.cu), which in eval mode copies the running mean into a buffer of the
+accumulate type (copy_), computes invstd = rsqrt(running_var + eps) in a kernel of its own
+(batch_norm_calc_invstd), and only then runs the element-wise normalisation: two more GPU
+operations over C elements per BatchNorm, each a node of a captured CUDA graph. cuDNN's
+inference BatchNorm (fp32 with affine parameters) is the one kernel.
 """
 from __future__ import annotations
+
+# Bytes of one argmax index a CUDA max pool writes beside each output element (int64).
+INDEX_BYTES = 8.0
+# The accumulate type of aten's native BatchNorm buffers (save_mean, save_invstd): fp32.
+ACC_BYTES = 4.0
+
+
+def bn_takes_native_path(precision: str, affine: bool) -> bool:
+    """Whether PyTorch's eval-mode F.batch_norm skips cuDNN for a network whose parameters
+    share its precision (module docstring, `bn_native`)."""
+    return precision in ("fp16", "bf16") or not affine
+
+
+def bn_native_pass_elems(channels: float) -> list[tuple[str, float, float, float, float]]:
+    """(name, bytes read per element size, bytes written, FLOPs, transcendentals) of the two
+    small operations aten's native eval BatchNorm runs before its element-wise pass: the
+    running mean copied into the accumulate-type save_mean, and invstd from the running
+    variance. Reads are in the input's element size (the running statistics share it), writes
+    in ACC_BYTES."""
+    return [("copy_mean", channels, channels * ACC_BYTES, 0.0, 0.0),
+            ("calc_invstd", channels, channels * ACC_BYTES, channels, channels)]
 
 
 def lrn_pass_elems(elems: float, channels: float, size: int) -> list[tuple[str, float, float, float, float]]:

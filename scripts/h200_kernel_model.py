@@ -27,6 +27,7 @@ from augur_sim.estimator import estimate  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
 from augur_sim.graph import rebatch  # noqa: E402
 from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
+from augur_sim.hw.kmodel import class_params, load_fit  # noqa: E402
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
@@ -91,6 +92,8 @@ def main():
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--doc", default=None)
     args = ap.parse_args()
+    # The corpus-fitted host figures the eager pipeline uses (hwspecs/fits/pytorch.yaml).
+    fit = class_params(load_fit("pytorch"), load_hw("nvidia_h200").processors["gpu"].arch)
     out = [BEGIN, "## The H200 as an unseen device (whole networks, measurements/)", "",
            "Measured networks of `measurements/` (PyTorch 2.11, cuDNN 9.19, TF32 off) against two models: "
            "*before* = the legacy runtimes fitted on the H200's own microbenchmarks (`legacy-h200fit-*`, "
@@ -107,8 +110,9 @@ def main():
            "host's issue time per op is the spec's `issue_us` of the runtime: on the H200 7.20 us, a HOST "
            "measurement (wall time of 200 back-to-back ReLUs; 6.63, 11.87, 7.20 us in runs 1-3, the median), "
            "not a GPU timing; a spec without it takes the corpus-fitted host enqueue latency `lat_us` "
-           "(7.71 us). It is multiplied by the corpus' floor multiples for an addmm (1.79), a cuDNN conv "
-           "(13.7) and a normalisation with parameters (1.91), chosen before looking at the H200's "
+           f"({fit['lat_us']:.3g} us). It is multiplied by the corpus' floor multiples for an addmm "
+           f"({fit['floor_linear_x']:.3g}), a cuDNN conv ({fit['floor_conv_x']:.3g}) and a normalisation "
+           f"with parameters ({fit['floor_norm_x']:.3g}), chosen before looking at the H200's "
            "networks: the only documented figure of those calls' extra host work, taken as ratios so that "
            "the synchronisation in every corpus floor (which a network run does not have) stays out. "
            "The single-op (corpus) path keeps its synchronous floor (measure/gpu_fit.hw_rows). "
@@ -158,6 +162,36 @@ def main():
            "every network 8/3 of its GEMM depth and doubles ResNeXt's 4-channel groups. No corpus row "
            "is a tensor-core conv, so the corpus tables are unchanged; H200 networks 22.7% -> 22.5% "
            "(fp16 batch 16 29.7% -> 29.2%), the H200's TF32 corpus convs (kernel + gap) 46.4% -> 45.9%.", "",
+           "Round 3 (the bytes and kernels PyTorch runs; sources, no fitted number, no H200 timing): "
+           "(4) a windowed max pool on CUDA writes an int64 argmax beside every output (aten's "
+           "max_pool2d, aten/src/ATen/native/Pooling.cpp, runs max_pool2d_with_indices on any device "
+           "but the CPU and drops the indices; its kernels, cuda/DilatedMaxPool2d.cu, store both): rule "
+           "`pool_indices` of the PyTorch runtimes (augur_sim/torch_lowering.py), 8 bytes more per "
+           "output element, 5x an fp16 pool's output bytes. No corpus row is a pool, so the corpus "
+           "tables are unchanged; H200 networks 22.52% -> 22.45% (fp16 batch 16 29.2% -> 28.2%, fp32 "
+           "batch 16 24.7% -> 24.4%). "
+           "(5) An eval-mode BatchNorm that aten does not give to cuDNN runs its native CUDA path, "
+           "three GPU operations: the running mean copied into an fp32 buffer (copy_), invstd = "
+           "rsqrt(var + eps) in a kernel of its own (batch_norm_calc_invstd), then the element-wise "
+           "pass (aten/src/ATen/native/cuda/Normalization.cu, batch_norm_cuda_out). aten's backend "
+           "choice (aten/src/ATen/native/Normalization.cpp) sends to cuDNN only BatchNorms with "
+           "weight and bias whose half-precision input comes with fp32 parameters: a network "
+           "converted to fp16 whole (`model.half()`, as measure/torchexec.py builds it) and every "
+           "BatchNorm without affine parameters (Caffe's) take the native path. Rule `bn_native` "
+           "(augur_sim/torch_lowering.py): two more rows over C channels per such BatchNorm, each "
+           "a node of a captured graph (kernel + `gap_us`); in an eager pipeline they add GPU time "
+           "but no host issue of their own (lowering column C_INCALL: the BatchNorm call launches "
+           "them). No corpus row is a BatchNorm (corpus tables unchanged); H200 CUDA-graph networks "
+           "22.45% -> 16.84%, 59% -> 73% within 25% (fp16 batch 1 21.8% -> 9.3%, fp16 batch 16 "
+           "28.2% -> 17.6%, fp32 batch 1 16.8% -> 14.6%, fp32 batch 16 24.4% -> 23.2%: fp32 changes "
+           "only the Caffe nets); the eager networks 73.7% -> 77.5% (already too slow: the host "
+           "multiples, above). "
+           "(6) Spec: the H100 SXM and H200 files listed no TF32 rate, so they inherited sm_90's 2048 "
+           "FLOP per clock per SM at their 1.98 GHz (535 T), where NVIDIA's datasheets give 494.7 T "
+           "dense (989.4 T with sparsity), the same 1.83 GHz-rated product as their fp16 figure: "
+           "tf32 1893 per clock now. It moves TF32 convs only (PyTorch's default for fp32 convs): "
+           "not these TF32-off networks; the H200's TF32 corpus convs, kernel + gap, 45.9% -> 43.3%; "
+           "the held-back H100/H200 fp32 predictions below.", "",
            "Rules tried and dropped (H200 CUDA-graph median of the 116 points with the rule, against "
            "the kept model's): "
            "(a) round 1: cuDNN's FFMA implicit-GEMM tile set of the H200's kernel names for sm_90 convs: "
@@ -193,7 +227,16 @@ def main():
            "the names also say which tile each shape got, and the set is worth adding together with "
            "a per-shape choice learned from them (as gpu_tiles.py does for cuBLAS), not before. "
            "This is likely also why round 1's FFMA tile set for sm_90 read worse (not rerun here): its small tiles "
-           "(32x32) let small-batch convs spread over more of the 132 SMs. "
+           "(32x32) let small-batch convs spread over more of the 132 SMs; "
+           "(f) round 3: a 1x1 stride-1 fp16 tensor-core conv as a plain batched GEMM on the NCHW tensors, "
+           "without the NCHW<->NHWC transposes (out[n] = W x X[n] needs no rearrangement, and wgmma "
+           "takes MN-major 16-bit operands from shared memory: PTX ISA), as a candidate beside the "
+           "transposed implicit GEMM: 20.81% against 16.84% (fp16 batch 1 9.3% -> 19.3%, fp16 batch 16 "
+           "17.6% -> 32.3%): predictions only get faster and the networks already read too fast; "
+           "dropped, no document says cuDNN 9 has such an engine for NCHW; "
+           "(g) round 3: torch.split / chunk as views (no kernel; ShuffleNet's channel split), an upper "
+           "bound without the contiguous copy F.conv2d then makes of a channel slice at batch > 1: "
+           "16.95% against 16.84%; not adopted (no gain even before the copies it would add back). "
            "Not attempted for want of a documented figure: an L2 -> shared-memory roofline for tile "
            "operand panels (NVIDIA publishes L2 bandwidth for A100, 5120 B/clock, but none for Hopper; "
            "the spec files' L2 figures are estimates), a Hopper per-kernel CUDA-graph gap or minimum "

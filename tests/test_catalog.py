@@ -29,6 +29,7 @@ from augur_sim.errors import AugurError, SchemaError
 from augur_sim.hw import apply_overrides, load_hw
 from augur_sim.hw.catalog import check_catalog_file
 from augur_sim.hw.placement import place, split_big_little
+from augur_sim.measure.ncnn_vulkan_fit import parse_gpu_map
 
 REPO = Path(__file__).resolve().parents[1]
 TRI = REPO / "tests" / "hwspecs" / "tri_soc.yaml"
@@ -360,9 +361,12 @@ def test_devices_csv_specs_load():
     assert len(titles) == len(set(titles))
     for r in rows:
         dev = load_hw(r["hw"])
-        for col in ("cpu_processor", "gpu_processor"):
-            if r[col]:
-                assert r[col] in dev.processors, (r["hw"], r[col])
+        if r["cpu_processor"]:
+            assert r["cpu_processor"] in dev.processors, (r["hw"], r["cpu_processor"])
+        # gpu_processor: [IDX=][SPEC:]PROC entries (measure/ncnn_vulkan_fit.parse_gpu_map)
+        for spec, proc in parse_gpu_map(r["gpu_processor"], r["hw"]).values():
+            gdev = dev if spec == r["hw"] else load_hw(spec)
+            assert proc in gdev.processors and gdev.processors[proc].kind == "gpu", (spec, proc)
         if r["cpu_processor"]:
             assert dev.processors[r["cpu_processor"]].kind == "cpu"
 

@@ -3,10 +3,13 @@ no Winograd conv on sm_90 (cuDNN 9's kernel names on an H200), a Caffe Scale aft
 BatchNorm and PyTorch's composed LRN as the separate kernels eager PyTorch runs
 (augur_sim/torch_lowering.py, hw/kmodel.NO_WINOGRAD_ARCHS); FFMA tiles issue-bound where
 one warp instruction per clock fills a quadrant's FP32 lanes (hw/kmodel.ISSUE_BOUND_FP32_ARCHS)."""
+import numpy as np
 import pytest
 
 from augur_sim.engine import hwrow as H
 from augur_sim.engine.gpu_algos import (
+    host_issue_time,
+    pipeline_step,
     ALGO_IGEMM,
     ALGO_WINO_FUSED,
     ALGO_WINO_NONFUSED,
@@ -19,7 +22,7 @@ from augur_sim.estimator import estimate
 from augur_sim.evaluate import resolve_target
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.hw import apply_overrides, load_hw
-from augur_sim.lowering import C_CLS, C_FLOPS, C_IN_BYTES, C_OUT_BYTES, C_POW, STREAM, lower
+from augur_sim.lowering import C_CLS, C_FLOPS, C_IN_BYTES, C_INCALL, C_OUT_BYTES, C_POW, C_TRANS, STREAM, lower
 from augur_sim.torch_lowering import lrn_pass_elems
 from test_gpu_kernels import row
 
@@ -138,3 +141,85 @@ def test_ffma_tiles_are_issue_bound_on_32_lane_quadrants(dev, bound):
     assert (t32 > t32_free * 1.04) == bound and t32 >= t32_free
     assert gemm_time(*big, h[H.H_SM_GEMM], 1.0, 1.0, 2.0, h, 0) == \
         gemm_time(*big, free[H.H_SM_GEMM], 1.0, 1.0, 2.0, free, 0)
+
+
+def _pools():
+    b = GraphBuilder("pools")
+    b.add_input("x", (2, 8, 6, 6))
+    b.add_layer(Layer("mp", "pool", {"mode": "max", "kernel": (2, 2), "stride": (2, 2)}, ("x",), ("y",)))
+    b.add_layer(Layer("ap", "pool", {"mode": "avg", "kernel": (3, 3), "stride": (1, 1)}, ("y",), ("z",)))
+    b.add_layer(Layer("gp", "pool", {"mode": "max", "global": True}, ("z",), ("w",)))
+    return b.build()
+
+
+@pytest.mark.parametrize("precision, eb", [("fp16", 2), ("fp32", 4)])
+def test_max_pool_writes_int64_indices_under_pytorch(precision, eb):
+    """aten's max_pool2d on CUDA is max_pool2d_with_indices: 2 x 8 x 3 x 3 = 144 outputs,
+    each its value and an 8-byte argmax; the average pool (2 x 8 x 1 x 1 = 16 outputs) and
+    the global max pool (torchexec: amax) write their outputs only."""
+    g = _pools()
+    plain = lower(g, precision, ("fc_bias",))
+    rule = lower(g, precision, ("fc_bias", "pool_indices"))
+    mp_plain, mp = plain.rows[plain.layer_kernel["mp"]], rule.rows[rule.layer_kernel["mp"]]
+    assert mp_plain[C_OUT_BYTES] == 144 * eb
+    assert mp[C_OUT_BYTES] == 144 * eb + 144 * 8
+    assert mp[C_IN_BYTES] == mp_plain[C_IN_BYTES] == 2 * 8 * 6 * 6 * eb
+    for name, outs in (("ap", 16), ("gp", 16)):
+        assert rule.rows[rule.layer_kernel[name]][C_OUT_BYTES] == plain.rows[plain.layer_kernel[name]][C_OUT_BYTES] \
+            == outs * eb
+
+
+def test_pytorch_runtimes_declare_pool_indices():
+    dev = load_hw("nvidia_h200")
+    for rt in ("pytorch-eager", "pytorch-cudagraph"):
+        assert "pool_indices" in resolve_target(dev, "gpu", rt).fusion
+
+
+def _bn(affine):
+    b = GraphBuilder("bn")
+    b.add_input("x", (2, 24, 5, 5))
+    b.add_layer(Layer("bn", "batchnorm", {"affine": affine, "eps": 1e-5}, ("x",), ("y",)))
+    return b.build()
+
+
+@pytest.mark.parametrize("precision, affine, native", [
+    ("fp32", True, False),     # cuDNN: fp32 input, fp32 weight and bias
+    ("fp32", False, True),     # no weight/bias (Caffe's BatchNorm): aten's native path
+    ("fp16", True, True),      # half input with half parameters: native
+    ("fp16", False, True),
+    ("bf16", True, True),      # bfloat16 never goes to cuDNN
+])
+def test_batchnorm_off_cudnn_runs_two_more_ops_over_its_channels(precision, affine, native):
+    """aten's native eval BatchNorm: copy_ of the 24-channel running mean into an fp32
+    buffer, invstd = rsqrt(var + eps) over the 24 channels, then the element-wise pass."""
+    g = _bn(affine)
+    low = lower(g, precision, ("fc_bias", "bn_native"))
+    rows = [r for k, r in zip(low.kernels, low.rows) if k.name == "bn"]
+    assert len(rows) == (3 if native else 1)
+    main = low.rows[low.layer_kernel["bn"]]
+    plain = lower(g, precision, ("fc_bias",))
+    assert main[C_INCALL] == 0.0 and main[C_IN_BYTES] == plain.rows[plain.layer_kernel["bn"]][C_IN_BYTES]
+    if native:
+        eb = {"fp16": 2, "bf16": 2, "fp32": 4}[precision]
+        copy, invstd = [r for r in rows if r is not main and r[C_INCALL] == 1.0]
+        assert copy[C_CLS] == invstd[C_CLS] == STREAM
+        assert (copy[C_IN_BYTES], copy[C_OUT_BYTES], copy[C_FLOPS], copy[C_TRANS]) == (24 * eb, 24 * 4, 0, 0)
+        assert (invstd[C_IN_BYTES], invstd[C_OUT_BYTES], invstd[C_FLOPS], invstd[C_TRANS]) == (24 * eb, 24 * 4, 24, 24)
+
+
+def test_in_call_ops_cost_gpu_time_but_no_host_issue():
+    g = _bn(True)
+    t = resolve_target("nvidia_h200", runtime="pytorch-eager")
+    assert "bn_native" in t.fusion
+    low = lower(g, "fp16", t.fusion)
+    h = t.row("fp16")
+    main = low.rows[low.layer_kernel["bn"]]
+    aux = low.rows[-1]
+    assert aux[C_INCALL] == 1.0
+    assert host_issue_time(main, h) > 0.0 and host_issue_time(aux, h) == 0.0
+    # The GPU is idle at host time 0: the main op waits for its issue; the in-call op
+    # starts when the main op ends and adds its own 2 us only.
+    clock = np.zeros(2)
+    first = pipeline_step(main, h, 5e-6, clock)
+    assert first == pytest.approx(host_issue_time(main, h) + 5e-6)
+    assert pipeline_step(aux, h, 2e-6, clock) == pytest.approx(2e-6)

@@ -137,6 +137,18 @@ def test_peak_flops_by_hand_a100_and_epyc():
     assert one.units == 1 and one.peak_flops() == pytest.approx(3.7e9 * 32)
 
 
+@pytest.mark.parametrize("dev", ["nvidia_h100_sxm", "nvidia_h200"])
+def test_hopper_sxm_tensor_rates_match_nvidias_dense_figures(dev):
+    """NVIDIA's H100 SXM / H200 datasheets: 66.9 T fp32, 494.7 T tf32 and 989.4 T fp16 dense
+    (989 / 1979 with sparsity). Each device file restates the rate per clock at its own
+    1.98 GHz, so sm_90's 2048 tf32 FLOP per clock (535 T here) must not leak through."""
+    gpu = load_hw(dev).processors["gpu"]
+    assert gpu.peak_flops("fp32") / 1e12 == pytest.approx(66.9, rel=0.002)
+    assert gpu.peak_flops("tf32") / 1e12 == pytest.approx(494.7, rel=0.002)
+    assert gpu.peak_flops("fp16") / 1e12 == pytest.approx(989.4, rel=0.002)
+    assert gpu.peak_flops("tf32") == pytest.approx(gpu.peak_flops("fp16") / 2, rel=0.001)
+
+
 def test_units_converted():
     dev = load_hw("jetson_tx2")
     gpu = dev.processors["gpu"]

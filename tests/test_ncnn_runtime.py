@@ -1,6 +1,7 @@
 """The ncnn CPU runtime model: algorithm choice, work per algorithm, precision, int8, fit."""
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -50,7 +51,8 @@ from augur_sim.engine.ncnn_cost import (
     P_WINO,
     kernel_costs,
 )
-from augur_sim.engine.ncnn_hw import caps_of_cluster, core_design, int8_macs_per_instruction, pipeline_family
+from augur_sim.engine.ncnn_hw import (caps_of_cluster, core_design, int8_macs_per_cycle, int8_macs_per_instruction,
+                                      int8_widening_macs_per_cycle, pipeline_family)
 from augur_sim.frontends import load_net
 from augur_sim.graph import GraphBuilder, Layer
 from augur_sim.lowering import lower
@@ -189,6 +191,54 @@ def test_sdot_does_four_times_the_int8_macs_per_instruction():
     # the MAC part is 4x faster; the quantise/dequantise passes are not
     stream = 2 * 64 * 28 * 28 * 1.0 / 2e9
     assert (t_sdot[1] - stream) == pytest.approx((t_plain[1] - stream) / 4, rel=1e-9)
+
+
+def test_int8_rate_is_macs_per_instruction_times_the_fp32_issue_rate():
+    """Hand-checked: the int8 MACs/cycle ncnn's GEMM gets = MACs per instruction of the best int8
+    instruction x the full-width vector instructions per cycle its fp32 figure implies."""
+    # Cortex-A55: fp32 8 FLOP/cycle on 128-bit registers = one 4-lane FMLA per cycle (its two
+    # 64-bit units together), so one SDOT (16 MACs) per cycle: 16, not 2 "pipes" x 16 = 32.
+    assert int8_macs_per_cycle(128, 8, ("neon", "asimdhp", "dotprod")) == 16
+    # Cortex-A76: two 128-bit pipes (fp32 16): 2 SDOT per cycle = 32.
+    assert int8_macs_per_cycle(128, 16, ("neon", "asimdhp", "dotprod")) == 32
+    # Neoverse N2 / A710 class (i8mm): SMMLA 32 MACs per instruction x 2 per cycle = 64.
+    assert int8_macs_per_cycle(128, 16, ("neon", "dotprod", "i8mm")) == 64
+    # Willow Cove: fp32 32 FLOP/cycle on 512-bit registers = one 16-lane FMA per cycle (one
+    # 512-bit op or two 256-bit ones): one VPDPBUSD zmm = 64 MACs per cycle, not 2 x 64.
+    assert int8_macs_per_cycle(512, 32, ("avx2", "avx512f", "avx512_vnni")) == 64
+    # Skylake, no VNNI: two 256-bit FMA per cycle, VPMADDWD + VPADDD average 1 MAC per lane:
+    # 8 lanes x 2 = 16.
+    assert int8_macs_per_cycle(256, 32, ("avx2", "fma")) == 16
+    # Cortex-A53: a Q-form op every other cycle (fp32 4): widening path 4 x 0.5 = 2.
+    assert int8_macs_per_cycle(128, 4, ("neon",)) == 2
+    # Depthwise int8 has no channel reduction: the widening rate even with SDOT.
+    assert int8_widening_macs_per_cycle(128, 16) == 8
+    assert int8_macs_per_cycle(128, 16, ("neon", "dotprod")) == 4 * int8_widening_macs_per_cycle(128, 16)
+
+
+def test_every_core_file_states_the_int8_rate_the_ncnn_model_uses():
+    """One int8 rate: each core file's flop_per_cycle int8 entry (2 x MACs/cycle) equals what
+    the ncnn runtime computes from the same file's SIMD width, fp32 rate and features."""
+    import yaml
+
+    from augur_sim.hw.load import find_catalog
+    cores_dir = Path(__file__).resolve().parents[1] / "hwspecs" / "cores"
+    checked = 0
+    for path in sorted(cores_dir.glob("*.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "flop_per_cycle" not in doc:
+            continue   # a vendor variant inheriting its Arm core's table
+        merged = dict(doc)
+        cur = doc
+        while any(k not in merged for k in ("simd_bits", "features")) and "extends" in cur:
+            cur = yaml.safe_load(find_catalog("core", cur["extends"]).read_text(encoding="utf-8"))
+            for k, v in cur.items():
+                merged.setdefault(k, v)
+        fpc = doc["flop_per_cycle"]
+        want = 2 * int8_macs_per_cycle(merged["simd_bits"], fpc["fp32"], merged.get("features") or ())
+        assert fpc.get("int8") == pytest.approx(want), f"{path.name}: int8 {fpc.get('int8')} != {want}"
+        checked += 1
+    assert checked > 40
 
 
 def test_int8_depthwise_runs_at_the_widening_rate_not_the_dot_product_rate():

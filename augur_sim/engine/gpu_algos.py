@@ -80,6 +80,7 @@ from ..lowering import (
     C_HIN,
     C_HOUT,
     C_IN_BYTES,
+    C_INCALL,
     C_K,
     C_KH,
     C_KW,
@@ -512,8 +513,9 @@ def host_issue_time(r, h):
     """Host time eager PyTorch takes to issue one lowered row (an op) in a network run: the
     host's tiny-op issue time times its class multiple (dispatch_multiple;
     hwrow.fill_eager_pipeline). A NOOP row (a view, an identity) launches nothing and is
-    charged nothing."""
-    if int(r[C_CLS]) == NOOP:
+    charged nothing, nor is a GPU operation another row's library call launches itself
+    (C_INCALL: its host work is in that call's class multiple)."""
+    if int(r[C_CLS]) == NOOP or r[C_INCALL] > 0.0:
         return 0.0
     return h[P_HOST] * dispatch_multiple(r, h, P_HLIN, P_HCONV, P_HNORM)
 

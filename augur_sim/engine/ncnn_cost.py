@@ -12,7 +12,8 @@ Per kernel, on the threads one benchncnn run uses:
 - rate: the core's fp32 FLOP/cycle, doubled where the core computes in fp16 (ncnn's
   use_fp16_arithmetic on ARMv8.2 cores with FP16: 8 half lanes per 128-bit FMA instead of
   4); for int8, MACs/cycle of the core's best int8 instruction (sdot/vnni: 4 per 32-bit
-  lane, i8mm: 8, a widening multiply-accumulate: 1).
+  lane, i8mm: 8, a widening multiply-accumulate: 1) at the core's vector issue rate, the
+  fp32 FMAs per cycle (ncnn_hw.int8_macs_per_cycle).
 - threads_eff = threads x utilisation over the kernel's work items (work_items: ncnn's
   loops hand threads output-channel tiles or channel packs, so a narrow layer keeps only
   some threads busy) x 1 / (1 + sync x (busy cores - 1)) where the threads share a cluster

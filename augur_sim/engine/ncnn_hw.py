@@ -8,7 +8,8 @@ This module turns the placement into the ncnn cost row (ncnn_cost.N_* columns):
 - its fp32 FLOP/cycle; whether it computes in fp16 (ncnn's fp16 storage + arithmetic path
   needs ARMv8.2 asimdhp: Convolution_arm's support_fp16_storage = cpu_support_arm_asimdhp(),
   src/layer/arm/convolution_arm.cpp); activations are then stored in 2 bytes, else 4;
-- int8 MACs per cycle of its best int8 instruction (int8_macs_per_instruction);
+- int8 MACs per cycle of its best int8 instruction (int8_macs_per_cycle: MACs per instruction
+  x the vector instructions its fp32 rate says it issues per cycle);
 - DRAM bandwidth and the last cache level the threads share;
 - the ISA class whose fitted parameters apply, and the architecture family whose algorithm
   rules apply (ncnn compiles different kernels for arm, x86 and the rest).
@@ -56,14 +57,22 @@ class CoreCaps:
 
 
 def int8_macs_per_instruction(simd_bits: int, features) -> int:
-    """int8 multiply-accumulates one vector instruction does, as ncnn's int8 kernels use them.
+    """int8 multiply-accumulates per vector instruction of ncnn's int8 GEMM inner loops.
 
-    - SDOT/UDOT (ARMv8.2 dotprod) and AVX-512/AVX VNNI: four int8 products summed into each
-      32-bit lane (src/layer/arm/convolution_im2col_gemm_int8.h, the __ARM_FEATURE_DOTPROD
-      paths; x86 VNNI paths likewise).
-    - I8MM (SMMLA): a 2x8 by 8x2 int8 matrix product per 128 bits, 8 per 32-bit lane.
-    - Without them, a widening multiply (int8 x int8 -> int16, SMULL/SMLAL) and a pairwise
-      add into 32-bit accumulators: one MAC per 32-bit lane per instruction on average.
+    - SDOT/UDOT (ARMv8.2 dotprod): four int8 products summed into each 32-bit lane, one
+      instruction (src/layer/arm/gemm_int8.h and convolution_im2col_gemm_int8.h, the
+      __ARM_FEATURE_DOTPROD paths). x86 with AVX-512 VNNI or AVX-VNNI: VPDPBUSD, likewise four
+      per lane (src/layer/x86/gemm_int8.h: with __AVX512VNNI__/__AVXVNNI__ pack_A_tile_int8
+      packs k in fours and keeps a w_shift sum for the unsigned-input offset that VPDPBUSD
+      needs).
+    - I8MM (SMMLA, __ARM_FEATURE_MATMUL_INT8 paths): a 2x8 by 8x2 int8 product per 128 bits,
+      8 per 32-bit lane.
+    - Without them the int8 kernels widen: on Arm a SMULL and a SMLAL (8 int16 products each)
+      then a SADALP into the int32 sums (vmull_s8 / vmlal_s8 / vpadalq_s16 in gemm_int8.h):
+      16 MACs per 3 instructions over 4 lanes; on x86 the bytes are sign-extended to int16 and
+      VPMADDWD + VPADDD accumulate (gemm_int8.h packs k in pairs; _mm_comp_dpwssd_epi32 in
+      x86_usability.h): 2 MACs per lane per 2 instructions. About one MAC per 32-bit lane per
+      instruction on average, counting the accumulate.
     """
     lanes = max(1, simd_bits // 32)
     f = set(features)
@@ -104,6 +113,39 @@ def gemm_m_granule(caps: CoreCaps) -> int:
     if caps.isa_class == "mips-msa" or caps.isa_class == "loongarch-lasx":
         return 8
     return max(2, lanes)
+
+
+def vector_instructions_per_cycle(fp32_flop_per_cycle: float, simd_bits: int) -> float:
+    """simd_bits-wide vector instructions a core issues per cycle, from its sourced fp32 rate.
+
+    The catalogue's fp32 FLOP/cycle already says how many full-width FMAs a cycle completes
+    (a Cortex-A55 runs a 128-bit FMLA over its two 64-bit halves: one per cycle; an A76 two;
+    Willow Cove one 512-bit or two 256-bit; Zen 4 splits a 512-bit op over its 256-bit
+    pipes): fp32_flop_per_cycle / (2 FLOP x the fp32 lanes of one simd_bits instruction).
+    The int8 instructions of ncnn's kernels issue at that rate: SDOT/SMMLA on the ASIMD FMA
+    pipes (Arm's software optimisation guides list them on the same V pipes as FMLA),
+    VPDPBUSD/VPMADDWD on the FMA ports (Intel's optimisation manual: ports 0 and 1). Counting
+    `fma_pipes` instead double counts cores whose pipes are narrower than a register (the
+    A55's two 64-bit units) or whose 512-bit op takes both 256-bit pipes."""
+    lanes = max(1, simd_bits // 32)
+    return max(fp32_flop_per_cycle, 0.0) / (2.0 * lanes)
+
+
+def int8_macs_per_cycle(simd_bits: int, fp32_flop_per_cycle: float, features) -> float:
+    """int8 MACs per cycle of ncnn's int8 GEMM on one core: MACs per instruction of its best
+    int8 instruction (int8_macs_per_instruction) x vector instructions per cycle
+    (vector_instructions_per_cycle). The catalogue's int8 entry (2 x MACs/cycle, docs/HWSPECS.md)
+    states the same figure; tests/test_ncnn_runtime.py checks every core file against it."""
+    return int8_macs_per_instruction(simd_bits, features) * vector_instructions_per_cycle(
+        fp32_flop_per_cycle, simd_bits)
+
+
+def int8_widening_macs_per_cycle(simd_bits: int, fp32_flop_per_cycle: float) -> float:
+    """int8 MACs per cycle without a dot product (what int8 depthwise convolutions get on
+    every core: no reduction over channels to feed SDOT/VPDPBUSD; convolutiondepthwise_arm.cpp
+    forward_int8_arm widens with vmull_s8/vmlal_s8): the widening rate of
+    int8_macs_per_instruction at the vector issue rate."""
+    return int8_macs_per_instruction(simd_bits, ()) * vector_instructions_per_cycle(fp32_flop_per_cycle, simd_bits)
 
 
 @lru_cache(maxsize=512)
@@ -206,11 +248,10 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     r[N_CLOCK_HZ] = c.clock_ghz * 1e9 / p.straggler_k
     r[N_FP32_FPC] = caps.fp32_flop_per_cycle
     r[N_FP16] = 1.0 if caps.fp16_arith else 0.0
-    # int8 MACs per cycle: per-instruction MACs times the vector pipes issuing them.
-    r[N_INT8_MPC] = int8_macs_per_instruction(caps.simd_bits, caps.features) * max(1, caps.fma_pipes)
-    # Widening int8 multiplies (SMULL/SMLAL, PMADDUBSW-class): one int16 product per 16-bit
-    # lane per vector pipe, what kernels without a dot-product reduction get.
-    r[N_INT8_WIDE_MPC] = max(1, caps.simd_bits // 16) * max(1, caps.fma_pipes)
+    # int8 MACs per cycle of the best int8 instruction ncnn's kernels use, and of the widening
+    # multiplies int8 kernels without a channel reduction get (see int8_macs_per_cycle).
+    r[N_INT8_MPC] = int8_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle, caps.features)
+    r[N_INT8_WIDE_MPC] = int8_widening_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle)
     if caps.arch == "x86" and pack_lanes(caps) == 1:
         # ncnn's x86 kernels are written for SSE2/AVX/AVX-512 (every vector path of
         # src/layer/x86/*.cpp sits under __SSE2__ and up); a core whose vector ISA is none of

@@ -68,16 +68,23 @@ class FitResult:
         return np.exp(lp)
 
 
-def _vals(node, path, where) -> np.ndarray:
+def log_param_values(node, path, where, names, hi: float = 1e6) -> np.ndarray:
+    """The logs of a fit file's `{name: value}` mapping in `names` order; every value a positive
+    finite number up to `hi` (the file may have been edited by hand). Shared by the CPU and the
+    Vulkan (engine/ncnn_vulkan.py) fit readers."""
     if not isinstance(node, dict):
         raise AugurError("expected a mapping of parameter -> value", file=str(path), where=where)
-    out = np.empty(NP)
-    for i, n in enumerate(PARAM_NAMES):
+    out = np.empty(len(names))
+    for i, n in enumerate(names):
         v = node.get(n)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 or v > 1e6:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0 or v > hi:
             raise AugurError(f"{n}: expected a positive number, got {v!r}", file=str(path), where=where)
         out[i] = math.log(v)
     return out
+
+
+def _vals(node, path, where) -> np.ndarray:
+    return log_param_values(node, path, where, PARAM_NAMES)
 
 
 def load_fit(path=None) -> FitResult:

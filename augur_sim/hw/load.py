@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source
+from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source, VulkanFacts
 from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, format_path, from_plain, read_yaml
@@ -623,7 +623,12 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
                      base_clock_ghz=float(d.get("base_clock_ghz", 0.0)),
                      process_nm=float(d.get("process_nm", 0.0)),
                      sm=SmFacts(**{k: v for k, v in d["sm"].items() if k != "__node__"})
-                     if "sm" in d else None)
+                     if "sm" in d else None,
+                     vulkan=VulkanFacts(gpu_class=d["vulkan"]["class"],
+                                        fp16_storage=bool(d["vulkan"]["fp16_storage"]),
+                                        fp16_arithmetic=bool(d["vulkan"]["fp16_arithmetic"]),
+                                        discrete=bool(d["vulkan"]["discrete"]))
+                     if "vulkan" in d else None)
     for prec in proc.flop_per_cycle_per_unit:
         if proc.peak_flops(prec) > MAX_PEAK_FLOPS:
             where = ("flop_per_cycle_per_unit", prec) if not clusters else ("clusters",)

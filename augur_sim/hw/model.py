@@ -114,6 +114,15 @@ class SmFacts:
     max_blocks: int
 
 
+@dataclass(frozen=True)
+class VulkanFacts:
+    """What ncnn's Vulkan backend sees of a GPU (the spec's `vulkan:` section)."""
+    gpu_class: str            # schema.VULKAN_CLASSES
+    fp16_storage: bool
+    fp16_arithmetic: bool
+    discrete: bool
+
+
 def _rate_precision(table: dict, precision: str, where: str) -> str:
     """The key of `table` whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
     if precision not in PRECISION_FALLBACK:
@@ -194,6 +203,7 @@ class Processor:
     default_runtime: str
     arch: str = ""        # hwspecs/archs/ name this processor inherits from ("" = none)
     sm: SmFacts | None = None
+    vulkan: VulkanFacts | None = None
     # GPU power facts (0 = not given): board power limit, base clock, process node (hw/power.py).
     tdp_w: float = 0.0
     base_clock_ghz: float = 0.0

@@ -24,6 +24,22 @@ PROCESSOR_KINDS = ("cpu", "gpu")
 # fitted parameters in hwspecs/fits/NAME.yaml.
 KERNEL_MODELS = ("pytorch",)
 
+# GPU architecture classes ncnn's Vulkan backend is fitted on (augur_sim/engine/ncnn_vulkan.py,
+# measurements/ncnn/vulkan_fit.yaml): one per family of shader cores whose compilers and
+# memory systems behave alike, never one per device.
+VULKAN_CLASSES = (
+    "nvidia",          # GeForce/Quadro/Jetson (Pascal..Ampere): 32-wide warps, CUDA cores
+    "amd",             # GCN (Polaris, Vega) and RDNA: 64/32-wide waves
+    "intel",           # Gen8..Gen12 EUs (HD/UHD/Xe integrated)
+    "adreno",          # Qualcomm Adreno 4xx..7xx, X1
+    "mali-midgard",    # Mali-T6xx/T7xx/T8xx: vec4 VLIW shader cores
+    "mali-bifrost",    # Mali-G31..G76, G52: quad-based execution engines
+    "mali-valhall",    # Mali-G57..G720: 16-wide warps
+    "powervr",         # Imagination Rogue / B-Series
+    "videocore",       # Broadcom VideoCore VI/VII (v3dv driver)
+    "apple",           # Apple GPU through MoltenVK
+)
+
 # ISA classes a core file may name: the labels portable runtime fits key on (with the core
 # name first, see docs/HWSPECS.md "Fitted runtimes"). Coarse on purpose: one class per
 # family of SIMD code paths a runtime such as ncnn compiles (its arm/x86/mips/loongarch/
@@ -160,6 +176,23 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
           doc="GPU: the die's process node as its maker names it (scales energy per FLOP)"),
         F("sm", "section", required=False, of="sm",
           doc="GPU streaming-multiprocessor facts every chip of the architecture shares"),
+        F("vulkan", "section", required=False, of="vulkan",
+          doc="GPU: what ncnn's Vulkan backend sees of it (--runtime ncnn-vulkan, "
+              "augur_sim/engine/ncnn_vulkan.py); flop_per_cycle_per_unit then gives the "
+              "shader-core rates (no tensor cores); absent: no ncnn-vulkan figures"),
+    ),
+    "vulkan": (
+        F("class", "str", choices=VULKAN_CLASSES,
+          doc="GPU architecture class the ncnn-vulkan fit keys on (closed list)"),
+        F("fp16_storage", "bool",
+          doc="the driver exposes 16-bit storage buffers (VK_KHR_16bit_storage): ncnn stores "
+              "blobs and weights in fp16"),
+        F("fp16_arithmetic", "bool",
+          doc="the driver exposes shaderFloat16: ncnn's shaders compute in fp16, at the fp16 "
+              "rate of flop_per_cycle_per_unit"),
+        F("discrete", "bool",
+          doc="a discrete GPU (Vulkan device type 0 as ncnn tests it): ncnn's Winograd "
+              "variant choice depends on it"),
     ),
     "sm": (
         F("compute_capability", "number", lo=0, hi=100, doc="CUDA compute capability, e.g. 8.0"),

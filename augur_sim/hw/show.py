@@ -44,6 +44,13 @@ def format_hw(device: Device) -> str:
             out.append(f"    L{c.level}: {_size(c.size_bytes)} {scope}, {c.line_bytes} B lines, "
                        f"{c.assoc}-way, {c.bw_gbs:g} GB/s aggregate")
         out.append(f"    dispatch overhead: {p.dispatch_s * 1e6:g} us per kernel/layer")
+        vk = getattr(p, "vulkan", None)
+        if vk is not None:
+            # What --runtime ncnn-vulkan reads (engine/ncnn_vulkan.py).
+            yn = {True: "yes", False: "no"}
+            out.append(f"    vulkan (ncnn-vulkan): class {vk.gpu_class}, "
+                       f"{'discrete' if vk.discrete else 'integrated'}, fp16 storage {yn[vk.fp16_storage]}, "
+                       f"fp16 arithmetic {yn[vk.fp16_arithmetic]}")
         e = p.energy
         flop_e = ", ".join(f"{k} {v:g}" for k, v in e.pj_per_flop.items())
         cache_e = ", ".join(f"L{c.level} {v:g}" for c, v in zip(p.caches, e.cache_pj_per_byte))

@@ -136,6 +136,13 @@ HUBER_LOG = 0.15
 # the core file's flop_per_cycle int8 entry instead of per-instruction MACs x pipes: 25.6% /
 # 61.1%; SMT threads whose kernel has fewer work items than busy cores running at the full
 # core clock: 25.6% / 60.6%.
+# Also tried and dropped (2026-12-01, leave-one-device-out warm-started with at most 4 LM
+# iterations per held-out device, against 25.1% / 62.2%, int8 networks 30.9% / 54.0%, for the
+# kept int8 rate of ncnn_hw.int8_macs_per_cycle): counting the widening int8 path at two MACs
+# per 32-bit lane (multiplies only, as SMULL/PMADDWD do) instead of one (with the accumulate):
+# 25.3% / 62.0%, int8 31.7% / 53.4%; the int8 im2col (1 byte) and int8 Winograd (int16 in,
+# int32 out) buffers moved at their own element sizes instead of the float storage size:
+# 25.4% / 61.8%, int8 32.7% / 52.9%.
 
 
 def _onehot(idx: np.ndarray, n: int) -> np.ndarray:

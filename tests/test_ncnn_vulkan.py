@@ -1,0 +1,350 @@
+"""The ncnn-vulkan (GPU) runtime: shader choice, work, costs worked out by hand, fp16, the fit, the CLI."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from augur_sim.engine.ncnn_vulkan import (
+    NVP,
+    V_ACT_ELEMS,
+    V_ALGO,
+    V_DISPATCH,
+    V_FLOPS,
+    V_W_ELEMS,
+    VA_DIRECT,
+    VA_DW,
+    VA_GEMM1X1,
+    VA_WINO23,
+    VA_WINO43,
+    VH_EB,
+    VH_LANES,
+    VH_PEAK,
+    VK_FUSION,
+    VK_INIT_LOG,
+    VK_PARAM_NAMES,
+    VP_DISPATCH_US,
+    VP_FILL,
+    VP_GEMM,
+    VP_MEM,
+    VP_SUBMIT_US,
+    VP_WINO,
+    load_vk_fit,
+    vk_hw,
+    vk_kernel_costs,
+    vk_rows,
+    wino_variant,
+    wino_work,
+)
+from augur_sim.errors import AugurError
+from augur_sim.frontends import load_net
+from augur_sim.hw import load_hw
+from augur_sim.lowering import lower
+
+SPEC = """\
+name: {name}
+description: "a tiny GPU for hand-checked tests"
+memory_gib: 1                                  # estimate: test
+sources:
+  - {{id: t, ref: "test"}}
+processors:
+  gpu:
+    kind: gpu
+    units: 1                                   # estimate: test
+    clock_ghz: 1.0                             # estimate: test
+    flop_per_cycle_per_unit: {{fp32: 100, fp16: {fp16}}}   # estimate: test
+    caches: []
+    dram_bw_gbs: 10                            # estimate: test
+    overheads: {{dispatch_us: 10}}             # estimate: test
+    energy: {{pj_per_flop: {{fp32: 10}}, dram_pj_per_byte: 30, cache_pj_per_byte: [], static_w: 1}}  # estimate: test
+    vulkan: {{class: nvidia, fp16_storage: true, fp16_arithmetic: {arith}, discrete: true}}  # estimate: test
+    runtimes:
+      r: {{stack: x, source: "estimate: x", gemm_peak: 0.4, gemm_half_m: 64, gemm_half_n: 256, gemm_half_k: 32, tile_m: 64, tile_n: 64, dw_conv: 0.2, mem: 0.6, fusion: [conv_bias]}}
+    default_runtime: r
+"""
+
+
+def tiny_gpu(tmp_path, fp16=200, arith=True, name="tiny_gpu"):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(SPEC.format(name=name, fp16=fp16, arith=str(arith).lower()), encoding="utf-8")
+    return load_hw(str(p)).processor("gpu")
+
+
+def net(tmp_path, lines, name="n"):
+    p = tmp_path / f"{name}.param"
+    p.write_text(f"7767517\n{len(lines)} {len(lines)}\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return load_net(str(p))
+
+
+def rows(g, discrete=True):
+    return vk_rows(g, lower(g, "fp32", VK_FUSION), discrete)
+
+
+def params(**kw):
+    p = np.exp(VK_INIT_LOG.copy())
+    for k, v in kw.items():
+        p[VK_PARAM_NAMES.index(k)] = v
+    return p
+
+
+def test_pointwise_conv_time_worked_out_by_hand(tmp_path):
+    # 16 -> 32 channels, 1x1, on an 8x8 plane, with a bias: the 1x1 shader (a GEMM).
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16", "Convolution conv 1 1 data out 0=32 1=1 5=1 6=512"])
+    vr = rows(g)
+    k = [i for i, a in enumerate(vr.algos) if a != "noop"]
+    assert len(k) == 1 and int(vr.x[k[0], V_ALGO]) == VA_GEMM1X1
+    x = vr.x[k[0]]
+    assert x[V_FLOPS] == 2 * 8 * 8 * 16 * 32                     # 65,536 FLOPs
+    assert x[V_ACT_ELEMS] == 16 * 64 + 32 * 64                   # 3,072 elements in and out
+    assert x[V_W_ELEMS] == 512 + 32                              # weights and bias
+    assert x[V_DISPATCH] == 1
+    hw = vk_hw(tiny_gpu(tmp_path))
+    assert hw.row[VH_PEAK] == 200e9 and hw.row[VH_LANES] == 50 and hw.row[VH_EB] == 2
+    p = params(eff_gemm=0.5, mem_eff=0.5, dispatch_us=10.0, fill_items_per_lane=1.0)
+    t, comp, mem, over, nbytes = vk_kernel_costs(vr.x[k[0]:k[0] + 1], hw.row, p)[0]
+    # fill = items / (items + 1 x lanes) = 512 / (512 + 50); compute = 65,536 / (0.5 x fill x 200e9)
+    fill = 512 / 562
+    assert comp == pytest.approx(65536 / (0.5 * fill * 200e9), rel=1e-12)      # 0.7197 us
+    # memory = (3,072 + 544) elements x 2 B / (0.5 x 10 GB/s) = 7,232 B / 5e9 = 1.4464 us
+    assert nbytes == 7232 and mem == pytest.approx(1.4464e-6, rel=1e-12)
+    assert over == pytest.approx(10e-6, rel=1e-12)
+    assert t == pytest.approx(1.4464e-6 + 10e-6, rel=1e-12)                   # memory-bound + dispatch
+
+
+def test_fp16_arithmetic_halves_compute_only_where_the_gpu_has_it(tmp_path):
+    g = net(tmp_path, ["Input data 0 1 data 0=64 1=64 2=256", "Convolution conv 1 1 data out 0=256 1=1 5=1 6=65536"])
+    vr = rows(g)
+    p = params(eff_gemm=0.5, mem_eff=1.0, fill_items_per_lane=1e-6)
+    x = vr.x[[i for i, a in enumerate(vr.algos) if a != "noop"]]
+    with16 = vk_kernel_costs(x, vk_hw(tiny_gpu(tmp_path, fp16=200, arith=True, name="a")).row, p)[0]
+    without = vk_kernel_costs(x, vk_hw(tiny_gpu(tmp_path, fp16=200, arith=False, name="b")).row, p)[0]
+    same_rate = vk_kernel_costs(x, vk_hw(tiny_gpu(tmp_path, fp16=100, arith=True, name="c")).row, p)[0]
+    assert with16[1] == pytest.approx(without[1] / 2, rel=1e-9)   # packed half2: twice the FLOPs per cycle
+    assert same_rate[1] == pytest.approx(without[1], rel=1e-9)    # fp16 on the fp32 lanes (GA10x-like): no gain
+    assert with16[2] == pytest.approx(without[2], rel=1e-12)      # memory is fp16 in both (fp16 storage)
+
+
+def test_winograd_variant_and_work_by_hand(tmp_path):
+    # create_pipeline/forward: F(2,3) on small planes (discrete: padded side <= 24, not 22; others: <= 12)
+    assert wino_variant(10, 10, True) == VA_WINO23 and wino_variant(26, 26, True) == VA_WINO43
+    assert wino_variant(22, 10, True) == VA_WINO43
+    assert wino_variant(14, 14, False) == VA_WINO43 and wino_variant(12, 12, False) == VA_WINO23
+    # F(2,3), 16 -> 16 channels, 8x8 output: 16 tiles of 4x4; GEMM 2 x 16 x 16 x 16 x 16 = 131,072;
+    # transforms 2 x 16 x (16 x 2 x 64 + 16 x (2 x 16 + 4 x 4)) = 2 x 16 x (2,048 + 768) = 90,112
+    flops, buf, tiles, extra = wino_work(VA_WINO23, 16, 16, 8, 8)
+    assert tiles == 16 and flops == 131072 + 90112
+    assert buf == 2 * 16 * 16 * 32 and extra == 0           # whole tiles: no tile padding, no crop
+    # F(4,3) on a 14x14 output: 4 x 4 = 16 tiles of 6x6, ragged (14 % 4 != 0): pad + crop dispatches
+    flops, _, tiles, extra = wino_work(VA_WINO43, 16, 32, 14, 14)
+    assert tiles == 16 and extra == 2
+    assert flops == 2 * 16 * 36 * 16 * 32 + 2 * 16 * (16 * 2 * 216 + 32 * (4 * 36 + 16 * 6))
+    # In a network: a padded 3x3 conv, 16 -> 16 at 8x8, on a discrete GPU runs F(2,3): a Padding
+    # dispatch plus three; weights stored transformed (16 / 9 of the 3x3 kernel's).
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
+                       "Convolution conv 1 1 data out 0=16 1=3 4=1 5=0 6=2304"], name="w")
+    vr = rows(g)
+    i = vr.algos.index("vk_winograd23")
+    assert vr.x[i, V_DISPATCH] == 4 and vr.x[i, V_W_ELEMS] == pytest.approx(2304 * 16 / 9)
+
+
+def test_shader_choice_for_narrow_and_grouped_convs(tmp_path):
+    g = net(tmp_path, ["Input data 0 1 data 0=16 1=16 2=3",
+                       "Convolution stem 1 1 data a 0=16 1=3 3=2 4=1 5=1 6=432",
+                       "ConvolutionDepthWise dw 1 1 a b 0=16 1=3 4=1 5=1 6=144 7=16"], name="s")
+    vr = rows(g)
+    algos = [int(a) for a in vr.x[:, V_ALGO] if a > 0]
+    assert algos == [VA_DIRECT, VA_DW]                # 3-channel stem: direct shader; depthwise: its own
+
+
+def test_reduction_runs_on_the_cpu_at_the_fallback_cost(tmp_path):
+    from augur_sim.engine.ncnn_vulkan import VA_CPU, VP_FALLBACK_US
+    # A global mean over a 32 x 8 x 8 blob (Reduction op 3 = mean over axes 1,2): no Vulkan shader
+    # in the corpus' ncnn releases, so a CPU fallback: 300 us + (2,048 + 32) elements x 2 B at 0.5 x 10 GB/s.
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=32",
+                       "Reduction r 1 1 data out 0=3 1=0 -23303=2,1,2 4=1 5=1"], name="r")
+    vr = rows(g)
+    i = vr.algos.index("cpu_fallback")
+    assert int(vr.x[i, V_ALGO]) == VA_CPU
+    p = params(mem_eff=0.5, cpu_fallback_us=300.0)
+    t, _, mem, over, nbytes = vk_kernel_costs(vr.x[i:i + 1], vk_hw(tiny_gpu(tmp_path)).row, p)[0]
+    assert nbytes == (2048 + 32) * 2 and over == pytest.approx(300e-6) and p[VP_FALLBACK_US] == 300.0
+    assert t == pytest.approx(300e-6 + 4160 / 5e9, rel=1e-12)
+
+
+def test_innerproduct_on_one_row_is_a_gemv_and_on_many_a_gemm(tmp_path):
+    one = net(tmp_path, ["Input data 0 1 data 0=64", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"], name="fc1")
+    many = net(tmp_path, ["Input data 0 1 data 0=64 1=8", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"],
+               name="fc8")
+    assert "vk_innerproduct" in rows(one).algos
+    vr = rows(many)                                   # 8 token rows x 64 -> 16: the GEMM shader
+    i = vr.algos.index("vk_matmul")
+    assert vr.x[i, V_FLOPS] == 2 * 8 * 64 * 16
+
+
+def test_quantised_network_is_refused(tmp_path):
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
+                       "Convolution conv 1 1 data out 0=16 1=1 5=0 6=256 8=2"], name="q")
+    with pytest.raises(AugurError, match="int8"):
+        rows(g)
+
+
+def test_cpu_or_plain_gpu_processor_is_refused(tmp_path):
+    with pytest.raises(AugurError, match="models GPUs"):
+        vk_hw(load_hw("rockchip_rk3588").processor("cpu"))
+    with pytest.raises(AugurError, match="no ncnn-vulkan figures"):
+        vk_hw(load_hw("nvidia_t4").processor("gpu"))
+
+
+def synthetic(n_classes=3, seed=0):
+    """Work rows with compute-, memory- and dispatch-bound kernels, GPUs of several classes, and
+    times generated from known parameters."""
+    from augur_sim.engine.ncnn_vulkan import NVH, NVX, V_ITEMS, VA_GEMM, VA_STREAM, VH_BW, VH_CLASS
+    from augur_sim.measure.ncnn_vulkan_fit import VkData
+    rng = np.random.default_rng(seed)
+    nets = []
+    for n in range(6):
+        k = 12 + 4 * n
+        x = np.zeros((k, NVX))
+        if n >= 4:
+            # dispatch-bound networks: many tiny kernels (20 and 60 of them)
+            k = 20 if n == 4 else 60
+            x = np.zeros((k, NVX))
+            x[:, V_ALGO] = VA_STREAM
+            x[:, V_FLOPS], x[:, V_ACT_ELEMS], x[:, V_ITEMS], x[:, V_DISPATCH] = 1e3, 1e3, 1e3, 1.0
+            nets.append(x)
+            continue
+        for i in range(k):
+            kind = i % 3
+            x[i, V_ALGO] = (VA_GEMM, VA_WINO23, VA_STREAM)[kind]
+            x[i, V_FLOPS] = (10 ** rng.uniform(7, 9.5)) if kind < 2 else 1e3
+            x[i, V_ACT_ELEMS] = 10 ** rng.uniform(4, 7.5)
+            x[i, V_ITEMS] = 10 ** rng.uniform(2, 5)
+            x[i, V_DISPATCH] = 1 + (i % 4 == 0) * 3
+        nets.append(x)
+    sizes = np.array([len(x) for x in nets])
+    start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    hws, cls, net_of, grp = [], [], [], []
+    for gpu in range(12):
+        h = np.zeros(NVH)
+        h[VH_PEAK] = 10 ** rng.uniform(10.5, 13.5)
+        h[VH_BW] = 10 ** rng.uniform(10, 11.8)
+        h[VH_EB] = 2.0
+        h[VH_LANES] = 10 ** rng.uniform(1.5, 3.8)
+        c = gpu % n_classes
+        h[VH_CLASS] = c
+        for n in range(len(nets)):
+            hws.append(h)
+            cls.append(c)
+            net_of.append(n)
+            grp.append(gpu)
+    g_true = np.log(params(eff_gemm=0.3, eff_winograd=0.2, mem_eff=0.5, dispatch_us=15.0, submit_us=200.0,
+                           fill_items_per_lane=2.0))
+    d_true = np.zeros((n_classes, NVP))
+    d_true[1, VP_GEMM] = math.log(0.5)
+    d_true[2, VP_DISPATCH_US] = math.log(2.0)
+    data = VkData(np.vstack(nets), start.astype(np.int64), (start + sizes).astype(np.int64),
+                  np.array(net_of, dtype=np.int64), np.array(hws), np.array(cls, dtype=np.int64), np.ones(len(cls)),
+                  tuple(f"c{i}" for i in range(n_classes)), np.array(grp, dtype=np.int64),
+                  tuple(map(str, range(12))), np.ones(len(cls)))
+    from augur_sim.measure.ncnn_vulkan_fit import predict_ms
+    data.y_ms = predict_ms(data, g_true, d_true)
+    return data, g_true, d_true
+
+
+def test_fit_recovers_known_parameters_from_synthetic_data():
+    from augur_sim.measure.ncnn_vulkan_fit import fit, predict_fit
+    data, g_true, d_true = synthetic()
+    res = fit(data, lam=1e-4, huber=10.0, iters=200, tol=1e-12)
+    pred = predict_fit(data, res)
+    assert np.max(np.abs(np.log(pred / data.y_ms))) < 0.01
+    for cls in range(3):
+        got = res.params(f"c{cls}")
+        want = np.exp(g_true + d_true[cls])
+        for k in (VP_GEMM, VP_WINO, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL):
+            assert got[k] == pytest.approx(want[k], rel=0.05), (cls, VK_PARAM_NAMES[k])
+
+
+def test_gpu_map_column_and_fit_file_errors(tmp_path):
+    from augur_sim.measure.ncnn_vulkan_fit import parse_gpu_map
+    assert parse_gpu_map("gpu", "x_vulkan") == {-1: ("x_vulkan", "gpu")}
+    assert parse_gpu_map("0=a:gpu;1=a:gpu_igpu", "cpu_spec") == {0: ("a", "gpu"), 1: ("a", "gpu_igpu")}
+    with pytest.raises(AugurError):
+        parse_gpu_map("x=a:gpu", "h")
+    bad = tmp_path / "fit.yaml"
+    bad.write_text("default: {eff_gemm: -1}\n", encoding="utf-8")
+    with pytest.raises(AugurError, match="eff_gemm"):
+        load_vk_fit(bad)
+
+
+def test_every_mapped_gpu_spec_loads_with_vulkan_figures():
+    from pathlib import Path
+
+    from augur_sim.measure.ncnn_vulkan_fit import load_gpu_devices
+    devs = load_gpu_devices(Path(__file__).resolve().parents[1] / "measurements" / "ncnn" / "devices.csv")
+    targets = {t for m in devs.values() for t in m.values()}
+    assert len(targets) >= 30
+    for spec, proc in targets:
+        hw = vk_hw(load_hw(spec).processor(proc))
+        assert hw.peak_flops > 0 and hw.row[VH_LANES] >= 1
+
+
+def test_cli_estimate_ncnn_vulkan_end_to_end(capsys):
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "mobilenet.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    assert main(["estimate", str(param), "--hw", "rockchip_rk3588_vulkan", "--runtime", "ncnn-vulkan",
+                 "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    convs = [la for la in d["layers"] if la["op"] == "conv" and la["fused_into"] is None]
+    assert {la["algorithm"] for la in convs} == {"vk_direct", "vk_depthwise", "vk_gemm1x1"}
+    assert d["runtime"] == "ncnn-vulkan" and d["total"]["time_ms"] > 0
+    # The total is the layers plus the per-inference submit cost.
+    submit = d["assumptions"]["ncnn_vulkan"]["submit_ms"]
+    assert sum(la["time_ms"] for la in d["layers"]) + submit == pytest.approx(d["total"]["time_ms"], rel=1e-9)
+    for hw in ("rockchip_rk3588", "nvidia_t4"):
+        assert main(["estimate", str(param), "--hw", hw, "--runtime", "ncnn-vulkan"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("augur: error:") and "\n" not in err
+
+
+def test_leave_one_out_never_sees_the_held_out_rows():
+    from augur_sim.measure.ncnn_vulkan_fit import loo
+    data, _, _ = synthetic()
+    keep = data.groups < 6
+    data = data.subset(keep)
+    base = loo(data, iters=15)
+    # Scaling one device's own measurements by 3x cannot move its held-out prediction.
+    g0 = data.groups == 0
+    data.y_ms = np.where(g0, data.y_ms * 3.0, data.y_ms)
+    moved = loo(data, iters=15)
+    assert np.allclose(moved[g0], base[g0], rtol=1e-9)
+    assert not np.allclose(moved[~g0], base[~g0], rtol=1e-3)     # the others did see it
+
+
+def test_corpus_flags_paravirtualised_and_impossible_sections():
+    from augur_sim.measure.ncnn_corpus import load_corpus
+    from augur_sim.measure.ncnn_vulkan_fit import build_vk_table, load_gpu_devices
+    from shared_data import SHARED
+    from pathlib import Path
+    corpus = SHARED / "corpora" / "ncnn"
+    if not (corpus / "benchncnn_train.csv").is_file():
+        pytest.skip(f"{corpus} not present")
+    rows = load_corpus(corpus / "benchncnn_train.csv")
+    tab = build_vk_table(rows, load_gpu_devices(Path(__file__).resolve().parents[1] / "measurements" / "ncnn"
+                                                / "devices.csv"), corpus / "models")
+    flagged = {tab.rows[i].section for i in tab.flagged}
+    # Hyper-V GPU-PV guests (83, 84); the RK3588 section whose vgg16 "ran" in 0.56 ms, less than
+    # streaming its 276 MB of fp16 weights at 34 GB/s takes (28).
+    assert flagged == {28, 83, 84}
+    assert all(not r.is_cpu for r in tab.rows) and len(tab.rows) > 900
+    assert not any("_int8" in r.model for r in tab.rows)
+
+
+def test_hw_show_says_what_ncnn_vulkan_reads():
+    from augur_sim.hw import format_hw
+    text = format_hw(load_hw("rockchip_rk3399_vulkan"))
+    assert "vulkan (ncnn-vulkan): class mali-midgard, integrated, fp16 storage no, fp16 arithmetic no" in text
