@@ -136,6 +136,14 @@ HUBER_LOG = 0.15
 # the core file's flop_per_cycle int8 entry instead of per-instruction MACs x pipes: 25.6% /
 # 61.1%; SMT threads whose kernel has fewer work items than busy cores running at the full
 # core clock: 25.6% / 60.6%.
+# Thread rules (2026-12-01, a 12-device subset of cold leave-one-device-out: the ten devices
+# with runs of more than 8 threads or big x86 parts, plus FT-2000+/64 and Xavier; median |error|
+# / share within 35% over their rows, and over their rows with more than 8 threads): before
+# the rules 36.8% / 48%, >8: 56.6% / 30%; work items as ncnn splits them + idle SMT siblings,
+# with the linear sync term: 37.6% / 48%, >8: 65.8% / 26% (EPYC 7742 at 64 threads 2.6x too
+# slow held out); with log2 for every sync term: 37.0% / 48%, >8: 54.8% (Snapdragon X Elite,
+# a shared-L2 part, 0.95 -> 0.55 pred/meas); log2 only across private L2s, layer overhead
+# at the core clock, the doubling-slowdown flag: 35.3% / 50%, >8: 55.0% / 32% (kept).
 # Also tried and dropped (2026-12-01, leave-one-device-out warm-started with at most 4 LM
 # iterations per held-out device, against 25.1% / 62.2%, int8 networks 30.9% / 54.0%, for the
 # kept int8 rate of ncnn_hw.int8_macs_per_cycle): counting the widening int8 path at two MACs
