@@ -124,7 +124,11 @@ H200 = "nvidia_h200"
 # repo's 2-core VM, branch s5-i11-gemm; scratch scripts, not this one), kept as the record.
 TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)", "",
          "Each rule was refitted and judged by the leave-one-GPU-out table and by the H200 networks "
-         "(CUDA graph, the issue's other target: 16.8% on this model).", "",
+         "(CUDA graph, the issue's other target: 16.8% on the model of that day). These figures come "
+         "from the fit as it then ran, 5 rounds per coordinate search (stopped before convergence; "
+         "last item); two rules below were dropped for what they did to the held-out H200, a use of "
+         "the held-out device in choosing the model that is disclosed here, and neither has been "
+         "re-judged against the converged fit.", "",
          "- *Alignment* (cuBLAS vectorises loads only when leading dimensions allow it): the median "
          "log error of linear and bmm rows with M, N or K a multiple of 4 differs from the others' by "
          "at most 0.05 on every GPU (oracle tiles, all rows over 200 us): no alignment effect to model.",
@@ -169,11 +173,14 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "T4 conv 12.7%, T4 linear/bmm 19.4%, V100 conv 19.3%, no met cell lost; the refit moves "
          "`igemm` 0.80 -> 1.02 and `l2x` 0.30 -> 0.97, and the H200 networks go 16.8% -> 30.4%: not "
          "landed (branch s5-i11-gemm-wino).",
-         "- *Why the H200 reacts so*: `igemm` = 0.80 in the in-sample fit is its start value, never "
-         "moved by the search; every leave-one-out fit puts it at 0.87-0.97, and the kept "
-         "parameters with `igemm` 0.94 read 23.3% on the H200 networks (1.0: 24.9%). The H200's "
-         "predictions are too fast (-17% median signed), so any refit that lets the conv efficiency "
-         "rise costs it.", ""]
+         "- *The fit run to convergence* (2026-12-01, `gpu_fit.ROUNDS`): with 5 rounds per search "
+         "`igemm` stayed exactly at its start value 0.80 (every leave-one-out fit put it at 0.87-0.97). "
+         "Run until its steps are under 2% (30 and 60 rounds give the identical fit), the in-sample "
+         "loss falls 0.130 -> 0.126, `igemm` rises to 0.87 and `l2x` to its bound 1.0; leave-one-out "
+         "A100 linear/bmm 16.2% -> 13.7% (met), P100 conv 25.6% -> 24.2%, P100 element-wise 16.9% -> "
+         "16.1%, T4 linear/bmm 20.1% -> 18.9%, no met cell lost; the H200 CUDA-graph networks go "
+         "16.8% -> 25.0% (predictions faster still, where they were already too fast). The converged "
+         "fit is the one kept: the H200's 16.8% rested on a search cut short.", ""]
 
 
 def h200_section(path: Path, params: dict, arch_of, majors) -> list[str]:
@@ -219,7 +226,8 @@ def main():
     ap.add_argument("--per-op-device", type=int, default=120)
     ap.add_argument("--eval-per-op-device", type=int, default=0, help="0 = every row")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=gf.ROUNDS,
+                    help="most rounds of each coordinate search (default: gpu_fit.ROUNDS, run to convergence)")
     ap.add_argument("--fit-out", default=None)
     ap.add_argument("--doc", default=None)
     ap.add_argument("--h200", default=str(ROOT / "measurements" / "h200_kernels"
