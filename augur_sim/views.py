@@ -70,8 +70,11 @@ def kernels(est) -> list[Kernel]:
         if l.fused_into is not None or l.op == "input":
             continue
         extra = fused.get(l.name, [])
+        # A fused part of the kernel's own source layer (ncnn's activation_type, an ONNX
+        # Conv's bias) carries that layer's type: name it by its op ("Convolution+relu").
+        parts = [l.type] + [f.op if f.type == l.type else f.type for f in extra]
         out.append(Kernel(
-            name=l.name, types="+".join([l.type] + [f.type for f in extra]), op=l.op,
+            name=l.name, types="+".join(parts), op=l.op,
             output_shape=tuple(extra[-1].output_shape if extra else l.output_shape), time_s=l.time_s,
             flops=l.flops + sum(f.flops for f in extra), macs=l.macs + sum(f.macs for f in extra),
             params=l.params + sum(f.params for f in extra), dram_bytes=l.dram_bytes,

@@ -590,3 +590,13 @@ def test_cli_export_writes_an_onnx_model_with_the_same_counts(tmp_path, capsys):
     capsys.readouterr()
     a, b = count_net(load_net(str(p))).total, count_net(load_net(str(out))).total
     assert (a.macs, a.params) == (b.macs, b.params)
+
+
+def test_fused_activation_of_an_ncnn_conv_is_labelled_by_its_op():
+    """The ReLU split out of a Convolution's activation_type keeps the layer's type; the
+    kernel table names it by its op, not 'Convolution+Convolution'."""
+    from augur_sim.estimator import estimate
+    from augur_sim.views import kernels
+    est = estimate(load(CONV), "rockchip_rk3588", runtime="ncnn")
+    ks = {k.name: k.types for k in kernels(est)}
+    assert ks["conv1"] == "Convolution+act"
