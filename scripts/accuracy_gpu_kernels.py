@@ -127,8 +127,11 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "(CUDA graph, the issue's other target: 16.8% on the model of that day). These figures come "
          "from the fit as it then ran, 5 rounds per coordinate search (stopped before convergence; "
          "last item); two rules below were dropped for what they did to the held-out H200, a use of "
-         "the held-out device in choosing the model that is disclosed here, and neither has been "
-         "re-judged against the converged fit.", "",
+         "the held-out device in choosing the model that is disclosed here. Re-judged on the corpus "
+         "alone with the converged fit (2026-12-01 05:39 UTC), the fused-Winograd CTA rule is mixed: "
+         "P4 conv 18.3% -> 17.0%, T4 conv 13.3% -> 12.5%, V100 conv 18.3% -> 17.9%, T4 linear/bmm "
+         "18.9% -> 18.7%, but P100 conv 24.2% -> 24.4% and P100 element-wise 16.1% -> 16.8%, the "
+         "same 11 cells met: not landed. The floor exponent was not re-judged.", "",
          "- *Alignment* (cuBLAS vectorises loads only when leading dimensions allow it): the median "
          "log error of linear and bmm rows with M, N or K a multiple of 4 differs from the others' by "
          "at most 0.05 on every GPU (oracle tiles, all rows over 200 us): no alignment effect to model.",
