@@ -83,6 +83,31 @@ def log_param_values(node, path, where, names, hi: float = 1e6) -> np.ndarray:
     return out
 
 
+def read_fit_doc(path: Path) -> dict:
+    """A fit file's YAML mapping, with its `default` parameters present; shared by the CPU and
+    the Vulkan (engine/ncnn_vulkan.py) fit readers."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
+                         line=None if line is None else line + 1)
+    if not isinstance(doc, dict) or "default" not in doc:
+        raise AugurError("expected a mapping with 'default' and 'classes'", file=str(path))
+    return doc
+
+
+def named_log_values(doc: dict, path: Path, key: str, what: str, names, hi: float = 1e6):
+    """([entries, len(names)] logs, entry names) of a fit file's optional section `key`, a
+    mapping of name -> {parameter: value} (`what` says which names, in the error)."""
+    node = doc.get(key) or {}
+    if not isinstance(node, dict):
+        raise AugurError(f"expected a mapping of {what}", file=str(path), where=key)
+    keys = tuple(str(c) for c in node)
+    vals = [log_param_values(node[c], path, f"{key}.{c}", names, hi) for c in node]
+    return np.array(vals).reshape(len(keys), len(names)), keys
+
+
 def _vals(node, path, where) -> np.ndarray:
     return log_param_values(node, path, where, PARAM_NAMES)
 
@@ -94,28 +119,9 @@ def load_fit(path=None) -> FitResult:
         if path == DEFAULT_FIT:
             return FitResult(INIT_LOG.copy(), np.zeros((0, NP)), (), float("nan"), 0, 0.0, 0)
         raise AugurError("fit file not found", file=str(path))
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
-                         line=None if line is None else line + 1)
-    if not isinstance(doc, dict) or "default" not in doc:
-        raise AugurError("expected a mapping with 'default' and 'classes'", file=str(path))
+    doc = read_fit_doc(path)
     g = _vals(doc["default"], path, "default")
-    classes = doc.get("classes") or {}
-    if not isinstance(classes, dict):
-        raise AugurError("expected a mapping of ISA class -> parameters", file=str(path), where="classes")
-    names = tuple(str(c) for c in classes)
-    d = np.array([_vals(classes[c], path, f"classes.{c}") - g for c in classes]).reshape(len(names), NP)
-    cores = doc.get("cores") or {}
-    if not isinstance(cores, dict):
-        raise AugurError("expected a mapping of core type -> factors", file=str(path), where="cores")
-    cnames = tuple(str(c) for c in cores)
-    dc = np.array([_vals(cores[c], path, f"cores.{c}") for c in cores]).reshape(len(cnames), NP)
-    fams = doc.get("families") or {}
-    if not isinstance(fams, dict):
-        raise AugurError("expected a mapping of pipeline family -> factors", file=str(path), where="families")
-    fnames = tuple(str(c) for c in fams)
-    df = np.array([_vals(fams[c], path, f"families.{c}") for c in fams]).reshape(len(fnames), NP)
-    return FitResult(g, d, names, float("nan"), 0, 0.0, 0, dc, cnames, df, fnames)
+    d, names = named_log_values(doc, path, "classes", "ISA class -> parameters", PARAM_NAMES)
+    dc, cnames = named_log_values(doc, path, "cores", "core type -> factors", PARAM_NAMES)
+    df, fnames = named_log_values(doc, path, "families", "pipeline family -> factors", PARAM_NAMES)
+    return FitResult(g, d - g, names, float("nan"), 0, 0.0, 0, dc, cnames, df, fnames)

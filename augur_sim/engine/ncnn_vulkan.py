@@ -53,7 +53,6 @@ from pathlib import Path
 
 import numba
 import numpy as np
-import yaml
 
 from ..errors import AugurError
 from ..lowering import C_CLS as _C_CLS
@@ -62,7 +61,7 @@ from ..lowering import C_IN_BYTES as _C_IN_BYTES
 from ..lowering import C_OUT_BYTES as _C_OUT_BYTES
 from ..lowering import C_POW as _C_POW
 from ..lowering import C_TRANS as _C_TRANS
-from .ncnn_params import log_param_values
+from .ncnn_params import log_param_values, named_log_values, read_fit_doc
 
 # Shader classes (the V_ALGO column).
 (VA_NOOP, VA_WINO43, VA_WINO23, VA_GEMM1X1, VA_GEMM, VA_DIRECT, VA_DW, VA_FC, VA_STREAM, VA_CPU,
@@ -434,18 +433,7 @@ def load_vk_fit(path=None) -> VkFit:
         if path == DEFAULT_VK_FIT:
             return VkFit(VK_INIT_LOG.copy(), np.zeros((0, NVP)), ())
         raise AugurError("fit file not found", file=str(path))
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        line = getattr(getattr(e, "problem_mark", None), "line", None)
-        raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
-                         line=None if line is None else line + 1)
-    if not isinstance(doc, dict) or "default" not in doc:
-        raise AugurError("expected a mapping with 'default' and 'classes'", file=str(path))
+    doc = read_fit_doc(path)
     g = _vals(doc["default"], path, "default")
-    classes = doc.get("classes") or {}
-    if not isinstance(classes, dict):
-        raise AugurError("expected a mapping of GPU class -> parameters", file=str(path), where="classes")
-    names = tuple(str(c) for c in classes)
-    d = np.array([_vals(classes[c], path, f"classes.{c}") - g for c in classes]).reshape(len(names), NVP)
-    return VkFit(g, d, names)
+    d, names = named_log_values(doc, path, "classes", "GPU class -> parameters", VK_PARAM_NAMES, hi=1e7)
+    return VkFit(g, d - g, names)

@@ -68,6 +68,17 @@ def parse_gpu_map(value: str, hw: str) -> dict:
     return out
 
 
+def _cached(cache: dict, key, make):
+    """cache[key], made once as make(key); one that failed is kept as its AugurError (the rows
+    that need it are skipped with its reason)."""
+    if key not in cache:
+        try:
+            cache[key] = make(key)
+        except AugurError as e:
+            cache[key] = e
+    return cache[key]
+
+
 def load_gpu_devices(path) -> dict:
     """section_title -> {gpu_device index: (spec, processor)} from devices.csv."""
     path = Path(path)
@@ -148,23 +159,13 @@ def build_vk_table(rows, gpu_devices: dict, models_dir, hw_loader=None) -> VkTab
         if target is None:
             skip(r, f"gpu_device {r.gpu_device} of the section is not mapped (which GPU it was is not known)")
             continue
-        if target not in procs:
-            try:
-                procs[target] = vk_hw(hw_loader(target[0]).processor(target[1]))
-            except AugurError as e:
-                procs[target] = e
-        hw = procs[target]
+        hw = _cached(procs, target, lambda t: vk_hw(hw_loader(t[0]).processor(t[1])))
         if isinstance(hw, AugurError):
             skip(r, f"spec {target[0]}: {hw}")
             continue
         model = MODEL_ALIASES.get(r.model, r.model)
-        if model not in graphs:
-            try:
-                graphs[model] = load_net(str(model_file(Path(models_dir), model)),
-                                         input_shape=BENCHNCNN_INPUT_SHAPES.get(model))
-            except AugurError as e:
-                graphs[model] = e
-        g = graphs[model]
+        g = _cached(graphs, model, lambda m: load_net(str(model_file(Path(models_dir), m)),
+                                                     input_shape=BENCHNCNN_INPUT_SHAPES.get(m)))
         if isinstance(g, AugurError):
             skip(r, f"network {r.model} does not load")
             continue
