@@ -86,3 +86,38 @@ def test_huber_loss_follows_the_majority_where_squares_follow_an_outlier():
     assert squares == pytest.approx(np.log(20.0) / R, rel=1e-3)     # the mean of the log residuals
     assert abs(robust) < 0.25 * squares
     assert flagged == pytest.approx(0.0, abs=1e-6)                  # a weightless row moves nothing
+
+
+def test_ncnn_predictions_match_a_fits_offsets_by_name(tmp_path):
+    """A fit read back from its file lists classes, families and cores in the file's order:
+    predict_fit matches them to the rows by name, and a name the fit never saw takes the level
+    above's values (here: the shared ones)."""
+    import dataclasses
+
+    from augur_sim.engine.ncnn_algos import NCNN_FUSION, ncnn_rows
+    from augur_sim.engine.ncnn_cost import NN, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP32_FPC, N_LLC_BYTES, N_THREADS
+    from augur_sim.engine.ncnn_params import INIT_LOG, NP as NPC
+    from augur_sim.frontends import load_net
+    from augur_sim.lowering import lower
+    from augur_sim.measure.ncnn_fit import FitData, predict_fit, predict_ms
+    g = load_net("squeezenet1_1")
+    x = ncnn_rows(g, lower(g, "fp32", NCNN_FUSION), "arm").x
+    R = 3
+    hws = np.zeros((R, NN))
+    hws[:, N_THREADS] = 4
+    hws[:, N_CLOCK_HZ] = 2e9
+    hws[:, N_FP32_FPC] = 16
+    hws[:, N_DRAM_BPS] = 2e10
+    hws[:, N_LLC_BYTES] = 2**20
+    hws[:, N_EB_ACT] = 4
+    data = FitData(x, np.array([0]), np.array([len(x)]), np.zeros(R, dtype=np.int64), hws,
+                   np.array([0, 1, 2], dtype=np.int64), np.ones(R), ("a", "b", "c"))
+    from augur_sim.engine.ncnn_params import FitResult
+    d = np.array([np.full(NPC, 0.3), np.full(NPC, -0.2)])
+    res = FitResult(INIT_LOG.copy(), d, ("a", "b"), 0.0, 0, 0.0, R)
+    want = predict_ms(data, INIT_LOG, np.vstack([d, np.zeros((1, NPC))]))
+    assert predict_fit(data, res) == pytest.approx(want, rel=1e-12)
+    flipped = dataclasses.replace(res, d=d[::-1].copy(), classes=("b", "a"))
+    assert predict_fit(data, flipped) == pytest.approx(want, rel=1e-12)
+    # Class "c" is unknown to the fit: the shared values, so a different time from "a" and "b".
+    assert len({round(float(v), 9) for v in want}) == 3

@@ -93,13 +93,35 @@ def predict_ms(data: FitData, g: np.ndarray, d: np.ndarray, dc: np.ndarray | Non
     return _predict_prow(data, np.exp(g[None, :] + _level_sum(data, d, dc, df)))
 
 
+def by_name(names: tuple, fit_names: tuple, offsets: np.ndarray | None, width: int = NP) -> np.ndarray:
+    """[len(names), width] a fit's offsets in the order of the data's level names; a name the fit
+    has not seen gets 0 (the level above's values). A fit read from a file (ncnn_params.load_fit)
+    lists its classes, families and cores in the file's order, not the table's. Shared with the
+    Vulkan fit's predictions (width NVP)."""
+    out = np.zeros((len(names), width))
+    if offsets is not None:
+        pos = {n: i for i, n in enumerate(fit_names)}
+        for i, n in enumerate(names):
+            if n in pos:
+                out[i] = offsets[pos[n]]
+    return out
+
+
+def _aligned(data: FitData, res: FitResult) -> tuple:
+    return (by_name(data.classes, res.classes, res.d), by_name(data.cores, res.cores, res.dc),
+            by_name(data.fams, res.fams, res.df))
+
+
 def param_rows(data: FitData, res: FitResult) -> np.ndarray:
     """[R, NP] parameter values of each row under a fit (class, family, then core offsets)."""
-    return np.exp(res.g[None, :] + _level_sum(data, res.d, res.dc, res.df))
+    d, dc, df = _aligned(data, res)
+    return np.exp(res.g[None, :] + _level_sum(data, d, dc, df))
 
 
 def predict_fit(data: FitData, res: FitResult) -> np.ndarray:
-    return predict_ms(data, res.g, res.d, res.dc, res.df)
+    """Predicted ms of every row under a fit, its offsets matched to the rows by name."""
+    d, dc, df = _aligned(data, res)
+    return predict_ms(data, res.g, d, dc, df)
 
 
 # Ridge weights of the three offset levels, chosen by leave-one-device-out (approximated by one

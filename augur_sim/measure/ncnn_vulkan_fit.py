@@ -34,6 +34,7 @@ from ..hw import load_hw
 from ..lowering import lower
 from .lm_solver import levenberg_marquardt, onehot
 from .ncnn_corpus import MODEL_ALIASES, model_file
+from .ncnn_fit import by_name
 
 # Ridge on the class offsets and the Huber threshold on log residuals (the CPU fit's order of
 # magnitude; not tuned further). Checked by leave-one-device-out on the Vulkan rows (2026-12-01,
@@ -229,11 +230,7 @@ def predict_ms(data: VkData, g: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def predict_fit(data: VkData, fit: VkFit) -> np.ndarray:
     """Predicted ms of every row under a fit; a class the fit has not seen uses the shared values."""
-    d = np.zeros((len(data.classes), NVP))
-    for i, c in enumerate(data.classes):
-        if c in fit.classes:
-            d[i] = fit.d[fit.classes.index(c)]
-    return predict_ms(data, fit.g, d)
+    return predict_ms(data, fit.g, by_name(data.classes, fit.classes, fit.d, NVP))
 
 
 # Parameters that are fractions of a peak (the efficiencies and mem_eff): a fit may not push a
