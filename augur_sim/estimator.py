@@ -19,7 +19,7 @@ from .hw import Device
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
-from .engine.ncnn_vulkan import (DEFAULT_VK_FIT, V_ALGO, VA_NOOP, VK_FUSION, VK_PARAM_NAMES, VP_SUBMIT_US,
+from .engine.ncnn_vulkan import (DEFAULT_VK_FIT, V_ALGO, VA_NOOP, VK_FUSION, VK_PARAM_NAMES,
                                  load_vk_fit, vk_hw, vk_kernel_costs, vk_rows)
 from .precision import resolve as resolve_precision
 from .result import (  # noqa: F401  (re-exported: the records' historical home)
@@ -195,13 +195,9 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
                  gemm_half_k=0.0, tile_m=1, tile_n=1, dw_conv=1.0, mem=1.0, eltwise=1.0, fusion=VK_FUSION)
     est = assemble(graph, device, proc, rt, low, res, store, None, policy, fps, conventions,
                    algorithms=dict(zip(vr.kernel_names, vr.algos)))
-    submit_s = float(params[VP_SUBMIT_US]) * 1e-6
-    bound = dict(est.total.bound_time_s)
-    bound["overhead"] = bound.get("overhead", 0.0) + submit_s
-    est = replace(est, total=replace(est.total, time_s=est.total.time_s + submit_s, bound_time_s=bound))
     est.assumptions["ncnn_vulkan"] = {
         "gpu": hw.describe, "gpu_class": hw.gpu_class, "fp16_arithmetic": hw.fp16_arithmetic,
-        "fp16_storage": hw.fp16_storage, "discrete": hw.discrete, "submit_ms": submit_s * 1e3,
+        "fp16_storage": hw.fp16_storage, "discrete": hw.discrete,
         "shaders": {k: a for k, a in zip(vr.kernel_names, vr.algos) if a != "noop"},
         "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
     }

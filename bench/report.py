@@ -25,7 +25,8 @@ HEADING = "## How fast is the estimator"
 SIZE_ORDER = {"small": 0, "medium": 1, "large": 2}
 # Numbers a benchmark may record besides its label, printed in the notes column.
 NOTE_KEYS = {"estimates_per_s": "estimates/s", "estimates_per_s_per_core": "estimates/s/core",
-             "nets_per_s": "nets/s", "variants": "hw rows", "rows": "result rows"}
+             "nets_per_s": "nets/s", "variants": "hw rows", "rows": "result rows",
+             "predicted_rows": "corpus rows predicted", "fitted_rows": "corpus rows fitted"}
 
 
 def fmt_time(s: float) -> str:

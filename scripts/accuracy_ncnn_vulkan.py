@@ -39,6 +39,22 @@ NOT_MODELLED = {
                  "squeezenet) look like CPU runs",
 }
 
+# Parameters the model had and no longer has, with the figures that decided it (measured with the
+# model as it was then; engine/ncnn_vulkan.py's docstring says the same).
+DROPPED = (
+    "`submit_us` (a fixed cost per inference: upload, submit, fence wait, download): every fit drove it to "
+    "zero (3.8e-5 us from a 300 us start); the corpus' networks have tens to hundreds of dispatches each and "
+    "the fitted per-dispatch cost carries the one submission. With it 36.0% / 49%; 33% / 53%; without "
+    "35.9% / 49%; 32.8% / 53%.",
+    "`fill_items_per_lane` (a layer with few shader invocations fills a large GPU partly: fill = items / (items "
+    "+ f x lanes), f fitted per class, 2.6-5.1): it improved the in-sample fit by 0.4 points and cost 1.1 "
+    "held out: with it 35.9% / 49%; 32.8% / 53%; without (every layer at its class's efficiency) 34.8% / 50%; "
+    "32.8% / 54%. Also tried, nothing fitted: the hard bound fill = min(1, invocations / FP32 lanes) (one "
+    "invocation per SIMD lane): 35.1% / 50%; 32.5% / 54%, with eff_innerproduct pushed to its bound 1 "
+    "(ncnn's InnerProduct shaders split one output's sum over several invocations). Not kept: no better "
+    "held out than nothing.",
+)
+
 
 def shared_dir() -> Path:
     env = os.environ.get("AUGUR_SHARED")
@@ -139,6 +155,8 @@ def main(argv=None) -> int:
         vals = [np.exp(res.g[k] + res.d[i][k]) for i in range(len(res.classes))]
         L.append(f"| {n} | {np.exp(res.g[k]):.3g} | " + " | ".join(f"{v:.3g}" for v in vals)
                  + f" | {VK_PARAM_DOC[k]} |")
+    L += ["", "Parameters dropped (leave-one-device-out of this script's protocol on 2026-12-01, before and after; "
+          "median |error| / share within 35%, all predicted rows; rows not flagged):", ""] + [f"- {d}" for d in DROPPED]
     label = "leave-one-device-out" if e_loo is not None else "in-sample"
     L += ["", f"## Per GPU class ({label}; in-sample beside)", "",
           "| class | rows | median abs error | within 25% | within 35% | within 50% | median pred/meas "

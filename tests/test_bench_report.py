@@ -43,3 +43,18 @@ def test_interleaved_rows_are_judged_on_cpu_time():
     assert "wall: 10.00 ms / 120.00 ms, 12.0x" in rows[1][0] and "50,000" in rows[1][0]
     assert "warm" in rows[2][0] and rows[2][4] == "8.0x"
     assert r.heap_note(benches) == "fresh heap"
+
+
+def test_corpus_targets_are_judged_and_their_row_counts_printed():
+    """The benchncnn corpus benchmarks (bench/bench_ncnn_corpus.py): a test_target_* row with
+    its target, met or not by the median, and how many corpus rows it predicted or fitted."""
+    r = _report()
+    benches = [_bench("test_target_ncnn_corpus_predict", 1.5, what="corpus", net="35 networks", target_s=20.0,
+                      predicted_rows=5937),
+               _bench("test_target_ncnn_vulkan_fit", 400.0, what="fit", net="corpus", target_s=300.0,
+                      fitted_rows=865)]
+    targets, others = r.benchmark_rows(benches)
+    assert others == []
+    by = {row[0].split("`")[1]: row for row in targets}
+    assert by["test_target_ncnn_corpus_predict"][5:] == ["< 20.00 s", "yes", "5,937 corpus rows predicted"]
+    assert by["test_target_ncnn_vulkan_fit"][5:] == ["< 300.00 s", "**no**", "865 corpus rows fitted"]

@@ -598,9 +598,9 @@ def test_busy_cores_of_a_placement():
 
 
 def test_gram_equals_the_explicit_normal_matrix():
-    """_gram sums J^T W J per distinct design row; it must equal the product formed from the
+    """lm_solver.gram sums J^T W J per distinct design row; it must equal the product formed from the
     explicit Jacobian J[r, (m, k)] = Z[r, m] G[r, k]."""
-    from augur_sim.measure.ncnn_fit import _gram
+    from augur_sim.measure.lm_solver import gram as _gram
     rng = np.random.default_rng(3)
     R, M = 40, 5
     pattern = rng.integers(0, 2, (6, M)).astype(float)

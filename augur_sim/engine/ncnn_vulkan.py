@@ -30,20 +30,36 @@ our own words):
   upload each (`cpu_fallback_us`).
 - Per inference (benchncnn's Extractor with a VkCompute command): the input is uploaded and
   cast to fp16/packed, the commands are recorded, submitted and waited on, the output is
-  downloaded: a fixed cost per inference (`submit_us`).
+  downloaded. No separate term: a fitted per-inference cost (`submit_us`, tried until
+  2026-12-01) went to zero on every fit (3.8e-5 us from a 300 us start): the corpus' networks
+  all have tens to hundreds of dispatches, and the per-dispatch cost carries whatever the
+  one submission costs; leave-one-device-out was the same without it (35.9% / 49% against
+  36.0% / 49%, median |error| / share within 35%).
+- How far a small layer fills a large GPU: not modelled (every layer at the class's efficiency).
+  Tried until 2026-12-01 and dropped, judged by leave-one-device-out over all predicted rows /
+  rows not flagged (median |error|, share within 35%; submit_us already dropped): a fitted
+  half-fill point, fill = items / (items + fill_items_per_lane x lanes) with items the shader
+  invocations (output elements / 4) and lanes the FP32 lanes, fitted to 2.6-5.1 invocations
+  per lane by class: 35.9% / 49%, 32.8% / 53%; the hard bound alone, fill = min(1, items /
+  lanes) (an invocation runs on one SIMD lane, so fewer invocations than lanes leave the rest
+  idle; nothing fitted): 35.1% / 50%, 32.5% / 54%, with eff_innerproduct pushed to its bound 1
+  (ncnn's InnerProduct shaders split one output's sum over several invocations, which the
+  bound does not know); neither, fill = 1: 34.8% / 50%, 32.8% / 54%. The corpus' rows do not
+  separate a small layer's idle lanes from the class's efficiencies and dispatch cost, and
+  the fitted form bought 0.4 points in-sample for 1.1 lost held out. The work rows still carry
+  the invocation count (V_ITEMS) and the GPU rows the lane count (VH_LANES), what such a rule
+  needs; the cost does not read them.
 
 Cost of one kernel on one GPU row, in the roofline form the CPU runtime uses:
 
-    t = max(flops / (eff[family] * fill * peak), bytes / (mem_eff * dram_bw)) + dispatches * dispatch_us
-    fill = items / (items + fill_items_per_lane * lanes)
+    t = max(flops / (eff[family] * peak), bytes / (mem_eff * dram_bw)) + dispatches * dispatch_us
 
 peak is the fp16 shader rate where ncnn computes in fp16 (fp16_arithmetic), else fp32; bytes
-count activations and weights at 2 bytes (fp16 storage or packed) or 4. `items` are the
-shader invocations (output elements / 4, one invocation per packed pixel), so a small layer
-cannot fill a large GPU. eff, mem_eff, dispatch_us, submit_us and fill are the fitted portable
-parameters, one set per GPU class (hw/schema.VULKAN_CLASSES), fitted by
-measure/ncnn_vulkan_fit.py. Quantised (int8) layers are not run by ncnn's Vulkan backend
-(they fall back to the CPU, with transfers): networks that have them are refused.
+count activations and weights at 2 bytes (fp16 storage or packed) or 4. eff, mem_eff,
+dispatch_us and cpu_fallback_us are the fitted portable parameters, one set per GPU class
+(hw/schema.VULKAN_CLASSES), fitted by measure/ncnn_vulkan_fit.py. Quantised (int8) layers are
+not run by ncnn's Vulkan backend (they fall back to the CPU, with transfers): networks that have
+them are refused.
 """
 from __future__ import annotations
 
@@ -71,7 +87,7 @@ VK_ALGO_NAMES = ("noop", "vk_winograd43", "vk_winograd23", "vk_gemm1x1", "vk_gem
 # Efficiency family of each shader class (index into the eff_* parameters; -1: none).
 # (The parameter columns VP_* below start with these five; VF_MATMUL is the last parameter.)
 VF_GEMM, VF_WINO, VF_DIRECT, VF_DW, VF_FC = range(5)
-VF_MATMUL = 10
+VF_MATMUL = 8
 VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1, VF_MATMUL)
 
 # Work-row columns.
@@ -83,11 +99,10 @@ NVX = 9
 NVH = 6
 
 # Parameter columns (values, not logs).
-(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_SUBMIT_US, VP_FILL, VP_FALLBACK_US,
- VP_MATMUL) = range(11)
-NVP = 11
+(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(9)
+NVP = 9
 VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_direct", "eff_depthwise", "eff_innerproduct",
-                  "mem_eff", "dispatch_us", "submit_us", "fill_items_per_lane", "cpu_fallback_us", "eff_matmul")
+                  "mem_eff", "dispatch_us", "cpu_fallback_us", "eff_matmul")
 VK_PARAM_DOC = (
     "fraction of the shader peak the 1x1 and GEMM convolution shaders reach",
     "fraction of the shader peak the Winograd transforms and batched GEMM reach",
@@ -96,16 +111,14 @@ VK_PARAM_DOC = (
     "fraction of the shader peak InnerProduct's matrix-vector product reaches",
     "fraction of the DRAM bandwidth the shaders' loads and stores reach",
     "fixed cost of one dispatch (command recording, barrier, launch), microseconds",
-    "fixed cost of one inference (upload, submit, fence wait, download), microseconds",
-    "shader invocations per ALU lane at which a layer fills half the GPU",
     "fixed cost of a layer run on the CPU (submit and wait, download, CPU work, upload), microseconds",
     "fraction of the shader peak the Gemm/MatMul and multi-row InnerProduct shaders reach (in the corpus: "
     "vision_transformer's layers only)",
 )
 # Starting values of the fit: physically plausible, not fitted (the fit moves them).
 VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_direct": 0.1, "eff_depthwise": 0.1,
-           "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0, "submit_us": 300.0,
-           "fill_items_per_lane": 2.0, "cpu_fallback_us": 300.0, "eff_matmul": 0.3}
+           "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0,
+           "cpu_fallback_us": 300.0, "eff_matmul": 0.3}
 VK_INIT_LOG = np.log(np.array([VK_INIT[n] for n in VK_PARAM_NAMES]))
 
 # ncnn's fusion on the GPU is the CPU's: BatchNorm/Scale and bias folded into the weights by
@@ -289,6 +302,7 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
 _FAM = np.array(VK_ALGO_FAMILY, dtype=np.int64)
 
 
+
 @numba.njit(cache=True)
 def vk_kernel_time(x, h, p, out):
     """out[0:5] = time_s, compute_s, memory_s, overhead_s, DRAM bytes of one work row x."""
@@ -298,9 +312,6 @@ def vk_kernel_time(x, h, p, out):
     if algo == VA_NOOP:
         return
     fam = _FAM[algo]
-    lanes = h[VH_LANES]
-    items = x[V_ITEMS]
-    fill = items / (items + p[VP_FILL] * lanes)
     if algo == VA_CPU:
         # A layer ncnn runs on the CPU: the GPU work recorded so far is submitted and waited
         # for, the blob downloaded, the layer run, the result uploaded: a fitted fixed cost
@@ -316,11 +327,11 @@ def vk_kernel_time(x, h, p, out):
     if fam < 0:
         # Element-wise shaders: one FLOP per element at the peak rate, never the bound in
         # practice; transcendentals as ~10 FLOPs each (a polynomial per evaluation).
-        t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / (fill * h[VH_PEAK])
+        t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / h[VH_PEAK]
     else:
         # An efficiency is a fraction of the peak: never above 1, whatever the fit tries.
         eff = min(p[fam], 1.0)
-        t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / (eff * fill * h[VH_PEAK])
+        t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / (eff * h[VH_PEAK])
     nbytes = (x[V_ACT_ELEMS] + x[V_W_ELEMS]) * h[VH_EB]
     t_m = nbytes / (p[VP_MEM] * h[VH_BW])
     # Dispatches, and the CPU round trips of fused layers that run on the CPU (a GELU after a Gemm).
@@ -343,13 +354,13 @@ def vk_kernel_costs(xs, h, p):
 
 @numba.njit(cache=True, parallel=True)
 def vk_predict_rows(xall, net_start, net_stop, row_net, hws, prow):
-    """Network time (s) of many (network, GPU row, parameter row) triples, submit cost included."""
+    """Network time (s) of many (network, GPU row, parameter row) triples."""
     R = row_net.shape[0]
     out = np.zeros(R)
     for j in numba.prange(R):
         buf = np.zeros(5)
         n = row_net[j]
-        t = prow[j, VP_SUBMIT_US] * 1e-6
+        t = 0.0
         for k in range(net_start[n], net_stop[n]):
             vk_kernel_time(xall[k], hws[j], prow[j], buf)
             t += buf[0]

@@ -13,7 +13,7 @@ penalty lam * d^2 that pulls a class with little data towards the shared values.
 is linear in log p (log p = Z B, Z the rows' indicator design, design_matrix), so the
 Jacobian is the engine's sensitivity to each row's own log-parameters (NP finite-difference
 sweeps of the vectorised numba engine over every row, however many offsets there are) times
-Z, and the normal equations are summed per distinct design row (_gram): a full fit takes
+Z, and the normal equations are summed per distinct design row (lm_solver.gram): a full fit takes
 seconds, not minutes.
 
 Leave-one-device-out: `loo` refits without each device's rows and predicts that device's
@@ -29,6 +29,7 @@ import numpy as np
 
 from ..engine.ncnn_cost import NP, predict_rows
 from ..engine.ncnn_params import INIT_LOG, FitResult
+from .lm_solver import levenberg_marquardt, onehot
 
 
 
@@ -92,13 +93,35 @@ def predict_ms(data: FitData, g: np.ndarray, d: np.ndarray, dc: np.ndarray | Non
     return _predict_prow(data, np.exp(g[None, :] + _level_sum(data, d, dc, df)))
 
 
+def by_name(names: tuple, fit_names: tuple, offsets: np.ndarray | None, width: int = NP) -> np.ndarray:
+    """[len(names), width] a fit's offsets in the order of the data's level names; a name the fit
+    has not seen gets 0 (the level above's values). A fit read from a file (ncnn_params.load_fit)
+    lists its classes, families and cores in the file's order, not the table's. Shared with the
+    Vulkan fit's predictions (width NVP)."""
+    out = np.zeros((len(names), width))
+    if offsets is not None:
+        pos = {n: i for i, n in enumerate(fit_names)}
+        for i, n in enumerate(names):
+            if n in pos:
+                out[i] = offsets[pos[n]]
+    return out
+
+
+def _aligned(data: FitData, res: FitResult) -> tuple:
+    return (by_name(data.classes, res.classes, res.d), by_name(data.cores, res.cores, res.dc),
+            by_name(data.fams, res.fams, res.df))
+
+
 def param_rows(data: FitData, res: FitResult) -> np.ndarray:
     """[R, NP] parameter values of each row under a fit (class, family, then core offsets)."""
-    return np.exp(res.g[None, :] + _level_sum(data, res.d, res.dc, res.df))
+    d, dc, df = _aligned(data, res)
+    return np.exp(res.g[None, :] + _level_sum(data, d, dc, df))
 
 
 def predict_fit(data: FitData, res: FitResult) -> np.ndarray:
-    return predict_ms(data, res.g, res.d, res.dc, res.df)
+    """Predicted ms of every row under a fit, its offsets matched to the rows by name."""
+    d, dc, df = _aligned(data, res)
+    return predict_ms(data, res.g, d, dc, df)
 
 
 # Ridge weights of the three offset levels, chosen by leave-one-device-out (approximated by one
@@ -157,35 +180,13 @@ HUBER_LOG = 0.15
 CLASS_SHARED_PARAMS: tuple = ()
 
 
-def _onehot(idx: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((len(idx), n))
-    ok = idx >= 0
-    out[np.nonzero(ok)[0], idx[ok]] = 1.0
-    return out
-
-
 def design_matrix(data: FitData) -> np.ndarray:
     """[R, 1 + C + F + K] the rows' design: a column of ones (the shared values), then one
     indicator column per ISA class, pipeline family and core design. A row's log-parameters
     are this row of the matrix times the stacked coefficients [g; d; df; dc]."""
     R = len(data.y_ms)
-    return np.hstack([np.ones((R, 1)), _onehot(data.row_class, len(data.classes)),
-                      _onehot(data.fam_index(), len(data.fams)), _onehot(data.core_index(), len(data.cores))])
-
-
-def _gram(Z: np.ndarray, G: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """J^T W J of the log-parameter model, J[r, (m, k)] = Z[r, m] G[r, k], without forming J.
-
-    Rows of one device configuration share their design row, so the sum over rows is a sum
-    over the distinct design rows u of (Z_u Z_u^T) (x) S_u with S_u = sum_r w_r g_r g_r^T:
-    a few hundred small outer products instead of a (rows x M*NP) product."""
-    M = Z.shape[1]
-    U, inv = np.unique(Z, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    S = np.zeros((len(U), NP, NP))
-    np.add.at(S, inv, (G * w[:, None])[:, :, None] * G[:, None, :])
-    ZZ = (U[:, :, None] * U[:, None, :]).reshape(len(U), M * M)
-    return (ZZ.T @ S.reshape(len(U), NP * NP)).reshape(M, M, NP, NP).transpose(0, 2, 1, 3).reshape(M * NP, M * NP)
+    return np.hstack([np.ones((R, 1)), onehot(data.row_class, len(data.classes)),
+                      onehot(data.fam_index(), len(data.fams)), onehot(data.core_index(), len(data.cores))])
 
 
 def fit(data: FitData, lam: float = RIDGE_CLASS, iters: int = 40, huber: float = HUBER_LOG, g0=None, d0=None,
@@ -207,7 +208,7 @@ def fit(data: FitData, lam: float = RIDGE_CLASS, iters: int = 40, huber: float =
     and B the stacked coefficients. A row's time depends on B only through its own log p, so
     the Jacobian is G[r, k] = d log t_r / d log p[r, k] (NP finite-difference sweeps of the
     engine, whatever the number of offsets) times Z; the normal equations are summed per
-    distinct design row (_gram)."""
+    distinct design row (lm_solver.gram)."""
     t0 = time.perf_counter()
     C = len(data.classes)
     F = len(data.fams)
@@ -235,54 +236,14 @@ def fit(data: FitData, lam: float = RIDGE_CLASS, iters: int = 40, huber: float =
     for k in CLASS_SHARED_PARAMS:
         freek[1:1 + C, k] = False
         B[1:1 + C, k] = 0.0
-    fidx = np.nonzero(freek.reshape(-1))[0]
-    P = np.repeat(pen, NP)
     wrow = data.weights()
     ly = np.log(data.y_ms)
-    h = 1e-4
-    mu = 1e-2
 
     def resid(LP):
         return np.log(_predict_prow(data, np.exp(LP))) - ly
 
-    def objective(r, BB, w):
-        return float(np.sum(w * r * r) + np.sum(pen[:, None] * BB * BB))
-
-    LP = Z @ B
-    r = resid(LP)
-    it = 0
-    rel = 1.0
-    for it in range(1, iters + 1):  # noqa: B007  (the count is reported after the loop)
-        # Huber weights (IRLS): full weight inside the threshold, threshold/|r| outside;
-        # rows flagged anomalous weigh nothing.
-        a = np.abs(r)
-        w = wrow * np.where(a <= huber, 1.0, huber / np.maximum(a, 1e-12))
-        G = np.empty((len(r), NP))
-        for k in range(NP):
-            L2 = LP.copy()
-            L2[:, k] += h
-            G[:, k] = (resid(L2) - r) / h
-        AtA = (_gram(Z, G, w) + np.diag(P))[np.ix_(fidx, fidx)]
-        Atb = ((Z.T @ (G * (w * r)[:, None])).reshape(-1) + P * B.reshape(-1))[fidx]
-        f0 = objective(r, B, w)
-        improved = False
-        for _ in range(8):
-            step = np.linalg.solve(AtA + mu * np.diag(np.diag(AtA) + 1e-9), -Atb)
-            step = np.clip(step, -1.0, 1.0)
-            B1 = B.copy().reshape(-1)
-            B1[fidx] += step
-            B1 = B1.reshape(M, NP)
-            LP1 = Z @ B1
-            r1 = resid(LP1)
-            if np.all(np.isfinite(r1)) and objective(r1, B1, w) < f0:
-                rel = (f0 - objective(r1, B1, w)) / max(f0, 1e-12)
-                B, LP, r = B1, LP1, r1
-                mu = max(mu / 3.0, 1e-6)
-                improved = True
-                break
-            mu *= 4.0
-        if not improved or rel < tol:
-            break
+    out = levenberg_marquardt(resid, Z, B, pen, freek, wrow, huber, iters, tol, mu_min=1e-6, tries=8)
+    B, r, it = out.B, out.resid, out.iterations
     ok = wrow > 0
     dd, df, dc = B[1:1 + C], B[1 + C:1 + C + F], B[1 + C + F:]
     return FitResult(B[0].copy(), dd.copy(), tuple(data.classes), float(np.sqrt(np.mean(r[ok] ** 2))), it,
