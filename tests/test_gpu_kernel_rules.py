@@ -111,3 +111,63 @@ def test_batched_sgemm_pads_tiny_products_to_a_64x64_tile_or_more():
     # 32 x 32 tiles would waste far less (the model's fastest otherwise): the rule costs more.
     small = gemm_tile_time(M, N, K, count, 32.0, 32.0, 1.0, h[H.H_SM_GEMM], 1.0, 4.0, h)[0]
     assert t > 2.0 * small
+
+
+def test_conv_figures_per_major_reach_only_their_family():
+    """gpu_fit.MAJOR_PARAMS fitted per compute-capability major ('igemm@sm_6') cost the GPUs
+    of that major only (sm_60 and sm_61 alike); every other GPU keeps the shared figures."""
+    p = dict(PARAMS, **{"igemm@sm_6": 0.3, "floor_conv_x@sm_6": 7.0})
+    for arch in ("sm_60", "sm_61"):
+        d = gf.device_params(p, arch)
+        assert (d["igemm"], d["floor_conv_x"]) == (0.3, 7.0)
+    for arch in ("sm_70", "sm_75", "sm_80", "sm_90"):
+        d = gf.device_params(p, arch)
+        assert (d["igemm"], d["floor_conv_x"]) == (PARAMS["igemm"], PARAMS["floor_conv_x"])
+        assert not any(gf.MAJOR_SEP in k for k in d)
+    assert gf.major_classes(p) == {"sm_6": {"igemm": 0.3, "floor_conv_x": 7.0}}
+    p100, p4, t4 = gf.hw_rows(["nvidia_p100_pcie_16gb", "nvidia_p4", "nvidia_t4"], "pytorch-eager", p)
+    assert p100[H.P_IGEMM] == p4[H.P_IGEMM] == 0.3 and t4[H.P_IGEMM] == PARAMS["igemm"]
+    assert p100[H.P_FCONV] == 7.0 and t4[H.P_FCONV] == PARAMS["floor_conv_x"]
+    # An implicit-GEMM conv on the P100 costs more at the lower efficiency.
+    shared = gf.hw_rows(["nvidia_p100_pcie_16gb"], "pytorch-eager", PARAMS)[0]
+    args = (8.0, 64.0, 128.0, 28.0, 28.0, 28.0, 28.0, 1.0, 1.0, 1.0, 1.0, 1.0, 4.0)
+    assert conv_time(*args, p100, ALGO_IGEMM)[0] > 2.0 * conv_time(*args, shared, ALGO_IGEMM)[0]
+
+
+def test_fit_majors_moves_only_the_conv_figures_of_majors_with_conv_rows():
+    from test_gpu_kernels import _corpus
+    c = _corpus()
+    p = gf.fit_majors(c, PARAMS, rounds=4)
+    by_major = gf.major_classes(p)
+    # The A100 (sm_8) has no conv rows: no sm_8 figures; the shared set is untouched.
+    assert set(by_major) == {"sm_6", "sm_7"}
+    assert all(set(v) == set(gf.MAJOR_PARAMS) for v in by_major.values())
+    assert {k: v for k, v in p.items() if gf.MAJOR_SEP not in k} == PARAMS
+    # Rows other than convs cost the same; each major's conv rows fit no worse than before.
+    before, _ = gf.predict(c, PARAMS)
+    after, _ = gf.predict(c, p)
+    conv = c.op == "conv"
+    np.testing.assert_array_equal(before[~conv], after[~conv])
+    assert not np.array_equal(before[conv], after[conv])
+    for devs in (("nvidia_p100_pcie_16gb", "nvidia_p4"), ("nvidia_t4", "nvidia_v100_pcie_32gb")):
+        m = conv & np.isin(c.device, devs)
+        err = [np.mean([np.median(np.abs(np.log(t[m & (c.device == d)] / c.latency_s[m & (c.device == d)])))
+                        for d in devs]) for t in (before, after)]
+        assert err[1] <= err[0] + 1e-9
+
+
+def test_shipped_fit_has_per_major_conv_classes_and_one_shared_set():
+    """hwspecs/fits/pytorch.yaml (scripts/accuracy_gpu_kernels.py): sm_60/61 and sm_70/75 take
+    their major's conv figures, everything else the shared set; the classes differ in those
+    figures only, and the held-out architectures (sm_80, sm_89, sm_90) keep the shared set."""
+    from augur_sim.hw.kmodel import class_params, load_fit
+    fit = load_fit("pytorch")
+    shared = fit["classes"]["all"]["params"]
+    for a, b in (("sm_60", "sm_61"), ("sm_70", "sm_75")):
+        pa, pb = class_params(fit, a), class_params(fit, b)
+        assert pa == pb
+        assert {k for k in pa if pa[k] != shared[k]} <= set(gf.MAJOR_PARAMS)
+        assert pa["igemm"] != shared["igemm"]
+    assert class_params(fit, "sm_60")["igemm"] != class_params(fit, "sm_70")["igemm"]
+    for a in ("sm_80", "sm_89", "sm_90"):
+        assert class_params(fit, a) == shared

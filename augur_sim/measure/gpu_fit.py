@@ -19,7 +19,7 @@ from ..engine import hwrow as H
 from ..engine.gpu_algos import predict_rows
 from ..hw import load_hw
 from .gpu_corpus import OP_CLASS
-from .gpu_tiles import corpus_forces
+from .gpu_tiles import arch_major, corpus_forces
 from ..engine.hwrow import fill_kernel_model
 from ..hw.kmodel import PARAM_NAMES
 
@@ -50,17 +50,53 @@ FLOOR_PARAMS = ("floor_us", "floor_linear_x", "floor_conv_x", "floor_norm_x", "o
                 "lat_us")
 KERNEL_BOUND_X = 3.0
 ROUNDS = 30
+# cuDNN's conv parameters, fitted once more per compute-capability major (fit_majors): cuDNN
+# builds its conv kernels per architecture family (the corpus' main kernels are
+# maxwell_scudnn_* / maxwell_sgemm_* on sm_60 and sm_61, volta_scudnn_* / volta_sgemm_* on
+# sm_70 and sm_75), so the implicit-GEMM and fused-Winograd kernels' efficiency and the
+# per-call cost of a cuDNN conv are properties of that family, not of one board. The corpus
+# agrees: a straight line through each GPU's implicit-GEMM rows (measured against the
+# model's kernel time, 0.5-8 ms) has intercept 403 / 444 us and slope 0.97 / 0.94 on the
+# P100 / P4 (two different hosts), 231 / 196 us and 0.77 / 0.73 on the T4 / V100.
+# A major without a training GPU (sm_8: the A100 has no conv rows; sm_9) keeps the shared
+# figures. Written as 'name@major' keys beside the shared ones (device_params).
+MAJOR_PARAMS = ("igemm", "wino", "floor_conv_x")
+MAJOR_SEP = "@"
+
+
+def device_params(params: dict, arch: str) -> dict:
+    """The parameters a GPU of architecture `arch` is costed with: the shared ones, with
+    its compute-capability major's own figures where the fit has them ('igemm@sm_6')."""
+    major = arch_major(arch)
+    out = {k: v for k, v in params.items() if MAJOR_SEP not in k}
+    for k, v in params.items():
+        if MAJOR_SEP in k:
+            name, m = k.split(MAJOR_SEP, 1)
+            if m == major:
+                out[name] = v
+    return out
+
+
+def major_classes(params: dict) -> dict:
+    """{major: {name: value}} of the per-major figures in `params` (fit_majors)."""
+    out: dict = {}
+    for k, v in params.items():
+        if MAJOR_SEP in k:
+            name, m = k.split(MAJOR_SEP, 1)
+            out.setdefault(m, {})[name] = v
+    return out
 
 
 def hw_rows(devices, runtime: str, params: dict, precision: str = "fp32") -> np.ndarray:
-    """One kernel-model hardware row per device name, with the given parameters."""
+    """One kernel-model hardware row per device name, with the given parameters (each
+    device's major's own figures where `params` has them: device_params)."""
     out = []
     for name in devices:
         proc = load_hw(name).processors["gpu"]
         rt = proc.runtimes[runtime]
         base = H.hw_row(proc, dataclasses.replace(rt, kernel_model=""), precision)
         # One op timed alone between CUDA events: the synchronous form, not a network's pipeline.
-        fill_kernel_model(base, proc, rt, precision, params, pipeline=False)
+        fill_kernel_model(base, proc, rt, precision, device_params(params, proc.arch), pipeline=False)
         out.append(base)
     return np.array(out)
 
@@ -122,7 +158,7 @@ def _search(corpus, cur: dict, names, rounds: int, weights, gforce) -> tuple[dic
     for _ in range(rounds):
         improved = False
         for n in names:
-            lo, hi = BOUNDS[n]
+            lo, hi = BOUNDS[n.split(MAJOR_SEP)[0]]
             for f in ladder:
                 v = float(np.clip(cur[n] * f, lo, hi))
                 if v == cur[n]:
@@ -165,4 +201,36 @@ def fit(corpus, start: dict | None = None, rounds: int = ROUNDS, weights=None,
     for _ in range(2):
         cur, _ = _search(kcorpus, cur, kernel_names, rounds, w_k, gforce[kb])
         cur, best = _search(corpus, cur, floor_names, rounds, w_all, gforce)
+    if free is None and weights is None:
+        cur = fit_majors(corpus, cur, rounds)
+        best = loss(corpus, cur, gemm_force=gforce, groups=class_groups(corpus) if LOSS == "median" else None)
     return cur, first, best
+
+
+def fit_majors(corpus, params: dict, rounds: int = ROUNDS) -> dict:
+    """`params` plus MAJOR_PARAMS fitted again for each compute-capability major with conv
+    rows in `corpus` ('igemm@sm_6', ...), from the shared figures, on that major's conv rows
+    alone, the same way fit() does: the kernel figures on the kernel-bound rows, the floor
+    multiple on every row, alternating. Those figures change no other row, so each major's
+    search minimises the whole loss. The shared figures stay as fitted: a GPU of a major
+    nobody measured (the A100's sm_8 has no conv rows; the H200's sm_9) is costed with them."""
+    cur = dict(params)
+    archs = {d: load_hw(d).processors["gpu"].arch for d in sorted(set(corpus.device.tolist()))}
+    conv = corpus.op == "conv"
+    for major in sorted({arch_major(a) for d, a in archs.items() if np.any(conv & (corpus.device == d))}):
+        devs = [d for d, a in archs.items() if arch_major(a) == major]
+        sub = corpus.take(np.flatnonzero(conv & np.isin(corpus.device, devs)))
+        kb = np.flatnonzero(kernel_bound(sub))
+        ksub = sub.take(kb)
+        w_all, w_k = class_weights(sub), class_weights(ksub)
+        none_all, none_k = np.full(len(sub.op), -1), np.full(len(ksub.op), -1)
+        names = {n: f"{n}{MAJOR_SEP}{major}" for n in MAJOR_PARAMS}
+        for n, key in names.items():
+            cur[key] = cur[n]
+        kernel_names = [names[n] for n in MAJOR_PARAMS if n not in FLOOR_PARAMS]
+        floor_names = [names[n] for n in MAJOR_PARAMS if n in FLOOR_PARAMS]
+        cur, _ = _search(sub, cur, floor_names, rounds, w_all, none_all)
+        for _ in range(2):
+            cur, _ = _search(ksub, cur, kernel_names, rounds, w_k, none_k)
+            cur, _ = _search(sub, cur, floor_names, rounds, w_all, none_all)
+    return cur
