@@ -176,7 +176,12 @@ HUBER_LOG = 0.15
 # 25.4% / 61.8%, int8 32.7% / 52.9%.
 
 
-# Parameters whose class offsets stay 0 (experiment switch; empty: every parameter per class).
+# Parameters whose class offsets stay 0 (their values come from the shared, family and design
+# levels only); empty: every parameter is offset per ISA class. Tried with the thread-scaling
+# parameters (P_SYNC, P_SYNC_PRIV, P_FORK: the memory system's and the OpenMP runtime's, not the
+# SIMD ISA's; 2026-12-01, full cold leave-one-device-out): 26.7% / 60% within 35% against
+# 26.0% / 61% (x86-avx512 53% -> 50%, the Azure D64s v6 pred/meas 1.56 -> 1.54, but the
+# Neoverse N2 VM 29% -> 35%, LoongArch/MIPS wide cores 46% -> 56%): not kept.
 CLASS_SHARED_PARAMS: tuple = ()
 
 
