@@ -168,7 +168,7 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
                          "the driver has them); drop --precision")
     hw = vk_hw(proc)
     fit = load_vk_fit(fit_path)
-    params = fit.params(hw.gpu_class)
+    params = fit.params(hw.gpu_class, hw.discrete)
     low = lowered(graph, "fp32", VK_FUSION, conventions)
     vr = vk_rows(graph, low, hw.discrete)
     kc = vk_kernel_costs(vr.x, hw.row, params)

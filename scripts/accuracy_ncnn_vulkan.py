@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 from augur_sim.engine.ncnn_vulkan import VK_ALGO_NAMES, VK_PARAM_DOC, VK_PARAM_NAMES, V_ALGO  # noqa: E402
 from augur_sim.fileio import atomic_write_text  # noqa: E402
 from augur_sim.measure.ncnn_corpus import load_corpus  # noqa: E402
-from augur_sim.measure.ncnn_vulkan_fit import (HUBER_LOG, RIDGE_CLASS, build_vk_table, fit, load_gpu_devices,  # noqa: E402
-                                               loo, predict_fit, write_vk_fit)
+from augur_sim.measure.ncnn_vulkan_fit import (HUBER_LOG, RIDGE_CLASS, RIDGE_KIND, build_vk_table, fit,  # noqa: E402
+                                               load_gpu_devices, loo, predict_fit, write_vk_fit)
 
 # Sections with Vulkan rows that have no GPU spec, and why (the table's skip reasons say which rows).
 NOT_MODELLED = {
@@ -111,7 +111,8 @@ def main(argv=None) -> int:
         "residuals": {"rms_log": round(res.rms_log, 4),
                       "median_abs_pct": round(100 * float(np.median(np.abs(e_in))), 1),
                       "within_35_pct": round(100 * float(np.mean(np.abs(e_in) <= 0.35)), 1)},
-        "method": f"Levenberg-Marquardt on log times, class offsets with ridge {RIDGE_CLASS}, Huber {HUBER_LOG}",
+        "method": f"Levenberg-Marquardt on log times, class offsets with ridge {RIDGE_CLASS}, GPU-kind offsets "
+                  f"with ridge {RIDGE_KIND}, Huber {HUBER_LOG}",
     })
     main_err = e_loo if e_loo is not None else e_in
     w = d.row_weight > 0
@@ -146,7 +147,8 @@ def main(argv=None) -> int:
               row("leave-one-device-out, rows not flagged", e_loo[w])]
     L += ["", f"Parameters: {len(VK_PARAM_NAMES)} shared values and the same {len(VK_PARAM_NAMES)} as factors per GPU "
           f"class ({len(res.classes)} classes with data), each class's log-offset pulled to zero by a ridge "
-          f"({RIDGE_CLASS}); rows further off than {HUBER_LOG} in log time weigh less (Huber). Fit rms of log error "
+          f"({RIDGE_CLASS}), and per GPU kind (integrated, discrete: factors below, ridge {RIDGE_KIND}); rows "
+          f"further off than {HUBER_LOG} in log time weigh less (Huber). Fit rms of log error "
           f"{res.rms_log:.3f} after {res.iterations} iterations. A GPU of a class the fit has not seen takes the "
           "shared values.", "",
           "| parameter | shared | " + " | ".join(res.classes) + " | meaning |",
@@ -155,18 +157,27 @@ def main(argv=None) -> int:
         vals = [np.exp(res.g[k] + res.d[i][k]) for i in range(len(res.classes))]
         L.append(f"| {n} | {np.exp(res.g[k]):.3g} | " + " | ".join(f"{v:.3g}" for v in vals)
                  + f" | {VK_PARAM_DOC[k]} |")
+    if res.dk is not None:
+        L += ["", f"GPU-kind factors, on top of the class's values (ridge {RIDGE_KIND} on their logs; "
+              "`engine/ncnn_vulkan.GPU_KINDS`: integrated GPUs share the SoC's DRAM and host, discrete ones "
+              "have their own memory behind PCIe):", "",
+              "| parameter | " + " | ".join(res.kinds) + " |", "|---|" + "---|" * len(res.kinds)]
+        for k, n in enumerate(VK_PARAM_NAMES):
+            L.append(f"| {n} | " + " | ".join(f"{np.exp(res.dk[i][k]):.3g}" for i in range(len(res.kinds))) + " |")
     L += ["", "Parameters dropped (leave-one-device-out of this script's protocol on 2026-12-01, before and after; "
           "median |error| / share within 35%, all predicted rows; rows not flagged):", ""] + [f"- {d}" for d in DROPPED]
     label = "leave-one-device-out" if e_loo is not None else "in-sample"
     L += ["", f"## Per GPU class ({label}; in-sample beside)", "",
           "| class | rows | median abs error | within 25% | within 35% | within 50% | median pred/meas "
-          "| in-sample median | in-sample within 35% |",
-          "|---|---|---|---|---|---|---|---|---|"]
+          "| in-sample median | in-sample within 35% | rows not flagged | their median | their within 35% |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cls = np.array(tab.classes)
     for c in d.classes:
         m = cls == c
         s_in = stats(e_in[m])
-        L.append(row(c, main_err[m]) + f" {s_in[1]:.0f}% | {s_in[3]:.0f}% |")
+        s_ok = stats(main_err[m & w])
+        L.append(row(c, main_err[m]) + f" {s_in[1]:.0f}% | {s_in[3]:.0f}% | {s_ok[0]} | {s_ok[1]:.0f}% | "
+                 f"{s_ok[3]:.0f}% |")
     L += ["", f"## Per device section and GPU ({label})", "",
           "| section | GPU (spec:processor) | class | rows | median abs error | within 35% | median pred/meas "
           "| flagged |",

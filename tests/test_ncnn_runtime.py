@@ -437,6 +437,21 @@ def test_fit_recovers_known_parameters_from_synthetic_rows():
         assert got[:, k] == pytest.approx(want[:, k], rel=0.1), PARAM_NAMES[k]
 
 
+def test_class_shared_parameters_get_no_class_offset(monkeypatch):
+    """A parameter listed in ncnn_fit.CLASS_SHARED_PARAMS keeps a zero offset in every ISA
+    class (its value comes from the shared, family and design levels only), while the other
+    parameters still move per class."""
+    import augur_sim.measure.ncnn_fit as F
+    data, _, _ = _synthetic_fit_data()
+    monkeypatch.setattr(F, "CLASS_SHARED_PARAMS", (P_LAYER_CYC, P_SYNC))
+    res = F.fit(data, lam=1e-3, iters=4)
+    assert np.all(res.d[:, P_LAYER_CYC] == 0.0) and np.all(res.d[:, P_SYNC] == 0.0)
+    assert np.any(np.abs(res.d[:, P_GEMM]) > 1e-3)
+    # the same fit without the list moves the layer overhead per class
+    monkeypatch.setattr(F, "CLASS_SHARED_PARAMS", ())
+    assert np.any(np.abs(F.fit(data, lam=1e-3, iters=4).d[:, P_LAYER_CYC]) > 1e-3)
+
+
 def test_cold_leave_one_out_takes_nothing_from_the_full_fit():
     """--loo-cold (the default of scripts/accuracy_ncnn.py): each held-out refit starts from
     the fit's own initial values, so a full fit's parameters, however wrong, cannot reach a

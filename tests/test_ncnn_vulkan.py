@@ -275,7 +275,7 @@ def test_fit_recovers_known_parameters_from_synthetic_data():
     pred = predict_fit(data, res)
     assert np.max(np.abs(np.log(pred / data.y_ms))) < 0.01
     for cls in range(3):
-        got = res.params(f"c{cls}")
+        got = res.params(f"c{cls}", discrete=False)   # every synthetic GPU is integrated (VH_DISCRETE 0)
         want = np.exp(g_true + d_true[cls])
         for k in (VP_GEMM, VP_WINO, VP_MEM, VP_DISPATCH_US):
             assert got[k] == pytest.approx(want[k], rel=0.05), (cls, VK_PARAM_NAMES[k])
@@ -363,3 +363,36 @@ def test_hw_show_says_what_ncnn_vulkan_reads():
     from augur_sim.hw import format_hw
     text = format_hw(load_hw("rockchip_rk3399_vulkan"))
     assert "vulkan (ncnn-vulkan): class mali-midgard, integrated, fp16 storage no, fp16 arithmetic no" in text
+
+
+def test_fit_recovers_a_gpu_kind_factor_and_the_fit_file_keeps_it(tmp_path):
+    """The second level (engine/ncnn_vulkan.GPU_KINDS): half the synthetic GPUs discrete, whose
+    dispatch cost is a third of the integrated ones'. The fit recovers each (class, kind)'s
+    parameters; the written file, read back, gives the same values; a kind that is not
+    integrated or discrete is refused."""
+    from augur_sim.engine.ncnn_vulkan import GPU_KINDS, VH_DISCRETE
+    from augur_sim.measure.ncnn_vulkan_fit import fit, predict_fit, predict_ms, write_vk_fit
+    data, g_true, d_true = synthetic()
+    data.hws[:, VH_DISCRETE] = (data.groups % 2).astype(float)
+    dk_true = np.zeros((len(GPU_KINDS), NVP))
+    dk_true[1, VP_DISPATCH_US] = math.log(1 / 3)
+    data.y_ms = predict_ms(data, g_true, d_true, dk_true)
+    res = fit(data, lam=1e-4, lam_kind=1e-4, huber=10.0, iters=200, tol=1e-12)
+    assert res.kinds == GPU_KINDS
+    assert np.max(np.abs(np.log(predict_fit(data, res) / data.y_ms))) < 0.01
+    for cls in range(3):
+        for disc in (False, True):
+            want = np.exp(g_true + d_true[cls] + dk_true[int(disc)])
+            got = res.params(f"c{cls}", discrete=disc)
+            for k in (VP_GEMM, VP_MEM, VP_DISPATCH_US):
+                assert got[k] == pytest.approx(want[k], rel=0.05), (cls, disc, VK_PARAM_NAMES[k])
+    path = tmp_path / "vk.yaml"
+    write_vk_fit(path, res, {"fitted_on": "synthetic"})
+    back = load_vk_fit(path)
+    assert back.kinds == GPU_KINDS
+    assert back.params("c1", discrete=True) == pytest.approx(res.params("c1", discrete=True), rel=1e-5)
+    assert back.params("c1", discrete=False) == pytest.approx(res.params("c1", discrete=False), rel=1e-5)
+    assert predict_fit(data, back) == pytest.approx(predict_fit(data, res), rel=1e-4)
+    path.write_text(path.read_text(encoding="utf-8").replace("discrete:", "external:"), encoding="utf-8")
+    with pytest.raises(AugurError, match="gpu_kinds"):
+        load_vk_fit(path)

@@ -173,6 +173,15 @@ def kernel_time(x, h, p, out):
     # its depth, not the thread count, grows: log2. Chosen by leave-one-device-out: the linear
     # form fitted on 4-16 core parts and carried to 64 cores predicted 64-core servers 2-2.6x
     # too slow held out (EPYC 7742, a 64-vCPU Neoverse N2 VM); the log form 1.2-1.5x.
+    # Tried and dropped (2026-12-01, full cold leave-one-device-out, against 26.0% / 61%
+    # within 35%): the linear term counting only the busy cores of the slowest thread's
+    # cluster (the cores that really share its L2: a Gracemont module of 4 on the i7-13700K,
+    # one of the Snapdragon X Elite's three 4-core Oryon clusters, an Airmont pair), times
+    # the private form's log2 over the other clusters, with those specs split one cluster
+    # per L2: 26.4% / 60%. The i7-13700K held out went 5.13x -> 3.40x too slow and the Atom
+    # x5-Z8350 22% -> 21%, but the X Elite (12 threads, its only multi-thread rows) 0.72 ->
+    # 0.52 pred/meas (66% -> 14% of rows within 35%), and the shared sync value that moved
+    # with it cost the SiFive U74 (16% -> 30%) and the Neoverse N2 VM (29% -> 32%).
     cores = h[N_CORES_BUSY] if h[N_CORES_BUSY] > 0.0 else T
     if h[N_L2_SHARED] > 0.0:
         teff = T * util / (1.0 + sync * (cores - 1.0))

@@ -56,8 +56,9 @@ Cost of one kernel on one GPU row, in the roofline form the CPU runtime uses:
 
 peak is the fp16 shader rate where ncnn computes in fp16 (fp16_arithmetic), else fp32; bytes
 count activations and weights at 2 bytes (fp16 storage or packed) or 4. eff, mem_eff,
-dispatch_us and cpu_fallback_us are the fitted portable parameters, one set per GPU class
-(hw/schema.VULKAN_CLASSES), fitted by measure/ncnn_vulkan_fit.py. Quantised (int8) layers are
+dispatch_us and cpu_fallback_us are the fitted portable parameters: shared values times a factor
+per GPU class (hw/schema.VULKAN_CLASSES) and per GPU kind (GPU_KINDS: integrated or discrete),
+fitted by measure/ncnn_vulkan_fit.py. Quantised (int8) layers are
 not run by ncnn's Vulkan backend (they fall back to the CPU, with transfers): networks that have
 them are refused.
 """
@@ -146,6 +147,23 @@ PACK = 4
 # Winograd only with at least this many input and output channels (create_pipeline's test).
 WINO_MIN_CHANNELS = 16
 GEMM_MIN_CHANNELS = 16
+
+# The second level of the fit beside the GPU class: the Vulkan device type, integrated (the GPU
+# shares the SoC's DRAM and is driven by its host cores: every corpus SoC, APU and Jetson) or
+# discrete (its own memory, behind PCIe). ncnn itself reads the same distinction (gpu.cpp's
+# device type; Convolution_vulkan::forward's Winograd choice, wino_variant below). Fitted factors
+# per kind, pulled to 1 by a ridge (measure/ncnn_vulkan_fit.RIDGE_KIND), so a class with devices
+# of one kind only (ARM, Adreno, Apple: integrated) can pass what the kinds share to the others.
+# Leave-one-device-out, 2026-12-01 (median |error| / share within 35%, all rows; rows not
+# flagged): without the level 34.8% / 50%; 32.8% / 54%; with it (ridge 1) 34.3% / 51%; 31.4% /
+# 55%; ridge 10: 34.5% / 51%; 31.8% / 55%. What the fit gives integrated GPUs: ~2.4x the
+# discrete dispatch cost and ~1.5x their DRAM efficiency (the class factors on top).
+GPU_KINDS = ("integrated", "discrete")
+
+
+def gpu_kind(discrete: bool) -> str:
+    return GPU_KINDS[1] if discrete else GPU_KINDS[0]
+
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VK_FIT = REPO / "measurements" / "ncnn" / "vulkan_fit.yaml"
@@ -317,7 +335,7 @@ def vk_kernel_time(x, h, p, out):
         # for, the blob downloaded, the layer run, the result uploaded: a fitted fixed cost
         # plus the blob's transfer at DRAM speed.
         nbytes = x[V_ACT_ELEMS] * h[VH_EB]
-        t_m = nbytes / (p[VP_MEM] * h[VH_BW])
+        t_m = nbytes / (min(p[VP_MEM], 1.0) * h[VH_BW])
         t0 = x[V_CPU] * p[VP_FALLBACK_US] * 1e-6
         out[0] = t_m + t0
         out[2] = t_m
@@ -333,7 +351,7 @@ def vk_kernel_time(x, h, p, out):
         eff = min(p[fam], 1.0)
         t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / (eff * h[VH_PEAK])
     nbytes = (x[V_ACT_ELEMS] + x[V_W_ELEMS]) * h[VH_EB]
-    t_m = nbytes / (p[VP_MEM] * h[VH_BW])
+    t_m = nbytes / (min(p[VP_MEM], 1.0) * h[VH_BW])
     # Dispatches, and the CPU round trips of fused layers that run on the CPU (a GELU after a Gemm).
     t0 = (x[V_DISPATCH] * p[VP_DISPATCH_US] + x[V_CPU] * p[VP_FALLBACK_US]) * 1e-6
     out[0] = max(t_c, t_m) + t0
@@ -417,18 +435,26 @@ def vk_hw(proc) -> VkHw:
 
 @dataclass(frozen=True)
 class VkFit:
-    """Fitted ncnn-vulkan parameters: shared log values and per-class log offsets."""
+    """Fitted ncnn-vulkan parameters: shared log values, per-class log offsets and per GPU kind
+    (GPU_KINDS: integrated or discrete, as Vulkan reports the device type) log offsets."""
     g: np.ndarray             # [NVP]
     d: np.ndarray             # [C, NVP]
     classes: tuple
     rms_log: float = float("nan")
     iterations: int = 0
     n_rows: int = 0
+    dk: np.ndarray | None = None   # [K, NVP] GPU-kind log-offsets on top of the class's
+    kinds: tuple = ()
 
-    def params(self, cls: str | None) -> np.ndarray:
+    def params(self, cls: str | None, discrete: bool | None = None) -> np.ndarray:
+        """Parameter values of a class (the shared ones for a class the fit has not seen), with
+        the GPU kind's offsets where the fit has them (discrete None: none)."""
         lp = self.g.copy()
         if cls in self.classes:
             lp = lp + self.d[self.classes.index(cls)]
+        kind = None if discrete is None else gpu_kind(discrete)
+        if kind in self.kinds and self.dk is not None:
+            lp = lp + self.dk[self.kinds.index(kind)]
         return np.exp(lp)
 
 
@@ -447,4 +473,9 @@ def load_vk_fit(path=None) -> VkFit:
     doc = read_fit_doc(path)
     g = _vals(doc["default"], path, "default")
     d, names = named_log_values(doc, path, "classes", "GPU class -> parameters", VK_PARAM_NAMES, hi=1e7)
-    return VkFit(g, d - g, names)
+    dk, knames = named_log_values(doc, path, "gpu_kinds", "GPU kind -> factors", VK_PARAM_NAMES, hi=1e7)
+    bad = [k for k in knames if k not in GPU_KINDS]
+    if bad:
+        raise AugurError(f"gpu_kinds: expected {' or '.join(GPU_KINDS)}, got {bad[0]!r}", file=str(path),
+                         where="gpu_kinds")
+    return VkFit(g, d - g, names, dk=dk if len(knames) else None, kinds=knames)

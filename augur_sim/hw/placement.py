@@ -31,6 +31,12 @@ Our model of one run (`place`):
   idle cores, and energy-aware scheduling favours the big ones for busy threads), one per
   physical core, then round again (SMT siblings or time-sharing) until all are placed. A core
   running k threads gives each 1/k of its rate (an FMA-bound kernel does not gain from SMT).
+  On Intel hybrids (P-cores with SMT, E-cores without) this is Linux's asym-packing order
+  since 6.5: a fully idle lower-priority core (an E-core) is preferred to a higher-priority
+  core whose SMT sibling is busy, so T threads fill the P-cores' first threads, then the
+  E-cores, then the P-cores' siblings (Ricardo Neri's "avoid unnecessary migrations within
+  SMT domains" series, kernel/sched/fair.c sched_use_asym_prio / asym_active_balance; LWN
+  909611 on the Plumbers 2022 talk, Phoronix 2022-11-23 on the v2 series).
 - Static splitting makes every thread do 1/T of the work, so a layer takes as long as its
   slowest thread: the effective rate is T x the slowest thread's rate (the straggler). On a
   mixed set (`all` on big.LITTLE) that is T copies of a little core, not the sum of the

@@ -71,13 +71,15 @@ def levenberg_marquardt(resid: Callable[[np.ndarray], np.ndarray], Z: np.ndarray
 
     resid(LP) -> [R] log(predicted) - log(measured) for row log-parameters LP [R, NP];
     Z [R, M] the design; B0 [M, NP] the start; pen [M] the ridge weight of each coefficient
-    row; free [M] which rows the solve moves (the others keep their B0 values); w_row [R] the
+    row; free [M] which rows the solve moves (the others keep their B0 values), or [M, NP]
+    which coefficients; w_row [R] the
     rows' own weights. Each iteration tries at most `tries` damping values (mu x4 after a
     failed try, /3 down to mu_min after a success) and stops when no try lowers the loss or
     the relative decrease is under tol."""
     M, NP = B0.shape
     B = np.array(B0, dtype=float)
-    fidx = np.nonzero(np.repeat(free, NP))[0]
+    free = np.asarray(free, dtype=bool)
+    fidx = np.nonzero(np.repeat(free, NP) if free.ndim == 1 else free.reshape(-1))[0]
     P = np.repeat(pen, NP)
     mu = mu0
 

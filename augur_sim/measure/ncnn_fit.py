@@ -176,6 +176,10 @@ HUBER_LOG = 0.15
 # 25.4% / 61.8%, int8 32.7% / 52.9%.
 
 
+# Parameters whose class offsets stay 0 (experiment switch; empty: every parameter per class).
+CLASS_SHARED_PARAMS: tuple = ()
+
+
 def design_matrix(data: FitData) -> np.ndarray:
     """[R, 1 + C + F + K] the rows' design: a column of ones (the shared values), then one
     indicator column per ISA class, pipeline family and core design. A row's log-parameters
@@ -227,13 +231,18 @@ def fit(data: FitData, lam: float = RIDGE_CLASS, iters: int = 40, huber: float =
     # Coefficients the solve moves: present offsets, and the shared values unless frozen.
     free = present.copy()
     free[0] = free_global
+    freek = np.repeat(free[:, None], NP, axis=1)
+    # Parameters no ISA class carries an offset of (CLASS_SHARED_PARAMS): their class rows stay 0.
+    for k in CLASS_SHARED_PARAMS:
+        freek[1:1 + C, k] = False
+        B[1:1 + C, k] = 0.0
     wrow = data.weights()
     ly = np.log(data.y_ms)
 
     def resid(LP):
         return np.log(_predict_prow(data, np.exp(LP))) - ly
 
-    out = levenberg_marquardt(resid, Z, B, pen, free, wrow, huber, iters, tol, mu_min=1e-6, tries=8)
+    out = levenberg_marquardt(resid, Z, B, pen, freek, wrow, huber, iters, tol, mu_min=1e-6, tries=8)
     B, r, it = out.B, out.resid, out.iterations
     ok = wrow > 0
     dd, df, dc = B[1:1 + C], B[1 + C:1 + C + F], B[1 + C + F:]

@@ -8,9 +8,11 @@ a `vulkan:` section in its spec (engine/ncnn_vulkan.vk_hw). Quantised networks a
 predicted: ncnn's Vulkan backend runs their int8 layers on the CPU.
 
 Parameters (engine/ncnn_vulkan.VK_PARAM_NAMES) are shared values times a factor per GPU class
-(hw/schema.VULKAN_CLASSES), never per device; in log space log p = g + d[class], fitted by
-Levenberg-Marquardt on log network times with a ridge lam * d^2 pulling a class towards the
-shared values and a Huber weight on large residuals (one odd device must not move a class).
+(hw/schema.VULKAN_CLASSES) and one per GPU kind (engine/ncnn_vulkan.GPU_KINDS: integrated or
+discrete), never per device; in log space log p = g + d[class] + dk[kind], fitted by
+Levenberg-Marquardt (lm_solver, shared with the CPU fit) on log network times with ridges
+pulling the offsets towards the shared values and a Huber weight on large residuals (one odd
+device must not move a class).
 Leave-one-device-out refits without each device section, cold-started from the initial values.
 """
 from __future__ import annotations
@@ -24,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..engine.ncnn_vulkan import (NVH, NVP, NVX, VH_BW, VH_CLASS, VK_FUSION, VK_INIT_LOG, VK_PARAM_NAMES, VkFit,
-                                  is_quantised, vk_hw, vk_predict_rows, vk_rows)
+from ..engine.ncnn_vulkan import (GPU_KINDS, NVH, NVP, NVX, VH_BW, VH_CLASS, VH_DISCRETE, VK_FUSION, VK_INIT_LOG,
+                                  VK_PARAM_NAMES, VkFit, is_quantised, vk_hw, vk_predict_rows, vk_rows)
 from ..errors import AugurError
 from ..fileio import atomic_write_text
 from ..frontends import load_net
@@ -42,6 +44,9 @@ from .ncnn_fit import by_name
 # ridge 0.3: 36.0% / 49%; 32.2% / 53%: no difference worth a choice.
 RIDGE_CLASS = 1.0
 HUBER_LOG = 0.2
+# Ridge on the GPU-kind offsets (engine/ncnn_vulkan.GPU_KINDS: integrated or discrete; the figures
+# that chose 1 over 10 and over no such level are there).
+RIDGE_KIND = 1.0
 # Sections whose GPU runs are not what a spec describes: kept in every figure, no weight in the fit.
 FLAGGED = {
     "Hyper-V Linux Guest with GPU-PV": "GPU paravirtualised through Hyper-V (GPU-PV): every submission and "
@@ -112,6 +117,10 @@ class VkData:
     groups: np.ndarray
     group_names: tuple
     row_weight: np.ndarray
+
+    def kind_index(self) -> np.ndarray:
+        """[R] index into GPU_KINDS of each row's GPU (integrated 0, discrete 1)."""
+        return (self.hws[:, VH_DISCRETE] > 0).astype(np.int64)
 
     def subset(self, mask) -> VkData:
         return VkData(self.xall, self.net_start, self.net_stop, self.row_net[mask], self.hws[mask],
@@ -217,20 +226,25 @@ def build_vk_table(rows, gpu_devices: dict, models_dir, hw_loader=None) -> VkTab
     return VkTable(data, keep, gpus, cls, keys, algos, dict(skipped), skipped_rows, flagged)
 
 
-def param_rows(data: VkData, g: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """[R, NVP] parameter values of each row (shared values times its class's factors)."""
+def param_rows(data: VkData, g: np.ndarray, d: np.ndarray, dk: np.ndarray | None = None) -> np.ndarray:
+    """[R, NVP] parameter values of each row: shared values times its class's and its GPU kind's
+    factors (d [C, NVP], dk [len(GPU_KINDS), NVP] log-offsets in the data's order)."""
     off = np.vstack([d, np.zeros((1, NVP))])[data.row_class] if len(d) else np.zeros((len(data.y_ms), NVP))
+    if dk is not None:
+        off = off + dk[data.kind_index()]
     return np.exp(g[None, :] + off)
 
 
-def predict_ms(data: VkData, g: np.ndarray, d: np.ndarray) -> np.ndarray:
+def predict_ms(data: VkData, g: np.ndarray, d: np.ndarray, dk: np.ndarray | None = None) -> np.ndarray:
     return vk_predict_rows(data.xall, data.net_start, data.net_stop, data.row_net, data.hws,
-                           param_rows(data, g, d)) * 1e3
+                           param_rows(data, g, d, dk)) * 1e3
 
 
 def predict_fit(data: VkData, fit: VkFit) -> np.ndarray:
-    """Predicted ms of every row under a fit; a class the fit has not seen uses the shared values."""
-    return predict_ms(data, fit.g, by_name(data.classes, fit.classes, fit.d, NVP))
+    """Predicted ms of every row under a fit; a class or kind the fit has not seen adds nothing
+    (the shared values)."""
+    return predict_ms(data, fit.g, by_name(data.classes, fit.classes, fit.d, NVP),
+                      by_name(GPU_KINDS, fit.kinds, fit.dk, NVP))
 
 
 # Parameters that are fractions of a peak (the efficiencies and mem_eff): a fit may not push a
@@ -240,7 +254,8 @@ _FRACTIONS = np.array([n.startswith("eff_") or n == "mem_eff" for n in VK_PARAM_
 
 
 def _bounded(B: np.ndarray) -> np.ndarray:
-    """B with every class's log-fraction (shared + offset) at most 0."""
+    """B with every offset's log-fraction (shared + that offset) at most 0. A class and a kind
+    offset together may still pass 1: the engine caps every fraction at 1 (vk_kernel_time)."""
     B = B.copy()
     B[0, _FRACTIONS] = np.minimum(B[0, _FRACTIONS], 0.0)
     if len(B) > 1:
@@ -249,23 +264,23 @@ def _bounded(B: np.ndarray) -> np.ndarray:
 
 
 def fit(data: VkData, lam: float = RIDGE_CLASS, huber: float = HUBER_LOG, iters: int = 60,
-        tol: float = 1e-6) -> VkFit:
-    """Levenberg-Marquardt on log-time residuals over [g; d] (see the module docstring), by the
-    solver the CPU fit uses (lm_solver.levenberg_marquardt). The Jacobian is exact in
-    structure: a row's time depends only on its own log-parameters (g + d[class]), so NVP
-    finite-difference sweeps of the engine give every column. A class with no weighted row
-    keeps the shared values; every trial step is projected so no class's efficiency exceeds 1
-    (_bounded)."""
+        tol: float = 1e-6, lam_kind: float = RIDGE_KIND) -> VkFit:
+    """Levenberg-Marquardt on log-time residuals over [g; d; dk] (see the module docstring), by
+    the solver the CPU fit uses (lm_solver.levenberg_marquardt). Two levels of offsets on the
+    shared values: the GPU class's (ridge lam) and the GPU kind's (integrated or discrete, ridge
+    lam_kind; engine/ncnn_vulkan.GPU_KINDS). The Jacobian is exact in structure: a row's time
+    depends only on its own log-parameters (g + d[class] + dk[kind]), so NVP finite-difference
+    sweeps of the engine give every column. An offset with no weighted row stays at 0; every
+    trial step is projected so no class's efficiency exceeds 1 (_bounded)."""
     C = len(data.classes)
+    K = len(GPU_KINDS)
     w_row = data.row_weight
-    present = np.zeros(1 + C, dtype=bool)
+    Z = np.hstack([np.ones((len(data.y_ms), 1)), onehot(data.row_class, C), onehot(data.kind_index(), K)])
+    present: np.ndarray = np.asarray((Z[w_row > 0] > 0).any(axis=0))
     present[0] = True
-    for c in range(C):
-        present[1 + c] = bool(np.any((data.row_class == c) & (w_row > 0)))
-    B = np.zeros((1 + C, NVP))
+    B = np.zeros((1 + C + K, NVP))
     B[0] = VK_INIT_LOG
-    Z = np.hstack([np.ones((len(data.y_ms), 1)), onehot(data.row_class, C)])
-    pen = np.array([0.0] + [lam] * C)
+    pen = np.array([0.0] + [lam] * C + [lam_kind] * K)
     ly = np.log(data.y_ms)
 
     def resid(LP):
@@ -273,15 +288,18 @@ def fit(data: VkData, lam: float = RIDGE_CLASS, huber: float = HUBER_LOG, iters:
                                       np.exp(LP)) * 1e3) - ly
 
     # Damping floor and tries per iteration as the Vulkan fit has always used them (the CPU
-    # fit's are 1e-6 and 8): kept so the published fit and figures stay as they were.
+    # fit's are 1e-6 and 8).
     out = levenberg_marquardt(resid, Z, B, pen, present, w_row, huber, iters, tol, mu_min=1e-7, tries=10,
                               project=_bounded)
     B, r, it = out.B, out.resid, out.iterations
     ok = w_row > 0
     rms = float(np.sqrt(np.mean(r[ok] ** 2))) if ok.any() else float("nan")
     keep = [c for c in range(C) if present[1 + c]]
+    kinds = [k for k in range(K) if present[1 + C + k]]
     return VkFit(B[0].copy(), B[1 + np.array(keep, dtype=np.int64)].reshape(len(keep), NVP).copy(),
-                 tuple(data.classes[c] for c in keep), rms, it, int(ok.sum()))
+                 tuple(data.classes[c] for c in keep), rms, it, int(ok.sum()),
+                 B[1 + C + np.array(kinds, dtype=np.int64)].reshape(len(kinds), NVP).copy() if kinds else None,
+                 tuple(GPU_KINDS[k] for k in kinds))
 
 
 def loo(data: VkData, **kw) -> np.ndarray:
@@ -301,6 +319,9 @@ def write_vk_fit(path, res: VkFit, provenance: dict) -> None:
         return {n: float(f"{float(np.exp(v)):.6g}") for n, v in zip(VK_PARAM_NAMES, lp)}
     doc = {"name": "ncnn-vulkan", **provenance, "default": vals(res.g),
            "classes": {c: vals(res.g + res.d[i]) for i, c in enumerate(res.classes)}}
+    if res.dk is not None:
+        # Factors on top of the class's values (engine/ncnn_vulkan.VkFit.params multiplies them in).
+        doc["gpu_kinds"] = {k: vals(res.dk[i]) for i, k in enumerate(res.kinds)}
     atomic_write_text(Path(path), "# written by scripts/accuracy_ncnn_vulkan.py "
                       "(augur_sim/measure/ncnn_vulkan_fit.py); do not edit by hand\n"
                       + yaml.safe_dump(doc, sort_keys=False, width=120))
