@@ -133,7 +133,7 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "alone with the converged fit (2026-12-01 05:39 UTC), the fused-Winograd CTA rule is mixed: "
          "P4 conv 18.3% -> 17.0%, T4 conv 13.3% -> 12.5%, V100 conv 18.3% -> 17.9%, T4 linear/bmm "
          "18.9% -> 18.7%, but P100 conv 24.2% -> 24.4% and P100 element-wise 16.1% -> 16.8%, the "
-         "same 11 cells met: not landed. The floor exponent was not re-judged.", "",
+         "same 11 cells met: not landed. The floor exponent was re-judged in the second pass (below).", "",
          "- *Alignment* (cuBLAS vectorises loads only when leading dimensions allow it): the median "
          "log error of linear and bmm rows with M, N or K a multiple of 4 differs from the others' by "
          "at most 0.05 on every GPU (oracle tiles, all rows over 200 us): no alignment effect to model.",
@@ -220,7 +220,18 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "18.8% on a 3000-row sample, with the corpus' own tiles 19.1%: not the tile choice. The "
          "duration signature stands (linear +0.09 to +0.19 log under 1 ms, -0.21 over 5 ms; bmm -0.26 "
          "over 5 ms); without the T4 no training GPU is power-limited (the P4 sits at its base clock), "
-         "so `fma_pj` is free in the leave-T4-out fit. Nothing new tried.", ""]
+         "so `fma_pj` is free in the leave-T4-out fit. Nothing new tried.",
+         "- *cuBLAS's tile-efficiency figures per major too* (`emax`, `ahalf`, `khalf` beside the conv "
+         "figures, fitted on the major's linear, bmm and conv rows; cuBLAS also ships its sgemm kernels "
+         "per family: maxwell_, volta_, ampere_sgemm_*): on a 3000-rows-per-op sample, leave-one-out "
+         "P100 conv 22.9% -> 20.5% and linear/bmm 15.1% -> 13.5%, but T4 linear/bmm 18.8% -> 20.5% (the "
+         "V100's `ahalf` 5.0 against 8.3 shared in the leave-T4-out fit) and V100 conv 17.4% -> 18.3%: dropped.",
+         "- *The floor exponent for cuDNN convs apart from cuBLAS's* (`overlap_conv_p`, above; dropped then "
+         "for its H200 effect), re-judged on the corpus alone, full script run with the per-major conv "
+         "figures: the fit makes the conv floor additive again (p = 1.0, shared `floor_conv_x` 12.8 -> 8.9, "
+         "`l2x` 1.0 -> 0.21); P100 conv 22.9% -> 21.4%, but P4 conv 18.7% -> 21.9% (a met cell lost), P100 "
+         "element-wise 16.1% -> 17.4%, P100 linear/bmm 8.7% -> 12.9%, T4 linear/bmm 18.9% -> 19.0%: dropped "
+         "on the corpus' verdict.", ""]
 
 
 def h200_section(path: Path, params: dict, arch_of, majors) -> list[str]:
