@@ -275,6 +275,14 @@ def lower(graph: LayerGraph, precision: str = "fp32", fusion=(), conventions: Co
                       rows, layer_kernel, nc.layers, nc.total)
 
 
+def _with_aux(rows: np.ndarray, kernels: list, extra_rows: list, extra_kernels: list):
+    """rows and kernels with a rule's auxiliary kernels appended after every layer's own
+    (the bias, LRN and native BatchNorm passes: one row each)."""
+    if not extra_rows:
+        return rows, kernels
+    return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels
+
+
 def _bias_passes(graph, by_name, fusion, rows, kernels, eb):
     """A runtime without conv_bias (fc_bias) adds a conv's (fc's) bias in a pass of its own
     over the output (Caffe's bias GEMM, PyTorch's add_ after cuDNN): one more kernel, which
@@ -299,9 +307,7 @@ def _bias_passes(graph, by_name, fusion, rows, kernels, eb):
         rows[i, C_FLOPS] -= out_elems
         extra_rows.append(r)
         extra_kernels.append(Kernel(host.name, (host.name,), STREAM, aux=True))
-    if not extra_rows:
-        return rows, kernels
-    return np.vstack([rows, np.array(extra_rows)]), kernels + extra_kernels
+    return _with_aux(rows, kernels, extra_rows, extra_kernels)
 
 
 def _lrn_passes(graph, rows: np.ndarray, kernels: list):
@@ -326,9 +332,7 @@ def _lrn_passes(graph, rows: np.ndarray, kernels: list):
             if name != "avg_pool3d":
                 extra_rows.append(r)
                 extra_kernels.append(Kernel(kern.name, (kern.name,), STREAM, aux=True))
-    if not extra_rows:
-        return rows, kernels
-    return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels
+    return _with_aux(rows, kernels, extra_rows, extra_kernels)
 
 
 def _bn_native_passes(graph, rows: np.ndarray, kernels: list, precision: str):
@@ -352,9 +356,7 @@ def _bn_native_passes(graph, rows: np.ndarray, kernels: list, precision: str):
             r[C_INCALL] = 1.0
             extra_rows.append(r)
             extra_kernels.append(Kernel(kern.name, (kern.name,), STREAM, aux=True))
-    if not extra_rows:
-        return rows, kernels
-    return np.vstack([rows, np.array(extra_rows)]), list(kernels) + extra_kernels
+    return _with_aux(rows, kernels, extra_rows, extra_kernels)
 
 
 def _generic_conv(layer, lc: LayerCount, rules) -> bool:

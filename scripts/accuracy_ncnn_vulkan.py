@@ -40,7 +40,7 @@ NOT_MODELLED = {
 }
 
 # Parameters the model had and no longer has, with the figures that decided it (measured with the
-# model as it was then; engine/ncnn_vulkan.py's docstring says the same).
+# model as it was then; engine/ncnn_vulkan.py's docstring points here).
 DROPPED = (
     "`submit_us` (a fixed cost per inference: upload, submit, fence wait, download): every fit drove it to "
     "zero (3.8e-5 us from a 300 us start); the corpus' networks have tens to hundreds of dispatches each and "

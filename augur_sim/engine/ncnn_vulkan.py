@@ -30,25 +30,14 @@ our own words):
   upload each (`cpu_fallback_us`).
 - Per inference (benchncnn's Extractor with a VkCompute command): the input is uploaded and
   cast to fp16/packed, the commands are recorded, submitted and waited on, the output is
-  downloaded. No separate term: a fitted per-inference cost (`submit_us`, tried until
-  2026-12-01) went to zero on every fit (3.8e-5 us from a 300 us start): the corpus' networks
-  all have tens to hundreds of dispatches, and the per-dispatch cost carries whatever the
-  one submission costs; leave-one-device-out was the same without it (35.9% / 49% against
-  36.0% / 49%, median |error| / share within 35%).
-- How far a small layer fills a large GPU: not modelled (every layer at the class's efficiency).
-  Tried until 2026-12-01 and dropped, judged by leave-one-device-out over all predicted rows /
-  rows not flagged (median |error|, share within 35%; submit_us already dropped): a fitted
-  half-fill point, fill = items / (items + fill_items_per_lane x lanes) with items the shader
-  invocations (output elements / 4) and lanes the FP32 lanes, fitted to 2.6-5.1 invocations
-  per lane by class: 35.9% / 49%, 32.8% / 53%; the hard bound alone, fill = min(1, items /
-  lanes) (an invocation runs on one SIMD lane, so fewer invocations than lanes leave the rest
-  idle; nothing fitted): 35.1% / 50%, 32.5% / 54%, with eff_innerproduct pushed to its bound 1
-  (ncnn's InnerProduct shaders split one output's sum over several invocations, which the
-  bound does not know); neither, fill = 1: 34.8% / 50%, 32.8% / 54%. The corpus' rows do not
-  separate a small layer's idle lanes from the class's efficiencies and dispatch cost, and
-  the fitted form bought 0.4 points in-sample for 1.1 lost held out. The work rows still carry
-  the invocation count (V_ITEMS) and the GPU rows the lane count (VH_LANES), what such a rule
-  needs; the cost does not read them.
+  downloaded. No separate term: the per-dispatch cost carries the one submission (a fitted
+  per-inference cost, `submit_us`, went to zero on every fit).
+- How far a small layer fills a large GPU: not modelled (every layer at the class's
+  efficiency); a fitted and a hard fill rule were tried and were no better held out. The work
+  rows still carry the invocation count (V_ITEMS) and the GPU rows the lane count (VH_LANES),
+  what such a rule needs; the cost does not read them. Both dropped terms, with the figures
+  that decided it: scripts/accuracy_ncnn_vulkan.py `DROPPED`, printed in
+  docs/ACCURACY_NCNN_VULKAN.md ("Parameters dropped").
 
 Cost of one kernel on one GPU row, in the roofline form the CPU runtime uses:
 
@@ -318,7 +307,6 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
 
 
 _FAM = np.array(VK_ALGO_FAMILY, dtype=np.int64)
-
 
 
 @numba.njit(cache=True)

@@ -67,13 +67,8 @@ MAJOR_SEP = "@"
 def device_params(params: dict, arch: str) -> dict:
     """The parameters a GPU of architecture `arch` is costed with: the shared ones, with
     its compute-capability major's own figures where the fit has them ('igemm@sm_6')."""
-    major = arch_major(arch)
     out = {k: v for k, v in params.items() if MAJOR_SEP not in k}
-    for k, v in params.items():
-        if MAJOR_SEP in k:
-            name, m = k.split(MAJOR_SEP, 1)
-            if m == major:
-                out[name] = v
+    out.update(major_classes(params).get(arch_major(arch), {}))
     return out
 
 
@@ -182,7 +177,9 @@ def fit(corpus, start: dict | None = None, rounds: int = ROUNDS, weights=None,
     GPU (the corpus hosts' floors differ by 1.7x), so it is fitted apart: the kernel
     parameters on the kernel-bound rows only (kernel_bound), the floor parameters
     (FLOOR_PARAMS) on every row with the kernel parameters held, twice over. A slow host's
-    floor-bound rows then cannot drag a GPU figure (bandwidth, efficiency) to mimic it."""
+    floor-bound rows then cannot drag a GPU figure (bandwidth, efficiency) to mimic it.
+    A whole fit (no `free` subset, the class weights) then fits cuDNN's conv figures per
+    compute-capability major (fit_majors)."""
     cur = dict(START if start is None else start)
     names = [n for n in PARAM_NAMES if n not in NOT_FITTED and (free is None or n in free)]
     floor_names = [n for n in names if n in FLOOR_PARAMS]
