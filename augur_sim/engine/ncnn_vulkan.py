@@ -33,10 +33,9 @@ our own words):
   downloaded. No separate term: the per-dispatch cost carries the one submission (a fitted
   per-inference cost, `submit_us`, went to zero on every fit).
 - How far a small layer fills a large GPU: not modelled (every layer at the class's
-  efficiency); a fitted and a hard fill rule were tried and were no better held out. The work
-  rows still carry the invocation count (V_ITEMS) and the GPU rows the lane count (VH_LANES),
-  what such a rule needs; the cost does not read them. Both dropped terms, with the figures
-  that decided it: scripts/accuracy_ncnn_vulkan.py `DROPPED`, printed in
+  efficiency); a fitted and a hard fill rule were tried and were no better held out, so the
+  rows carry neither the invocation nor the lane count such a rule reads. The dropped terms,
+  with the figures that decided it: scripts/accuracy_ncnn_vulkan.py `DROPPED`, printed in
   docs/ACCURACY_NCNN_VULKAN.md ("Parameters dropped").
 
 Cost of one kernel on one GPU row, in the roofline form the CPU runtime uses:
@@ -61,12 +60,7 @@ import numba
 import numpy as np
 
 from ..errors import AugurError
-from ..lowering import C_CLS as _C_CLS
-from ..lowering import C_ELEM_BYTES as _C_ELEM_BYTES
-from ..lowering import C_IN_BYTES as _C_IN_BYTES
-from ..lowering import C_OUT_BYTES as _C_OUT_BYTES
-from ..lowering import C_POW as _C_POW
-from ..lowering import C_TRANS as _C_TRANS
+from .ncnn_algos import walk_kernels
 from .ncnn_params import log_param_values, named_log_values, read_fit_doc
 
 # Shader classes (the V_ALGO column).
@@ -81,12 +75,12 @@ VF_MATMUL = 8
 VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1, VF_MATMUL)
 
 # Work-row columns.
-(V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_ITEMS, V_TRANS, V_KERNEL, V_CPU) = range(9)
-NVX = 9
+(V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_TRANS, V_KERNEL, V_CPU) = range(8)
+NVX = 8
 
 # Hardware-row columns.
-(VH_PEAK, VH_BW, VH_EB, VH_LANES, VH_DISCRETE, VH_CLASS) = range(6)
-NVH = 6
+(VH_PEAK, VH_BW, VH_EB, VH_DISCRETE, VH_CLASS) = range(5)
+NVH = 5
 
 # Parameter columns (values, not logs).
 (VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(9)
@@ -238,28 +232,22 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
         raise AugurError("ncnn's Vulkan backend does not run int8 layers (they fall back to the CPU with "
                          "transfers, which this model does not cover); use the float network",
                          where=graph.name)
-    by_name = {lc.name: lc for lc in low.counts}
     x = np.zeros((low.n, NVX), dtype=np.float64)
     algos = []
-    for i, kern in enumerate(low.kernels):
-        host = graph.layer(kern.name)
-        hc = by_name[host.name]
+    for v in walk_kernels(graph, low):
+        i, kern, host, hc = v.i, v.kern, v.host, v.counts[0]
+        in_elems, out_elems, w_elems = v.in_elems, v.out_elems, v.w_elems
         r = x[i]
         r[V_KERNEL] = i
-        eb = low.rows[i, _C_ELEM_BYTES]
-        in_elems = low.rows[i, _C_IN_BYTES] / eb
-        out_elems = low.rows[i, _C_OUT_BYTES] / eb
-        w_elems = float(sum(by_name[n].counts.weight_elems for n in kern.layers))
-        r[V_TRANS] = low.rows[i, _C_TRANS] + low.rows[i, _C_POW]
-        r[V_ITEMS] = max(1.0, out_elems / PACK)
-        if low.rows[i, _C_CLS] == 0 or hc.category == "free":
+        r[V_TRANS] = v.trans
+        if v.noop:
             r[V_ALGO] = VA_NOOP
             algos.append(VK_ALGO_NAMES[VA_NOOP])
             continue
         if runs_on_cpu(host):
             algo = VA_CPU
             r[V_CPU] = 1.0
-            r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
+            r[V_FLOPS] = v.flops
             r[V_ACT_ELEMS] = in_elems + out_elems
         elif host.op == "conv" and not kern.aux:
             algo, flops, extra, disp = _conv_work(host, hc, discrete)
@@ -285,7 +273,7 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             r[V_DISPATCH] = 1.0
         else:
             algo = VA_STREAM
-            r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
+            r[V_FLOPS] = v.flops
             r[V_ACT_ELEMS] = in_elems + out_elems
             r[V_DISPATCH] = 1.0
         if algo not in (VA_STREAM, VA_CPU):
@@ -293,13 +281,13 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             # the file (a Swish, BatchNorm or Scale line after a Convolution): ncnn fuses only the
             # activation_type of the conv's own line (the frontend's '<conv>/act'); the others run
             # as their own in-place dispatch, a pass over the output each.
-            for n in kern.layers[1:]:
+            for n, lc in zip(kern.layers[1:], v.counts[1:]):
                 if runs_on_cpu(graph.layer(n)):
                     r[V_CPU] += 1.0
                 elif not n.endswith("/act"):
                     r[V_DISPATCH] += 1.0
                     r[V_ACT_ELEMS] += 2.0 * out_elems
-                    r[V_FLOPS] += float(by_name[n].counts.flops)
+                    r[V_FLOPS] += float(lc.counts.flops)
         r[V_W_ELEMS] = w_elems
         r[V_ALGO] = algo
         algos.append(VK_ALGO_NAMES[algo])
@@ -409,8 +397,6 @@ def vk_hw(proc) -> VkHw:
     # fp16 storage, or ncnn's fp16 packing of pack-4 blobs (use_fp16_packed, every device):
     # blobs move 2 bytes per element; a device with neither would move 4.
     r[VH_EB] = 2.0
-    # FP32 FMA lanes: the spec's fp32 FLOP per cycle per unit / 2.
-    r[VH_LANES] = proc.units * fp32 / 2.0
     r[VH_DISCRETE] = 1.0 if vk.discrete else 0.0
     desc = (f"{proc.units} units x {fp32 / 2:g} lanes @ {proc.clock_ghz:g} GHz, "
             f"{'fp16' if use16 else 'fp32'} arithmetic {peak / 1e9:,.0f} GFLOP/s, {proc.dram_bw_gbs:g} GB/s, "
