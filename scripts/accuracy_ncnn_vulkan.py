@@ -53,6 +53,20 @@ DROPPED = (
     "invocation per SIMD lane): 35.1% / 50%; 32.5% / 54%, with eff_innerproduct pushed to its bound 1 "
     "(ncnn's InnerProduct shaders split one output's sum over several invocations). Not kept: no better "
     "held out than nothing.",
+    "`eff_direct` (an efficiency of its own for the generic direct convolution shader: the stems and narrow "
+    "convs): not pinned by the corpus (one such conv per network, 0-5% of its time); the fit drove it to its "
+    "bound 1 in every class, a per-network knob for the four networks with 7x7 and 11x11 stems, and stalled "
+    "there (rms of log error 0.4517). Fixed instead of fitted (shared value, no class factors), the fit's rms "
+    "was 0.4806 at 0.02, 0.4579 at 0.05, 0.4531 at 0.1, 0.4517 at 0.2, 0.4510 at 0.5, 0.4507 at 1.0. With it "
+    "34.3% / 51%; 31.4% / 55%; the direct shader at the depthwise shaders' efficiency 34.0% / 51%; 31.2% / "
+    "56% (rms 0.4491); at the GEMM shaders' (`eff_gemm`, kept) 33.9% / 52%; 31.0% / 56% (rms 0.4477).",
+    "`eff_innerproduct` (InnerProduct's matrix-vector product on one row): bound no corpus row after the "
+    "first iterations (1 FLOP per byte of weight against 3-81 FLOP per byte of shader peak over bandwidth), "
+    "so it stayed at 0.109 in every class, unconstrained; setting it to 1 changes no prediction of that fit. "
+    "Its arithmetic is now priced at the shader peak, its time is the weights' stream. Fixed lower instead "
+    "(shared value, no class factors) the fit's rms was 0.4986 at 0.003, 0.4580 at 0.01, 0.4538 at 0.02, "
+    "0.4514 at 0.05, 0.4512 at 0.109: the data does not ask for a compute-bound matrix-vector product. Held "
+    "out: measured together with `eff_direct`'s change above (its figures).",
 )
 
 

@@ -424,3 +424,65 @@ def test_cpu_and_gpu_rows_read_one_kernel_walk(tmp_path):
     # The GPU runs the Sigmoid line as its own in-place pass (ncnn fuses only the conv's own
     # activation_type): 1,024 + 2,048 + 2 x 2,048 elements, and one more dispatch.
     assert gpu.x[1, V_ACT_ELEMS] == 1024 + 2048 + 2 * 2048 and gpu.x[1, V_DISPATCH] == 2
+
+
+def test_direct_stem_runs_at_the_gemm_efficiency_and_innerproduct_at_its_weight_stream(tmp_path):
+    """The two shader classes without a parameter of their own (engine/ncnn_vulkan.VK_ALGO_FAMILY
+    says why). A 3 -> 16 channel 3x3 stride-2 stem on a 16x16 input (8x8 output, padded by 1: a
+    Padding dispatch) runs the generic direct shader: 64 x 16 x 27 = 27,648 MACs, 55,296 FLOPs,
+    at eff_gemm x peak, whatever eff_depthwise is. A 64 -> 16
+    InnerProduct on one row: its arithmetic at the peak, its time the stream of 1,024 + 16 weights
+    and 64 + 16 activations, 2 bytes each, at mem_eff x DRAM, whatever any efficiency is."""
+    g = net(tmp_path, ["Input data 0 1 data 0=16 1=16 2=3",
+                       "Convolution stem 1 1 data out 0=16 1=3 3=2 4=1 5=1 6=432"], name="stem")
+    vr = rows(g)
+    i = vr.algos.index("vk_direct")
+    assert vr.x[i, V_FLOPS] == 2 * 64 * 16 * 27 and vr.x[i, V_DISPATCH] == 2
+    hw = vk_hw(tiny_gpu(tmp_path)).row
+    x = vr.x[i:i + 1]
+    comp = vk_kernel_costs(x, hw, params(eff_gemm=0.25, eff_depthwise=0.05))[0][1]
+    assert comp == pytest.approx(55296 / (0.25 * 200e9), rel=1e-12)
+    assert vk_kernel_costs(x, hw, params(eff_gemm=0.25, eff_depthwise=0.5))[0][1] == comp
+    fc = net(tmp_path, ["Input data 0 1 data 0=64", "InnerProduct fc 1 1 data out 0=16 1=1 2=1024"], name="gemv")
+    vr = rows(fc)
+    x = vr.x[vr.algos.index("vk_innerproduct")][None, :]
+    for eff in (0.01, 0.3, 1.0):
+        t, comp, mem, over, nbytes = vk_kernel_costs(x, hw, params(eff_gemm=eff, eff_depthwise=eff, eff_matmul=eff,
+                                                                  eff_winograd=eff, mem_eff=0.5))[0]
+        assert comp == pytest.approx(2 * 1024 / 200e9, rel=1e-12)      # 2 FLOPs per MAC
+        assert nbytes == (1024 + 16 + 64 + 16) * 2 and mem == pytest.approx(2240 / 5e9, rel=1e-12)
+        assert t == pytest.approx(2240 / 5e9 + 20e-6, rel=1e-12)
+
+
+def test_every_parameter_moves_some_shader_class(tmp_path):
+    """No parameter the cost never reads (the fit cannot pin one, and the report would present an
+    unfitted starting value as fitted): doubling each parameter in turn changes the time of at
+    least one kernel of a network that has every shader class but the MatMul one, or of a
+    transformer's MatMul."""
+    from augur_sim.engine.ncnn_vulkan import VK_ALGO_FAMILY, VK_ALGO_NAMES
+    g = net(tmp_path, ["Input data 0 1 data 0=32 1=32 2=3",
+                       "Convolution stem 1 1 data a 0=16 1=3 3=2 4=1 5=1 6=432",
+                       "Convolution w 1 1 a b 0=16 1=3 4=1 5=1 6=2304",
+                       "Convolution p 1 1 b c 0=32 1=1 5=1 6=512",
+                       "Convolution s 1 1 c d 0=32 1=3 3=2 4=1 5=1 6=9216",
+                       "ConvolutionDepthWise dw 1 1 d e 0=32 1=3 4=1 5=1 6=288 7=32",
+                       "Pooling pool 1 1 e f 0=0 1=2 2=2",
+                       "Reduction r 1 1 f h 0=3 1=0 -23303=2,1,2 4=1 5=1",
+                       "InnerProduct fc 1 1 h out 0=10 1=1 2=320"], name="all")
+    mm = net(tmp_path, ["Input data 0 1 data 0=64 1=8", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"], name="mm")
+    xs = np.vstack([rows(g, discrete=False).x, rows(mm).x])
+    algos = {int(a) for a in xs[:, V_ALGO]}
+    assert {VK_ALGO_NAMES[a] for a in algos} >= {"vk_winograd43", "vk_gemm1x1", "vk_gemm", "vk_direct",
+                                                 "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback",
+                                                 "vk_matmul"}
+    hw = vk_hw(tiny_gpu(tmp_path)).row
+    # Low efficiencies and a fast memory, so every family's compute binds its convs; the
+    # element-wise, matrix-vector and CPU-fallback kernels stay memory- or overhead-bound.
+    base = params(mem_eff=1.0, eff_gemm=0.01, eff_winograd=0.01, eff_depthwise=0.01, eff_matmul=0.01)
+    t0 = vk_kernel_costs(xs, hw, base)[:, 0]
+    for k, name in enumerate(VK_PARAM_NAMES):
+        p = base.copy()
+        p[k] *= 2.0 if name.endswith("_us") else 0.5
+        assert np.any(vk_kernel_costs(xs, hw, p)[:, 0] != t0), name
+    # Every efficiency family the shader classes use is a parameter column.
+    assert {f for f in VK_ALGO_FAMILY if f >= 0} == {k for k, n in enumerate(VK_PARAM_NAMES) if n.startswith("eff_")}

@@ -19,10 +19,12 @@ our own words):
     pixels x output channels;
   - any other conv with at least 16 input and 16 output channels runs the GEMM shader
     (implicit im2col, `use_sgemm_convolution`);
-  - everything else (the 3-channel stems, narrow layers) runs the generic direct shader;
+  - everything else (the 3-channel stems, narrow layers) runs the generic direct shader, at the
+    GEMM shaders' efficiency (VK_ALGO_FAMILY says why);
   - explicit padding is its own Padding dispatch before the conv.
 - ConvolutionDepthWise_vulkan: one direct shader per layer (depthwise, or grouped).
-- InnerProduct_vulkan: a matrix-vector product that reads every weight once (batch 1).
+- InnerProduct_vulkan: a matrix-vector product that reads every weight once (batch 1): bound by
+  that weight stream, no efficiency of its own (VK_ALGO_FAMILY says why).
 - Pooling, BinaryOp/Eltwise, Concat, Interp, Softmax, activations that are not fused: one
   element-wise dispatch each (stream).
 - Reduction and the SSD/YOLO decoders have no Vulkan shader in the corpus' ncnn releases (see
@@ -68,11 +70,31 @@ from .ncnn_params import log_param_values, named_log_values, read_fit_doc
  VA_MATMUL) = range(11)
 VK_ALGO_NAMES = ("noop", "vk_winograd43", "vk_winograd23", "vk_gemm1x1", "vk_gemm", "vk_direct",
                  "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback", "vk_matmul")
-# Efficiency family of each shader class (index into the eff_* parameters; -1: none).
-# (The parameter columns VP_* below start with these five; VF_MATMUL is the last parameter.)
-VF_GEMM, VF_WINO, VF_DIRECT, VF_DW, VF_FC = range(5)
-VF_MATMUL = 8
-VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1, VF_MATMUL)
+# Efficiency family of each shader class (index into the eff_* parameters; -1: none, the shader's
+# arithmetic at the peak rate, never its bound in practice).
+# - The generic direct convolution (the stems and narrow convs: convolution.comp and its pack1to4
+#   / pack4 / pack4to1 variants, the convs under the GEMM shader's 16-channel threshold) is priced
+#   at the convolution shaders' efficiency (eff_gemm). A parameter of its own was not pinned by
+#   the corpus: each network has one such conv, its stem, 0-5% of the network's time, and the fit
+#   used that efficiency as a knob for the four networks with 7x7 and 11x11 stems (resnet18,
+#   resnet50, googlenet, alexnet), up to its bound 1 in every class: the whole shader peak, for a
+#   loop that loads an input value and a weight vector per multiply-add. With it fixed instead of
+#   fitted, the fit's rms of log error was 0.4531 at 0.1 and 0.4507 at 1.0: no preference the
+#   data can carry; and the fit stalled at the bound (projected steps), rms 0.4517. Which family
+#   it joins the corpus barely tells (the depthwise shaders' loop is the closer in shape; the
+#   GEMM family by 0.1 points held out; figures in scripts/accuracy_ncnn_vulkan.py `DROPPED`).
+# - InnerProduct on one row reads every weight once for one multiply-add: 2 FLOPs per 2-byte
+#   weight, 1 FLOP per byte, against 3 (the TH1520's PowerVR) to 81 (the RX 6900 XT) FLOP per
+#   byte of shader peak over DRAM bandwidth on the corpus GPUs (median 29). Its compute outlasts
+#   its weight stream only at an efficiency under mem_eff x bandwidth / peak, about 6% on the
+#   narrowest GPU and under 1% on most. The fitted eff_innerproduct moved only while the
+#   starting mem_eff (0.5) made the narrowest GPU's layers compute-bound (0.1 -> 0.109), then
+#   bound no row and stayed there in every class, unconstrained. Its time is now the weights'
+#   stream at mem_eff, its arithmetic priced at the peak rate as the element-wise shaders' is
+#   (which changed no prediction of the fit).
+VF_GEMM, VF_WINO, VF_DW = range(3)
+VF_MATMUL = 6
+VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_GEMM, VF_DW, -1, -1, -1, VF_MATMUL)
 
 # Work-row columns.
 (V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_TRANS, V_KERNEL, V_CPU) = range(8)
@@ -82,26 +104,24 @@ NVX = 8
 (VH_PEAK, VH_BW, VH_EB, VH_DISCRETE, VH_CLASS) = range(5)
 NVH = 5
 
-# Parameter columns (values, not logs).
-(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(9)
-NVP = 9
-VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_direct", "eff_depthwise", "eff_innerproduct",
-                  "mem_eff", "dispatch_us", "cpu_fallback_us", "eff_matmul")
+# Parameter columns (values, not logs); the efficiency families VF_* index the same columns.
+(VP_GEMM, VP_WINO, VP_DW, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(7)
+NVP = 7
+VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "mem_eff", "dispatch_us", "cpu_fallback_us",
+                  "eff_matmul")
 VK_PARAM_DOC = (
-    "fraction of the shader peak the 1x1 and GEMM convolution shaders reach",
+    "fraction of the shader peak the convolution shaders reach: 1x1, GEMM (implicit im2col) and the generic "
+    "direct one (stems, narrow convs)",
     "fraction of the shader peak the Winograd transforms and batched GEMM reach",
-    "fraction of the shader peak the generic direct convolution shader reaches (stems, narrow convs)",
     "fraction of the shader peak depthwise / grouped convolutions reach",
-    "fraction of the shader peak InnerProduct's matrix-vector product reaches",
-    "fraction of the DRAM bandwidth the shaders' loads and stores reach",
+    "fraction of the DRAM bandwidth the shaders' loads and stores reach (InnerProduct on one row: its whole time)",
     "fixed cost of one dispatch (command recording, barrier, launch), microseconds",
     "fixed cost of a layer run on the CPU (submit and wait, download, CPU work, upload), microseconds",
     "fraction of the shader peak the Gemm/MatMul and multi-row InnerProduct shaders reach (in the corpus: "
     "vision_transformer's layers only)",
 )
 # Starting values of the fit: physically plausible, not fitted (the fit moves them).
-VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_direct": 0.1, "eff_depthwise": 0.1,
-           "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0,
+VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_depthwise": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0,
            "cpu_fallback_us": 300.0, "eff_matmul": 0.3}
 VK_INIT_LOG = np.log(np.array([VK_INIT[n] for n in VK_PARAM_NAMES]))
 
@@ -319,8 +339,9 @@ def vk_kernel_time(x, h, p, out):
         out[4] = nbytes
         return
     if fam < 0:
-        # Element-wise shaders: one FLOP per element at the peak rate, never the bound in
-        # practice; transcendentals as ~10 FLOPs each (a polynomial per evaluation).
+        # Element-wise shaders and InnerProduct's matrix-vector product: their arithmetic at
+        # the peak rate, never the bound in practice (the bytes are); transcendentals as ~10
+        # FLOPs each (a polynomial per evaluation).
         t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / h[VH_PEAK]
     else:
         # An efficiency is a fraction of the peak: never above 1, whatever the fit tries.
