@@ -19,8 +19,8 @@ from augur_sim.engine.ncnn_vulkan import (
     VA_GEMM1X1,
     VA_WINO23,
     VA_WINO43,
+    VH_BW,
     VH_EB,
-    VH_LANES,
     VH_PEAK,
     VK_FUSION,
     VK_INIT_LOG,
@@ -99,10 +99,9 @@ def test_pointwise_conv_time_worked_out_by_hand(tmp_path):
     assert x[V_W_ELEMS] == 512 + 32                              # weights and bias
     assert x[V_DISPATCH] == 1
     hw = vk_hw(tiny_gpu(tmp_path))
-    assert hw.row[VH_PEAK] == 200e9 and hw.row[VH_LANES] == 50 and hw.row[VH_EB] == 2
+    assert hw.row[VH_PEAK] == 200e9 and hw.row[VH_EB] == 2
     p = params(eff_gemm=0.5, mem_eff=0.5, dispatch_us=10.0)
     t, comp, mem, over, nbytes = vk_kernel_costs(vr.x[k[0]:k[0] + 1], hw.row, p)[0]
-    # 512 invocations (64 pixels x 32 / 4) on 50 lanes: every lane busy;
     # compute = 65,536 / (0.5 x 200e9) = 0.65536 us
     assert comp == pytest.approx(65536 / (0.5 * 200e9), rel=1e-12)
     # memory = (3,072 + 544) elements x 2 B / (0.5 x 10 GB/s) = 7,232 B / 5e9 = 1.4464 us
@@ -216,7 +215,7 @@ def test_cpu_or_plain_gpu_processor_is_refused(tmp_path):
 def synthetic(n_classes=3, seed=0):
     """Work rows with compute-, memory- and dispatch-bound kernels, GPUs of several classes, and
     times generated from known parameters."""
-    from augur_sim.engine.ncnn_vulkan import NVH, NVX, V_ITEMS, VA_GEMM, VA_STREAM, VH_BW, VH_CLASS
+    from augur_sim.engine.ncnn_vulkan import NVH, NVX, VA_GEMM, VA_STREAM, VH_CLASS
     from augur_sim.measure.ncnn_vulkan_fit import VkData
     rng = np.random.default_rng(seed)
     nets = []
@@ -228,7 +227,7 @@ def synthetic(n_classes=3, seed=0):
             k = 20 if n == 4 else 60
             x = np.zeros((k, NVX))
             x[:, V_ALGO] = VA_STREAM
-            x[:, V_FLOPS], x[:, V_ACT_ELEMS], x[:, V_ITEMS], x[:, V_DISPATCH] = 1e3, 1e3, 1e3, 1.0
+            x[:, V_FLOPS], x[:, V_ACT_ELEMS], x[:, V_DISPATCH] = 1e3, 1e3, 1.0
             nets.append(x)
             continue
         for i in range(k):
@@ -236,7 +235,6 @@ def synthetic(n_classes=3, seed=0):
             x[i, V_ALGO] = (VA_GEMM, VA_WINO23, VA_STREAM)[kind]
             x[i, V_FLOPS] = (10 ** rng.uniform(7, 9.5)) if kind < 2 else 1e3
             x[i, V_ACT_ELEMS] = 10 ** rng.uniform(4, 7.5)
-            x[i, V_ITEMS] = 10 ** rng.uniform(2, 5)
             x[i, V_DISPATCH] = 1 + (i % 4 == 0) * 3
         nets.append(x)
     sizes = np.array([len(x) for x in nets])
@@ -247,7 +245,6 @@ def synthetic(n_classes=3, seed=0):
         h[VH_PEAK] = 10 ** rng.uniform(10.5, 13.5)
         h[VH_BW] = 10 ** rng.uniform(10, 11.8)
         h[VH_EB] = 2.0
-        h[VH_LANES] = 10 ** rng.uniform(1.5, 3.8)
         c = gpu % n_classes
         h[VH_CLASS] = c
         for n in range(len(nets)):
@@ -302,7 +299,7 @@ def test_every_mapped_gpu_spec_loads_with_vulkan_figures():
     assert len(targets) >= 30
     for spec, proc in targets:
         hw = vk_hw(load_hw(spec).processor(proc))
-        assert hw.peak_flops > 0 and hw.row[VH_LANES] >= 1
+        assert hw.peak_flops > 0 and hw.row[VH_BW] > 0
 
 
 def test_cli_estimate_ncnn_vulkan_end_to_end(capsys):
@@ -396,3 +393,96 @@ def test_fit_recovers_a_gpu_kind_factor_and_the_fit_file_keeps_it(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("discrete:", "external:"), encoding="utf-8")
     with pytest.raises(AugurError, match="gpu_kinds"):
         load_vk_fit(path)
+
+
+def test_cpu_and_gpu_rows_read_one_kernel_walk(tmp_path):
+    """engine/ncnn_algos.walk_kernels is the one walk over the lowered kernels that the CPU's
+    ncnn_rows and the GPU's vk_rows both read: 16 -> 32 channels 1x1 on 8x8 with a Sigmoid line
+    after it (fused by the lowering), a 2x2 max pool, a Flatten (nothing runs), a 10-way
+    InnerProduct. Worked out by hand: the conv kernel reads 16 x 64 = 1,024 elements and writes
+    32 x 64 = 2,048, weighs 512 + 32, evaluates 2,048 exponentials (the sigmoid); FLOPs 32,768
+    MACs x 2, 2,048 bias adds and the sigmoid's 6,144 (3 per element); both tables put the same
+    figures where they read them."""
+    from augur_sim.engine.ncnn_algos import NCNN_FUSION, X_ACT_ELEMS, X_TRANS, X_W_ELEMS, ncnn_rows, walk_kernels
+    from augur_sim.engine.ncnn_vulkan import V_TRANS
+    g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16", "Convolution conv 1 1 data a 0=32 1=1 5=1 6=512",
+                       "Sigmoid sig 1 1 a b", "Pooling pool 1 1 b c 0=0 1=2 2=2", "Flatten fl 1 1 c e",
+                       "InnerProduct fc 1 1 e out 0=10 1=1 2=5120"], name="walk")
+    views = list(walk_kernels(g, lower(g, "fp32", NCNN_FUSION)))
+    assert [v.noop for v in views] == [True, False, False, True, False]
+    conv = views[1]
+    assert conv.kern.layers == ("conv", "sig") and conv.host.name == "conv"
+    assert (conv.in_elems, conv.out_elems, conv.w_elems, conv.trans) == (1024, 2048, 544, 2048)
+    assert conv.flops == 2 * 64 * 16 * 32 + 2048 + 6144 and conv.fused_flops == 6144
+    cpu = ncnn_rows(g, lower(g, "fp32", NCNN_FUSION), "arm")
+    gpu = rows(g)
+    assert [a == "noop" for a in cpu.algos] == [a == "noop" for a in gpu.algos] == [v.noop for v in views]
+    assert list(cpu.x[:, X_TRANS]) == list(gpu.x[:, V_TRANS]) == [v.trans for v in views]
+    # The pool: 2,048 in, 512 out in both; the conv's weights in both.
+    assert cpu.x[2, X_ACT_ELEMS] == gpu.x[2, V_ACT_ELEMS] == 2048 + 512
+    assert cpu.x[1, X_W_ELEMS] == gpu.x[1, V_W_ELEMS] == 544
+    # The GPU runs the Sigmoid line as its own in-place pass (ncnn fuses only the conv's own
+    # activation_type): 1,024 + 2,048 + 2 x 2,048 elements, and one more dispatch.
+    assert gpu.x[1, V_ACT_ELEMS] == 1024 + 2048 + 2 * 2048 and gpu.x[1, V_DISPATCH] == 2
+
+
+def test_direct_stem_runs_at_the_gemm_efficiency_and_innerproduct_at_its_weight_stream(tmp_path):
+    """The two shader classes without a parameter of their own (engine/ncnn_vulkan.VK_ALGO_FAMILY
+    says why). A 3 -> 16 channel 3x3 stride-2 stem on a 16x16 input (8x8 output, padded by 1: a
+    Padding dispatch) runs the generic direct shader: 64 x 16 x 27 = 27,648 MACs, 55,296 FLOPs,
+    at eff_gemm x peak, whatever eff_depthwise is. A 64 -> 16
+    InnerProduct on one row: its arithmetic at the peak, its time the stream of 1,024 + 16 weights
+    and 64 + 16 activations, 2 bytes each, at mem_eff x DRAM, whatever any efficiency is."""
+    g = net(tmp_path, ["Input data 0 1 data 0=16 1=16 2=3",
+                       "Convolution stem 1 1 data out 0=16 1=3 3=2 4=1 5=1 6=432"], name="stem")
+    vr = rows(g)
+    i = vr.algos.index("vk_direct")
+    assert vr.x[i, V_FLOPS] == 2 * 64 * 16 * 27 and vr.x[i, V_DISPATCH] == 2
+    hw = vk_hw(tiny_gpu(tmp_path)).row
+    x = vr.x[i:i + 1]
+    comp = vk_kernel_costs(x, hw, params(eff_gemm=0.25, eff_depthwise=0.05))[0][1]
+    assert comp == pytest.approx(55296 / (0.25 * 200e9), rel=1e-12)
+    assert vk_kernel_costs(x, hw, params(eff_gemm=0.25, eff_depthwise=0.5))[0][1] == comp
+    fc = net(tmp_path, ["Input data 0 1 data 0=64", "InnerProduct fc 1 1 data out 0=16 1=1 2=1024"], name="gemv")
+    vr = rows(fc)
+    x = vr.x[vr.algos.index("vk_innerproduct")][None, :]
+    for eff in (0.01, 0.3, 1.0):
+        t, comp, mem, over, nbytes = vk_kernel_costs(x, hw, params(eff_gemm=eff, eff_depthwise=eff, eff_matmul=eff,
+                                                                  eff_winograd=eff, mem_eff=0.5))[0]
+        assert comp == pytest.approx(2 * 1024 / 200e9, rel=1e-12)      # 2 FLOPs per MAC
+        assert nbytes == (1024 + 16 + 64 + 16) * 2 and mem == pytest.approx(2240 / 5e9, rel=1e-12)
+        assert t == pytest.approx(2240 / 5e9 + 20e-6, rel=1e-12)
+
+
+def test_every_parameter_moves_some_shader_class(tmp_path):
+    """No parameter the cost never reads (the fit cannot pin one, and the report would present an
+    unfitted starting value as fitted): doubling each parameter in turn changes the time of at
+    least one kernel of a network that has every shader class but the MatMul one, or of a
+    transformer's MatMul."""
+    from augur_sim.engine.ncnn_vulkan import VK_ALGO_FAMILY, VK_ALGO_NAMES
+    g = net(tmp_path, ["Input data 0 1 data 0=32 1=32 2=3",
+                       "Convolution stem 1 1 data a 0=16 1=3 3=2 4=1 5=1 6=432",
+                       "Convolution w 1 1 a b 0=16 1=3 4=1 5=1 6=2304",
+                       "Convolution p 1 1 b c 0=32 1=1 5=1 6=512",
+                       "Convolution s 1 1 c d 0=32 1=3 3=2 4=1 5=1 6=9216",
+                       "ConvolutionDepthWise dw 1 1 d e 0=32 1=3 4=1 5=1 6=288 7=32",
+                       "Pooling pool 1 1 e f 0=0 1=2 2=2",
+                       "Reduction r 1 1 f h 0=3 1=0 -23303=2,1,2 4=1 5=1",
+                       "InnerProduct fc 1 1 h out 0=10 1=1 2=320"], name="all")
+    mm = net(tmp_path, ["Input data 0 1 data 0=64 1=8", "InnerProduct fc 1 1 data out 0=16 1=0 2=1024"], name="mm")
+    xs = np.vstack([rows(g, discrete=False).x, rows(mm).x])
+    algos = {int(a) for a in xs[:, V_ALGO]}
+    assert {VK_ALGO_NAMES[a] for a in algos} >= {"vk_winograd43", "vk_gemm1x1", "vk_gemm", "vk_direct",
+                                                 "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback",
+                                                 "vk_matmul"}
+    hw = vk_hw(tiny_gpu(tmp_path)).row
+    # Low efficiencies and a fast memory, so every family's compute binds its convs; the
+    # element-wise, matrix-vector and CPU-fallback kernels stay memory- or overhead-bound.
+    base = params(mem_eff=1.0, eff_gemm=0.01, eff_winograd=0.01, eff_depthwise=0.01, eff_matmul=0.01)
+    t0 = vk_kernel_costs(xs, hw, base)[:, 0]
+    for k, name in enumerate(VK_PARAM_NAMES):
+        p = base.copy()
+        p[k] *= 2.0 if name.endswith("_us") else 0.5
+        assert np.any(vk_kernel_costs(xs, hw, p)[:, 0] != t0), name
+    # Every efficiency family the shader classes use is a parameter column.
+    assert {f for f in VK_ALGO_FAMILY if f >= 0} == {k for k, n in enumerate(VK_PARAM_NAMES) if n.startswith("eff_")}

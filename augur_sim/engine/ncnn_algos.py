@@ -284,31 +284,62 @@ def _input_is_int8(graph, host) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class KernelView:
+    """One kernel of a lowered network as the ncnn row builders read it (the CPU's ncnn_rows
+    and the GPU's engine/ncnn_vulkan.vk_rows walk the same kernels the same way)."""
+    i: int                   # the kernel's row in the lowering
+    kern: object             # lowering.Kernel
+    host: object             # the host layer (graph.layer(kern.name))
+    counts: tuple            # LayerCount of each layer of the kernel, host first
+    in_elems: float          # activation elements read and written (fused operands included):
+    out_elems: float         # the lowering's byte counts over its element size
+    w_elems: float           # weight elements of every layer in the kernel
+    trans: float             # transcendental evaluations (exp, tanh, ... and pow)
+    noop: bool               # nothing runs (a free layer: reshape, identity, ...)
+
+    @property
+    def flops(self) -> float:
+        """The FLOPs of every layer in the kernel (the host's and its fused layers')."""
+        return float(sum(c.counts.flops for c in self.counts))
+
+    @property
+    def fused_flops(self) -> float:
+        """The FLOPs of the layers fused into the host (its epilogue: activation, operands)."""
+        return float(sum(c.counts.flops for c in self.counts[1:]))
+
+
+def walk_kernels(graph, low):
+    """KernelView of each kernel of a lowered network, in the lowering's order."""
+    by_name = {lc.name: lc for lc in low.counts}
+    for i, kern in enumerate(low.kernels):
+        host = graph.layer(kern.name)
+        counts = tuple(by_name[n] for n in kern.layers)
+        eb = low.rows[i, _C_ELEM_BYTES]
+        yield KernelView(i, kern, host, counts, low.rows[i, _C_IN_BYTES] / eb, low.rows[i, _C_OUT_BYTES] / eb,
+                         float(sum(c.counts.weight_elems for c in counts)),
+                         float(low.rows[i, _C_TRANS] + low.rows[i, _C_POW]),
+                         bool(low.rows[i, _C_CLS] == 0 or by_name[host.name].category == "free"))
+
+
 def ncnn_rows(graph, low, arch: str) -> NcnnRows:
     """The ncnn work table of a network lowered with NCNN_FUSION, for one architecture family."""
     if arch not in ARCHS:
         raise ValueError(f"unknown ncnn architecture family {arch!r}; expected one of {ARCHS}")
-    by_name = {lc.name: lc for lc in low.counts}
     x = np.zeros((low.n, NX), dtype=np.float64)
     algos = []
-    for i, kern in enumerate(low.kernels):
-        host = graph.layer(kern.name)
-        hc = by_name[host.name]
+    for v in walk_kernels(graph, low):
+        i, kern, host, hc = v.i, v.kern, v.host, v.counts[0]
         r = x[i]
         r[X_KERNEL] = i
-        # Activation elements every kernel reads and writes (fused operands included):
-        # the shared lowering's byte counts over its element size.
-        eb = low.rows[i, _C_ELEM_BYTES]
-        in_elems = low.rows[i, _C_IN_BYTES] / eb
-        out_elems = low.rows[i, _C_OUT_BYTES] / eb
-        w_elems = float(sum(by_name[n].counts.weight_elems for n in kern.layers))
+        in_elems, out_elems, w_elems = v.in_elems, v.out_elems, v.w_elems
         if kern.aux:
             # A separate bias pass (not used with NCNN_FUSION, kept for completeness).
             in_elems = out_elems
             w_elems = 0.0
         r[X_W_ELEMS] = w_elems
-        r[X_TRANS] = low.rows[i, _C_TRANS] + low.rows[i, _C_POW]
-        if low.rows[i, _C_CLS] == 0 or hc.category == "free":
+        r[X_TRANS] = v.trans
+        if v.noop:
             r[X_ALGO] = A_NOOP
             algos.append(ALGO_NAMES[A_NOOP])
             continue
@@ -321,7 +352,7 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             r[X_ACT_ELEMS] = in_elems + out_elems + extra
             # Fused epilogue operands (none with NCNN_FUSION but a conv_eltwise spec) and
             # the activation in place cost a pass over the output each.
-            r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers[1:]))
+            r[X_STREAM_OPS] = v.fused_flops
             r[X_PAR] = par
             if algo in (A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_INT8_REF):
                 r[X_INT8] = 1.0
@@ -363,7 +394,7 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             # speed (pooling_arm.cpp, binaryop_arm.cpp, ...).
             algo = A_STREAM
             r[X_ACT_ELEMS] = in_elems + out_elems
-            r[X_STREAM_OPS] = float(sum(by_name[n].counts.flops for n in kern.layers)) + out_elems
+            r[X_STREAM_OPS] = v.flops + out_elems
             r[X_PAR] = float(max(1.0, out_elems / 4096.0))
             oshape = tuple(hc.output_shapes[0]) if hc.output_shapes else ()
             if len(oshape) == 4 and int(oshape[2]) * int(oshape[3]) > 1:

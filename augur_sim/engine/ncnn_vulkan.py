@@ -19,10 +19,12 @@ our own words):
     pixels x output channels;
   - any other conv with at least 16 input and 16 output channels runs the GEMM shader
     (implicit im2col, `use_sgemm_convolution`);
-  - everything else (the 3-channel stems, narrow layers) runs the generic direct shader;
+  - everything else (the 3-channel stems, narrow layers) runs the generic direct shader, at the
+    GEMM shaders' efficiency (VK_ALGO_FAMILY says why);
   - explicit padding is its own Padding dispatch before the conv.
 - ConvolutionDepthWise_vulkan: one direct shader per layer (depthwise, or grouped).
-- InnerProduct_vulkan: a matrix-vector product that reads every weight once (batch 1).
+- InnerProduct_vulkan: a matrix-vector product that reads every weight once (batch 1): bound by
+  that weight stream, no efficiency of its own (VK_ALGO_FAMILY says why).
 - Pooling, BinaryOp/Eltwise, Concat, Interp, Softmax, activations that are not fused: one
   element-wise dispatch each (stream).
 - Reduction and the SSD/YOLO decoders have no Vulkan shader in the corpus' ncnn releases (see
@@ -33,10 +35,9 @@ our own words):
   downloaded. No separate term: the per-dispatch cost carries the one submission (a fitted
   per-inference cost, `submit_us`, went to zero on every fit).
 - How far a small layer fills a large GPU: not modelled (every layer at the class's
-  efficiency); a fitted and a hard fill rule were tried and were no better held out. The work
-  rows still carry the invocation count (V_ITEMS) and the GPU rows the lane count (VH_LANES),
-  what such a rule needs; the cost does not read them. Both dropped terms, with the figures
-  that decided it: scripts/accuracy_ncnn_vulkan.py `DROPPED`, printed in
+  efficiency); a fitted and a hard fill rule were tried and were no better held out, so the
+  rows carry neither the invocation nor the lane count such a rule reads. The dropped terms,
+  with the figures that decided it: scripts/accuracy_ncnn_vulkan.py `DROPPED`, printed in
   docs/ACCURACY_NCNN_VULKAN.md ("Parameters dropped").
 
 Cost of one kernel on one GPU row, in the roofline form the CPU runtime uses:
@@ -61,12 +62,7 @@ import numba
 import numpy as np
 
 from ..errors import AugurError
-from ..lowering import C_CLS as _C_CLS
-from ..lowering import C_ELEM_BYTES as _C_ELEM_BYTES
-from ..lowering import C_IN_BYTES as _C_IN_BYTES
-from ..lowering import C_OUT_BYTES as _C_OUT_BYTES
-from ..lowering import C_POW as _C_POW
-from ..lowering import C_TRANS as _C_TRANS
+from .ncnn_algos import walk_kernels
 from .ncnn_params import log_param_values, named_log_values, read_fit_doc
 
 # Shader classes (the V_ALGO column).
@@ -74,40 +70,58 @@ from .ncnn_params import log_param_values, named_log_values, read_fit_doc
  VA_MATMUL) = range(11)
 VK_ALGO_NAMES = ("noop", "vk_winograd43", "vk_winograd23", "vk_gemm1x1", "vk_gemm", "vk_direct",
                  "vk_depthwise", "vk_innerproduct", "vk_stream", "cpu_fallback", "vk_matmul")
-# Efficiency family of each shader class (index into the eff_* parameters; -1: none).
-# (The parameter columns VP_* below start with these five; VF_MATMUL is the last parameter.)
-VF_GEMM, VF_WINO, VF_DIRECT, VF_DW, VF_FC = range(5)
-VF_MATMUL = 8
-VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_DIRECT, VF_DW, VF_FC, -1, -1, VF_MATMUL)
+# Efficiency family of each shader class (index into the eff_* parameters; -1: none, the shader's
+# arithmetic at the peak rate, never its bound in practice).
+# - The generic direct convolution (the stems and narrow convs: convolution.comp and its pack1to4
+#   / pack4 / pack4to1 variants, the convs under the GEMM shader's 16-channel threshold) is priced
+#   at the convolution shaders' efficiency (eff_gemm). A parameter of its own was not pinned by
+#   the corpus: each network has one such conv, its stem, 0-5% of the network's time, and the fit
+#   used that efficiency as a knob for the four networks with 7x7 and 11x11 stems (resnet18,
+#   resnet50, googlenet, alexnet), up to its bound 1 in every class: the whole shader peak, for a
+#   loop that loads an input value and a weight vector per multiply-add. With it fixed instead of
+#   fitted, the fit's rms of log error was 0.4531 at 0.1 and 0.4507 at 1.0: no preference the
+#   data can carry; and the fit stalled at the bound (projected steps), rms 0.4517. Which family
+#   it joins the corpus barely tells (the depthwise shaders' loop is the closer in shape; the
+#   GEMM family by 0.1 points held out; figures in scripts/accuracy_ncnn_vulkan.py `DROPPED`).
+# - InnerProduct on one row reads every weight once for one multiply-add: 2 FLOPs per 2-byte
+#   weight, 1 FLOP per byte, against 3 (the TH1520's PowerVR) to 81 (the RX 6900 XT) FLOP per
+#   byte of shader peak over DRAM bandwidth on the corpus GPUs (median 29). Its compute outlasts
+#   its weight stream only at an efficiency under mem_eff x bandwidth / peak, about 6% on the
+#   narrowest GPU and under 1% on most. The fitted eff_innerproduct moved only while the
+#   starting mem_eff (0.5) made the narrowest GPU's layers compute-bound (0.1 -> 0.109), then
+#   bound no row and stayed there in every class, unconstrained. Its time is now the weights'
+#   stream at mem_eff, its arithmetic priced at the peak rate as the element-wise shaders' is
+#   (which changed no prediction of the fit).
+VF_GEMM, VF_WINO, VF_DW = range(3)
+VF_MATMUL = 6
+VK_ALGO_FAMILY = (-1, VF_WINO, VF_WINO, VF_GEMM, VF_GEMM, VF_GEMM, VF_DW, -1, -1, -1, VF_MATMUL)
 
 # Work-row columns.
-(V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_ITEMS, V_TRANS, V_KERNEL, V_CPU) = range(9)
-NVX = 9
+(V_ALGO, V_FLOPS, V_ACT_ELEMS, V_W_ELEMS, V_DISPATCH, V_TRANS, V_KERNEL, V_CPU) = range(8)
+NVX = 8
 
 # Hardware-row columns.
-(VH_PEAK, VH_BW, VH_EB, VH_LANES, VH_DISCRETE, VH_CLASS) = range(6)
-NVH = 6
+(VH_PEAK, VH_BW, VH_EB, VH_DISCRETE, VH_CLASS) = range(5)
+NVH = 5
 
-# Parameter columns (values, not logs).
-(VP_GEMM, VP_WINO, VP_DIRECT, VP_DW, VP_FC, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(9)
-NVP = 9
-VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_direct", "eff_depthwise", "eff_innerproduct",
-                  "mem_eff", "dispatch_us", "cpu_fallback_us", "eff_matmul")
+# Parameter columns (values, not logs); the efficiency families VF_* index the same columns.
+(VP_GEMM, VP_WINO, VP_DW, VP_MEM, VP_DISPATCH_US, VP_FALLBACK_US, VP_MATMUL) = range(7)
+NVP = 7
+VK_PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "mem_eff", "dispatch_us", "cpu_fallback_us",
+                  "eff_matmul")
 VK_PARAM_DOC = (
-    "fraction of the shader peak the 1x1 and GEMM convolution shaders reach",
+    "fraction of the shader peak the convolution shaders reach: 1x1, GEMM (implicit im2col) and the generic "
+    "direct one (stems, narrow convs)",
     "fraction of the shader peak the Winograd transforms and batched GEMM reach",
-    "fraction of the shader peak the generic direct convolution shader reaches (stems, narrow convs)",
     "fraction of the shader peak depthwise / grouped convolutions reach",
-    "fraction of the shader peak InnerProduct's matrix-vector product reaches",
-    "fraction of the DRAM bandwidth the shaders' loads and stores reach",
+    "fraction of the DRAM bandwidth the shaders' loads and stores reach (InnerProduct on one row: its whole time)",
     "fixed cost of one dispatch (command recording, barrier, launch), microseconds",
     "fixed cost of a layer run on the CPU (submit and wait, download, CPU work, upload), microseconds",
     "fraction of the shader peak the Gemm/MatMul and multi-row InnerProduct shaders reach (in the corpus: "
     "vision_transformer's layers only)",
 )
 # Starting values of the fit: physically plausible, not fitted (the fit moves them).
-VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_direct": 0.1, "eff_depthwise": 0.1,
-           "eff_innerproduct": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0,
+VK_INIT = {"eff_gemm": 0.3, "eff_winograd": 0.3, "eff_depthwise": 0.1, "mem_eff": 0.5, "dispatch_us": 20.0,
            "cpu_fallback_us": 300.0, "eff_matmul": 0.3}
 VK_INIT_LOG = np.log(np.array([VK_INIT[n] for n in VK_PARAM_NAMES]))
 
@@ -238,28 +252,22 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
         raise AugurError("ncnn's Vulkan backend does not run int8 layers (they fall back to the CPU with "
                          "transfers, which this model does not cover); use the float network",
                          where=graph.name)
-    by_name = {lc.name: lc for lc in low.counts}
     x = np.zeros((low.n, NVX), dtype=np.float64)
     algos = []
-    for i, kern in enumerate(low.kernels):
-        host = graph.layer(kern.name)
-        hc = by_name[host.name]
+    for v in walk_kernels(graph, low):
+        i, kern, host, hc = v.i, v.kern, v.host, v.counts[0]
+        in_elems, out_elems, w_elems = v.in_elems, v.out_elems, v.w_elems
         r = x[i]
         r[V_KERNEL] = i
-        eb = low.rows[i, _C_ELEM_BYTES]
-        in_elems = low.rows[i, _C_IN_BYTES] / eb
-        out_elems = low.rows[i, _C_OUT_BYTES] / eb
-        w_elems = float(sum(by_name[n].counts.weight_elems for n in kern.layers))
-        r[V_TRANS] = low.rows[i, _C_TRANS] + low.rows[i, _C_POW]
-        r[V_ITEMS] = max(1.0, out_elems / PACK)
-        if low.rows[i, _C_CLS] == 0 or hc.category == "free":
+        r[V_TRANS] = v.trans
+        if v.noop:
             r[V_ALGO] = VA_NOOP
             algos.append(VK_ALGO_NAMES[VA_NOOP])
             continue
         if runs_on_cpu(host):
             algo = VA_CPU
             r[V_CPU] = 1.0
-            r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
+            r[V_FLOPS] = v.flops
             r[V_ACT_ELEMS] = in_elems + out_elems
         elif host.op == "conv" and not kern.aux:
             algo, flops, extra, disp = _conv_work(host, hc, discrete)
@@ -285,7 +293,7 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             r[V_DISPATCH] = 1.0
         else:
             algo = VA_STREAM
-            r[V_FLOPS] = float(sum(by_name[n].counts.flops for n in kern.layers))
+            r[V_FLOPS] = v.flops
             r[V_ACT_ELEMS] = in_elems + out_elems
             r[V_DISPATCH] = 1.0
         if algo not in (VA_STREAM, VA_CPU):
@@ -293,13 +301,13 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
             # the file (a Swish, BatchNorm or Scale line after a Convolution): ncnn fuses only the
             # activation_type of the conv's own line (the frontend's '<conv>/act'); the others run
             # as their own in-place dispatch, a pass over the output each.
-            for n in kern.layers[1:]:
+            for n, lc in zip(kern.layers[1:], v.counts[1:]):
                 if runs_on_cpu(graph.layer(n)):
                     r[V_CPU] += 1.0
                 elif not n.endswith("/act"):
                     r[V_DISPATCH] += 1.0
                     r[V_ACT_ELEMS] += 2.0 * out_elems
-                    r[V_FLOPS] += float(by_name[n].counts.flops)
+                    r[V_FLOPS] += float(lc.counts.flops)
         r[V_W_ELEMS] = w_elems
         r[V_ALGO] = algo
         algos.append(VK_ALGO_NAMES[algo])
@@ -331,8 +339,9 @@ def vk_kernel_time(x, h, p, out):
         out[4] = nbytes
         return
     if fam < 0:
-        # Element-wise shaders: one FLOP per element at the peak rate, never the bound in
-        # practice; transcendentals as ~10 FLOPs each (a polynomial per evaluation).
+        # Element-wise shaders and InnerProduct's matrix-vector product: their arithmetic at
+        # the peak rate, never the bound in practice (the bytes are); transcendentals as ~10
+        # FLOPs each (a polynomial per evaluation).
         t_c = (x[V_FLOPS] + 10.0 * x[V_TRANS]) / h[VH_PEAK]
     else:
         # An efficiency is a fraction of the peak: never above 1, whatever the fit tries.
@@ -409,8 +418,6 @@ def vk_hw(proc) -> VkHw:
     # fp16 storage, or ncnn's fp16 packing of pack-4 blobs (use_fp16_packed, every device):
     # blobs move 2 bytes per element; a device with neither would move 4.
     r[VH_EB] = 2.0
-    # FP32 FMA lanes: the spec's fp32 FLOP per cycle per unit / 2.
-    r[VH_LANES] = proc.units * fp32 / 2.0
     r[VH_DISCRETE] = 1.0 if vk.discrete else 0.0
     desc = (f"{proc.units} units x {fp32 / 2:g} lanes @ {proc.clock_ghz:g} GHz, "
             f"{'fp16' if use16 else 'fp32'} arithmetic {peak / 1e9:,.0f} GFLOP/s, {proc.dram_bw_gbs:g} GB/s, "

@@ -174,6 +174,10 @@ HUBER_LOG = 0.15
 # 25.3% / 62.0%, int8 31.7% / 53.4%; the int8 im2col (1 byte) and int8 Winograd (int16 in,
 # int32 out) buffers moved at their own element sizes instead of the float storage size:
 # 25.4% / 61.8%, int8 32.7% / 52.9%.
+# Also tried and dropped (2026-12-01, full cold leave-one-device-out, 40 iterations): rows weighed
+# so that no device section counts for more than 70 rows (the Azure D64s v6's 490 rows otherwise
+# set its ISA class's offsets nearly alone): 26.0% / 61.1% against 26.0% / 61.3% without, in-sample
+# 15.8% / 79% against 15.0% / 80%: no better held out, worse in sample.
 
 
 # Parameters whose class offsets stay 0 (their values come from the shared, family and design

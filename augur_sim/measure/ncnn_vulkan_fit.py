@@ -248,8 +248,9 @@ def predict_fit(data: VkData, fit: VkFit) -> np.ndarray:
 
 
 # Parameters that are fractions of a peak (the efficiencies and mem_eff): a fit may not push a
-# class above 1. A fraction the data cannot pin down (the direct shader's, in networks whose
-# direct convs are memory- or dispatch-bound) would otherwise drift without bound.
+# class above 1. A fraction the data cannot pin down would otherwise drift without bound (the
+# direct shader's own efficiency did, to 1 in every class, before it joined the GEMM
+# family: engine/ncnn_vulkan.VK_ALGO_FAMILY).
 _FRACTIONS = np.array([n.startswith("eff_") or n == "mem_eff" for n in VK_PARAM_NAMES])
 
 
