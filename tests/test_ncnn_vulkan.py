@@ -456,7 +456,8 @@ def test_direct_stem_runs_at_the_gemm_efficiency_and_innerproduct_at_its_weight_
 
 def test_every_parameter_moves_some_shader_class(tmp_path):
     """No parameter the cost never reads (the fit cannot pin one, and the report would present an
-    unfitted starting value as fitted): doubling each parameter in turn changes the time of at
+    unfitted starting value as fitted): doubling each cost in microseconds, or halving each
+    fraction, in turn changes the time of at
     least one kernel of a network that has every shader class but the MatMul one, or of a
     transformer's MatMul."""
     from augur_sim.engine.ncnn_vulkan import VK_ALGO_FAMILY, VK_ALGO_NAMES
