@@ -686,3 +686,61 @@ def test_pack_and_granule_of_catalogue_cores():
     a7 = CoreCaps("c", "armv7-neon", 128, 1, 8.0, False, ("neon",))
     assert [pack_lanes(c) for c in (avx512, avx2, knc, a55, a53, a7)] == [16, 8, 1, 8, 4, 4]
     assert [gemm_m_granule(c) for c in (avx512, avx2, knc, a55, a53, a7)] == [16, 8, 2, 8, 8, 4]
+
+
+def test_cores_without_ncnn_vector_kernels_run_the_portable_layers():
+    """A core whose vector ISA no ncnn tree has kernels for (RISC-V without V, MIPS with only
+    Loongson MMI, Knights Corner) runs src/layer/convolution.cpp: a direct loop over every MAC
+    (no Winograd, no packing), at its scalar rate: one FMA (2 FLOP) per FP pipe per cycle."""
+    from augur_sim.engine.ncnn_cost import N_INT8_MPC
+    from augur_sim.engine.ncnn_hw import generic_path, ncnn_hw
+    from augur_sim.hw import load_hw
+    g = conv_graph(64, 64, 28)
+    x_arm, algo_arm = conv_row(g, "arm")
+    x_gen, algo_gen = conv_row(g, "generic")
+    assert (algo_arm, algo_gen) == ("winograd43", "direct_generic")
+    assert x_gen[X_MACS] == 64 * 64 * 9 * 28 * 28 and x_gen[X_XFORM] == 0.0
+    assert x_gen[X_MACS] > 2 * x_arm[X_MACS]      # Winograd's saving is gone
+    assert x_gen[X_PAR] == 64                    # one item per output channel
+    assert conv_row(conv_graph(64, 64, 28, int8=True), "generic")[1] == "int8_reference"
+    assert conv_row(conv_graph(64, 64, 14, group=8), "generic")[1] == "direct_generic"
+    assert conv_row(conv_graph(32, 32, 14, group=32), "generic")[1] == "depthwise"
+    # time by hand: all MACs at 2 FLOP per MAC over (2 FLOP x 1 pipe) per cycle x eff 0.5, 2 GHz
+    h = hw(threads=1)
+    h[N_FP32_FPC] = 2.0
+    assert kernel_costs(x_gen[None, :], h, params())[0][1] == pytest.approx(
+        2 * 64 * 64 * 9 * 28 * 28 / (2e9 * 2.0 * 0.5), rel=1e-9)
+    # the catalogue's cores: which run the portable layers, and at what rate
+    rows = {spec: ncnn_hw(load_hw(spec).processor("cpu"), "all", 1)
+            for spec in ("starfive_jh7110", "loongson_3a3000", "intel_xeon_phi_3120a", "spacemit_m1",
+                         "loongson_2k1000", "loongson_3a4000")}
+    assert {s for s, r in rows.items() if generic_path(r.caps)} == {
+        "starfive_jh7110", "loongson_3a3000", "intel_xeon_phi_3120a"}
+    assert {s: r.arch for s, r in rows.items()} == {
+        "starfive_jh7110": "generic", "loongson_3a3000": "generic", "intel_xeon_phi_3120a": "generic",
+        "spacemit_m1": "riscv", "loongson_2k1000": "other", "loongson_3a4000": "other"}
+    # U74: one FPU; GS464E: two FP pipes, scalar (not its 8 FLOP/cycle of paired singles); KNC: one
+    assert rows["starfive_jh7110"].row[N_FP32_FPC] == 2.0
+    assert rows["loongson_3a3000"].row[N_FP32_FPC] == 4.0
+    assert rows["intel_xeon_phi_3120a"].row[N_FP32_FPC] == 2.0
+    assert all(rows[s].row[N_INT8_MPC] == 1.0 for s in ("starfive_jh7110", "loongson_3a3000"))
+    assert rows["loongson_2k1000"].row[N_FP32_FPC] == 8.0       # MSA kernels, 4 lanes x FMA
+
+
+def test_riscv_and_portable_cores_share_a_family_by_the_code_they_run():
+    """The family a core with no data inherits from: cores on the portable layers form one,
+    RISC-V cores with a vector unit another (the riscv tree's RVV kernels), in-order or not;
+    the others keep their pipeline family."""
+    from augur_sim.engine.ncnn_hw import ncnn_hw
+    from augur_sim.hw import load_hw
+    fam = {spec: ncnn_hw(load_hw(spec).processor("cpu"), "all", 1).caps.family
+           for spec in ("starfive_jh7110", "loongson_3a3000", "intel_xeon_phi_3120a", "spacemit_m1",
+                        "thead_th1520", "loongson_2k1000")}
+    assert fam == {"starfive_jh7110": "generic", "loongson_3a3000": "generic", "intel_xeon_phi_3120a": "generic",
+                   "spacemit_m1": "riscv-vector", "thead_th1520": "riscv-vector",
+                   "loongson_2k1000": "other-ooo-narrow"}
+    # the fit's ISA class: RVV 1.0 and XTheadVector run one source tree, so one class
+    cls = {spec: ncnn_hw(load_hw(spec).processor("cpu"), "all", 1).isa_class
+           for spec in ("starfive_jh7110", "spacemit_m1", "thead_th1520", "loongson_2k1000")}
+    assert cls == {"starfive_jh7110": "riscv64-scalar", "spacemit_m1": "riscv64-vector",
+                   "thead_th1520": "riscv64-vector", "loongson_2k1000": "mips-msa"}

@@ -34,15 +34,15 @@ from ..lowering import C_TRANS as _C_TRANS
 
 # Algorithm classes (the ALGO column). A kernel runs exactly one.
 (A_NOOP, A_WINO63, A_WINO43, A_WINO23, A_SGEMM1X1, A_IM2COL, A_DIRECT, A_DW, A_FC, A_STREAM,
- A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL, A_INT8_REF) = range(15)
+ A_INT8_GEMM, A_INT8_WINO43, A_INT8_DW, A_MATMUL, A_INT8_REF, A_GENERIC) = range(16)
 ALGO_NAMES = ("noop", "winograd63", "winograd43", "winograd23", "sgemm1x1", "im2col_sgemm", "direct_packed",
               "depthwise", "innerproduct", "stream", "int8_gemm", "int8_winograd43", "int8_depthwise", "matmul",
-              "int8_reference")
+              "int8_reference", "direct_generic")
 # The algorithm families the fitted parameters belong to (one efficiency each).
 FAM_GEMM, FAM_WINO, FAM_DW, FAM_FC, FAM_STREAM, FAM_INT8, FAM_INT8_REF = range(7)
 FAMILY_NAMES = ("gemm", "winograd", "depthwise", "innerproduct", "stream", "int8", "int8_reference")
 ALGO_FAMILY = (FAM_STREAM, FAM_WINO, FAM_WINO, FAM_WINO, FAM_GEMM, FAM_GEMM, FAM_GEMM, FAM_DW, FAM_FC,
-               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM, FAM_INT8_REF)
+               FAM_STREAM, FAM_INT8, FAM_INT8, FAM_DW, FAM_GEMM, FAM_INT8_REF, FAM_GEMM)
 
 # Columns of an ncnn work row.
 (X_ALGO, X_MACS, X_XFORM, X_ACT_ELEMS, X_W_ELEMS, X_STREAM_OPS, X_PAR, X_INT8, X_TRANS, X_WS_ELEMS,
@@ -73,7 +73,11 @@ SPLIT_ITEMS, SPLIT_GEMM_M, SPLIT_PACKED = 0, 1, 2
 # calls activation->forward_inplace). A residual add stays a BinaryOp/Eltwise of its own.
 NCNN_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
 
-ARCHS = ("arm", "x86", "riscv", "other")
+# "generic": a core whose vector ISA none of ncnn's per-architecture trees has kernels for
+# (x86 without SSE2, e.g. Knights Corner's k1om builds; MIPS without MSA; RISC-V without V;
+# ncnn_hw.generic_path). Every layer is then the portable C++ of src/layer/*.cpp: its own
+# algorithms, whatever the core's architecture.
+ARCHS = ("arm", "x86", "riscv", "other", "generic")
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,16 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
     # generic otherwise); work items are channel planes.
     if g > 1 and cin == g and cout == g:
         return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin), 1.0, float(n * cin), SPLIT_PACKED
+    if arch == "generic":
+        # The portable layers (src/layer/convolution.cpp, Convolution::forward and
+        # forward_int8): no Winograd, no im2col, no packing: a direct loop over every MAC
+        # of the layer (grouped convs too: convolutiondepthwise.cpp loops over the groups
+        # itself), each output channel an `omp parallel for` item; quantised layers the
+        # same loop in int8 (the int8 reference class). Depthwise convs keep their class
+        # above (convolutiondepthwise.cpp: the same direct loop, per channel).
+        if int8:
+            return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
+        return A_GENERIC, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
     # Other grouped convs: ConvolutionDepthWise with group < channels runs one Convolution
     # per group (create_group_ops), i.e. g small im2col GEMMs, and its forward (the "group
     # convolution" branch of ConvolutionDepthWise_arm::forward) calls them one after the

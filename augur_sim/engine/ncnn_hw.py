@@ -99,6 +99,33 @@ def pack_lanes(caps: CoreCaps) -> int:
     return max(1, caps.simd_bits // 32) if caps.simd_bits >= 128 else 1
 
 
+def generic_path(caps: CoreCaps) -> bool:
+    """Whether ncnn runs this core on its portable C++ layers alone (src/layer/*.cpp): its
+    vector ISA is one no per-architecture tree has kernels for. The x86 tree's vector paths
+    all sit under __SSE2__ and up (a Knights Corner k1om build has none of them), the mips
+    tree's under __mips_msa (the Loongson MMI of a GS464E is not used for float layers), the
+    riscv tree's under __riscv_vector (a core without V, e.g. the SiFive U74). ARM cores always
+    have NEON kernels."""
+    return caps.arch != "arm" and pack_lanes(caps) == 1
+
+
+# ISA classes ncnn builds one source tree for: the fitted offsets key on the code, so a core
+# of one inherits what the other's devices show. src/layer/riscv/ is compiled for RVV 1.0
+# (NCNN_RVV) and for T-Head's pre-ratification XTheadVector (NCNN_XTHEADVECTOR, the same
+# kernels through ncnn's intrinsic shim; both pack channels by vlenb / 4).
+_FIT_CLASS = {"riscv64-rvv": "riscv64-vector", "riscv64-xtheadvector": "riscv64-vector"}
+
+
+def fit_class(caps: CoreCaps) -> str:
+    """The ISA class the ncnn fit's offsets key on: the catalogue's, except where ncnn runs
+    the same kernels for two classes (_FIT_CLASS). Chosen by leave-one-device-out
+    (2026-12-01): with the two RISC-V vector classes apart, each had one training device, whose
+    class offset took half of what that device's runs show and left the other nothing of it
+    (SpacemiT X60 0.34, T-Head C910 0.38 predicted over measured); keyed together, 0.86 and
+    1.03."""
+    return _FIT_CLASS.get(caps.isa_class, caps.isa_class)
+
+
 def gemm_m_granule(caps: CoreCaps) -> int:
     """Rows of the packed GEMM's M tile (output channels per work item, at least): what
     convolution_im2col_gemm_get_optimal_tile_mnk rounds TILE_M up to (convolution_im2col_gemm.h
@@ -183,6 +210,23 @@ def pipeline_family(arch: str, description: str, issue_width) -> str:
     return f"{arch}-ooo-{'narrow' if issue_width <= 3 else 'wide'}"
 
 
+def code_family(caps: CoreCaps, pipeline: str) -> str:
+    """The family whose fitted offsets a core with no data inherits: its pipeline family
+    (pipeline_family), except where the code ncnn runs on it says more than the pipeline.
+    Cores on ncnn's portable layers (generic_path: RISC-V without V, MIPS without MSA,
+    Knights Corner) run the same scalar C++ whatever their architecture: one family. RISC-V
+    cores with a vector unit run the riscv tree's RVV kernels (src/layer/riscv/, built for
+    RVV 1.0 and for T-Head's XTheadVector from one source): one family, in-order or not.
+    Chosen by leave-one-device-out (2026-12-01): with the RISC-V cores split by pipeline, the
+    U74 (scalar) took its in-order family's offsets from the X60 (vector) and was predicted
+    2.3x too slow held out; see docs/ACCURACY_NCNN.md for the figures."""
+    if generic_path(caps):
+        return "generic"
+    if caps.arch == "riscv":
+        return "riscv-vector"
+    return pipeline
+
+
 def caps_of_cluster(cluster) -> CoreCaps:
     """CoreCaps of a catalogue cluster (a core file behind it) or of an implicit one."""
     core = getattr(cluster, "core", None)
@@ -201,8 +245,8 @@ def caps_of_cluster(cluster) -> CoreCaps:
                 desc = f"{desc} {root.get('description', '')}" if isinstance(root, dict) else desc
             except (OSError, yaml.YAMLError):
                 pass
-        return dataclasses.replace(caps, design=design,
-                                   family=pipeline_family(caps.arch, desc, getattr(core, "issue_width", None)))
+        return dataclasses.replace(caps, design=design, family=code_family(
+            caps, pipeline_family(caps.arch, desc, getattr(core, "issue_width", None))))
     # A processor written without clusters: infer what the table says (an fp16 rate above
     # the fp32 rate means fp16 arithmetic); 128-bit SIMD with 2 FMA pipes per 16 FLOP/cycle.
     fp16 = float(fpc.get("fp16", 0.0)) > fp32
@@ -218,8 +262,8 @@ class NcnnHw:
     """One run's hardware row plus what explains it."""
     row: np.ndarray
     caps: CoreCaps          # the straggler core
-    isa_class: str
-    arch: str
+    isa_class: str          # the class the fit keys on (fit_class)
+    arch: str               # the ncnn source tree its kernels come from ('generic': the portable layers)
     describe: str
 
 
@@ -252,12 +296,13 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # multiplies int8 kernels without a channel reduction get (see int8_macs_per_cycle).
     r[N_INT8_MPC] = int8_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle, caps.features)
     r[N_INT8_WIDE_MPC] = int8_widening_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle)
-    if caps.arch == "x86" and pack_lanes(caps) == 1:
-        # ncnn's x86 kernels are written for SSE2/AVX/AVX-512 (every vector path of
-        # src/layer/x86/*.cpp sits under __SSE2__ and up); a core whose vector ISA is none of
-        # them (Knights Corner's IMCI, k1om builds) runs the generic C++ layers as scalar
-        # code: one fp32 FMA (2 FLOP) and one int8 multiply-accumulate per cycle.
-        r[N_FP32_FPC] = 2.0
+    generic = generic_path(caps)
+    if generic:
+        # A core on ncnn's portable layers (generic_path: Knights Corner's IMCI, a MIPS core
+        # with only Loongson MMI, RISC-V without V) runs scalar C++: one fp32 FMA (2 FLOP)
+        # per FP pipe per cycle, not its vector or paired-single rate, and one int8
+        # multiply-accumulate per cycle.
+        r[N_FP32_FPC] = 2.0 * max(1, caps.fma_pipes)
         r[N_INT8_MPC] = r[N_INT8_WIDE_MPC] = 1.0
     r[N_DRAM_BPS] = proc.dram_bw_gbs * 1e9
     r[N_LLC_BYTES] = _llc_bytes(proc, p)
@@ -278,7 +323,7 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # front end alternates between the core's threads; Intel Xeon Phi Coprocessor System
     # Software Developers Guide, core pipeline): one thread per core reaches half the core.
     r[N_LONE_ISSUE] = 0.5 if caps.isa_class == "x86-knc" else 1.0
-    return NcnnHw(r, caps, caps.isa_class, caps.arch, p.describe())
+    return NcnnHw(r, caps, fit_class(caps), "generic" if generic else caps.arch, p.describe())
 
 
 def with_net(row: np.ndarray, weight_elems: float) -> np.ndarray:
