@@ -210,6 +210,11 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
         # itself), each output channel an `omp parallel for` item; quantised layers the
         # same loop in int8 (the int8 reference class). Depthwise convs keep their class
         # above (convolutiondepthwise.cpp: the same direct loop, per channel).
+        # Tried and dropped (2026-12-01, leave-one-device-out of the three devices on this
+        # path): a MIPS core with Loongson MMI running its quantised convs on the mips tree's
+        # MMI int8 kernels (convolution_*_int8_loongson_mmi.cpp) at its widening int8 rate,
+        # not here: Loongson 3A3000 0.67 -> 0.57 pred/meas (31% within 35% either way), SiFive
+        # U74 66% -> 69% within 35%, but Xeon Phi 0.84 -> 1.36 (32% -> 22%).
         if int8:
             return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
         return A_GENERIC, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
