@@ -38,8 +38,10 @@ def roofline_figure(est, hw, figsize=(8, 5.5)):
     """The matplotlib figure of roofline_plot (the caller saves and closes it)."""
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
-    row = hw_row(proc, pick_runtime(proc, est.runtime), est.precision, est.threads,
-                 getattr(est, "cores", None))
+    # The ncnn runtimes (ncnn, ncnn-vulkan) are priced by their own models, not by a runtime
+    # of the spec: their roofs are the processor's, drawn with its default runtime's row.
+    rt = est.runtime if est.runtime in proc.runtimes else None
+    row = hw_row(proc, pick_runtime(proc, rt), est.precision, est.threads, getattr(est, "cores", None))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=figsize)
     pts = [(l.flops / l.dram_bytes, l.flops / l.time_s, l.time_s, l.bound, l.name)

@@ -744,3 +744,26 @@ def test_riscv_and_portable_cores_share_a_family_by_the_code_they_run():
            for spec in ("starfive_jh7110", "spacemit_m1", "thead_th1520", "loongson_2k1000")}
     assert cls == {"starfive_jh7110": "riscv64-scalar", "spacemit_m1": "riscv64-vector",
                    "thead_th1520": "riscv64-vector", "loongson_2k1000": "mips-msa"}
+
+
+def test_ncnn_estimates_plot_and_report_on_the_processors_roofs(tmp_path, capsys):
+    """`--plot` and `augur report` draw the processor's roofs for the ncnn runtimes, which are
+    not runtimes of the spec (they failed with "processor 'cpu' has no runtime 'ncnn'")."""
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "squeezenet.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    png = tmp_path / "roof.png"
+    assert main(["estimate", str(param), "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4",
+                 "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "vk.svg"
+    assert main(["estimate", str(param), "--hw", "snapdragon_660_vulkan", "--runtime", "ncnn-vulkan",
+                 "--plot", str(svg)]) == 0
+    assert "<svg" in svg.read_text()[:2000]
+    html = tmp_path / "r.html"
+    assert main(["report", str(param), "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4",
+                 "--out", str(html)]) == 0
+    assert 'class="roofline"' in html.read_text()
+    capsys.readouterr()
