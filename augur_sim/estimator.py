@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -11,11 +12,12 @@ from .engine.hwrow import pick_processor
 from .engine.memory import POLICIES, footprint
 from .errors import AugurError
 from .engine.ncnn_algos import NCNN_FUSION
-from .engine.ncnn_cost import PARAM_NAMES
+from .engine.held_out import expected_error, ncnn_key, vk_key
+from .engine.ncnn_cost import N_THREADS, PARAM_NAMES
 from .evaluate import check_precision, device_of, kernel_costs, lowered, ncnn_costs, resolve_target
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
-from .hw import Device
+from .hw import Device, load_hw
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
@@ -144,8 +146,14 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     rt = _ncnn_runtime(src, hw.isa_class if hw.isa_class in fit.classes else f"{hw.isa_class} -> default",
                        hw.describe)
     # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
+    # A CPU whose clusters name no core type (hwspecs/cores/) has no ISA class, pipeline family
+    # or core design to take fitted values from: the shared values price it, a cruder estimate.
+    warn = () if hw.isa_class in fit.classes else (
+        f"the ncnn fit has no ISA class {hw.isa_class!r} (its CPU clusters name no core type from hwspecs/cores/, "
+        "or one of a class benchncnn never measured): priced with the shared values, expect a larger error"
+        + _cored_variants(device.name),)
     est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
-                   algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)))
+                   algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn)
     est.assumptions["ncnn"] = {
         "placement": hw.describe, "isa_class": hw.isa_class, "arch": hw.arch,
         "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
@@ -153,7 +161,46 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         "algorithms": {k: a for k, a in zip(nc.rows.kernel_names, nc.rows.algos) if a != "noop"},
         "parameters": dict(zip(PARAM_NAMES, (float(v) for v in nc.params))),
     }
+    # How far runs like this one were from benchncnn's measurements on devices the fit never
+    # saw (leave-one-device-out, engine/held_out.py): the error of this estimate, as far as
+    # the corpus can tell it.
+    design = hw.caps.design or hw.caps.name
+    est.assumptions["expected_error"] = _shown_paths(expected_error(
+        fit_path or DEFAULT_FIT, ncnn_key(hw.caps.family, int(hw.row[N_THREADS]), design in fit.cores),
+        est.total.time_s, "ncnn")) if not warn else {
+        "available": False, "why": "no held-out device was priced without its ISA class's values, as this one is"}
     return est
+
+
+def _cored_variants(name: str) -> str:
+    """A hint naming the catalogue's specs named like this one (`<name>_*`: the same board at
+    another clock, its corpus spec, a relative) whose CPU clusters name their core types, which
+    the ncnn runtime prices with fitted values."""
+    from .hw.load import _available_names
+    found = []
+    for other in _available_names():
+        if not other.startswith(name + "_") or other.endswith("_vulkan"):
+            continue
+        try:
+            dev = load_hw(other)
+        except AugurError:
+            continue
+        if any(getattr(c, "core", None) is not None for p in dev.processors.values() if p.kind == "cpu"
+               for c in getattr(p, "clusters", ()) or ()):
+            found.append(other)
+    return f"; specs named like it that name their core types: {', '.join(found)}" if found else ""
+
+
+def _shown_paths(rec: dict) -> dict:
+    """A held-out error record with the repository's own files named relative to it (as the
+    fit source is), so reports do not carry this machine's paths."""
+    src = rec.get("source")
+    if src:
+        try:
+            rec["source"] = str(Path(src).resolve().relative_to(DEFAULT_FIT.parents[2]))
+        except ValueError:
+            pass
+    return rec
 
 
 def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conventions, runtime_mib,
@@ -201,4 +248,6 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
         "shaders": {k: a for k, a in zip(vr.kernel_names, vr.algos) if a != "noop"},
         "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
     }
+    est.assumptions["expected_error"] = _shown_paths(expected_error(
+        fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan"))
     return est

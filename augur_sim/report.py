@@ -134,6 +134,7 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
            table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
+    out += expected_error_lines(est.assumptions.get("expected_error"))
     # Where the time goes.
     hosts = sorted((l for l in est.layers if l.fused_into is None and l.time_s > 0), key=lambda l: -l.time_s)
     out.append("")
@@ -173,6 +174,20 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     out.append(f"conventions: {a['conventions']}")
     out.append(UNITS_LINE)
     return "\n".join(out)
+
+
+def expected_error_lines(e: dict | None) -> list[str]:
+    """The estimate's own error as held-out devices measured it (engine/held_out.py), if recorded."""
+    if not e:
+        return []
+    if not e.get("available"):
+        return [f"expected error: not known ({e['why']})"]
+    lo, hi = e["range_ms"]
+    return [f"expected error: {lo:.3g} to {hi:.3g} ms ({100 * e['share']:.0f}% band): of {e['rows']} runs like this "
+            f"one ({e['describe']}) on {e['devices']} devices held out of the fit, {100 * e['share']:.0f}% measured "
+            f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction; median |error| "
+            f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35%",
+            f"  ({e['protocol']}; source {e['source']})"]
 
 
 def estimate_csv(est) -> str:

@@ -175,6 +175,18 @@ def roofline_svg(est, device, salt: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Sections
 
+def _band(i: int, d: dict) -> str:
+    """The measured range of held-out runs like this one (engine/held_out.py), where recorded."""
+    e = (d.get("assumptions") or {}).get("expected_error") or {}
+    if not e.get("available"):
+        return ""
+    k = "assumptions.expected_error.range_ms"
+    return (f'<br><small title="{esc(e["describe"])}; {esc(e["devices"])} devices held out of the fit; '
+            f'{esc(e["protocol"])}">{100 * e["share"]:.0f}% of held-out devices\' runs: '
+            f'{num(e["range_ms"][0], k + ".0", i, "ms", 1.0, 3)} to {num(e["range_ms"][1], k + ".1", i, "ms", 1.0, 3)}'
+            f'</small>')
+
+
 def _summary_card(i: int, d: dict, device, proc) -> str:
     t = d["total"]
     bt = t["bound_time_ms"]
@@ -193,7 +205,8 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
   <h3>{esc(d['hw'])} <small>{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}</small></h3>
   <p class="desc">{esc(device.description)}</p>
   <div class="kpis">
-    <div><b>{num(t['time_ms'], 'total.time_ms', i, 'ms', 1.0)}</b><em>latency, batch {esc(d['batch'])}</em></div>
+    <div><b>{num(t['time_ms'], 'total.time_ms', i, 'ms', 1.0)}</b>
+      <em>latency, batch {esc(d['batch'])}{_band(i, d)}</em></div>
     <div><b>{num(thr, 'derived.throughput_per_s', i, 'inferences/s', 1.0, 4)}</b><em>throughput</em></div>
     <div><b>{num(t['peak_memory_bytes'], 'total.peak_memory_bytes', i, 'bytes')}</b>
       <em>peak memory ({esc(d['policy'])} policy) {badge}<br>of {num(cap, 'total.memory_capacity_bytes', i, 'bytes')}

@@ -83,7 +83,7 @@ def expected(key: str, dev: int, js: list[dict]):
     if parts[0] in ("total", "memory", "assumptions"):
         v = d
         for p in parts:
-            v = v[p]
+            v = v[int(p)] if isinstance(v, list) else v[p]
         return v
     if parts[0] == "layers":
         return d["layers"][int(parts[1])][parts[2]]
@@ -198,6 +198,26 @@ def test_one_device_report(tmp_path, capsys):
     page = parse(out.read_text())
     check_numbers(page, js)
     assert {d for _, d, *_ in page.numbers} == {0}
+
+
+def test_ncnn_report_shows_the_held_out_range(tmp_path, capsys):
+    """An ncnn estimate's expected error (the measured range of held-out runs like it) is on the
+    page, as numbers the JSON holds."""
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "squeezenet.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    out = tmp_path / "ncnn.html"
+    args = [str(param), "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4"]
+    assert main(["report"] + args + ["--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["estimate"] + args + ["--format", "json"]) == 0
+    js = [json.loads(capsys.readouterr().out)]
+    assert js[0]["assumptions"]["expected_error"]["available"]
+    page = parse(out.read_text())
+    check_numbers(page, js)
+    keys = {k for k, *_ in page.numbers}
+    assert {"assumptions.expected_error.range_ms.0", "assumptions.expected_error.range_ms.1"} <= keys
 
 
 def test_names_from_files_are_escaped(tmp_path):

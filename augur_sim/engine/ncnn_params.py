@@ -83,15 +83,23 @@ def log_param_values(node, path, where, names, hi: float = 1e6) -> np.ndarray:
     return out
 
 
-def read_fit_doc(path: Path) -> dict:
-    """A fit file's YAML mapping, with its `default` parameters present; shared by the CPU and
-    the Vulkan (engine/ncnn_vulkan.py) fit readers."""
+def load_yaml_doc(path: Path):
+    """A generated YAML file's document (fit files, engine/held_out.py's held-out errors); a
+    file that does not parse or read is one AugurError naming it and the line."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
                          line=None if line is None else line + 1)
+    except (OSError, UnicodeDecodeError) as e:
+        raise AugurError(f"cannot read: {e}", file=str(path))
+
+
+def read_fit_doc(path: Path) -> dict:
+    """A fit file's YAML mapping, with its `default` parameters present; shared by the CPU and
+    the Vulkan (engine/ncnn_vulkan.py) fit readers."""
+    doc = load_yaml_doc(path)
     if not isinstance(doc, dict) or "default" not in doc:
         raise AugurError("expected a mapping with 'default' and 'classes'", file=str(path))
     return doc

@@ -61,3 +61,30 @@ def stats_table(title: str, groups: dict, extra_head=(), extra=None) -> list[str
     for k, s in groups.items():
         out.append(stats_row(k, s, extra(k) if extra else ()))
     return out
+
+
+def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[int, int]:
+    """(pairs, pairs ordered right): every two runs with the same key (network and threads) on
+    different devices whose measured times differ by more than `min_ratio` (1: any
+    difference); right when the predictions put the same one first. What a user choosing
+    between devices needs: which is faster, more than by how much."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    devices = np.asarray(devices, dtype=object)
+    idx = defaultdict(list)
+    for i, k in enumerate(keys):
+        if np.isfinite(pred[i]) and pred[i] > 0:
+            idx[k].append(i)
+    pairs = right = 0
+    lim = np.log(min_ratio)
+    for members in idx.values():
+        ix = np.array(members)
+        lm = np.log(meas[ix])
+        lp = np.log(pred[ix])
+        dm = lm[:, None] - lm[None, :]
+        dp = lp[:, None] - lp[None, :]
+        upper = np.triu(np.ones((len(ix), len(ix)), dtype=bool), 1)
+        use = upper & (devices[ix][:, None] != devices[ix][None, :]) & (np.abs(dm) > lim) & (dm != 0)
+        pairs += int(use.sum())
+        right += int((use & (np.sign(dm) == np.sign(dp))).sum())
+    return pairs, right

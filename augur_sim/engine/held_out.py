@@ -1,0 +1,212 @@
+"""How far a fitted runtime's predictions fell from measurements on devices its fit never saw.
+
+A fit file (measurements/ncnn/fit.yaml) may have a companion beside it, `<fit stem>.held_out.yaml`
+(measurements/ncnn/fit.held_out.yaml), written by the accuracy script from its
+leave-one-device-out predictions (scripts/accuracy_ncnn.py, measure/held_out.py):
+
+    runtime: ncnn
+    fit_sha256: <sha256 of the fit file those predictions reproduce>
+    protocol: ...            # how each device was held out
+    corpus: ...              # what was measured
+    generated: ...           # when
+    fields: [family, threads, design_fitted]
+    groups:
+      - {family: arm-ooo-wide, threads: 2-8, design_fitted: 'yes', rows: 640, devices: 18,
+         median_abs_pct: 21.0, within_35: 0.71, ratio_p10: 0.70, ratio_p50: 0.98, ratio_p90: 1.45}
+      - {family: arm-ooo-wide, rows: ...}   # a group names some of the fields; none: every row
+      ...
+
+ratio = predicted / measured of one held-out run. An estimate looks up the most specific group
+its own run belongs to (the group naming the most fields, all equal to the run's) and reports
+the range the measured time fell in for 80% of those held-out runs: predicted / ratio_p90 to
+predicted / ratio_p10. The band belongs to one fit: the file records the fit's sha256, and a
+fit file that differs (refitted, edited, another file) gets no band rather than a wrong one.
+
+This is the reader, beside the engine that uses it (evaluation may not import measure/).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AugurError
+from .ncnn_params import load_yaml_doc
+
+TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
+STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
+# The share of held-out runs the reported range covers (between the 10th and 90th percentile).
+BAND_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    match: tuple            # ((field, value), ...): the fields this group fixes
+    rows: int
+    devices: int
+    median_abs_pct: float
+    within_35: float
+    ratio_p10: float
+    ratio_p50: float
+    ratio_p90: float
+
+    def describe(self) -> str:
+        what = ", ".join(f"{k} {v}" for k, v in self.match) or "all runs"
+        return what
+
+
+@dataclass(frozen=True)
+class HeldOutError:
+    path: str
+    runtime: str
+    fit_sha256: str
+    protocol: str
+    corpus: str
+    generated: str
+    fields: tuple
+    groups: tuple
+
+    def lookup(self, key: dict) -> ErrorGroup | None:
+        """The group naming the most fields, every one equal to the run's (`key`: field -> value)."""
+        best = None
+        for g in self.groups:
+            if all(str(key.get(f)) == v for f, v in g.match) and (best is None or len(g.match) > len(best.match)):
+                best = g
+        return best
+
+
+def companion_path(fit_path) -> Path:
+    """Where the held-out error of a fit file lives: beside it, `<stem>.held_out.yaml`."""
+    p = Path(fit_path)
+    return p.with_name(p.stem + ".held_out.yaml")
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _num(v, where, path, lo, hi, integer=False):
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi
+    if ok and integer:
+        ok = isinstance(v, int)
+    if not ok:
+        kind = "an integer" if integer else "a number"
+        raise AugurError(f"expected {kind} in [{lo:g}, {hi:g}], got {v!r}", file=path, where=where)
+    return v
+
+
+def parse_group(g, fields: tuple, path: str, where: str) -> ErrorGroup:
+    """One group of a held-out error document, checked: its fields' values and its statistics."""
+    if not isinstance(g, dict):
+        raise AugurError("expected a mapping", file=path, where=where)
+    for k in g:
+        if k not in STAT_KEYS and k not in fields:
+            raise AugurError(f"unknown key (expected the fields {', '.join(fields)} or "
+                             f"{', '.join(STAT_KEYS)})", file=path, where=f"{where}.{k}")
+    for k in STAT_KEYS:
+        if k not in g:
+            raise AugurError("missing", file=path, where=f"{where}.{k}")
+    rows = _num(g["rows"], f"{where}.rows", path, 1, 1e9, integer=True)
+    devices = _num(g["devices"], f"{where}.devices", path, 1, rows, integer=True)
+    med = _num(g["median_abs_pct"], f"{where}.median_abs_pct", path, 0, 1e6)
+    w35 = _num(g["within_35"], f"{where}.within_35", path, 0, 1)
+    q = [_num(g[k], f"{where}.{k}", path, 1e-6, 1e6) for k in ("ratio_p10", "ratio_p50", "ratio_p90")]
+    if not q[0] <= q[1] <= q[2]:
+        raise AugurError(f"expected ratio_p10 <= ratio_p50 <= ratio_p90, got {q[0]}, {q[1]}, {q[2]}",
+                         file=path, where=where)
+    match = tuple((f, str(g[f])) for f in fields if f in g)
+    return ErrorGroup(match, int(rows), int(devices), float(med), float(w35), *map(float, q))
+
+
+def parse_held_out(doc, path: str) -> HeldOutError:
+    """Check a held-out error document (it may have been edited by hand) and build the record."""
+    if not isinstance(doc, dict):
+        raise AugurError("expected a mapping with " + ", ".join(TOP_KEYS), file=path)
+    for k in doc:
+        if k not in TOP_KEYS:
+            raise AugurError(f"unknown key (expected one of {', '.join(TOP_KEYS)})", file=path, where=str(k))
+    for k in TOP_KEYS:
+        if k not in doc:
+            raise AugurError("missing", file=path, where=k)
+    for k in ("runtime", "fit_sha256", "protocol", "corpus", "generated"):
+        if not isinstance(doc[k], str) or not doc[k]:
+            raise AugurError("expected a non-empty string", file=path, where=k)
+    sha = doc["fit_sha256"]
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise AugurError("expected 64 lowercase hex digits (a sha256)", file=path, where="fit_sha256")
+    fields = doc["fields"]
+    if not isinstance(fields, list) or not all(isinstance(f, str) and f for f in fields) or \
+            len(set(fields)) != len(fields) or set(fields) & set(STAT_KEYS):
+        raise AugurError("expected a list of distinct field names (not " + ", ".join(STAT_KEYS) + ")",
+                         file=path, where="fields")
+    groups = doc["groups"]
+    if not isinstance(groups, list) or not groups:
+        raise AugurError("expected a non-empty list of groups", file=path, where="groups")
+    out = [parse_group(g, tuple(fields), path, f"groups[{i}]") for i, g in enumerate(groups)]
+    return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
+                        tuple(fields), tuple(out))
+
+
+def load_held_out(fit_path) -> HeldOutError | None:
+    """The held-out error recorded beside a fit file; None when there is none."""
+    path = companion_path(fit_path)
+    if not path.is_file():
+        return None
+    return parse_held_out(load_yaml_doc(path), str(path))
+
+
+def expected_error(fit_path, key: dict, predicted_s: float, runtime: str) -> dict:
+    """What an estimate reports about its own error: the held-out group its run belongs to and
+    the range the measured time fell in for 80% of those runs; or why there is none."""
+    fit_path = Path(fit_path)
+    rec = load_held_out(fit_path) if fit_path.is_file() else None
+    if rec is None:
+        return {"available": False, "why": f"{companion_path(fit_path).name} absent: no held-out error recorded "
+                                           f"for {fit_path.name}"}
+    if rec.runtime != runtime:
+        raise AugurError(f"runtime: expected {runtime!r} (the fit beside it), got {rec.runtime!r}",
+                         file=rec.path)
+    if rec.fit_sha256 != file_sha256(fit_path):
+        return {"available": False,
+                "why": f"{Path(rec.path).name} describes another version of {fit_path.name} (sha256 differs): "
+                       "re-run the accuracy script after refitting"}
+    g = rec.lookup(key)
+    if g is None:
+        return {"available": False, "why": f"no group of {Path(rec.path).name} matches this run"}
+    return {
+        "available": True, "group": dict(g.match), "describe": g.describe(), "rows": g.rows,
+        "devices": g.devices, "median_abs_pct": g.median_abs_pct, "within_35": g.within_35,
+        "ratio_p10": g.ratio_p10, "ratio_p50": g.ratio_p50, "ratio_p90": g.ratio_p90,
+        "share": BAND_SHARE, "range_ms": [predicted_s * 1e3 / g.ratio_p90, predicted_s * 1e3 / g.ratio_p10],
+        "protocol": rec.protocol, "corpus": rec.corpus, "generated": rec.generated, "source": rec.path,
+        "key": {k: str(v) for k, v in key.items()},
+    }
+
+
+# The ncnn CPU runtime's groups (scripts/accuracy_ncnn.py writes them, estimate_ncnn looks them
+# up): the pipeline family of the slowest thread's core, the thread band (the error grows with
+# threads: one, a phone's or board's handful, a server's dozens), and whether the fit has seen
+# that core design on some training device (a held-out device whose design another device
+# shares inherits that device's offsets; one of a new design only its class's and family's).
+NCNN_FIELDS = ("family", "threads", "design_fitted")
+NCNN_LEVELS = (NCNN_FIELDS, ("family", "threads"), ("family",), ("threads", "design_fitted"), ("threads",))
+
+
+def thread_band(threads: int) -> str:
+    return "1" if threads <= 1 else "2-8" if threads <= 8 else ">8"
+
+
+def ncnn_key(family: str, threads: int, design_fitted: bool) -> dict:
+    return {"family": family, "threads": thread_band(threads), "design_fitted": "yes" if design_fitted else "no"}
+
+
+# The ncnn-vulkan runtime's groups (scripts/accuracy_ncnn_vulkan.py): the GPU's class (its
+# shader-core family, whose fitted offsets a new GPU of the class inherits) and whether it
+# is a discrete card or shares the SoC's memory.
+VK_FIELDS = ("gpu_class", "kind")
+VK_LEVELS = (VK_FIELDS, ("gpu_class",), ("kind",))
+
+
+def vk_key(gpu_class: str, discrete: bool) -> dict:
+    return {"gpu_class": gpu_class, "kind": "discrete" if discrete else "integrated"}

@@ -1,0 +1,90 @@
+"""Writing a fit's held-out error (engine/held_out.py reads it): leave-one-device-out
+predictions summarised per group of runs, so an estimate can say how far off runs like its own
+were on devices the fit never saw.
+
+Groups: for each level (a tuple of fields, most specific first), every combination of values
+that has at least MIN_ROWS runs from MIN_DEVICES devices; the empty level (every run) always.
+A group thinner than that would report a range from one or two devices' biases. A group may
+hold the same runs as a more specific one (every Adreno is integrated): both are kept, since a
+run that matches the less specific one only (another thread band) must still find it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ..engine.held_out import HeldOutError, companion_path, file_sha256, parse_group, parse_held_out
+from ..fileio import atomic_write_text
+
+MIN_ROWS = 60
+MIN_DEVICES = 4
+
+
+def group_stats(pred, meas) -> dict:
+    """Quantiles of predicted / measured over some held-out runs."""
+    r = np.asarray(pred, dtype=float) / np.asarray(meas, dtype=float)
+    a = np.abs(r - 1.0)
+    p10, p50, p90 = np.percentile(r, [10, 50, 90])
+    return {"median_abs_pct": round(float(np.median(a) * 100), 1), "within_35": round(float(np.mean(a <= 0.35)), 3),
+            "ratio_p10": round(float(p10), 3), "ratio_p50": round(float(p50), 3), "ratio_p90": round(float(p90), 3)}
+
+
+def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN_ROWS,
+              min_devices: int = MIN_DEVICES) -> list[dict]:
+    """keys[i]: field -> value of run i; devices[i]: its device; levels: tuples of fields, the
+    most specific first. Runs without a finite positive prediction are left out."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    ok = np.isfinite(pred) & (pred > 0) & np.isfinite(meas) & (meas > 0)
+    out = []
+    for level in list(levels) + [()]:
+        idx = defaultdict(list)
+        for i in np.nonzero(ok)[0]:
+            idx[tuple(str(keys[i][f]) for f in level)].append(i)
+        for vals, ix in sorted(idx.items()):
+            ndev = len({devices[i] for i in ix})
+            if level and (len(ix) < min_rows or ndev < min_devices):
+                continue
+            out.append({**dict(zip(level, vals)), "rows": len(ix), "devices": ndev,
+                        **group_stats(pred[ix], meas[ix])})
+        if not level:
+            break
+    return out
+
+
+def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, groups: list[dict],
+                   header: str = "generated; do not edit by hand") -> Path:
+    """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256."""
+    fit_path = Path(fit_path)
+    doc = {"runtime": runtime, "fit_sha256": file_sha256(fit_path), "protocol": protocol, "corpus": corpus,
+           "generated": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "fields": list(fields),
+           "groups": groups}
+    out = companion_path(fit_path)
+    parse_held_out(doc, str(out))       # what is written must read back
+    atomic_write_text(out, f"# {header}\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
+    return out
+
+
+def band_coverage(keys: list, devices: list, pred, meas, levels, fields) -> np.ndarray:
+    """Whether each run's measured time fell inside the band an estimate would have reported
+    for it, with the groups summarised from the other devices' runs only: the band's own
+    leave-one-device-out check (bool per run; False where no group matched)."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    devs = np.asarray(devices, dtype=object)
+    inside = np.zeros(len(pred), dtype=bool)
+    for dev in sorted(set(devs.tolist())):
+        mine = np.nonzero(devs == dev)[0]
+        rest = np.nonzero(devs != dev)[0]
+        groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels)
+        rec = HeldOutError("", "", "", "", "", "", tuple(fields),
+                           tuple(parse_group(g, tuple(fields), "", "") for g in groups))
+        for i in mine:
+            g = rec.lookup(keys[i])
+            if g is not None and np.isfinite(pred[i]):
+                inside[i] = pred[i] / g.ratio_p90 <= meas[i] <= pred[i] / g.ratio_p10
+    return inside

@@ -1,0 +1,252 @@
+"""A fit's held-out error (engine/held_out.py, measure/held_out.py): summarised from
+leave-one-device-out predictions, looked up by an estimate, refused when it is malformed or
+belongs to another version of the fit."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+from augur_sim.engine.held_out import (companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
+                                       parse_held_out, thread_band)
+from augur_sim.engine.ncnn_params import DEFAULT_FIT
+from augur_sim.errors import AugurError
+from augur_sim.measure.held_out import group_stats, summarise, write_held_out
+
+
+def _runs():
+    """Two families: 'a' on five devices with predictions 1.2x measured, 'b' on two devices."""
+    keys, devs, pred, meas = [], [], [], []
+    for d in range(5):
+        for i in range(20):
+            keys.append({"family": "a", "threads": "1"})
+            devs.append(f"dev{d}")
+            meas.append(10.0 + i)
+            pred.append(1.2 * (10.0 + i))
+    for d in range(2):
+        for _ in range(40):
+            keys.append({"family": "b", "threads": "1"})
+            devs.append(f"other{d}")
+            meas.append(5.0)
+            pred.append(2.5)
+    return keys, devs, np.array(pred), np.array(meas)
+
+
+def test_group_stats_are_the_quantiles_of_predicted_over_measured():
+    pred = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0])
+    meas = np.full(11, 5.0)      # ratios 0.2 .. 2.2
+    s = group_stats(pred, meas)
+    assert s["ratio_p10"] == pytest.approx(0.4) and s["ratio_p50"] == pytest.approx(1.2)
+    assert s["ratio_p90"] == pytest.approx(2.0)
+    # |ratio - 1| of 0.8 .. 1.2 (step 0.2): 0.8 0.6 0.4 0.2 0 0.2 0.4 0.6 0.8 1.0 1.2 -> median 0.6
+    assert s["median_abs_pct"] == pytest.approx(60.0)
+    assert s["within_35"] == pytest.approx(3 / 11, abs=1e-3)
+
+
+def test_summarise_keeps_groups_with_enough_rows_and_devices():
+    keys, devs, pred, meas = _runs()
+    groups = summarise(keys, devs, pred, meas, [("family", "threads"), ("family",)], min_rows=60, min_devices=4)
+    named = {tuple((k, g[k]) for k in ("family", "threads") if k in g): g for g in groups}
+    # 'a' (100 rows, 5 devices) at both levels; 'b' (80 rows but 2 devices) at neither; all rows once.
+    assert set(named) == {(("family", "a"), ("threads", "1")), (("family", "a"),), ()}
+    a = named[(("family", "a"),)]
+    assert a["rows"] == 100 and a["devices"] == 5 and a["ratio_p50"] == pytest.approx(1.2)
+    assert named[()]["rows"] == 180 and named[()]["devices"] == 7
+
+
+def test_summarise_leaves_out_runs_without_a_prediction():
+    keys, devs, pred, meas = _runs()
+    pred[:10] = np.nan
+    groups = summarise(keys, devs, pred, meas, [("family",)])
+    assert [g for g in groups if "family" not in g][0]["rows"] == 170
+
+
+def _doc(sha="0" * 64, **over):
+    doc = {"runtime": "ncnn", "fit_sha256": sha, "protocol": "leave-one-device-out", "corpus": "c",
+           "generated": "2026-12-02", "fields": ["family", "threads"],
+           "groups": [{"family": "a", "threads": "1", "rows": 100, "devices": 5, "median_abs_pct": 20.0,
+                       "within_35": 0.8, "ratio_p10": 0.8, "ratio_p50": 1.0, "ratio_p90": 1.25},
+                      {"family": "a", "rows": 200, "devices": 6, "median_abs_pct": 25.0, "within_35": 0.7,
+                       "ratio_p10": 0.7, "ratio_p50": 1.0, "ratio_p90": 1.4},
+                      {"rows": 500, "devices": 20, "median_abs_pct": 30.0, "within_35": 0.6,
+                       "ratio_p10": 0.5, "ratio_p50": 1.0, "ratio_p90": 2.0}]}
+    doc.update(over)
+    return doc
+
+
+def test_lookup_takes_the_most_specific_matching_group():
+    rec = parse_held_out(_doc(), "x.yaml")
+    assert rec.lookup({"family": "a", "threads": "1"}).rows == 100
+    assert rec.lookup({"family": "a", "threads": ">8"}).rows == 200      # no (a, >8): the family's
+    assert rec.lookup({"family": "z", "threads": "1"}).rows == 500       # unknown family: every run
+
+
+@pytest.mark.parametrize("edit, where, what", [
+    (lambda d: d.update(extra=1), "extra", "unknown key"),
+    (lambda d: d.pop("fit_sha256"), "fit_sha256", "missing"),
+    (lambda d: d.update(fit_sha256="abc"), "fit_sha256", "sha256"),
+    (lambda d: d["groups"][0].update(ratio_p10=2.0), "groups[0]", "ratio_p10 <= ratio_p50"),
+    (lambda d: d["groups"][1].update(rows=-3), "groups[1].rows", "expected an integer"),
+    (lambda d: d["groups"][2].update(within_35=1.5), "groups[2].within_35", "expected a number"),
+    (lambda d: d["groups"][0].update(colour="red"), "groups[0].colour", "unknown key"),
+    (lambda d: d["groups"][0].pop("ratio_p90"), "groups[0].ratio_p90", "missing"),
+    (lambda d: d.update(groups=[]), "groups", "non-empty"),
+    (lambda d: d.update(fields=["rows"]), "fields", "distinct field names"),
+])
+def test_malformed_file_is_refused_with_its_path(edit, where, what):
+    doc = _doc()
+    edit(doc)
+    with pytest.raises(AugurError) as e:
+        parse_held_out(doc, "fit.held_out.yaml")
+    msg = str(e.value)
+    assert "fit.held_out.yaml" in msg and where in msg and what in msg
+
+
+def test_written_file_reads_back_tied_to_its_fit(tmp_path):
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    keys, devs, pred, meas = _runs()
+    out = write_held_out(fit, "ncnn", "p", "c", ("family", "threads"),
+                         summarise(keys, devs, pred, meas, [("family", "threads"), ("family",)]))
+    assert out == companion_path(fit) == tmp_path / "fit.held_out.yaml"
+    rec = load_held_out(fit)
+    assert rec.fit_sha256 == file_sha256(fit)
+    e = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")
+    assert e["available"] and e["rows"] == 100 and e["group"] == {"family": "a", "threads": "1"}
+    # 80% of these held-out runs measured between predicted / p90 and predicted / p10.
+    g = rec.lookup({"family": "a", "threads": "1"})
+    assert e["range_ms"] == pytest.approx([12.0 / g.ratio_p90, 12.0 / g.ratio_p10])
+    assert e["range_ms"][0] == pytest.approx(10.0, rel=1e-2)     # every run was predicted 1.2x too slow
+    # Another version of the fit: no band, and says why.
+    fit.write_text("default: {changed: 1}\n")
+    e = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")
+    assert not e["available"] and "sha256 differs" in e["why"]
+
+
+def test_no_file_means_no_band(tmp_path):
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    e = expected_error(fit, {"family": "a"}, 0.01, "ncnn")
+    assert not e["available"] and e["why"].startswith("fit.held_out.yaml absent")
+
+
+def test_another_runtimes_file_is_refused(tmp_path):
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    companion_path(fit).write_text(yaml.safe_dump(_doc(sha=file_sha256(fit), runtime="ncnn-vulkan")))
+    with pytest.raises(AugurError, match="runtime: expected 'ncnn'"):
+        expected_error(fit, {"family": "a"}, 0.01, "ncnn")
+
+
+def test_thread_bands_and_key():
+    assert [thread_band(t) for t in (1, 2, 8, 9, 64)] == ["1", "2-8", "2-8", ">8", ">8"]
+    assert ncnn_key("arm-inorder", 4, True) == {"family": "arm-inorder", "threads": "2-8", "design_fitted": "yes"}
+
+
+def test_shipped_held_out_error_belongs_to_the_shipped_fit():
+    """Refitting measurements/ncnn/fit.yaml without re-running scripts/accuracy_ncnn.py leaves a
+    band that describes another fit: this fails until both are regenerated together."""
+    rec = load_held_out(DEFAULT_FIT)
+    assert rec is not None, "measurements/ncnn/fit.held_out.yaml missing: run scripts/accuracy_ncnn.py"
+    assert rec.fit_sha256 == file_sha256(DEFAULT_FIT)
+    assert rec.lookup({}).rows >= 4000                           # the whole corpus' CPU rows
+
+
+def _mobilenet():
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "mobilenet.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    return param
+
+
+def test_estimate_reports_its_expected_error(capsys):
+    from augur_sim.cli import main
+    param = _mobilenet()
+    argv = ["estimate", str(param), "--hw", "raspberry_pi_4_1800", "--threads", "4", "--runtime", "ncnn"]
+    assert main(argv + ["--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    e = d["assumptions"]["expected_error"]
+    assert e["available"], e
+    assert e["key"] == {"family": "arm-ooo-narrow", "threads": "2-8", "design_fitted": "yes"}   # Cortex-A72, 4 threads
+    t = d["total"]["time_ms"]
+    assert e["range_ms"] == pytest.approx([t / e["ratio_p90"], t / e["ratio_p10"]])
+    assert e["source"] == "measurements/ncnn/fit.held_out.yaml"
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    line = next(x for x in text.splitlines() if x.startswith("expected error:"))
+    assert line.startswith(f"expected error: {e['range_ms'][0]:.3g} to {e['range_ms'][1]:.3g} ms")
+
+
+def test_estimate_with_a_malformed_held_out_file_exits_2(tmp_path, monkeypatch, capsys):
+    import augur_sim.estimator as E
+    from augur_sim.cli import main
+    param = _mobilenet()
+    fit = tmp_path / "fit.yaml"
+    shutil.copy(DEFAULT_FIT, fit)
+    companion_path(fit).write_text("runtime: ncnn\nfit_sha256: [\n")
+    monkeypatch.setattr(E, "DEFAULT_FIT", fit)
+    rc = main(["estimate", str(param), "--hw", "raspberry_pi_4_1800", "--threads", "4", "--runtime", "ncnn"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "fit.held_out.yaml" in err[0] and "not valid YAML" in err[0]
+
+
+def test_vulkan_estimate_reports_its_expected_error(capsys):
+    from augur_sim.cli import main
+    from augur_sim.engine.ncnn_vulkan import DEFAULT_VK_FIT
+    rec = load_held_out(DEFAULT_VK_FIT)
+    assert rec is not None and rec.fit_sha256 == file_sha256(DEFAULT_VK_FIT), \
+        "measurements/ncnn/vulkan_fit.held_out.yaml missing or stale: run scripts/accuracy_ncnn_vulkan.py"
+    param = _mobilenet()
+    assert main(["estimate", str(param), "--hw", "snapdragon_660_vulkan", "--runtime", "ncnn-vulkan",
+                 "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    e = d["assumptions"]["expected_error"]
+    assert e["available"] and e["key"] == {"gpu_class": "adreno", "kind": "integrated"}
+    g = rec.lookup(e["key"])
+    t = d["total"]["time_ms"]
+    assert e["range_ms"] == pytest.approx([t / g.ratio_p90, t / g.ratio_p10])
+
+
+def test_a_cpu_without_core_types_gets_a_warning_and_no_band(capsys):
+    """raspberry_pi_4's CPU names no core type: no ISA class, so the fit's shared values and no
+    held-out group (every corpus device had a class) describe it."""
+    from augur_sim.cli import main
+    param = _mobilenet()
+    assert main(["estimate", str(param), "--hw", "raspberry_pi_4", "--threads", "4", "--runtime", "ncnn",
+                 "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert any("no ISA class 'default'" in w and "raspberry_pi_4_1800" in w for w in d["warnings"])
+    assert d["assumptions"]["expected_error"]["available"] is False
+
+
+def test_band_coverage_leaves_each_device_out_of_its_own_band():
+    """Five devices predicted 1.2x their measured time and one 3x: each of the five gets a band
+    from the others that holds it; the odd one gets the five's band (1.2x) and falls outside."""
+    from augur_sim.measure.held_out import band_coverage
+    keys, devs, pred, meas = [], [], [], []
+    for d in ["d0", "d1", "d2", "d3", "d4", "odd"]:
+        for i in range(20):
+            keys.append({"family": "a"})
+            devs.append(d)
+            meas.append(10.0 + i)
+            pred.append((3.0 if d == "odd" else 1.2) * (10.0 + i))
+    inside = band_coverage(keys, devs, np.array(pred), np.array(meas), [("family",)], ("family",))
+    assert inside[:100].all() and not inside[100:].any()
+
+
+def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():
+    from augur_sim.measure.ncnn_accuracy import pairwise_order
+    # One network: devices A (10 ms), B (20 ms), C (30 ms) predicted 12, 11, 40: A/B wrong, A/C and
+    # B/C right; a second run of A (same device) is never paired with A.
+    keys = ["net"] * 4
+    devs = ["A", "B", "C", "A"]
+    meas = [10.0, 20.0, 30.0, 10.5]
+    pred = [12.0, 11.0, 40.0, 12.5]
+    assert pairwise_order(keys, devs, pred, meas) == (5, 3)       # A-B, A-C, B-C, B-A', C-A'
+    # Only pairs measured more than 1.6x apart: A-B, A-C, B-A', C-A' (B-C is 1.5x); A-C and C-A' right.
+    assert pairwise_order(keys, devs, pred, meas, min_ratio=1.6) == (4, 2)
