@@ -18,6 +18,7 @@ from .evaluate import check_precision, device_of, kernel_costs, lowered, ncnn_co
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device, load_hw
+from .hw.load import spec_names
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
@@ -176,9 +177,8 @@ def _cored_variants(name: str) -> str:
     """A hint naming the catalogue's specs named like this one (`<name>_*`: the same board at
     another clock, its corpus spec, a relative) whose CPU clusters name their core types, which
     the ncnn runtime prices with fitted values."""
-    from .hw.load import _available_names
     found = []
-    for other in _available_names():
+    for other in spec_names():
         if not other.startswith(name + "_") or other.endswith("_vulkan"):
             continue
         try:

@@ -33,7 +33,7 @@ from ..frontends import SUFFIXES, load_net, resolve_net
 from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
-from ..hw.load import _available_names
+from ..hw.load import spec_names
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
@@ -138,7 +138,7 @@ def expand_hw(specs) -> list:
         if _has_glob(spec) and not _hw_path_like(spec):
             # 'jetson_*': a pattern over device names (`augur hw list`), not over files here.
 
-            paths = [n for n in _available_names() if fnmatch.fnmatchcase(n, spec)]
+            paths = [n for n in spec_names() if fnmatch.fnmatchcase(n, spec)]
             if not paths:
                 raise AugurError(f"--hw pattern '{spec}' matches no device name (see `augur hw list`)")
         elif _has_glob(spec):

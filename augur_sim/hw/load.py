@@ -64,7 +64,8 @@ def _find_by_name(name: str, first_dir: Path | None = None) -> Path | None:
     return None
 
 
-def _available_names() -> list[str]:
+def spec_names() -> list[str]:
+    """Names of the specs found by name (hwspec_dirs order, first folder wins), unloaded."""
     seen: list[str] = []
     for d in hwspec_dirs():
         if d.is_dir():
@@ -700,7 +701,7 @@ def load_hw(name_or_path) -> Device:
         return check_hw(Path(s))
     found = _find_by_name(s)
     if found is None:
-        names = _available_names()
+        names = spec_names()
         near = difflib.get_close_matches(s, names, n=3, cutoff=0.4)
         hint = f" (did you mean {', '.join(near)}?)" if near else ""
         raise AugurError(f"unknown hardware {s!r}{hint}; available: {', '.join(names)}")
@@ -710,7 +711,7 @@ def load_hw(name_or_path) -> Device:
 def list_hw() -> list[tuple[str, str]]:
     """(name, description) of every spec found by name, first folder wins; examples/ excluded."""
     out = []
-    for name in _available_names():
+    for name in spec_names():
         dev = load_hw(name)
         out.append((dev.name, dev.description))
     return sorted(out)
