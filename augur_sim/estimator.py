@@ -156,7 +156,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
                    algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn)
     est.assumptions["ncnn"] = {
-        "placement": hw.describe, "isa_class": hw.isa_class, "arch": hw.arch,
+        "placement": hw.describe, "threads": int(hw.row[N_THREADS]), "isa_class": hw.isa_class, "arch": hw.arch,
         "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
         "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": nc.activation_bytes,
         "algorithms": {k: a for k, a in zip(nc.rows.kernel_names, nc.rows.algos) if a != "noop"},

@@ -197,3 +197,69 @@ def test_hw_glob_without_a_folder_matches_device_names():
     # a pattern with a folder still globs files
     assert [d.name for d in S.expand_hw([str(REPO / "hwspecs" / "jetson_t*.yaml")])] == \
         [n for n in shipped if n.startswith("jetson_t")]
+
+
+NCNN_DEVS = ["raspberry_pi_4_1800", "rockchip_rk3588"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_ncnn_sweep_rows_match_estimate_and_carry_the_expected_error(tmp_path, suffix):
+    """--runtime ncnn: every device's CPU priced by the ncnn model, placed by --threads/--cores,
+    each row the same estimate `augur estimate --runtime ncnn` makes, with its held-out band."""
+    out = tmp_path / f"n{suffix}"
+    nets = S.expand_nets(["squeezenet1_1", "mobilenet_v2"])
+    summ = S.run_sweep(nets, S.expand_hw(NCNN_DEVS), [1], ["fp32"], out, runtime="ncnn", threads=2,
+                       cores="big")
+    assert summ.rows_in_file == 4
+    rows = _rows(out)
+    for net in ("squeezenet1_1", "mobilenet_v2"):
+        for hw in NCNN_DEVS:
+            est = estimate(nets[[n.name for n in nets].index(net)].graph(1), hw, runtime="ncnn", threads=2,
+                           cores="big")
+            r = rows[(net, hw, "cpu", 1, "fp32")]
+            assert r["runtime"] == "ncnn" and r["threads"] == 2 and r["cores"] == "big"
+            assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-12)
+            e = est.assumptions["expected_error"]
+            assert e["available"]
+            assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-12)
+            assert r["expected_low_ms"] < r["expected_high_ms"]
+    # The default-runtime sweep records no band.
+    plain = tmp_path / f"p{suffix}"
+    S.run_sweep(nets[:1], S.expand_hw(["jetson_nano"]), [1], ["fp32"], plain)
+    r = next(iter(_rows(plain).values()))
+    assert r["expected_low_ms"] is None and r["threads"] is None and r["runtime"] != "ncnn"
+
+
+def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
+    out = tmp_path / "n.csv"
+    base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]
+    assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
+    before = out.read_bytes()
+    for extra, needle in [([], "asks for runtime ncnn-roofline"),
+                          (["--runtime", "ncnn", "--threads", "2"], "2 threads"),
+                          (["--runtime", "ncnn", "--threads", "4", "--cores", "all"], "cores all")]:
+        capsys.readouterr()
+        assert augur(base + extra) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "already holds squeezenet1_1 on raspberry_pi_4_1800" in err and needle in err
+        assert out.read_bytes() == before
+    # The same runs again: nothing new, nothing refused.
+    assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
+
+
+def test_ncnn_sweep_bad_options_exit_2_before_any_work(tmp_path, capsys):
+    out = tmp_path / "n.parquet"
+    for argv, needle in [
+        (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--precision", "fp16"], "drop --precision"),
+        (["--hw", "raspberry_pi_4_1800", "--threads", "4"], "--threads and --cores place"),
+        (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--processor", "gpu"], "--processor"),
+        (["--hw", "jetson_tx2", "--runtime", "ncnn-vulkan"], "device 'jetson_tx2'"),
+        (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn-vulkan", "--threads", "2"], "GPU"),
+        (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "100000"], "raspberry_pi_4_1800"),
+        (["--hw", "nvidia_t4", "--runtime", "ncnn"], "has none"),
+    ]:
+        rc = augur(["sweep", "--nets", "squeezenet1_1"] + argv + ["--out", out])
+        err = capsys.readouterr().err
+        assert rc == 2, argv
+        assert err.startswith("augur: error:") and err.count("\n") == 1 and needle in err, (argv, err)
+        assert not list(tmp_path.iterdir())

@@ -82,13 +82,22 @@ def cmd_sweep(args):
     devices = S.expand_hw(S.parse_list(_joined(args.hw), "--hw"))
     jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
     flush_rows = _positive("--flush-rows")(args.flush_rows)
-    S.select_targets(devices, processors)  # a --processor no device has is refused now, not after generating
+    threads = _positive("--threads")(args.threads) if args.threads is not None else None
+    S.check_model_runtime(args.runtime, precisions, threads, args.cores)
+    if args.runtime is not None:
+        if processors:
+            raise AugurError(f"--processor: --runtime {args.runtime} picks each device's "
+                             f"{S.MODEL_RUNTIMES[args.runtime].upper()} itself")
+        S.build_model_pack(devices, args.runtime, threads, args.cores)  # a device without one is refused now
+    else:
+        S.select_targets(devices, processors)  # a --processor no device has is refused now, not after generating
     # Generating networks is the slow part of a large --generate: every other option is
     # checked first, so a typo is reported at once rather than after the generation.
     nets += S.generated_specs(gens, args.seed)
     progress = args.progress or sys.stderr.isatty()
     summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
-                       scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows)
+                       scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows,
+                       runtime=args.runtime, threads=threads, cores=args.cores)
     if to_stdout:
         text = S.table_text(summ.table, fmt)
         sys.stdout.write(text)
@@ -149,6 +158,14 @@ def register(sub):
     p.add_argument("--precision", nargs="+", action="extend", default=None, metavar="P",
                    help="precisions among fp32, fp16, bf16, int8 (default fp32): space- or comma-separated, "
                         "repeatable")
+    p.add_argument("--runtime", choices=sorted(S.MODEL_RUNTIMES), default=None,
+                   help="price every device with this runtime's own model, as `augur estimate --runtime` does "
+                        "(ncnn: each device's CPU; ncnn-vulkan: its GPU), with each run's expected error "
+                        "(expected_low_ms, expected_high_ms); default: each device's default runtime")
+    p.add_argument("--threads", default=None, help="with --runtime ncnn: CPU threads (default: the cores of "
+                                                   "the --cores set)")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="with --runtime ncnn: the CPU core set, ncnn's powersave 2/1/0 (default: big)")
     p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it; "
                                                 "'-': the table on stdout once complete (no resume)")
     p.add_argument("--format", choices=["csv", "json"], default=None,

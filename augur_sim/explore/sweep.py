@@ -7,6 +7,11 @@ dask.distributed cluster; results are written as they arrive into a part folder
 (`OUT.parts/`, one complete file per chunk, each renamed into place), then merged into
 OUT atomically. A killed sweep therefore loses at most the rows not yet flushed, and a
 re-run skips every (net, hw, processor, batch, precision) key already present.
+
+`--runtime ncnn` / `ncnn-vulkan` sweeps price each device with that runtime's own model
+instead (estimator.estimate, one device at a time), and add the placement and each run's
+expected error to the row; a resumed file's rows must be runs of the same runtime and
+placement (a key does not name them).
 """
 from __future__ import annotations
 
@@ -26,7 +31,10 @@ import numpy as np
 
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
+from ..engine.ncnn_hw import ncnn_hw
+from ..engine.ncnn_vulkan import vk_hw
 from ..errors import AugurError
+from ..estimator import estimate
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
@@ -52,6 +60,10 @@ COLUMNS = (
     ("compute_share", "float64"), ("bound", "string"),
     ("peak_memory_bytes_reuse", "int64"), ("peak_memory_bytes_caffe", "int64"),
     ("memory_capacity_bytes", "int64"), ("fits", "bool"), ("fits_caffe", "bool"),
+    # Runtimes with a model of their own (--runtime ncnn / ncnn-vulkan): the CPU placement
+    # asked for, and the range 80% of held-out devices' runs like this one measured
+    # (engine/held_out.py); empty for the specs' runtimes, which record none.
+    ("threads", "int64"), ("cores", "string"), ("expected_low_ms", "float64"), ("expected_high_ms", "float64"),
     ("gen_family", "string"), ("gen_seed", "int64"), ("gen_index", "int64"),
     ("gen_resolution", "int64"), ("gen_blocks", "int64"), ("gen_width", "float64"),
     ("gen_params", "string"),
@@ -211,6 +223,39 @@ class HwPack:
     """
     targets: tuple
     groups: dict
+    # A runtime priced by its own model (MODEL_RUNTIMES) instead of the specs' rows: each
+    # target's Device, and the runtime, threads and cores every estimate is made with.
+    model: ModelRun | None = None
+
+
+# Runtimes that have a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan),
+# and the processor kind each runs on.
+MODEL_RUNTIMES = {"ncnn": "cpu", "ncnn-vulkan": "gpu"}
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    runtime: str
+    threads: int | None
+    cores: str | None
+    devices: tuple          # Device per target
+
+
+def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None:
+    """--runtime / --threads / --cores of a sweep, before any work."""
+    if runtime is None:
+        if threads is not None or cores is not None:
+            raise AugurError("--threads and --cores place a --runtime ncnn sweep; the specs' runtimes use "
+                             "every core of their processor")
+        return
+    if runtime not in MODEL_RUNTIMES:
+        raise AugurError(f"--runtime: a sweep takes {', '.join(MODEL_RUNTIMES)} (runtimes with a model of their "
+                         f"own); without --runtime each device's default runtime is used, got '{runtime}'")
+    if list(precisions) != ["fp32"]:
+        raise AugurError(f"--runtime {runtime} chooses precision itself (fp16 where the hardware has it, int8 for "
+                         "quantised networks); drop --precision")
+    if runtime == "ncnn-vulkan" and (threads is not None or cores is not None):
+        raise AugurError("--threads and --cores place CPU runs; --runtime ncnn-vulkan runs on the GPU")
 
 
 def select_targets(devices, processors: list[str] | None):
@@ -231,6 +276,25 @@ def select_targets(devices, processors: list[str] | None):
     if not pairs:
         raise AugurError(f"no device has a processor matching --processor {','.join(processors or ())}")
     return pairs
+
+
+def build_model_pack(devices, runtime: str, threads: int | None, cores: str | None) -> HwPack:
+    """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn) or GPU."""
+    kind = MODEL_RUNTIMES[runtime]
+    targets, devs = [], []
+    for dev in devices:
+        procs = [p for p in dev.processors.values() if p.kind == kind]
+        if not procs:
+            raise AugurError(f"--runtime {runtime} runs on a {kind.upper()}; device '{dev.name}' has none "
+                             f"(it has: {', '.join(f'{n} ({p.kind})' for n, p in dev.processors.items())})")
+        try:
+            # What the estimate will need of the processor, checked now rather than mid-sweep.
+            ncnn_hw(procs[0], cores, threads) if runtime == "ncnn" else vk_hw(procs[0])
+        except AugurError as e:
+            raise AugurError(f"--runtime {runtime} on device '{dev.name}': {e}")
+        targets.append(PackedTarget(dev.name, procs[0].name, kind, runtime, int(dev.memory_bytes), 0))
+        devs.append(dev)
+    return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, threads, cores, tuple(devs)))
 
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
@@ -270,6 +334,8 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     graph = item.net.graph(item.batch)
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
+    if pack.model is not None:
+        return _model_rows(item, graph, pack, skip, gen)
     rows = []
     fps_by: dict = {}
     for fusion, used, idx, hws in pack.groups[prec]:
@@ -302,7 +368,46 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
                 "memory_capacity_bytes": t.memory_capacity_bytes,
                 "fits": bool(reuse <= t.memory_capacity_bytes),
-                "fits_caffe": bool(caffe <= t.memory_capacity_bytes), **gen})
+                "fits_caffe": bool(caffe <= t.memory_capacity_bytes), "threads": None, "cores": None,
+                "expected_low_ms": None, "expected_high_ms": None, **gen})
+    return rows
+
+
+def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> list[dict]:
+    """Rows of a --runtime ncnn / ncnn-vulkan sweep: the same estimate `augur estimate --runtime`
+    makes, one device at a time (these models price per device, not in one call over rows)."""
+    m = pack.model
+    assert m is not None  # evaluate_item routes only a model pack here
+    rows = []
+    for t, dev in zip(pack.targets, m.devices):
+        if (item.net.name, t.hw, t.processor, item.batch, item.precision) in skip:
+            continue
+        try:
+            est = estimate(graph, dev, processor=t.processor, runtime=m.runtime, threads=m.threads, cores=m.cores)
+        except AugurError as e:
+            raise e.located(where=f"{item.net.name} on {t.hw}")
+        tot = est.total
+        time_s = tot.time_s
+        bt = tot.bound_time_s
+        share = bt.get("compute", 0.0) / sum(bt.values()) if sum(bt.values()) > 0 else 0.0
+        reuse = est.footprints["reuse"].peak_memory_bytes
+        caffe = est.footprints["caffe"].peak_memory_bytes
+        cap = est.memory_capacity_bytes
+        ee = est.assumptions.get("expected_error") or {}
+        lo, hi = ee["range_ms"] if ee.get("available") else (None, None)
+        rows.append({
+            "net": item.net.name, "net_source": item.net.source, "hw": t.hw, "processor": t.processor,
+            "processor_kind": t.processor_kind, "runtime": m.runtime, "batch": item.batch,
+            "precision": item.precision, "precision_used": est.precision_used or est.precision,
+            "time_ms": time_s * 1e3, "throughput_ips": item.batch / time_s if time_s > 0 else None,
+            "macs": int(tot.macs), "flops": int(tot.flops), "params": int(tot.params),
+            "dram_bytes": float(tot.dram_bytes), "energy_mj": float(tot.energy_j) * 1e3,
+            "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
+            "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
+            "memory_capacity_bytes": int(cap), "fits": bool(reuse <= cap), "fits_caffe": bool(caffe <= cap),
+            "threads": est.assumptions["ncnn"]["threads"] if m.runtime == "ncnn" else None,
+            "cores": (m.cores or "big") if m.runtime == "ncnn" else None,
+            "expected_low_ms": lo, "expected_high_ms": hi, **gen})
     return rows
 
 
@@ -394,8 +499,13 @@ class ResultStore:
         return files
 
     def load_keys(self) -> set:
+        self.configs: dict = {}     # key -> (runtime, threads, cores) of the row already there
         for f in self._existing_files():
-            self.keys.update(_keys(read_table(f)))
+            t = read_table(f)
+            keys = _keys(t)
+            self.keys.update(keys)
+            for k, c in zip(keys, zip(*(t.column(n).to_pylist() for n in ("runtime", "threads", "cores")))):
+                self.configs.setdefault(k, c)
         return self.keys
 
     def add(self, rows: list[dict]) -> int:
@@ -579,9 +689,12 @@ def plan_items(nets: list[NetSpec], batches, precisions) -> list[Item]:
 
 def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors=None,
               scheduler=None, jobs: int | None = None, progress: bool = False,
-              flush_rows: int = 2000, flush_s: float = 2.0, runtime_mib: dict | None = None
+              flush_rows: int = 2000, flush_s: float = 2.0, runtime_mib: dict | None = None,
+              runtime: str | None = None, threads: int | None = None, cores: str | None = None
               ) -> SweepSummary:
-    """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge."""
+    """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge.
+    `runtime` (ncnn, ncnn-vulkan): every device priced by that runtime's own model, its CPU
+    placed by `threads` and `cores`, as `augur estimate --runtime` does."""
     t0 = time.monotonic()
     # out=None: keep the rows in memory (summary.table), for `--out -`.
     store = MemoryStore() if out is None else ResultStore(out, flush_rows, flush_s)
@@ -593,8 +706,11 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise AugurError(f"two networks share the name(s) {', '.join(dup)}; rows are keyed by name")
-    pack = build_pack(devices, processors, precisions, runtime_mib)
+    check_model_runtime(runtime, precisions, threads, cores)
+    pack = (build_model_pack(devices, runtime, threads, cores) if runtime is not None
+            else build_pack(devices, processors, precisions, runtime_mib))
     store.load_keys()
+    _check_resumed_runs(store, pack, nets, batches, precisions)
     items = plan_items(nets, batches, precisions)
     # Skip whole items already done; items partly done evaluate only their missing rows.
     todo, total, skipped = [], 0, 0
@@ -646,6 +762,34 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
                         table=getattr(store, "table", None))
+
+
+def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
+    """A resumed file's rows must be runs of the same kind as this sweep's: a key names no
+    runtime or placement, so a row of another runtime (or other threads or cores) would be
+    kept as if it answered this sweep."""
+    seen = getattr(store, "configs", {})
+    if not seen:
+        return
+    m = pack.model
+    for t in pack.targets:
+        for n in nets:
+            for b in batches:
+                for p in precisions:
+                    k = (n.name, t.hw, t.processor, b, p)
+                    if k not in seen:
+                        continue
+                    rt, thr, cor = seen[k]
+                    want_cores = (m.cores or "big") if m is not None and m.runtime == "ncnn" else None
+                    if rt != t.runtime or cor != want_cores or (m is not None and m.threads is not None
+                                                                and thr != m.threads):
+                        have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
+                        raise AugurError(
+                            f"already holds {n.name} on {t.hw} ({t.processor}) run with {have}; this sweep "
+                            f"asks for runtime {t.runtime}"
+                            + (f", cores {want_cores}" if want_cores else "")
+                            + (f", {m.threads} threads" if m is not None and m.threads is not None else "")
+                            + ": write it to another --out", file=str(store.out))
 
 
 def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:
