@@ -146,13 +146,13 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         src += " (absent: unfitted starting values)"
     rt = _ncnn_runtime(src, hw.isa_class if hw.isa_class in fit.classes else f"{hw.isa_class} -> default",
                        hw.describe)
-    # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
     # A CPU whose clusters name no core type (hwspecs/cores/) has no ISA class, pipeline family
     # or core design to take fitted values from: the shared values price it, a cruder estimate.
     warn = () if hw.isa_class in fit.classes else (
         f"the ncnn fit has no ISA class {hw.isa_class!r} (its CPU clusters name no core type from hwspecs/cores/, "
         "or one of a class benchncnn never measured): priced with the shared values, expect a larger error"
         + _cored_variants(device.name),)
+    # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
     est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
                    algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn)
     est.assumptions["ncnn"] = {
