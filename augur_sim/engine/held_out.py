@@ -52,8 +52,7 @@ class ErrorGroup:
     ratio_p90: float
 
     def describe(self) -> str:
-        what = ", ".join(f"{k} {v}" for k, v in self.match) or "all runs"
-        return what
+        return ", ".join(f"{k} {v}" for k, v in self.match) or "all runs"
 
 
 @dataclass(frozen=True)

@@ -487,6 +487,7 @@ class ResultStore:
         self.flush_rows, self.flush_s = flush_rows, flush_s
         self.buf: list[dict] = []
         self.keys: set = set()
+        self.configs: dict = {}     # key -> (runtime, threads, cores) of a row already in OUT
         self.seq = 0
         self.last_flush = time.monotonic()
         self.written = 0
@@ -499,7 +500,6 @@ class ResultStore:
         return files
 
     def load_keys(self) -> set:
-        self.configs: dict = {}     # key -> (runtime, threads, cores) of the row already there
         for f in self._existing_files():
             t = read_table(f)
             keys = _keys(t)
@@ -576,6 +576,7 @@ class MemoryStore:
     def __init__(self):
         self.buf: list[dict] = []
         self.keys: set = set()
+        self.configs: dict = {}     # nothing is resumed
         self.table = None
 
     def load_keys(self) -> set:
@@ -768,28 +769,22 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     """A resumed file's rows must be runs of the same kind as this sweep's: a key names no
     runtime or placement, so a row of another runtime (or other threads or cores) would be
     kept as if it answered this sweep."""
-    seen = getattr(store, "configs", {})
-    if not seen:
-        return
     m = pack.model
-    for t in pack.targets:
-        for n in nets:
-            for b in batches:
-                for p in precisions:
-                    k = (n.name, t.hw, t.processor, b, p)
-                    if k not in seen:
-                        continue
-                    rt, thr, cor = seen[k]
-                    want_cores = (m.cores or "big") if m is not None and m.runtime == "ncnn" else None
-                    if rt != t.runtime or cor != want_cores or (m is not None and m.threads is not None
-                                                                and thr != m.threads):
-                        have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
-                        raise AugurError(
-                            f"already holds {n.name} on {t.hw} ({t.processor}) run with {have}; this sweep "
-                            f"asks for runtime {t.runtime}"
-                            + (f", cores {want_cores}" if want_cores else "")
-                            + (f", {m.threads} threads" if m is not None and m.threads is not None else "")
-                            + ": write it to another --out", file=str(store.out))
+    want_cores = (m.cores or "big") if m is not None and m.runtime == "ncnn" else None
+    want_threads = m.threads if m is not None else None
+    targets = {(t.hw, t.processor): t for t in pack.targets}
+    names = {n.name for n in nets}
+    for (net, hw, proc, b, p), (rt, thr, cor) in store.configs.items():
+        t = targets.get((hw, proc))
+        if t is None or net not in names or b not in batches or p not in precisions:
+            continue  # not a run this sweep plans
+        if rt != t.runtime or cor != want_cores or (want_threads is not None and thr != want_threads):
+            have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
+            raise AugurError(
+                f"already holds {net} on {hw} ({proc}) run with {have}; this sweep asks for runtime {t.runtime}"
+                + (f", cores {want_cores}" if want_cores else "")
+                + (f", {want_threads} threads" if want_threads is not None else "")
+                + ": write it to another --out", file=str(store.out))
 
 
 def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:

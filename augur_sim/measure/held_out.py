@@ -19,17 +19,18 @@ import yaml
 
 from ..engine.held_out import HeldOutError, companion_path, file_sha256, parse_group, parse_held_out
 from ..fileio import atomic_write_text
+from .ncnn_accuracy import stats
 
 MIN_ROWS = 60
 MIN_DEVICES = 4
 
 
 def group_stats(pred, meas) -> dict:
-    """Quantiles of predicted / measured over some held-out runs."""
-    r = np.asarray(pred, dtype=float) / np.asarray(meas, dtype=float)
-    a = np.abs(r - 1.0)
-    p10, p50, p90 = np.percentile(r, [10, 50, 90])
-    return {"median_abs_pct": round(float(np.median(a) * 100), 1), "within_35": round(float(np.mean(a <= 0.35)), 3),
+    """The accuracy figures (ncnn_accuracy.stats) and the quantiles of predicted / measured over
+    some held-out runs."""
+    s = stats(pred, meas)
+    p10, p50, p90 = np.percentile(np.asarray(pred, dtype=float) / np.asarray(meas, dtype=float), [10, 50, 90])
+    return {"median_abs_pct": round(s["median_abs_pct"], 1), "within_35": round(s["within_35"], 3),
             "ratio_p10": round(float(p10), 3), "ratio_p50": round(float(p50), 3), "ratio_p90": round(float(p90), 3)}
 
 
