@@ -49,6 +49,7 @@ from augur_sim.engine.ncnn_cost import (
     P_SYNC,
     P_SYNC_PRIV,
     P_WINO,
+    P_XFORM_COST,
     kernel_costs,
 )
 from augur_sim.engine.ncnn_hw import (caps_of_cluster, core_design, int8_macs_per_cycle, int8_macs_per_instruction,
@@ -161,6 +162,28 @@ def params():
     p[P_STREAM_CPE], p[P_MEM], p[P_CACHE_BPC] = 1.0, 1.0, 1e6
     p[P_LAYER_CYC], p[P_SYNC], p[P_FORK], p[P_SYNC_PRIV] = 0.0, 0.0, 0.0, 0.0
     return p
+
+
+def test_winograd_transform_cost_prices_only_the_transforms():
+    """Hand-checked on the F(6,3) layer above: 589,824 GEMM MACs and 488,448 dense-counted
+    transform MACs at 2 GHz x 16 FLOP/cycle x 0.5 (the params() efficiencies). The fitted
+    `winograd_transform_cost` c multiplies the transforms' share only: compute time =
+    2 (589,824 + c 488,448) / 16e9 s."""
+    x, algo = conv_row(conv_graph(32, 32, 18))
+    assert algo == "winograd63"
+    rate = 2e9 * 16 * 0.5
+    times = {}
+    for c in (1.0, 8.0):
+        p = params()
+        p[P_XFORM_COST] = c
+        times[c] = kernel_costs(x[None, :], hw(), p)[0][1]
+    assert times[1.0] == pytest.approx(2 * (589_824 + 488_448) / rate, rel=1e-12)
+    assert times[8.0] == pytest.approx(2 * (589_824 + 8 * 488_448) / rate, rel=1e-12)
+    # a GEMM conv has no transforms: the factor leaves it alone
+    g, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
+    p1, p8 = params(), params()
+    p8[P_XFORM_COST] = 8.0
+    assert kernel_costs(g[None, :], hw(), p1)[0][1] == kernel_costs(g[None, :], hw(), p8)[0][1]
 
 
 def test_fp16_core_halves_vector_work_and_fp32_core_does_not():

@@ -6,9 +6,11 @@ Per kernel, on the threads one benchncnn run uses:
     t_compute = work / (threads_eff * clock * rate * eff[family])
     t_memory  = bytes / bandwidth (DRAM when the working set spills the last cache level)
 
-- work: 2 x (executed MACs + transform MACs) FLOPs for the float GEMM-like families
+- work: 2 x (executed MACs + c_x x transform MACs) FLOPs for the float GEMM-like families
   (sgemm/im2col/direct, Winograd, depthwise, innerproduct), MACs for int8 kernels,
-  element operations for stream kernels (pooling, element-wise, copies).
+  element operations for stream kernels (pooling, element-wise, copies). c_x, the fitted
+  `winograd_transform_cost`, prices a transform multiply-add (counted as a dense matrix
+  product by ncnn_algos.winograd_work) in the GEMM's: see kernel_time.
 - rate: the core's fp32 FLOP/cycle, doubled where the core computes in fp16 (ncnn's
   use_fp16_arithmetic on ARMv8.2 cores with FP16: 8 half lanes per 128-bit FMA instead of
   4); for int8, MACs/cycle of the core's best int8 instruction (sdot/vnni: 4 per 32-bit
@@ -77,12 +79,13 @@ NN = 17
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
- P_FORK, P_SYNC_PRIV, P_INT8_REF, P_INT8_WINO, P_INT8_DW, P_GROUP_CYC) = range(16)
-NP = 16
+ P_FORK, P_SYNC_PRIV, P_INT8_REF, P_INT8_WINO, P_INT8_DW, P_GROUP_CYC, P_XFORM_COST) = range(17)
+NP = 17
 PARAM_NAMES = ("eff_gemm", "eff_winograd", "eff_depthwise", "eff_int8", "stream_cycles_per_elem",
                "dram_eff", "cache_bytes_per_cycle", "layer_overhead_kcycles", "sync_per_thread",
                "eff_innerproduct", "fork_kcycles_per_thread", "sync_per_thread_private_l2",
-               "eff_int8_reference", "eff_int8_winograd", "eff_int8_depthwise", "group_op_kcycles")
+               "eff_int8_reference", "eff_int8_winograd", "eff_int8_depthwise", "group_op_kcycles",
+               "winograd_transform_cost")
 PARAM_DOC = (
     "fraction of the fp peak the packed sgemm / im2col / direct convs reach",
     "fraction of the fp peak Winograd's GEMM and transforms reach",
@@ -100,6 +103,8 @@ PARAM_DOC = (
     "fraction of the int8 peak the int8 Winograd F(4,3) convolutions reach (transforms in int16)",
     "fraction of the widening int8 multiply rate int8 depthwise convolutions reach (no dot product)",
     "fixed cost of each group op after the first of a grouped convolution, thousands of core cycles",
+    "cost of one Winograd transform multiply-add (counted as a dense matrix product) in the kernel's GEMM "
+    "multiply-adds",
 )
 # Bytes per element of the weights an int8 layer reads.
 _INT8_W_BYTES = 1.0
@@ -204,7 +209,7 @@ def kernel_time(x, h, p, out):
         # (convolution_3x3_winograd_int8.h: int16 transforms, int16 x int16 GEMM) and the
         # int8 im2col GEMM (convolution_im2col_gemm_int8.h) reach different shares of it.
         eff = p[P_INT8_WINO] if algo == A_INT8_WINO43 else p[P_INT8]
-        t_c = (x[X_MACS] + x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
+        t_c = (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
     elif fam == FAM_STREAM:
         t_c = 0.0
     else:
@@ -216,7 +221,28 @@ def kernel_time(x, h, p, out):
             eff = p[P_FC]
         else:
             eff = p[P_GEMM]
-        t_c = 2.0 * (x[X_MACS] + x[X_XFORM]) / (teff * clk * fpc * eff)
+        # Winograd's input and output transforms are a phase of their own, before and after the
+        # batched GEMM (convolution_3x3_winograd.h: conv3x3s1_winograd*_transform_input_tile /
+        # _transform_output_tile, then the GEMM over the transformed tiles): gathers of
+        # (m+2) x (m+2) tiles, a few adds and constant multiplies per element, scattered stores
+        # into the GEMM's packed layout. Their cost per dense-counted multiply-add is not a GEMM
+        # micro-kernel's FMA: the sparse transform matrices do fewer operations than the dense
+        # count (about 2-4x fewer), each bound by loads and stores rather than the FMA pipes.
+        # One fitted factor (`winograd_transform_cost`) prices them in GEMM multiply-adds.
+        # Fitted on the benchncnn corpus (2026-12-02, measurements/ncnn/fit.yaml): 7.97 shared,
+        # 4.6-13 with the ISA classes' offsets, i.e. a transform runs at an eighth to a quarter
+        # of the GEMM's rate per counted multiply-add. With the factor held at 1 (the dense
+        # count at GEMM speed, the model before) the fit priced VGG-16 1.24x too slow and
+        # SqueezeNet-SSD 0.83x too fast relative to each device's other networks, in-sample;
+        # 1.15x and 0.94x with it. Leave-one-device-out (cold, 40 iterations): median |error|
+        # 24.7% -> 24.4%, within 35% 63.5% -> 64.0%; the factor without class offsets (shared,
+        # family and design levels only): 24.4% / 64.1%, no better, not kept.
+        # Tried with it and dropped (in-sample, same day): a GEMM efficiency that saturates with
+        # the reduction depth, K / (K + k_half) (k_half fitted to 12, rms of log error 0.3178 ->
+        # 0.3158 without the transform factor, VGG-16 still 1.24x), or with the tile count (no
+        # change); the im2col / packing buffers as a pass of their own added to the kernel's
+        # time (0.3134 -> 0.3153) or priced per element like the transforms (0.3134 -> 0.3133).
+        t_c = 2.0 * (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * fpc * eff)
     # Element-wise work (stream kernels, fused activations, quantise passes): vector code,
     # twice the lanes in fp16.
     cpe = p[P_STREAM_CPE] * (0.5 if fp16 else 1.0)
@@ -243,6 +269,10 @@ def kernel_time(x, h, p, out):
     # grows with every thread the region wakes and joins (OpenMP's barrier touches each).
     # A grouped conv's later group ops pay their own (smaller, fitted) call cost, not the
     # layer's: no new blob bookkeeping in the net's layer loop, only the op's own setup.
+    # Tried and dropped (2026-12-02, full cold leave-one-device-out): the per-thread term
+    # growing with log2 of the threads (a tree barrier) instead of linearly: 24.4% / 64.0%
+    # within 35% -> 24.7% / 64.5% (threads > 8: 55.3% -> 50.0%, but one thread 19.2% ->
+    # 20.0%, the layer overhead refitted 56 -> 26 kcycles): mixed, not kept.
     regions = max(x[X_REGIONS], 1.0)
     t0 = (p[P_LAYER_CYC] + (regions - 1.0) * p[P_GROUP_CYC] + regions * p[P_FORK] * (T - 1.0)) * 1e3 / core_clk
     out[0] = max(t_c, t_m) + t0

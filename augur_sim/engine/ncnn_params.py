@@ -37,7 +37,7 @@ INIT = {"eff_gemm": 0.5, "eff_winograd": 0.4, "eff_depthwise": 0.15, "eff_int8":
         "layer_overhead_kcycles": 5.0, "sync_per_thread": 0.05, "eff_innerproduct": 0.1,
         "fork_kcycles_per_thread": 1.0, "sync_per_thread_private_l2": 0.05,
         "eff_int8_reference": 0.2, "eff_int8_winograd": 0.3, "eff_int8_depthwise": 0.2,
-        "group_op_kcycles": 5.0}
+        "group_op_kcycles": 5.0, "winograd_transform_cost": 1.0}
 INIT_LOG = np.log(np.array([INIT[n] for n in PARAM_NAMES]))
 
 
