@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 
 from augur_sim.engine.ncnn_vulkan import (
+    NVH,
     NVP,
     V_ACT_ELEMS,
     V_ALGO,
     V_DISPATCH,
     V_FLOPS,
     V_W_ELEMS,
+    V_XFORM,
     VA_DIRECT,
     VA_DW,
     VA_GEMM1X1,
@@ -29,6 +31,7 @@ from augur_sim.engine.ncnn_vulkan import (
     VP_GEMM,
     VP_MEM,
     VP_WINO,
+    VP_XFORM,
     load_vk_fit,
     vk_hw,
     vk_kernel_costs,
@@ -148,13 +151,13 @@ def test_winograd_variant_and_work_by_hand(tmp_path):
     assert wino_variant(14, 14, False) == VA_WINO43 and wino_variant(12, 12, False) == VA_WINO23
     # F(2,3), 16 -> 16 channels, 8x8 output: 16 tiles of 4x4; GEMM 2 x 16 x 16 x 16 x 16 = 131,072;
     # transforms 2 x 16 x (16 x 2 x 64 + 16 x (2 x 16 + 4 x 4)) = 2 x 16 x (2,048 + 768) = 90,112
-    flops, buf, tiles, extra = wino_work(VA_WINO23, 16, 16, 8, 8)
-    assert tiles == 16 and flops == 131072 + 90112
+    gemm, xform, buf, tiles, extra = wino_work(VA_WINO23, 16, 16, 8, 8)
+    assert tiles == 16 and (gemm, xform) == (131072, 90112)
     assert buf == 2 * 16 * 16 * 32 and extra == 0           # whole tiles: no tile padding, no crop
     # F(4,3) on a 14x14 output: 4 x 4 = 16 tiles of 6x6, ragged (14 % 4 != 0): pad + crop dispatches
-    flops, _, tiles, extra = wino_work(VA_WINO43, 16, 32, 14, 14)
+    gemm, xform, _, tiles, extra = wino_work(VA_WINO43, 16, 32, 14, 14)
     assert tiles == 16 and extra == 2
-    assert flops == 2 * 16 * 36 * 16 * 32 + 2 * 16 * (16 * 2 * 216 + 32 * (4 * 36 + 16 * 6))
+    assert gemm == 2 * 16 * 36 * 16 * 32 and xform == 2 * 16 * (16 * 2 * 216 + 32 * (4 * 36 + 16 * 6))
     # In a network: a padded 3x3 conv, 16 -> 16 at 8x8, on a discrete GPU runs F(2,3): a Padding
     # dispatch plus three; weights stored transformed (16 / 9 of the 3x3 kernel's).
     g = net(tmp_path, ["Input data 0 1 data 0=8 1=8 2=16",
@@ -162,6 +165,18 @@ def test_winograd_variant_and_work_by_hand(tmp_path):
     vr = rows(g)
     i = vr.algos.index("vk_winograd23")
     assert vr.x[i, V_DISPATCH] == 4 and vr.x[i, V_W_ELEMS] == pytest.approx(2304 * 16 / 9)
+    # the row keeps the GEMM's and the transforms' FLOPs apart (the 16 -> 16, 8x8 layer above),
+    # and the fitted transform cost multiplies only the transforms' share of the compute time
+    assert (vr.x[i, V_FLOPS], vr.x[i, V_XFORM]) == (131072, 90112)
+    hrow = np.zeros(NVH)
+    hrow[VH_PEAK], hrow[VH_BW], hrow[VH_EB] = 1e12, 1e15, 2.0
+    p = np.exp(VK_INIT_LOG)
+    t = {}
+    for c in (1.0, 50.0):
+        p[VP_XFORM] = c
+        t[c] = vk_kernel_costs(vr.x[i:i + 1], hrow, p)[0][1]
+    assert t[1.0] == pytest.approx((131072 + 90112) / (p[VP_WINO] * 1e12), rel=1e-12)
+    assert t[50.0] == pytest.approx((131072 + 50 * 90112) / (p[VP_WINO] * 1e12), rel=1e-12)
 
 
 def test_shader_choice_for_narrow_and_grouped_convs(tmp_path):
