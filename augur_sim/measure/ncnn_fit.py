@@ -149,6 +149,9 @@ RIDGE_DESIGN = 100.0
 # Re-checked with the cold-started leave-one-out (up to 40 iterations, no start from a fit
 # that saw the held-out device; 2026-12-01): 0.15: 26.0% / 60%; 0.3: 26.2% / 60%. The warm
 # grid's 2.4-point gain was mostly the warm start's leak; 0.15 stays, by a small margin.
+# Re-checked after the Winograd transform cost was added (2026-12-02, cold, 40 iterations; kept
+# settings 24.4% / 64.0%): Huber 0.2: 24.3% / 63.9%; 0.1: 24.6% / 64.0%; class and family ridges
+# 1.0: 24.6% / 63.9%. Within the noise of the protocol: unchanged.
 HUBER_LOG = 0.15
 # Tried on the same corpus and dropped (leave-one-device-out run to convergence, 2026-12-01;
 # this model's own figure in that protocol: 25.1% / 61.1%): offsets on continuous catalogue
