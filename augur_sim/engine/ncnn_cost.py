@@ -208,6 +208,9 @@ def kernel_time(x, h, p, out):
         # Quantised convs and innerproducts: MACs at the int8 rate; the int8 Winograd
         # (convolution_3x3_winograd_int8.h: int16 transforms, int16 x int16 GEMM) and the
         # int8 im2col GEMM (convolution_im2col_gemm_int8.h) reach different shares of it.
+        # The int8 Winograd's int16 transforms take the float path's transform cost (see the
+        # float branch below): fitted apart (2026-12-02, in-sample) they came out the same,
+        # 7.6 against 7.8 GEMM multiply-adds per transform multiply-add.
         eff = p[P_INT8_WINO] if algo == A_INT8_WINO43 else p[P_INT8]
         t_c = (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
     elif fam == FAM_STREAM:
