@@ -12,7 +12,8 @@ import yaml
 
 from augur_sim.engine.held_out import (companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
                                        parse_held_out, thread_band)
-from augur_sim.engine.ncnn_params import DEFAULT_FIT
+from augur_sim.engine import ncnn_params
+from augur_sim.engine.ncnn_params import DEFAULT_FIT, load_yaml_doc
 from augur_sim.errors import AugurError
 from augur_sim.measure.held_out import group_stats, summarise, write_held_out
 
@@ -250,3 +251,21 @@ def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():
     assert pairwise_order(keys, devs, pred, meas) == (5, 3)       # A-B, A-C, B-C, B-A', C-A'
     # Only pairs measured more than 1.6x apart: A-B, A-C, B-A', C-A' (B-C is 1.5x); A-C and C-A' right.
     assert pairwise_order(keys, devs, pred, meas, min_ratio=1.6) == (4, 2)
+
+
+def test_generated_yaml_is_parsed_once_per_content(tmp_path, monkeypatch):
+    """Fit and held-out files are read by every estimate (a sweep: every row); their parse is
+    shared while the bytes stay the same, and a rewrite of the same size (within one timestamp
+    tick) is read anew."""
+    calls = []
+    real = yaml.safe_load
+    monkeypatch.setattr(ncnn_params.yaml, "safe_load", lambda text: calls.append(1) or real(text))
+    p = tmp_path / "fit.yaml"
+    p.write_text("a: 1\n")
+    assert load_yaml_doc(p) == {"a": 1} and load_yaml_doc(p) == {"a": 1}
+    assert len(calls) == 1
+    p.write_text("a: 2\n")
+    assert load_yaml_doc(p) == {"a": 2} and len(calls) == 2
+    p.write_text("a: [\n")
+    with pytest.raises(AugurError, match="not valid YAML"):
+        load_yaml_doc(p)

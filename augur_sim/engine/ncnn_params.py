@@ -18,6 +18,7 @@ measure/ncnn_fit.py), and the stage order forbids evaluation importing measure/.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,11 +84,27 @@ def log_param_values(node, path, where, names, hi: float = 1e6) -> np.ndarray:
     return out
 
 
+# Parsed documents by (resolved path, sha256 of the bytes): parsing the fit file takes ~60 ms
+# (pure-Python YAML) and every ncnn estimate reads it and its held-out companion, so a sweep
+# would parse them once per row. Keyed by content, not modification time, so a file rewritten
+# within one timestamp tick is still re-read. Callers only read the documents.
+_DOCS: dict = {}
+_DOCS_MAX = 16
+
+
 def load_yaml_doc(path: Path):
     """A generated YAML file's document (fit files, engine/held_out.py's held-out errors); a
-    file that does not parse or read is one AugurError naming it and the line."""
+    file that does not parse or read is one AugurError naming it and the line. The document
+    is shared with later calls on the same bytes: read it, do not change it."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        key = (str(path.resolve()), hashlib.sha256(data).hexdigest())
+        if key not in _DOCS:
+            doc = yaml.safe_load(data.decode("utf-8"))
+            if len(_DOCS) >= _DOCS_MAX:
+                _DOCS.clear()
+            _DOCS[key] = doc
+        return _DOCS[key]
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise AugurError(f"not valid YAML: {getattr(e, 'problem', e)}", file=str(path),
