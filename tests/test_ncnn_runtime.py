@@ -202,6 +202,39 @@ def test_fp16_core_halves_vector_work_and_fp32_core_does_not():
     assert caps_of_cluster(a55).fp16_arith and not caps_of_cluster(a53).fp16_arith
 
 
+def test_innerproduct_weights_move_in_the_storage_ncnn_casts_them_to():
+    """A float InnerProduct's weights are cast to fp16 when its pipeline is created on every
+    ARM core with VFPv4 (all AArch64; Cortex-A7, not the VFPv3 Cortex-A9) and every x86 core
+    with AVX and F16C, though those cores compute in fp32 (ncnn_hw.fc_weight_bytes). By hand:
+    a 4096 -> 1000 InnerProduct at batch 1 streams 4,096,000 weights and 1,000 biases (counted
+    with them); at 1 GB/s (the DRAM term) that is 8.194 ms in fp16 and 16.388 ms in fp32, plus
+    the 5,096 fp32 activations."""
+    from augur_sim.engine.ncnn_cost import N_FC_W_BYTES, N_NET_W_FITS
+    from augur_sim.engine.ncnn_hw import ncnn_hw
+    from augur_sim.hw import load_hw
+    b = GraphBuilder("fc")
+    b.add_input("x", (1, 4096))
+    b.add_layer(Layer("c", "fc", {"out_features": 1000, "axis": -1, "bias": True}, ("x",), ("c",)))
+    x, algo = conv_row(b.build())
+    assert algo == "innerproduct"
+    h = hw()
+    h[N_DRAM_BPS], h[N_LLC_BYTES], h[N_NET_W_FITS] = 1e9, 1.0, 0.0
+    p = params()
+    p[P_CACHE_BPC] = 1e9                          # the cache cap never binds
+    act_s = (4096 + 1000) * 4 / 1e9
+    for wbytes in (2.0, 4.0):
+        h[N_FC_W_BYTES] = wbytes
+        assert kernel_costs(x[None, :], h, p)[0][2] == pytest.approx(4097 * 1000 * wbytes / 1e9 + act_s, rel=1e-9)
+    # which catalogue cores store them in fp16 (activations stay fp32 on the cores without fp16 arithmetic)
+    rows = {spec: ncnn_hw(load_hw(spec).processor("cpu"), "all", 1).row
+            for spec in ("raspberry_pi_zero_2w", "allwinner_h2plus", "xilinx_zynq_7020", "intel_i7_7700k",
+                         "intel_atom_x5_z8350", "starfive_jh7110")}
+    assert {s: r[N_FC_W_BYTES] for s, r in rows.items()} == {
+        "raspberry_pi_zero_2w": 2.0, "allwinner_h2plus": 2.0, "xilinx_zynq_7020": 4.0, "intel_i7_7700k": 2.0,
+        "intel_atom_x5_z8350": 4.0, "starfive_jh7110": 4.0}
+    assert all(r[N_EB_ACT] == 4.0 for r in rows.values())
+
+
 def test_sdot_does_four_times_the_int8_macs_per_instruction():
     plain = int8_macs_per_instruction(128, ("neon",))
     sdot = int8_macs_per_instruction(128, ("neon", "asimdhp", "dotprod"))

@@ -74,8 +74,8 @@ from .ncnn_algos import (
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
  N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC, N_CORES_BUSY, N_PACK, N_M_GRANULE, N_SMT_K,
- N_LONE_ISSUE) = range(17)
-NN = 17
+ N_LONE_ISSUE, N_FC_W_BYTES) = range(18)
+NN = 18
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
@@ -232,9 +232,10 @@ def kernel_time(x, h, p, out):
         # micro-kernel's FMA: the sparse transform matrices do fewer operations than the dense
         # count (about 2-4x fewer), each bound by loads and stores rather than the FMA pipes.
         # One fitted factor (`winograd_transform_cost`) prices them in GEMM multiply-adds.
-        # Fitted on the benchncnn corpus (2026-12-02, measurements/ncnn/fit.yaml): 7.97 shared,
-        # 4.6-13 with the ISA classes' offsets, i.e. a transform runs at an eighth to a quarter
-        # of the GEMM's rate per counted multiply-add. With the factor held at 1 (the dense
+        # Fitted on the benchncnn corpus (2026-12-02, measurements/ncnn/fit.yaml): 7.45 shared,
+        # 4.1-12.3 with the ISA classes' offsets (7.97 and 4.6-13 before the InnerProduct
+        # storage rule below), i.e. a transform runs at about an eighth to a quarter of the
+        # GEMM's rate per counted multiply-add. With the factor held at 1 (the dense
         # count at GEMM speed, the model before) the fit priced VGG-16 1.24x too slow and
         # SqueezeNet-SSD 0.83x too fast relative to each device's other networks, in-sample;
         # 1.15x and 0.94x with it. Leave-one-device-out (cold, 40 iterations): median |error|
@@ -254,6 +255,13 @@ def kernel_time(x, h, p, out):
     t_c += x[X_TRANS] * 10.0 * cpe / (teff * clk)
     eb = h[N_EB_ACT]
     wb = _INT8_W_BYTES if int8 else eb
+    if fam == FAM_FC and not int8 and h[N_FC_W_BYTES] > 0.0:
+        # A float InnerProduct's weights in the storage its pipeline converts them to
+        # (N_FC_W_BYTES, ncnn_hw.fc_weight_bytes): fp16 on far more cores than compute in fp16.
+        # Counted at the activations' size before (2026-12-02, cold leave-one-device-out, 40
+        # iterations): median |error| 24.4% -> 24.2%, within 35% 64.0% -> 64.6%; AlexNet
+        # 34% -> 30%, VGG-16 31% -> 29%, whose weights are mostly InnerProduct's.
+        wb = h[N_FC_W_BYTES]
     act_bytes = x[X_ACT_ELEMS] * eb + x[X_I8_ELEMS]
     w_bytes = x[X_W_ELEMS] * wb
     ws = x[X_WS_ELEMS] * eb

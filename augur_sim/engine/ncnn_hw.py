@@ -28,7 +28,7 @@ from ..hw.load import find_catalog
 from ..hw.placement import place
 from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
                         N_CORES_BUSY, N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_M_GRANULE, N_NET_W_FITS, N_PACK,
-                        N_SMT_K, N_THREADS, N_LONE_ISSUE, NN)
+                        N_SMT_K, N_THREADS, N_LONE_ISSUE, N_FC_W_BYTES, NN)
 
 
 @dataclass(frozen=True)
@@ -257,6 +257,34 @@ def caps_of_cluster(cluster) -> CoreCaps:
     return CoreCaps(cluster.name, "default", simd, pipes, fp32, fp16, feats, cluster.name, "default")
 
 
+def fc_weight_bytes(caps: CoreCaps, generic: bool) -> float:
+    """Bytes per weight of a float InnerProduct as ncnn stores it with its default options
+    (use_fp16_storage on). The weights are cast to fp16 once, when the pipeline is created,
+    and widened back to fp32 in the matrix-vector loop, on many more cores than compute in
+    fp16: on ARM wherever the core has VFPv4's half-precision conversions
+    (src/layer/arm/innerproduct_arm.cpp, create_pipeline: the fp16s pipeline under
+    NCNN_VFPV4 when cpu_support_arm_vfpv4(); every AArch64 core, and the ARMv7 cores whose
+    catalogue lists vfpv4), on x86 wherever AVX comes with F16C
+    (src/layer/x86/innerproduct_x86.cpp, create_pipeline_fp16s under NCNN_F16C && __AVX__,
+    taken when cpu_support_x86_f16c()). Elsewhere (SSE-only x86, ARMv7 without VFPv4, the
+    portable layers) fp32. A core computing in fp16 stores everything in fp16 anyway.
+    A Gemm with constant weights (transformers' projections, which the ncnn frontend writes as
+    fc) takes the same rule; on ARM so does ncnn (gemm_arm.cpp: support_fp16_storage =
+    cpu_support_arm_vfpv4()), on x86 its Gemm keeps fp32 weights (gemm_x86.cpp has no fp16
+    path): not told apart here, a difference under 0.5% on the corpus' x86 ViT rows, whose
+    time is their GEMMs' arithmetic, not their weights' stream."""
+    if caps.fp16_arith:
+        return 2.0
+    if generic:
+        return 4.0
+    feats = set(caps.features)
+    if caps.arch == "arm" and (caps.isa_class.startswith("armv8") or "vfpv4" in feats):
+        return 2.0
+    if caps.arch == "x86" and {"avx", "f16c"} <= feats:
+        return 2.0
+    return 4.0
+
+
 @dataclass(frozen=True)
 class NcnnHw:
     """One run's hardware row plus what explains it."""
@@ -308,6 +336,7 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     r[N_LLC_BYTES] = _llc_bytes(proc, p)
     r[N_CLASS] = class_index
     r[N_EB_ACT] = 2.0 if caps.fp16_arith else 4.0
+    r[N_FC_W_BYTES] = fc_weight_bytes(caps, generic)
     r[N_NET_W_FITS] = 0.0
     # Whether the slowest thread's L2 is shared by its cluster (a cluster without a core file
     # says nothing: private assumed).
