@@ -94,8 +94,9 @@ def test_winograd63_work_by_hand():
     # transform buffers written once and read once: 2 * 9 * 64 * (32 + 32) = 73,728 elements
     assert x[X_MACS] == 589_824
     assert x[X_XFORM] == 294_912 + 193_536
-    # activations moved: input 32*18*18 = 10,368, output 10,368, plus the buffers
-    assert x[X_ACT_ELEMS] == 10_368 + 10_368 + 73_728
+    # activations moved: input 32*18*18 = 10,368, output 10,368, plus the buffers, plus the
+    # bordered copy of the input (32*20*20 = 12,800) written once and read once
+    assert x[X_ACT_ELEMS] == 10_368 + 10_368 + 73_728 + 2 * 12_800
     gemm, xform, buf = winograd_work(A_WINO63, 32, 32, 18, 18)
     assert (gemm, xform, buf) == (589_824, 488_448, 73_728)
 
@@ -168,7 +169,8 @@ def test_winograd_transform_cost_prices_only_the_transforms():
     """Hand-checked on the F(6,3) layer above: 589,824 GEMM MACs and 488,448 dense-counted
     transform MACs at 2 GHz x 16 FLOP/cycle x 0.5 (the params() efficiencies). The fitted
     `winograd_transform_cost` c multiplies the transforms' share only: compute time =
-    2 (589,824 + c 488,448) / 16e9 s."""
+    2 (589,824 + c 488,448) / 16e9 s, plus the bordered copy's 12,800 element operations
+    (32 x 20 x 20) at 1 cycle each, 2 GHz."""
     x, algo = conv_row(conv_graph(32, 32, 18))
     assert algo == "winograd63"
     rate = 2e9 * 16 * 0.5
@@ -177,8 +179,9 @@ def test_winograd_transform_cost_prices_only_the_transforms():
         p = params()
         p[P_XFORM_COST] = c
         times[c] = kernel_costs(x[None, :], hw(), p)[0][1]
-    assert times[1.0] == pytest.approx(2 * (589_824 + 488_448) / rate, rel=1e-12)
-    assert times[8.0] == pytest.approx(2 * (589_824 + 8 * 488_448) / rate, rel=1e-12)
+    copy = 12_800 / 2e9
+    assert times[1.0] == pytest.approx(2 * (589_824 + 488_448) / rate + copy, rel=1e-12)
+    assert times[8.0] == pytest.approx(2 * (589_824 + 8 * 488_448) / rate + copy, rel=1e-12)
     # a GEMM conv has no transforms: the factor leaves it alone
     g, _ = conv_row(conv_graph(64, 128, 28, k=1, pad=0))
     p1, p8 = params(), params()
@@ -311,7 +314,8 @@ def test_int8_depthwise_runs_at_the_widening_rate_not_the_dot_product_rate():
     t1 = kernel_costs(x[None, :], h1, p)[0][1]
     t2 = kernel_costs(x[None, :], h2, p)[0][1]
     assert t1 == t2
-    stream = 2 * 64 * 28 * 28 / 2e9               # quantise in + dequantise out
+    # quantise in + dequantise out + the bordered copy (64 x 30 x 30), 1 cycle per element
+    stream = (2 * 64 * 28 * 28 + 64 * 30 * 30) / 2e9
     assert t1 - stream == pytest.approx(64 * 9 * 28 * 28 / (2e9 * 16 * 0.25), rel=1e-9)
     xw, algo_w = conv_row(conv_graph(64, 64, 28, int8=True))
     assert algo_w == "int8_winograd43"
@@ -340,6 +344,47 @@ def test_requantized_int8_chain_skips_the_quantize_pass_and_moves_int8_bytes():
     assert (x1[X_STREAM_OPS], x1[X_I8_ELEMS], x1[X_ACT_ELEMS]) == (2 * n, n, n)
     # c2: int8 input, no quantize pass; output dequantized to a float blob
     assert (x2[X_STREAM_OPS], x2[X_I8_ELEMS], x2[X_ACT_ELEMS]) == (n, n, n)
+
+
+def test_padded_convs_and_pools_pay_for_the_bordered_copy_ncnn_makes(monkeypatch):
+    """ncnn pads by copying (make_padding -> copy_make_border at the top of Convolution's,
+    ConvolutionDepthWise's and Pooling's forward): the copy reads the input and writes the
+    bordered blob, which the kernel then reads instead of the input. By hand, a 3x3 pad-1 max
+    pool on 1x16x10x10: 1,600 in, 1,600 out, a 16x12x12 = 2,304-element bordered blob, so
+    1,600 + 1,600 + 2 x 2,304 elements moved and 2,304 copy operations on top of the pool's;
+    a depthwise 3x3 pad-1 conv on the same input the same 2 x 2,304 and 2,304 on top of its
+    unpadded costs; a global pool and a 1x1 conv copy nothing; an int8 conv's copy is int8."""
+    from augur_sim.engine import ncnn_algos
+    from augur_sim.engine.ncnn_algos import X_I8_ELEMS, X_STREAM_OPS, X_WS_ELEMS
+
+    def rows(layer_attrs, op="pool"):
+        b = GraphBuilder("p")
+        b.add_input("x", (1, 16, 10, 10))
+        b.add_layer(Layer("c", op, layer_attrs, ("x",), ("c",)))
+        g = b.build()
+        nr = ncnn_rows(g, lower(g, "fp32", NCNN_FUSION), "arm")
+        return nr.x[nr.kernel_names.index("c")].copy()
+
+    pool = {"mode": "max", "kernel": (3, 3), "stride": (1, 1), "pad": (1,) * 4}
+    dw = {"out_channels": 16, "kernel": (3, 3), "stride": (1, 1), "pad": (1,) * 4, "group": 16, "bias": True}
+    c1x1 = dict(dw, kernel=(1, 1), pad=(0,) * 4, group=1)
+    i8 = dict(dw, group=1, int8=True)
+    with_copy = {k: rows(a, op) for k, (a, op) in
+                 {"pool": (pool, "pool"), "dw": (dw, "conv"), "1x1": (c1x1, "conv"), "i8": (i8, "conv"),
+                  "global": ({"mode": "max", "global": True}, "pool")}.items()}
+    monkeypatch.setattr(ncnn_algos, "_bordered_elems", lambda host, hc: 0.0)
+    without = {k: rows(a, op) for k, (a, op) in
+               {"pool": (pool, "pool"), "dw": (dw, "conv"), "1x1": (c1x1, "conv"), "i8": (i8, "conv"),
+                "global": ({"mode": "max", "global": True}, "pool")}.items()}
+    assert with_copy["pool"][X_ACT_ELEMS] == 1600 + 1600 + 2 * 2304
+    assert with_copy["pool"][X_WS_ELEMS] == 1600 + 1600 + 2304
+    for k in ("pool", "dw"):
+        assert with_copy[k][X_ACT_ELEMS] - without[k][X_ACT_ELEMS] == 2 * 2304
+        assert with_copy[k][X_STREAM_OPS] - without[k][X_STREAM_OPS] == 2304
+    assert with_copy["i8"][X_I8_ELEMS] - without["i8"][X_I8_ELEMS] == 2 * 2304
+    assert with_copy["i8"][X_ACT_ELEMS] == without["i8"][X_ACT_ELEMS]
+    for k in ("1x1", "global"):
+        assert (with_copy[k] == without[k]).all()
 
 
 def test_group_ops_after_the_first_pay_the_group_cost_not_the_layer_cost():
@@ -372,7 +417,8 @@ def test_riscv_int8_convs_run_the_generic_scalar_path():
     p = params()
     p[P_INT8_REF] = 0.25
     t = kernel_costs(x_rv[None, :], hw(threads=2), p)[0][1]
-    stream = 2 * 64 * 28 * 28 / (2 * 2e9)       # quantise in + dequantise out, 1 cycle per element
+    # quantise in + dequantise out + the bordered copy (64 x 30 x 30), 1 cycle per element
+    stream = (2 * 64 * 28 * 28 + 64 * 30 * 30) / (2 * 2e9)
     assert t - stream == pytest.approx(64 * 64 * 9 * 28 * 28 / (2 * 2e9 * 0.25), rel=1e-9)
 
 
@@ -761,11 +807,12 @@ def test_cores_without_ncnn_vector_kernels_run_the_portable_layers():
     assert conv_row(conv_graph(64, 64, 28, int8=True), "generic")[1] == "int8_reference"
     assert conv_row(conv_graph(64, 64, 14, group=8), "generic")[1] == "direct_generic"
     assert conv_row(conv_graph(32, 32, 14, group=32), "generic")[1] == "depthwise"
-    # time by hand: all MACs at 2 FLOP per MAC over (2 FLOP x 1 pipe) per cycle x eff 0.5, 2 GHz
+    # time by hand: all MACs at 2 FLOP per MAC over (2 FLOP x 1 pipe) per cycle x eff 0.5, 2 GHz,
+    # plus the bordered copy of the input (64 x 30 x 30 elements, 1 cycle each)
     h = hw(threads=1)
     h[N_FP32_FPC] = 2.0
     assert kernel_costs(x_gen[None, :], h, params())[0][1] == pytest.approx(
-        2 * 64 * 64 * 9 * 28 * 28 / (2e9 * 2.0 * 0.5), rel=1e-9)
+        2 * 64 * 64 * 9 * 28 * 28 / (2e9 * 2.0 * 0.5) + 64 * 30 * 30 / 2e9, rel=1e-9)
     # the catalogue's cores: which run the portable layers, and at what rate
     rows = {spec: ncnn_hw(load_hw(spec).processor("cpu"), "all", 1)
             for spec in ("starfive_jh7110", "loongson_3a3000", "intel_xeon_phi_3120a", "spacemit_m1",

@@ -232,10 +232,11 @@ def kernel_time(x, h, p, out):
         # micro-kernel's FMA: the sparse transform matrices do fewer operations than the dense
         # count (about 2-4x fewer), each bound by loads and stores rather than the FMA pipes.
         # One fitted factor (`winograd_transform_cost`) prices them in GEMM multiply-adds.
-        # Fitted on the benchncnn corpus (2026-12-02, measurements/ncnn/fit.yaml): 7.45 shared,
-        # 4.1-12.3 with the ISA classes' offsets (7.97 and 4.6-13 before the InnerProduct
-        # storage rule below), i.e. a transform runs at about an eighth to a quarter of the
-        # GEMM's rate per counted multiply-add. With the factor held at 1 (the dense
+        # Fitted on the benchncnn corpus (2026-12-02, measurements/ncnn/fit.yaml): 7.57 shared,
+        # 4.3-12.9 with the ISA classes' offsets (7.97 and 4.6-13 before the InnerProduct
+        # storage rule below and the bordered copies of ncnn_algos._bordered_elems), i.e. a
+        # transform runs at about an eighth to a quarter of the GEMM's rate per counted
+        # multiply-add. With the factor held at 1 (the dense
         # count at GEMM speed, the model before) the fit priced VGG-16 1.24x too slow and
         # SqueezeNet-SSD 0.83x too fast relative to each device's other networks, in-sample;
         # 1.15x and 0.94x with it. Leave-one-device-out (cold, 40 iterations): median |error|
