@@ -71,6 +71,13 @@ SPLIT_ITEMS, SPLIT_GEMM_M, SPLIT_PACKED = 0, 1, 2
 # and InnerProduct weights, and Convolution/ConvolutionDepthWise/InnerProduct run their
 # activation in place at the end of forward (activation_type; e.g. Convolution_arm::forward
 # calls activation->forward_inplace). A residual add stays a BinaryOp/Eltwise of its own.
+# An activation the .param file writes as a layer of its own after a conv or InnerProduct
+# (EfficientNet-B0's 49 Swish, MobileNet-V3's 33 HardSwish/HardSigmoid layers) is fused here
+# too, though ncnn's Net runs the layers of the file as they are. Tried and dropped
+# (2026-12-02, in-sample): fusing only the conv's own activation (param 9, the frontend's
+# '<layer>/act') and pricing the others as passes of their own: rms of log error 0.307 ->
+# 0.310, MobileNet-V3 1.15x -> 1.20x and EfficientNet-B0 1.07x -> 1.13x too slow relative to
+# their devices' other networks: the measured times do not show those passes' cost.
 NCNN_FUSION = ("conv_bias", "conv_bn", "conv_relu", "fc_bias", "fc_relu", "bn_relu")
 
 # "generic": a core whose vector ISA none of ncnn's per-architecture trees has kernels for

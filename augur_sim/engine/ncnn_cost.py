@@ -219,6 +219,12 @@ def kernel_time(x, h, p, out):
         if fam == FAM_WINO:
             eff = p[P_WINO]
         elif fam == FAM_DW:
+            # One efficiency per MAC, whatever the window. Tried and dropped (2026-12-02,
+            # in-sample): a fitted cost per output element on top of the MACs (the window's
+            # loads and the store, which a 5x5 window spreads over 25 MACs and a 3x3 over 9):
+            # it fitted to 9.8 MAC-equivalents, but the rms of log error went 0.307 -> 0.309
+            # and the networks with 5x5 depthwise convs (MobileNet-V3, EfficientNet) kept
+            # their residuals (1.15x, 1.05-1.10x too slow relative to their devices).
             eff = p[P_DW]
         elif fam == FAM_FC:
             eff = p[P_FC]
