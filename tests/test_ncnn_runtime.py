@@ -385,6 +385,11 @@ def test_padded_convs_and_pools_pay_for_the_bordered_copy_ncnn_makes(monkeypatch
     assert with_copy["i8"][X_ACT_ELEMS] == without["i8"][X_ACT_ELEMS]
     for k in ("1x1", "global"):
         assert (with_copy[k] == without[k]).all()
+    # a Caffe ceil-mode 3x3 stride-2 pool on 10x10 with no pads: 5x5 windows reach 11x11, so
+    # ncnn's full padding copies the input into a 16x11x11 = 1,936-element blob
+    monkeypatch.undo()
+    ceil = rows({"mode": "max", "kernel": (3, 3), "stride": (2, 2), "pad": (0,) * 4, "ceil": True})
+    assert ceil[X_ACT_ELEMS] == 1600 + 16 * 5 * 5 + 2 * 1936
 
 
 def test_group_ops_after_the_first_pay_the_group_cost_not_the_layer_cost():
