@@ -190,6 +190,12 @@ HUBER_LOG = 0.15
 # 26.0% / 61% (x86-avx512 53% -> 50%, the Azure D64s v6 pred/meas 1.56 -> 1.54, but the
 # Neoverse N2 VM 29% -> 35%, LoongArch/MIPS wide cores 46% -> 56%): not kept.
 CLASS_SHARED_PARAMS: tuple = ()
+# The shared values carry no penalty. Tried and dropped (2026-12-02, full cold leave-one-device-out,
+# against 23.8% / 64.9% within 35%): a ridge pulling them towards the initial values (ncnn_params.INIT)
+# so that parameters few rows identify (eff_int8_depthwise, group_op_kcycles) cannot run away in a
+# held-out refit: weight 3: 24.3% / 64.6% (in-sample rms 0.307 -> 0.311), weight 30: 24.3% / 64.8%
+# (0.313). The initial values are rough; the well-identified values move far from them and the
+# prior costs more there than it saves on the weak ones.
 
 
 def design_matrix(data: FitData) -> np.ndarray:
