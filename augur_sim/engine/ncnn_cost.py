@@ -242,10 +242,10 @@ def kernel_time(x, h, p, out):
         # 4.3-12.9 with the ISA classes' offsets (7.97 and 4.6-13 before the InnerProduct
         # storage rule below and the bordered copies of ncnn_algos._bordered_elems), i.e. a
         # transform runs at about an eighth to a quarter of the GEMM's rate per counted
-        # multiply-add. With the factor held at 1 (the dense
-        # count at GEMM speed, the model before) the fit priced VGG-16 1.24x too slow and
-        # SqueezeNet-SSD 0.83x too fast relative to each device's other networks, in-sample;
-        # 1.15x and 0.94x with it. Leave-one-device-out (cold, 40 iterations): median |error|
+        # multiply-add. With the factor held at 1 (the dense count at GEMM speed, the model
+        # before) the fit priced VGG-16 1.24x too slow and SqueezeNet-SSD 0.83x too fast
+        # relative to each device's other networks, in-sample; 1.15x and 0.94x with it (the
+        # model of that day). Leave-one-device-out (cold, 40 iterations): median |error|
         # 24.7% -> 24.4%, within 35% 63.5% -> 64.0%; the factor without class offsets (shared,
         # family and design levels only): 24.4% / 64.1%, no better, not kept.
         # Tried with it and dropped (in-sample, same day): a GEMM efficiency that saturates with
