@@ -244,6 +244,28 @@ def test_ncnn_fp16_storage_halves_blobs_and_weights():
     assert keep["blobs"] >= full["blobs"]
 
 
+def test_ncnn_workspace_is_the_column_buffer_plus_the_bordered_copy():
+    """ncnn's per-layer scratch: a padded conv first copies its input into a bordered blob
+    (make_padding, from the workspace allocator), then im2cols it; a depthwise conv has no
+    column buffer. By hand, fp32, input 1x16x10x10: a 3x3 pad-1 16 -> 16 conv has a
+    16*9 x 10*10 column buffer (57,600 B) and a 16x12x12 bordered copy (9,216 B): 66,816 B;
+    a depthwise 3x3 pad-1 conv only the copy (9,216 B); a 3x3 stride-1 pad-1 max pool the
+    same copy; a 1x1 conv nothing."""
+    from augur_sim.graph import GraphBuilder, Layer
+
+    def ws(op, attrs):
+        b = GraphBuilder("w")
+        b.add_input("x", (1, 16, 10, 10))
+        b.add_layer(Layer("l", op, attrs, ("x",), ("y",)))
+        return {n: v for n, v, _ in ncnn_memory(b.build(), {"fp16_storage": 0}).terms}["workspace"]
+
+    conv = {"out_channels": 16, "kernel": (3, 3), "stride": (1, 1), "pad": (1,) * 4, "group": 1, "bias": True}
+    assert ws("conv", conv) == 16 * 9 * 10 * 10 * 4 + 16 * 12 * 12 * 4
+    assert ws("conv", dict(conv, group=16)) == 16 * 12 * 12 * 4
+    assert ws("pool", {"mode": "max", "kernel": (3, 3), "stride": (1, 1), "pad": (1,) * 4}) == 16 * 12 * 12 * 4
+    assert ws("conv", dict(conv, kernel=(1, 1), pad=(0,) * 4)) == 0
+
+
 def test_ncnn_mat_channel_alignment():
     # One 1x3x5x5 fp32 blob: each 25-float plane (100 B) padded to 112 B, x3, + 64 B margin.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..graph import DTYPE_BYTES, LayerGraph
 from ..ops import registry
 from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
+from .ncnn_algos import bordered_elems
 
 # ------------------------------------------------------------------ CUDA caching allocator
 # PyTorch's c10/cuda/CUDACachingAllocator.cpp (described, not copied):
@@ -400,6 +401,29 @@ def _ncnn_mat_bytes(shape, eb: int) -> int:
     return e * eb + 64
 
 
+def _ncnn_col_bytes(graph: LayerGraph, name: str, eb: int) -> int:
+    """The column buffer of a conv, as memory.im2col_bytes, except that a depthwise conv has
+    none: ConvolutionDepthWise runs its direct per-channel kernels on the (bordered) input
+    (convolutiondepthwise_arm.cpp, forward), never an im2col."""
+    layer = graph.layer(name)
+    if layer.op == "conv":
+        g = int(layer.attrs.get("group", 1))
+        ins, outs = graph.in_shapes(layer), graph.out_shapes(layer)
+        if g > 1 and ins and outs and int(ins[0][1]) == g == int(outs[0][1]):
+            return 0
+    return im2col_bytes(graph, name, eb)
+
+
+def _bordered_bytes(graph: LayerGraph, name: str, eb: int) -> int:
+    layer = graph.layer(name)
+    if layer.op not in ("conv", "pool"):
+        return 0
+    ins, outs = graph.in_shapes(layer), graph.out_shapes(layer)
+    if not ins or not outs:
+        return 0
+    return int(bordered_elems(layer.op, layer.attrs, ins[0], outs[0])) * eb
+
+
 def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
     """ncnn's Extractor on a CPU.
 
@@ -408,8 +432,11 @@ def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runtime
       (the `reuse` walk); without light mode every blob it computed stays until the
       Extractor dies (the `caffe` walk). Each Mat's channel planes are 16-byte aligned.
     - fp16 storage halves the blobs and the weights (layers cast them at create_pipeline).
-    - workspace: im2col/winograd scratch from the workspace allocator, freed after each
-      layer: the largest one layer needs (estimated as its column buffer).
+    - workspace: scratch from the workspace allocator, freed after each layer: the largest
+      one layer needs, estimated as its column buffer (none for a depthwise conv) plus the
+      bordered copy a padded conv or pooling window makes of its input first
+      (ncnn_algos.bordered_elems: make_padding allocates it from opt.workspace_allocator,
+      and the column buffer is read from it).
     - weights: with light mode the layers release the loaded weight_data once
       create_pipeline has packed it: one resident copy (`weight_copies`).
     """
@@ -428,7 +455,7 @@ def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runtime
         blobs = peak
     fp = footprint(graph, dtype, "reuse")
     weights = int(fp.weight_bytes // DTYPE_BYTES[dtype] * eb * c["weight_copies"])
-    ws = max((im2col_bytes(graph, n, eb) for n in graph.order), default=0)
+    ws = max((_ncnn_col_bytes(graph, n, eb) + _bordered_bytes(graph, n, eb) for n in graph.order), default=0)
     terms = (("blobs", blobs, f"blob allocator peak ({'light mode' if c['lightmode'] else 'all blobs kept'})"),
              ("weights", weights, "packed weights after create_pipeline"),
              ("workspace", ws, "largest per-layer scratch from the workspace allocator"),

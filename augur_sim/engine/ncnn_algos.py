@@ -348,37 +348,44 @@ def walk_kernels(graph, low):
                          bool(low.rows[i, _C_CLS] == 0 or by_name[host.name].category == "free"))
 
 
-def _bordered_elems(host, hc) -> float:
+def bordered_elems(op: str, attrs: dict, in_shape, out_shape) -> float:
     """Elements of the bordered copy ncnn makes of a padded conv's or pooling window's input.
 
     Convolution, ConvolutionDepthWise and Pooling pad by copying: their forward functions
     begin with make_padding(bottom_blob, bottom_blob_bordered, opt), which runs
-    copy_make_border into a new blob whenever a pad is non-zero (src/layer/arm/
-    convolution_arm.cpp, convolutiondepthwise_arm.cpp, pooling_arm.cpp, forward; likewise the
-    x86, mips, loongarch and riscv trees and the portable src/layer/convolution.cpp); the
-    kernel then reads the bordered blob. Global pooling and unpadded layers copy nothing.
-    The pads are the op's (top, left, bottom, right), plus the tail a ceil-mode window needs
-    beyond them (ncnn's "full padding", pad_mode 0, which caffe2ncnn writes for Caffe's
-    pooling; the ncnn frontend has already folded it into the bottom and right pads).
+    copy_make_border into a new blob from the workspace allocator whenever a pad is non-zero
+    (src/layer/arm/convolution_arm.cpp, convolutiondepthwise_arm.cpp, pooling_arm.cpp,
+    forward; likewise the x86, mips, loongarch and riscv trees and the portable
+    src/layer/convolution.cpp); the kernel then reads the bordered blob. Global pooling and
+    unpadded layers copy nothing. The pads are the op's (top, left, bottom, right), plus the
+    tail a ceil-mode window needs beyond them (ncnn's "full padding", pad_mode 0, which
+    caffe2ncnn writes for Caffe's pooling; the ncnn frontend has already folded it into the
+    bottom and right pads). Shared by the time model (ncnn_rows) and the memory model
+    (gpu_memory.ncnn_memory's workspace).
     Not counted before (2026-12-02, cold leave-one-device-out, 40 iterations): median |error|
     24.2% -> 23.8%, within 35% 64.6% -> 64.9%; in-sample rms of log error 0.311 -> 0.307."""
-    if host.op not in ("conv", "pool") or host.attrs.get("global"):
+    if op not in ("conv", "pool") or attrs.get("global"):
         return 0.0
-    pt, pl, pb, pr = (tuple(host.attrs.get("pad") or ()) + (0, 0, 0, 0))[:4]
-    ishape = tuple(hc.input_shapes[0]) if hc.input_shapes else ()
-    oshape = tuple(hc.output_shapes[0]) if hc.output_shapes else ()
+    pt, pl, pb, pr = (tuple(attrs.get("pad") or ()) + (0, 0, 0, 0))[:4]
+    ishape, oshape = tuple(in_shape or ()), tuple(out_shape or ())
     if len(ishape) != 4 or len(oshape) != 4:
         return 0.0
     n, c, h, w = (int(v) for v in ishape)
-    kh, kw = host.attrs.get("kernel", (1, 1))
-    sh, sw = host.attrs.get("stride", (1, 1))
-    dh, dw = host.attrs.get("dilation", (1, 1)) if host.op == "conv" else (1, 1)
+    kh, kw = attrs.get("kernel", (1, 1))
+    sh, sw = attrs.get("stride", (1, 1))
+    dh, dw = attrs.get("dilation", (1, 1)) if op == "conv" else (1, 1)
     # the rows and columns the windows reach: the pads, or further for a ceil-mode tail
     hb = max(h + pt + pb, (int(oshape[2]) - 1) * sh + dh * (kh - 1) + 1)
     wb = max(w + pl + pr, (int(oshape[3]) - 1) * sw + dw * (kw - 1) + 1)
     if hb <= h and wb <= w:
         return 0.0
     return float(n * c * max(hb, h) * max(wb, w))
+
+
+def _bordered_elems(host, hc) -> float:
+    """bordered_elems of a kernel's host layer, from its counted shapes."""
+    return bordered_elems(host.op, host.attrs, hc.input_shapes[0] if hc.input_shapes else (),
+                          hc.output_shapes[0] if hc.output_shapes else ())
 
 
 def _add_bordered_copy(r: np.ndarray, bordered: float, int8: bool) -> None:
