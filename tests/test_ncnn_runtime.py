@@ -369,13 +369,11 @@ def test_padded_convs_and_pools_pay_for_the_bordered_copy_ncnn_makes(monkeypatch
     dw = {"out_channels": 16, "kernel": (3, 3), "stride": (1, 1), "pad": (1,) * 4, "group": 16, "bias": True}
     c1x1 = dict(dw, kernel=(1, 1), pad=(0,) * 4, group=1)
     i8 = dict(dw, group=1, int8=True)
-    with_copy = {k: rows(a, op) for k, (a, op) in
-                 {"pool": (pool, "pool"), "dw": (dw, "conv"), "1x1": (c1x1, "conv"), "i8": (i8, "conv"),
-                  "global": ({"mode": "max", "global": True}, "pool")}.items()}
+    cases = {"pool": (pool, "pool"), "dw": (dw, "conv"), "1x1": (c1x1, "conv"), "i8": (i8, "conv"),
+             "global": ({"mode": "max", "global": True}, "pool")}
+    with_copy = {k: rows(a, op) for k, (a, op) in cases.items()}
     monkeypatch.setattr(ncnn_algos, "_bordered_elems", lambda host, hc: 0.0)
-    without = {k: rows(a, op) for k, (a, op) in
-               {"pool": (pool, "pool"), "dw": (dw, "conv"), "1x1": (c1x1, "conv"), "i8": (i8, "conv"),
-                "global": ({"mode": "max", "global": True}, "pool")}.items()}
+    without = {k: rows(a, op) for k, (a, op) in cases.items()}
     assert with_copy["pool"][X_ACT_ELEMS] == 1600 + 1600 + 2 * 2304
     assert with_copy["pool"][X_WS_ELEMS] == 1600 + 1600 + 2304
     for k in ("pool", "dw"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..graph import DTYPE_BYTES, LayerGraph
 from ..ops import registry
 from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
-from .ncnn_algos import bordered_elems
+from .ncnn_algos import bordered_elems, is_ncnn_depthwise
 
 # ------------------------------------------------------------------ CUDA caching allocator
 # PyTorch's c10/cuda/CUDACachingAllocator.cpp (described, not copied):
@@ -403,13 +403,11 @@ def _ncnn_mat_bytes(shape, eb: int) -> int:
 
 def _ncnn_col_bytes(graph: LayerGraph, name: str, eb: int) -> int:
     """The column buffer of a conv, as memory.im2col_bytes, except that a depthwise conv has
-    none: ConvolutionDepthWise runs its direct per-channel kernels on the (bordered) input
-    (convolutiondepthwise_arm.cpp, forward), never an im2col."""
+    none (ncnn_algos.is_ncnn_depthwise: direct per-channel kernels on the bordered input)."""
     layer = graph.layer(name)
     if layer.op == "conv":
-        g = int(layer.attrs.get("group", 1))
         ins, outs = graph.in_shapes(layer), graph.out_shapes(layer)
-        if g > 1 and ins and outs and int(ins[0][1]) == g == int(outs[0][1]):
+        if ins and outs and is_ncnn_depthwise(int(layer.attrs.get("group", 1)), int(ins[0][1]), int(outs[0][1])):
             return 0
     return im2col_bytes(graph, name, eb)
 

@@ -193,6 +193,14 @@ def winograd_work(algo: int, cin: int, cout: int, hout: int, wout: int) -> tuple
     return gemm, xform, buf
 
 
+def is_ncnn_depthwise(group: int, cin: int, cout: int) -> bool:
+    """Whether ncnn runs a grouped conv as its direct depthwise kernels: one group per input
+    and per output channel (src/layer/arm/convolutiondepthwise_arm.cpp, forward: 3x3/5x5
+    stride 1/2 specialised, generic otherwise; never an im2col). Other grouped convs,
+    channel multipliers included, run one im2col GEMM per group (create_group_ops)."""
+    return group > 1 and cin == group and cout == group
+
+
 def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, float, float, int]:
     """(algo, executed MACs, transform MACs, extra elements moved, parallel items per region,
     parallel regions, channels split, how they split: SPLIT_*) of a conv."""
@@ -205,10 +213,8 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
     pt, pl, pb, pr = host.attrs.get("pad", (0, 0, 0, 0))
     macs = float(hc.counts.macs)
     int8 = bool(host.attrs.get("int8", False))
-    # ConvolutionDepthWise (src/layer/arm/convolutiondepthwise_arm.cpp, forward): a group
-    # per channel runs ncnn's direct depthwise kernels (3x3/5x5 stride 1/2 specialised,
-    # generic otherwise); work items are channel planes.
-    if g > 1 and cin == g and cout == g:
+    # ConvolutionDepthWise: ncnn's direct depthwise kernels; work items are channel planes.
+    if is_ncnn_depthwise(g, cin, cout):
         return (A_INT8_DW if int8 else A_DW), macs, 0.0, 0.0, float(n * cin), 1.0, float(n * cin), SPLIT_PACKED
     if arch == "generic":
         # The portable layers (src/layer/convolution.cpp, Convolution::forward and
