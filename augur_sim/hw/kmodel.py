@@ -107,7 +107,7 @@ def load_fit(model: str) -> dict:
     path = FITS_DIR / f"{model}.yaml"
     if not path.is_file():
         raise AugurError(f"kernel model {model!r} has no fitted parameters ({path.name} missing in "
-                         f"hwspecs/fits/); run scripts/fit_gpu_kernels.py")
+                         f"hwspecs/fits/); run scripts/accuracy_gpu_kernels.py --fit-out hwspecs/fits/{model}.yaml")
     data = yaml.safe_load(path.read_text())
     classes = data.get("classes") if isinstance(data, dict) else None
     if not isinstance(classes, dict) or not classes:
