@@ -183,8 +183,9 @@ def expected_error_lines(e: dict | None) -> list[str]:
     if not e.get("available"):
         return [f"expected error: not known ({e['why']})"]
     lo, hi = e["range_ms"]
+    devices = f"{e['devices']} device{'' if e['devices'] == 1 else 's'}"
     return [f"expected error: {lo:.3g} to {hi:.3g} ms ({100 * e['share']:.0f}% band): of {e['rows']} runs like this "
-            f"one ({e['describe']}) on {e['devices']} devices held out of the fit, {100 * e['share']:.0f}% measured "
+            f"one ({e['describe']}) on {devices} held out of the fit, {100 * e['share']:.0f}% measured "
             f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction; median |error| "
             f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35%",
             f"  ({e['protocol']}; source {e['source']})"]

@@ -3,7 +3,12 @@ against the PyTorch kernel model whose parameters come only from the NeuSight co
 (hwspecs/fits/pytorch.yaml), next to the legacy runtimes fitted on the H200's own
 microbenchmarks (docs/ACCURACY_GPU.md).
 
-    python scripts/h200_kernel_model.py --doc docs/ACCURACY_GPU_KERNELS.md
+    python scripts/h200_kernel_model.py --doc docs/ACCURACY_GPU_KERNELS.md [--held-out]
+
+--held-out also writes hwspecs/fits/pytorch.held_out.yaml (engine/held_out.py): predicted /
+measured of these networks per runtime, precision and batch band, the range every estimate of
+a kernel-model runtime then reports as its expected error. Re-run it after refitting
+pytorch.yaml: the file is tied to the fit's sha256.
 
 The measurements ran with TF32 off (scripts/gpu_measure.py), so fp32 convs are costed in
 FP32 here (an override of the runtime's fp32_conv_math), not in PyTorch's default TF32.
@@ -27,11 +32,20 @@ from augur_sim.estimator import estimate  # noqa: E402
 from augur_sim.frontends import load_net  # noqa: E402
 from augur_sim.graph import rebatch  # noqa: E402
 from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
-from augur_sim.hw.kmodel import class_params, load_fit  # noqa: E402
+from augur_sim.engine.held_out import GPU_FIELDS, GPU_LEVELS, gpu_key  # noqa: E402
+from augur_sim.hw.kmodel import FITS_DIR, class_params, load_fit  # noqa: E402
+from augur_sim.measure.held_out import summarise, write_held_out  # noqa: E402
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
 BEGIN, END = "<!-- h200-kernel-model:begin -->", "<!-- h200-kernel-model:end -->"
+# A group of the held-out error file needs this many measured networks (the H200's runs hold
+# 29 per runtime x precision x batch): fewer would report a range from a handful of networks.
+MIN_GROUP_ROWS = 20
+HELD_OUT_PROTOCOL = ("one GPU the fit never saw: the H200's measured networks (measurements/, PyTorch 2.11, "
+                     "cuDNN 9.19, TF32 off, batch 1 and 16), predicted with parameters fitted only on the "
+                     "NeuSight corpus (five older GPUs), fp32 convs in FP32 as measured; "
+                     "scripts/h200_kernel_model.py --held-out")
 
 
 def net_points(run: str, shared: Path):
@@ -87,10 +101,27 @@ def held_back_predictions() -> list[str]:
     return out + [""]
 
 
+def write_gpu_held_out(held) -> None:
+    """The companion of hwspecs/fits/pytorch.yaml that estimates read (engine/held_out.py):
+    predicted / measured of every H200 network, grouped by runtime, precision and batch band."""
+    keys = [gpu_key(rt, r[2], r[1]) for rt, r in held]
+    pred = [r[5] for _, r in held]
+    meas = [r[3] for _, r in held]
+    groups = summarise(keys, ["nvidia_h200"] * len(held), pred, meas, GPU_LEVELS,
+                       min_rows=MIN_GROUP_ROWS, min_devices=1)
+    path = write_held_out(FITS_DIR / "pytorch.yaml", "pytorch", HELD_OUT_PROTOCOL,
+                          "measurements/h200_pytorch_cudagraph_2026-11-26_run3.json and "
+                          "measurements/h200_pytorch_2026-11-26_run1.json (networks only)", GPU_FIELDS, groups)
+    print(f"wrote {path.relative_to(ROOT)}: {len(groups)} groups", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     ap.add_argument("--doc", default=None)
+    ap.add_argument("--held-out", action="store_true",
+                    help="also write hwspecs/fits/pytorch.held_out.yaml: the range of the H200's network "
+                         "errors per runtime, precision and batch band, which estimates report")
     args = ap.parse_args()
     # The corpus-fitted host figures the eager pipeline uses (hwspecs/fits/pytorch.yaml).
     fit = class_params(load_fit("pytorch"), load_hw("nvidia_h200").processors["gpu"].arch)
@@ -102,7 +133,10 @@ def main():
            "each kernel costs its time plus the GPU-side gap `gap_us` (2 us, an estimate: eager timings "
            "cannot separate it from the host's launch work), with `graph_floor_us` (2 us, an estimate) "
            "as the minimum. "
-           "Written by `scripts/h200_kernel_model.py`.", "",
+           "Written by `scripts/h200_kernel_model.py`; with `--held-out` it also writes "
+           "`hwspecs/fits/pytorch.held_out.yaml`, these networks' predicted / measured per runtime, precision "
+           "and batch (1, or more), the range every `pytorch-eager` / `pytorch-cudagraph` estimate reports as "
+           "its expected error (from this one GPU).", "",
            "Eager networks (`pytorch-eager`) are costed as the asynchronous pipeline eager PyTorch runs "
            "(engine/gpu_algos.pipeline_step), not as a sum of single-op times: the host issues op after op, "
            "the GPU starts an op at the later of the previous op's end and the op's issue, and runs it for "
@@ -250,10 +284,12 @@ def main():
            "the spec files' L2 figures are estimates), a Hopper per-kernel CUDA-graph gap or minimum "
            "kernel duration (none found), and a depthwise efficiency (`dw`: the corpus has no grouped "
            "or depthwise conv to fit it on).", ""]
+    held: list = []
     for run, new_rt, old_rt in RUNS:
         rows = errors(run, new_rt, old_rt, Path(args.shared))
         if not rows:
             continue
+        held += [(new_rt, r) for r in rows]
         out += [f"### `{run}`: {new_rt} (after) vs {old_rt} (before)", "",
                 f"- before: {len(rows)} points, {summary(rows, 4)}",
                 f"- after: {len(rows)} points, {summary(rows, 5)}"]
@@ -271,6 +307,8 @@ def main():
         print(out[-len(rows) - 12:-len(rows) - 2])
     out += held_back_predictions()
     out.append(END)
+    if args.held_out:
+        write_gpu_held_out(held)
     text = "\n".join(out) + "\n"
     if args.doc:
         path = Path(args.doc)

@@ -269,3 +269,52 @@ def test_generated_yaml_is_parsed_once_per_content(tmp_path, monkeypatch):
     p.write_text("a: [\n")
     with pytest.raises(AugurError, match="not valid YAML"):
         load_yaml_doc(p)
+
+
+def test_gpu_batch_bands_and_key():
+    from augur_sim.engine.held_out import batch_band, gpu_key
+    assert [batch_band(b) for b in (1, 2, 16, 256)] == ["1", ">1", ">1", ">1"]
+    assert gpu_key("pytorch-eager", "fp16", 8) == {"runtime": "pytorch-eager", "precision": "fp16", "batch": ">1"}
+
+
+def test_shipped_gpu_held_out_error_belongs_to_the_shipped_pytorch_fit():
+    """hwspecs/fits/pytorch.held_out.yaml (scripts/h200_kernel_model.py --held-out) describes
+    the shipped pytorch.yaml: refitting one without regenerating the other fails here."""
+    from augur_sim.hw.kmodel import FITS_DIR
+    fit = FITS_DIR / "pytorch.yaml"
+    rec = load_held_out(fit)
+    assert rec is not None, "hwspecs/fits/pytorch.held_out.yaml missing: run scripts/h200_kernel_model.py --held-out"
+    assert rec.runtime == "pytorch" and rec.fit_sha256 == file_sha256(fit)
+    graph = rec.lookup({"runtime": "pytorch-cudagraph"})
+    assert graph.match == (("runtime", "pytorch-cudagraph"),) and graph.devices == 1 and graph.rows >= 100
+    # A run of the eager runtime finds the eager groups, not the CUDA-graph ones.
+    eager = rec.lookup({"runtime": "pytorch-eager", "precision": "fp16", "batch": "1"})
+    assert dict(eager.match) == {"runtime": "pytorch-eager", "precision": "fp16", "batch": "1"}
+
+
+def test_gpu_estimate_reports_its_expected_error(capsys):
+    from augur_sim.cli import main
+    from augur_sim.hw.kmodel import FITS_DIR
+    argv = ["estimate", "resnet50", "--hw", "nvidia_l4", "--runtime", "pytorch-cudagraph", "--batch", "16",
+            "--precision", "fp16"]
+    assert main(argv + ["--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    e = d["assumptions"]["expected_error"]
+    assert e["available"], e
+    assert e["key"] == {"runtime": "pytorch-cudagraph", "precision": "fp16", "batch": ">1"}
+    g = load_held_out(FITS_DIR / "pytorch.yaml").lookup(e["key"])
+    assert e["devices"] == g.devices == 1
+    t = d["total"]["time_ms"]
+    assert e["range_ms"] == pytest.approx([t / g.ratio_p90, t / g.ratio_p10])
+    assert e["source"] == "hwspecs/fits/pytorch.held_out.yaml"
+    assert main(argv) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("expected error:"))
+    assert "on 1 device held out of the fit" in line
+
+
+def test_gpu_runtime_without_the_kernel_model_reports_no_band(capsys):
+    """The specs' roofline runtimes (here the Jetson TX2's default) record no held-out error."""
+    from augur_sim.cli import main
+    assert main(["estimate", "resnet50", "--hw", "jetson_tx2", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert "expected_error" not in d["assumptions"]

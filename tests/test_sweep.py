@@ -230,6 +230,23 @@ def test_ncnn_sweep_rows_match_estimate_and_carry_the_expected_error(tmp_path, s
     assert r["expected_low_ms"] is None and r["threads"] is None and r["runtime"] != "ncnn"
 
 
+def test_gpu_kernel_model_sweep_rows_carry_the_estimates_expected_error(tmp_path):
+    """A device whose default runtime is the GPU kernel model (nvidia_l4: pytorch-eager) gets,
+    in a plain sweep, the held-out band `augur estimate` reports for the same run."""
+    out = tmp_path / "g.csv"
+    nets = S.expand_nets(["resnet18"])
+    S.run_sweep(nets, S.expand_hw(["nvidia_l4"]), [1, 16], ["fp16"], out)
+    rows = _rows(out)
+    for b in (1, 16):
+        r = rows[("resnet18", "nvidia_l4", "gpu", b, "fp16")]
+        est = estimate(nets[0].graph(b), "nvidia_l4", precision="fp16")
+        e = est.assumptions["expected_error"]
+        assert r["runtime"] == "pytorch-eager" and e["available"]
+        assert e["key"]["batch"] == ("1" if b == 1 else ">1")
+        assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-9)
+        assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-9)
+
+
 def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
     out = tmp_path / "n.csv"
     base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]

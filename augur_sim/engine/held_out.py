@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AugurError
+from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
 TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
@@ -78,7 +79,7 @@ class HeldOutError:
 def companion_path(fit_path) -> Path:
     """Where the held-out error of a fit file lives: beside it, `<stem>.held_out.yaml`."""
     p = Path(fit_path)
-    return p.with_name(p.stem + ".held_out.yaml")
+    return p.with_name(p.stem + HELD_OUT_SUFFIX)
 
 
 def file_sha256(path) -> str:
@@ -209,3 +210,21 @@ VK_LEVELS = (VK_FIELDS, ("gpu_class",), ("kind",))
 
 def vk_key(gpu_class: str, discrete: bool) -> dict:
     return {"gpu_class": gpu_class, "kind": "discrete" if discrete else "integrated"}
+
+
+# The PyTorch GPU kernel model's groups (scripts/h200_kernel_model.py writes them beside
+# hwspecs/fits/pytorch.yaml; the estimate of a kernel-model runtime looks them up): the runtime
+# (a CUDA-graph replay has no host in its time, eager PyTorch does), the precision the kernels
+# ran at and the batch band (one image: launch- and latency-bound; more: throughput-bound).
+# Network-level truth for a GPU the fit never saw exists for one GPU only (the H200), so these
+# groups come from one device: the estimate says so.
+GPU_FIELDS = ("runtime", "precision", "batch")
+GPU_LEVELS = (GPU_FIELDS, ("runtime", "precision"), ("runtime",))
+
+
+def batch_band(batch: int) -> str:
+    return "1" if batch <= 1 else ">1"
+
+
+def gpu_key(runtime: str, precision: str, batch: int) -> dict:
+    return {"runtime": runtime, "precision": precision, "batch": batch_band(batch)}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.held_out import expected_error, gpu_key
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.ncnn_hw import ncnn_hw
@@ -41,6 +42,7 @@ from ..frontends import SUFFIXES, load_net, resolve_net
 from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
+from ..hw.kmodel import FITS_DIR
 from ..hw.load import spec_names
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
@@ -61,8 +63,9 @@ COLUMNS = (
     ("peak_memory_bytes_reuse", "int64"), ("peak_memory_bytes_caffe", "int64"),
     ("memory_capacity_bytes", "int64"), ("fits", "bool"), ("fits_caffe", "bool"),
     # Runtimes with a model of their own (--runtime ncnn / ncnn-vulkan): the CPU placement
-    # asked for, and the range 80% of held-out devices' runs like this one measured
-    # (engine/held_out.py); empty for the specs' runtimes, which record none.
+    # asked for; for those and the GPU kernel model's runtimes (pytorch-eager / -cudagraph),
+    # the range 80% of held-out runs like this one measured (engine/held_out.py); empty for
+    # the specs' other runtimes, which record none.
     ("threads", "int64"), ("cores", "string"), ("expected_low_ms", "float64"), ("expected_high_ms", "float64"),
     ("gen_family", "string"), ("gen_seed", "int64"), ("gen_index", "int64"),
     ("gen_resolution", "int64"), ("gen_blocks", "int64"), ("gen_width", "float64"),
@@ -213,6 +216,9 @@ class PackedTarget:
     runtime: str
     memory_capacity_bytes: int
     runtime_bytes: int
+    # The GPU kernel model's fit name (hwspecs/fits/<name>.yaml) where the runtime is priced by
+    # it: its held-out error gives the row its expected range, as `augur estimate` reports it.
+    kernel_model: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,8 +308,9 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None)
     targets, resolved = [], []
     for dev, proc in select_targets(devices, processors):
         t = Target(dev, proc, pick_runtime(proc, None))
+        km = t.runtime.kernel_model if proc.kind == "gpu" else ""
         targets.append(PackedTarget(dev.name, proc.name, proc.kind, t.runtime.name, int(dev.memory_bytes),
-                                    int(mib[proc.kind] * 2**20)))
+                                    int(mib[proc.kind] * 2**20), km))
         resolved.append(t)
     groups = {}
     for prec in precisions:
@@ -357,6 +364,11 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
             share = float(r[3] / r[0]) if r[0] > 0 else 0.0
             reuse = fps["reuse"] + t.runtime_bytes
             caffe = fps["caffe"] + t.runtime_bytes
+            lo = hi = None
+            if t.kernel_model:
+                ee = expected_error(FITS_DIR / f"{t.kernel_model}.yaml", gpu_key(t.runtime, used, item.batch),
+                                    time_s, t.kernel_model)
+                lo, hi = ee["range_ms"] if ee.get("available") else (None, None)
             rows.append({
                 "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
                 "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
@@ -369,7 +381,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 "memory_capacity_bytes": t.memory_capacity_bytes,
                 "fits": bool(reuse <= t.memory_capacity_bytes),
                 "fits_caffe": bool(caffe <= t.memory_capacity_bytes), "threads": None, "cores": None,
-                "expected_low_ms": None, "expected_high_ms": None, **gen})
+                "expected_low_ms": lo, "expected_high_ms": hi, **gen})
     return rows
 
 

@@ -955,6 +955,8 @@ def clock_scaled_caches(device: Device, overrides: dict) -> list[str]:
 # modification time (a what-if sweep re-validates a device thousands of times).
 
 KINDS = {"core": "cores", "fit": "fits"}
+# A fit's held-out error lives beside it (engine/held_out.companion_path): not a catalogue file.
+HELD_OUT_SUFFIX = ".held_out.yaml"
 _CATALOG_CACHE: dict = {}
 
 
@@ -970,13 +972,13 @@ def catalog_available(kind: str, near: Path | None = None) -> list[str]:
     for d in catalog_dirs(kind, near):
         if d.is_dir():
             for f in sorted(d.glob("*.yaml")):
-                if f.stem not in seen:
+                if f.stem not in seen and not f.name.endswith(HELD_OUT_SUFFIX):
                     seen.append(f.stem)
     return seen
 
 
 def find_catalog(kind: str, name: str, near: Path | None = None) -> Path | None:
-    if not name or "/" in name or "\\" in name or name.startswith("."):
+    if not name or "/" in name or "\\" in name or name.startswith(".") or (name + ".yaml").endswith(HELD_OUT_SUFFIX):
         return None
     for d in catalog_dirs(kind, near):
         cand = d / f"{name}.yaml"
