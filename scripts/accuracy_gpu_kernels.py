@@ -271,7 +271,17 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "- *`lat_us` fitted with the kernel parameters* (on the kernel-bound rows: it is the latency a "
          "long kernel still shows), real fits: P100 conv 22.9% -> 22.2%, P100 element-wise 16.1% -> "
          "15.9%, but T4 linear/bmm 18.9% -> 20.1% and P4 conv 18.7% -> 19.6% (V100 linear/bmm 14.1% "
-         "-> 10.9%, A100 linear/bmm 13.8%): dropped.", ""]
+         "-> 10.9%, A100 linear/bmm 13.8%): dropped.", "",
+         "Fourth pass (2026-12-02; real leave-one-GPU-out fits, judged on the corpus alone, the H200 not consulted).",
+         "",
+         "- *A time constant of the board's power control* (`boost_tau_us`, fitted: a GEMM or conv averages "
+         "the clock c + (1 - c) tau / (tau + t) of boost, c the power-limited share, t its time at that clock;"
+         " the T4's duration signature above as a rule): T4 linear/bmm 18.9% -> 19.7%, P4 linear/bmm 13.6% -> "
+         "15.6%, P100 conv 22.9% -> 24.3%, P100 linear/bmm 8.7% -> 12.4%, A100 linear/bmm 13.7% -> 16.4% (V100"
+         " 14.1% -> 12.7%); the five fits put tau anywhere from 1 to 219 us: not identified, dropped.",
+         "- *No base-clock floor under the power-limited clock* (so that the P4, which the floor holds at its "
+         "base clock, would constrain `fma_pj` in the leave-T4-out fit): T4 linear/bmm 18.9% -> 21.8%, T4 conv"
+         " 12.6% -> 12.0%: dropped.", ""]
 
 
 def h200_section(path: Path, params: dict, arch_of, majors) -> list[str]:

@@ -156,6 +156,15 @@ def winograd_choice(cin: int, cout: int, w_padded: int, h_padded: int, arch: str
     _WINO23_MIN_NARROW above). x86's F(2,3) table also picks F(2,3) for wide layers on small
     planes (e.g. 512 -> 512 channels at 7x7, 14x14); the other trees keep F(4,3) there.
     Where both tables prefer their variant the if-chain that follows takes F(2,3).
+
+    Tried and dropped (2026-12-02, full cold leave-one-device-out): the rule of the fp16
+    pipeline for cores computing in fp16 (a version of src/layer/arm/convolution_fp16s.h,
+    convolution_transform_kernel_fp16s: Winograd only with 16 or more channels in or out, then
+    F(6,3) while both channel counts are at most 128, else F(4,3) with 16 or more each, else
+    F(2,3)), as an `arm-fp16` tree of its own: 23.8% / 64.9% within 35% -> 23.8% / 64.7%,
+    in-sample rms 0.307 -> 0.308. The ncnn versions behind the corpus' rows differ, and the
+    stored source that has this rule also has the fp32 path on a simpler rule than the tables
+    here; neither reads better on the corpus.
     """
     minwh = min(w_padded, h_padded)
     ci63 = _band(cin, (8, 16, 32)) if cin < 64 else 0
