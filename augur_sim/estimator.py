@@ -12,14 +12,13 @@ from .engine.hwrow import pick_processor
 from .engine.memory import POLICIES, footprint
 from .errors import AugurError
 from .engine.ncnn_algos import NCNN_FUSION
-from .engine.held_out import expected_error, gpu_key, ncnn_key, vk_key
+from .engine.held_out import expected_error, kernel_model_error, ncnn_key, vk_key
 from .engine.ncnn_cost import N_THREADS, PARAM_NAMES
 from .evaluate import check_precision, device_of, kernel_costs, lowered, ncnn_costs, resolve_target
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device, load_hw
 from .hw.load import spec_names
-from .hw.kmodel import FITS_DIR
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
@@ -115,8 +114,8 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     if km and target.processor.kind == "gpu":
         # How far this runtime's whole-network predictions fell from the measured networks of
         # a GPU the kernel model's fit never saw (engine/held_out.py, GPU_FIELDS).
-        est.assumptions["expected_error"] = _shown_paths(expected_error(
-            FITS_DIR / f"{km}.yaml", gpu_key(target.runtime.name, use.used, graph.batch), est.total.time_s, km))
+        est.assumptions["expected_error"] = _shown_paths(kernel_model_error(
+            km, target.runtime.name, use.used, graph.batch, est.total.time_s))
     return est
 
 

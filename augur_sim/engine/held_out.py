@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AugurError
+from ..hw.kmodel import FITS_DIR
 from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
@@ -228,3 +229,10 @@ def batch_band(batch: int) -> str:
 
 def gpu_key(runtime: str, precision: str, batch: int) -> dict:
     return {"runtime": runtime, "precision": precision, "batch": batch_band(batch)}
+
+
+def kernel_model_error(kernel_model: str, runtime: str, precision: str, batch: int, predicted_s: float) -> dict:
+    """expected_error of a run priced by the GPU kernel model `kernel_model` (its fit file
+    hwspecs/fits/<kernel_model>.yaml, the held-out error beside it)."""
+    return expected_error(FITS_DIR / f"{kernel_model}.yaml", gpu_key(runtime, precision, batch), predicted_s,
+                          kernel_model)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.held_out import expected_error, gpu_key
+from ..engine.held_out import batch_band, kernel_model_error
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.ncnn_hw import ncnn_hw
@@ -42,7 +42,6 @@ from ..frontends import SUFFIXES, load_net, resolve_net
 from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
-from ..hw.kmodel import FITS_DIR
 from ..hw.load import spec_names
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
@@ -345,6 +344,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
         return _model_rows(item, graph, pack, skip, gen)
     rows = []
     fps_by: dict = {}
+    bands: dict = {}
     for fusion, used, idx, hws in pack.groups[prec]:
         todo = [k for k, ti in enumerate(idx)
                 if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
@@ -366,9 +366,13 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
             caffe = fps["caffe"] + t.runtime_bytes
             lo = hi = None
             if t.kernel_model:
-                ee = expected_error(FITS_DIR / f"{t.kernel_model}.yaml", gpu_key(t.runtime, used, item.batch),
-                                    time_s, t.kernel_model)
-                lo, hi = ee["range_ms"] if ee.get("available") else (None, None)
+                # One look-up per (fit, runtime, precision, batch band) of this item, not per row.
+                bkey = (t.kernel_model, t.runtime, used, batch_band(item.batch))
+                if bkey not in bands:
+                    ee = kernel_model_error(t.kernel_model, t.runtime, used, item.batch, 1.0)
+                    bands[bkey] = (ee["ratio_p10"], ee["ratio_p90"]) if ee.get("available") else None
+                if bands[bkey] is not None:
+                    lo, hi = time_s * 1e3 / bands[bkey][1], time_s * 1e3 / bands[bkey][0]
             rows.append({
                 "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
                 "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
