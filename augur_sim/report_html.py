@@ -184,7 +184,7 @@ def _band(i: int, d: dict) -> str:
     one = e["devices"] == 1
     return (f'<br><small title="{esc(e["describe"])}; {esc(e["devices"])} device{"" if one else "s"} held out of '
             f'the fit; {esc(e["protocol"])}">{100 * e["share"]:.0f}% of '
-            f'{"the held-out device" if one else "held-out devices"}\' runs: '
+            f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} runs: '
             f'{num(e["range_ms"][0], k + ".0", i, "ms", 1.0, 3)} to {num(e["range_ms"][1], k + ".1", i, "ms", 1.0, 3)}'
             f'</small>')
 

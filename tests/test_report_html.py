@@ -220,6 +220,24 @@ def test_ncnn_report_shows_the_held_out_range(tmp_path, capsys):
     assert {"assumptions.expected_error.range_ms.0", "assumptions.expected_error.range_ms.1"} <= keys
 
 
+def test_gpu_kernel_model_report_shows_its_one_device_range(tmp_path, capsys):
+    """A pytorch-cudagraph estimate's expected error comes from one held-out GPU: on the page as
+    numbers the JSON holds, worded for one device."""
+    out = tmp_path / "gpu.html"
+    args = ["resnet18", "--hw", "nvidia_l4", "--runtime", "pytorch-cudagraph", "--batch", "16"]
+    assert main(["report"] + args + ["--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["estimate"] + args + ["--format", "json"]) == 0
+    js = [json.loads(capsys.readouterr().out)]
+    assert js[0]["assumptions"]["expected_error"]["devices"] == 1
+    text = out.read_text()
+    page = parse(text)
+    check_numbers(page, js)
+    assert {"assumptions.expected_error.range_ms.0", "assumptions.expected_error.range_ms.1"} <= \
+        {k for k, *_ in page.numbers}
+    assert "80% of the held-out device&#39;s runs:" in text and "1 device held out of the fit" in text
+
+
 def test_names_from_files_are_escaped(tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto as T, helper
