@@ -318,3 +318,16 @@ def test_gpu_runtime_without_the_kernel_model_reports_no_band(capsys):
     assert main(["estimate", "resnet50", "--hw", "jetson_tx2", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert "expected_error" not in d["assumptions"]
+
+
+def test_gpu_estimate_with_a_malformed_held_out_file_exits_2(tmp_path, monkeypatch, capsys):
+    import augur_sim.engine.held_out as HO
+    from augur_sim.cli import main
+    from augur_sim.hw.kmodel import FITS_DIR
+    shutil.copy(FITS_DIR / "pytorch.yaml", tmp_path / "pytorch.yaml")
+    (tmp_path / "pytorch.held_out.yaml").write_text("runtime: pytorch\ngroups: [\n")
+    monkeypatch.setattr(HO, "FITS_DIR", tmp_path)
+    rc = main(["estimate", "resnet18", "--hw", "nvidia_l4", "--runtime", "pytorch-cudagraph"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "pytorch.held_out.yaml" in err[0] and "not valid YAML" in err[0]

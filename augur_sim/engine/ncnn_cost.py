@@ -273,6 +273,11 @@ def kernel_time(x, h, p, out):
     w_bytes = x[X_W_ELEMS] * wb
     ws = x[X_WS_ELEMS] * eb
     cache_bw = T * h[N_CLOCK_HZ] * p[P_CACHE_BPC]
+    # Tried and dropped (2026-12-02, full cold leave-one-device-out): a fitted DRAM rate per
+    # core of its own (bytes per cycle one core's misses sustain), capping DRAM streams at
+    # T x clock x that rate beside the cache rate: in-sample rms 0.307 -> 0.306, but held out
+    # 23.8% / 64.9% within 35% -> 24.7% / 63.9%; the 4-thread rows stay 8% too slow against
+    # the same devices' 1-thread rows (in-sample), AlexNet's 1.26x among them.
     dram_bw = min(h[N_DRAM_BPS] * p[P_MEM], cache_bw)
     # Activations stay on chip when the kernel's working set fits in half the last level;
     # weights come from DRAM unless the whole network's weights fit (benchncnn runs the
