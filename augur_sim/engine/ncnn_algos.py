@@ -392,9 +392,9 @@ def bordered_elems(op: str, attrs: dict, in_shape, out_shape) -> float:
     # the rows and columns the windows reach: the pads, or further for a ceil-mode tail
     hb = max(h + pt + pb, (int(oshape[2]) - 1) * sh + dh * (kh - 1) + 1)
     wb = max(w + pl + pr, (int(oshape[3]) - 1) * sw + dw * (kw - 1) + 1)
-    if hb <= h and wb <= w:
+    if hb == h and wb == w:
         return 0.0
-    return float(n * c * max(hb, h) * max(wb, w))
+    return float(n * c * hb * wb)
 
 
 def _bordered_elems(host, hc) -> float:

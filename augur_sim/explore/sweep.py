@@ -369,10 +369,11 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 # One look-up per (fit, runtime, precision, batch band) of this item, not per row.
                 bkey = (t.kernel_model, t.runtime, used, batch_band(item.batch))
                 if bkey not in bands:
+                    # The range of a 1 s prediction: it scales with the prediction.
                     ee = kernel_model_error(t.kernel_model, t.runtime, used, item.batch, 1.0)
-                    bands[bkey] = (ee["ratio_p10"], ee["ratio_p90"]) if ee.get("available") else None
+                    bands[bkey] = ee["range_ms"] if ee.get("available") else None
                 if bands[bkey] is not None:
-                    lo, hi = time_s * 1e3 / bands[bkey][1], time_s * 1e3 / bands[bkey][0]
+                    lo, hi = time_s * bands[bkey][0], time_s * bands[bkey][1]
             rows.append({
                 "net": item.net.name, "net_source": item.net.source, "hw": t.hw,
                 "processor": t.processor, "processor_kind": t.processor_kind, "runtime": t.runtime,
