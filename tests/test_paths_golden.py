@@ -40,6 +40,9 @@ def _record(net: str, dev, pack) -> dict:
         # Columns of `--runtime ncnn` sweeps (added after the file was recorded): empty here.
         for col in ("threads", "cores", "expected_low_ms", "expected_high_ms"):
             assert r.pop(col) is None, col
+        # The headline peak (added after the file was recorded): the runtime's memory model's,
+        # which this file does not record; tests/test_sweep.py checks it against estimate().
+        assert r.pop("peak_memory_bytes") >= 0 and r.pop("memory_model")
     return {
         "estimate": {"processor": e.processor, "runtime": e.runtime, "time_s": t.time_s, "dram_bytes": t.dram_bytes,
                      "energy_j": t.energy_j, "bound_time_s": t.bound_time_s, "macs": t.macs, "flops": t.flops,

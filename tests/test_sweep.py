@@ -40,6 +40,10 @@ def test_sweep_rows_match_estimate(tmp_path, suffix):
         assert r["macs"] == est.total.macs and r["params"] == est.total.params
         assert r["peak_memory_bytes_reuse"] == est.footprints["reuse"].peak_memory_bytes
         assert r["peak_memory_bytes_caffe"] == est.footprints["caffe"].peak_memory_bytes
+        # The headline peak is the runtime's memory model where it has one (ONNX Runtime on the
+        # Raspberry Pi 4, PyTorch's allocator on the T4): the figure `augur estimate` prints.
+        assert r["peak_memory_bytes"] == est.total.peak_memory_bytes
+        assert r["memory_model"] == (est.runtime_memory.model if est.runtime_memory else "tensors")
         assert r["fits"] == est.fits
         share = est.total.bound_time_s["compute"] / est.total.time_s
         assert r["compute_share"] == pytest.approx(share, rel=1e-9, abs=1e-12)
@@ -52,6 +56,30 @@ def test_sweep_rows_match_estimate(tmp_path, suffix):
     assert again.rows_written == 0 and again.rows_skipped == 48 and again.items == 0
     assert _rows(out) == rows
     assert not (tmp_path / f"r{suffix}.parts").exists()
+
+
+def test_fits_uses_the_runtimes_memory_model(tmp_path):
+    """A device whose memory lies between the tensors' reuse peak and what its runtime really
+    holds (ONNX Runtime's weight copies and arena): the sweep says it does not fit, as
+    `augur estimate` does, and the reuse column still reads below the memory."""
+    est = estimate("resnet50", "raspberry_pi_4")
+    reuse, head = est.footprints["reuse"].peak_memory_bytes, est.total.peak_memory_bytes
+    assert est.runtime_memory is not None and est.runtime_memory.model == "onnxruntime" and reuse < head
+    mem_gib = (reuse + head) / 2 / 2**30
+    spec = tmp_path / "pi4_small.yaml"
+    spec.write_text(f"""name: pi4_small
+description: "Raspberry Pi 4 with less memory (test)"
+extends: {REPO / 'hwspecs' / 'raspberry_pi_4.yaml'}
+sources:
+  - {{id: t, ref: "hypothetical: a test of the sweep's fits column"}}
+memory_gib: {mem_gib:.6f}    # src: t
+""")
+    out = tmp_path / "m.csv"
+    S.run_sweep(S.expand_nets(["resnet50"]), S.expand_hw([str(spec)]), [1], ["fp32"], out)
+    r = next(iter(_rows(out).values()))
+    small = estimate("resnet50", str(spec))
+    assert not small.fits and r["fits"] is False and r["peak_memory_bytes"] == head
+    assert r["peak_memory_bytes_reuse"] < r["memory_capacity_bytes"] < r["peak_memory_bytes"]
 
 
 def test_one_cost_call_per_fusion_set(monkeypatch):
@@ -168,6 +196,14 @@ def test_progress_line():
     assert quiet.getvalue() == ""
 
 
+def test_peak_memory_axis_reads_the_headline_and_old_files_fall_back():
+    from augur_sim.explore.sweep_plots import METRICS
+    m = METRICS["peak_mib"]
+    assert m.value({"peak_memory_bytes": 3 * 2**20, "peak_memory_bytes_reuse": 2**20}) == 3.0
+    # A row of a file written before the headline column existed.
+    assert m.value({"peak_memory_bytes": None, "peak_memory_bytes_reuse": 2**20}) == 1.0
+
+
 def test_plot_command(tmp_path, capsys):
     out = tmp_path / "r.parquet"
     S.run_sweep(S.expand_nets(["squeezenet1_1", "resnet18"]) + S.generated_specs([("resnet", 3)], 2),
@@ -219,6 +255,7 @@ def test_ncnn_sweep_rows_match_estimate_and_carry_the_expected_error(tmp_path, s
             r = rows[(net, hw, "cpu", 1, "fp32")]
             assert r["runtime"] == "ncnn" and r["threads"] == 2 and r["cores"] == "big"
             assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-12)
+            assert r["peak_memory_bytes"] == est.total.peak_memory_bytes and r["memory_model"] == "ncnn"
             e = est.assumptions["expected_error"]
             assert e["available"]
             assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-12)

@@ -17,6 +17,7 @@ Models
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -90,7 +91,7 @@ def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeight
     kernels = 0
     for name in graph.order:
         L = graph.layer(name)
-        b = sum(int(np.prod(s)) for s in L.params) * elem_bytes
+        b = sum(math.prod(s) for s in L.params) * elem_bytes
         if L.op == "conv":
             (_, cin, *_), = graph.in_shapes(L)
             (_, cout, *_), = graph.out_shapes(L)
@@ -114,7 +115,7 @@ def ort_weights(graph: LayerGraph, block: int, elem_bytes: int = 4) -> OrtWeight
             if L.params and len(L.params[0]) == 2 and elem_bytes == 4:
                 # B pre-packed for MLAS; the original is released (its only consumer packed it).
                 n_out, k = L.params[0]
-                b = mlas_packb_bytes(n_out, k) + sum(int(np.prod(s)) for s in L.params[1:]) * elem_bytes
+                b = mlas_packb_bytes(n_out, k) + sum(math.prod(s) for s in L.params[1:]) * elem_bytes
             gemm += b
             kernels += 1
         elif name in folded:

@@ -32,6 +32,7 @@ import numpy as np
 from ..engine.held_out import batch_band, kernel_model_error
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
+from ..engine.runtime_memory import model_for, runtime_footprint
 from ..engine.ncnn_hw import ncnn_hw
 from ..engine.ncnn_vulkan import vk_hw
 from ..errors import AugurError
@@ -66,6 +67,11 @@ COLUMNS = (
     # the range 80% of held-out runs like this one measured (engine/held_out.py); empty for
     # the specs' other runtimes, which record none.
     ("threads", "int64"), ("cores", "string"), ("expected_low_ms", "float64"), ("expected_high_ms", "float64"),
+    # The peak `augur estimate` reports (its headline): the runtime's own memory model where it
+    # has one (engine/runtime_memory.py: ONNX Runtime's arena, PyTorch's caching allocator,
+    # Caffe's blobs, ncnn's allocators), else the reuse policy's; `fits` compares it with the
+    # device's memory. `memory_model` names which.
+    ("peak_memory_bytes", "int64"), ("memory_model", "string"),
     ("gen_family", "string"), ("gen_seed", "int64"), ("gen_index", "int64"),
     ("gen_resolution", "int64"), ("gen_blocks", "int64"), ("gen_width", "float64"),
     ("gen_params", "string"),
@@ -218,6 +224,11 @@ class PackedTarget:
     # The GPU kernel model's fit name (hwspecs/fits/<name>.yaml) where the runtime is priced by
     # it: its held-out error gives the row its expected range, as `augur estimate` reports it.
     kernel_model: str = ""
+    # The runtime's memory model (engine/runtime_memory.model_for; "tensors": none) and what it
+    # is called with, as `augur estimate` calls it (result.build): the spec's `memory:` section
+    # as sorted items, the threads (the processor's units), the architecture and fusion rules.
+    memory_model: str = "tensors"
+    memory_args: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -308,8 +319,11 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None)
     for dev, proc in select_targets(devices, processors):
         t = Target(dev, proc, pick_runtime(proc, None))
         km = t.runtime.kernel_model if proc.kind == "gpu" else ""
+        section = dict(t.runtime.memory)
+        mem_args = (tuple(sorted(section.items())), proc.units, proc.kind, t.runtime.name,
+                    tuple(t.runtime.fusion), proc.arch)
         targets.append(PackedTarget(dev.name, proc.name, proc.kind, t.runtime.name, int(dev.memory_bytes),
-                                    int(mib[proc.kind] * 2**20), km))
+                                    int(mib[proc.kind] * 2**20), km, model_for(t.runtime.name, section), mem_args))
         resolved.append(t)
     groups = {}
     for prec in precisions:
@@ -345,6 +359,9 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     rows = []
     fps_by: dict = {}
     bands: dict = {}
+    # Runtime memory models depend on the graph, not on the hardware row: one call per
+    # (model, its arguments, precision) of this item, shared by the targets that agree.
+    heads: dict = {}
     for fusion, used, idx, hws in pack.groups[prec]:
         todo = [k for k, ti in enumerate(idx)
                 if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
@@ -364,6 +381,16 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
             share = float(r[3] / r[0]) if r[0] > 0 else 0.0
             reuse = fps["reuse"] + t.runtime_bytes
             caffe = fps["caffe"] + t.runtime_bytes
+            head, head_model = reuse, "tensors"
+            if t.memory_model != "tensors":
+                hkey = (t.memory_model, t.memory_args, used)
+                if hkey not in heads:
+                    section, units, kind, rt_name, fus, arch = t.memory_args
+                    rfp = runtime_footprint(graph, t.memory_model, dict(section), units, used, kind, rt_name,
+                                            fus, arch)
+                    heads[hkey] = (rfp.peak_bytes, rfp.model) if rfp is not None else None
+                if heads[hkey] is not None:
+                    head, head_model = heads[hkey]
             lo = hi = None
             if t.kernel_model:
                 # One look-up per (fit, runtime, precision, batch band) of this item, not per row.
@@ -384,9 +411,10 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
                 "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
                 "memory_capacity_bytes": t.memory_capacity_bytes,
-                "fits": bool(reuse <= t.memory_capacity_bytes),
+                "fits": bool(head <= t.memory_capacity_bytes),
                 "fits_caffe": bool(caffe <= t.memory_capacity_bytes), "threads": None, "cores": None,
-                "expected_low_ms": lo, "expected_high_ms": hi, **gen})
+                "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(head),
+                "memory_model": head_model, **gen})
     return rows
 
 
@@ -421,10 +449,11 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
             "dram_bytes": float(tot.dram_bytes), "energy_mj": float(tot.energy_j) * 1e3,
             "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
             "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
-            "memory_capacity_bytes": int(cap), "fits": bool(reuse <= cap), "fits_caffe": bool(caffe <= cap),
+            "memory_capacity_bytes": int(cap), "fits": est.fits, "fits_caffe": bool(caffe <= cap),
             "threads": est.assumptions["ncnn"]["threads"] if m.runtime == "ncnn" else None,
             "cores": (m.cores or "big") if m.runtime == "ncnn" else None,
-            "expected_low_ms": lo, "expected_high_ms": hi, **gen})
+            "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(tot.peak_memory_bytes),
+            "memory_model": est.runtime_memory.model if est.runtime_memory else "tensors", **gen})
     return rows
 
 
