@@ -253,11 +253,26 @@ def kernel_time(x, h, p, out):
         # 0.3158 without the transform factor, VGG-16 still 1.24x), or with the tile count (no
         # change); the im2col / packing buffers as a pass of their own added to the kernel's
         # time (0.3134 -> 0.3153) or priced per element like the transforms (0.3134 -> 0.3133).
+        # Also tried and dropped (2026-12-02, full cold leave-one-device-out, 40 iterations, against
+        # 23.8% / 64.9% within 35%, in-sample rms 0.3074): an efficiency of its own for the direct
+        # packed convs (narrow convs and the 3-channel stems: convolution_packed.h and the
+        # pack1to4 kernels, no GEMM micro-kernel), suggested by a regression of each run's residual
+        # (its configuration's median removed) on the share of predicted time per algorithm, which
+        # put them about 2x under-priced (GoogLeNet, whose 7x7 stem is a tenth of its time, 0.88x
+        # of its devices' other networks): fitted to 0.31 against eff_gemm's 0.47, rms 0.3060,
+        # GoogLeNet 0.88 -> 0.93 (ResNet-18 1.01 -> 1.07), but held out 24.0% / 65.5%: within the protocol's noise, not kept.
         t_c = 2.0 * (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * fpc * eff)
     # Element-wise work (stream kernels, fused activations, quantise passes): vector code,
     # twice the lanes in fp16.
     cpe = p[P_STREAM_CPE] * (0.5 if fp16 else 1.0)
     t_c += x[X_STREAM_OPS] * cpe / (teff * clk)
+    # Tried and dropped (2026-12-02, in-sample): stream kernels priced per element moved (their
+    # reads and writes, a fitted `stream_cycles_per_elem_moved`) apart from their arithmetic,
+    # since the same residual regression read the layout copies (Slice/Crop, Permute,
+    # ShuffleChannel) as under-priced and the stand-alone activations as over-priced: it fitted
+    # to 0.84 cycles per element moved, the layer overhead fell 58 -> 43 kcycles, but the rms
+    # of log error went only 0.3074 -> 0.3071 and MobileNet-V3 (21 stand-alone HardSwish)
+    # 1.14x -> 1.17x too slow relative to its devices' other networks.
     # Transcendentals (sigmoid/swish/softmax exp): a polynomial of ~10 vector ops each.
     t_c += x[X_TRANS] * 10.0 * cpe / (teff * clk)
     eb = h[N_EB_ACT]
