@@ -260,7 +260,8 @@ def kernel_time(x, h, p, out):
         # (its configuration's median removed) on the share of predicted time per algorithm, which
         # put them about 2x under-priced (GoogLeNet, whose 7x7 stem is a tenth of its time, 0.88x
         # of its devices' other networks): fitted to 0.31 against eff_gemm's 0.47, rms 0.3060,
-        # GoogLeNet 0.88 -> 0.93 (ResNet-18 1.01 -> 1.07), but held out 24.0% / 65.5%: within the protocol's noise, not kept.
+        # GoogLeNet 0.88 -> 0.93 (ResNet-18 1.01 -> 1.07), but held out 24.0% / 65.5%: within the
+        # protocol's noise, not kept.
         t_c = 2.0 * (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * fpc * eff)
     # Element-wise work (stream kernels, fused activations, quantise passes): vector code,
     # twice the lanes in fp16.
