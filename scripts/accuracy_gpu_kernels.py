@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from augur_sim.measure import gpu_corpus as gc  # noqa: E402
 from augur_sim.measure import gpu_fit as gf  # noqa: E402
 from augur_sim.measure import gpu_tiles as gt  # noqa: E402
+from augur_sim.measure.machine import machine_info, machine_label  # noqa: E402
 from augur_sim.engine.gpu_algos import (  # noqa: E402
     ALGO_NAMES,
     CONV_ALGOS,
@@ -445,7 +446,7 @@ def main():
         eval_what = ("every row" if not args.eval_per_op_device else
                      f"at most {args.eval_per_op_device} per op and GPU, seed {args.seed + 1}")
         doc = ["# Accuracy of the GPU kernel model on the NeuSight corpus", "",
-               f"Produced by `scripts/accuracy_gpu_kernels.py` on {date} (this repo's 2-core VM), not typed "
+               f"Produced by `scripts/accuracy_gpu_kernels.py` on {date} ({machine_label(machine_info())}), not typed "
                f"by hand. Data: `../shared/corpora/neusight/` (PyTorch 2.1.0, CUDA 12.1, cuDNN 8.9, fp32, "
                f"one op timed with CUDA events; SOURCES.md there). Model: `augur_sim/engine/gpu_algos.py` "
                f"(conv algorithm choice and work, GEMM tiles, waves, split-K, bandwidth kernels, launch floor, "
