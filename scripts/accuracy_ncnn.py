@@ -205,12 +205,38 @@ def ranking_lines(table, pred, meas, label: str) -> list[str]:
          "For a user choosing between devices, the order matters more than the milliseconds: every two runs of "
          "the same network with the same thread count on two different device sections, and whether the "
          "predictions put the same one first as the measurements.", "",
-         "| pairs measured apart by | pairs | ordered as measured |", "|---|---|---|"]
+         *order_table(keys, devs, pred, meas), ""]
+    return L
+
+
+def order_table(keys, members, pred, meas) -> list[str]:
+    """The pairs table of ranking_lines and network_ranking_lines: pairs with the same key and
+    different members, by how far apart they were measured."""
+    L = ["| pairs measured apart by | pairs | ordered as measured |", "|---|---|---|"]
     for lim, what in ((1.0, "any amount"), (1.25, "more than 1.25x"), (1.5, "more than 1.5x"),
                       (2.0, "more than 2x")):
-        n, ok = A.pairwise_order(keys, devs, pred, meas, lim)
+        n, ok = A.pairwise_order(keys, members, pred, meas, lim)
         L.append(f"| {what} | {n} | {100 * ok / max(n, 1):.1f}% |")
-    L.append("")
+    return L
+
+
+def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
+    """The other choice a user makes: which network on one device. Pairs of different networks
+    run in the same configuration (device section, core set, threads), and the error left once
+    each configuration's own scale (its median predicted / measured ratio) is divided out."""
+    keys = [(r.device, r.powersave, r.threads) for r in table.rows]
+    nets = [r.model for r in table.rows]
+    rel = A.scale_removed(keys, pred, meas)
+    s = A.stats(rel, meas)
+    L = [f"## Which network is faster on one device ({label})", "",
+         "For a user choosing a network for a device: every two different networks measured in the same "
+         "configuration (device section, core set and threads), and whether the predictions put the same one "
+         "first as the measurements.", "", *order_table(keys, nets, pred, meas)]
+    L += ["", f"With each configuration's own scale divided out (every prediction of a configuration divided by "
+          f"its median predicted / measured ratio), the {s['n']} rows' median |error| is "
+          f"{s['median_abs_pct']:.1f}%, {100 * s['within_25']:.0f}% within 25% and {100 * s['within_35']:.0f}% "
+          f"within 35%: the networks' times relative to each other on one device. The rest of the error above is "
+          f"how fast the model takes the device to be.", ""]
     return L
 
 
@@ -469,6 +495,7 @@ def main(argv=None) -> int:
     if not args.no_loo:
         L += write_expected_error(table, loo_ms, meas, ins, args)
     L += ranking_lines(table, main_pred, meas, main_label)
+    L += network_ranking_lines(table, main_pred, meas, main_label)
     text = "\n".join(L) + "\n"
     from augur_sim.fileio import atomic_path
     with atomic_path(args.out) as tmp:

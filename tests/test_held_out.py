@@ -253,6 +253,25 @@ def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():
     assert pairwise_order(keys, devs, pred, meas, min_ratio=1.6) == (4, 2)
 
 
+def test_scale_removed_divides_out_each_configurations_median_ratio():
+    from augur_sim.measure.ncnn_accuracy import pairwise_order, scale_removed, stats
+    # Configuration X predicted 2x too slow on every network, Y 0.5x too fast but for one
+    # network a further 1.5x off: once each one's scale is out, X is exact and only that
+    # network of Y is off, by 1.5x relative to its configuration's median.
+    keys = ["X", "X", "X", "Y", "Y", "Y"]
+    meas = np.array([10.0, 20.0, 40.0, 10.0, 20.0, 40.0])
+    pred = np.array([20.0, 40.0, 80.0, 5.0, 10.0, 30.0])
+    rel = scale_removed(keys, pred, meas)
+    assert rel[:5] == pytest.approx(meas[:5]) and rel[5] == pytest.approx(60.0)
+    assert stats(rel, meas)["within_35"] == pytest.approx(5 / 6)
+    # Which network is faster on one configuration: the networks in place of the devices.
+    nets = ["a", "b", "c", "a", "b", "c"]
+    assert pairwise_order(keys, nets, pred, meas) == (6, 6)
+    # A prediction that is not a time is left out, not divided by.
+    rel2 = scale_removed(keys, np.array([20.0, 40.0, 80.0, 5.0, 10.0, np.nan]), meas)
+    assert np.isnan(rel2[5]) and rel2[3:5] == pytest.approx(meas[3:5])
+
+
 def test_generated_yaml_is_parsed_once_per_content(tmp_path, monkeypatch):
     """Fit and held-out files are read by every estimate (a sweep: every row); their parse is
     shared while the bytes stay the same, and a rewrite of the same size (within one timestamp

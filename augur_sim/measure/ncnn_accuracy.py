@@ -67,7 +67,9 @@ def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[i
     """(pairs, pairs ordered right): every two runs with the same key (network and threads) on
     different devices whose measured times differ by more than `min_ratio` (1: any
     difference); right when the predictions put the same one first. What a user choosing
-    between devices needs: which is faster, more than by how much."""
+    between devices needs: which is faster, more than by how much. With the configuration as
+    the key and the network in place of the device, the same count answers the other choice:
+    which of two networks runs faster on one device."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     devices = np.asarray(devices, dtype=object)
@@ -88,3 +90,21 @@ def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[i
         pairs += int(use.sum())
         right += int((use & (np.sign(dm) == np.sign(dp))).sum())
     return pairs, right
+
+
+def scale_removed(keys, pred, meas) -> np.ndarray:
+    """The predictions with each key's own scale divided out: every prediction of a key (one
+    device, core set and thread count) divided by that key's median predicted / measured
+    ratio. What is left is how well the model orders and spaces the networks on one device,
+    apart from how fast it takes the device to be."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    out = np.full(len(pred), np.nan)
+    idx = defaultdict(list)
+    for i, k in enumerate(keys):
+        if np.isfinite(pred[i]) and pred[i] > 0:
+            idx[k].append(i)
+    for members in idx.values():
+        ix = np.array(members)
+        out[ix] = pred[ix] / np.exp(np.median(np.log(pred[ix] / meas[ix])))
+    return out
