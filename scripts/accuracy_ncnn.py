@@ -205,18 +205,7 @@ def ranking_lines(table, pred, meas, label: str) -> list[str]:
          "For a user choosing between devices, the order matters more than the milliseconds: every two runs of "
          "the same network with the same thread count on two different device sections, and whether the "
          "predictions put the same one first as the measurements.", "",
-         *order_table(keys, devs, pred, meas), ""]
-    return L
-
-
-def order_table(keys, members, pred, meas) -> list[str]:
-    """The pairs table of ranking_lines and network_ranking_lines: pairs with the same key and
-    different members, by how far apart they were measured."""
-    L = ["| pairs measured apart by | pairs | ordered as measured |", "|---|---|---|"]
-    for lim, what in ((1.0, "any amount"), (1.25, "more than 1.25x"), (1.5, "more than 1.5x"),
-                      (2.0, "more than 2x")):
-        n, ok = A.pairwise_order(keys, members, pred, meas, lim)
-        L.append(f"| {what} | {n} | {100 * ok / max(n, 1):.1f}% |")
+         *A.order_lines(keys, devs, pred, meas), ""]
     return L
 
 
@@ -231,7 +220,7 @@ def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
     L = [f"## Which network is faster on one device ({label})", "",
          "For a user choosing a network for a device: every two different networks measured in the same "
          "configuration (device section, core set and threads), and whether the predictions put the same one "
-         "first as the measurements.", "", *order_table(keys, nets, pred, meas)]
+         "first as the measurements.", "", *A.order_lines(keys, nets, pred, meas)]
     L += ["", f"With each configuration's own scale divided out (every prediction of a configuration divided by "
           f"its median predicted / measured ratio), the {s['n']} rows' median |error| is "
           f"{s['median_abs_pct']:.1f}%, {100 * s['within_25']:.0f}% within 25% and {100 * s['within_35']:.0f}% "

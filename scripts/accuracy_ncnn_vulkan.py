@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 from augur_sim.engine.ncnn_vulkan import VK_ALGO_NAMES, VK_PARAM_DOC, VK_PARAM_NAMES, V_ALGO  # noqa: E402
 from augur_sim.engine.held_out import VK_FIELDS, VK_LEVELS, vk_key  # noqa: E402
 from augur_sim.engine.ncnn_vulkan import VH_DISCRETE  # noqa: E402
+from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
 from augur_sim.measure.machine import machine_info, machine_label  # noqa: E402
 from augur_sim.fileio import atomic_write_text  # noqa: E402
 from augur_sim.measure.held_out import MIN_DEVICES, MIN_ROWS, band_coverage, summarise, write_held_out  # noqa: E402
@@ -271,6 +272,20 @@ def main(argv=None) -> int:
         r = tab.rows[i]
         L.append(f"| {r.section} | {tab.gpus[i]} | {r.model} | {r.avg_ms:.2f} | {r.avg_ms * (1 + main_err[i]):.2f} | "
                  f"{100 * main_err[i]:+.0f}% |")
+    # The two choices a user makes with these figures: which GPU for a network, which network
+    # for a GPU (pairs ordered as measured), and the error once each GPU's own scale is out.
+    pred_main = (1 + main_err) * d.y_ms
+    gpu_of = [f"{r.section}:{g}" for r, g in zip(tab.rows, tab.gpus)]
+    models = [r.model for r in tab.rows]
+    rel = A.stats(A.scale_removed(gpu_of, pred_main, d.y_ms), d.y_ms)
+    L += ["", f"## Which GPU, which network ({label})", "",
+          "Every two runs of the same network on two different device sections' GPUs, and whether the predictions "
+          "put the same one first as the measurements:", "", *A.order_lines(models, gpu_of, pred_main, d.y_ms), "",
+          "Every two different networks on the same device section's GPU:", "",
+          *A.order_lines(gpu_of, models, pred_main, d.y_ms), "",
+          f"With each GPU's own scale divided out (its predictions divided by its median predicted / measured "
+          f"ratio), the {rel['n']} rows' median |error| is {rel['median_abs_pct']:.1f}%, "
+          f"{100 * rel['within_35']:.0f}% within 35%: the networks' times relative to each other on one GPU."]
     L += ["", "## What is not modelled", "",
           "- int8 networks (their quantised layers run on the CPU, with uploads and downloads between): refused.",
           "- The GPU's caches: every kernel's activations and weights are priced at DRAM bandwidth times a fitted "

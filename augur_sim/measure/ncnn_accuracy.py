@@ -92,6 +92,18 @@ def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[i
     return pairs, right
 
 
+def order_lines(keys, members, pred, meas) -> list[str]:
+    """A markdown table of pairwise_order: pairs with the same key and different members, by
+    how far apart they were measured (the device ranking and network ranking sections of the
+    accuracy pages)."""
+    L = ["| pairs measured apart by | pairs | ordered as measured |", "|---|---|---|"]
+    for lim, what in ((1.0, "any amount"), (1.25, "more than 1.25x"), (1.5, "more than 1.5x"),
+                      (2.0, "more than 2x")):
+        n, ok = pairwise_order(keys, members, pred, meas, lim)
+        L.append(f"| {what} | {n} | {100 * ok / max(n, 1):.1f}% |")
+    return L
+
+
 def scale_removed(keys, pred, meas) -> np.ndarray:
     """The predictions with each key's own scale divided out: every prediction of a key (one
     device, core set and thread count) divided by that key's median predicted / measured
