@@ -35,6 +35,7 @@ from augur_sim.hw import apply_overrides, load_hw  # noqa: E402
 from augur_sim.engine.held_out import GPU_FIELDS, GPU_LEVELS, gpu_key  # noqa: E402
 from augur_sim.hw.kmodel import FITS_DIR, class_params, load_fit  # noqa: E402
 from augur_sim.measure.held_out import summarise, write_held_out  # noqa: E402
+from augur_sim.measure.ncnn_accuracy import pairwise_order, scale_removed  # noqa: E402
 
 RUNS = (("h200_pytorch_cudagraph_2026-11-26_run3.json", "pytorch-cudagraph", "legacy-h200fit-cudagraph"),
         ("h200_pytorch_2026-11-26_run1.json", "pytorch-eager", "legacy-h200fit-eager"))
@@ -77,6 +78,21 @@ def summary(rows, k):
     err = np.array([abs(r[k] / r[3] - 1) for r in rows])
     return (f"median |error| {np.median(err) * 100:.1f}%, {np.mean(err <= 0.25) * 100:.0f}% within 25%, "
             f"worst {err.max() * 100:.0f}%")
+
+
+def ranking(rows, k, label: str) -> str:
+    """Which of two networks runs faster at the same batch and precision (pairs ordered as
+    measured), and the error once each (batch, precision)'s own scale is divided out: how well
+    the model compares networks on this GPU, apart from how fast it takes the GPU to be."""
+    keys = [(r[1], r[2]) for r in rows]
+    nets = [r[0] for r in rows]
+    meas = np.array([r[3] for r in rows])
+    pred = np.array([r[k] for r in rows])
+    n, ok = pairwise_order(keys, nets, pred, meas)
+    rel = np.abs(scale_removed(keys, pred, meas) / meas - 1)
+    return (f"{label}: which of two networks is faster (same batch and precision) ordered as measured in "
+            f"{100 * ok / max(n, 1):.1f}% of {n} pairs, median |error| {100 * np.median(rel):.1f}% with each "
+            f"batch and precision's own scale divided out")
 
 
 HELD_BACK = ("nvidia_l4", "nvidia_a100_pcie_80gb", "nvidia_h100_sxm", "nvidia_h200")
@@ -298,6 +314,7 @@ def main():
                 sub = [r for r in rows if r[2] == prec and r[1] == b]
                 if sub:
                     out.append(f"- {prec} batch {b}: before {summary(sub, 4)}; after {summary(sub, 5)}")
+        out += [f"- {ranking(rows, 4, 'before')}; {ranking(rows, 5, 'after')}"]
         out += ["", "| network | batch | precision | measured ms | before ms | before error | after ms | after error |",
                 "|---|---|---|---|---|---|---|---|"]
         for f, b, p, m, o, n in sorted(rows, key=lambda r: (r[2], r[1], r[0])):
