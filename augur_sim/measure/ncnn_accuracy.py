@@ -2,6 +2,8 @@
 
 Error of one row: predicted / measured - 1 (benchncnn's avg_ms). Summaries: median |error|,
 the share of rows within +-25%, +-35% and +-50%, grouped per device, network, core family.
+pairwise_order, order_lines and scale_removed know nothing of ncnn: the H200 network page
+(scripts/h200_kernel_model.py) uses them too.
 """
 from __future__ import annotations
 
