@@ -294,6 +294,11 @@ def kernel_time(x, h, p, out):
     # T x clock x that rate beside the cache rate: in-sample rms 0.307 -> 0.306, but held out
     # 23.8% / 64.9% within 35% -> 24.7% / 63.9%; the 4-thread rows stay 8% too slow against
     # the same devices' 1-thread rows (in-sample), AlexNet's 1.26x among them.
+    # Also tried and dropped (2026-12-02, in-sample): a DRAM efficiency of its own for the weight
+    # reads (one sequential pass, prefetch-friendly; dram_eff is fitted low, 0.21, and VGG-16, whose
+    # weights are mostly InnerProduct's, reads 1.12x too slow relative to its devices' other
+    # networks): fitted to 0.56 against dram_eff 0.17, but the rms of log error went 0.3074 ->
+    # 0.3088, AlexNet 0.99x -> 0.88x and VGG-16 only 1.12x -> 1.10x.
     dram_bw = min(h[N_DRAM_BPS] * p[P_MEM], cache_bw)
     # Activations stay on chip when the kernel's working set fits in half the last level;
     # weights come from DRAM unless the whole network's weights fit (benchncnn runs the
