@@ -188,7 +188,18 @@ def expected_error_lines(e: dict | None) -> list[str]:
             f"one ({e['describe']}) on {devices} held out of the fit, {100 * e['share']:.0f}% measured "
             f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction; median |error| "
             f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35%",
+            *relative_error_lines(e.get("relative")),
             f"  ({e['protocol']}; source {e['source']})"]
+
+
+def relative_error_lines(r: dict | None) -> list[str]:
+    """How far this network is off relative to others run the same way (held_out's rel_*
+    figures): the error a comparison of two networks on one device carries."""
+    if not r:
+        return []
+    return [f"  comparing networks on one {r['relative_to']}: with its own scale divided out, "
+            f"{100 * r['share']:.0f}% of those runs measured {1 / r['ratio_p90']:.2f}x to {1 / r['ratio_p10']:.2f}x "
+            f"the prediction (median |error| {r['median_abs_pct']:.0f}%)"]
 
 
 def estimate_csv(est) -> str:

@@ -186,7 +186,16 @@ def _band(i: int, d: dict) -> str:
             f'the fit; {esc(e["protocol"])}">{100 * e["share"]:.0f}% of '
             f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} runs: '
             f'{num(e["range_ms"][0], k + ".0", i, "ms", 1.0, 3)} to {num(e["range_ms"][1], k + ".1", i, "ms", 1.0, 3)}'
-            f'</small>')
+            f'</small>{_relative_band(e.get("relative"))}')
+
+
+def _relative_band(r: dict | None) -> str:
+    """How far this network is off relative to others on the same device (held_out's rel_*)."""
+    if not r:
+        return ""
+    return (f'<br><small title="the same held-out runs with each {esc(r["relative_to"])}&#39;s own scale divided '
+            f'out: what a comparison of two networks there rests on">against other networks on one '
+            f'{esc(r["relative_to"])}: {1 / r["ratio_p90"]:.2f}x to {1 / r["ratio_p10"]:.2f}x</small>')
 
 
 def _summary_card(i: int, d: dict, device, proc) -> str:
@@ -211,7 +220,7 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
       <em>latency, batch {esc(d['batch'])}{_band(i, d)}</em></div>
     <div><b>{num(thr, 'derived.throughput_per_s', i, 'inferences/s', 1.0, 4)}</b><em>throughput</em></div>
     <div><b>{num(t['peak_memory_bytes'], 'total.peak_memory_bytes', i, 'bytes')}</b>
-      <em>peak memory ({esc(d['policy'])} policy) {badge}<br>of {num(cap, 'total.memory_capacity_bytes', i, 'bytes')}
+      <em>peak memory ({_headline_memory(d)}) {badge}<br>of {num(cap, 'total.memory_capacity_bytes', i, 'bytes')}
       ({num(t['peak_memory_bytes'] / cap * 100 if cap else 0.0, 'derived.memory_share', i, '%', 1.0, 3)})</em></div>
     <div><b>{num(t['energy_mj'], 'total.energy_mj', i, 'mJ', 1.0)}</b><em>energy per batch</em></div>
   </div>
@@ -252,10 +261,32 @@ def _group_table(i: int, d: dict, by: str, colors: dict) -> str:
             f'<table class="grid sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 
 
+# Colours of a runtime memory model's terms (engine/runtime_memory.py), in the order it lists them.
+TERM_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#bab0ac", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
+
+
+def _headline_memory(d: dict) -> str:
+    """What the headline peak is: the runtime's own memory model where it has one, else a policy."""
+    rm = d.get("memory_model")
+    return f"{esc(rm['model'])} model" if rm else f"{esc(d['policy'])} policy"
+
+
 def _memory_card(i: int, d: dict) -> str:
     out = [f'<div class="card"><h3>{esc(d["hw"])}</h3>']
+    rm = d.get("memory_model")
+    if rm:
+        # The runtime's own model, term by term (its allocators, copies, constants): the headline.
+        terms = list(rm["terms"].items())
+        colors = [TERM_COLORS[j % len(TERM_COLORS)] for j in range(len(terms))]
+        out.append(f"<h4>{esc(rm['model'])} model (headline): "
+                   f"{num(rm['peak_bytes'], 'memory_model.peak_bytes', i, 'bytes')}</h4>")
+        out.append(stacked_bar([(n, t["bytes"], c) for (n, t), c in zip(terms, colors)]))
+        out.append('<ul class="legend">' + "".join(
+            f'<li title="{esc(t["what"])}"><i style="background:{c}"></i>{esc(n)} '
+            f'{num(t["bytes"], f"memory_model.terms.{n}.bytes", i, "bytes")}</li>'
+            for (n, t), c in zip(terms, colors)) + "</ul>")
     for policy, m in d["memory"].items():
-        mark = " (headline)" if policy == d["policy"] else ""
+        mark = " (headline)" if policy == d["policy"] and not rm else ""
         parts = [(label, m[k], c) for k, label, c in MEM_PARTS]
         out.append(f"<h4>{esc(policy)} policy{mark}: "
                    f"{num(m['peak_memory_bytes'], f'memory.{policy}.peak_memory_bytes', i, 'bytes')}</h4>")
@@ -373,9 +404,10 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
         'of a layer\'s output (the resolution stages of a CNN); layers without spatial dims form the head.</p>'
         f'<div class="row {cols}">' + "".join(_group_table(i, d, "stage", stages) for i, d in enumerate(ds))
         + "</div></section>",
-        '<section id="memory"><h2>Memory footprint</h2><p class="note">Both allocation policies: '
-        '<b>caffe</b> keeps every blob for the whole run, <b>reuse</b> frees a tensor after its last consumer. '
-        'The headline figure uses the policy marked.</p>'
+        '<section id="memory"><h2>Memory footprint</h2><p class="note">The runtime\'s own memory model, '
+        'where it has one (its allocators, weight copies and fixed costs, term by term), is the headline; '
+        'both allocation policies follow: <b>caffe</b> keeps every blob for the whole run, <b>reuse</b> frees a '
+        'tensor after its last consumer. Without a runtime model the headline uses the policy marked.</p>'
         f'<div class="row {cols}">' + "".join(_memory_card(i, d) for i, d in enumerate(ds)) + "</div></section>",
         '<section id="roofline"><h2>Roofline</h2><p class="note">Each kernel at its arithmetic intensity '
         '(FLOPs per DRAM byte) and achieved FLOP/s, sized by its share of the time, coloured by what bounds it.</p>'

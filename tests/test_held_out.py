@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from augur_sim.engine.held_out import (companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
+from augur_sim.engine.held_out import (REL_KEYS, companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
                                        parse_held_out, thread_band)
 from augur_sim.engine import ncnn_params
 from augur_sim.engine.ncnn_params import DEFAULT_FIT, load_yaml_doc
@@ -78,6 +78,13 @@ def _doc(sha="0" * 64, **over):
     return doc
 
 
+def _with_rel(doc):
+    """Add the relative figures (every group's rel_*, relative_to) to a _doc; returns None."""
+    doc["relative_to"] = "device at one core set and thread count"
+    for g in doc["groups"]:
+        g.update(rel_median_abs_pct=10.0, rel_ratio_p10=0.9, rel_ratio_p90=1.1)
+
+
 def test_lookup_takes_the_most_specific_matching_group():
     rec = parse_held_out(_doc(), "x.yaml")
     assert rec.lookup({"family": "a", "threads": "1"}).rows == 100
@@ -96,6 +103,17 @@ def test_lookup_takes_the_most_specific_matching_group():
     (lambda d: d["groups"][0].pop("ratio_p90"), "groups[0].ratio_p90", "missing"),
     (lambda d: d.update(groups=[]), "groups", "non-empty"),
     (lambda d: d.update(fields=["rows"]), "fields", "distinct field names"),
+    # The figures with each configuration's scale divided out: all three, on every group, with
+    # relative_to naming the configuration, or none of them.
+    (lambda d: _with_rel(d) or d["groups"][1].pop("rel_ratio_p90"), "groups[1].rel_ratio_p90", "come together"),
+    (lambda d: _with_rel(d) or d.pop("relative_to"), "relative_to", "together, or none"),
+    (lambda d: _with_rel(d) or [g.pop(k) for k in REL_KEYS for g in d["groups"][:1]], "relative_to",
+     "together, or none"),
+    (lambda d: d.update(relative_to="device"), "relative_to", "together, or none"),
+    (lambda d: _with_rel(d) or d.update(relative_to=""), "relative_to", "non-empty string"),
+    (lambda d: _with_rel(d) or d["groups"][2].update(rel_ratio_p10=3.0), "groups[2]", "rel_ratio_p10 <= rel_ratio_p90"),
+    (lambda d: _with_rel(d) or d["groups"][0].update(rel_median_abs_pct=-1), "groups[0].rel_median_abs_pct",
+     "expected a number"),
 ])
 def test_malformed_file_is_refused_with_its_path(edit, where, what):
     doc = _doc()
@@ -125,6 +143,42 @@ def test_written_file_reads_back_tied_to_its_fit(tmp_path):
     fit.write_text("default: {changed: 1}\n")
     e = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")
     assert not e["available"] and "sha256 differs" in e["why"]
+
+
+def test_relative_figures_divide_out_each_configurations_scale_and_reach_the_estimate(tmp_path):
+    """Family 'a': five devices, each predicted at its own scale (0.6x .. 1.4x) but every network
+    in the same proportion but one per device (1.5x off its device's scale): the band is wide, the
+    relative one narrow, and the estimate reports both."""
+    from augur_sim.measure.ncnn_accuracy import scale_removed
+    from augur_sim.report import expected_error_lines
+    keys, devs, pred, meas = [], [], [], []
+    for d, scale in enumerate((0.6, 0.8, 1.0, 1.2, 1.4)):
+        for i in range(20):
+            keys.append({"family": "a", "threads": "1"})
+            devs.append(f"dev{d}")
+            meas.append(10.0 + i)
+            pred.append(scale * (10.0 + i) * (1.5 if i == 0 else 1.0))
+    pred, meas = np.array(pred), np.array(meas)
+    rel = scale_removed(devs, pred, meas)
+    groups = summarise(keys, devs, pred, meas, [("family",)], rel=rel)
+    g = next(x for x in groups if x.get("family") == "a")
+    assert g["ratio_p10"] < 0.8 and g["ratio_p90"] > 1.2               # the devices' scales
+    assert g["rel_ratio_p10"] == pytest.approx(1.0) and g["rel_median_abs_pct"] == pytest.approx(0.0)
+    assert g["rel_ratio_p90"] == pytest.approx(1.0)                     # 5 of 100 runs off: beyond p90
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    write_held_out(fit, "ncnn", "p", "c", ("family",), groups, relative_to="device")
+    e = expected_error(fit, {"family": "a"}, 0.012, "ncnn")
+    r = e["relative"]
+    assert r == {"relative_to": "device", "median_abs_pct": 0.0, "ratio_p10": 1.0, "ratio_p90": 1.0, "share": 0.8}
+    lines = expected_error_lines(e)
+    assert any(x.startswith("  comparing networks on one device: with its own scale divided out, 80% of those "
+                            "runs measured 1.00x to 1.00x the prediction") for x in lines)
+    # A file without them (older, or a runtime that records none): no relative entry, no line.
+    write_held_out(fit, "ncnn", "p", "c", ("family",), summarise(keys, devs, pred, meas, [("family",)]))
+    e = expected_error(fit, {"family": "a"}, 0.012, "ncnn")
+    assert e["available"] and "relative" not in e
+    assert not any("comparing networks" in x for x in expected_error_lines(e))
 
 
 def test_no_file_means_no_band(tmp_path):
@@ -180,6 +234,11 @@ def test_estimate_reports_its_expected_error(capsys):
     text = capsys.readouterr().out
     line = next(x for x in text.splitlines() if x.startswith("expected error:"))
     assert line.startswith(f"expected error: {e['range_ms'][0]:.3g} to {e['range_ms'][1]:.3g} ms")
+    # The shipped file records the relative figures too: comparing networks on this device.
+    r = e["relative"]
+    assert r["relative_to"] == "device at one core set and thread count"
+    assert r["ratio_p10"] <= 1.0 <= r["ratio_p90"] and r["median_abs_pct"] < e["median_abs_pct"]
+    assert "  comparing networks on one device at one core set and thread count: " in text
 
 
 def test_estimate_with_a_malformed_held_out_file_exits_2(tmp_path, monkeypatch, capsys):

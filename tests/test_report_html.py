@@ -80,7 +80,7 @@ def expected(key: str, dev: int, js: list[dict]):
     from the hardware spec rather than the estimate (checked for consistency only)."""
     d = js[dev]
     parts = key.split(".")
-    if parts[0] in ("total", "memory", "assumptions"):
+    if parts[0] in ("total", "memory", "memory_model", "assumptions"):
         v = d
         for p in parts:
             v = v[int(p)] if isinstance(v, list) else v[p]
@@ -198,6 +198,9 @@ def test_one_device_report(tmp_path, capsys):
     page = parse(out.read_text())
     check_numbers(page, js)
     assert {d for _, d, *_ in page.numbers} == {0}
+    # ONNX Runtime's memory model is this device's headline: every term on the page as the JSON has it.
+    assert js[0]["memory_model"]["model"] == "onnxruntime"
+    assert {f"memory_model.terms.{n}.bytes" for n in js[0]["memory_model"]["terms"]} <= {k for k, *_ in page.numbers}
 
 
 def test_ncnn_report_shows_the_held_out_range(tmp_path, capsys):
@@ -218,6 +221,17 @@ def test_ncnn_report_shows_the_held_out_range(tmp_path, capsys):
     check_numbers(page, js)
     keys = {k for k, *_ in page.numbers}
     assert {"assumptions.expected_error.range_ms.0", "assumptions.expected_error.range_ms.1"} <= keys
+    # The headline peak is ncnn's memory model, named as such, with its terms; the policies
+    # follow unmarked. And the band for comparing networks on this device.
+    text = out.read_text()
+    mm = js[0]["memory_model"]
+    assert mm["model"] == "ncnn" and mm["peak_bytes"] == js[0]["total"]["peak_memory_bytes"]
+    assert "peak memory (ncnn model)" in text and "ncnn model (headline): " in text
+    assert "reuse policy (headline)" not in text
+    assert {"memory_model.peak_bytes"} | {f"memory_model.terms.{n}.bytes" for n in mm["terms"]} <= keys
+    r = js[0]["assumptions"]["expected_error"]["relative"]
+    assert (f"against other networks on one {r['relative_to']}: {1 / r['ratio_p90']:.2f}x to "
+            f"{1 / r['ratio_p10']:.2f}x") in text
 
 
 def test_gpu_kernel_model_report_shows_its_one_device_range(tmp_path, capsys):

@@ -22,6 +22,13 @@ the range the measured time fell in for 80% of those held-out runs: predicted / 
 predicted / ratio_p10. The band belongs to one fit: the file records the fit's sha256, and a
 fit file that differs (refitted, edited, another file) gets no band rather than a wrong one.
 
+Optionally (both or neither): `relative_to` at the top names one configuration (for ncnn: a
+device section, core set and thread count), and each group carries rel_median_abs_pct,
+rel_ratio_p10 and rel_ratio_p90: the same held-out runs with each configuration's own scale
+(its median ratio) divided out. They say how far one network is off relative to the others on
+the same device, which is what comparing two networks there rests on; an estimate reports them
+beside its band.
+
 This is the reader, beside the engine that uses it (evaluation may not import measure/).
 """
 from __future__ import annotations
@@ -37,7 +44,9 @@ from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
 TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
+OPTIONAL_TOP_KEYS = ("relative_to",)
 STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
+REL_KEYS = ("rel_median_abs_pct", "rel_ratio_p10", "rel_ratio_p90")
 # The share of held-out runs the reported range covers (between the 10th and 90th percentile).
 BAND_SHARE = 0.8
 
@@ -52,6 +61,10 @@ class ErrorGroup:
     ratio_p10: float
     ratio_p50: float
     ratio_p90: float
+    # With each configuration's scale divided out (REL_KEYS); None where the file has none.
+    rel_median_abs_pct: float | None = None
+    rel_ratio_p10: float | None = None
+    rel_ratio_p90: float | None = None
 
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.match) or "all runs"
@@ -67,6 +80,7 @@ class HeldOutError:
     generated: str
     fields: tuple
     groups: tuple
+    relative_to: str = ""
 
     def lookup(self, key: dict) -> ErrorGroup | None:
         """The group naming the most fields, every one equal to the run's (`key`: field -> value)."""
@@ -102,9 +116,9 @@ def parse_group(g, fields: tuple, path: str, where: str) -> ErrorGroup:
     if not isinstance(g, dict):
         raise AugurError("expected a mapping", file=path, where=where)
     for k in g:
-        if k not in STAT_KEYS and k not in fields:
+        if k not in STAT_KEYS and k not in REL_KEYS and k not in fields:
             raise AugurError(f"unknown key (expected the fields {', '.join(fields)} or "
-                             f"{', '.join(STAT_KEYS)})", file=path, where=f"{where}.{k}")
+                             f"{', '.join(STAT_KEYS + REL_KEYS)})", file=path, where=f"{where}.{k}")
     for k in STAT_KEYS:
         if k not in g:
             raise AugurError("missing", file=path, where=f"{where}.{k}")
@@ -116,8 +130,18 @@ def parse_group(g, fields: tuple, path: str, where: str) -> ErrorGroup:
     if not q[0] <= q[1] <= q[2]:
         raise AugurError(f"expected ratio_p10 <= ratio_p50 <= ratio_p90, got {q[0]}, {q[1]}, {q[2]}",
                          file=path, where=where)
+    rel: tuple = (None, None, None)
+    if any(k in g for k in REL_KEYS):
+        for k in REL_KEYS:
+            if k not in g:
+                raise AugurError(f"missing ({', '.join(REL_KEYS)} come together)", file=path, where=f"{where}.{k}")
+        rmed = _num(g["rel_median_abs_pct"], f"{where}.rel_median_abs_pct", path, 0, 1e6)
+        r10, r90 = (_num(g[k], f"{where}.{k}", path, 1e-6, 1e6) for k in ("rel_ratio_p10", "rel_ratio_p90"))
+        if r10 > r90:
+            raise AugurError(f"expected rel_ratio_p10 <= rel_ratio_p90, got {r10}, {r90}", file=path, where=where)
+        rel = (float(rmed), float(r10), float(r90))
     match = tuple((f, str(g[f])) for f in fields if f in g)
-    return ErrorGroup(match, int(rows), int(devices), float(med), float(w35), *map(float, q))
+    return ErrorGroup(match, int(rows), int(devices), float(med), float(w35), *map(float, q), *rel)
 
 
 def parse_held_out(doc, path: str) -> HeldOutError:
@@ -125,8 +149,9 @@ def parse_held_out(doc, path: str) -> HeldOutError:
     if not isinstance(doc, dict):
         raise AugurError("expected a mapping with " + ", ".join(TOP_KEYS), file=path)
     for k in doc:
-        if k not in TOP_KEYS:
-            raise AugurError(f"unknown key (expected one of {', '.join(TOP_KEYS)})", file=path, where=str(k))
+        if k not in TOP_KEYS and k not in OPTIONAL_TOP_KEYS:
+            raise AugurError(f"unknown key (expected one of {', '.join(TOP_KEYS + OPTIONAL_TOP_KEYS)})", file=path,
+                             where=str(k))
     for k in TOP_KEYS:
         if k not in doc:
             raise AugurError("missing", file=path, where=k)
@@ -145,8 +170,15 @@ def parse_held_out(doc, path: str) -> HeldOutError:
     if not isinstance(groups, list) or not groups:
         raise AugurError("expected a non-empty list of groups", file=path, where="groups")
     out = [parse_group(g, tuple(fields), path, f"groups[{i}]") for i, g in enumerate(groups)]
+    rel_to = doc.get("relative_to", "")
+    if not isinstance(rel_to, str) or ("relative_to" in doc and not rel_to):
+        raise AugurError("expected a non-empty string", file=path, where="relative_to")
+    if bool(rel_to) != any(g.rel_ratio_p10 is not None for g in out) or \
+            len({g.rel_ratio_p10 is None for g in out}) > 1:
+        raise AugurError(f"expected relative_to and every group's {', '.join(REL_KEYS)} together, or none of them",
+                         file=path, where="relative_to")
     return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
-                        tuple(fields), tuple(out))
+                        tuple(fields), tuple(out), rel_to)
 
 
 def load_held_out(fit_path) -> HeldOutError | None:
@@ -182,6 +214,9 @@ def expected_error(fit_path, key: dict, predicted_s: float, runtime: str) -> dic
         "share": BAND_SHARE, "range_ms": [predicted_s * 1e3 / g.ratio_p90, predicted_s * 1e3 / g.ratio_p10],
         "protocol": rec.protocol, "corpus": rec.corpus, "generated": rec.generated, "source": rec.path,
         "key": {k: str(v) for k, v in key.items()},
+        **({"relative": {"relative_to": rec.relative_to, "median_abs_pct": g.rel_median_abs_pct,
+                         "ratio_p10": g.rel_ratio_p10, "ratio_p90": g.rel_ratio_p90, "share": BAND_SHARE}}
+           if g.rel_ratio_p10 is not None else {}),
     }
 
 

@@ -34,13 +34,28 @@ def group_stats(pred, meas) -> dict:
             "ratio_p10": round(float(p10), 3), "ratio_p50": round(float(p50), 3), "ratio_p90": round(float(p90), 3)}
 
 
+def relative_stats(rel, meas) -> dict:
+    """The same figures for predictions with each configuration's own scale divided out
+    (ncnn_accuracy.scale_removed): how far one network's time is off relative to the others
+    measured with it, which is what a comparison of two networks on one device rests on."""
+    ratio = np.asarray(rel, dtype=float) / np.asarray(meas, dtype=float)
+    p10, p90 = np.percentile(ratio, [10, 90])
+    return {"rel_median_abs_pct": round(float(np.median(np.abs(ratio - 1.0))) * 100, 1),
+            "rel_ratio_p10": round(float(p10), 3), "rel_ratio_p90": round(float(p90), 3)}
+
+
 def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN_ROWS,
-              min_devices: int = MIN_DEVICES) -> list[dict]:
+              min_devices: int = MIN_DEVICES, rel=None) -> list[dict]:
     """keys[i]: field -> value of run i; devices[i]: its device; levels: tuples of fields, the
-    most specific first. Runs without a finite positive prediction are left out."""
+    most specific first. Runs without a finite positive prediction are left out. rel: the same
+    predictions with each configuration's scale divided out (ncnn_accuracy.scale_removed), whose
+    figures each group then also carries (relative_stats)."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     ok = np.isfinite(pred) & (pred > 0) & np.isfinite(meas) & (meas > 0)
+    if rel is not None:
+        rel = np.asarray(rel, dtype=float)
+        ok &= np.isfinite(rel) & (rel > 0)
     out = []
     for level in list(levels) + [()]:
         idx = defaultdict(list)
@@ -51,19 +66,21 @@ def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN
             if level and (len(ix) < min_rows or ndev < min_devices):
                 continue
             out.append({**dict(zip(level, vals)), "rows": len(ix), "devices": ndev,
-                        **group_stats(pred[ix], meas[ix])})
+                        **group_stats(pred[ix], meas[ix]),
+                        **(relative_stats(rel[ix], meas[ix]) if rel is not None else {})})
         if not level:
             break
     return out
 
 
 def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, groups: list[dict],
-                   header: str = "generated; do not edit by hand") -> Path:
-    """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256."""
+                   header: str = "generated; do not edit by hand", relative_to: str = "") -> Path:
+    """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256.
+    relative_to: what one configuration is, whose scale the groups' rel_* figures divide out."""
     fit_path = Path(fit_path)
     doc = {"runtime": runtime, "fit_sha256": file_sha256(fit_path), "protocol": protocol, "corpus": corpus,
            "generated": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "fields": list(fields),
-           "groups": groups}
+           **({"relative_to": relative_to} if relative_to else {}), "groups": groups}
     out = companion_path(fit_path)
     parse_held_out(doc, str(out))       # what is written must read back
     atomic_write_text(out, f"# {header}\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
