@@ -297,6 +297,18 @@ def test_band_coverage_leaves_each_device_out_of_its_own_band():
             pred.append((3.0 if d == "odd" else 1.2) * (10.0 + i))
     inside = band_coverage(keys, devs, np.array(pred), np.array(meas), [("family",)], ("family",))
     assert inside[:100].all() and not inside[100:].any()
+    # The relative band divides each device's scale out. Give every device the same spread of
+    # networks around its scale (0.9x .. 1.1x): the odd device's 3x is then its scale only, and
+    # it is covered exactly as the others are (the band from the others' runs holds the middle
+    # of the spread, not its ends).
+    from augur_sim.measure.ncnn_accuracy import scale_removed
+    f = np.tile(0.9 + 0.2 * np.arange(20) / 19, 6)
+    pred_f = np.array(pred) * f
+    rel = scale_removed(devs, pred_f, np.array(meas))
+    inside_rel = band_coverage(keys, devs, pred_f, np.array(meas), [("family",)], ("family",), rel=rel)
+    per_dev = inside_rel.reshape(6, 20)
+    assert (per_dev == per_dev[0]).all() and 0.7 <= per_dev[0].mean() < 1.0
+    assert not band_coverage(keys, devs, pred_f, np.array(meas), [("family",)], ("family",))[100:].any()
 
 
 def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():

@@ -87,22 +87,30 @@ def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, g
     return out
 
 
-def band_coverage(keys: list, devices: list, pred, meas, levels, fields) -> np.ndarray:
+def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=None) -> np.ndarray:
     """Whether each run's measured time fell inside the band an estimate would have reported
     for it, with the groups summarised from the other devices' runs only: the band's own
-    leave-one-device-out check (bool per run; False where no group matched)."""
+    leave-one-device-out check (bool per run; False where no group matched). With rel (the
+    predictions with each configuration's scale divided out), the relative band's check
+    instead: rel / measured within the group's rel_ratio_p10 to rel_ratio_p90."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
+    rel = None if rel is None else np.asarray(rel, dtype=float)
     devs = np.asarray(devices, dtype=object)
     inside = np.zeros(len(pred), dtype=bool)
     for dev in sorted(set(devs.tolist())):
         mine = np.nonzero(devs == dev)[0]
         rest = np.nonzero(devs != dev)[0]
-        groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels)
+        groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels,
+                           rel=None if rel is None else rel[rest])
         rec = HeldOutError("", "", "", "", "", "", tuple(fields),
                            tuple(parse_group(g, tuple(fields), "", "") for g in groups))
         for i in mine:
             g = rec.lookup(keys[i])
-            if g is not None and np.isfinite(pred[i]):
+            if g is None or not np.isfinite(pred[i]):
+                continue
+            if rel is None:
                 inside[i] = pred[i] / g.ratio_p90 <= meas[i] <= pred[i] / g.ratio_p10
+            elif g.rel_ratio_p10 is not None and np.isfinite(rel[i]):
+                inside[i] = rel[i] / g.rel_ratio_p90 <= meas[i] <= rel[i] / g.rel_ratio_p10
     return inside
