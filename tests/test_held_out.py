@@ -324,6 +324,16 @@ def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():
     assert pairwise_order(keys, devs, pred, meas, min_ratio=1.6) == (4, 2)
 
 
+def test_stats_table_with_extra_columns_has_as_many_header_cells_as_row_cells():
+    """A markdown table renders only when its header, delimiter and rows have the same cells (the
+    extra columns once ran into the header's last cell)."""
+    from augur_sim.measure.ncnn_accuracy import grouped, stats_table
+    lines = stats_table("device", grouped(["a", "a", "b"], [1.0, 2.0, 3.0], [1.0, 1.0, 3.0]),
+                        ("x", "y"), lambda k: (k + "1", k + "2"))
+    cells = [line.count("|") for line in lines]
+    assert len(set(cells)) == 1 and lines[0].endswith("| x | y |") and lines[2].endswith("| a1 | a2 |")
+
+
 def test_scale_removed_divides_out_each_configurations_median_ratio():
     from augur_sim.measure.ncnn_accuracy import pairwise_order, scale_removed, stats
     # Configuration X predicted 2x too slow on every network, Y 0.5x too fast but for one

@@ -57,7 +57,8 @@ def stats_table(title: str, groups: dict, extra_head=(), extra=None) -> list[str
     head = STATS_HEAD.format(title)
     sep = STATS_SEP
     if extra_head:
-        head = head[:-1] + "".join(f" {h} |" for h in extra_head)
+        # One more cell per extra column, after the row's last cell (the header ends with "|").
+        head = head + "".join(f" {h} |" for h in extra_head)
         sep = sep + "---|" * len(extra_head)
     out = [head, sep]
     for k, s in groups.items():
