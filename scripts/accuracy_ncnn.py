@@ -237,6 +237,14 @@ def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
           f"{s['median_abs_pct']:.1f}%, {100 * s['within_25']:.0f}% within 25% and {100 * s['within_35']:.0f}% "
           f"within 35%: the networks' times relative to each other on one device. The rest of the error above is "
           f"how fast the model takes the device to be.", ""]
+    # What one measurement buys: the device's scale from one network it ran (SqueezeNet, the first
+    # network benchncnn runs), the other networks predicted with it.
+    anc = A.stats(A.anchored(keys, nets, pred, meas, "squeezenet"), meas)
+    L += [f"Anchored on one measured network (each configuration's SqueezeNet time, the first network benchncnn "
+          f"runs, scaling the others' predictions), the {anc['n']} other rows read {anc['median_abs_pct']:.1f}% "
+          f"median |error|, {100 * anc['within_25']:.0f}% within 25%, {100 * anc['within_35']:.0f}% within 35%: "
+          f"what one benchncnn run on a device buys. Not a prediction from the spec alone, and not "
+          f"`augur estimate`'s expected error.", ""]
     return L
 
 

@@ -324,6 +324,18 @@ def test_pairwise_order_counts_device_pairs_the_prediction_orders_right():
     assert pairwise_order(keys, devs, pred, meas, min_ratio=1.6) == (4, 2)
 
 
+def test_anchored_scales_each_configuration_by_its_anchor_network():
+    from augur_sim.measure.ncnn_accuracy import anchored
+    # Device X predicted 2x too slow throughout: its anchor fixes the others exactly. Device Y has
+    # no anchor run: no prediction. The anchor itself is not predicted.
+    keys = ["X", "X", "X", "Y", "Y"]
+    models = ["sq", "mb", "rn", "mb", "rn"]
+    meas = np.array([10.0, 20.0, 40.0, 20.0, 40.0])
+    pred = np.array([20.0, 40.0, 80.0, 30.0, 70.0])
+    out = anchored(keys, models, pred, meas, "sq")
+    assert np.isnan(out[0]) and out[1:3] == pytest.approx([20.0, 40.0]) and np.isnan(out[3:]).all()
+
+
 def test_stats_table_with_extra_columns_has_as_many_header_cells_as_row_cells():
     """A markdown table renders only when its header, delimiter and rows have the same cells (the
     extra columns once ran into the header's last cell)."""

@@ -123,3 +123,25 @@ def scale_removed(keys, pred, meas) -> np.ndarray:
         ix = np.array(members)
         out[ix] = pred[ix] / np.exp(np.median(np.log(pred[ix] / meas[ix])))
     return out
+
+
+def anchored(keys, models, pred, meas, anchor: str) -> np.ndarray:
+    """Predictions rescaled by one measured network per key: within each key (one device, core
+    set and thread count), every prediction times the anchor network's measured / predicted
+    (NaN for the anchor itself and for keys without it). What a user who can run one network on
+    the device gets for the others."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    out = np.full(len(pred), np.nan)
+    idx = defaultdict(list)
+    for i, k in enumerate(keys):
+        idx[k].append(i)
+    for members in idx.values():
+        a = [i for i in members if models[i] == anchor and np.isfinite(pred[i]) and pred[i] > 0]
+        if not a:
+            continue
+        scale = float(np.exp(np.median(np.log(meas[a] / pred[a]))))
+        for i in members:
+            if models[i] != anchor:
+                out[i] = pred[i] * scale
+    return out
