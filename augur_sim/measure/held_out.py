@@ -38,10 +38,8 @@ def relative_stats(rel, meas) -> dict:
     """The same figures for predictions with each configuration's own scale divided out
     (ncnn_accuracy.scale_removed): how far one network's time is off relative to the others
     measured with it, which is what a comparison of two networks on one device rests on."""
-    ratio = np.asarray(rel, dtype=float) / np.asarray(meas, dtype=float)
-    p10, p90 = np.percentile(ratio, [10, 90])
-    return {"rel_median_abs_pct": round(float(np.median(np.abs(ratio - 1.0))) * 100, 1),
-            "rel_ratio_p10": round(float(p10), 3), "rel_ratio_p90": round(float(p90), 3)}
+    s = group_stats(rel, meas)
+    return {f"rel_{k}": s[k] for k in ("median_abs_pct", "ratio_p10", "ratio_p90")}
 
 
 def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN_ROWS,
