@@ -33,6 +33,7 @@ from .result import (  # noqa: F401  (re-exported: the records' historical home)
     Totals,
     assemble,
     layer_estimates,
+    rescaled,
 )
 
 
@@ -40,7 +41,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
              batch: int | None = None, precision: str = "fp32", threads: int | None = None,
              policy: str = "reuse", runtime: str | None = None,
              conventions: Conventions = DEFAULT, runtime_mib: float | None = None,
-             input_shape: tuple | None = None, cores: str | None = None) -> Estimate:
+             input_shape: tuple | None = None, cores: str | None = None, anchors=()) -> Estimate:
     """Estimate time, memory and energy of `net` on one processor of `hw`.
 
     Args:
@@ -62,6 +63,13 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         runtime_mib: fixed runtime memory in MiB (default: 32 on a CPU, 300 on a GPU).
         input_shape: override the input shape, e.g. (1, 3, 224, 224).
         cores: CPU runs: which cores, "big", "little" or "all" (see below).
+        anchors: measurements of other networks on this device, ((net, measured_ms), ...), run
+            the way this estimate asks (same device, processor, runtime, precision, cores and
+            threads; each network at its descriptor's own batch and input). Given, every time of
+            the estimate is the model's times the median measured / predicted of the anchors:
+            the device's speed from measurement, the network's time relative to the anchors
+            from the model. The expected error is then the held-out anchored band (anc_* of
+            engine/held_out.py) where the runtime records one; `assumptions["anchor"]` says how.
 
     Returns:
         An Estimate. Objects carry SI units (`time_s`, `energy_j`, `*_bytes`); its to_dict(),
@@ -79,17 +87,32 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     if policy not in POLICIES:
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
+    anchors = tuple(anchors)
+    if anchors:
+        hw = device_of(hw)   # loaded once for the estimate and its anchors
+    kw = dict(processor=processor, precision=precision, threads=threads, policy=policy, runtime=runtime,
+              conventions=conventions, runtime_mib=runtime_mib, cores=cores)
+    est = _estimate(graph, hw, anchored=bool(anchors), **kw)
+    return apply_anchors(est, anchors, hw, kw) if anchors else est
+
+
+def _estimate(graph: LayerGraph, hw, processor, precision, threads, policy, runtime, conventions, runtime_mib,
+              cores, anchored: bool) -> Estimate:
+    """estimate() of a loaded graph, without anchors; anchored: look up the anchored band as the
+    expected error (the caller scales the estimate)."""
     if runtime == "ncnn-vulkan":
         # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
         device = device_of(hw)
         proc = pick_processor(device, processor)
-        est = estimate_ncnn_vulkan(graph, device, proc, precision, policy, conventions, runtime_mib)
+        est = estimate_ncnn_vulkan(graph, device, proc, precision, policy, conventions, runtime_mib,
+                                   anchored=anchored)
         return replace(est, precision_used=est.precision, spec_file=device.file)
     if runtime == "ncnn":
         # ncnn's CPU runtime: any CPU spec, parameters by ISA class (evaluate.ncnn_costs).
         device = device_of(hw)
         proc = pick_processor(device, processor or "cpu")
-        est = estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib)
+        est = estimate_ncnn(graph, device, proc, precision, cores, threads, policy, conventions, runtime_mib,
+                            anchored=anchored)
         return replace(est, precision_used=est.precision, spec_file=device.file)
     target = resolve_target(hw, processor, runtime, threads, cores)
     # Kernels run at the precision the processor has (precision.py): int8 asked of a GPU
@@ -115,8 +138,45 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         # How far this runtime's whole-network predictions fell from the measured networks of
         # a GPU the kernel model's fit never saw (engine/held_out.py, GPU_FIELDS).
         est.assumptions["expected_error"] = _shown_paths(kernel_model_error(
-            km, target.runtime.name, use.used, graph.batch, est.total.time_s))
+            km, target.runtime.name, use.used, graph.batch, est.total.time_s, anchored))
     return est
+
+
+# Most anchors a run takes (each is a whole estimate of its own).
+MAX_ANCHORS = 16
+
+
+def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict) -> Estimate:
+    """`est` scaled by the measured / predicted time of networks measured on the device (see
+    estimate()): every anchor estimated the way `est` was (kw), the scale the median of their
+    ratios (for two, the geometric mean), applied to every kernel's time (result.rescaled)."""
+    if len(anchors) > MAX_ANCHORS:
+        raise AugurError(f"--anchor: at most {MAX_ANCHORS} anchors, got {len(anchors)}")
+    used, ratios = [], []
+    for i, item in enumerate(anchors):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise AugurError(f"anchors[{i}]: expected (net, measured_ms), got {item!r}")
+        net, ms = item
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not np.isfinite(ms) or not 0 < ms <= 1e7:
+            raise AugurError(f"anchor {net}: expected a measured time in ms, positive and at most 1e7, got {ms!r}")
+        a = _estimate(load_net(net), hw, anchored=False, **kw)
+        if not a.total.time_s > 0:
+            raise AugurError(f"anchor {net}: the model predicts no time for it on {a.hw} (nothing to scale by)")
+        ratios.append(float(ms) / (a.total.time_s * 1e3))
+        used.append({"net": a.net, "source": str(net) if not isinstance(net, LayerGraph) else a.net,
+                     "measured_ms": float(ms), "predicted_ms": a.total.time_s * 1e3, "ratio": ratios[-1]})
+    scale = float(np.exp(np.median(np.log(ratios))))
+    out = rescaled(est, scale)
+    ee = out.assumptions.get("expected_error")
+    if ee and ee.get("available"):
+        ee["range_ms"] = [x * scale for x in ee["range_ms"]]
+    out.assumptions["anchor"] = {
+        "scale": scale, "anchors": used, "spec_only_time_ms": est.total.time_s * 1e3,
+        "time_ms": out.total.time_s * 1e3,
+        "how": "every kernel's time is the model's times the median measured / predicted of the anchors (run the "
+               "same way on the same device); energy is the model's, not scaled",
+    }
+    return out
 
 
 def _ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:
@@ -128,7 +188,7 @@ def _ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:
 
 
 def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, threads: int | None, policy: str,
-                  conventions, runtime_mib, fit_path=None) -> Estimate:
+                  conventions, runtime_mib, fit_path=None, anchored: bool = False) -> Estimate:
     """`estimate(..., runtime="ncnn")`: a network as benchncnn runs it on a CPU of any spec.
 
     The ncnn runtime needs nothing in the spec beyond its CPU clusters: the algorithm rules
@@ -174,7 +234,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     design = hw.caps.design or hw.caps.name
     est.assumptions["expected_error"] = _shown_paths(expected_error(
         fit_path or DEFAULT_FIT, ncnn_key(hw.caps.family, int(hw.row[N_THREADS]), design in fit.cores),
-        est.total.time_s, "ncnn")) if not warn else {
+        est.total.time_s, "ncnn", anchored)) if not warn else {
         "available": False, "why": "no held-out device was priced without its ISA class's values, as this one is"}
     return est
 
@@ -210,7 +270,7 @@ def _shown_paths(rec: dict) -> dict:
 
 
 def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conventions, runtime_mib,
-                         fit_path=None) -> Estimate:
+                         fit_path=None, anchored: bool = False) -> Estimate:
     """`estimate(..., runtime="ncnn-vulkan")`: a network as benchncnn runs it on a GPU through
     ncnn's Vulkan backend (engine/ncnn_vulkan.py): per layer the shader ncnn picks, priced by a
     roofline with the portable parameters of the GPU's class (measurements/ncnn/vulkan_fit.yaml).
@@ -255,5 +315,5 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
         "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
     }
     est.assumptions["expected_error"] = _shown_paths(expected_error(
-        fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan"))
+        fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan", anchored))
     return est

@@ -134,6 +134,7 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
            table(heads, rows, ["<", "<", "<", ">", ">", ">", "<"] + (["<"] if algo else [])), ""]
     out.append(f"total time {t.time_s * 1e3:.3f} ms   MACs {si(t.macs)}   FLOPs {si(t.flops)}   "
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
+    out += anchor_lines(est.assumptions.get("anchor"))
     out += expected_error_lines(est.assumptions.get("expected_error"))
     # Where the time goes.
     hosts = sorted((l for l in est.layers if l.fused_into is None and l.time_s > 0), key=lambda l: -l.time_s)
@@ -176,6 +177,16 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     return "\n".join(out)
 
 
+def anchor_lines(a: dict | None) -> list[str]:
+    """How an anchored estimate's times came about (estimator.apply_anchors)."""
+    if not a:
+        return []
+    each = ", ".join(f"{u['net']} measured {u['measured_ms']:.4g} ms, model {u['predicted_ms']:.4g} ms"
+                     for u in a["anchors"])
+    return [f"anchored: every time above is the model's x{a['scale']:.3g} ({each}; median of the ratios); "
+            f"from the spec alone: {a['spec_only_time_ms']:.3f} ms"]
+
+
 def expected_error_lines(e: dict | None) -> list[str]:
     """The estimate's own error as held-out devices measured it (engine/held_out.py), if recorded."""
     if not e:
@@ -184,6 +195,16 @@ def expected_error_lines(e: dict | None) -> list[str]:
         return [f"expected error: not known ({e['why']})"]
     lo, hi = e["range_ms"]
     devices = f"{e['devices']} device{'' if e['devices'] == 1 else 's'}"
+    if e.get("anchored"):
+        share = f"{100 * e['share']:.0f}%"
+        return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): of {e['rows']} held-out pairs of runs "
+                f"like this one ({e['describe']}) on {devices} held out of the fit, one network's measured time "
+                f"scaling another's prediction on the same {e['anchored_within']}, {share} measured "
+                f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the anchored prediction; median |error| "
+                f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35% (one anchor; several "
+                f"narrow it)",
+                *relative_error_lines(e.get("relative")),
+                f"  ({e['protocol']}; source {e['source']})"]
     return [f"expected error: {lo:.3g} to {hi:.3g} ms ({100 * e['share']:.0f}% band): of {e['rows']} runs like this "
             f"one ({e['describe']}) on {devices} held out of the fit, {100 * e['share']:.0f}% measured "
             f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction; median |error| "

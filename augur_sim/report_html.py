@@ -182,11 +182,26 @@ def _band(i: int, d: dict) -> str:
         return ""
     k = "assumptions.expected_error.range_ms"
     one = e["devices"] == 1
+    runs = "anchored pairs" if e.get("anchored") else "runs"
     return (f'<br><small title="{esc(e["describe"])}; {esc(e["devices"])} device{"" if one else "s"} held out of '
             f'the fit; {esc(e["protocol"])}">{100 * e["share"]:.0f}% of '
-            f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} runs: '
+            f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} {runs}: '
             f'{num(e["range_ms"][0], k + ".0", i, "ms", 1.0, 3)} to {num(e["range_ms"][1], k + ".1", i, "ms", 1.0, 3)}'
             f'</small>{_relative_band(e.get("relative"))}')
+
+
+def _anchor_note(i: int, d: dict) -> str:
+    """How an anchored estimate's times came about (estimator.apply_anchors), where it is one."""
+    a = (d.get("assumptions") or {}).get("anchor")
+    if not a:
+        return ""
+    k = "assumptions.anchor"
+    each = ", ".join(f'{esc(u["net"])} measured {num(u["measured_ms"], f"{k}.anchors.{j}.measured_ms", i, "ms", 1.0)}'
+                     f' (model {num(u["predicted_ms"], f"{k}.anchors.{j}.predicted_ms", i, "ms", 1.0)})'
+                     for j, u in enumerate(a["anchors"]))
+    return (f'<br><small title="{esc(a["how"])}">anchored: the model&#39;s times '
+            f'x{num(a["scale"], k + ".scale", i, "", 1.0, 3)} from {each}; spec alone '
+            f'{num(a["spec_only_time_ms"], k + ".spec_only_time_ms", i, "ms", 1.0)}</small>')
 
 
 def _relative_band(r: dict | None) -> str:
@@ -217,7 +232,7 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
   <p class="desc">{esc(device.description)}</p>
   <div class="kpis">
     <div><b>{num(t['time_ms'], 'total.time_ms', i, 'ms', 1.0)}</b>
-      <em>latency, batch {esc(d['batch'])}{_band(i, d)}</em></div>
+      <em>latency, batch {esc(d['batch'])}{_anchor_note(i, d)}{_band(i, d)}</em></div>
     <div><b>{num(thr, 'derived.throughput_per_s', i, 'inferences/s', 1.0, 4)}</b><em>throughput</em></div>
     <div><b>{num(t['peak_memory_bytes'], 'total.peak_memory_bytes', i, 'bytes')}</b>
       <em>peak memory ({_headline_memory(d)}) {badge}<br>of {num(cap, 'total.memory_capacity_bytes', i, 'bytes')}

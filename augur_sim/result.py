@@ -2,7 +2,8 @@
 one target's kernel costs (augur_sim/evaluate.py) and the memory footprints."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -194,6 +195,17 @@ def layer_estimates(low: LoweredNet, res: np.ndarray, algorithms: dict | None = 
             output_shape=lc.output_shapes[0] if lc.output_shapes else (),
             algorithm=algorithms.get(kern.name) if algorithms and host else None))
     return tuple(layers)
+
+
+def rescaled(est: Estimate, scale: float) -> Estimate:
+    """`est` with every kernel's time (and its compute and memory parts) times `scale`: the
+    device's speed taken from a measurement (estimator.apply_anchors). Counts, traffic, memory
+    and energy stay the model's. A copy: `est` is unchanged."""
+    res = np.array(est.kernel_costs, dtype=float, copy=True)
+    res[:, 0:3] *= scale
+    t = est.total
+    total = replace(t, time_s=t.time_s * scale, bound_time_s={k: v * scale for k, v in t.bound_time_s.items()})
+    return replace(est, total=total, kernel_costs=res, assumptions=copy.deepcopy(est.assumptions))
 
 
 def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precision, threads, policy,

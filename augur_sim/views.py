@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import AugurError
-from .report import UNITS_LINE, energy, estimate_table, ibytes, shape_str, si, table
+from .report import UNITS_LINE, anchor_lines, energy, estimate_table, ibytes, shape_str, si, table
 
 GROUP_BYS = ("op", "stage")
 MAX_TOP = 1_000_000
@@ -191,6 +191,7 @@ def summary(est) -> str:
              f"Total params: {t.params:,} (+{t.stat_params:,} statistics)",
              f"Total MACs: {t.macs:,}",
              f"Total time: {t.time_s * 1e3:.3f} ms   energy: {energy(t.energy_j)}",
+             *anchor_lines(est.assumptions.get("anchor")),
              rule,
              f"Params size (MiB): {fp.weight_bytes / 2**20:.2f}",
              f"Peak activations (MiB): {fp.peak_activation_bytes / 2**20:.2f}",

@@ -148,7 +148,8 @@ def write_expected_error(table, loo_ms, meas, ins, args) -> list[str]:
     from augur_sim.engine.held_out import NCNN_FIELDS, NCNN_LEVELS, ncnn_key
     from augur_sim.engine.ncnn_cost import N_THREADS
     from augur_sim.engine.ncnn_params import DEFAULT_FIT, load_fit
-    from augur_sim.measure.held_out import MIN_DEVICES, MIN_ROWS, band_coverage, summarise, write_held_out
+    from augur_sim.measure.held_out import (MIN_DEVICES, MIN_ROWS, anchored_band_coverage, band_coverage, summarise,
+                                            write_held_out)
     d = table.data
     if not DEFAULT_FIT.is_file():
         print(f"no {DEFAULT_FIT.name}: held-out error not written (run with --write-fit)", file=sys.stderr)
@@ -167,8 +168,9 @@ def write_expected_error(table, loo_ms, meas, ins, args) -> list[str]:
     keys = [ncnn_key(f, int(h[N_THREADS]), len(devs[c]) > 1) for f, h, c in zip(table.fams, d.hws, table.cores)]
     devices = [r.device for r in table.rows]
     # Each configuration's own scale divided out: what comparing two networks on one device rests on.
-    rel = A.scale_removed([(r.device, r.powersave, r.threads) for r in table.rows], loo_ms, meas)
-    groups = summarise(keys, devices, loo_ms, meas, NCNN_LEVELS, rel=rel)
+    configs = [(r.device, r.powersave, r.threads) for r in table.rows]
+    rel = A.scale_removed(configs, loo_ms, meas)
+    groups = summarise(keys, devices, loo_ms, meas, NCNN_LEVELS, rel=rel, configs=configs)
     out = write_held_out(DEFAULT_FIT, "ncnn",
                          f"leave-one-device-out: each of {len(set(devices))} device sections "
                          f"predicted by a fit without its rows ({'cold' if args.loo_cold else 'warm'} start, up to "
@@ -179,6 +181,7 @@ def write_expected_error(table, loo_ms, meas, ins, args) -> list[str]:
     print(f"wrote {out.relative_to(REPO)}: {len(groups)} groups", file=sys.stderr)
     inside = band_coverage(keys, devices, loo_ms, meas, NCNN_LEVELS, NCNN_FIELDS)
     inside_rel = band_coverage(keys, devices, loo_ms, meas, NCNN_LEVELS, NCNN_FIELDS, rel=rel)
+    inside_anc = anchored_band_coverage(keys, devices, loo_ms, meas, NCNN_LEVELS, NCNN_FIELDS, configs)
     g_all = next(g for g in groups if not any(f in g for f in NCNN_FIELDS))
     L = ["## The expected error `augur estimate --runtime ncnn` reports", "",
          f"Every ncnn estimate states the range its measured time should fall in: the 10th to 90th percentile of "
@@ -191,7 +194,13 @@ def write_expected_error(table, loo_ms, meas, ins, args) -> list[str]:
          f"device (over all runs: {g_all['rel_ratio_p10']:.2f}x to {g_all['rel_ratio_p90']:.2f}x predicted / "
          f"measured, median {g_all['rel_median_abs_pct']:.1f}%, against {g_all['ratio_p10']:.2f}x to "
          f"{g_all['ratio_p90']:.2f}x; checked by leaving each device out as below, {100 * inside_rel.mean():.1f}% of "
-         f"the runs fell inside the relative band they would have been given, nominal 80%). The band is "
+         f"the runs fell inside the relative band they would have been given, nominal 80%). And each group holds "
+         f"its runs anchored on one measured network (`anc_*`: every ordered pair of networks run in one "
+         f"configuration, the first's measured / predicted scaling the second's prediction), the band "
+         f"`augur estimate --anchor NET=MS` reports instead of the spec-only one (over all {g_all['anc_pairs']} "
+         f"pairs: {g_all['anc_ratio_p10']:.2f}x to {g_all['anc_ratio_p90']:.2f}x, median "
+         f"{g_all['anc_median_abs_pct']:.1f}%, {100 * g_all['anc_within_35']:.0f}% within 35%; checked the same "
+         f"way, {100 * inside_anc.mean():.1f}% of the pairs fell inside the anchored band). The band is "
          "itself checked by leaving each device out: its groups recomputed from the other devices' runs, the "
          "share of its runs whose measured time fell inside the band it would have been given (nominal 80%):",
          "", "| runs | rows | inside the band |", "|---|---|---|",
@@ -243,8 +252,14 @@ def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
     L += [f"Anchored on one measured network (each configuration's SqueezeNet time, the first network benchncnn "
           f"runs, scaling the others' predictions), the {anc['n']} other rows read {anc['median_abs_pct']:.1f}% "
           f"median |error|, {100 * anc['within_25']:.0f}% within 25%, {100 * anc['within_35']:.0f}% within 35%: "
-          f"what one benchncnn run on a device buys. Not a prediction from the spec alone, and not "
-          f"`augur estimate`'s expected error.", ""]
+          f"what one benchncnn run on a device buys. Not a prediction from the spec alone. "
+          f"`augur estimate --anchor NET=MS` does this with any network as the anchor; the band it reports "
+          f"comes from every network anchoring every other (the `anc_*` figures, in the section on the expected error "
+          f"estimates report).", "",
+          "Which network to measure as the anchor: each network as the anchor of the others in every "
+          "configuration that ran it (the same leave-one-device-out predictions). A network whose time the model "
+          "prices off from the others' (the quantised ones, the vision transformer) makes a poor anchor:", "",
+          *A.anchor_choice_lines(keys, nets, pred, meas), ""]
     return L
 
 

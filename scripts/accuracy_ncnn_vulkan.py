@@ -30,7 +30,8 @@ from augur_sim.engine.ncnn_vulkan import VH_DISCRETE  # noqa: E402
 from augur_sim.measure import ncnn_accuracy as A  # noqa: E402
 from augur_sim.measure.machine import machine_info, machine_label  # noqa: E402
 from augur_sim.fileio import atomic_write_text  # noqa: E402
-from augur_sim.measure.held_out import MIN_DEVICES, MIN_ROWS, band_coverage, summarise, write_held_out  # noqa: E402
+from augur_sim.measure.held_out import (MIN_DEVICES, MIN_ROWS, anchored_band_coverage, band_coverage,  # noqa: E402
+                                        summarise, write_held_out)
 from augur_sim.measure.ncnn_corpus import load_corpus  # noqa: E402
 from augur_sim.measure.ncnn_vulkan_fit import (HUBER_LOG, RIDGE_CLASS, RIDGE_KIND, build_vk_table, fit,  # noqa: E402
                                                load_gpu_devices, loo, predict_fit, write_vk_fit)
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
         gpus = [f"{r.section}:{g}" for r, g in zip(tab.rows, tab.gpus)]
         loo_ms = (1 + e_loo) * d.y_ms
         rel = A.scale_removed(gpus, loo_ms, d.y_ms)
-        groups = summarise(keys, gpus, loo_ms, d.y_ms, VK_LEVELS, rel=rel)
+        groups = summarise(keys, gpus, loo_ms, d.y_ms, VK_LEVELS, rel=rel, configs=gpus)
         write_held_out(a.fit_out, "ncnn-vulkan",
                        f"leave-one-device-out: each of {len(devices)} device sections' GPU predicted by a fit "
                        "without its rows (cold start)",
@@ -164,6 +165,8 @@ def main(argv=None) -> int:
                        relative_to="GPU")
         inside = band_coverage(keys, gpus, loo_ms, d.y_ms, VK_LEVELS, VK_FIELDS)
         inside_rel = band_coverage(keys, gpus, loo_ms, d.y_ms, VK_LEVELS, VK_FIELDS, rel=rel)
+        inside_anc = anchored_band_coverage(keys, gpus, loo_ms, d.y_ms, VK_LEVELS, VK_FIELDS, gpus)
+        g_all = next(g for g in groups if not any(f in g for f in VK_FIELDS))
         band_lines = [
             "", "## The expected error `augur estimate --runtime ncnn-vulkan` reports", "",
             "Every ncnn-vulkan estimate states the range its measured time should fall in: the 10th to 90th "
@@ -177,7 +180,12 @@ def main(argv=None) -> int:
                 for m in [np.array([x["kind"] == k for x in keys])] if m.any()) + ". Each group also holds "
             "the same runs with each GPU's own scale divided out (`rel_*`), the range estimates report for "
             f"comparing two networks on one GPU: {100 * inside_rel.mean():.1f}% of the runs fell inside that band "
-            "as they would have been given it (nominal 80%)."]
+            "as they would have been given it (nominal 80%). And its runs anchored on one measured network of "
+            "the same GPU (`anc_*`: every ordered pair of networks on one GPU, the first's measured / predicted "
+            "scaling the second's prediction), the band `augur estimate --anchor NET=MS` reports: over all "
+            f"{g_all['anc_pairs']} pairs {g_all['anc_ratio_p10']:.2f}x to {g_all['anc_ratio_p90']:.2f}x, median "
+            f"{g_all['anc_median_abs_pct']:.1f}%, {100 * g_all['anc_within_35']:.0f}% within 35%; "
+            f"{100 * inside_anc.mean():.1f}% of the pairs fell inside it as they would have been given it."]
     main_err = e_loo if e_loo is not None else e_in
     w = d.row_weight > 0
     L = ["# Accuracy against the benchncnn corpus: ncnn's Vulkan (GPU) backend", "",
@@ -296,7 +304,8 @@ def main(argv=None) -> int:
     L += ["", f"Anchored on one measured network (each GPU's SqueezeNet time scaling the others' predictions), "
           f"the {anc['n']} other rows read {anc['median_abs_pct']:.1f}% median |error|, "
           f"{100 * anc['within_35']:.0f}% within 35%: what one benchncnn run on the device buys (another protocol "
-          f"than the spec-only figures)."]
+          f"than the spec-only figures). Which network to measure as the anchor (each as the anchor of the others "
+          f"on every GPU that ran it):", "", *A.anchor_choice_lines(gpu_of, models, pred_main, d.y_ms, "GPU")]
     L += ["", "## What is not modelled", "",
           "- int8 networks (their quantised layers run on the CPU, with uploads and downloads between): refused.",
           "- The GPU's caches: every kernel's activations and weights are priced at DRAM bandwidth times a fitted "

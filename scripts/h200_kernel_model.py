@@ -124,9 +124,10 @@ def write_gpu_held_out(held) -> None:
     pred = [r[5] for _, r in held]
     meas = [r[3] for _, r in held]
     # Each runtime, batch and precision's own scale divided out: comparing two networks on the GPU.
-    rel = scale_removed([(rt, r[1], r[2]) for rt, r in held], pred, meas)
+    configs = [(rt, r[1], r[2]) for rt, r in held]
+    rel = scale_removed(configs, pred, meas)
     groups = summarise(keys, ["nvidia_h200"] * len(held), pred, meas, GPU_LEVELS,
-                       min_rows=MIN_GROUP_ROWS, min_devices=1, rel=rel)
+                       min_rows=MIN_GROUP_ROWS, min_devices=1, rel=rel, configs=configs)
     path = write_held_out(FITS_DIR / "pytorch.yaml", "pytorch", HELD_OUT_PROTOCOL,
                           "measurements/h200_pytorch_cudagraph_2026-11-26_run3.json and "
                           "measurements/h200_pytorch_2026-11-26_run1.json (networks only)", GPU_FIELDS, groups,

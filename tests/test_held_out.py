@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from augur_sim.engine.held_out import (REL_KEYS, companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
+from augur_sim.engine.held_out import (ANC_KEYS, REL_KEYS, companion_path, expected_error, file_sha256, load_held_out, ncnn_key,
                                        parse_held_out, thread_band)
 from augur_sim.engine import ncnn_params
 from augur_sim.engine.ncnn_params import DEFAULT_FIT, load_yaml_doc
@@ -85,6 +85,16 @@ def _with_rel(doc):
         g.update(rel_median_abs_pct=10.0, rel_ratio_p10=0.9, rel_ratio_p90=1.1)
 
 
+def _with_anc(doc, rel=True):
+    """Add the anchored figures (every group's anc_*) to a _doc, and the relative ones unless
+    rel=False; returns None."""
+    if rel:
+        _with_rel(doc)
+    for g in doc["groups"]:
+        g.update(anc_pairs=3 * g["rows"], anc_median_abs_pct=15.0, anc_within_35=0.85, anc_ratio_p10=0.8,
+                 anc_ratio_p90=1.2)
+
+
 def test_lookup_takes_the_most_specific_matching_group():
     rec = parse_held_out(_doc(), "x.yaml")
     assert rec.lookup({"family": "a", "threads": "1"}).rows == 100
@@ -113,6 +123,16 @@ def test_lookup_takes_the_most_specific_matching_group():
     (lambda d: _with_rel(d) or d.update(relative_to=""), "relative_to", "non-empty string"),
     (lambda d: _with_rel(d) or d["groups"][2].update(rel_ratio_p10=3.0), "groups[2]", "rel_ratio_p10 <= rel_ratio_p90"),
     (lambda d: _with_rel(d) or d["groups"][0].update(rel_median_abs_pct=-1), "groups[0].rel_median_abs_pct",
+     "expected a number"),
+    # The anchored figures: all five on every group, with relative_to (the configuration an
+    # anchor pairs runs within), or none of them.
+    (lambda d: _with_anc(d) or d["groups"][0].pop("anc_pairs"), "groups[0].anc_pairs", "come together"),
+    (lambda d: _with_anc(d) or [d["groups"][1].pop(k) for k in ANC_KEYS], "groups", "or none of them"),
+    (lambda d: _with_anc(d, rel=False), "groups", "relative_to"),
+    (lambda d: _with_anc(d) or d["groups"][2].update(anc_ratio_p10=2.0), "groups[2]",
+     "anc_ratio_p10 <= anc_ratio_p90"),
+    (lambda d: _with_anc(d) or d["groups"][0].update(anc_pairs=0), "groups[0].anc_pairs", "expected an integer"),
+    (lambda d: _with_anc(d) or d["groups"][1].update(anc_within_35=2), "groups[1].anc_within_35",
      "expected a number"),
 ])
 def test_malformed_file_is_refused_with_its_path(edit, where, what):

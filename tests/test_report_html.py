@@ -355,3 +355,33 @@ def test_screenshot_is_a_real_page(report, tmp_path):
     assert img[20, 700].mean() < 0.35  # dark header
     red = np.all(np.abs(img - np.array([0xd6, 0x27, 0x28]) / 255) < 0.06, axis=2)
     assert red[:1400].sum() > 2000  # the compute share bars
+
+
+def test_anchored_report_shows_the_anchor_and_its_band(tmp_path, capsys):
+    """`augur report --anchor`: the anchored latency, the anchor's measured and modelled times and
+    the anchored band, as numbers the estimate's JSON (with the same anchor) holds."""
+    out = tmp_path / "anchored.html"
+    args = ["mobilenet_v1", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4",
+            "--anchor", "squeezenet1_1=40"]
+    assert main(["report"] + args + ["--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["estimate"] + args + ["--format", "json"]) == 0
+    js = [json.loads(capsys.readouterr().out)]
+    assert js[0]["assumptions"]["expected_error"]["anchored"]
+    text = out.read_text()
+    page = parse(text)
+    check_numbers(page, js)
+    keys = {k for k, *_ in page.numbers}
+    assert {"assumptions.anchor.scale", "assumptions.anchor.spec_only_time_ms",
+            "assumptions.anchor.anchors.0.measured_ms", "assumptions.anchor.anchors.0.predicted_ms",
+            "assumptions.expected_error.range_ms.0"} <= keys
+    assert "held-out devices&#39; anchored pairs:" in text and "anchored: the model&#39;s times" in text
+
+
+def test_report_refuses_an_anchor_for_several_devices(tmp_path, capsys):
+    out = tmp_path / "x.html"
+    rc = main(["report", "mobilenet_v1", "--hw", "raspberry_pi_4_1800", "--hw", "raspberry_pi_5",
+               "--anchor", "squeezenet1_1=40", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "one --hw" in err[0]
+    assert not out.exists()

@@ -76,3 +76,16 @@ def net_from_args(args):
     batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
     shape = _shape(args.input_shape) if args.input_shape is not None else None
     return load_net(args.net, batch=batch, input_shape=shape, lenient=getattr(args, "lenient", False))
+
+
+def anchor_arg(text: str) -> tuple[str, float]:
+    """--anchor NET=MS: a network (descriptor path or name) and its measured time in ms."""
+    net, sep, ms = text.rpartition("=")
+    try:
+        value = float(ms)
+    except ValueError:
+        value = None
+    if not sep or not net or value is None:
+        raise AugurError(f"--anchor: expected NET=MS (a descriptor or a name from `augur nets`, '=', the time "
+                         f"measured for it on this device in ms), got {text!r}")
+    return net, value

@@ -11,7 +11,7 @@ from ..graph import PRECISIONS
 from ..hw import load_hw
 from ..report import ibytes
 from ..report_html import MAX_DEVICES, render
-from .args import _positive, add_net_args, net_from_args
+from .args import _positive, add_net_args, anchor_arg, net_from_args
 
 
 def cmd_report(args):
@@ -20,13 +20,16 @@ def cmd_report(args):
         raise AugurError("--hw needs a device name or spec path (`augur hw list`)")
     if len(args.hw) > MAX_DEVICES:
         raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
+    if args.anchor and len(args.hw) > 1:
+        raise AugurError("--anchor is a time measured on one device: give one --hw with it")
+    anchors = [anchor_arg(a) for a in args.anchor or ()]
     check_writable(args.out)  # before the slow part
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     graph = net_from_args(args)
     devices = [load_hw(h) for h in args.hw]
     ests = [estimate(graph, dev, processor=args.processor, precision=args.precision, threads=threads,
                      policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
-                     cores=args.cores)
+                     cores=args.cores, anchors=anchors)
             for dev in devices]
     command = "augur " + " ".join(sys.argv[1:]) if args.record_command else ""
     text = render(ests, devices, command=command, version=__version__)
@@ -51,6 +54,8 @@ def register(sub):
                    help="memory policy for the headline figure (both are shown)")
     p.add_argument("--runtime-mib", type=float, default=None,
                    help="fixed runtime memory in MiB (default: estimate per processor kind)")
+    p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
+                   help="as in `augur estimate`: a network measured on the device (one --hw) and its time in ms")
     p.add_argument("--out", required=True, help="the .html file to write (atomically)")
     p.add_argument("--no-command", dest="record_command", action="store_false",
                    help="do not print the command line in the report")

@@ -29,6 +29,13 @@ rel_ratio_p10 and rel_ratio_p90: the same held-out runs with each configuration'
 the same device, which is what comparing two networks there rests on; an estimate reports them
 beside its band.
 
+Optionally, with relative_to: each group's anc_pairs, anc_median_abs_pct, anc_within_35,
+anc_ratio_p10 and anc_ratio_p90: every ordered pair of held-out runs of one configuration (two
+networks run the same way on one device), the first's measured / predicted scaling the
+second's prediction; ratio = that anchored prediction / the second's measured time. They say
+how far an estimate anchored on one network measured on the device (`augur estimate --anchor`)
+falls from the measured time; such an estimate reports them instead of the spec-only band.
+
 This is the reader, beside the engine that uses it (evaluation may not import measure/).
 """
 from __future__ import annotations
@@ -47,6 +54,7 @@ TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields"
 OPTIONAL_TOP_KEYS = ("relative_to",)
 STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
 REL_KEYS = ("rel_median_abs_pct", "rel_ratio_p10", "rel_ratio_p90")
+ANC_KEYS = ("anc_pairs", "anc_median_abs_pct", "anc_within_35", "anc_ratio_p10", "anc_ratio_p90")
 # The share of held-out runs the reported range covers (between the 10th and 90th percentile).
 BAND_SHARE = 0.8
 
@@ -65,6 +73,12 @@ class ErrorGroup:
     rel_median_abs_pct: float | None = None
     rel_ratio_p10: float | None = None
     rel_ratio_p90: float | None = None
+    # Anchored on another network of the same configuration (ANC_KEYS); None where the file has none.
+    anc_pairs: int | None = None
+    anc_median_abs_pct: float | None = None
+    anc_within_35: float | None = None
+    anc_ratio_p10: float | None = None
+    anc_ratio_p90: float | None = None
 
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.match) or "all runs"
@@ -116,9 +130,9 @@ def parse_group(g, fields: tuple, path: str, where: str) -> ErrorGroup:
     if not isinstance(g, dict):
         raise AugurError("expected a mapping", file=path, where=where)
     for k in g:
-        if k not in STAT_KEYS and k not in REL_KEYS and k not in fields:
+        if k not in STAT_KEYS and k not in REL_KEYS and k not in ANC_KEYS and k not in fields:
             raise AugurError(f"unknown key (expected the fields {', '.join(fields)} or "
-                             f"{', '.join(STAT_KEYS + REL_KEYS)})", file=path, where=f"{where}.{k}")
+                             f"{', '.join(STAT_KEYS + REL_KEYS + ANC_KEYS)})", file=path, where=f"{where}.{k}")
     for k in STAT_KEYS:
         if k not in g:
             raise AugurError("missing", file=path, where=f"{where}.{k}")
@@ -140,8 +154,22 @@ def parse_group(g, fields: tuple, path: str, where: str) -> ErrorGroup:
         if r10 > r90:
             raise AugurError(f"expected rel_ratio_p10 <= rel_ratio_p90, got {r10}, {r90}", file=path, where=where)
         rel = (float(rmed), float(r10), float(r90))
+    anc: tuple = (None,) * 5
+    if any(k in g for k in ANC_KEYS):
+        for k in ANC_KEYS:
+            if k not in g:
+                raise AugurError(f"missing ({', '.join(ANC_KEYS)} come together)", file=path, where=f"{where}.{k}")
+        pairs = _num(g["anc_pairs"], f"{where}.anc_pairs", path, 1, 1e12, integer=True)
+        amed = _num(g["anc_median_abs_pct"], f"{where}.anc_median_abs_pct", path, 0, 1e6)
+        aw35 = _num(g["anc_within_35"], f"{where}.anc_within_35", path, 0, 1)
+        a10, a90 = (_num(g[k], f"{where}.{k}", path, 1e-6, 1e6) for k in ("anc_ratio_p10", "anc_ratio_p90"))
+        if a10 > a90:
+            raise AugurError(f"expected anc_ratio_p10 <= anc_ratio_p90, got {a10}, {a90}", file=path, where=where)
+        anc = (int(pairs), float(amed), float(aw35), float(a10), float(a90))
     match = tuple((f, str(g[f])) for f in fields if f in g)
-    return ErrorGroup(match, int(rows), int(devices), float(med), float(w35), *map(float, q), *rel)
+    return ErrorGroup(match, int(rows), int(devices), float(med), float(w35), float(q[0]), float(q[1]), float(q[2]),
+                      rel_median_abs_pct=rel[0], rel_ratio_p10=rel[1], rel_ratio_p90=rel[2], anc_pairs=anc[0],
+                      anc_median_abs_pct=anc[1], anc_within_35=anc[2], anc_ratio_p10=anc[3], anc_ratio_p90=anc[4])
 
 
 def parse_held_out(doc, path: str) -> HeldOutError:
@@ -177,6 +205,10 @@ def parse_held_out(doc, path: str) -> HeldOutError:
             len({g.rel_ratio_p10 is None for g in out}) > 1:
         raise AugurError(f"expected relative_to and every group's {', '.join(REL_KEYS)} together, or none of them",
                          file=path, where="relative_to")
+    # Anchored pairs are pairs of runs of one configuration: relative_to says what that is.
+    if len({g.anc_pairs is None for g in out}) > 1 or (out[0].anc_pairs is not None and not rel_to):
+        raise AugurError(f"expected every group's {', '.join(ANC_KEYS)} or none of them, and relative_to "
+                         "with them (the configuration an anchor pairs runs within)", file=path, where="groups")
     return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
                         tuple(fields), tuple(out), rel_to)
 
@@ -189,9 +221,11 @@ def load_held_out(fit_path) -> HeldOutError | None:
     return parse_held_out(load_yaml_doc(path), str(path))
 
 
-def expected_error(fit_path, key: dict, predicted_s: float, runtime: str) -> dict:
+def expected_error(fit_path, key: dict, predicted_s: float, runtime: str, anchored: bool = False) -> dict:
     """What an estimate reports about its own error: the held-out group its run belongs to and
-    the range the measured time fell in for 80% of those runs; or why there is none."""
+    the range the measured time fell in for 80% of those runs; or why there is none.
+    anchored: the estimate was scaled by a network measured on the device (`--anchor`): the
+    range comes from the group's anchored pairs (anc_*) instead, where the file has them."""
     fit_path = Path(fit_path)
     rec = load_held_out(fit_path) if fit_path.is_file() else None
     if rec is None:
@@ -207,17 +241,23 @@ def expected_error(fit_path, key: dict, predicted_s: float, runtime: str) -> dic
     g = rec.lookup(key)
     if g is None:
         return {"available": False, "why": f"no group of {Path(rec.path).name} matches this run"}
-    return {
-        "available": True, "group": dict(g.match), "describe": g.describe(), "rows": g.rows,
-        "devices": g.devices, "median_abs_pct": g.median_abs_pct, "within_35": g.within_35,
-        "ratio_p10": g.ratio_p10, "ratio_p50": g.ratio_p50, "ratio_p90": g.ratio_p90,
-        "share": BAND_SHARE, "range_ms": [predicted_s * 1e3 / g.ratio_p90, predicted_s * 1e3 / g.ratio_p10],
-        "protocol": rec.protocol, "corpus": rec.corpus, "generated": rec.generated, "source": rec.path,
-        "key": {k: str(v) for k, v in key.items()},
-        **({"relative": {"relative_to": rec.relative_to, "median_abs_pct": g.rel_median_abs_pct,
-                         "ratio_p10": g.rel_ratio_p10, "ratio_p90": g.rel_ratio_p90, "share": BAND_SHARE}}
-           if g.rel_ratio_p10 is not None else {}),
-    }
+    if anchored and (g.anc_ratio_p10 is None or g.anc_ratio_p90 is None):
+        return {"available": False, "why": f"{Path(rec.path).name} records no anchored held-out error "
+                                           "(re-run the accuracy script)"}
+    common = {"available": True, "group": dict(g.match), "describe": g.describe(), "devices": g.devices,
+              "share": BAND_SHARE, "protocol": rec.protocol, "corpus": rec.corpus, "generated": rec.generated,
+              "source": rec.path, "key": {k: str(v) for k, v in key.items()}}
+    relative = ({"relative": {"relative_to": rec.relative_to, "median_abs_pct": g.rel_median_abs_pct,
+                              "ratio_p10": g.rel_ratio_p10, "ratio_p90": g.rel_ratio_p90, "share": BAND_SHARE}}
+                if g.rel_ratio_p10 is not None else {})
+    if anchored and g.anc_ratio_p10 is not None and g.anc_ratio_p90 is not None:
+        return {**common, "anchored": True, "anchored_within": rec.relative_to, "rows": g.anc_pairs,
+                "median_abs_pct": g.anc_median_abs_pct, "within_35": g.anc_within_35,
+                "ratio_p10": g.anc_ratio_p10, "ratio_p90": g.anc_ratio_p90,
+                "range_ms": [predicted_s * 1e3 / g.anc_ratio_p90, predicted_s * 1e3 / g.anc_ratio_p10], **relative}
+    return {**common, "rows": g.rows, "median_abs_pct": g.median_abs_pct, "within_35": g.within_35,
+            "ratio_p10": g.ratio_p10, "ratio_p50": g.ratio_p50, "ratio_p90": g.ratio_p90,
+            "range_ms": [predicted_s * 1e3 / g.ratio_p90, predicted_s * 1e3 / g.ratio_p10], **relative}
 
 
 # The ncnn CPU runtime's groups (scripts/accuracy_ncnn.py writes them, estimate_ncnn looks them
@@ -266,8 +306,9 @@ def gpu_key(runtime: str, precision: str, batch: int) -> dict:
     return {"runtime": runtime, "precision": precision, "batch": batch_band(batch)}
 
 
-def kernel_model_error(kernel_model: str, runtime: str, precision: str, batch: int, predicted_s: float) -> dict:
+def kernel_model_error(kernel_model: str, runtime: str, precision: str, batch: int, predicted_s: float,
+                       anchored: bool = False) -> dict:
     """expected_error of a run priced by the GPU kernel model `kernel_model` (its fit file
     hwspecs/fits/<kernel_model>.yaml, the held-out error beside it)."""
     return expected_error(FITS_DIR / f"{kernel_model}.yaml", gpu_key(runtime, precision, batch), predicted_s,
-                          kernel_model)
+                          kernel_model, anchored)

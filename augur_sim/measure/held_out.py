@@ -42,18 +42,51 @@ def relative_stats(rel, meas) -> dict:
     return {f"rel_{k}": s[k] for k in ("median_abs_pct", "ratio_p10", "ratio_p90")}
 
 
+def anchored_pairs(configs: list, ok) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (a, b), a != b, of usable runs (ok) of one configuration (configs[i]:
+    run i's device, core set, threads...): run a measured on the device anchors run b."""
+    idx = defaultdict(list)
+    for i in np.nonzero(ok)[0]:
+        idx[configs[i]].append(i)
+    a_list, b_list = [], []
+    for members in idx.values():
+        m = np.asarray(members)
+        a, b = np.meshgrid(m, m, indexing="ij")
+        off = a != b
+        a_list.append(a[off])
+        b_list.append(b[off])
+    if not a_list:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(a_list), np.concatenate(b_list)
+
+
+def anchored_stats(pred, meas) -> dict:
+    """The figures of anchored predictions (anc_*): `pred` the second run's prediction times the
+    first run's measured / predicted, `meas` the second run's measured time, one per pair."""
+    s = group_stats(pred, meas)
+    return {"anc_pairs": int(len(pred)), "anc_median_abs_pct": s["median_abs_pct"],
+            "anc_within_35": s["within_35"], "anc_ratio_p10": s["ratio_p10"], "anc_ratio_p90": s["ratio_p90"]}
+
+
 def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN_ROWS,
-              min_devices: int = MIN_DEVICES, rel=None) -> list[dict]:
+              min_devices: int = MIN_DEVICES, rel=None, configs=None) -> list[dict]:
     """keys[i]: field -> value of run i; devices[i]: its device; levels: tuples of fields, the
     most specific first. Runs without a finite positive prediction are left out. rel: the same
     predictions with each configuration's scale divided out (ncnn_accuracy.scale_removed), whose
-    figures each group then also carries (relative_stats)."""
+    figures each group then also carries (relative_stats). configs[i]: run i's configuration;
+    given, each group also carries the figures of its runs anchored on every other run of their
+    configuration (anchored_pairs, anchored_stats); a group whose runs have no such pair (each
+    alone in its configuration) is an error, as the file holds those figures for all or none."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     ok = np.isfinite(pred) & (pred > 0) & np.isfinite(meas) & (meas > 0)
     if rel is not None:
         rel = np.asarray(rel, dtype=float)
         ok &= np.isfinite(rel) & (rel > 0)
+    if configs is not None:
+        pa, pb = anchored_pairs(configs, ok)
+        anc_pred = pred[pb] * meas[pa] / pred[pa]
+        in_group = np.zeros(len(pred), dtype=bool)
     out = []
     for level in list(levels) + [()]:
         idx = defaultdict(list)
@@ -63,9 +96,18 @@ def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN
             ndev = len({devices[i] for i in ix})
             if level and (len(ix) < min_rows or ndev < min_devices):
                 continue
+            anc = {}
+            if configs is not None:
+                in_group[:] = False
+                in_group[ix] = True
+                sel = in_group[pb]
+                if not sel.any():
+                    raise ValueError(f"group {dict(zip(level, vals))}: no run has another of its configuration "
+                                     "to anchor it")
+                anc = anchored_stats(anc_pred[sel], meas[pb[sel]])
             out.append({**dict(zip(level, vals)), "rows": len(ix), "devices": ndev,
                         **group_stats(pred[ix], meas[ix]),
-                        **(relative_stats(rel[ix], meas[ix]) if rel is not None else {})})
+                        **(relative_stats(rel[ix], meas[ix]) if rel is not None else {}), **anc})
         if not level:
             break
     return out
@@ -111,4 +153,32 @@ def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=Non
                 inside[i] = pred[i] / g.ratio_p90 <= meas[i] <= pred[i] / g.ratio_p10
             elif g.rel_ratio_p10 is not None and np.isfinite(rel[i]):
                 inside[i] = rel[i] / g.rel_ratio_p90 <= meas[i] <= rel[i] / g.rel_ratio_p10
+    return inside
+
+
+def anchored_band_coverage(keys: list, devices: list, pred, meas, levels, fields, configs: list) -> np.ndarray:
+    """The anchored band's own leave-one-device-out check: for every anchored pair of runs of a
+    device (anchored_pairs), whether the second run's measured time fell inside the band an
+    anchored estimate would have been given by groups summarised from the other devices' runs
+    (bool per pair, in anchored_pairs' order over the usable runs; False where no group matched)."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    ok = np.isfinite(pred) & (pred > 0) & np.isfinite(meas) & (meas > 0)
+    pa, pb = anchored_pairs(configs, ok)
+    anc_pred = pred[pb] * meas[pa] / pred[pa]
+    devs = np.asarray(devices, dtype=object)
+    inside = np.zeros(len(pa), dtype=bool)
+    for dev in sorted(set(devs[pb].tolist())):
+        rest = np.nonzero(devs != dev)[0]
+        groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels,
+                           configs=[configs[i] for i in rest])
+        rec = HeldOutError("", "", "", "", "", "", tuple(fields),
+                           tuple(parse_group(g, tuple(fields), "", "") for g in groups))
+        found: dict = {}     # a device's runs share a handful of keys
+        for j in np.nonzero(devs[pb] == dev)[0]:
+            k = keys[pb[j]]
+            fk = tuple(sorted((f, str(v)) for f, v in k.items()))
+            g = found[fk] if fk in found else found.setdefault(fk, rec.lookup(k))
+            if g is not None:
+                inside[j] = anc_pred[j] / g.anc_ratio_p90 <= meas[pb[j]] <= anc_pred[j] / g.anc_ratio_p10
     return inside

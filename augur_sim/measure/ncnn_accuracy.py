@@ -145,3 +145,18 @@ def anchored(keys, models, pred, meas, anchor: str) -> np.ndarray:
             if models[i] != anchor:
                 out[i] = pred[i] * scale
     return out
+
+
+def anchor_choice_lines(keys, models, pred, meas, what: str = "configuration") -> list[str]:
+    """Which network to measure as the anchor (`augur estimate --anchor`): for each network,
+    the other networks' error with it as the anchor in every key that ran it (anchored()),
+    best first. A network the model prices off from the others makes a poor anchor."""
+    per = {m: stats(anchored(keys, models, pred, meas, m), meas) for m in sorted(set(models))}
+    per = {m: s for m, s in per.items() if s["n"]}
+    head = (f"| anchor network | {what}s | other rows | median abs error | within 25% | within 35% |")
+    L = [head, "|---|---|---|---|---|---|"]
+    for m, s in sorted(per.items(), key=lambda kv: kv[1]["median_abs_pct"]):
+        n_keys = len({k for k, mm in zip(keys, models) if mm == m})
+        L.append(f"| {m} | {n_keys} | {s['n']} | {_pct(s['median_abs_pct'])} | {_share(s['within_25'])} | "
+                 f"{_share(s['within_35'])} |")
+    return L
