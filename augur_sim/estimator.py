@@ -65,7 +65,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
         cores: CPU runs: which cores, "big", "little" or "all" (see below).
         anchors: measurements of other networks on this device, ((net, measured_ms), ...), run
             the way this estimate asks (same device, processor, runtime, precision, cores and
-            threads; each network at its descriptor's own batch and input). Given, every time of
+            threads, and batch when one is given; each at its descriptor's own input). Given, every time of
             the estimate is the model's times the median measured / predicted of the anchors:
             the device's speed from measurement, the network's time relative to the anchors
             from the model. The expected error is then the held-out anchored band (anc_* of
@@ -93,7 +93,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     kw = dict(processor=processor, precision=precision, threads=threads, policy=policy, runtime=runtime,
               conventions=conventions, runtime_mib=runtime_mib, cores=cores)
     est = _estimate(graph, hw, anchored=bool(anchors), **kw)
-    return apply_anchors(est, anchors, hw, kw) if anchors else est
+    return apply_anchors(est, anchors, hw, kw, batch) if anchors else est
 
 
 def _estimate(graph: LayerGraph, hw, processor, precision, threads, policy, runtime, conventions, runtime_mib,
@@ -146,10 +146,11 @@ def _estimate(graph: LayerGraph, hw, processor, precision, threads, policy, runt
 MAX_ANCHORS = 16
 
 
-def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict) -> Estimate:
+def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict, batch: int | None = None) -> Estimate:
     """`est` scaled by the measured / predicted time of networks measured on the device (see
     estimate()): every anchor estimated the way `est` was (kw), the scale the median of their
-    ratios (for two, the geometric mean), applied to every kernel's time (result.rescaled)."""
+    ratios (for two, the geometric mean), applied to every kernel's time (result.rescaled).
+    batch: the batch the anchors ran at (None: each descriptor's own)."""
     if len(anchors) > MAX_ANCHORS:
         raise AugurError(f"--anchor: at most {MAX_ANCHORS} anchors, got {len(anchors)}")
     used, ratios = [], []
@@ -159,7 +160,7 @@ def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict) -> Estimate:
         net, ms = item
         if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not np.isfinite(ms) or not 0 < ms <= 1e7:
             raise AugurError(f"anchor {net}: expected a measured time in ms, positive and at most 1e7, got {ms!r}")
-        a = _estimate(load_net(net), hw, anchored=False, **kw)
+        a = _estimate(load_net(net, batch=batch), hw, anchored=False, **kw)
         if not a.total.time_s > 0:
             raise AugurError(f"anchor {net}: the model predicts no time for it on {a.hw} (nothing to scale by)")
         ratios.append(float(ms) / (a.total.time_s * 1e3))

@@ -206,3 +206,24 @@ def test_anchor_choice_ranks_the_network_the_model_prices_off_last():
     assert [r[0] for r in rows] == ["a", "b", "c", "odd"]
     assert rows[-1][1:6] == ["2", "6", "50%", "0%", "0%"]   # anchored on odd: every other run read 0.5x
     assert rows[0][1:6] == ["2", "6", "0%", "67%", "67%"]   # on a: b, c exact; odd 2x in both
+
+
+def test_anchors_run_at_the_estimates_batch_and_the_gpu_model_reports_its_anchored_band(capsys):
+    """A batch-16 estimate's anchor is the anchor network at batch 16 (what the user timed with
+    the same settings), and a pytorch-cudagraph estimate reports the H200's anchored pairs."""
+    from augur_sim.cli import main
+    kw = dict(hw="nvidia_l4", runtime="pytorch-cudagraph", precision="fp16")
+    r18_b16 = estimate("resnet18", batch=16, **kw).total.time_s * 1e3
+    r18_b1 = estimate("resnet18", **kw).total.time_s * 1e3
+    assert r18_b16 > 2 * r18_b1
+    base = estimate("resnet50", batch=16, **kw)
+    est = estimate("resnet50", batch=16, anchors=[("resnet18", 2 * r18_b16)], **kw)
+    assert est.total.time_s == pytest.approx(2 * base.total.time_s)
+    assert est.assumptions["anchor"]["anchors"][0]["predicted_ms"] == pytest.approx(r18_b16)
+    e = est.assumptions["expected_error"]
+    assert e["available"] and e["anchored"] and e["key"]["batch"] == ">1"
+    # The CLI passes --batch on to the anchors.
+    assert main(["estimate", "resnet50", "--hw", "nvidia_l4", "--runtime", "pytorch-cudagraph", "--precision",
+                 "fp16", "--batch", "16", "--anchor", f"resnet18={2 * r18_b16}", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["total"]["time_ms"] == pytest.approx(2 * base.total.time_s * 1e3)

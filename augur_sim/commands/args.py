@@ -72,8 +72,13 @@ def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", action=Once)
 
 
+def batch_arg(args) -> int | None:
+    """--batch as given (None: the descriptor's); anchors run at it too."""
+    return _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
+
+
 def net_from_args(args):
-    batch = _positive("--batch")(args.batch) if getattr(args, "batch", None) is not None else None
+    batch = batch_arg(args)
     shape = _shape(args.input_shape) if args.input_shape is not None else None
     return load_net(args.net, batch=batch, input_shape=shape, lenient=getattr(args, "lenient", False))
 

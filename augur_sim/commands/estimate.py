@@ -11,7 +11,7 @@ from ..frontends import list_nets
 from .. import views
 from ..errors import AugurError
 from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table, to_csv
-from .args import _positive, add_hw_args, add_net_args, anchor_arg, emit, net_from_args
+from .args import _positive, add_hw_args, add_net_args, anchor_arg, batch_arg, emit, net_from_args
 
 
 def cmd_nets(args):
@@ -53,7 +53,7 @@ def cmd_estimate(args):
     anchors = [anchor_arg(a) for a in args.anchor or ()]
     est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
                    policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
-                   cores=args.cores, anchors=anchors)
+                   cores=args.cores, anchors=anchors, batch=batch_arg(args))
     if args.plot:
         roofline_plot(est, args.hw, args.plot)
     if args.format == "json":
@@ -137,9 +137,10 @@ def register(sub):
                         "CSV: --view kernels gives kernel rows (default: layer rows); JSON: --view kernels "
                         "adds a 'kernels' list (with --top N, the N slowest) to the per-layer one")
     p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
-                   help="a network measured on this device, run the same way (runtime, cores, threads), and its "
-                        "time in ms: every time is scaled by measured / predicted of it (repeat for several: "
-                        "the median ratio), and the expected error is the held-out band of estimates anchored so")
+                   help="a network measured on this device, run the same way (runtime, precision, cores, threads, "
+                        "--batch), and its time in ms: every time is scaled by measured / predicted of it (repeat "
+                        "for several: the median ratio), and the expected error is the held-out band of estimates "
+                        "anchored so")
     p.add_argument("--plot", default=None, help="write a roofline chart (PNG) here")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")
     p.set_defaults(func=cmd_estimate)

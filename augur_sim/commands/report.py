@@ -11,7 +11,7 @@ from ..graph import PRECISIONS
 from ..hw import load_hw
 from ..report import ibytes
 from ..report_html import MAX_DEVICES, render
-from .args import _positive, add_net_args, anchor_arg, net_from_args
+from .args import _positive, add_net_args, anchor_arg, batch_arg, net_from_args
 
 
 def cmd_report(args):
@@ -29,7 +29,7 @@ def cmd_report(args):
     devices = [load_hw(h) for h in args.hw]
     ests = [estimate(graph, dev, processor=args.processor, precision=args.precision, threads=threads,
                      policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
-                     cores=args.cores, anchors=anchors)
+                     cores=args.cores, anchors=anchors, batch=batch_arg(args))
             for dev in devices]
     command = "augur " + " ".join(sys.argv[1:]) if args.record_command else ""
     text = render(ests, devices, command=command, version=__version__)
