@@ -516,6 +516,9 @@ _VALUES = {
     "file": ["spec/secret.yaml", "secret.txt", "hwspecs/jetson_nano.yaml", "adir.yaml", "fifo.yaml"],
     "results": ["sweep.csv", "secret.txt", "nosuch.parquet"],
     "--opset": ["17", "1", "0", "99999"],
+    "--anchor": ["squeezenet1_1=3", "squeezenet1_1=0", "net.yaml=5", "nosuchnet=2", "model.param=1", "x=nan",
+                 "=", "resnet18=1e400", "tiny.prototxt=2", "model.onnx=4", "squeezenet1_1=-1", "adir.yaml=1",
+                 "fifo.yaml=2", "secret.txt=1", "resnet-s0-00002=7", "squeezenet1_1==3"],
 }
 _GENERIC = ["1", "0", "-1", "x", "", "out", "99999999999999999999", "nan"]
 _SLOW_OPTIONS = {"--scheduler", "--jobs", "--progress", "--plot", "--flush-rows"}
