@@ -87,7 +87,7 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     if policy not in POLICIES:
         raise AugurError(f"unknown memory policy '{policy}'; expected one of {', '.join(POLICIES)}")
     graph = load_net(net, batch=batch, input_shape=input_shape)
-    anchors = tuple(anchors)
+    anchors = tuple(anchors or ())
     if anchors:
         hw = device_of(hw)   # loaded once for the estimate and its anchors
     kw = dict(processor=processor, precision=precision, threads=threads, policy=policy, runtime=runtime,

@@ -201,8 +201,8 @@ def expected_error_lines(e: dict | None) -> list[str]:
                 f"like this one ({e['describe']}) on {devices} held out of the fit, one network's measured time "
                 f"scaling another's prediction on the same {e['anchored_within']}, {share} measured "
                 f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the anchored prediction; median |error| "
-                f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35% (one anchor; several "
-                f"narrow it)",
+                f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35% (pairs of one anchor; "
+                f"several narrow it a little)",
                 *relative_error_lines(e.get("relative")),
                 f"  ({e['protocol']}; source {e['source']})"]
     return [f"expected error: {lo:.3g} to {hi:.3g} ms ({100 * e['share']:.0f}% band): of {e['rows']} runs like this "
