@@ -183,8 +183,10 @@ def _band(i: int, d: dict) -> str:
     k = "assumptions.expected_error.range_ms"
     one = e["devices"] == 1
     runs = "anchored pairs" if e.get("anchored") else "runs"
+    s = e.get("band_stretch", 1.0)
+    widened = f"; the percentile band widened x{s:.2f} in log to hold that share of a new device" if s != 1.0 else ""
     return (f'<br><small title="{esc(e["describe"])}; {esc(e["devices"])} device{"" if one else "s"} held out of '
-            f'the fit; {esc(e["protocol"])}">{100 * e["share"]:.0f}% of '
+            f'the fit; {esc(e["protocol"])}{esc(widened)}">{100 * e["share"]:.0f}% of '
             f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} {runs}: '
             f'{num(e["range_ms"][0], k + ".0", i, "ms", 1.0, 3)} to {num(e["range_ms"][1], k + ".1", i, "ms", 1.0, 3)}'
             f'</small>{_relative_band(e.get("relative"))}')

@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..engine.held_out import HeldOutError, companion_path, file_sha256, parse_group, parse_held_out
+from ..engine.held_out import (HeldOutError, companion_path, file_sha256, parse_group, parse_held_out,
+                                stretched_band)
 from ..fileio import atomic_write_text
 from .ncnn_accuracy import stats
 
 MIN_ROWS = 60
 MIN_DEVICES = 4
+# The share of a new device's runs the spec-only band is widened to hold (fit_band_stretch).
+BAND_SHARE_TARGET = 0.8
 
 
 def group_stats(pred, meas) -> dict:
@@ -114,30 +117,32 @@ def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN
 
 
 def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, groups: list[dict],
-                   header: str = "generated; do not edit by hand", relative_to: str = "") -> Path:
+                   header: str = "generated; do not edit by hand", relative_to: str = "",
+                   band_stretch: float = 1.0) -> Path:
     """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256.
-    relative_to: what one configuration is, whose scale the groups' rel_* figures divide out."""
+    relative_to: what one configuration is, whose scale the groups' rel_* figures divide out;
+    band_stretch: how much estimates widen the spec-only band (fit_band_stretch; 1: not)."""
     fit_path = Path(fit_path)
     doc = {"runtime": runtime, "fit_sha256": file_sha256(fit_path), "protocol": protocol, "corpus": corpus,
            "generated": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "fields": list(fields),
-           **({"relative_to": relative_to} if relative_to else {}), "groups": groups}
+           **({"relative_to": relative_to} if relative_to else {}),
+           **({"band_stretch": float(band_stretch)} if band_stretch != 1.0 else {}), "groups": groups}
     out = companion_path(fit_path)
     parse_held_out(doc, str(out))       # what is written must read back
     atomic_write_text(out, f"# {header}\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
     return out
 
 
-def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=None) -> np.ndarray:
-    """Whether each run's measured time fell inside the band an estimate would have reported
-    for it, with the groups summarised from the other devices' runs only: the band's own
-    leave-one-device-out check (bool per run; False where no group matched). With rel (the
-    predictions with each configuration's scale divided out), the relative band's check
-    instead: rel / measured within the group's rel_ratio_p10 to rel_ratio_p90."""
+def loo_band_quantiles(keys: list, devices: list, pred, meas, levels, fields, rel=None) -> np.ndarray:
+    """For each run, the (p10, p50, p90) of predicted / measured of the group an estimate would
+    have looked it up in, with the groups summarised from the other devices' runs only ([n, 3];
+    NaN where no group matched). With rel (the predictions with each configuration's scale
+    divided out), the relative band's (rel_ratio_p10, NaN, rel_ratio_p90) instead."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     rel = None if rel is None else np.asarray(rel, dtype=float)
     devs = np.asarray(devices, dtype=object)
-    inside = np.zeros(len(pred), dtype=bool)
+    q = np.full((len(pred), 3), np.nan)
     for dev in sorted(set(devs.tolist())):
         mine = np.nonzero(devs == dev)[0]
         rest = np.nonzero(devs != dev)[0]
@@ -147,13 +152,72 @@ def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=Non
                            tuple(parse_group(g, tuple(fields), "", "") for g in groups))
         for i in mine:
             g = rec.lookup(keys[i])
-            if g is None or not np.isfinite(pred[i]):
+            if g is None:
                 continue
             if rel is None:
-                inside[i] = pred[i] / g.ratio_p90 <= meas[i] <= pred[i] / g.ratio_p10
-            elif g.rel_ratio_p10 is not None and np.isfinite(rel[i]):
-                inside[i] = rel[i] / g.rel_ratio_p90 <= meas[i] <= rel[i] / g.rel_ratio_p10
-    return inside
+                q[i] = (g.ratio_p10, g.ratio_p50, g.ratio_p90)
+            elif g.rel_ratio_p10 is not None:
+                q[i] = (g.rel_ratio_p10, np.nan, g.rel_ratio_p90)
+    return q
+
+
+def stretched(q: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
+    """The band's (low, high) ratios widened `stretch` times in log around the median:
+    p50 (p10 / p50)^s, p50 (p90 / p50)^s (engine/held_out.stretched_band, per run; s = 1: the
+    band as it is, which the relative band, without a p50, always is)."""
+    q = np.asarray(q, dtype=float)
+    if stretch == 1.0:
+        return q[..., 0], q[..., 2]
+    return stretched_band(q[..., 0], q[..., 1], q[..., 2], stretch)
+
+
+def band_inside(pred, meas, q: np.ndarray, stretch: float = 1.0) -> np.ndarray:
+    """Whether each measured time lies in predicted / high .. predicted / low of its band
+    (q: [n, 3] from loo_band_quantiles); False where the run has no band or no prediction."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    lo, hi = stretched(q, stretch)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.isfinite(pred) & np.isfinite(lo) & np.isfinite(hi)
+        return ok & (pred / np.where(ok, hi, 1.0) <= meas) & (meas <= pred / np.where(ok, lo, 1.0))
+
+
+def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=None) -> np.ndarray:
+    """Whether each run's measured time fell inside the band an estimate would have reported
+    for it, with the groups summarised from the other devices' runs only: the band's own
+    leave-one-device-out check (bool per run; False where no group matched). With rel (the
+    predictions with each configuration's scale divided out), the relative band's check
+    instead: rel / measured within the group's rel_ratio_p10 to rel_ratio_p90."""
+    q = loo_band_quantiles(keys, devices, pred, meas, levels, fields, rel=rel)
+    return band_inside(pred if rel is None else rel, meas, q)
+
+
+# The stretches fit_band_stretch tries: 1 (the 10th-90th percentile band as it is) to 3.
+STRETCHES = np.round(np.arange(1.0, 3.0001, 0.01), 2)
+
+
+def fit_band_stretch(devices: list, pred, meas, q: np.ndarray, target: float = BAND_SHARE_TARGET) -> tuple:
+    """The smallest stretch of the spec-only band (stretched) under which `target` of the runs
+    fall inside the band their device would have been given (q: loo_band_quantiles): the
+    held-out groups' 10th-90th percentile range holds fewer than 80% of a new device's runs,
+    since the device's own scale is not in its group. Returns (stretch, nested), nested the
+    check of that choice: each device's runs judged at the stretch fitted on the other devices'
+    runs alone (bool per run)."""
+    devs = np.asarray(devices, dtype=object)
+    cover = np.stack([band_inside(pred, meas, q, s) for s in STRETCHES])    # [stretches, runs]
+
+    def smallest(mask):
+        share = cover[:, mask].mean(axis=1)
+        hit = np.nonzero(share >= target)[0]
+        return float(STRETCHES[hit[0]] if len(hit) else STRETCHES[-1])
+
+    stretch = smallest(np.ones(len(devs), dtype=bool))
+    nested = np.zeros(len(devs), dtype=bool)
+    for dev in sorted(set(devs.tolist())):
+        mine = devs == dev
+        s_dev = smallest(~mine)
+        nested[mine] = cover[int(np.searchsorted(STRETCHES, s_dev)), mine]
+    return stretch, nested
 
 
 def anchored_band_coverage(keys: list, devices: list, pred, meas, levels, fields, configs: list) -> np.ndarray:
