@@ -90,16 +90,17 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     anchors = tuple(anchors or ())
     if anchors:
         hw = device_of(hw)   # loaded once for the estimate and its anchors
-    kw = dict(processor=processor, precision=precision, threads=threads, policy=policy, runtime=runtime,
+    kw: dict = dict(processor=processor, precision=precision, threads=threads, policy=policy, runtime=runtime,
               conventions=conventions, runtime_mib=runtime_mib, cores=cores)
-    est = _estimate(graph, hw, anchored=bool(anchors), **kw)
+    est = estimate_graph(graph, hw, anchored=bool(anchors), **kw)
     return apply_anchors(est, anchors, hw, kw, batch) if anchors else est
 
 
-def _estimate(graph: LayerGraph, hw, processor, precision, threads, policy, runtime, conventions, runtime_mib,
-              cores, anchored: bool) -> Estimate:
-    """estimate() of a loaded graph, without anchors; anchored: look up the anchored band as the
-    expected error (the caller scales the estimate)."""
+def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "fp32", threads=None,
+                   policy: str = "reuse", runtime=None, conventions: Conventions = DEFAULT, runtime_mib=None,
+                   cores=None, anchored: bool = False) -> Estimate:
+    """estimate() of a loaded graph, without anchors; anchored: report the anchored band as the
+    expected error, for a caller that scales the estimate itself (with_anchor_scale)."""
     if runtime == "ncnn-vulkan":
         # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
         device = device_of(hw)
@@ -146,11 +147,12 @@ def _estimate(graph: LayerGraph, hw, processor, precision, threads, policy, runt
 MAX_ANCHORS = 16
 
 
-def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict, batch: int | None = None) -> Estimate:
-    """`est` scaled by the measured / predicted time of networks measured on the device (see
-    estimate()): every anchor estimated the way `est` was (kw), the scale the median of their
-    ratios (for two, the geometric mean), applied to every kernel's time (result.rescaled).
-    batch: the batch the anchors ran at (None: each descriptor's own)."""
+def anchor_scale(anchors, hw, kw: dict, batch: int | None = None) -> tuple[float, list[dict]]:
+    """The device's speed from networks measured on it (see estimate()): every anchor estimated
+    the way `kw` says (estimate_graph's keywords), at `batch` (None: each descriptor's own); the
+    scale is the median of their measured / predicted (for two, the geometric mean). Returns the
+    scale and what each anchor contributed."""
+    anchors = tuple(anchors)
     if len(anchors) > MAX_ANCHORS:
         raise AugurError(f"--anchor: at most {MAX_ANCHORS} anchors, got {len(anchors)}")
     used, ratios = [], []
@@ -160,13 +162,18 @@ def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict, batch: int | None
         net, ms = item
         if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not np.isfinite(ms) or not 0 < ms <= 1e7:
             raise AugurError(f"anchor {net}: expected a measured time in ms, positive and at most 1e7, got {ms!r}")
-        a = _estimate(load_net(net, batch=batch), hw, anchored=False, **kw)
+        a = estimate_graph(load_net(net, batch=batch), hw, **kw)
         if not a.total.time_s > 0:
             raise AugurError(f"anchor {net}: the model predicts no time for it on {a.hw} (nothing to scale by)")
         ratios.append(float(ms) / (a.total.time_s * 1e3))
         used.append({"net": a.net, "source": str(net) if not isinstance(net, LayerGraph) else a.net,
                      "measured_ms": float(ms), "predicted_ms": a.total.time_s * 1e3, "ratio": ratios[-1]})
-    scale = float(np.exp(np.median(np.log(ratios))))
+    return float(np.exp(np.median(np.log(ratios)))), used
+
+
+def with_anchor_scale(est: Estimate, scale: float, used: list[dict]) -> Estimate:
+    """`est` (made with anchored=True) with every kernel's time times `scale` (result.rescaled),
+    its expected range scaled alike, and assumptions["anchor"] saying so."""
     out = rescaled(est, scale)
     ee = out.assumptions.get("expected_error")
     if ee and ee.get("available"):
@@ -178,6 +185,13 @@ def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict, batch: int | None
                "same way on the same device); energy is the model's, not scaled",
     }
     return out
+
+
+def apply_anchors(est: Estimate, anchors: tuple, hw, kw: dict, batch: int | None = None) -> Estimate:
+    """`est` scaled by the measured / predicted time of networks measured on the device
+    (anchor_scale, with_anchor_scale). batch: the batch the anchors ran at (None: each
+    descriptor's own)."""
+    return with_anchor_scale(est, *anchor_scale(anchors, hw, kw, batch))
 
 
 def _ncnn_runtime(fit_source: str, isa_class: str, describe: str) -> Runtime:

@@ -37,8 +37,9 @@ def _record(net: str, dev, pack) -> dict:
         sweep += S.evaluate_item(S.Item(spec, 1, p), pack)
     for r in sweep:
         r.pop("net_source")  # a path: differs between checkouts
-        # Columns of `--runtime ncnn` sweeps (added after the file was recorded): empty here.
-        for col in ("threads", "cores", "expected_low_ms", "expected_high_ms"):
+        # Columns of `--runtime ncnn` and `--anchor` sweeps (added after the file was recorded):
+        # empty here.
+        for col in ("threads", "cores", "expected_low_ms", "expected_high_ms", "anchor_scale"):
             assert r.pop(col) is None, col
         # The headline peak (added after the file was recorded): the runtime's memory model's,
         # which this file does not record; tests/test_sweep.py checks it against estimate().

@@ -317,3 +317,62 @@ def test_ncnn_sweep_bad_options_exit_2_before_any_work(tmp_path, capsys):
         assert rc == 2, argv
         assert err.startswith("augur: error:") and err.count("\n") == 1 and needle in err, (argv, err)
         assert not list(tmp_path.iterdir())
+
+
+def test_anchored_sweep_rows_are_the_anchored_estimates(tmp_path):
+    """--anchor on a sweep: each row is the estimate `augur estimate --anchor` makes (its time
+    scaled by the anchor's measured / predicted, its expected range the anchored band), for the
+    specs' rows (nvidia_l4's kernel-model runtime) and the ncnn model's alike."""
+    nets = S.expand_nets(["resnet18", "mobilenet_v2"])
+    for hw, kw, runtime in (("nvidia_l4", {"precision": "fp16"}, None),
+                            ("raspberry_pi_4_1800", {"runtime": "ncnn", "threads": 4}, "ncnn")):
+        sq = estimate("squeezenet1_1", hw, batch=4 if runtime is None else None, **kw).total.time_s * 1e3
+        anchors = [("squeezenet1_1", 2.0 * sq)]
+        out = tmp_path / f"{hw}.csv"
+        batch = 4 if runtime is None else 1
+        S.run_sweep(nets, S.expand_hw([hw]), [batch], [kw.get("precision", "fp32")], out, runtime=runtime,
+                    threads=kw.get("threads"), anchors=anchors)
+        rows = _rows(out)
+        for n in nets:
+            r = rows[(n.name, hw, "gpu" if runtime is None else "cpu", batch, kw.get("precision", "fp32"))]
+            est = estimate(n.graph(batch), hw, anchors=anchors, batch=batch, **kw)
+            spec = estimate(n.graph(batch), hw, **kw)
+            assert r["anchor_scale"] == pytest.approx(2.0)
+            assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-9)
+            assert r["time_ms"] == pytest.approx(2.0 * spec.total.time_s * 1e3, rel=1e-9)
+            e = est.assumptions["expected_error"]
+            assert e["available"] and e["anchored"]
+            assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-9)
+
+
+def test_anchored_sweep_refuses_several_targets_and_mixing_with_spec_only_rows(tmp_path, capsys):
+    out = tmp_path / "a.csv"
+    base = ["sweep", "--nets", "squeezenet1_1", "--out", out]
+    for extra, needle in [(["--hw", "raspberry_pi_4", "--hw", "jetson_nano"], "2 device/processor targets"),
+                          (["--hw", "jetson_nano", "--processor", "all"], "device/processor targets"),
+                          (["--hw", "jetson_nano", "--batch", "1,8"], "one --batch"),
+                          (["--hw", "jetson_nano", "--anchor", "resnet18=x"], "expected NET=MS")]:
+        capsys.readouterr()
+        assert augur(base + extra + ["--anchor", "resnet18=5"]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, (extra, err)
+        assert not out.exists()
+    # Spec-only rows, then an anchored sweep into the same file: refused, the file untouched;
+    # and the other way round.
+    assert augur(base + ["--hw", "jetson_nano"]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert augur(base + ["--hw", "jetson_nano", "--anchor", "resnet18=5"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds squeezenet1_1 on jetson_nano (gpu) spec only; this sweep is anchored" in err
+    assert out.read_bytes() == before
+    anchored = tmp_path / "b.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_nano", "--anchor", "resnet18=5",
+                  "--out", anchored]) == 0
+    capsys.readouterr()
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_nano", "--anchor", "resnet18=6",
+                  "--out", anchored]) == 2
+    assert "anchored (times scaled x" in capsys.readouterr().err
+    # The same anchor again: nothing new, nothing refused.
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_nano", "--anchor", "resnet18=5",
+                  "--out", anchored]) == 0

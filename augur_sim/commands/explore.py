@@ -12,7 +12,7 @@ from ..explore.sweep import read_table
 from ..explore.sweep_plots import LABEL_MODES, METRICS, heatmap_plot, pareto_plot, parse_axis, whatif_plot
 from ..frontends import load_net
 from ..report import dumps, to_csv
-from .args import Once, _positive, _shape, add_hw_args, add_net_args, emit
+from .args import Once, _positive, _shape, add_hw_args, add_net_args, anchor_arg, emit
 
 
 def cmd_whatif(args):
@@ -97,7 +97,8 @@ def cmd_sweep(args):
     progress = args.progress or sys.stderr.isatty()
     summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
                        scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows,
-                       runtime=args.runtime, threads=threads, cores=args.cores)
+                       runtime=args.runtime, threads=threads, cores=args.cores,
+                       anchors=[anchor_arg(a) for a in args.anchor or ()])
     if to_stdout:
         text = S.table_text(summ.table, fmt)
         sys.stdout.write(text)
@@ -166,6 +167,10 @@ def register(sub):
                                                    "the --cores set)")
     p.add_argument("--cores", choices=["big", "little", "all"], default=None,
                    help="with --runtime ncnn: the CPU core set, ncnn's powersave 2/1/0 (default: big)")
+    p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
+                   help="as in `augur estimate`: a network timed on the sweep's one device (one --hw, --batch and "
+                        "--precision) and its time in ms; every row's time is scaled by measured / predicted "
+                        "(column anchor_scale)")
     p.add_argument("--out", required=True, help="results file, .parquet or .csv; re-runs resume it; "
                                                 "'-': the table on stdout once complete (no resume)")
     p.add_argument("--format", choices=["csv", "json"], default=None,

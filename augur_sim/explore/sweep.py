@@ -24,7 +24,7 @@ import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from ..engine.runtime_memory import model_for, runtime_footprint
 from ..engine.ncnn_hw import ncnn_hw
 from ..engine.ncnn_vulkan import vk_hw
 from ..errors import AugurError
-from ..estimator import estimate
+from ..estimator import anchor_scale, estimate_graph, with_anchor_scale
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
@@ -72,6 +72,9 @@ COLUMNS = (
     # Caffe's blobs, ncnn's allocators), else the reuse policy's; `fits` compares it with the
     # device's memory. `memory_model` names which.
     ("peak_memory_bytes", "int64"), ("memory_model", "string"),
+    # --anchor: the measured / predicted of the networks timed on the (one) device, which every
+    # time of the row (time_ms, throughput, the expected range) was scaled by; empty: spec only.
+    ("anchor_scale", "float64"),
     ("gen_family", "string"), ("gen_seed", "int64"), ("gen_index", "int64"),
     ("gen_resolution", "int64"), ("gen_blocks", "int64"), ("gen_width", "float64"),
     ("gen_params", "string"),
@@ -242,6 +245,8 @@ class HwPack:
     # A runtime priced by its own model (MODEL_RUNTIMES) instead of the specs' rows: each
     # target's Device, and the runtime, threads and cores every estimate is made with.
     model: ModelRun | None = None
+    # --anchor: every row's time times this (estimator.anchor_scale; None: spec only).
+    anchor_scale: float | None = None
 
 
 # Runtimes that have a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan),
@@ -377,7 +382,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
         res = network_costs(low, hws[todo])
         for k, r in zip(todo, res):
             t = pack.targets[idx[k]]
-            time_s = float(r[0])
+            time_s = float(r[0]) * (pack.anchor_scale or 1.0)
             share = float(r[3] / r[0]) if r[0] > 0 else 0.0
             reuse = fps["reuse"] + t.runtime_bytes
             caffe = fps["caffe"] + t.runtime_bytes
@@ -397,7 +402,8 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 bkey = (t.kernel_model, t.runtime, used, batch_band(item.batch))
                 if bkey not in bands:
                     # The range of a 1 s prediction: it scales with the prediction.
-                    ee = kernel_model_error(t.kernel_model, t.runtime, used, item.batch, 1.0)
+                    ee = kernel_model_error(t.kernel_model, t.runtime, used, item.batch, 1.0,
+                                            anchored=pack.anchor_scale is not None)
                     bands[bkey] = ee["range_ms"] if ee.get("available") else None
                 if bands[bkey] is not None:
                     lo, hi = time_s * bands[bkey][0], time_s * bands[bkey][1]
@@ -414,7 +420,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
                 "fits": bool(head <= t.memory_capacity_bytes),
                 "fits_caffe": bool(caffe <= t.memory_capacity_bytes), "threads": None, "cores": None,
                 "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(head),
-                "memory_model": head_model, **gen})
+                "memory_model": head_model, "anchor_scale": pack.anchor_scale, **gen})
     return rows
 
 
@@ -428,9 +434,12 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
         if (item.net.name, t.hw, t.processor, item.batch, item.precision) in skip:
             continue
         try:
-            est = estimate(graph, dev, processor=t.processor, runtime=m.runtime, threads=m.threads, cores=m.cores)
+            est = estimate_graph(graph, dev, processor=t.processor, runtime=m.runtime, threads=m.threads,
+                                 cores=m.cores, anchored=pack.anchor_scale is not None)
         except AugurError as e:
             raise e.located(where=f"{item.net.name} on {t.hw}")
+        if pack.anchor_scale is not None:
+            est = with_anchor_scale(est, pack.anchor_scale, [])
         tot = est.total
         time_s = tot.time_s
         bt = tot.bound_time_s
@@ -453,7 +462,8 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
             "threads": est.assumptions["ncnn"]["threads"] if m.runtime == "ncnn" else None,
             "cores": (m.cores or "big") if m.runtime == "ncnn" else None,
             "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(tot.peak_memory_bytes),
-            "memory_model": est.runtime_memory.model if est.runtime_memory else "tensors", **gen})
+            "memory_model": est.runtime_memory.model if est.runtime_memory else "tensors",
+            "anchor_scale": pack.anchor_scale, **gen})
     return rows
 
 
@@ -533,7 +543,7 @@ class ResultStore:
         self.flush_rows, self.flush_s = flush_rows, flush_s
         self.buf: list[dict] = []
         self.keys: set = set()
-        self.configs: dict = {}     # key -> (runtime, threads, cores) of a row already in OUT
+        self.configs: dict = {}     # key -> (runtime, threads, cores, anchor_scale) of a row already in OUT
         self.seq = 0
         self.last_flush = time.monotonic()
         self.written = 0
@@ -550,7 +560,8 @@ class ResultStore:
             t = read_table(f)
             keys = _keys(t)
             self.keys.update(keys)
-            for k, c in zip(keys, zip(*(t.column(n).to_pylist() for n in ("runtime", "threads", "cores")))):
+            for k, c in zip(keys, zip(*(t.column(n).to_pylist()
+                                        for n in ("runtime", "threads", "cores", "anchor_scale")))):
                 self.configs.setdefault(k, c)
         return self.keys
 
@@ -737,11 +748,13 @@ def plan_items(nets: list[NetSpec], batches, precisions) -> list[Item]:
 def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors=None,
               scheduler=None, jobs: int | None = None, progress: bool = False,
               flush_rows: int = 2000, flush_s: float = 2.0, runtime_mib: dict | None = None,
-              runtime: str | None = None, threads: int | None = None, cores: str | None = None
-              ) -> SweepSummary:
+              runtime: str | None = None, threads: int | None = None, cores: str | None = None,
+              anchors=()) -> SweepSummary:
     """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge.
     `runtime` (ncnn, ncnn-vulkan): every device priced by that runtime's own model, its CPU
-    placed by `threads` and `cores`, as `augur estimate --runtime` does."""
+    placed by `threads` and `cores`, as `augur estimate --runtime` does. `anchors`: networks
+    timed on the sweep's one device, ((net, measured_ms), ...), scaling every row's time as
+    `augur estimate --anchor` does (anchored_pack)."""
     t0 = time.monotonic()
     # out=None: keep the rows in memory (summary.table), for `--out -`.
     store = MemoryStore() if out is None else ResultStore(out, flush_rows, flush_s)
@@ -756,6 +769,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     check_model_runtime(runtime, precisions, threads, cores)
     pack = (build_model_pack(devices, runtime, threads, cores) if runtime is not None
             else build_pack(devices, processors, precisions, runtime_mib))
+    if anchors:
+        pack = anchored_pack(pack, anchors, devices, batches, precisions)
     store.load_keys()
     _check_resumed_runs(store, pack, nets, batches, precisions)
     items = plan_items(nets, batches, precisions)
@@ -811,6 +826,27 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
                         table=getattr(store, "table", None))
 
 
+def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack:
+    """`pack` with the scale of networks timed on its device (estimator.anchor_scale): the
+    anchors are estimated as the sweep prices that device (its processor and runtime, threads,
+    cores, the sweep's batch and precision). A time measured on one device at one batch and
+    precision says nothing of another: one target, one batch, one precision."""
+    if len(pack.targets) != 1:
+        raise AugurError(f"--anchor is a time measured on one device: this sweep has {len(pack.targets)} "
+                         f"device/processor targets ({', '.join(f'{t.hw}/{t.processor}' for t in pack.targets[:4])}"
+                         f"{', ...' if len(pack.targets) > 4 else ''}); give one --hw (and one --processor)")
+    if len(batches) != 1 or len(precisions) != 1:
+        raise AugurError("--anchor is a time measured at one batch and precision: give one --batch and one "
+                         "--precision with it")
+    t = pack.targets[0]
+    m = pack.model
+    dev = m.devices[0] if m is not None else next(d for d in devices if d.name == t.hw)
+    kw = {"processor": t.processor, "precision": precisions[0], "runtime": m.runtime if m is not None else None,
+          "threads": m.threads if m is not None else None, "cores": m.cores if m is not None else None}
+    scale, _ = anchor_scale(anchors, dev, kw, batches[0])
+    return replace(pack, anchor_scale=scale)
+
+
 def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     """A resumed file's rows must be runs of the same kind as this sweep's: a key names no
     runtime or placement, so a row of another runtime (or other threads or cores) would be
@@ -820,10 +856,16 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     want_threads = m.threads if m is not None else None
     targets = {(t.hw, t.processor): t for t in pack.targets}
     names = {n.name for n in nets}
-    for (net, hw, proc, b, p), (rt, thr, cor) in store.configs.items():
+    for (net, hw, proc, b, p), (rt, thr, cor, scale) in store.configs.items():
         t = targets.get((hw, proc))
         if t is None or net not in names or b not in batches or p not in precisions:
             continue  # not a run this sweep plans
+        want, have = pack.anchor_scale, scale
+        if (want is None) != (have is None) or (want is not None and not math.isclose(want, have, rel_tol=1e-9)):
+            def say(x):
+                return "spec only" if x is None else f"anchored (times scaled x{x:.4g})"
+            raise AugurError(f"already holds {net} on {hw} ({proc}) {say(have)}; this sweep is {say(want)}: "
+                             "write it to another --out", file=str(store.out))
         if rt != t.runtime or cor != want_cores or (want_threads is not None and thr != want_threads):
             have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
             raise AugurError(
