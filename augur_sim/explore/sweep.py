@@ -847,6 +847,10 @@ def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack
     return replace(pack, anchor_scale=scale)
 
 
+def _anchoring(scale: float | None) -> str:
+    return "spec only" if scale is None else f"anchored (times scaled x{scale:.4g})"
+
+
 def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     """A resumed file's rows must be runs of the same kind as this sweep's: a key names no
     runtime or placement, so a row of another runtime (or other threads or cores) would be
@@ -860,12 +864,10 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
         t = targets.get((hw, proc))
         if t is None or net not in names or b not in batches or p not in precisions:
             continue  # not a run this sweep plans
-        want, have = pack.anchor_scale, scale
-        if (want is None) != (have is None) or (want is not None and not math.isclose(want, have, rel_tol=1e-9)):
-            def say(x):
-                return "spec only" if x is None else f"anchored (times scaled x{x:.4g})"
-            raise AugurError(f"already holds {net} on {hw} ({proc}) {say(have)}; this sweep is {say(want)}: "
-                             "write it to another --out", file=str(store.out))
+        want = pack.anchor_scale
+        if (want is None) != (scale is None) or (want is not None and not math.isclose(want, scale, rel_tol=1e-9)):
+            raise AugurError(f"already holds {net} on {hw} ({proc}) {_anchoring(scale)}; this sweep is "
+                             f"{_anchoring(want)}: write it to another --out", file=str(store.out))
         if rt != t.runtime or cor != want_cores or (want_threads is not None and thr != want_threads):
             have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
             raise AugurError(
