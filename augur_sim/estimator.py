@@ -162,7 +162,12 @@ def anchor_scale(anchors, hw, kw: dict, batch: int | None = None) -> tuple[float
         net, ms = item
         if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not np.isfinite(ms) or not 0 < ms <= 1e7:
             raise AugurError(f"anchor {net}: expected a measured time in ms, positive and at most 1e7, got {ms!r}")
-        a = estimate_graph(load_net(net, batch=batch), hw, **kw)
+        try:
+            a = estimate_graph(load_net(net, batch=batch), hw, **kw)
+        except AugurError as e:
+            # Say which option the failing network came from: the error alone reads as if the
+            # estimated network were at fault.
+            raise AugurError(f"--anchor {net}={ms:g}: {e}") from None
         if not a.total.time_s > 0:
             raise AugurError(f"anchor {net}: the model predicts no time for it on {a.hw} (nothing to scale by)")
         ratios.append(float(ms) / (a.total.time_s * 1e3))

@@ -166,6 +166,9 @@ def test_bad_anchor_exits_2_with_one_line(anchor, what, capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and what in err[0], err
     assert not out.exists()
+    if what == "no_such_net":
+        # An anchor that fails to estimate says it is the anchor, not the estimated network.
+        assert err[0].startswith("augur: error: --anchor no_such_net=3: "), err
 
 
 def test_too_many_anchors_are_refused():
