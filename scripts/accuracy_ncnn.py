@@ -276,6 +276,16 @@ def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
           "configuration that ran it (the same leave-one-device-out predictions). A network whose time the model "
           "prices off from the others' (the quantised ones, the vision transformer) makes a poor anchor:", "",
           *A.anchor_choice_lines(keys, nets, pred, meas), ""]
+    # More anchors: every set of one, two or three networks of a configuration anchoring each of
+    # its other networks (the geometric mean of their measured / predicted).
+    sets = []
+    for k in (1, 2, 3):
+        s = A.per_run_anchored(*A.anchored_sets(keys, pred, meas, k))
+        sets.append(f"{k}: {s['median_abs_pct']:.1f}%, {100 * s['within_35']:.0f}% ({s['runs']} runs)")
+    L += ["Anchored on several networks of the same configuration (every set of k networks anchoring each of the "
+          "others, on the geometric mean of their measured / predicted; each predicted run weighing the same: its "
+          "median |error| over the sets, then the median over the runs, and its share of sets within 35%, then "
+          "the mean): k = " + "; k = ".join(sets) + ".", ""]
     return L
 
 

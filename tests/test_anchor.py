@@ -230,3 +230,36 @@ def test_anchors_run_at_the_estimates_batch_and_the_gpu_model_reports_its_anchor
                  "fp16", "--batch", "16", "--anchor", f"resnet18={2 * r18_b16}", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["total"]["time_ms"] == pytest.approx(2 * base.total.time_s * 1e3)
+
+
+def test_anchored_sets_worked_by_hand():
+    """One configuration, predicted / measured r = 2, 2, 3, 1. One anchor: every r_b / r_a (12);
+    two anchors: r_b over the geometric mean of the pair's r, e.g. {0, 1} (mean 2) anchoring 3 ->
+    1.5 and 1 -> 0.5; {2, 3} (mean sqrt 3) anchoring each 2 -> 2 / sqrt 3."""
+    from augur_sim.measure.ncnn_accuracy import anchored_sets, per_run_anchored
+    keys, pred, meas = ["c"] * 4, [2.0, 4.0, 9.0, 1.0], [1.0, 2.0, 3.0, 1.0]
+    one = sorted(np.exp(anchored_sets(keys, pred, meas, 1)[0]))
+    assert one == pytest.approx(sorted([1, 2 / 3, 2, 1, 2 / 3, 2, 1.5, 1.5, 3, 0.5, 0.5, 1 / 3]))
+    r6, r2, r3 = 6 ** 0.5, 2 ** 0.5, 3 ** 0.5
+    err, who = anchored_sets(keys, pred, meas, 2)
+    two = sorted(np.exp(err))
+    assert two == pytest.approx(sorted([1.5, 0.5,                     # {0, 1}
+                                        2 / r6, 1 / r6, 2 / r6, 1 / r6,  # {0, 2}, {1, 2}
+                                        2 / r2, 3 / r2, 2 / r2, 3 / r2,  # {0, 3}, {1, 3}
+                                        2 / r3, 2 / r3]))                # {2, 3}
+    # Each run predicted by the three pairs without it; run 2 (r = 3) by {0,1}: 1.5, {0,3} and
+    # {1,3}: 3 / sqrt 2 (2.12): median |error| 112%, none within 35%.
+    assert sorted(np.bincount(who).tolist()) == [3, 3, 3, 3]
+    s = per_run_anchored(err, who)
+    assert s["runs"] == 4
+    per_run = {b: sorted(np.exp(err[who == b])) for b in range(4)}
+    assert per_run[2] == pytest.approx([1.5, 3 / r2, 3 / r2])
+    # Medians per run: 0 and 1 -> 2/sqrt6 (18.4%; their sets give 0.82, 1.41, 1.15), 2 -> 3/sqrt2
+    # (112%), 3 -> 1/sqrt6 (59%); the median of the four: (18.4 + 59.2) / 2.
+    assert s["median_abs_pct"] == pytest.approx(100 * np.median([1 - 2 / r6, 1 - 2 / r6, 3 / r2 - 1,
+                                                                 1 - 1 / r6]))
+    # Within 35%: run 0 has {1,2} 0.82 (18%), {1,3} 1.41 (41%), {2,3} 1.15 (15%): 2 of 3; run 1 alike;
+    # run 2 none; run 3 (0.5, 0.41, 0.41) none.
+    assert s["within_35"] == pytest.approx((2 / 3 + 2 / 3) / 4)
+    # A key with no more runs than the set: no prediction from it.
+    assert len(anchored_sets(["a", "a"], [1.0, 2.0], [1.0, 1.0], 2)[0]) == 0

@@ -8,6 +8,7 @@ pairwise_order, order_lines and scale_removed know nothing of ncnn: the H200 net
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import combinations
 
 import numpy as np
 
@@ -160,3 +161,49 @@ def anchor_choice_lines(keys, models, pred, meas, what: str = "configuration") -
         L.append(f"| {m} | {n_keys} | {s['n']} | {_pct(s['median_abs_pct'])} | {_share(s['within_25'])} | "
                  f"{_share(s['within_35'])} |")
     return L
+
+
+def anchored_sets(keys, pred, meas, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The log errors of every prediction anchored on every set of k other runs of its key (one
+    device, core set and threads): log(pred_b / meas_b) minus the mean of the set's, which is
+    anchoring on the geometric mean of their measured / predicted (as `--anchor` does for two;
+    for more, this mean stands in for its median). Returns the errors and, for each, the index
+    b of the run predicted. k = 1: anchored() over every anchor."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    idx = defaultdict(list)
+    for i, key in enumerate(keys):
+        if np.isfinite(pred[i]) and pred[i] > 0:
+            idx[key].append(i)
+    errs, who = [], []
+    for members in idx.values():
+        e = np.log(pred[members] / meas[members])
+        n = len(e)
+        if n <= k:
+            continue
+        sets = np.array(list(combinations(range(n), k)))             # [m, k]
+        mean = e[sets].mean(axis=1)                                  # [m]
+        inside = np.zeros((len(sets), n), dtype=bool)
+        np.put_along_axis(inside, sets, True, axis=1)
+        err = e[None, :] - mean[:, None]                             # [m, n]
+        errs.append(err[~inside])
+        who.append(np.broadcast_to(np.asarray(members), err.shape)[~inside])
+    if not errs:
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    return np.concatenate(errs), np.concatenate(who)
+
+
+def per_run_anchored(err, who) -> dict:
+    """anchored_sets' errors summarised with every predicted run weighing the same, however many
+    anchor sets its configuration offers (a 35-network configuration has 6,545 sets of three, a
+    ten-network one 120): per run, the median |error| over its sets and the share within 35%;
+    then the median and the mean of those over the runs."""
+    a = np.abs(np.expm1(np.asarray(err, dtype=float)))
+    who = np.asarray(who)
+    order = np.argsort(who, kind="stable")
+    a, who = a[order], who[order]
+    cuts = np.flatnonzero(np.diff(who)) + 1
+    groups = np.split(a, cuts)
+    med = np.array([np.median(g) for g in groups])
+    w35 = np.array([np.mean(g <= 0.35) for g in groups])
+    return {"runs": len(groups), "median_abs_pct": 100 * float(np.median(med)), "within_35": float(np.mean(w35))}
