@@ -67,6 +67,15 @@ def stats_table(title: str, groups: dict, extra_head=(), extra=None) -> list[str
     return out
 
 
+def runs_by_key(keys, pred) -> dict:
+    """Run indices per key, in order, of the runs with a finite positive prediction."""
+    idx = defaultdict(list)
+    for i, k in enumerate(keys):
+        if np.isfinite(pred[i]) and pred[i] > 0:
+            idx[k].append(i)
+    return idx
+
+
 def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[int, int]:
     """(pairs, pairs ordered right): every two runs with the same key (network and threads) on
     different devices whose measured times differ by more than `min_ratio` (1: any
@@ -77,10 +86,7 @@ def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[i
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     devices = np.asarray(devices, dtype=object)
-    idx = defaultdict(list)
-    for i, k in enumerate(keys):
-        if np.isfinite(pred[i]) and pred[i] > 0:
-            idx[k].append(i)
+    idx = runs_by_key(keys, pred)
     pairs = right = 0
     lim = np.log(min_ratio)
     for members in idx.values():
@@ -116,10 +122,7 @@ def scale_removed(keys, pred, meas) -> np.ndarray:
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     out = np.full(len(pred), np.nan)
-    idx = defaultdict(list)
-    for i, k in enumerate(keys):
-        if np.isfinite(pred[i]) and pred[i] > 0:
-            idx[k].append(i)
+    idx = runs_by_key(keys, pred)
     for members in idx.values():
         ix = np.array(members)
         out[ix] = pred[ix] / np.exp(np.median(np.log(pred[ix] / meas[ix])))
@@ -171,10 +174,7 @@ def anchored_sets(keys, pred, meas, k: int) -> tuple[np.ndarray, np.ndarray]:
     b of the run predicted. k = 1: anchored() over every anchor."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
-    idx = defaultdict(list)
-    for i, key in enumerate(keys):
-        if np.isfinite(pred[i]) and pred[i] > 0:
-            idx[key].append(i)
+    idx = runs_by_key(keys, pred)
     errs, who = [], []
     for members in idx.values():
         e = np.log(pred[members] / meas[members])
