@@ -196,23 +196,22 @@ def expected_error_lines(e: dict | None) -> list[str]:
     lo, hi = e["range_ms"]
     devices = f"{e['devices']} device{'' if e['devices'] == 1 else 's'}"
     share = f"{100 * e['share']:.0f}%"
+    measured = f"{share} measured {1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x"
     if e.get("anchored"):
-        return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): of {e['rows']} held-out pairs of runs "
-                f"like this one ({e['describe']}) on {devices} held out of the fit, one network's measured time "
-                f"scaling another's prediction on the same {e['anchored_within']}, {share} measured "
-                f"{1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the anchored prediction; median |error| "
-                f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35% (pairs of one anchor; "
-                f"several narrow it a little)",
-                *relative_error_lines(e.get("relative")),
-                f"  ({e['protocol']}; source {e['source']})"]
-    stretch = e.get("band_stretch", 1.0)
-    band = (f"{share} measured {1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction" if stretch == 1.0
-            else f"{share} measured {1 / e['ratio_p90']:.2f}x to {1 / e['ratio_p10']:.2f}x the prediction, the band "
-                 f"widened x{stretch:.2f} in log to {1 / e['band_high']:.2f}x to {1 / e['band_low']:.2f}x so that it "
-                 f"holds {share} of a held-out device's runs")
-    return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): of {e['rows']} runs like this one "
-            f"({e['describe']}) on {devices} held out of the fit, {band}; median |error| "
-            f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35%",
+        first = (f"of {e['rows']} held-out pairs of runs like this one ({e['describe']}) on {devices} held out of "
+                 f"the fit, one network's measured time scaling another's prediction on the same "
+                 f"{e['anchored_within']}, {measured} the anchored prediction; median |error| "
+                 f"{e['median_abs_pct']:.0f}%, {100 * e['within_35']:.0f}% within +-35% (pairs of one anchor; "
+                 f"several narrow it a little)")
+    else:
+        stretch = e.get("band_stretch", 1.0)
+        widened = "" if stretch == 1.0 else (
+            f", the band widened x{stretch:.2f} in log to {1 / e['band_high']:.2f}x to {1 / e['band_low']:.2f}x so "
+            f"that it holds {share} of a held-out device's runs")
+        first = (f"of {e['rows']} runs like this one ({e['describe']}) on {devices} held out of the fit, {measured} "
+                 f"the prediction{widened}; median |error| {e['median_abs_pct']:.0f}%, "
+                 f"{100 * e['within_35']:.0f}% within +-35%")
+    return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): {first}",
             *relative_error_lines(e.get("relative")),
             f"  ({e['protocol']}; source {e['source']})"]
 

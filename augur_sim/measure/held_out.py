@@ -17,15 +17,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ..engine.held_out import (HeldOutError, companion_path, file_sha256, parse_group, parse_held_out,
-                                stretched_band)
+from ..engine.held_out import (BAND_SHARE, HeldOutError, companion_path, file_sha256, parse_group,
+                                parse_held_out, stretched_band)
 from ..fileio import atomic_write_text
 from .ncnn_accuracy import stats
 
 MIN_ROWS = 60
 MIN_DEVICES = 4
-# The share of a new device's runs the spec-only band is widened to hold (fit_band_stretch).
-BAND_SHARE_TARGET = 0.8
 
 
 def group_stats(pred, meas) -> dict:
@@ -133,11 +131,13 @@ def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, g
     return out
 
 
-def loo_band_quantiles(keys: list, devices: list, pred, meas, levels, fields, rel=None) -> np.ndarray:
+def loo_band_quantiles(keys: list, devices: list, pred, meas, levels, fields, rel=None, configs=None) -> np.ndarray:
     """For each run, the (p10, p50, p90) of predicted / measured of the group an estimate would
     have looked it up in, with the groups summarised from the other devices' runs only ([n, 3];
     NaN where no group matched). With rel (the predictions with each configuration's scale
-    divided out), the relative band's (rel_ratio_p10, NaN, rel_ratio_p90) instead."""
+    divided out), the relative band's (rel_ratio_p10, NaN, rel_ratio_p90) instead; with configs
+    (each run's configuration), the anchored band's (anc_ratio_p10, NaN, anc_ratio_p90), for the
+    run as the one an anchor predicts."""
     pred = np.asarray(pred, dtype=float)
     meas = np.asarray(meas, dtype=float)
     rel = None if rel is None else np.asarray(rel, dtype=float)
@@ -147,14 +147,17 @@ def loo_band_quantiles(keys: list, devices: list, pred, meas, levels, fields, re
         mine = np.nonzero(devs == dev)[0]
         rest = np.nonzero(devs != dev)[0]
         groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels,
-                           rel=None if rel is None else rel[rest])
+                           rel=None if rel is None else rel[rest],
+                           configs=None if configs is None else [configs[i] for i in rest])
         rec = HeldOutError("", "", "", "", "", "", tuple(fields),
                            tuple(parse_group(g, tuple(fields), "", "") for g in groups))
         for i in mine:
             g = rec.lookup(keys[i])
             if g is None:
                 continue
-            if rel is None:
+            if configs is not None:
+                q[i] = (g.anc_ratio_p10, np.nan, g.anc_ratio_p90)
+            elif rel is None:
                 q[i] = (g.ratio_p10, g.ratio_p50, g.ratio_p90)
             elif g.rel_ratio_p10 is not None:
                 q[i] = (g.rel_ratio_p10, np.nan, g.rel_ratio_p90)
@@ -196,7 +199,7 @@ def band_coverage(keys: list, devices: list, pred, meas, levels, fields, rel=Non
 STRETCHES = np.round(np.arange(1.0, 3.0001, 0.01), 2)
 
 
-def fit_band_stretch(devices: list, pred, meas, q: np.ndarray, target: float = BAND_SHARE_TARGET) -> tuple:
+def fit_band_stretch(devices: list, pred, meas, q: np.ndarray, target: float = BAND_SHARE) -> tuple:
     """The smallest stretch of the spec-only band (stretched) under which `target` of the runs
     fall inside the band their device would have been given (q: loo_band_quantiles): the
     held-out groups' 10th-90th percentile range holds fewer than 80% of a new device's runs,
@@ -229,20 +232,5 @@ def anchored_band_coverage(keys: list, devices: list, pred, meas, levels, fields
     meas = np.asarray(meas, dtype=float)
     ok = np.isfinite(pred) & (pred > 0) & np.isfinite(meas) & (meas > 0)
     pa, pb = anchored_pairs(configs, ok)
-    anc_pred = pred[pb] * meas[pa] / pred[pa]
-    devs = np.asarray(devices, dtype=object)
-    inside = np.zeros(len(pa), dtype=bool)
-    for dev in sorted(set(devs[pb].tolist())):
-        rest = np.nonzero(devs != dev)[0]
-        groups = summarise([keys[i] for i in rest], devs[rest].tolist(), pred[rest], meas[rest], levels,
-                           configs=[configs[i] for i in rest])
-        rec = HeldOutError("", "", "", "", "", "", tuple(fields),
-                           tuple(parse_group(g, tuple(fields), "", "") for g in groups))
-        found: dict = {}     # a device's runs share a handful of keys
-        for j in np.nonzero(devs[pb] == dev)[0]:
-            k = keys[pb[j]]
-            fk = tuple(sorted((f, str(v)) for f, v in k.items()))
-            g = found[fk] if fk in found else found.setdefault(fk, rec.lookup(k))
-            if g is not None:
-                inside[j] = anc_pred[j] / g.anc_ratio_p90 <= meas[pb[j]] <= anc_pred[j] / g.anc_ratio_p10
-    return inside
+    q = loo_band_quantiles(keys, devices, pred, meas, levels, fields, configs=configs)
+    return band_inside(pred[pb] * meas[pa] / pred[pa], meas[pb], q[pb])
