@@ -260,12 +260,12 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
 
 
 def _cored_variants(name: str) -> str:
-    """A hint naming the catalogue's specs named like this one (`<name>_*`: the same board at
-    another clock, its corpus spec, a relative) whose CPU clusters name their core types, which
-    the ncnn runtime prices with fitted values."""
+    """A hint naming the catalogue's specs named like this one (`<name>*`: the same board at
+    another clock, its corpus spec, a relative such as snapdragon_855plus for snapdragon_855)
+    whose CPU clusters name their core types, which the ncnn runtime prices with fitted values."""
     found = []
     for other in spec_names():
-        if not other.startswith(name + "_") or other.endswith("_vulkan"):
+        if other == name or not other.startswith(name) or other.endswith("_vulkan"):
             continue
         try:
             dev = load_hw(other)

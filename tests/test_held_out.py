@@ -311,6 +311,22 @@ def test_a_cpu_without_core_types_gets_a_warning_and_no_band(capsys):
     assert d["assumptions"]["expected_error"]["available"] is False
 
 
+def test_a_cpu_without_core_types_is_pointed_at_its_cored_relative(capsys):
+    """snapdragon_855 (one CPU of 8 units) has a relative without an underscore between the
+    names, snapdragon_855plus, whose clusters name their cores: the warning names it; the
+    Vulkan twins of a board are never suggested for a CPU runtime."""
+    from augur_sim.cli import main
+    param = _mobilenet()
+    assert main(["estimate", str(param), "--hw", "snapdragon_855", "--threads", "4", "--runtime", "ncnn",
+                 "--format", "json"]) == 0
+    warns = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("snapdragon_855plus" in w for w in warns)
+    assert main(["estimate", str(param), "--hw", "raspberry_pi_5", "--threads", "4", "--runtime", "ncnn",
+                 "--format", "json"]) == 0
+    warns = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("raspberry_pi_5_ncnn" in w for w in warns) and not any("_vulkan" in w for w in warns)
+
+
 def test_band_coverage_leaves_each_device_out_of_its_own_band():
     """Five devices predicted 1.2x their measured time and one 3x: each of the five gets a band
     from the others that holds it; the odd one gets the five's band (1.2x) and falls outside."""

@@ -873,3 +873,18 @@ def test_ncnn_estimates_plot_and_report_on_the_processors_roofs(tmp_path, capsys
                  "--out", str(html)]) == 0
     assert 'class="roofline"' in html.read_text()
     capsys.readouterr()
+
+
+def test_an_unknown_runtime_lists_the_corpus_runtimes_too(capsys):
+    """A runtime the processor does not have is refused with the ones it has, and those include
+    the corpus-fitted runtimes no spec lists: ncnn on a CPU, ncnn-vulkan on a GPU with a
+    `vulkan:` section, neither on a GPU without one."""
+    from augur_sim.cli import main
+    for hw, has, lacks in (("raspberry_pi_4_1800", "ncnn", "ncnn-vulkan"),
+                           ("rockchip_rk3588_vulkan", "ncnn-vulkan", "ncnn-roofline"),
+                           ("nvidia_h200", "pytorch-eager", "ncnn")):
+        assert main(["estimate", "mobilenet_v1", "--hw", hw, "--runtime", "nosuch"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no runtime 'nosuch'" in err
+        listed = [s.strip() for s in err.split("it has:")[1].split(",")]
+        assert has in listed and lacks not in listed
