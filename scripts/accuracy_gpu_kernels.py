@@ -222,6 +222,13 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "duration signature stands (linear +0.09 to +0.19 log under 1 ms, -0.21 over 5 ms; bmm -0.26 "
          "over 5 ms); without the T4 no training GPU is power-limited (the P4 sits at its base clock), "
          "so `fma_pj` is free in the leave-T4-out fit. Nothing new tried.",
+         "- *A clock that depends on the kernel's duration* (2026-12-03, checked post hoc on a 600-rows-per-op "
+         "sample of the T4 and P4, every other parameter at the shipped fit): a short GEMM or conv at the boost "
+         "clock, a long one at the power-limited clock, blended by t / (t + tau) as a power limiter averaging "
+         "over tau would: T4 linear/bmm 17.2% -> 12.3-12.8% and T4 conv 15.4% -> 13.8-14.2% (tau 1-3 ms, "
+         "`fma_pj` x1.1-1.2), but P4 linear/bmm 18.3% -> 22-24%: the P4's short kernels run at its base clock, "
+         "not above it. Without the T4 only the P4 would fit tau, and it fits none (best at tau <= 0.1 ms), so "
+         "the leave-T4-out cell could not gain: not implemented.",
          "- *cuBLAS's tile-efficiency figures per major too* (`emax`, `ahalf`, `khalf` beside the conv "
          "figures, fitted on the major's linear, bmm and conv rows; cuBLAS also ships its sgemm kernels "
          "per family: maxwell_, volta_, ampere_sgemm_*): on a 3000-rows-per-op sample, leave-one-out "
