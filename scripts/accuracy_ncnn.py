@@ -262,6 +262,15 @@ def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
           f"{s['median_abs_pct']:.1f}%, {100 * s['within_25']:.0f}% within 25% and {100 * s['within_35']:.0f}% "
           f"within 35%: the networks' times relative to each other on one device. The rest of the error above is "
           f"how fast the model takes the device to be.", ""]
+    # The same with one ratio per device section (all its core sets and thread counts together):
+    # the most any correction of a device's speed as a whole could give, its datasheet's clock,
+    # rates or bandwidth, since such a correction moves every run of the device alike.
+    dev = A.stats(A.scale_removed([r.device for r in table.rows], pred, meas), meas)
+    L += [f"With one ratio per device section divided out instead (its median predicted / measured over all its "
+          f"core sets and thread counts), the rows read {dev['median_abs_pct']:.1f}% median |error|, "
+          f"{100 * dev['within_35']:.1f}% within 35%: the bound of any rule that moves a device's speed as a "
+          f"whole (a clock, a rate, a bandwidth of its spec). The rest is within a device: how its time scales "
+          f"with threads and core sets, and its networks relative to each other.", ""]
     # What one measurement buys: the device's scale from one network it ran (SqueezeNet, the first
     # network benchncnn runs), the other networks predicted with it.
     anc = A.stats(A.anchored(keys, nets, pred, meas, "squeezenet"), meas)
