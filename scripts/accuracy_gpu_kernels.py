@@ -229,6 +229,11 @@ TRIED = ["### Checked and tried for the missed cells (2026-12-01; not adopted)",
          "`fma_pj` x1.1-1.2), but P4 linear/bmm 18.3% -> 22-24%: the P4's short kernels run at its base clock, "
          "not above it. Without the T4 only the P4 would fit tau, and it fits none (best at tau <= 0.1 ms), so "
          "the leave-T4-out cell could not gain: not implemented.",
+         "- *The process node's exponent in the energy per FLOP fitted* (2026-12-03, full script run; "
+         "`fma_pj` x (node / 16 nm) ** node_exp, node_exp free in 0.1-2 from 1, since every GPU's linear/bmm "
+         "reads too fast at the median and a weaker node scaling would power-limit the V100 and the A100): "
+         "the fit took node_exp 1.15, not below 1; leave-one-out P100 conv 22.9% -> 22.7%, T4 linear/bmm "
+         "18.9% -> 18.9%, P100 element-wise 16.1% -> 16.2%, V100 conv 17.5% -> 19.1%: dropped.",
          "- *cuBLAS's tile-efficiency figures per major too* (`emax`, `ahalf`, `khalf` beside the conv "
          "figures, fitted on the major's linear, bmm and conv rows; cuBLAS also ships its sgemm kernels "
          "per family: maxwell_, volta_, ampere_sgemm_*): on a 3000-rows-per-op sample, leave-one-out "
