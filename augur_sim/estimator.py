@@ -232,12 +232,8 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         src += " (absent: unfitted starting values)"
     rt = _ncnn_runtime(src, hw.isa_class if hw.isa_class in fit.classes else f"{hw.isa_class} -> default",
                        hw.describe)
-    # A CPU whose clusters name no core type (hwspecs/cores/) has no ISA class, pipeline family
-    # or core design to take fitted values from: the shared values price it, a cruder estimate.
-    warn = () if hw.isa_class in fit.classes else (
-        f"the ncnn fit has no ISA class {hw.isa_class!r} (its CPU clusters name no core type from hwspecs/cores/, "
-        "or one of a class benchncnn never measured): priced with the shared values, expect a larger error"
-        + _cored_variants(device.name),)
+    warning = ncnn_class_warning(device.name, hw.isa_class, fit)
+    warn = (warning,) if warning else ()
     # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
     est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
                    algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn)
@@ -257,6 +253,17 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         est.total.time_s, "ncnn", anchored)) if not warn else {
         "available": False, "why": "no held-out device was priced without its ISA class's values, as this one is"}
     return est
+
+
+def ncnn_class_warning(device_name: str, isa_class: str, fit) -> str | None:
+    """The warning of an ncnn estimate whose CPU the fit has no ISA class for; None where it has.
+    A CPU whose clusters name no core type (hwspecs/cores/) has no ISA class, pipeline family or
+    core design to take fitted values from: the shared values price it, a cruder estimate."""
+    if isa_class in fit.classes:
+        return None
+    return (f"the ncnn fit has no ISA class {isa_class!r} (its CPU clusters name no core type from hwspecs/cores/, "
+            "or one of a class benchncnn never measured): priced with the shared values, expect a larger error"
+            + _cored_variants(device_name))
 
 
 def _cored_variants(name: str) -> str:

@@ -284,6 +284,25 @@ def test_gpu_kernel_model_sweep_rows_carry_the_estimates_expected_error(tmp_path
         assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-9)
 
 
+def test_ncnn_sweep_notes_a_cpu_the_fit_has_no_class_for(tmp_path, capsys):
+    """A device whose CPU names no core type is priced with the fit's shared values and its
+    rows get no expected range; the sweep says so once per such device on stderr (what
+    `augur estimate --runtime ncnn` warns), naming its cored relative, and not for the others."""
+    out = tmp_path / "n.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "mobilenet_v2", "--hw", "snapdragon_855",
+                  "snapdragon_855plus", "--runtime", "ncnn", "--threads", "4", "--out", out]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: snapdragon_855: the ncnn fit has no ISA class")
+    assert "snapdragon_855plus" in notes[0] and "no expected_low_ms" in notes[0]
+    rows = _rows(out)
+    assert rows[("squeezenet1_1", "snapdragon_855", "cpu", 1, "fp32")]["expected_low_ms"] is None
+    assert rows[("squeezenet1_1", "snapdragon_855plus", "cpu", 1, "fp32")]["expected_low_ms"] > 0
+    # The default runtime's sweep has no such notes.
+    S_out = S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["snapdragon_855"]), [1], ["fp32"],
+                        tmp_path / "p.csv")
+    assert S_out.notes == []
+
+
 def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
     out = tmp_path / "n.csv"
     base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]

@@ -99,6 +99,8 @@ def cmd_sweep(args):
                        scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows,
                        runtime=args.runtime, threads=threads, cores=args.cores,
                        anchors=[anchor_arg(a) for a in args.anchor or ()])
+    for note in summ.notes:
+        print(f"note: {note}", file=sys.stderr)
     if to_stdout:
         text = S.table_text(summ.table, fmt)
         sys.stdout.write(text)

@@ -34,9 +34,10 @@ from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.runtime_memory import model_for, runtime_footprint
 from ..engine.ncnn_hw import ncnn_hw
+from ..engine.ncnn_params import load_fit as load_ncnn_fit
 from ..engine.ncnn_vulkan import vk_hw
 from ..errors import AugurError
-from ..estimator import anchor_scale, estimate_graph, with_anchor_scale
+from ..estimator import anchor_scale, estimate_graph, ncnn_class_warning, with_anchor_scale
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
@@ -823,7 +824,24 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        table=getattr(store, "table", None))
+                        notes=model_notes(pack), table=getattr(store, "table", None))
+
+
+def model_notes(pack: HwPack) -> list[str]:
+    """What `augur estimate --runtime ncnn` warns of a device, once per device of an ncnn sweep
+    (the rows carry no warnings): a CPU the fit has no ISA class for is priced with the shared
+    values, and its rows have no expected range."""
+    m = pack.model
+    if m is None or m.runtime != "ncnn":
+        return []
+    fit = load_ncnn_fit()
+    notes = []
+    for t, dev in zip(pack.targets, m.devices):
+        hw = ncnn_hw(dev.processors[t.processor], m.cores, m.threads)
+        w = ncnn_class_warning(dev.name, hw.isa_class, fit)
+        if w:
+            notes.append(f"{dev.name}: {w} (its rows have no expected_low_ms / expected_high_ms)")
+    return notes
 
 
 def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack:
