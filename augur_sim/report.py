@@ -221,9 +221,14 @@ def relative_error_lines(r: dict | None) -> list[str]:
     figures): the error a comparison of two networks on one device carries."""
     if not r:
         return []
+    share = f"{100 * r['share']:.0f}%"
+    stretch = r.get("band_stretch", 1.0)
+    widened = "" if stretch == 1.0 else (
+        f", widened x{stretch:.2f} in log to {1 / r['band_high']:.2f}x to {1 / r['band_low']:.2f}x so that it "
+        f"holds {share} of a held-out device's runs")
     return [f"  comparing networks on one {r['relative_to']}: with its own scale divided out, "
-            f"{100 * r['share']:.0f}% of those runs measured {1 / r['ratio_p90']:.2f}x to {1 / r['ratio_p10']:.2f}x "
-            f"the prediction (median |error| {r['median_abs_pct']:.0f}%)"]
+            f"{share} of those runs measured {1 / r['ratio_p90']:.2f}x to {1 / r['ratio_p10']:.2f}x "
+            f"the prediction{widened} (median |error| {r['median_abs_pct']:.0f}%)"]
 
 
 def estimate_csv(est) -> str:

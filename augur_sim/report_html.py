@@ -212,7 +212,7 @@ def _relative_band(r: dict | None) -> str:
         return ""
     return (f'<br><small title="the same held-out runs with each {esc(r["relative_to"])}&#39;s own scale divided '
             f'out: what a comparison of two networks there rests on">against other networks on one '
-            f'{esc(r["relative_to"])}: {1 / r["ratio_p90"]:.2f}x to {1 / r["ratio_p10"]:.2f}x</small>')
+            f'{esc(r["relative_to"])}: {1 / r["band_high"]:.2f}x to {1 / r["band_low"]:.2f}x</small>')
 
 
 def _summary_card(i: int, d: dict, device, proc) -> str:

@@ -190,7 +190,8 @@ def test_relative_figures_divide_out_each_configurations_scale_and_reach_the_est
     write_held_out(fit, "ncnn", "p", "c", ("family",), groups, relative_to="device")
     e = expected_error(fit, {"family": "a"}, 0.012, "ncnn")
     r = e["relative"]
-    assert r == {"relative_to": "device", "median_abs_pct": 0.0, "ratio_p10": 1.0, "ratio_p90": 1.0, "share": 0.8}
+    assert r == {"relative_to": "device", "median_abs_pct": 0.0, "ratio_p10": 1.0, "ratio_p90": 1.0, "share": 0.8,
+                 "band_stretch": 1.0, "band_low": 1.0, "band_high": 1.0}
     lines = expected_error_lines(e)
     assert any(x.startswith("  comparing networks on one device: with its own scale divided out, 80% of those "
                             "runs measured 1.00x to 1.00x the prediction") for x in lines)
@@ -529,3 +530,40 @@ def test_band_stretch_widens_the_estimates_range_in_log(tmp_path):
 def test_band_stretch_out_of_range_is_refused(value):
     with pytest.raises(AugurError, match="band_stretch.*expected a number in"):
         parse_held_out(_doc(band_stretch=value), "fit.held_out.yaml")
+
+
+def test_rel_band_stretch_widens_the_relative_band_around_its_geometric_centre(tmp_path):
+    """rel_ratio_p10 0.9, rel_ratio_p90 1.1 (centre sqrt(0.99) = 0.99499), stretch 2:
+    0.99499 (0.9 / 0.99499)^2 = 0.81407 .. 0.99499 (1.1 / 0.99499)^2 = 1.21608; the text
+    keeps the measured 80% and says how far it was widened; the spec-only band is untouched."""
+    from augur_sim.report import relative_error_lines
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    doc = _doc(sha=file_sha256(fit), rel_band_stretch=2.0)
+    _with_rel(doc)
+    companion_path(fit).write_text(yaml.safe_dump(doc))
+    e = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")
+    r = e["relative"]
+    assert (r["band_low"], r["band_high"]) == pytest.approx((0.81407, 1.21608), rel=1e-4)
+    assert r["band_stretch"] == 2.0 and e["range_ms"] == pytest.approx([12.0 / 1.25, 12.0 / 0.8])
+    line = relative_error_lines(r)[0]
+    assert "80% of those runs measured 0.91x to 1.11x the prediction, widened x2.00 in log to 0.82x to 1.23x" in line
+    # The measurement side widens a band without a p50 the same way.
+    from augur_sim.measure.held_out import stretched
+    lo, hi = stretched(np.array([[0.9, np.nan, 1.1]]), 2.0)
+    assert (lo[0], hi[0]) == pytest.approx((r["band_low"], r["band_high"]))
+    # Without the key the relative band is the percentiles as they are.
+    doc.pop("rel_band_stretch")
+    companion_path(fit).write_text(yaml.safe_dump(doc))
+    r = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")["relative"]
+    assert (r["band_low"], r["band_high"]) == (0.9, 1.1) and "widened" not in relative_error_lines(r)[0]
+
+
+@pytest.mark.parametrize("value", [0.5, 11, "wide", True])
+def test_rel_band_stretch_out_of_range_or_without_relative_to_is_refused(value):
+    doc = _doc(rel_band_stretch=value)
+    _with_rel(doc)
+    with pytest.raises(AugurError, match="rel_band_stretch.*expected a number in"):
+        parse_held_out(doc, "fit.held_out.yaml")
+    with pytest.raises(AugurError, match="rel_band_stretch.*expected with relative_to"):
+        parse_held_out(_doc(rel_band_stretch=1.5), "fit.held_out.yaml")

@@ -43,6 +43,10 @@ own runs do (the device's own scale is in no group); the accuracy script fits th
 that 80% of each held-out device's runs fall inside the band it would have been given
 (measure/held_out.fit_band_stretch).
 
+Optionally, with relative_to, rel_band_stretch (>= 1): the same for the relative band, widened
+around its geometric centre sqrt(rel_ratio_p10 x rel_ratio_p90) (it has no median: each
+configuration's median is divided out), so that it too holds 80% of a held-out device's runs.
+
 This is the reader, beside the engine that uses it (evaluation may not import measure/).
 """
 from __future__ import annotations
@@ -58,7 +62,7 @@ from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
 TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
-OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch")
+OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch", "rel_band_stretch")
 STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
 REL_KEYS = ("rel_median_abs_pct", "rel_ratio_p10", "rel_ratio_p90")
 ANC_KEYS = ("anc_pairs", "anc_median_abs_pct", "anc_within_35", "anc_ratio_p10", "anc_ratio_p90")
@@ -103,6 +107,7 @@ class HeldOutError:
     groups: tuple
     relative_to: str = ""
     band_stretch: float = 1.0
+    rel_band_stretch: float = 1.0
 
     def lookup(self, key: dict) -> ErrorGroup | None:
         """The group naming the most fields, every one equal to the run's (`key`: field -> value)."""
@@ -218,13 +223,23 @@ def parse_held_out(doc, path: str) -> HeldOutError:
         raise AugurError(f"expected every group's {', '.join(ANC_KEYS)} or none of them, and relative_to "
                          "with them (the configuration an anchor pairs runs within)", file=path, where="groups")
     stretch = _num(doc.get("band_stretch", 1.0), "band_stretch", path, 1, 10)
+    if "rel_band_stretch" in doc and not rel_to:
+        raise AugurError("expected with relative_to (it widens the relative band)", file=path,
+                         where="rel_band_stretch")
+    rel_stretch = _num(doc.get("rel_band_stretch", 1.0), "rel_band_stretch", path, 1, 10)
     return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
-                        tuple(fields), tuple(out), rel_to, float(stretch))
+                        tuple(fields), tuple(out), rel_to, float(stretch), float(rel_stretch))
 
 
 def stretched_band(p10, p50, p90, stretch: float):
     """(low, high) of predicted / measured: p10 .. p90 widened `stretch` times in log around p50."""
     return p50 * (p10 / p50) ** stretch, p50 * (p90 / p50) ** stretch
+
+
+def stretched_relative(p10, p90, stretch: float):
+    """(low, high) of a relative band: p10 .. p90 widened `stretch` times in log around its
+    geometric centre (the relative band has no median of its own)."""
+    return stretched_band(p10, (p10 * p90) ** 0.5, p90, stretch)
 
 
 def load_held_out(fit_path) -> HeldOutError | None:
@@ -261,9 +276,12 @@ def expected_error(fit_path, key: dict, predicted_s: float, runtime: str, anchor
     common = {"available": True, "group": dict(g.match), "describe": g.describe(), "devices": g.devices,
               "share": BAND_SHARE, "protocol": rec.protocol, "corpus": rec.corpus, "generated": rec.generated,
               "source": rec.path, "key": {k: str(v) for k, v in key.items()}}
-    relative = ({"relative": {"relative_to": rec.relative_to, "median_abs_pct": g.rel_median_abs_pct,
-                              "ratio_p10": g.rel_ratio_p10, "ratio_p90": g.rel_ratio_p90, "share": BAND_SHARE}}
-                if g.rel_ratio_p10 is not None else {})
+    relative = {}
+    if g.rel_ratio_p10 is not None and g.rel_ratio_p90 is not None:
+        rlo, rhi = stretched_relative(g.rel_ratio_p10, g.rel_ratio_p90, rec.rel_band_stretch)
+        relative = {"relative": {"relative_to": rec.relative_to, "median_abs_pct": g.rel_median_abs_pct,
+                                 "ratio_p10": g.rel_ratio_p10, "ratio_p90": g.rel_ratio_p90, "share": BAND_SHARE,
+                                 "band_stretch": rec.rel_band_stretch, "band_low": rlo, "band_high": rhi}}
     if anchored and g.anc_ratio_p10 is not None and g.anc_ratio_p90 is not None:
         return {**common, "anchored": True, "anchored_within": rec.relative_to, "rows": g.anc_pairs,
                 "median_abs_pct": g.anc_median_abs_pct, "within_35": g.anc_within_35,

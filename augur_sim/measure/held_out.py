@@ -116,15 +116,17 @@ def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN
 
 def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, groups: list[dict],
                    header: str = "generated; do not edit by hand", relative_to: str = "",
-                   band_stretch: float = 1.0) -> Path:
+                   band_stretch: float = 1.0, rel_band_stretch: float = 1.0) -> Path:
     """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256.
     relative_to: what one configuration is, whose scale the groups' rel_* figures divide out;
-    band_stretch: how much estimates widen the spec-only band (fit_band_stretch; 1: not)."""
+    band_stretch, rel_band_stretch: how much estimates widen the spec-only and the relative
+    band (fit_band_stretch; 1: not)."""
     fit_path = Path(fit_path)
     doc = {"runtime": runtime, "fit_sha256": file_sha256(fit_path), "protocol": protocol, "corpus": corpus,
            "generated": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "fields": list(fields),
            **({"relative_to": relative_to} if relative_to else {}),
-           **({"band_stretch": float(band_stretch)} if band_stretch != 1.0 else {}), "groups": groups}
+           **({"band_stretch": float(band_stretch)} if band_stretch != 1.0 else {}),
+           **({"rel_band_stretch": float(rel_band_stretch)} if rel_band_stretch != 1.0 else {}), "groups": groups}
     out = companion_path(fit_path)
     parse_held_out(doc, str(out))       # what is written must read back
     atomic_write_text(out, f"# {header}\n" + yaml.safe_dump(doc, sort_keys=False, width=120))
@@ -167,11 +169,14 @@ def loo_band_quantiles(keys: list, devices: list, pred, meas, levels, fields, re
 def stretched(q: np.ndarray, stretch: float) -> tuple[np.ndarray, np.ndarray]:
     """The band's (low, high) ratios widened `stretch` times in log around the median:
     p50 (p10 / p50)^s, p50 (p90 / p50)^s (engine/held_out.stretched_band, per run; s = 1: the
-    band as it is, which the relative band, without a p50, always is)."""
+    band as it is). A band without a p50 (the relative and anchored ones) widens around its
+    geometric centre, as engine/held_out.stretched_relative does."""
     q = np.asarray(q, dtype=float)
     if stretch == 1.0:
         return q[..., 0], q[..., 2]
-    return stretched_band(q[..., 0], q[..., 1], q[..., 2], stretch)
+    with np.errstate(invalid="ignore"):
+        mid = np.where(np.isfinite(q[..., 1]), q[..., 1], np.sqrt(q[..., 0] * q[..., 2]))
+    return stretched_band(q[..., 0], mid, q[..., 2], stretch)
 
 
 def band_inside(pred, meas, q: np.ndarray, stretch: float = 1.0) -> np.ndarray:
@@ -200,10 +205,12 @@ STRETCHES = np.round(np.arange(1.0, 3.0001, 0.01), 2)
 
 
 def fit_band_stretch(devices: list, pred, meas, q: np.ndarray, target: float = BAND_SHARE) -> tuple:
-    """The smallest stretch of the spec-only band (stretched) under which `target` of the runs
-    fall inside the band their device would have been given (q: loo_band_quantiles): the
-    held-out groups' 10th-90th percentile range holds fewer than 80% of a new device's runs,
-    since the device's own scale is not in its group. Returns (stretch, nested), nested the
+    """The smallest stretch of a band (stretched) under which `target` of the runs fall inside
+    the band their device would have been given (q: loo_band_quantiles): the held-out groups'
+    10th-90th percentile range holds fewer than 80% of a new device's runs, since the device's
+    own scale is not in its group (the spec-only band; for the relative band, pred = the
+    predictions with each configuration's scale divided out, q its rel_* quantiles, what a
+    device's runs share beyond that scale). Returns (stretch, nested), nested the
     check of that choice: each device's runs judged at the stretch fitted on the other devices'
     runs alone (bool per run)."""
     devs = np.asarray(devices, dtype=object)
