@@ -103,6 +103,8 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
     expected error, for a caller that scales the estimate itself (with_anchor_scale)."""
     if runtime == "ncnn-vulkan":
         # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
+        if threads is not None or cores is not None:
+            raise AugurError("--threads and --cores place CPU runs; --runtime ncnn-vulkan runs on the GPU")
         device = device_of(hw)
         proc = pick_processor(device, processor)
         est = estimate_ncnn_vulkan(graph, device, proc, precision, policy, conventions, runtime_mib,

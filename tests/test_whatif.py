@@ -262,3 +262,40 @@ def test_whatif_plot_writes_each_bound_on_its_side(tmp_path):
     out = tmp_path / "w.png"
     whatif_plot(g, out)
     assert out.stat().st_size > 1000
+
+
+def test_ncnn_grid_and_compare_are_the_estimates_of_the_edited_spec():
+    """--runtime ncnn has no spec row to edit: each --vary point is the estimate `augur estimate
+    --runtime ncnn` makes of the edited spec, at the asked threads and cores, and the baseline is
+    the spec as given; a faster cluster clock is never slower (the straggler cluster here)."""
+    net = load_net("squeezenet1_1")
+    base = apply_overrides(load_hw("raspberry_pi_4_1800"), {})
+    axes = [W.parse_vary("cpu.clusters[0].clock_ghz=1.0,1.8,2.4")]
+    g = W.grid("squeezenet1_1", "raspberry_pi_4_1800", axes, runtime="ncnn", threads=2, cores="big")
+    ref = [estimate(net, apply_overrides(base, {"cpu.clusters[0].clock_ghz": v}), runtime="ncnn", threads=2,
+                    cores="big").total.time_s for v in (1.0, 1.8, 2.4)]
+    np.testing.assert_allclose(g.time_s, ref, rtol=1e-12)
+    assert g.baseline_time_s == pytest.approx(ref[1], rel=1e-12)           # 1.8 GHz is the spec's own
+    assert g.time_s[0] > g.time_s[1] > g.time_s[2]
+    # Threads matter: 1 thread is slower than 2 at every point.
+    g1 = W.grid("squeezenet1_1", "raspberry_pi_4_1800", axes, runtime="ncnn", threads=1)
+    assert (g1.time_s > g.time_s).all()
+    c = W.compare("squeezenet1_1", "raspberry_pi_4_1800", {"cpu.clusters[0].clock_ghz": 2.4}, runtime="ncnn",
+                  threads=2, cores="big")
+    assert c.new.total.time_s == pytest.approx(ref[2], rel=1e-12)
+
+
+def test_cli_whatif_threads_cores_and_model_runtime_refusals(tmp_path, capsys):
+    p = ["whatif", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn"]
+    assert augur(p + ["--vary", "cpu.clusters[0].clock_ghz=1.0,2.0", "--threads", "2", "--cores", "big",
+                      "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("cpu.clusters[0].clock_ghz,time_ms")
+    for extra, needle in [(["--threads", "0"], "--threads must be a positive integer"),
+                          (["--vary", "cpu.clusters[0].clock_ghz=1:2:5000"], "at most 4096")]:
+        assert augur(p + ["--set", "cpu.dram_bw_gbs=20"] * ("--vary" not in extra) + extra) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
+    assert augur(["whatif", "squeezenet1_1", "--hw", "rockchip_rk3588_vulkan", "--runtime", "ncnn-vulkan",
+                  "--vary", "gpu.clock_ghz=0.5,1.0", "--threads", "2"]) == 2
+    assert "runs on the GPU" in capsys.readouterr().err

@@ -28,7 +28,9 @@ def cmd_whatif(args):
             raise AugurError(f"plot file must end in .png, .pdf or .svg, got '{args.plot}'")
     shape = _shape(args.input_shape) if args.input_shape is not None else None
     graph = load_net(args.net, batch=batch, input_shape=shape, lenient=args.lenient)
-    kw = dict(processor=args.processor, precision=args.precision, runtime=args.runtime)
+    threads = _positive("--threads")(args.threads) if args.threads is not None else None
+    kw = dict(processor=args.processor, precision=args.precision, runtime=args.runtime, threads=threads,
+              cores=args.cores)
     if axes:
         g = W.grid(graph, args.hw, axes, sets, **kw)
         if args.plot:
@@ -140,6 +142,10 @@ def register(sub):
                    help="edit a spec field, e.g. gpu.dram_bw_gbs=51.2 (repeatable)")
     p.add_argument("--vary", action="append", metavar="KEY=START:STOP:STEPS[:log]|KEY=v1,v2,...",
                    help="vary a field over a range or list (repeat for a grid)")
+    p.add_argument("--threads", default=None,
+                   help="CPU threads (default: the cores of the --cores set), as in augur estimate")
+    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
+                   help="CPU core set, as ncnn's powersave 2/1/0 (default: big), as in augur estimate")
     p.add_argument("--plot", default=None, help="with --vary: total time against the first key (PNG)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--out", default=None, help="write the report to this file (atomically)")

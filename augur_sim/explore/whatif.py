@@ -37,6 +37,10 @@ from ..report import table, to_csv
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
 EXACT_LIMIT = 256   # grids up to this many points use apply_overrides per point
+# Runtimes priced by a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan), not
+# by a spec row: a grid estimates each point whole, so it takes fewer points.
+MODEL_RUNTIMES = ("ncnn", "ncnn-vulkan")
+MAX_MODEL_POINTS = 4096
 
 
 @dataclass(frozen=True)
@@ -156,13 +160,13 @@ def _override(device, overrides: dict):
 
 
 def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp32", runtime=None,
-            threads=None) -> Comparison:
+            threads=None, cores=None) -> Comparison:
     if not overrides:
         raise AugurError("nothing to compare: give at least one --set KEY=VALUE (or --vary)")
     graph = load_net(net, batch=batch)
     dev = device_of(hw)
     new_dev = _override(dev, overrides)
-    kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads)
+    kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads, cores=cores)
     base, new = estimate(graph, dev, **kw), estimate(graph, new_dev, **kw)
     newl = {l.name: l for l in new.layers}
     deltas = tuple(LayerDelta(l.name, l.time_s, newl[l.name].time_s, l.bound, newl[l.name].bound)
@@ -300,28 +304,28 @@ def crossing_lines(g: Grid) -> list[str]:
     return out
 
 
-def _row_for(device, processor, runtime, precision, threads) -> tuple[Target, np.ndarray, str]:
+def _row_for(device, processor, runtime, precision, threads, cores=None) -> tuple[Target, np.ndarray, str]:
     """The target, its hardware row and the precision it really runs `precision` at
     (precision.py): the row is built at that precision."""
-    t = resolve_target(device, processor, runtime, threads)
+    t = resolve_target(device, processor, runtime, threads, cores)
     used = resolve_precision(t.processor, precision).used
     return t, t.row(used), used
 
 
-def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads):
+def _exact_rows(base_dev, axes, points, processor, runtime, precision, threads, cores=None):
     """Rows for every point, and per point the lowering key (fusion set, precision used)."""
     rows, keys = [], []
     for p in points:
         dev = _override(base_dev, {a.key: v for a, v in zip(axes, p)})
-        t, row, used = _row_for(dev, processor, runtime, precision, threads)
+        t, row, used = _row_for(dev, processor, runtime, precision, threads, cores)
         rows.append(row)
         keys.append((t.fusion, used))
     return np.stack(rows), keys
 
 
-def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads):
+def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads, cores=None):
     """Rows from per-axis column edits; None when an axis changes more than numbers can say."""
-    t0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads)
+    t0, base, used0 = _row_for(base_dev, processor, runtime, precision, threads, cores)
     key0 = (t0.fusion, used0)
     edits = []       # per axis: {value: {col: new value}}
     touched: dict[int, int] = {}
@@ -329,7 +333,8 @@ def _derived_rows(base_dev, axes, points, processor, runtime, precision, threads
         per = {}
         cols_a = set()
         for v in a.values:
-            t, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads)
+            t, row, used = _row_for(_override(base_dev, {a.key: v}), processor, runtime, precision, threads,
+                                    cores)
             if (t.fusion, used) != key0:
                 return None
             cols = np.nonzero(row != base)[0]
@@ -365,7 +370,7 @@ def _check_points(n: int, shape: tuple, rng) -> list[int]:
 
 
 def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=None, precision="fp32",
-         runtime=None, threads=None, exact_limit: int = EXACT_LIMIT) -> Grid:
+         runtime=None, threads=None, exact_limit: int = EXACT_LIMIT, cores=None) -> Grid:
     check_precision(precision)
     axes = tuple(axes)
     if not axes:
@@ -382,23 +387,25 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     graph = load_net(net, batch=batch)
     dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
-    t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads)
+    if runtime in MODEL_RUNTIMES:
+        return _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores)
+    t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads, cores)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
     built = None
     if npts > exact_limit:
-        built = _derived_rows(base_dev, axes, points, processor, runtime, precision, threads)
+        built = _derived_rows(base_dev, axes, points, processor, runtime, precision, threads, cores)
         if built is not None:
             rng = np.random.default_rng(0)
             idx = _check_points(npts, tuple(len(a.values) for a in axes), rng)
             ex, _ = _exact_rows(base_dev, axes, [points[i] for i in idx], processor, runtime,
-                                precision, threads)
+                                precision, threads, cores)
             if np.allclose(built[0][idx], ex, rtol=1e-12, atol=0.0):
                 method = "derived"
             else:
                 built = None
     if built is None:
-        built = _exact_rows(base_dev, axes, points, processor, runtime, precision, threads)
+        built = _exact_rows(base_dev, axes, points, processor, runtime, precision, threads, cores)
     rows, keys = built
     res = np.empty((npts, 4))
     # Points normally share one lowering key (one lowering, one call); a --vary of the
@@ -414,6 +421,28 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     notes = ((f"WARNING: {warning}",) if warning else ()) + notes
     return Grid(graph.name, dev.name, t0.processor.name, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method, notes)
+
+
+def _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores) -> Grid:
+    """A --vary grid under a runtime priced by its own model (ncnn, ncnn-vulkan: no spec row to
+    edit column by column): one whole estimate per point, as `augur estimate --runtime` makes
+    it on the edited spec."""
+    points = list(itertools.product(*[a.values for a in axes]))
+    if len(points) > MAX_MODEL_POINTS:
+        raise AugurError(f"the grid has {len(points)} points; --runtime {runtime} estimates each point whole, "
+                         f"at most {MAX_MODEL_POINTS}")
+    kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads, cores=cores)
+    base = estimate(graph, dev, **kw)
+    res = np.empty((len(points), 4))
+    for i, p in enumerate(points):
+        tot = estimate(graph, _override(base_dev, {a.key: v for a, v in zip(axes, p)}), **kw).total
+        res[i] = (tot.time_s, tot.dram_bytes, tot.energy_j, tot.bound_time_s.get("compute", 0.0))
+    t = res[:, 0]
+    share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
+    notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
+    notes = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings)) + notes
+    return Grid(graph.name, dev.name, base.processor, graph.batch, base.precision, axes, tuple(points), t,
+                res[:, 1], res[:, 2], share, base.total.time_s, "exact", notes)
 
 
 def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
