@@ -244,6 +244,9 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
         "fp16_arithmetic": bool(hw.caps.fp16_arith), "activation_bytes": nc.activation_bytes,
         "algorithms": {k: a for k, a in zip(nc.rows.kernel_names, nc.rows.algos) if a != "noop"},
+        # Kernels of the network's quantised layers (an `_int8` .param), run in int8 whatever
+        # the storage precision of the rest.
+        "int8_kernels": sum(a.startswith("int8") for a in nc.rows.algos),
         "parameters": dict(zip(PARAM_NAMES, (float(v) for v in nc.params))),
     }
     # How far runs like this one were from benchncnn's measurements on devices the fit never

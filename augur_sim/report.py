@@ -125,6 +125,10 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     used = est.precision_used or est.precision
     hdr += (f"\nspec {est.spec_file or est.hw}   runtime {est.runtime}   precision used {used}"
             + (f" (requested {est.precision})" if used != est.precision else ""))
+    nc = est.assumptions.get("ncnn") or {}
+    if nc.get("int8_kernels"):
+        hdr += (f"   int8: {nc['int8_kernels']} of {len(nc['algorithms'])} kernels (the quantised layers; "
+                f"the others and the stored activations {used})")
     hdr += "".join(f"\nWARNING: {w}" for w in est.warnings)
     pl = getattr(est, "placement", None)
     if pl is not None and (pl.clusters[0].core is not None or pl.note):

@@ -1,6 +1,7 @@
 """The ncnn CPU runtime model: algorithm choice, work per algorithm, precision, int8, fit."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -888,3 +889,25 @@ def test_an_unknown_runtime_lists_the_corpus_runtimes_too(capsys):
         assert err.count("\n") == 1 and "no runtime 'nosuch'" in err
         listed = [s.strip() for s in err.split("it has:")[1].split(",")]
         assert has in listed and lacks not in listed
+
+
+def test_an_int8_network_says_how_many_kernels_run_int8(capsys):
+    """An `_int8` .param runs its quantised layers in int8 whatever the storage precision: the
+    JSON counts those kernels (int8_* algorithms), the table's header says so; a float network
+    has none and no such note."""
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    models = SHARED / "corpora" / "ncnn" / "models"
+    if not (models / "mobilenet_int8.param").is_file():
+        pytest.skip(f"{models} not present")
+    argv = ["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4"]
+    assert main(["estimate", str(models / "mobilenet_int8.param"), *argv, "--format", "json"]) == 0
+    nc = json.loads(capsys.readouterr().out)["assumptions"]["ncnn"]
+    n8 = sum(a.startswith("int8") for a in nc["algorithms"].values())
+    assert nc["int8_kernels"] == n8 and 0 < n8 < len(nc["algorithms"])
+    assert main(["estimate", str(models / "mobilenet_int8.param"), *argv]) == 0
+    assert f"int8: {n8} of {len(nc['algorithms'])} kernels" in capsys.readouterr().out.splitlines()[1]
+    assert main(["estimate", str(models / "mobilenet.param"), *argv, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["assumptions"]["ncnn"]["int8_kernels"] == 0
+    assert main(["estimate", str(models / "mobilenet.param"), *argv]) == 0
+    assert "int8:" not in capsys.readouterr().out.splitlines()[1]
