@@ -297,6 +297,17 @@ def test_ncnn_sweep_notes_a_cpu_the_fit_has_no_class_for(tmp_path, capsys):
     rows = _rows(out)
     assert rows[("squeezenet1_1", "snapdragon_855", "cpu", 1, "fp32")]["expected_low_ms"] is None
     assert rows[("squeezenet1_1", "snapdragon_855plus", "cpu", 1, "fp32")]["expected_low_ms"] > 0
+    # A board and its Vulkan spec (which extends it) share one CPU: the second's rows repeat the
+    # first's, and the note says so rather than leaving two identical rows unexplained.
+    out2 = tmp_path / "v.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "snapdragon_660", "snapdragon_660_vulkan",
+                  "snapdragon_765g", "--runtime", "ncnn", "--threads", "4", "--out", out2]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: snapdragon_660_vulkan: the same CPU as snapdragon_660 (the same spec figures): its rows "
+                     "repeat snapdragon_660's"]
+    rows = _rows(out2)
+    assert rows[("squeezenet1_1", "snapdragon_660_vulkan", "cpu", 1, "fp32")]["time_ms"] == \
+        rows[("squeezenet1_1", "snapdragon_660", "cpu", 1, "fp32")]["time_ms"]
     # The default runtime's sweep has no such notes.
     S_out = S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["snapdragon_855"]), [1], ["fp32"],
                         tmp_path / "p.csv")

@@ -830,14 +830,22 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
 def model_notes(pack: HwPack) -> list[str]:
     """What `augur estimate --runtime ncnn` warns of a device, once per device of an ncnn sweep
     (the rows carry no warnings): a CPU the fit has no ISA class for is priced with the shared
-    values, and its rows have no expected range."""
+    values, and its rows have no expected range. And a device whose CPU is the same as an
+    earlier one's (a `*_vulkan` spec extends its board's spec): its rows repeat that device's."""
     m = pack.model
     if m is None or m.runtime != "ncnn":
         return []
     fit = load_ncnn_fit()
     notes = []
+    seen: list = []
     for t, dev in zip(pack.targets, m.devices):
-        hw = ncnn_hw(dev.processors[t.processor], m.cores, m.threads)
+        proc = dev.processors[t.processor]
+        twin = next((name for name, p in seen if p == proc), None)
+        seen.append((dev.name, proc))
+        if twin is not None:
+            notes.append(f"{dev.name}: the same CPU as {twin} (the same spec figures): its rows repeat {twin}'s")
+            continue
+        hw = ncnn_hw(proc, m.cores, m.threads)
         w = ncnn_class_warning(dev.name, hw.isa_class, fit)
         if w:
             notes.append(f"{dev.name}: {w} (its rows have no expected_low_ms / expected_high_ms)")
