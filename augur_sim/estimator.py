@@ -21,6 +21,7 @@ from .hw import Device, load_hw
 from .hw.load import spec_names
 from .hw.model import Runtime
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
+from .engine.ncnn_hw import ncnn_hw
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
 from .engine.ncnn_vulkan import (DEFAULT_VK_FIT, V_ALGO, VA_NOOP, VK_FUSION, VK_PARAM_NAMES,
                                  load_vk_fit, vk_hw, vk_kernel_costs, vk_rows)
@@ -349,3 +350,32 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
     est.assumptions["expected_error"] = _shown_paths(expected_error(
         fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan", anchored))
     return est
+
+
+def fitted_models(device, ncnn_fit=None, vk_fit=None) -> str:
+    """Which corpus-fitted models price a device's processors, and by what: its CPU under ncnn by
+    the ISA class of its cores (or the fit's shared values, where its clusters name no core type
+    of a fitted class), its GPU under ncnn-vulkan by GPU class, and the GPU kernel model's
+    runtimes by SM architecture. What `augur hw list` shows beside each spec."""
+    ncnn_fit = load_fit() if ncnn_fit is None else ncnn_fit
+    vk_fit = load_vk_fit() if vk_fit is None else vk_fit
+    parts = []
+    for name, proc in device.processors.items():
+        found = []
+        if proc.kind == "cpu":
+            try:
+                cls = ncnn_hw(proc, None, None).isa_class
+            except AugurError:
+                cls = None
+            if cls is not None:
+                found.append(f"ncnn ({cls if cls in ncnn_fit.classes else 'shared values'})")
+        else:
+            if getattr(proc, "vulkan", None) is not None:
+                cls = vk_hw(proc).gpu_class
+                found.append(f"ncnn-vulkan ({cls if cls in vk_fit.classes else 'shared values'})")
+            km = [n for n, r in proc.runtimes.items() if getattr(r, "kernel_model", "")]
+            if km:
+                found.append(f"{', '.join(km)} ({proc.arch})")
+        if found:
+            parts.append(f"{name}: {'; '.join(found)}")
+    return " | ".join(parts) or "-"

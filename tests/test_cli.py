@@ -81,6 +81,14 @@ def test_estimate_table_tells_where_time_goes(capsys):
 def test_hw_list_show_check(capsys, tmp_path):
     rc, out, _ = run(capsys, "hw", "list")
     assert rc == 0 and "nvidia_h100_sxm" in out and "jetson_tx2" in out
+    # Beside each spec, the corpus-fitted models that price it and by which class: a CPU whose
+    # clusters name their cores by its ISA class, an older spec without core types by the shared
+    # values, a Vulkan spec's GPU by its GPU class, the GPU kernel model by SM architecture.
+    rows = {ln.split()[0]: ln for ln in out.splitlines()[2:]}
+    assert "cpu: ncnn (armv8-neon)" in rows["raspberry_pi_4_1800"]
+    assert "cpu: ncnn (shared values)" in rows["raspberry_pi_4"]
+    assert "gpu: ncnn-vulkan (mali" in rows["rockchip_rk3588_vulkan"] and "cpu: ncnn (" in rows["rockchip_rk3588_vulkan"]
+    assert "gpu: pytorch-eager, pytorch-cudagraph (sm_90)" in rows["nvidia_h200"] and "ncnn" not in rows["nvidia_h200"]
     rc, out, _ = run(capsys, "hw", "show", "nvidia_a100")
     # A100 SXM4 fp32: 108 SMs x 128 FLOP/cycle x 1.41 GHz = 19,491.8 GFLOP/s
     assert rc == 0 and out.startswith("nvidia_a100:") and "peak GFLOP/s: fp32 19,491.8" in out

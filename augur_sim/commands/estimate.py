@@ -4,7 +4,9 @@ from __future__ import annotations
 from .. import hw
 from ..conventions import DEFAULT
 from ..counts import count_net
-from ..estimator import estimate
+from ..engine.ncnn_params import load_fit
+from ..engine.ncnn_vulkan import load_vk_fit
+from ..estimator import estimate, fitted_models
 from ..graph import PRECISIONS
 from ..plots import roofline_plot
 from ..frontends import list_nets
@@ -84,7 +86,9 @@ def cmd_estimate(args):
 
 def cmd_hw(args):
     if args.hw_command == "list":
-        emit(table(["name", "description"], hw.list_hw(), ["<", "<"]))
+        fits = (load_fit(), load_vk_fit())
+        rows = [(name, fitted_models(hw.load_hw(name), *fits), desc) for name, desc in hw.list_hw()]
+        emit(table(["name", "fitted models (class; a CPU: its big cores)", "description"], rows, ["<", "<", "<"]))
     elif args.hw_command == "show":
         emit(hw.format_hw(hw.load_hw(args.name)))
     elif args.hw_command == "check":
