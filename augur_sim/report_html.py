@@ -215,6 +215,14 @@ def _relative_band(r: dict | None) -> str:
             f'{esc(r["relative_to"])}: {1 / r["band_high"]:.2f}x to {1 / r["band_low"]:.2f}x</small>')
 
 
+def _int8_note(d: dict) -> str:
+    """', int8: N of M kernels' for an ncnn estimate of a quantised network (report.py's header)."""
+    nc = d["assumptions"].get("ncnn") or {}
+    if not nc.get("int8_kernels"):
+        return ""
+    return f", int8: {nc['int8_kernels']} of {len(nc['algorithms'])} kernels (the quantised layers)"
+
+
 def _summary_card(i: int, d: dict, device, proc) -> str:
     t = d["total"]
     bt = t["bound_time_ms"]
@@ -223,6 +231,7 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
     thr = d["batch"] / (t["time_ms"] / 1e3) if t["time_ms"] > 0 else 0.0
     cap = t["memory_capacity_bytes"]
     badge = ('<span class="badge ok">fits</span>' if fits else '<span class="badge bad">does not fit</span>')
+    runs_on = f"{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}{_int8_note(d)}"
     legend = "".join(
         f'<li><i style="background:{BOUND_COLORS.get(k, "#999")}"></i>{esc(k)} '
         f'{num(v / bsum * 100, f"derived.bound_share.{k}", i, "%", 1.0, 3)} '
@@ -230,7 +239,7 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
         for k, v in bt.items())
     return f"""
 <div class="card">
-  <h3>{esc(d['hw'])} <small>{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}</small></h3>
+  <h3>{esc(d['hw'])} <small>{runs_on}</small></h3>
   <p class="desc">{esc(device.description)}</p>
   <div class="kpis">
     <div><b>{num(t['time_ms'], 'total.time_ms', i, 'ms', 1.0)}</b>

@@ -911,3 +911,17 @@ def test_an_int8_network_says_how_many_kernels_run_int8(capsys):
     assert json.loads(capsys.readouterr().out)["assumptions"]["ncnn"]["int8_kernels"] == 0
     assert main(["estimate", str(models / "mobilenet.param"), *argv]) == 0
     assert "int8:" not in capsys.readouterr().out.splitlines()[1]
+
+
+def test_an_int8_networks_report_page_says_so_too(tmp_path, capsys):
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    models = SHARED / "corpora" / "ncnn" / "models"
+    if not (models / "mobilenet_int8.param").is_file():
+        pytest.skip(f"{models} not present")
+    argv = ["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "4"]
+    for net, want in (("mobilenet_int8", True), ("mobilenet", False)):
+        out = tmp_path / f"{net}.html"
+        assert main(["report", str(models / f"{net}.param"), *argv, "--out", str(out)]) == 0
+        assert ("runtime ncnn, int8: 27 of 30 kernels (the quantised layers)" in out.read_text()) == want
+    capsys.readouterr()
