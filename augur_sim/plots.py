@@ -55,6 +55,13 @@ def roofline_figure(est, hw, figsize=(8, 5.5)):
         bw = row[H_BW[i]]
         ax.plot(xs, np.minimum(peak, xs * bw), ":", lw=1, label=f"cache level {i + 1} {bw / 1e9:.0f} GB/s")
     ax.axhline(peak, color="gray", lw=0.8)
+    # An ncnn estimate of a quantised network runs its int8 kernels against the int8 rate (two
+    # ops per MAC, as the kernels' FLOPs are counted): on a dot-product core above the float roof.
+    if (getattr(est, "assumptions", None) or {}).get("ncnn", {}).get("int8_kernels") and \
+            "int8" in proc.flop_per_cycle_per_unit:
+        peak8 = hw_row(proc, pick_runtime(proc, rt), "int8", est.threads, getattr(est, "cores", None))[H_PEAK]
+        if peak8 != peak:
+            ax.axhline(peak8, color="tab:purple", lw=0.8, ls="-.", label=f"int8 peak {peak8 / 1e9:.0f} Gop/s")
     colors = {"compute": "tab:red", "memory": "tab:blue", "cache": "tab:green", "overhead": "tab:gray"}
     tot = est.total.time_s or 1.0
     for bound, c in colors.items():

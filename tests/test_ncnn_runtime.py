@@ -925,3 +925,30 @@ def test_an_int8_networks_report_page_says_so_too(tmp_path, capsys):
         assert main(["report", str(models / f"{net}.param"), *argv, "--out", str(out)]) == 0
         assert ("runtime ncnn, int8: 27 of 30 kernels (the quantised layers)" in out.read_text()) == want
     capsys.readouterr()
+
+
+def test_an_int8_networks_roofline_draws_the_int8_roof():
+    """An ncnn estimate with int8 kernels gets the int8 roof beside the float one (on an SDOT
+    core it is 2x the fp16 roof the kernels would otherwise seem to break through); a float
+    network, or a core whose int8 rate equals its float one, gets none."""
+    from shared_data import SHARED
+
+    from augur_sim.estimator import estimate
+    from augur_sim.plots import pyplot, roofline_figure
+    models = SHARED / "corpora" / "ncnn" / "models"
+    if not (models / "resnet50_int8.param").is_file():
+        pytest.skip(f"{models} not present")
+
+    def roofs(net, hw):
+        est = estimate(str(models / f"{net}.param"), hw, runtime="ncnn", threads=4)
+        fig = roofline_figure(est, hw)
+        labels = [ln.get_label() for ln in fig.axes[0].get_lines()]
+        pyplot().close(fig)
+        return [lb for lb in labels if lb.startswith("int8 peak")], est
+
+    r8, est = roofs("resnet50_int8", "rockchip_rk3588")
+    # 4 Cortex-A76 at 2.4 GHz x 64 int8 ops per cycle = 614 G
+    assert r8 == ["int8 peak 614 Gop/s"]
+    assert max(l.flops / l.time_s for l in est.layers if l.fused_into is None and l.time_s > 0) < 614e9
+    assert roofs("resnet50", "rockchip_rk3588")[0] == []
+    assert roofs("resnet50_int8", "raspberry_pi_4_1800")[0] == []      # A72: int8 8 = fp32 8 per cycle
