@@ -413,7 +413,15 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
             r = d["total"]["time_ms"] / base if base else 0.0
             parts.append(f"{esc(d['hw'])} takes {num(r, f'derived.time_ratio.{i}', i, 'x', 1.0, 3)} the time of "
                          f"{esc(ds[0]['hw'])}")
-        cmp_line = '<p class="cmp">' + "; ".join(parts) + ".</p>"
+        cmp_line = '<p class="cmp">' + "; ".join(parts) + "."
+        rts = list(dict.fromkeys(d["runtime"] for d in ds))
+        if len(rts) > 1:
+            # Each device runs its spec's default runtime unless --runtime names one: a ratio
+            # across different software stacks (or models of them) is not the hardware's alone.
+            which = esc(", ".join(d["hw"] + " " + d["runtime"] for d in ds))
+            cmp_line += (f" <small>Not the same runtime: {which} (each spec's default); "
+                         "<code>--runtime</code> names one for all.</small>")
+        cmp_line += "</p>"
     generated = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     data = json.dumps(ds, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
