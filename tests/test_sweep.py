@@ -406,3 +406,21 @@ def test_anchored_sweep_refuses_several_targets_and_mixing_with_spec_only_rows(t
     # The same anchor again: nothing new, nothing refused.
     assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_nano", "--anchor", "resnet18=5",
                   "--out", anchored]) == 0
+
+
+def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):
+    """A --runtime ncnn sweep's heatmap and Pareto titles name the runtime, threads and cores
+    every row was priced with; a sweep of each device's own default runtime names none."""
+    from augur_sim.explore import sweep_plots as P
+    titles = []
+    monkeypatch.setattr(P, "save_figure", lambda fig, path: titles.extend(a.get_title() for a in fig.axes
+                                                                          if a.get_title()))
+    nets = S.expand_nets(["squeezenet1_1", "mobilenet_v2"])
+    t = S.run_sweep(nets, S.expand_hw(NCNN_DEVS), [1], ["fp32"], None, runtime="ncnn", threads=2,
+                    cores="big").table
+    assert P.run_label(t) == ", runtime ncnn, 2 threads (big)"
+    P.heatmap_plot(t, tmp_path / "h.png")
+    P.pareto_plot(t, tmp_path / "p.png")
+    assert len(titles) == 2 and all(", runtime ncnn, 2 threads (big):" in x for x in titles)
+    plain = S.run_sweep(nets, S.expand_hw(["jetson_nano", "nvidia_l4"]), [1], ["fp32"], None).table
+    assert P.run_label(plain) == ""

@@ -83,6 +83,23 @@ def _records(table, pair, extra=()):
             if (vals[3], vals[4]) == pair]
 
 
+def run_label(table) -> str:
+    """How the sweep ran, where one runtime priced every row (a --runtime sweep): ', runtime
+    ncnn, 4 threads (big)'; '' for a sweep of each device's own default runtime."""
+    names = set(table.column_names)
+    rts = set(table.column("runtime").to_pylist()) if "runtime" in names else set()
+    if len(rts) != 1:
+        return ""
+    out = f", runtime {next(iter(rts))}"
+    threads = set(table.column("threads").to_pylist()) if "threads" in names else set()
+    cores = set(table.column("cores").to_pylist()) if "cores" in names else set()
+    if len(threads) == 1 and None not in threads:
+        out += f", {next(iter(threads))} threads"
+        if len(cores) == 1 and None not in cores:
+            out += f" ({next(iter(cores))})"
+    return out
+
+
 def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -> str:
     """Latency (log colour) of networks (rows) by devices (columns), a panel per batch/precision."""
     plt = pyplot()
@@ -110,7 +127,7 @@ def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -
                 for j in range(m.shape[1]):
                     if np.isfinite(m[i, j]):
                         ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=6, color="w")
-        ax.set_title(f"batch {pair[0]}, {pair[1]}: latency ms (log colour){note}", fontsize=8)
+        ax.set_title(f"batch {pair[0]}, {pair[1]}{run_label(table)}: latency ms (log colour){note}", fontsize=8)
         fig.colorbar(im, ax=ax, label="log10 latency (ms)")
     save_figure(fig, path)
     return str(path)
@@ -236,7 +253,7 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     ax.set_ylabel(f"{my.label}, {'lower' if dy == 'min' else 'higher'} is better")
     ax.xaxis.label.set_gid(f"xlabel:{mx.name}:{dx}")
     ax.yaxis.label.set_gid(f"ylabel:{my.name}:{dy}")
-    ax.set_title(f"batch {pair[0]}, {pair[1]}: {my.name} ({dy}) vs {mx.name} ({dx}); lines: each "
+    ax.set_title(f"batch {pair[0]}, {pair[1]}{run_label(table)}: {my.name} ({dy}) vs {mx.name} ({dx}); lines: each "
                  f"device's Pareto front", fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, markerscale=2)
