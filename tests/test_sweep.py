@@ -408,6 +408,22 @@ def test_anchored_sweep_refuses_several_targets_and_mixing_with_spec_only_rows(t
                   "--out", anchored]) == 0
 
 
+def test_a_runtime_sweep_skips_devices_without_its_processor_kind_and_says_so(tmp_path, capsys):
+    """--runtime ncnn over CPUs and GPU-only specs: the GPU-only ones are skipped (named in a
+    note), the others priced; only when no device has a CPU is the sweep refused."""
+    out = tmp_path / "n.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "nvidia_t4", "raspberry_pi_4_1800", "nvidia_l4",
+                  "--runtime", "ncnn", "--threads", "4", "--out", out]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: skipped 2 device(s) without a CPU, which --runtime ncnn runs on: nvidia_t4, nvidia_l4"]
+    assert {k[1] for k in _rows(out)} == {"raspberry_pi_4_1800"}
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "nvidia_t4", "nvidia_l4", "--runtime", "ncnn",
+                  "--out", tmp_path / "none.csv"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "none of the 2 devices has one" in err
+    assert not (tmp_path / "none.csv").exists()
+
+
 def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):
     """A --runtime ncnn sweep's heatmap and Pareto titles name the runtime, threads and cores
     every row was priced with; a sweep of each device's own default runtime names none."""

@@ -261,6 +261,9 @@ class ModelRun:
     threads: int | None
     cores: str | None
     devices: tuple          # Device per target
+    # Devices of the sweep without the processor kind the runtime runs on (a GPU-only spec in
+    # a --runtime ncnn sweep): skipped, named in a note, as --processor skips them.
+    skipped: tuple = ()
 
 
 def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None:
@@ -303,12 +306,12 @@ def select_targets(devices, processors: list[str] | None):
 def build_model_pack(devices, runtime: str, threads: int | None, cores: str | None) -> HwPack:
     """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn) or GPU."""
     kind = MODEL_RUNTIMES[runtime]
-    targets, devs = [], []
+    targets, devs, skipped = [], [], []
     for dev in devices:
         procs = [p for p in dev.processors.values() if p.kind == kind]
         if not procs:
-            raise AugurError(f"--runtime {runtime} runs on a {kind.upper()}; device '{dev.name}' has none "
-                             f"(it has: {', '.join(f'{n} ({p.kind})' for n, p in dev.processors.items())})")
+            skipped.append(dev)
+            continue
         try:
             # What the estimate will need of the processor, checked now rather than mid-sweep.
             ncnn_hw(procs[0], cores, threads) if runtime == "ncnn" else vk_hw(procs[0])
@@ -316,7 +319,14 @@ def build_model_pack(devices, runtime: str, threads: int | None, cores: str | No
             raise AugurError(f"--runtime {runtime} on device '{dev.name}': {e}")
         targets.append(PackedTarget(dev.name, procs[0].name, kind, runtime, int(dev.memory_bytes), 0))
         devs.append(dev)
-    return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, threads, cores, tuple(devs)))
+    if not devs:
+        dev = skipped[0]
+        which = (f"device '{dev.name}' has none (it has: "
+                 f"{', '.join(f'{n} ({p.kind})' for n, p in dev.processors.items())})" if len(skipped) == 1
+                 else f"none of the {len(skipped)} devices has one")
+        raise AugurError(f"--runtime {runtime} runs on a {kind.upper()}; {which}")
+    return HwPack(tuple(targets), {"fp32": []},
+                  ModelRun(runtime, threads, cores, tuple(devs), tuple(d.name for d in skipped)))
 
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
@@ -828,15 +838,21 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
 
 
 def model_notes(pack: HwPack) -> list[str]:
-    """What `augur estimate --runtime ncnn` warns of a device, once per device of an ncnn sweep
-    (the rows carry no warnings): a CPU the fit has no ISA class for is priced with the shared
-    values, and its rows have no expected range. And a device whose CPU is the same as an
-    earlier one's (a `*_vulkan` spec extends its board's spec): its rows repeat that device's."""
+    """The notes of a --runtime sweep: the devices it skipped (no processor of the runtime's
+    kind); under ncnn, what `augur estimate --runtime ncnn` warns of a device, once per device
+    (the rows carry no warnings: a CPU the fit has no ISA class for is priced with the shared
+    values, and its rows have no expected range), and a device whose CPU is the same as an
+    earlier one's (a `*_vulkan` spec extends its board's spec), whose rows repeat that device's."""
     m = pack.model
-    if m is None or m.runtime != "ncnn":
+    if m is None:
         return []
-    fit = load_ncnn_fit()
     notes = []
+    if m.skipped:
+        notes.append(f"skipped {len(m.skipped)} device(s) without a {MODEL_RUNTIMES[m.runtime].upper()}, which "
+                     f"--runtime {m.runtime} runs on: {', '.join(m.skipped)}")
+    if m.runtime != "ncnn":
+        return notes
+    fit = load_ncnn_fit()
     seen: list = []
     for t, dev in zip(pack.targets, m.devices):
         proc = dev.processors[t.processor]
