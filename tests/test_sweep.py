@@ -415,13 +415,22 @@ def test_a_runtime_sweep_skips_devices_without_its_processor_kind_and_says_so(tm
     assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "nvidia_t4", "raspberry_pi_4_1800", "nvidia_l4",
                   "--runtime", "ncnn", "--threads", "4", "--out", out]) == 0
     notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
-    assert notes == ["note: skipped 2 device(s) without a CPU, which --runtime ncnn runs on: nvidia_t4, nvidia_l4"]
+    assert notes == ["note: skipped 2 device(s) without a CPU, which --runtime ncnn needs: nvidia_t4, nvidia_l4"]
     assert {k[1] for k in _rows(out)} == {"raspberry_pi_4_1800"}
     assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "nvidia_t4", "nvidia_l4", "--runtime", "ncnn",
                   "--out", tmp_path / "none.csv"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "none of the 2 devices has one" in err
+    assert err.count("\n") == 1 and "none of the 2 devices can run it (without a CPU)" in err
     assert not (tmp_path / "none.csv").exists()
+    # ncnn-vulkan: a GPU without a `vulkan:` section (jetson_agx_orin) is skipped like a device
+    # without a GPU (raspberry_pi_4_1800); the Vulkan specs are priced.
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "jetson_agx_orin", "raspberry_pi_4_1800",
+                  "rockchip_rk3588_vulkan", "--runtime", "ncnn-vulkan", "--out", tmp_path / "vk.csv"]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: skipped 1 device(s) whose GPU has no `vulkan:` section, which --runtime ncnn-vulkan "
+                     "needs: jetson_agx_orin",
+                     "note: skipped 1 device(s) without a GPU, which --runtime ncnn-vulkan needs: raspberry_pi_4_1800"]
+    assert {k[1] for k in _rows(tmp_path / "vk.csv")} == {"rockchip_rk3588_vulkan"}
 
 
 def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):

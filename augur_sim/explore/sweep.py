@@ -261,8 +261,9 @@ class ModelRun:
     threads: int | None
     cores: str | None
     devices: tuple          # Device per target
-    # Devices of the sweep without the processor kind the runtime runs on (a GPU-only spec in
-    # a --runtime ncnn sweep): skipped, named in a note, as --processor skips them.
+    # Devices of the sweep the runtime cannot run on (a GPU-only spec in a --runtime ncnn sweep,
+    # a GPU without a `vulkan:` section under ncnn-vulkan): ((name, why), ...), skipped and named
+    # in a note, as --processor skips devices.
     skipped: tuple = ()
 
 
@@ -304,13 +305,29 @@ def select_targets(devices, processors: list[str] | None):
 
 
 def build_model_pack(devices, runtime: str, threads: int | None, cores: str | None) -> HwPack:
-    """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn) or GPU."""
+    """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn) or GPU.
+    Of several devices, those the runtime cannot run on at all (no processor of its kind; for
+    ncnn-vulkan, no GPU with a `vulkan:` section) are skipped, as --processor skips devices, and
+    named in the sweep's notes; a lone device, or a sweep where none is left, is refused."""
     kind = MODEL_RUNTIMES[runtime]
     targets, devs, skipped = [], [], []
+    refusals = []
     for dev in devices:
         procs = [p for p in dev.processors.values() if p.kind == kind]
+        if runtime == "ncnn-vulkan":
+            procs = [p for p in procs if getattr(p, "vulkan", None) is not None] or procs
+        why = None
         if not procs:
-            skipped.append(dev)
+            why = (f"without a {kind.upper()}",
+                   f"--runtime {runtime} runs on a {kind.upper()}; device '{dev.name}' has none (it has: "
+                   f"{', '.join(f'{n} ({p.kind})' for n, p in dev.processors.items())})")
+        elif runtime == "ncnn-vulkan" and getattr(procs[0], "vulkan", None) is None:
+            why = ("whose GPU has no `vulkan:` section",
+                   f"--runtime {runtime} on device '{dev.name}': {procs[0].name}: this GPU has no ncnn-vulkan "
+                   "figures (a `vulkan:` section: class, fp16_storage, fp16_arithmetic, discrete)")
+        if why is not None:
+            skipped.append((dev.name, why[0]))
+            refusals.append(why[1])
             continue
         try:
             # What the estimate will need of the processor, checked now rather than mid-sweep.
@@ -320,13 +337,10 @@ def build_model_pack(devices, runtime: str, threads: int | None, cores: str | No
         targets.append(PackedTarget(dev.name, procs[0].name, kind, runtime, int(dev.memory_bytes), 0))
         devs.append(dev)
     if not devs:
-        dev = skipped[0]
-        which = (f"device '{dev.name}' has none (it has: "
-                 f"{', '.join(f'{n} ({p.kind})' for n, p in dev.processors.items())})" if len(skipped) == 1
-                 else f"none of the {len(skipped)} devices has one")
-        raise AugurError(f"--runtime {runtime} runs on a {kind.upper()}; {which}")
-    return HwPack(tuple(targets), {"fp32": []},
-                  ModelRun(runtime, threads, cores, tuple(devs), tuple(d.name for d in skipped)))
+        raise AugurError(refusals[0] if len(refusals) == 1 else
+                         f"--runtime {runtime}: none of the {len(refusals)} devices can run it "
+                         f"({'; '.join(dict.fromkeys(w for _, w in skipped))})")
+    return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, threads, cores, tuple(devs), tuple(skipped)))
 
 
 def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
@@ -847,9 +861,9 @@ def model_notes(pack: HwPack) -> list[str]:
     if m is None:
         return []
     notes = []
-    if m.skipped:
-        notes.append(f"skipped {len(m.skipped)} device(s) without a {MODEL_RUNTIMES[m.runtime].upper()}, which "
-                     f"--runtime {m.runtime} runs on: {', '.join(m.skipped)}")
+    for why in dict.fromkeys(w for _, w in m.skipped):
+        names = [n for n, w in m.skipped if w == why]
+        notes.append(f"skipped {len(names)} device(s) {why}, which --runtime {m.runtime} needs: {', '.join(names)}")
     if m.runtime != "ncnn":
         return notes
     fit = load_ncnn_fit()
