@@ -495,6 +495,7 @@ _NET_VALUES = ["resnet18", "mobilenet_v2", "squeezenet1_1", "nosuchnet", "nets/a
                "model.onnx", "model.param", "tiny.prototxt", "secret.yaml", "spec/secret.txt", "adir.yaml", "", "-", "nets/*.yaml",
                "resnet-s0-00002", "regnet-s1-00000"]
 _HW_VALUES = ["jetson_nano", "raspberry_pi_4", "jetson_tx2", "jetson_*", "nosuchhw", "spec/secret.yaml",
+              "raspberry_pi_4_1800", "rockchip_rk3588_vulkan", "snapdragon_*",
               "secret.txt", "/dev/zero", "fifo.yaml", "adir.yaml", "", "hwspecs/jetson_nano.yaml"]
 _VALUES = {
     "--hw": _HW_VALUES, "--nets": _NET_VALUES, "net": _NET_VALUES,
@@ -502,11 +503,13 @@ _VALUES = {
     "--input-shape": ["1x3x224x224", "1x3x0x2", "3x224", "x", "1x3x99999999x99999999", "1x" * 40 + "1"],
     "--precision": ["fp32", "fp16", "int8", "bf16", "fp64", "fp16,int8", ""],
     "--threads": ["1", "4", "0", "-2", "99999", "x"],
+    "--runtime": ["ncnn", "ncnn-vulkan", "pytorch-eager", "cudnn", "nosuch", ""],
     "--runtime-mib": ["0", "10", "-1", "nan", "inf", "1e308"],
     "--set": ["gpu.clock_ghz=2", "gpu.clock_ghz=-1", "cpu.units=0", "nosuch=1", "gpu.caches[0].size_kib=1e30",
-              "=", "gpu.clock_ghz=[1,2]", "name=x"],
+              "=", "gpu.clock_ghz=[1,2]", "name=x", "cpu.clusters[0].clock_ghz=2", "cpu.clusters[9].count=1"],
     "--vary": ["gpu.clock_ghz=0.3:2.0:8", "gpu.clock_ghz=1:1:1", "cpu.clock_ghz=0:1:3", "x=1:2:3",
-               "gpu.dram_bw_gbs=1,2,3", "gpu.clock_ghz=1:2:100000", "gpu.clock_ghz=1:2:3:log"],
+               "gpu.dram_bw_gbs=1,2,3", "gpu.clock_ghz=1:2:100000", "gpu.clock_ghz=1:2:3:log",
+               "cpu.clusters[0].clock_ghz=1:2:3", "cpu.clusters[0].count=1,2"],
     "--generate": ["resnet:2", "regnet:1", "mobilenet:1", "resnet:0", "resnet:-1", "x:2", "resnet:999999"],
     "--seed": ["0", "1", "-1", "x", "99999999999999999999"],
     "--top": ["3", "0", "-1", "x", "100000"],
