@@ -276,7 +276,8 @@ def test_ncnn_grid_and_compare_are_the_estimates_of_the_edited_spec():
                     cores="big").total.time_s for v in (1.0, 1.8, 2.4)]
     np.testing.assert_allclose(g.time_s, ref, rtol=1e-12)
     assert g.baseline_time_s == pytest.approx(ref[1], rel=1e-12)           # 1.8 GHz is the spec's own
-    assert g.time_s[0] > g.time_s[1] > g.time_s[2]
+    assert g.time_s[0] > g.time_s[1] > g.time_s[2] and g.method == "estimates"
+    assert "3 points (one estimate each)" in W.grid_table(g).splitlines()[0]
     # Threads matter: 1 thread is slower than 2 at every point.
     g1 = W.grid("squeezenet1_1", "raspberry_pi_4_1800", axes, runtime="ncnn", threads=1)
     assert (g1.time_s > g.time_s).all()

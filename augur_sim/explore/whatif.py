@@ -234,7 +234,7 @@ class Grid:
     energy_j: np.ndarray
     compute_share: np.ndarray  # compute-bound time / total time
     baseline_time_s: float    # the device as given, no --set / --vary
-    method: str               # "exact" or "derived"
+    method: str               # "exact" or "derived" rows; "estimates" (a --runtime ncnn grid)
     notes: tuple = ()         # what the axes change besides their keys (clock-scaled caches)
 
     @property
@@ -442,7 +442,7 @@ def _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, run
     notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
     notes = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings)) + notes
     return Grid(graph.name, dev.name, base.processor, graph.batch, base.precision, axes, tuple(points), t,
-                res[:, 1], res[:, 2], share, base.total.time_s, "exact", notes)
+                res[:, 1], res[:, 2], share, base.total.time_s, "estimates", notes)
 
 
 def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
@@ -460,7 +460,8 @@ def grid_table(g: Grid) -> str:
     text = [(*[f"{v:g}" for v in r[:k]], f"{r[k]:.4f}", f"{r[k + 1]:.3f}x", f"{r[k + 2]:.1%}",
              f"{r[k + 3]:.2f}", f"{r[k + 4]:.3f}") for r in rows]
     head = (f"{g.net} on {g.hw}/{g.processor}, batch {g.batch}, {g.precision}: baseline "
-            f"{g.baseline_time_s * 1e3:.4f} ms; {len(g.points)} points ({g.method} rows)\n")
+            f"{g.baseline_time_s * 1e3:.4f} ms; {len(g.points)} points "
+            f"({'one estimate each' if g.method == 'estimates' else g.method + ' rows'})\n")
     tail = "".join("\n" + line for line in crossing_lines(g) + list(g.notes))
     return head + table(heads[:k] + ["time ms", "speed-up", "compute share", "DRAM MiB", "energy mJ"],
                         text) + tail
