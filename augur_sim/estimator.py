@@ -254,11 +254,19 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     # saw (leave-one-device-out, engine/held_out.py): the error of this estimate, as far as
     # the corpus can tell it.
     design = hw.caps.design or hw.caps.name
-    est.assumptions["expected_error"] = _shown_paths(expected_error(
+    est.assumptions["expected_error"] = _batch_one_runs(_shown_paths(expected_error(
         fit_path or DEFAULT_FIT, ncnn_key(hw.caps.family, int(hw.row[N_THREADS]), design in fit.cores),
-        est.total.time_s, "ncnn", anchored)) if not warn else {
+        est.total.time_s, "ncnn", anchored)), graph.batch) if not warn else {
         "available": False, "why": "no held-out device was priced without its ISA class's values, as this one is"}
     return est
+
+
+def _batch_one_runs(rec: dict, batch: int) -> dict:
+    """The ncnn runtimes' held-out runs are benchncnn's, all at batch 1: an estimate of a larger
+    batch gets their band, saying it is theirs (`extrapolated`), not one of runs like it."""
+    if rec.get("available") and batch > 1:
+        rec["extrapolated"] = f"benchncnn ran batch 1 only: the band is of batch-1 runs, this estimate is batch {batch}"
+    return rec
 
 
 def ncnn_class_warning(device_name: str, isa_class: str, fit) -> str | None:
@@ -347,8 +355,9 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
         "shaders": {k: a for k, a in zip(vr.kernel_names, vr.algos) if a != "noop"},
         "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
     }
-    est.assumptions["expected_error"] = _shown_paths(expected_error(
-        fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan", anchored))
+    est.assumptions["expected_error"] = _batch_one_runs(_shown_paths(expected_error(
+        fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan", anchored)),
+        graph.batch)
     return est
 
 

@@ -215,6 +215,8 @@ def expected_error_lines(e: dict | None) -> list[str]:
         first = (f"of {e['rows']} runs like this one ({e['describe']}) on {devices} held out of the fit, {measured} "
                  f"the prediction{widened}; median |error| {e['median_abs_pct']:.0f}%, "
                  f"{100 * e['within_35']:.0f}% within +-35%")
+    if e.get("extrapolated"):
+        first += f" ({e['extrapolated']})"
     return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): {first}",
             *relative_error_lines(e.get("relative")),
             f"  ({e['protocol']}; source {e['source']})"]

@@ -185,6 +185,8 @@ def _band(i: int, d: dict) -> str:
     runs = "anchored pairs" if e.get("anchored") else "runs"
     s = e.get("band_stretch", 1.0)
     widened = f"; the percentile band widened x{s:.2f} in log to hold that share of a new device" if s != 1.0 else ""
+    if e.get("extrapolated"):
+        widened += f"; {e['extrapolated']}"
     return (f'<br><small title="{esc(e["describe"])}; {esc(e["devices"])} device{"" if one else "s"} held out of '
             f'the fit; {esc(e["protocol"])}{esc(widened)}">{100 * e["share"]:.0f}% of '
             f'{"the held-out device&#39;s" if one else "held-out devices&#39;"} {runs}: '

@@ -567,3 +567,22 @@ def test_rel_band_stretch_out_of_range_or_without_relative_to_is_refused(value):
         parse_held_out(doc, "fit.held_out.yaml")
     with pytest.raises(AugurError, match="rel_band_stretch.*expected with relative_to"):
         parse_held_out(_doc(rel_band_stretch=1.5), "fit.held_out.yaml")
+
+
+def test_a_batch_above_one_gets_the_batch_one_band_and_says_so(capsys):
+    """benchncnn ran batch 1 only: an ncnn (or ncnn-vulkan) estimate at batch 4 reports the band
+    of those batch-1 runs, the same ratios as at batch 1, and says whose band it is."""
+    from augur_sim.cli import main
+    param = _mobilenet()
+    for hw, extra in (("raspberry_pi_4_1800", ["--runtime", "ncnn", "--threads", "4"]),
+                      ("rockchip_rk3588_vulkan", ["--runtime", "ncnn-vulkan"])):
+        recs = {}
+        for b in (1, 4):
+            assert main(["estimate", str(param), "--hw", hw, *extra, "--batch", str(b), "--format", "json"]) == 0
+            recs[b] = json.loads(capsys.readouterr().out)["assumptions"]["expected_error"]
+        assert recs[1]["available"] and recs[4]["available"] and "extrapolated" not in recs[1]
+        assert recs[4]["extrapolated"].startswith("benchncnn ran batch 1 only") and "batch 4" in recs[4]["extrapolated"]
+        assert (recs[4]["band_low"], recs[4]["band_high"]) == (recs[1]["band_low"], recs[1]["band_high"])
+        assert main(["estimate", str(param), "--hw", hw, *extra, "--batch", "4"]) == 0
+        line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("expected error:"))
+        assert "(benchncnn ran batch 1 only: the band is of batch-1 runs, this estimate is batch 4)" in line

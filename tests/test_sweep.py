@@ -433,6 +433,17 @@ def test_a_runtime_sweep_skips_devices_without_its_processor_kind_and_says_so(tm
     assert {k[1] for k in _rows(tmp_path / "vk.csv")} == {"rockchip_rk3588_vulkan"}
 
 
+def test_a_runtime_sweep_at_batch_above_one_says_whose_range_its_rows_carry(tmp_path, capsys):
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn",
+                  "--batch", "1,4,8", "--out", tmp_path / "b.csv"]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: benchncnn ran batch 1 only: the expected_low_ms / expected_high_ms of the rows at "
+                     "batch 4, 8 are the range of its batch-1 runs"]
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn",
+                  "--out", tmp_path / "one.csv"]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
 def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):
     """A --runtime ncnn sweep's heatmap and Pareto titles name the runtime, threads and cores
     every row was priced with; a sweep of each device's own default runtime names none."""

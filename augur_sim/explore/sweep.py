@@ -848,7 +848,17 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        notes=model_notes(pack), table=getattr(store, "table", None))
+                        notes=model_notes(pack) + batch_notes(pack, batches), table=getattr(store, "table", None))
+
+
+def batch_notes(pack: HwPack, batches) -> list[str]:
+    """The corpus runtimes' expected ranges come from benchncnn's runs, all at batch 1: a sweep's
+    rows at a larger batch carry that range (as `augur estimate` says of one estimate)."""
+    big = sorted(b for b in set(batches) if b > 1)
+    if pack.model is None or not big:
+        return []
+    return [f"benchncnn ran batch 1 only: the expected_low_ms / expected_high_ms of the rows at batch "
+            f"{', '.join(map(str, big))} are the range of its batch-1 runs"]
 
 
 def model_notes(pack: HwPack) -> list[str]:
