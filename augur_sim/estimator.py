@@ -130,9 +130,17 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
                          f"got {mib}")
     fps = {p: footprint(graph, use.used, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
     pl = target.placement
+    warns: tuple[str, ...] = (use.warning,) if use.warning else ()
+    if target.processor.kind == "cpu" and getattr(target.runtime, "fitted", None) == "ncnn_roofline":
+        # The corpus specs' default runtime is ncnn on the generic roofline engine, with estimated
+        # efficiencies: the corpus-fitted ncnn model is `--runtime ncnn` (a model of its own, not
+        # a runtime of the spec), which a user would otherwise not know to ask for.
+        warns += (f"runtime {target.runtime.name} is ncnn on the generic roofline with estimated efficiencies; "
+                  "--runtime ncnn prices this CPU with the ncnn model fitted on benchncnn's corpus and states "
+                  "its expected error (docs/ACCURACY_NCNN.md compares the two)",)
     est = assemble(graph, target.device, target.processor, target.runtime, low, res, use.used, threads,
                    policy, fps, conventions, asked=precision, precision_used=use.used,
-                   spec_file=target.device.file, warnings=(use.warning,) if use.warning else (),
+                   spec_file=target.device.file, warnings=warns,
                    weight_storage_bytes=(low.total.params + low.total.stat_params) * DTYPE_BYTES[precision],
                    cores=pl.cores if pl is not None else None, placement=pl)
     if pl is not None:

@@ -952,3 +952,18 @@ def test_an_int8_networks_roofline_draws_the_int8_roof():
     assert max(l.flops / l.time_s for l in est.layers if l.fused_into is None and l.time_s > 0) < 614e9
     assert roofs("resnet50", "rockchip_rk3588")[0] == []
     assert roofs("resnet50_int8", "raspberry_pi_4_1800")[0] == []      # A72: int8 8 = fp32 8 per cycle
+
+
+def test_the_unfitted_ncnn_roofline_default_points_at_the_fitted_model():
+    """A corpus spec's default CPU runtime is ncnn on the generic roofline (estimated
+    efficiencies); its estimates say that `--runtime ncnn` is the corpus-fitted model. Neither
+    the fitted model's estimate nor another default runtime (raspberry_pi_4: onnxruntime) does."""
+    from augur_sim.estimator import estimate
+    net = load_net("squeezenet1_1")
+    default = estimate(net, "rockchip_rk3588", threads=4)
+    assert default.runtime == "ncnn-roofline"
+    assert any("--runtime ncnn prices this CPU with the ncnn model fitted" in w for w in default.warnings)
+    assert not any("--runtime ncnn prices" in w for w in estimate(net, "rockchip_rk3588", threads=4,
+                                                                   runtime="ncnn").warnings)
+    other = estimate(net, "raspberry_pi_4")
+    assert other.runtime != "ncnn-roofline" and not any("--runtime ncnn prices" in w for w in other.warnings)
