@@ -444,6 +444,18 @@ def test_a_runtime_sweep_at_batch_above_one_says_whose_range_its_rows_carry(tmp_
     assert "note:" not in capsys.readouterr().err
 
 
+def test_a_default_runtime_sweep_notes_the_unfitted_ncnn_roofline(tmp_path):
+    """Devices whose CPU ran the corpus specs' default ncnn-roofline (estimated efficiencies) are
+    named in one note pointing at --runtime ncnn; a --runtime ncnn sweep of them has no such note."""
+    nets = S.expand_nets(["squeezenet1_1"])
+    devs = S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800", "jetson_nano"])
+    notes = S.run_sweep(nets, devs, [1], ["fp32"], None, processors=["cpu"]).notes
+    assert len(notes) == 1 and notes[0].startswith("2 device(s) priced with their default runtime ncnn-roofline")
+    assert notes[0].endswith("(rockchip_rk3588, raspberry_pi_4_1800)")
+    fitted = S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn", threads=4).notes
+    assert not any("ncnn-roofline" in n for n in fitted)
+
+
 def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):
     """A --runtime ncnn sweep's heatmap and Pareto titles name the runtime, threads and cores
     every row was priced with; a sweep of each device's own default runtime names none."""

@@ -848,7 +848,23 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        notes=model_notes(pack) + batch_notes(pack, batches), table=getattr(store, "table", None))
+                        notes=model_notes(pack) + batch_notes(pack, batches) + default_runtime_notes(pack),
+                        table=getattr(store, "table", None))
+
+
+def default_runtime_notes(pack: HwPack) -> list[str]:
+    """A sweep of the specs' own runtimes that priced CPUs with `ncnn-roofline` (the corpus
+    specs' default: ncnn on the generic roofline, estimated efficiencies), as `augur estimate`
+    warns of one estimate: `--runtime ncnn` is the corpus-fitted model."""
+    if pack.model is not None:
+        return []
+    names = [t.hw for t in pack.targets if t.processor_kind == "cpu" and t.runtime == "ncnn-roofline"]
+    if not names:
+        return []
+    return [f"{len(names)} device(s) priced with their default runtime ncnn-roofline (ncnn on the generic "
+            f"roofline, estimated efficiencies): --runtime ncnn prices a CPU with the ncnn model fitted on "
+            f"benchncnn's corpus, with each row's expected range ({', '.join(names[:8])}"
+            f"{', ...' if len(names) > 8 else ''})"]
 
 
 def batch_notes(pack: HwPack, batches) -> list[str]:
