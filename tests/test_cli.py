@@ -89,6 +89,9 @@ def test_hw_list_show_check(capsys, tmp_path):
     assert "cpu: ncnn (shared values)" in rows["raspberry_pi_4"]
     assert "gpu: ncnn-vulkan (mali" in rows["rockchip_rk3588_vulkan"] and "cpu: ncnn (" in rows["rockchip_rk3588_vulkan"]
     assert "gpu: pytorch-eager, pytorch-cudagraph (sm_90)" in rows["nvidia_h200"] and "ncnn" not in rows["nvidia_h200"]
+    rc, out, _ = run(capsys, "hw", "show", "rockchip_rk3588")
+    assert rc == 0 and out.splitlines()[-1] == ("  fitted models (class; a CPU: its big cores): "
+                                                "cpu: ncnn (armv8.2-fp16-dot)")
     rc, out, _ = run(capsys, "hw", "show", "nvidia_a100")
     # A100 SXM4 fp32: 108 SMs x 128 FLOP/cycle x 1.41 GHz = 19,491.8 GFLOP/s
     assert rc == 0 and out.startswith("nvidia_a100:") and "peak GFLOP/s: fp32 19,491.8" in out

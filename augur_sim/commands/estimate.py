@@ -90,7 +90,10 @@ def cmd_hw(args):
         rows = [(name, fitted_models(hw.load_hw(name), *fits), desc) for name, desc in hw.list_hw()]
         emit(table(["name", "fitted models (class; a CPU: its big cores)", "description"], rows, ["<", "<", "<"]))
     elif args.hw_command == "show":
-        emit(hw.format_hw(hw.load_hw(args.name)))
+        dev = hw.load_hw(args.name)
+        # The corpus-fitted models are built in, not runtimes of the spec: say which price it.
+        fitted = f"  fitted models (class; a CPU: its big cores): {fitted_models(dev)}"
+        emit(hw.format_hw(dev).rstrip("\n") + "\n" + fitted + "\n")
     elif args.hw_command == "check":
         dev = hw.check_hw(args.file)
         emit(f"{args.file}: ok: {dev.name}, processors {', '.join(dev.processors)}")
