@@ -97,6 +97,17 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     return apply_anchors(est, anchors, hw, kw, batch) if anchors else est
 
 
+# Runtimes priced by a model of their own (estimate_ncnn, estimate_ncnn_vulkan), not by a runtime
+# of the spec, and the processor kind each runs on.
+MODEL_RUNTIMES = {"ncnn": "cpu", "ncnn-vulkan": "gpu"}
+
+
+def check_model_placement(runtime: str | None, threads, cores) -> None:
+    """--threads / --cores place CPU runs: refused for ncnn-vulkan, which runs on the GPU."""
+    if runtime == "ncnn-vulkan" and (threads is not None or cores is not None):
+        raise AugurError("--threads and --cores place CPU runs; --runtime ncnn-vulkan runs on the GPU")
+
+
 def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "fp32", threads=None,
                    policy: str = "reuse", runtime=None, conventions: Conventions = DEFAULT, runtime_mib=None,
                    cores=None, anchored: bool = False) -> Estimate:
@@ -104,8 +115,7 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
     expected error, for a caller that scales the estimate itself (with_anchor_scale)."""
     if runtime == "ncnn-vulkan":
         # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
-        if threads is not None or cores is not None:
-            raise AugurError("--threads and --cores place CPU runs; --runtime ncnn-vulkan runs on the GPU")
+        check_model_placement(runtime, threads, cores)
         device = device_of(hw)
         proc = pick_processor(device, processor)
         est = estimate_ncnn_vulkan(graph, device, proc, precision, policy, conventions, runtime_mib,

@@ -125,10 +125,9 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
     used = est.precision_used or est.precision
     hdr += (f"\nspec {est.spec_file or est.hw}   runtime {est.runtime}   precision used {used}"
             + (f" (requested {est.precision})" if used != est.precision else ""))
-    nc = est.assumptions.get("ncnn") or {}
-    if nc.get("int8_kernels"):
-        hdr += (f"   int8: {nc['int8_kernels']} of {len(nc['algorithms'])} kernels (the quantised layers; "
-                f"the others and the stored activations {used})")
+    int8 = int8_kernels_note(est.assumptions)
+    if int8:
+        hdr += f"   {int8}; the others and the stored activations {used})"
     hdr += "".join(f"\nWARNING: {w}" for w in est.warnings)
     pl = getattr(est, "placement", None)
     if pl is not None and (pl.clusters[0].core is not None or pl.note):
@@ -220,6 +219,15 @@ def expected_error_lines(e: dict | None) -> list[str]:
     return [f"expected error: {lo:.3g} to {hi:.3g} ms ({share} band): {first}",
             *relative_error_lines(e.get("relative")),
             f"  ({e['protocol']}; source {e['source']})"]
+
+
+def int8_kernels_note(assumptions: dict) -> str:
+    """'int8: N of M kernels (the quantised layers' for an ncnn estimate of a quantised network
+    (the caller closes the parenthesis); '' otherwise."""
+    nc = assumptions.get("ncnn") or {}
+    if not nc.get("int8_kernels"):
+        return ""
+    return f"int8: {nc['int8_kernels']} of {len(nc['algorithms'])} kernels (the quantised layers"
 
 
 def relative_error_lines(r: dict | None) -> list[str]:

@@ -22,6 +22,7 @@ import math
 
 from .graph import DTYPE_BYTES
 from .plots import pyplot, roofline_figure
+from .report import int8_kernels_note
 
 BOUND_COLORS = {"compute": "#d62728", "memory": "#1f77b4", "cache": "#2ca02c", "overhead": "#7f7f7f"}
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -217,14 +218,6 @@ def _relative_band(r: dict | None) -> str:
             f'{esc(r["relative_to"])}: {1 / r["band_high"]:.2f}x to {1 / r["band_low"]:.2f}x</small>')
 
 
-def _int8_note(d: dict) -> str:
-    """', int8: N of M kernels' for an ncnn estimate of a quantised network (report.py's header)."""
-    nc = d["assumptions"].get("ncnn") or {}
-    if not nc.get("int8_kernels"):
-        return ""
-    return f", int8: {nc['int8_kernels']} of {len(nc['algorithms'])} kernels (the quantised layers)"
-
-
 def _summary_card(i: int, d: dict, device, proc) -> str:
     t = d["total"]
     bt = t["bound_time_ms"]
@@ -233,7 +226,9 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
     thr = d["batch"] / (t["time_ms"] / 1e3) if t["time_ms"] > 0 else 0.0
     cap = t["memory_capacity_bytes"]
     badge = ('<span class="badge ok">fits</span>' if fits else '<span class="badge bad">does not fit</span>')
-    runs_on = f"{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}{_int8_note(d)}"
+    runs_on = f"{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}"
+    int8 = int8_kernels_note(d["assumptions"])
+    runs_on += f", {esc(int8)})" if int8 else ""
     legend = "".join(
         f'<li><i style="background:{BOUND_COLORS.get(k, "#999")}"></i>{esc(k)} '
         f'{num(v / bsum * 100, f"derived.bound_share.{k}", i, "%", 1.0, 3)} '

@@ -37,7 +37,8 @@ from ..engine.ncnn_hw import ncnn_hw
 from ..engine.ncnn_params import load_fit as load_ncnn_fit
 from ..engine.ncnn_vulkan import vk_hw
 from ..errors import AugurError
-from ..estimator import anchor_scale, estimate_graph, ncnn_class_warning, with_anchor_scale
+from ..estimator import (MODEL_RUNTIMES, anchor_scale, check_model_placement, estimate_graph, ncnn_class_warning,
+                         with_anchor_scale)
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
@@ -252,7 +253,6 @@ class HwPack:
 
 # Runtimes that have a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan),
 # and the processor kind each runs on.
-MODEL_RUNTIMES = {"ncnn": "cpu", "ncnn-vulkan": "gpu"}
 
 
 @dataclass(frozen=True)
@@ -280,8 +280,7 @@ def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None
     if list(precisions) != ["fp32"]:
         raise AugurError(f"--runtime {runtime} chooses precision itself (fp16 where the hardware has it, int8 for "
                          "quantised networks); drop --precision")
-    if runtime == "ncnn-vulkan" and (threads is not None or cores is not None):
-        raise AugurError("--threads and --cores place CPU runs; --runtime ncnn-vulkan runs on the GPU")
+    check_model_placement(runtime, threads, cores)
 
 
 def select_targets(devices, processors: list[str] | None):

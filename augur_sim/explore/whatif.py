@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from ..errors import AugurError
-from ..estimator import estimate
+from ..estimator import MODEL_RUNTIMES, estimate
 from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
@@ -37,9 +37,8 @@ from ..report import table, to_csv
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
 EXACT_LIMIT = 256   # grids up to this many points use apply_overrides per point
-# Runtimes priced by a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan), not
-# by a spec row: a grid estimates each point whole, so it takes fewer points.
-MODEL_RUNTIMES = ("ncnn", "ncnn-vulkan")
+# Points of a grid under a runtime priced by a model of its own (estimator.MODEL_RUNTIMES), not
+# by a spec row: each point is a whole estimate.
 MAX_MODEL_POINTS = 4096
 
 
@@ -414,12 +413,20 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
         sel = np.array([i for i, k in enumerate(keys) if k == key])
         res[sel] = network_costs(lowered(graph, key[1], key[0]), rows[sel])
     base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
+    warning = resolve_precision(t0.processor, precision, dev.name).warning
+    return _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
+                    (warning,) if warning else ())
+
+
+def _grid_of(graph, dev, processor: str, precision: str, axes, points, res, base_t: float, method: str,
+             overrides, warnings) -> Grid:
+    """The Grid of per-point totals res ([points, 4]: time, DRAM bytes, energy, compute-bound
+    time), with its notes: the warnings, then the caches the axes' clocks scale."""
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
     notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
-    warning = resolve_precision(t0.processor, precision, dev.name).warning
-    notes = ((f"WARNING: {warning}",) if warning else ()) + notes
-    return Grid(graph.name, dev.name, t0.processor.name, graph.batch, precision, axes, tuple(points), t,
+    notes = tuple(dict.fromkeys(f"WARNING: {w}" for w in warnings)) + notes
+    return Grid(graph.name, dev.name, processor, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method, notes)
 
 
@@ -437,12 +444,8 @@ def _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, run
     for i, p in enumerate(points):
         tot = estimate(graph, _override(base_dev, {a.key: v for a, v in zip(axes, p)}), **kw).total
         res[i] = (tot.time_s, tot.dram_bytes, tot.energy_j, tot.bound_time_s.get("compute", 0.0))
-    t = res[:, 0]
-    share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
-    notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
-    notes = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings)) + notes
-    return Grid(graph.name, dev.name, base.processor, graph.batch, base.precision, axes, tuple(points), t,
-                res[:, 1], res[:, 2], share, base.total.time_s, "estimates", notes)
+    return _grid_of(graph, dev, base.processor, base.precision, axes, points, res, base.total.time_s, "estimates",
+                    overrides, base.warnings)
 
 
 def grid_rows(g: Grid) -> tuple[list[str], list[list]]:
