@@ -19,7 +19,7 @@ from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
 from .hw import Device, load_hw
 from .hw.load import spec_names
-from .hw.model import Runtime
+from .hw.model import MODEL_RUNTIMES, Runtime  # noqa: F401  (MODEL_RUNTIMES re-exported)
 from .engine.ncnn_params import DEFAULT_FIT, load_fit
 from .engine.ncnn_hw import ncnn_hw
 from .engine.kernels import BOUND_COMPUTE, BOUND_DRAM, BOUND_NONE, BOUND_OVERHEAD
@@ -97,9 +97,13 @@ def estimate(net: str | os.PathLike | LayerGraph, hw: str | os.PathLike | Device
     return apply_anchors(est, anchors, hw, kw, batch) if anchors else est
 
 
-# Runtimes priced by a model of their own (estimate_ncnn, estimate_ncnn_vulkan), not by a runtime
-# of the spec, and the processor kind each runs on.
-MODEL_RUNTIMES = {"ncnn": "cpu", "ncnn-vulkan": "gpu"}
+def model_default(hw, processor: str | None, runtime: str | None) -> str | None:
+    """The runtime an estimate runs: `runtime` as asked, or, asked none, the processor's default
+    where that is a runtime with a model of its own (MODEL_RUNTIMES: a corpus spec's CPU defaults
+    to the fitted `ncnn`); None leaves the choice to the spec's runtimes (resolve_target)."""
+    if runtime is not None:
+        return runtime
+    return pick_processor(device_of(hw), processor).default_model()
 
 
 def check_model_placement(runtime: str | None, threads, cores) -> None:
@@ -113,6 +117,19 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
                    cores=None, anchored: bool = False) -> Estimate:
     """estimate() of a loaded graph, without anchors; anchored: report the anchored band as the
     expected error, for a caller that scales the estimate itself (with_anchor_scale)."""
+    if runtime is None:
+        hw = device_of(hw)
+        runtime = model_default(hw, processor, runtime)
+        if runtime is not None:
+            try:
+                return estimate_graph(graph, hw, processor=processor, precision=precision, threads=threads,
+                                      policy=policy, runtime=runtime, conventions=conventions,
+                                      runtime_mib=runtime_mib, cores=cores, anchored=anchored)
+            except AugurError as e:
+                # Name where the runtime came from: the user asked for none.
+                others = ", ".join(pick_processor(hw, processor).runtimes)
+                raise AugurError(f"{e.message} ({runtime} is the default runtime of {hw.name}; "
+                                 f"--runtime picks another: {others})", e.file, e.line, e.where) from None
     if runtime == "ncnn-vulkan":
         # ncnn's Vulkan backend: a GPU spec with a `vulkan:` section, parameters by GPU class.
         check_model_placement(runtime, threads, cores)

@@ -39,8 +39,10 @@ def roofline_figure(est, hw, figsize=(8, 5.5)):
     device = hw if hasattr(hw, "processors") else load_hw(hw)
     proc = pick_processor(device, est.processor)
     # The ncnn runtimes (ncnn, ncnn-vulkan) are priced by their own models, not by a runtime
-    # of the spec: their roofs are the processor's, drawn with its default runtime's row.
-    rt = est.runtime if est.runtime in proc.runtimes else None
+    # of the spec: their roofs are the processor's, drawn with its default runtime's row (its
+    # first runtime where the default is such a model).
+    rt = est.runtime if est.runtime in proc.runtimes else (
+        next(iter(proc.runtimes)) if proc.default_model() else None)
     row = hw_row(proc, pick_runtime(proc, rt), est.precision, est.threads, getattr(est, "cores", None))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=figsize)

@@ -44,7 +44,8 @@ def tri():
 
 def _row(dev, cores=None, threads=None, precision="fp32"):
     proc = dev.processor("cpu")
-    return hw_row(proc, proc.runtime(), precision, threads, cores)
+    # A corpus spec's default is the built-in ncnn model (no row): its generic engine's row.
+    return hw_row(proc, proc.runtime("ncnn-roofline" if proc.default_model() else None), precision, threads, cores)
 
 
 # ------------------------------------------------------------------ the hand-checked SoC

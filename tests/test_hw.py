@@ -41,7 +41,9 @@ def test_shipped_spec_loads_and_is_sane(path):
     ids = {s.id for s in dev.sources}
     for proc in dev.processors.values():
         assert proc.peak_flops("fp32") > 0
-        assert proc.runtimes and proc.default_runtime in proc.runtimes
+        assert proc.runtimes
+        # The default: a runtime of the spec, or a built-in model this processor can run.
+        assert proc.default_runtime in proc.runtimes or proc.default_runtime in proc.model_runtimes()
         for rt in proc.runtimes.values():
             # every efficiency figure must say where it comes from
             assert rt.source.strip()
@@ -298,6 +300,8 @@ BAD_CASES = [
      "processors.gpu.runtimes.cudnn.gemm_peak", "<= 1"),
     ("default_runtime", "default_runtime: cudnn", "default_runtime: trt", "default_runtime",
      "processors.gpu.default_runtime", "must name one of runtimes (cudnn)"),
+    ("default_model_wrong_kind", "default_runtime: cudnn", "default_runtime: ncnn", "default_runtime",
+     "processors.gpu.default_runtime", "must name one of runtimes (cudnn), got 'ncnn'"),
     ("cache_energy_len", "cache_pj_per_byte: [1, 4]", "cache_pj_per_byte: [1]", "cache_pj_per_byte",
      "processors.gpu.energy.cache_pj_per_byte", "one entry per cache level (2)"),
     ("name_stem", "name: dev", "name: other", "name: other", "name", "must equal the file stem 'dev'"),
@@ -328,6 +332,21 @@ def test_bad_input_names_file_line_and_path(tmp_path, case):
         assert f": {where}: " in msg
     assert fragment in msg
     assert "\n" not in msg
+
+
+def test_a_default_may_be_a_built_in_model_the_processor_can_run(tmp_path):
+    """default_runtime names a runtime of the spec or a built-in model this processor can run:
+    ncnn-vulkan on a GPU with a `vulkan:` section (and not ncnn, a CPU runtime, whose error
+    lists what the GPU could take)."""
+    vk = GOOD.replace("    default_runtime: cudnn", "    vulkan: {class: amd, fp16_storage: true, fp16_arithmetic: "
+                      "true, discrete: true}\n    default_runtime: cudnn")
+    assert vk != GOOD
+    proc = check_hw(_write(tmp_path, vk.replace("default_runtime: cudnn", "default_runtime: ncnn-vulkan"))).processor()
+    assert proc.default_model() == "ncnn-vulkan" and proc.model_runtimes() == ["ncnn-vulkan"]
+    with pytest.raises(SchemaError, match=r"must name one of runtimes \(cudnn\) or a built-in model \(ncnn-vulkan\), "
+                                          r"got 'ncnn'"):
+        check_hw(_write(tmp_path, vk.replace("default_runtime: cudnn", "default_runtime: ncnn")))
+    assert check_hw(_write(tmp_path, vk)).processor().default_model() is None
 
 
 def test_unsafe_tag_and_empty_sources(tmp_path):

@@ -954,16 +954,49 @@ def test_an_int8_networks_roofline_draws_the_int8_roof():
     assert roofs("resnet50_int8", "raspberry_pi_4_1800")[0] == []      # A72: int8 8 = fp32 8 per cycle
 
 
-def test_the_unfitted_ncnn_roofline_default_points_at_the_fitted_model():
-    """A corpus spec's default CPU runtime is ncnn on the generic roofline (estimated
-    efficiencies); its estimates say that `--runtime ncnn` is the corpus-fitted model. Neither
-    the fitted model's estimate nor another default runtime (raspberry_pi_4: onnxruntime) does."""
+def test_a_corpus_specs_default_runtime_is_the_fitted_ncnn_model():
+    """A corpus spec's CPU defaults to the corpus-fitted ncnn model (default_runtime: ncnn, a
+    built-in model the spec does not list): the estimate without --runtime is the one with it,
+    algorithms and expected error included. The generic engine stays as --runtime ncnn-roofline,
+    whose estimates say it is the unfitted one; another default (raspberry_pi_4: onnxruntime)
+    is left alone."""
     from augur_sim.estimator import estimate
     net = load_net("squeezenet1_1")
     default = estimate(net, "rockchip_rk3588", threads=4)
-    assert default.runtime == "ncnn-roofline"
-    assert any("--runtime ncnn prices this CPU with the ncnn model fitted" in w for w in default.warnings)
-    assert not any("--runtime ncnn prices" in w for w in estimate(net, "rockchip_rk3588", threads=4,
-                                                                   runtime="ncnn").warnings)
+    asked = estimate(net, "rockchip_rk3588", threads=4, runtime="ncnn")
+    assert default.runtime == "ncnn" and default.total.time_s == asked.total.time_s
+    assert default.assumptions["expected_error"]["available"]
+    assert any((l.algorithm or "").startswith("winograd") for l in default.layers)
+    generic = estimate(net, "rockchip_rk3588", threads=4, runtime="ncnn-roofline")
+    assert generic.total.time_s != default.total.time_s
+    assert any("--runtime ncnn prices this CPU with the ncnn model fitted" in w for w in generic.warnings)
+    assert not any("--runtime ncnn prices" in w for w in default.warnings)
     other = estimate(net, "raspberry_pi_4")
-    assert other.runtime != "ncnn-roofline" and not any("--runtime ncnn prices" in w for w in other.warnings)
+    assert other.runtime == "onnxruntime" and not any("--runtime ncnn prices" in w for w in other.warnings)
+    # The *_vulkan specs' GPUs default to ncnn-vulkan alike.
+    assert estimate(net, "rockchip_rk3588_vulkan").runtime == "ncnn-vulkan"
+    from augur_sim.hw import load_hw
+    from augur_sim.hw.show import format_hw
+    text = format_hw(load_hw("rockchip_rk3588"))
+    assert "runtime ncnn (default): the built-in ncnn model" in text and "runtime ncnn-roofline:" in text
+    assert "runtime ncnn-roofline (default)" not in text
+
+
+def test_a_model_default_names_itself_in_refusals_and_spec_row_commands():
+    """What a model default cannot do is refused in one line saying the runtime was the spec's
+    default and which runtimes --runtime offers; commands that need a runtime row of the spec
+    (Processor.runtime) say the default is a model of its own."""
+    from augur_sim.errors import AugurError
+    from augur_sim.estimator import estimate
+    from augur_sim.hw import load_hw
+    with pytest.raises(AugurError) as e:
+        estimate("squeezenet1_1", "rockchip_rk3588", precision="fp16")
+    assert "drop --precision" in str(e.value) and "default runtime of rockchip_rk3588" in str(e.value)
+    assert "ncnn-roofline" in str(e.value) and "\n" not in str(e.value)
+    assert estimate("squeezenet1_1", "rockchip_rk3588", precision="fp16", runtime="ncnn-roofline").runtime == \
+        "ncnn-roofline"
+    proc = load_hw("rockchip_rk3588").processor("cpu")
+    with pytest.raises(AugurError, match="default runtime 'ncnn' is priced by a model of its own.*ncnn-roofline"):
+        proc.runtime()
+    with pytest.raises(AugurError, match="no runtime 'nosuch'; it has: ncnn-roofline, ncnn"):
+        proc.runtime("nosuch")

@@ -1,5 +1,6 @@
 """Sweeps: rows match estimate(), resume after SIGKILL, dedupe, errors, progress."""
 import io
+import re
 import signal
 import subprocess
 import time
@@ -319,7 +320,7 @@ def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
     base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]
     assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
     before = out.read_bytes()
-    for extra, needle in [([], "asks for runtime ncnn-roofline"),
+    for extra, needle in [(["--threads", "2"], "2 threads"),
                           (["--runtime", "ncnn", "--threads", "2"], "2 threads"),
                           (["--runtime", "ncnn", "--threads", "4", "--cores", "all"], "cores all")]:
         capsys.readouterr()
@@ -327,15 +328,18 @@ def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "already holds squeezenet1_1 on raspberry_pi_4_1800" in err and needle in err
         assert out.read_bytes() == before
-    # The same runs again: nothing new, nothing refused.
+    # The same runs again: nothing new, nothing refused; the spec's default (ncnn on its 4 big
+    # cores) is the same run too.
     assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
+    assert augur(base) == 0 and out.read_bytes() == before
 
 
 def test_ncnn_sweep_bad_options_exit_2_before_any_work(tmp_path, capsys):
     out = tmp_path / "n.parquet"
     for argv, needle in [
         (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--precision", "fp16"], "drop --precision"),
-        (["--hw", "raspberry_pi_4_1800", "--threads", "4"], "--threads and --cores place"),
+        (["--hw", "raspberry_pi_4_1800,jetson_tx2", "--threads", "4"], "--threads and --cores place CPUs under ncnn; "
+                                                                       "device 'jetson_tx2'"),
         (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--processor", "gpu"], "--processor"),
         (["--hw", "jetson_tx2", "--runtime", "ncnn-vulkan"], "device 'jetson_tx2'"),
         (["--hw", "raspberry_pi_4_1800", "--runtime", "ncnn-vulkan", "--threads", "2"], "GPU"),
@@ -444,16 +448,43 @@ def test_a_runtime_sweep_at_batch_above_one_says_whose_range_its_rows_carry(tmp_
     assert "note:" not in capsys.readouterr().err
 
 
-def test_a_default_runtime_sweep_notes_the_unfitted_ncnn_roofline(tmp_path):
-    """Devices whose CPU ran the corpus specs' default ncnn-roofline (estimated efficiencies) are
-    named in one note pointing at --runtime ncnn; a --runtime ncnn sweep of them has no such note."""
+def test_a_default_runtime_sweep_prices_corpus_cpus_with_the_fitted_model(tmp_path):
+    """A sweep without --runtime runs each processor's default: a corpus spec's CPU is the fitted
+    ncnn model (one estimate each, with threads, cores and the expected range, the rows --runtime
+    ncnn gives), beside the others' spec rows in one table; --threads places those CPUs. A spec
+    whose CPU still defaults to the generic ncnn-roofline is named in a note pointing at the
+    fitted model."""
     nets = S.expand_nets(["squeezenet1_1"])
     devs = S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800", "jetson_nano"])
-    notes = S.run_sweep(nets, devs, [1], ["fp32"], None, processors=["cpu"]).notes
-    assert len(notes) == 1 and notes[0].startswith("2 device(s) priced with their default runtime ncnn-roofline")
-    assert notes[0].endswith("(rockchip_rk3588, raspberry_pi_4_1800)")
-    fitted = S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn", threads=4).notes
-    assert not any("ncnn-roofline" in n for n in fitted)
+    summ = S.run_sweep(nets, devs, [1], ["fp32"], None, processors=["cpu"])
+    assert summ.notes == []
+    rows = {r["hw"]: r for r in summ.table.to_pylist()}
+    assert {h: r["runtime"] for h, r in rows.items()} == {"rockchip_rk3588": "ncnn", "raspberry_pi_4_1800": "ncnn",
+                                                         "jetson_nano": "onnxruntime"}
+    fitted = {r["hw"]: r for r in S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn").table.to_pylist()}
+    for hw in fitted:
+        for col in ("time_ms", "threads", "cores", "expected_low_ms", "expected_high_ms", "precision_used"):
+            assert rows[hw][col] == fitted[hw][col], (hw, col)
+    assert rows["rockchip_rk3588"]["expected_low_ms"] < rows["rockchip_rk3588"]["time_ms"]
+    assert rows["jetson_nano"]["threads"] is None
+    two = {r["hw"]: r for r in S.run_sweep(nets, devs[:2], [1], ["fp32"], None, threads=2).table.to_pylist()}
+    assert {r["threads"] for r in two.values()} == {2}
+    assert two["rockchip_rk3588"]["time_ms"] > rows["rockchip_rk3588"]["time_ms"]
+    # At fp16 the ncnn rows are ncnn's own run (precision_used), and a note says so.
+    half = S.run_sweep(nets, devs, [1], ["fp16"], None, processors=["cpu"])
+    assert len(half.notes) == 1 and half.notes[0].startswith("2 device(s) default to a runtime that picks its "
+                                                             "precision itself")
+    hrows = {r["hw"]: r for r in half.table.to_pylist()}
+    assert hrows["rockchip_rk3588"]["time_ms"] == rows["rockchip_rk3588"]["time_ms"]
+    assert hrows["rockchip_rk3588"]["precision_used"] == "fp16" and hrows["raspberry_pi_4_1800"][
+        "precision_used"] == "fp32"
+    # A spec whose CPU defaults to the generic engine: the note.
+    text = (REPO / "hwspecs" / "rockchip_rk3588.yaml").read_text()
+    spec = tmp_path / "my_rk3588.yaml"
+    spec.write_text(re.sub(r"default_runtime: ncnn\b.*", "default_runtime: ncnn-roofline", text)
+                    .replace("name: rockchip_rk3588", "name: my_rk3588"))
+    notes = S.run_sweep(nets, S.expand_hw([str(spec)]), [1], ["fp32"], None).notes
+    assert len(notes) == 1 and notes[0].startswith("1 device(s) priced with their default runtime ncnn-roofline")
 
 
 def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):

@@ -92,7 +92,8 @@ def cmd_sweep(args):
                              f"{S.MODEL_RUNTIMES[args.runtime].upper()} itself")
         S.build_model_pack(devices, args.runtime, threads, args.cores)  # a device without one is refused now
     else:
-        S.select_targets(devices, processors)  # a --processor no device has is refused now, not after generating
+        # A --processor no device has, or a --threads a device cannot take, is refused now, not after generating.
+        S.build_pack(devices, processors, precisions, threads=threads, cores=args.cores)
     # Generating networks is the slow part of a large --generate: every other option is
     # checked first, so a typo is reported at once rather than after the generation.
     nets += S.generated_specs(gens, args.seed)
@@ -171,10 +172,11 @@ def register(sub):
                    help="price every device with this runtime's own model, as `augur estimate --runtime` does "
                         "(ncnn: each device's CPU; ncnn-vulkan: its GPU), with each run's expected error "
                         "(expected_low_ms, expected_high_ms); default: each device's default runtime")
-    p.add_argument("--threads", default=None, help="with --runtime ncnn: CPU threads (default: the cores of "
-                                                   "the --cores set)")
+    p.add_argument("--threads", default=None, help="under ncnn (--runtime ncnn, or devices that default to it): CPU "
+                                                   "threads (default: the cores of the --cores set)")
     p.add_argument("--cores", choices=["big", "little", "all"], default=None,
-                   help="with --runtime ncnn: the CPU core set, ncnn's powersave 2/1/0 (default: big)")
+                   help="under ncnn (--runtime ncnn, or devices that default to it): the CPU core set, ncnn's "
+                        "powersave 2/1/0 (default: big)")
     p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
                    help="as in `augur estimate`: a network timed on the sweep's one device (one --hw, --batch and "
                         "--precision) and its time in ms; every row's time is scaled by measured / predicted "

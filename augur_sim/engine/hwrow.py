@@ -78,14 +78,8 @@ def pick_processor(device, processor: str | None):
 
 
 def pick_runtime(proc, runtime: str | None):
-    name = runtime or proc.default_runtime
-    if name not in proc.runtimes:
-        # The corpus-fitted runtimes are not listed in a spec: ncnn prices any CPU, ncnn-vulkan
-        # any GPU whose spec has a `vulkan:` section (estimator.estimate_graph).
-        built_in = ["ncnn"] if proc.kind == "cpu" else (["ncnn-vulkan"] if getattr(proc, "vulkan", None) else [])
-        raise AugurError(f"processor '{proc.name}' has no runtime '{name}'; it has: "
-                         f"{', '.join([*proc.runtimes, *built_in])}")
-    return proc.runtimes[name]
+    """The spec's runtime `runtime` of `proc` (None: its default), as Processor.runtime."""
+    return proc.runtime(runtime)
 
 
 def resolve_runtime(proc, rt, placement):

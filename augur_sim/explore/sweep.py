@@ -257,10 +257,13 @@ class HwPack:
 
 @dataclass(frozen=True)
 class ModelRun:
+    # The --runtime of the sweep; "" where the pack mixes the specs' defaults, some of them a
+    # runtime with a model of its own (each target's runtime is then its PackedTarget.runtime).
     runtime: str
     threads: int | None
     cores: str | None
-    devices: tuple          # Device per target
+    # Device per target, None for a target priced by the specs' rows (HwPack.groups).
+    devices: tuple
     # Devices of the sweep the runtime cannot run on (a GPU-only spec in a --runtime ncnn sweep,
     # a GPU without a `vulkan:` section under ncnn-vulkan): ((name, why), ...), skipped and named
     # in a note, as --processor skips devices.
@@ -270,10 +273,7 @@ class ModelRun:
 def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None:
     """--runtime / --threads / --cores of a sweep, before any work."""
     if runtime is None:
-        if threads is not None or cores is not None:
-            raise AugurError("--threads and --cores place a --runtime ncnn sweep; the specs' runtimes use "
-                             "every core of their processor")
-        return
+        return  # --threads / --cores: build_pack checks that every device defaults to ncnn
     if runtime not in MODEL_RUNTIMES:
         raise AugurError(f"--runtime: a sweep takes {', '.join(MODEL_RUNTIMES)} (runtimes with a model of their "
                          f"own); without --runtime each device's default runtime is used, got '{runtime}'")
@@ -342,10 +342,30 @@ def build_model_pack(devices, runtime: str, threads: int | None, cores: str | No
     return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, threads, cores, tuple(devs), tuple(skipped)))
 
 
-def build_pack(devices, processors, precisions, runtime_mib: dict | None = None) -> HwPack:
+def build_pack(devices, processors, precisions, runtime_mib: dict | None = None, threads: int | None = None,
+               cores: str | None = None) -> HwPack:
+    """A sweep of each processor's default runtime. A processor whose default is a runtime with
+    a model of its own (a corpus spec's CPU: ncnn; its GPU: ncnn-vulkan) is priced by that model,
+    one estimate per device (ModelRun, devices None for the others); the rest by their rows.
+    `threads` / `cores` place the CPUs of such a sweep where every device defaults to ncnn (the
+    specs' own runtimes use every core of their processor)."""
     mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
-    targets, resolved = [], []
+    targets, resolved, modelled = [], [], []
     for dev, proc in select_targets(devices, processors):
+        if proc.default_model() == "ncnn":
+            try:
+                ncnn_hw(proc, cores, threads)  # what each estimate will need, checked before any work
+            except AugurError as e:
+                raise AugurError(f"device '{dev.name}' (default runtime ncnn): {e}")
+        elif threads is not None or cores is not None:
+            raise AugurError(f"--threads and --cores place CPUs under ncnn; device '{dev.name}' is priced on its "
+                             f"{proc.name} ({proc.kind}) by {proc.default_runtime}, which does not take them "
+                             "(--runtime ncnn prices every device's CPU with ncnn)")
+        if proc.default_model():
+            targets.append(PackedTarget(dev.name, proc.name, proc.kind, proc.default_model(),
+                                        int(dev.memory_bytes), 0))
+            modelled.append(dev)
+            continue
         t = Target(dev, proc, pick_runtime(proc, None))
         km = t.runtime.kernel_model if proc.kind == "gpu" else ""
         section = dict(t.runtime.memory)
@@ -354,17 +374,20 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None)
         targets.append(PackedTarget(dev.name, proc.name, proc.kind, t.runtime.name, int(dev.memory_bytes),
                                     int(mib[proc.kind] * 2**20), km, model_for(t.runtime.name, section), mem_args))
         resolved.append(t)
+        modelled.append(None)
+    row_idx = [i for i, d in enumerate(modelled) if d is None]
     groups = {}
     for prec in precisions:
         # One lowering per (fusion set, precision the processor really runs `prec` at): a
         # device without an int8 rate is costed at its fallback (precision.py), bytes included.
         by_key: dict = {}
-        for i, t in enumerate(resolved):
+        for i, t in zip(row_idx, resolved):
             used = resolve_precision(t.processor, prec).used
-            by_key.setdefault((t.fusion, used), []).append(i)
-        groups[prec] = [(fus, used, np.array(idx, dtype=np.int64), np.stack([resolved[i].row(used) for i in idx]))
-                        for (fus, used), idx in by_key.items()]
-    return HwPack(tuple(targets), groups)
+            by_key.setdefault((t.fusion, used), []).append((i, t))
+        groups[prec] = [(fus, used, np.array([i for i, _ in its], dtype=np.int64),
+                         np.stack([t.row(used) for _, t in its])) for (fus, used), its in by_key.items()]
+    model = ModelRun("", threads, cores, tuple(modelled)) if any(d is not None for d in modelled) else None
+    return HwPack(tuple(targets), groups, model)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -383,9 +406,8 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     graph = item.net.graph(item.batch)
     prec = item.precision
     gen = item.net.gen.flat() if item.net.gen is not None else {c: None for c in GEN_COLUMNS}
-    if pack.model is not None:
-        return _model_rows(item, graph, pack, skip, gen)
-    rows = []
+    # Targets priced by a runtime's own model, one estimate each; the rest by their rows below.
+    rows = _model_rows(item, graph, pack, skip, gen) if pack.model is not None else []
     fps_by: dict = {}
     bands: dict = {}
     # Runtime memory models depend on the graph, not on the hardware row: one call per
@@ -449,16 +471,18 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
 
 
 def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> list[dict]:
-    """Rows of a --runtime ncnn / ncnn-vulkan sweep: the same estimate `augur estimate --runtime`
-    makes, one device at a time (these models price per device, not in one call over rows)."""
+    """Rows of the targets priced by a runtime's own model (a --runtime ncnn / ncnn-vulkan sweep,
+    or a spec whose default is one): the same estimate `augur estimate` makes, one device at a
+    time (these models price per device, not in one call over rows). They choose the precision
+    themselves: a row's precision is the one asked, precision_used the one the runtime ran."""
     m = pack.model
     assert m is not None  # evaluate_item routes only a model pack here
     rows = []
     for t, dev in zip(pack.targets, m.devices):
-        if (item.net.name, t.hw, t.processor, item.batch, item.precision) in skip:
+        if dev is None or (item.net.name, t.hw, t.processor, item.batch, item.precision) in skip:
             continue
         try:
-            est = estimate_graph(graph, dev, processor=t.processor, runtime=m.runtime, threads=m.threads,
+            est = estimate_graph(graph, dev, processor=t.processor, runtime=t.runtime, threads=m.threads,
                                  cores=m.cores, anchored=pack.anchor_scale is not None)
         except AugurError as e:
             raise e.located(where=f"{item.net.name} on {t.hw}")
@@ -475,7 +499,7 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
         lo, hi = ee["range_ms"] if ee.get("available") else (None, None)
         rows.append({
             "net": item.net.name, "net_source": item.net.source, "hw": t.hw, "processor": t.processor,
-            "processor_kind": t.processor_kind, "runtime": m.runtime, "batch": item.batch,
+            "processor_kind": t.processor_kind, "runtime": t.runtime, "batch": item.batch,
             "precision": item.precision, "precision_used": est.precision_used or est.precision,
             "time_ms": time_s * 1e3, "throughput_ips": item.batch / time_s if time_s > 0 else None,
             "macs": int(tot.macs), "flops": int(tot.flops), "params": int(tot.params),
@@ -483,8 +507,8 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
             "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
             "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
             "memory_capacity_bytes": int(cap), "fits": est.fits, "fits_caffe": bool(caffe <= cap),
-            "threads": est.assumptions["ncnn"]["threads"] if m.runtime == "ncnn" else None,
-            "cores": (m.cores or "big") if m.runtime == "ncnn" else None,
+            "threads": est.assumptions["ncnn"]["threads"] if t.runtime == "ncnn" else None,
+            "cores": (m.cores or "big") if t.runtime == "ncnn" else None,
             "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(tot.peak_memory_bytes),
             "memory_model": est.runtime_memory.model if est.runtime_memory else "tensors",
             "anchor_scale": pack.anchor_scale, **gen})
@@ -792,7 +816,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         raise AugurError(f"two networks share the name(s) {', '.join(dup)}; rows are keyed by name")
     check_model_runtime(runtime, precisions, threads, cores)
     pack = (build_model_pack(devices, runtime, threads, cores) if runtime is not None
-            else build_pack(devices, processors, precisions, runtime_mib))
+            else build_pack(devices, processors, precisions, runtime_mib, threads, cores))
     if anchors:
         pack = anchored_pack(pack, anchors, devices, batches, precisions)
     store.load_keys()
@@ -847,7 +871,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        notes=model_notes(pack) + batch_notes(pack, batches) + default_runtime_notes(pack),
+                        notes=(model_notes(pack) + precision_notes(pack, precisions) + batch_notes(pack, batches)
+                               + default_runtime_notes(pack)),
                         table=getattr(store, "table", None))
 
 
@@ -855,14 +880,27 @@ def default_runtime_notes(pack: HwPack) -> list[str]:
     """A sweep of the specs' own runtimes that priced CPUs with `ncnn-roofline` (the corpus
     specs' default: ncnn on the generic roofline, estimated efficiencies), as `augur estimate`
     warns of one estimate: `--runtime ncnn` is the corpus-fitted model."""
-    if pack.model is not None:
-        return []
     names = [t.hw for t in pack.targets if t.processor_kind == "cpu" and t.runtime == "ncnn-roofline"]
     if not names:
         return []
     return [f"{len(names)} device(s) priced with their default runtime ncnn-roofline (ncnn on the generic "
             f"roofline, estimated efficiencies): --runtime ncnn prices a CPU with the ncnn model fitted on "
             f"benchncnn's corpus, with each row's expected range ({', '.join(names[:8])}"
+            f"{', ...' if len(names) > 8 else ''})"]
+
+
+def precision_notes(pack: HwPack, precisions) -> list[str]:
+    """A sweep of the specs' defaults at a precision other than fp32, where some devices default
+    to a runtime that chooses its precision itself (ncnn, ncnn-vulkan): their rows at that
+    precision are the runtime's own run, which precision_used names."""
+    m = pack.model
+    other = [p for p in precisions if p != "fp32"]
+    if m is None or m.runtime or not other:
+        return []
+    names = [t.hw for t, d in zip(pack.targets, m.devices) if d is not None]
+    return [f"{len(names)} device(s) default to a runtime that picks its precision itself (ncnn, ncnn-vulkan: "
+            f"fp16 where the hardware computes in it, int8 for quantised layers): their rows at "
+            f"{', '.join(other)} are that run, as precision_used says ({', '.join(names[:8])}"
             f"{', ...' if len(names) > 8 else ''})"]
 
 
@@ -889,11 +927,12 @@ def model_notes(pack: HwPack) -> list[str]:
     for why in dict.fromkeys(w for _, w in m.skipped):
         names = [n for n, w in m.skipped if w == why]
         notes.append(f"skipped {len(names)} device(s) {why}, which --runtime {m.runtime} needs: {', '.join(names)}")
-    if m.runtime != "ncnn":
-        return notes
-    fit = load_ncnn_fit()
+    fit = None
     seen: list = []
     for t, dev in zip(pack.targets, m.devices):
+        if dev is None or t.runtime != "ncnn":
+            continue
+        fit = fit or load_ncnn_fit()
         proc = dev.processors[t.processor]
         twin = next((name for name, p in seen if p == proc), None)
         seen.append((dev.name, proc))
@@ -921,8 +960,10 @@ def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack
                          "--precision with it")
     t = pack.targets[0]
     m = pack.model
-    dev = m.devices[0] if m is not None else next(d for d in devices if d.name == t.hw)
-    kw = {"processor": t.processor, "precision": precisions[0], "runtime": m.runtime if m is not None else None,
+    dev = next(d for d in devices if d.name == t.hw)
+    # The target's runtime by name: its spec runtime, or the model a sweep or its default named.
+    model = m is not None and m.devices[0] is not None
+    kw = {"processor": t.processor, "precision": "fp32" if model else precisions[0], "runtime": t.runtime,
           "threads": m.threads if m is not None else None, "cores": m.cores if m is not None else None}
     scale, _ = anchor_scale(anchors, dev, kw, batches[0])
     return replace(pack, anchor_scale=scale)
@@ -937,7 +978,6 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     runtime or placement, so a row of another runtime (or other threads or cores) would be
     kept as if it answered this sweep."""
     m = pack.model
-    want_cores = (m.cores or "big") if m is not None and m.runtime == "ncnn" else None
     want_threads = m.threads if m is not None else None
     targets = {(t.hw, t.processor): t for t in pack.targets}
     names = {n.name for n in nets}
@@ -945,6 +985,7 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
         t = targets.get((hw, proc))
         if t is None or net not in names or b not in batches or p not in precisions:
             continue  # not a run this sweep plans
+        want_cores = ((m.cores if m is not None else None) or "big") if t.runtime == "ncnn" else None
         want = pack.anchor_scale
         if (want is None) != (scale is None) or (want is not None and not math.isclose(want, scale, rel_tol=1e-9)):
             raise AugurError(f"already holds {net} on {hw} ({proc}) {_anchoring(scale)}; this sweep is "

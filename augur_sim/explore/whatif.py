@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from ..errors import AugurError
-from ..estimator import MODEL_RUNTIMES, estimate
+from ..estimator import MODEL_RUNTIMES, estimate, model_default
 from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
@@ -386,6 +386,7 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     graph = load_net(net, batch=batch)
     dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
+    runtime = model_default(dev, processor, runtime)
     if runtime in MODEL_RUNTIMES:
         return _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores)
     t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads, cores)

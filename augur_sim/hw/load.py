@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source, VulkanFacts
+from augur_sim.hw.model import (Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source, VulkanFacts,
+                                 model_runtimes_for)
 from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, format_path, from_plain, read_yaml
@@ -603,10 +604,14 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
             runtimes[rname] = fitted[(rname, straggler)]
         else:
             runtimes[rname] = _runtime(rname, r, d["overheads"])
-    if d["default_runtime"] not in runtimes:
+    # The default may also be a runtime with a model of its own (ncnn on a CPU, ncnn-vulkan on
+    # a GPU with a `vulkan:` section), which the spec does not list under runtimes.
+    models = model_runtimes_for(d["kind"], "vulkan" in d)
+    if d["default_runtime"] not in runtimes and d["default_runtime"] not in models:
         raise _err(_sub(node, "default_runtime"), path + ("default_runtime",),
-                   f"must name one of runtimes ({', '.join(runtimes)}), got "
-                   f"{d['default_runtime']!r}")
+                   f"must name one of runtimes ({', '.join(runtimes)})"
+                   + (f" or a built-in model ({', '.join(models)})" if models else "")
+                   + f", got {d['default_runtime']!r}")
     caches = list(shared)
     if clusters:
         ln = (shared[0].line_bytes if shared else 64)

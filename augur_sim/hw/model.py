@@ -24,6 +24,17 @@ PRECISION_FALLBACK: dict[str, tuple[str, ...]] = {
     "int8": ("fp16", "fp32"),
 }
 
+# Runtimes priced by a model of their own (estimator.estimate_ncnn / estimate_ncnn_vulkan), not
+# by a runtime a spec lists, and the processor kind each runs on. A spec never lists them under
+# `runtimes` (they take nothing from it beyond the processor's facts) but may name one as a
+# processor's default_runtime: `ncnn` on any CPU, `ncnn-vulkan` on a GPU with a `vulkan:` section.
+MODEL_RUNTIMES = {"ncnn": "cpu", "ncnn-vulkan": "gpu"}
+
+
+def model_runtimes_for(kind: str, has_vulkan: bool) -> list[str]:
+    """The MODEL_RUNTIMES a processor of `kind` can run (ncnn-vulkan needs a `vulkan:` section)."""
+    return [n for n, k in MODEL_RUNTIMES.items() if k == kind and (n != "ncnn-vulkan" or has_vulkan)]
+
 
 @dataclass(frozen=True)
 class Source:
@@ -232,13 +243,28 @@ class Processor:
         fpc = self.flop_per_cycle_per_unit[self.rate_precision(precision)]
         return float(self.units) * self.clock_ghz * 1e9 * float(fpc)
 
+    def model_runtimes(self) -> list[str]:
+        """The runtimes with a model of their own this processor can run (MODEL_RUNTIMES)."""
+        return model_runtimes_for(self.kind, self.vulkan is not None)
+
+    def default_model(self) -> str | None:
+        """The default runtime where it is one with a model of its own (MODEL_RUNTIMES), else None."""
+        return self.default_runtime if self.default_runtime in MODEL_RUNTIMES else None
+
     def runtime(self, name: str | None = None) -> Runtime:
-        """The named runtime, or the default one; unknown names list the known ones."""
+        """The named runtime of the spec, or the default one. A runtime with a model of its own
+        (ncnn, ncnn-vulkan) has no record here: the error says so, and unknown names list
+        what the processor has."""
         key = self.default_runtime if name is None else name
-        if key not in self.runtimes:
-            raise AugurError(f"no runtime {key!r}; this processor has "
-                             f"{', '.join(sorted(self.runtimes))}", where=self.name)
-        return self.runtimes[key]
+        if key in self.runtimes:
+            return self.runtimes[key]
+        if key in self.model_runtimes():
+            which = "its default runtime" if name is None else "runtime"
+            raise AugurError(f"{which} {key!r} is priced by a model of its own, which this does not use; "
+                             f"name a runtime of the spec with --runtime: {', '.join(self.runtimes)}",
+                             where=self.name)
+        raise AugurError(f"processor '{self.name}' has no runtime '{key}'; it has: "
+                         f"{', '.join([*self.runtimes, *self.model_runtimes()])}")
 
 
 @dataclass(frozen=True)

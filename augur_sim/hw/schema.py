@@ -162,7 +162,8 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("overheads", "section", of="overheads", doc="fixed costs"),
         F("energy", "section", of="energy", doc="energy figures"),
         F("runtimes", "map_of", of="runtime", doc="runtime name -> efficiency of this processor under it"),
-        F("default_runtime", "str", doc="runtime used when none is asked for; a key of runtimes"),
+        F("default_runtime", "str", doc="runtime used when none is asked for: a key of runtimes, or a built-in model "
+          "(ncnn on a CPU, ncnn-vulkan on a GPU with a vulkan section)"),
         F("description", "str", required=False, doc="free text, e.g. the core or GPU model"),
         F("arch", "str", required=False,
           doc="architecture file (hwspecs/archs/NAME.yaml) whose processor facts this one "

@@ -57,6 +57,10 @@ def format_hw(device: Device) -> str:
         out.append(f"    energy: pJ/FLOP {flop_e}; DRAM {e.dram_pj_per_byte:g} pJ/B"
                    + (f"; caches pJ/B {cache_e}" if cache_e else "")
                    + f"; static {e.static_w:g} W")
+        if p.default_model():
+            # A default with a model of its own has no record in runtimes to mark below.
+            out.append(f"    runtime {p.default_model()} (default): the built-in {p.default_model()} model, "
+                       "parameters fitted on benchncnn's corpus (see 'fitted models' below)")
         for r in p.runtimes.values():
             mark = " (default)" if r.name == p.default_runtime else ""
             out.append(f"    runtime {r.name}{mark}: {r.stack}")
