@@ -191,13 +191,13 @@ def test_groups_add_up_to_the_totals(estimates):
 
 
 def test_devices_on_different_default_runtimes_are_flagged_beside_the_ratio(tmp_path, capsys):
-    """nvidia_h200 defaults to cudnn, nvidia_l4 to pytorch-eager: the time ratio of the two is
-    not the hardware's alone, and the page says so; with --runtime naming one for both it does not."""
+    """nvidia_h200 defaults to pytorch-cudagraph, jetson_tx2 to cudnn: the time ratio of the two
+    is not the hardware's alone, and the page says so; with --runtime naming one for both it does not."""
     out = tmp_path / "two.html"
-    assert main(["report", "resnet18", "--hw", "nvidia_h200", "--hw", "nvidia_l4", "--out", str(out)]) == 0
-    assert ("Not the same runtime: nvidia_h200 cudnn, nvidia_l4 pytorch-eager (each spec's default)"
+    assert main(["report", "resnet18", "--hw", "nvidia_h200", "--hw", "jetson_tx2", "--out", str(out)]) == 0
+    assert ("Not the same runtime: nvidia_h200 pytorch-cudagraph, jetson_tx2 cudnn (each spec's default)"
             in out.read_text())
-    assert main(["report", "resnet18", "--hw", "nvidia_h200", "--hw", "nvidia_l4", "--runtime", "pytorch-eager",
+    assert main(["report", "resnet18", "--hw", "nvidia_h200", "--hw", "jetson_tx2", "--runtime", "cudnn",
                  "--out", str(out)]) == 0
     text = out.read_text()
     assert "takes" in text and "Not the same runtime" not in text

@@ -269,7 +269,7 @@ def test_ncnn_sweep_rows_match_estimate_and_carry_the_expected_error(tmp_path, s
 
 
 def test_gpu_kernel_model_sweep_rows_carry_the_estimates_expected_error(tmp_path):
-    """A device whose default runtime is the GPU kernel model (nvidia_l4: pytorch-eager) gets,
+    """A device whose default runtime is the GPU kernel model (nvidia_l4: pytorch-cudagraph) gets,
     in a plain sweep, the held-out band `augur estimate` reports for the same run."""
     out = tmp_path / "g.csv"
     nets = S.expand_nets(["resnet18"])
@@ -279,7 +279,7 @@ def test_gpu_kernel_model_sweep_rows_carry_the_estimates_expected_error(tmp_path
         r = rows[("resnet18", "nvidia_l4", "gpu", b, "fp16")]
         est = estimate(nets[0].graph(b), "nvidia_l4", precision="fp16")
         e = est.assumptions["expected_error"]
-        assert r["runtime"] == "pytorch-eager" and e["available"]
+        assert r["runtime"] == "pytorch-cudagraph" and e["available"]
         assert e["key"]["batch"] == ("1" if b == 1 else ">1")
         assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-9)
         assert [r["expected_low_ms"], r["expected_high_ms"]] == pytest.approx(e["range_ms"], rel=1e-9)
@@ -457,11 +457,16 @@ def test_a_default_runtime_sweep_prices_corpus_cpus_with_the_fitted_model(tmp_pa
     nets = S.expand_nets(["squeezenet1_1"])
     devs = S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800", "jetson_nano"])
     summ = S.run_sweep(nets, devs, [1], ["fp32"], None, processors=["cpu"])
-    assert summ.notes == []
+    # Rows of two runtimes side by side: a note says a ratio across them is not the hardware's.
+    assert summ.notes == ["CPU rows come from 2 runtimes (each device's default; devices: ncnn 2, onnxruntime 1): "
+                          "a ratio of times across runtimes is not the hardware's alone; compare within one "
+                          "(column runtime)"]
     rows = {r["hw"]: r for r in summ.table.to_pylist()}
     assert {h: r["runtime"] for h, r in rows.items()} == {"rockchip_rk3588": "ncnn", "raspberry_pi_4_1800": "ncnn",
                                                          "jetson_nano": "onnxruntime"}
-    fitted = {r["hw"]: r for r in S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn").table.to_pylist()}
+    fitted_run = S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn")
+    assert fitted_run.notes == []   # one runtime: no mixed-runtime note
+    fitted = {r["hw"]: r for r in fitted_run.table.to_pylist()}
     for hw in fitted:
         for col in ("time_ms", "threads", "cores", "expected_low_ms", "expected_high_ms", "precision_used"):
             assert rows[hw][col] == fitted[hw][col], (hw, col)
@@ -472,7 +477,7 @@ def test_a_default_runtime_sweep_prices_corpus_cpus_with_the_fitted_model(tmp_pa
     assert two["rockchip_rk3588"]["time_ms"] > rows["rockchip_rk3588"]["time_ms"]
     # At fp16 the ncnn rows are ncnn's own run (precision_used), and a note says so.
     half = S.run_sweep(nets, devs, [1], ["fp16"], None, processors=["cpu"])
-    assert len(half.notes) == 1 and half.notes[0].startswith("2 device(s) default to a runtime that picks its "
+    assert len(half.notes) == 2 and half.notes[0].startswith("2 device(s) default to a runtime that picks its "
                                                              "precision itself")
     hrows = {r["hw"]: r for r in half.table.to_pylist()}
     assert hrows["rockchip_rk3588"]["time_ms"] == rows["rockchip_rk3588"]["time_ms"]

@@ -872,14 +872,15 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
                         notes=(model_notes(pack) + precision_notes(pack, precisions) + batch_notes(pack, batches)
-                               + default_runtime_notes(pack)),
+                               + default_runtime_notes(pack) + mixed_runtime_notes(pack)),
                         table=getattr(store, "table", None))
 
 
 def default_runtime_notes(pack: HwPack) -> list[str]:
-    """A sweep of the specs' own runtimes that priced CPUs with `ncnn-roofline` (the corpus
-    specs' default: ncnn on the generic roofline, estimated efficiencies), as `augur estimate`
-    warns of one estimate: `--runtime ncnn` is the corpus-fitted model."""
+    """A sweep of the specs' own runtimes that priced CPUs with `ncnn-roofline` (ncnn on the
+    generic roofline, estimated efficiencies: the corpus specs' default before the fitted model
+    became it, still a spec's if it names it), as `augur estimate` warns of one estimate:
+    `--runtime ncnn` is the corpus-fitted model."""
     names = [t.hw for t in pack.targets if t.processor_kind == "cpu" and t.runtime == "ncnn-roofline"]
     if not names:
         return []
@@ -887,6 +888,27 @@ def default_runtime_notes(pack: HwPack) -> list[str]:
             f"roofline, estimated efficiencies): --runtime ncnn prices a CPU with the ncnn model fitted on "
             f"benchncnn's corpus, with each row's expected range ({', '.join(names[:8])}"
             f"{', ...' if len(names) > 8 else ''})"]
+
+
+def mixed_runtime_notes(pack: HwPack) -> list[str]:
+    """A sweep of the specs' defaults whose processors of one kind ran different runtimes (the
+    data-centre GPUs' pytorch-cudagraph beside a Jetson's cudnn and a desktop card's ncnn-vulkan):
+    a ratio of two such rows' times is the runtimes' as much as the hardware's, as `augur report`
+    flags beside its time ratio. One note per processor kind."""
+    if pack.model is not None and pack.model.runtime:
+        return []  # --runtime: one runtime for every row
+    notes = []
+    for kind in ("cpu", "gpu"):
+        by_rt: dict = {}
+        for t in pack.targets:
+            if t.processor_kind == kind:
+                by_rt.setdefault(t.runtime, []).append(t.hw)
+        if len(by_rt) > 1:
+            counts = ", ".join(f"{rt} {len(hws)}" for rt, hws in sorted(by_rt.items(), key=lambda kv: -len(kv[1])))
+            notes.append(f"{kind.upper()} rows come from {len(by_rt)} runtimes (each device's default; devices: "
+                         f"{counts}): a ratio of times across runtimes is not the hardware's alone; compare "
+                         "within one (column runtime)")
+    return notes
 
 
 def precision_notes(pack: HwPack, precisions) -> list[str]:
