@@ -172,3 +172,22 @@ def test_export_and_whatif_honour_input_shape(capsys, tmp_path):
     assert rc == rc2 == 0
     # (160/224)^2 of the work: the smaller input must be estimated faster
     assert json.loads(small)["base"]["time_ms"] < json.loads(full)["base"]["time_ms"]
+
+
+def test_every_commands_help_prints(capsys):
+    """`augur CMD --help` for every command and hw subcommand exits 0 with its usage (a help
+    text with a bare '%' made argparse raise inside `augur estimate --help`)."""
+    import argparse
+
+    from augur_sim.cli import build_parser
+    parser = build_parser(every=True)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = [[c] for c in sub.choices]
+    hw_sub = next(a for a in sub.choices["hw"]._actions if isinstance(a, argparse._SubParsersAction))
+    commands += [["hw", c] for c in hw_sub.choices]
+    assert ["estimate"] in commands and ["hw", "list"] in commands
+    for argv in commands:
+        with pytest.raises(SystemExit) as e:
+            main([*argv, "--help"])
+        assert e.value.code == 0, argv
+        assert capsys.readouterr().out.startswith("usage: augur " + " ".join(argv)), argv

@@ -102,7 +102,7 @@ def cmd_hw(args):
 
 
 def _add_view_args(p, top_help):
-    p.add_argument("--top", default=None, metavar="N", help=f"table: {top_help}, with % columns")
+    p.add_argument("--top", default=None, metavar="N", help=f"table: {top_help}, with %% columns")
     p.add_argument("--group-by", choices=views.GROUP_BYS, default=None,
                    help="table (and JSON/CSV of estimate): totals per op type or per stage (the layer "
                         "name's first part: stage4.0.expand -> stage4)")
