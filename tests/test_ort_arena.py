@@ -182,3 +182,28 @@ def test_memory_fit_recovers_known_constants():
     assert abs(fit.consts["heap_retained_copies"] - 0.5) <= 0.05
     assert abs(fit.consts["activation_factor"] - 1.1) <= 0.02
     assert fit.max_abs_pct < 1.0
+
+
+def test_touched_pages_are_the_union_of_the_spans_pages_counted_once():
+    """Each byte span [a, b) touches pages a // 4096 .. ceil(b / 4096); overlapping spans count
+    a page once. Hand-checked cases, then random spans against a page-set reference, then a
+    batch-65536 size, which a set of page numbers made take minutes and gigabytes."""
+    import random
+
+    from augur_sim.engine.ort_arena import _pages_in_union
+    assert _pages_in_union([]) == 0
+    assert _pages_in_union([(0, 1)]) == 1                       # one byte: its page
+    assert _pages_in_union([(4095, 4097)]) == 2                 # straddles a page boundary
+    assert _pages_in_union([(0, 8192), (4096, 12288)]) == 3     # pages 0-1 and 1-2: page 1 once
+    assert _pages_in_union([(0, 4096), (8192, 8193)]) == 2      # a gap: page 1 untouched
+    assert _pages_in_union([(100, 100)]) == 1                   # an empty span inside a page: that page
+    rng = random.Random(0)
+    for _ in range(500):
+        spans = [(a, a + rng.choice([0, 1, rng.randint(0, 20000)])) for a in
+                 (rng.randint(0, 60000) for _ in range(rng.randint(0, 12)))]
+        ref = set()
+        for a, b in spans:
+            ref.update(range(a // PAGE, -(-b // PAGE)))
+        assert _pages_in_union(spans) == len(ref), spans
+    huge = 1 << 48                                                # 2^36 pages
+    assert _pages_in_union([(0, huge), (huge // 2, huge + 1)]) == huge // PAGE + 1

@@ -135,17 +135,26 @@ class BfcArena:
 
     def region_touched_bytes(self) -> list:
         """Per region, bytes of the pages any request wrote (page granular)."""
-        out = []
-        for spans in self._touched:
-            pages: set = set()
-            for a, b in spans:
-                pages.update(range(a // PAGE_BYTES, -(-b // PAGE_BYTES)))
-            out.append(len(pages) * PAGE_BYTES)
-        return out
+        # The union of each span's pages [a // page, ceil(b / page)), as merged intervals: a
+        # set of page numbers grew with the bytes (70 M pages, 4.5 GB of Python ints, for a
+        # 285 GiB batch-65536 run), this grows with the requests.
+        return [_pages_in_union(spans) * PAGE_BYTES for spans in self._touched]
 
     @property
     def touched_bytes(self) -> int:
         return sum(self.region_touched_bytes())
+
+
+def _pages_in_union(spans) -> int:
+    """How many pages the byte spans [a, b) touch together (each span's pages from a // PAGE_BYTES
+    to ceil(b / PAGE_BYTES), overlaps counted once)."""
+    total, end = 0, -1
+    for lo, hi in sorted((a // PAGE_BYTES, -(-b // PAGE_BYTES)) for a, b in spans):
+        if hi <= end:
+            continue
+        total += hi - max(lo, end)
+        end = hi
+    return total
 
 
 # glibc's malloc serves requests below its mmap threshold from the heap, and raises the
