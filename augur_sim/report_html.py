@@ -195,6 +195,22 @@ def _band(i: int, d: dict) -> str:
             f'</small>{_relative_band(e.get("relative"))}')
 
 
+def _ran_at(d: dict) -> str:
+    """The precision an estimate's kernels ran at (a processor without the asked rate falls
+    back; the ncnn runtimes pick theirs), with the one asked where it differs."""
+    used = d.get("precision_used") or d["precision"]
+    return used if used == d["precision"] else f"{used} (asked {d['precision']})"
+
+
+def _precisions_text(ds) -> str:
+    """The header's precision and devices: one precision for all, or each device's (a report
+    across runtimes can mix them: ncnn runs fp16 on an FP16 core, ONNX Runtime fp32)."""
+    used = [d.get("precision_used") or d["precision"] for d in ds]
+    if len(set(used)) == 1:
+        return f"{used[0]}, on {', '.join(d['hw'] for d in ds)}"
+    return "on " + ", ".join(f"{d['hw']} ({u})" for d, u in zip(ds, used))
+
+
 def _anchor_note(i: int, d: dict) -> str:
     """How an anchored estimate's times came about (estimator.apply_anchors), where it is one."""
     a = (d.get("assumptions") or {}).get("anchor")
@@ -226,7 +242,8 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
     thr = d["batch"] / (t["time_ms"] / 1e3) if t["time_ms"] > 0 else 0.0
     cap = t["memory_capacity_bytes"]
     badge = ('<span class="badge ok">fits</span>' if fits else '<span class="badge bad">does not fit</span>')
-    runs_on = f"{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}"
+    runs_on = (f"{esc(d['processor'])} ({esc(d['processor_kind'])}), runtime {esc(d['runtime'])}, "
+               f"{esc(_ran_at(d))}")
     int8 = int8_kernels_note(d["assumptions"])
     runs_on += f", {esc(int8)})" if int8 else ""
     legend = "".join(
@@ -464,7 +481,7 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
 <style>{CSS}</style></head>
 <body>
 <header><h1>augur-sim report: {esc(d0['net'])}</h1>
-<p>batch {esc(d0['batch'])}, {esc(d0['precision'])}, on {esc(', '.join(d['hw'] for d in ds))}.
+<p>batch {esc(d0['batch'])}, {esc(_precisions_text(ds))}.
 Generated {generated} by augur-sim {esc(version)}{(': <code>' + esc(command) + '</code>') if command else ''}.</p>
 <nav><a href="#summary">summary</a><a href="#by-op">by op type</a><a href="#by-stage">by stage</a>
 <a href="#memory">memory</a><a href="#roofline">roofline</a><a href="#layers-section">layers</a>

@@ -204,6 +204,22 @@ def test_devices_on_different_default_runtimes_are_flagged_beside_the_ratio(tmp_
     capsys.readouterr()
 
 
+def test_the_header_and_cards_say_the_precision_each_device_ran_at(tmp_path, capsys):
+    """A report across runtimes can mix precisions (ncnn runs fp16 on the RK3588's FP16 cores,
+    ONNX Runtime fp32 on the Pi 4): the header names each device's, not the first's for all; a
+    device that fell back from the asked precision says both on its card."""
+    out = tmp_path / "mixed.html"
+    assert main(["report", "squeezenet1_1", "--hw", "rockchip_rk3588", "--hw", "raspberry_pi_4",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "<p>batch 1, on rockchip_rk3588 (fp16), raspberry_pi_4 (fp32)." in text
+    assert "runtime ncnn, fp16</small>" in text and "runtime onnxruntime, fp32</small>" in text
+    assert main(["report", "squeezenet1_1", "--hw", "jetson_nano", "--precision", "int8", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "<p>batch 1, fp16, on jetson_nano." in text and "runtime cudnn, fp16 (asked int8)</small>" in text
+    capsys.readouterr()
+
+
 def test_one_device_report(tmp_path, capsys):
     out = tmp_path / "one.html"
     assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_4", "--out", str(out)]) == 0
