@@ -89,6 +89,12 @@ def test_hw_list_show_check(capsys, tmp_path):
     assert "cpu: ncnn (shared values)" in rows["raspberry_pi_4"]
     assert "gpu: ncnn-vulkan (mali" in rows["rockchip_rk3588_vulkan"] and "cpu: ncnn (" in rows["rockchip_rk3588_vulkan"]
     assert "gpu: pytorch-eager, pytorch-cudagraph (sm_90)" in rows["nvidia_h200"] and "ncnn" not in rows["nvidia_h200"]
+    # And what `augur estimate NET --hw NAME` runs: the default processor's default runtime.
+    assert out.splitlines()[0].split()[1:4] == ["default", "runtime", "(processor)"]
+    for name, default in [("rockchip_rk3588", "ncnn (cpu)"), ("rockchip_rk3588_vulkan", "ncnn-vulkan (gpu)"),
+                          ("nvidia_h200", "pytorch-cudagraph (gpu)"), ("jetson_tx2", "cudnn (gpu)"),
+                          ("raspberry_pi_4", "onnxruntime (cpu)")]:
+        assert rows[name].split("  ")[0] == name and default in rows[name], (name, rows[name])
     rc, out, _ = run(capsys, "hw", "show", "rockchip_rk3588")
     assert rc == 0 and out.splitlines()[-1] == ("  fitted models (class; a CPU: its big cores): "
                                                 "cpu: ncnn (armv8.2-fp16-dot)")

@@ -923,7 +923,7 @@ def test_an_int8_networks_report_page_says_so_too(tmp_path, capsys):
     for net, want in (("mobilenet_int8", True), ("mobilenet", False)):
         out = tmp_path / f"{net}.html"
         assert main(["report", str(models / f"{net}.param"), *argv, "--out", str(out)]) == 0
-        assert ("runtime ncnn, int8: 27 of 30 kernels (the quantised layers)" in out.read_text()) == want
+        assert ("runtime ncnn, fp32, int8: 27 of 30 kernels (the quantised layers)" in out.read_text()) == want
     capsys.readouterr()
 
 

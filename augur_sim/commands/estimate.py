@@ -4,6 +4,7 @@ from __future__ import annotations
 from .. import hw
 from ..conventions import DEFAULT
 from ..counts import count_net
+from ..engine.hwrow import pick_processor
 from ..engine.ncnn_params import load_fit
 from ..engine.ncnn_vulkan import load_vk_fit
 from ..estimator import estimate, fitted_models
@@ -87,8 +88,14 @@ def cmd_estimate(args):
 def cmd_hw(args):
     if args.hw_command == "list":
         fits = (load_fit(), load_vk_fit())
-        rows = [(name, fitted_models(hw.load_hw(name), *fits), desc) for name, desc in hw.list_hw()]
-        emit(table(["name", "fitted models (class; a CPU: its big cores)", "description"], rows, ["<", "<", "<"]))
+        rows = []
+        for name, desc in hw.list_hw():
+            dev = hw.load_hw(name)
+            # What `augur estimate NET --hw NAME` runs: the default processor's default runtime.
+            proc = pick_processor(dev, None)
+            rows.append((name, f"{proc.default_runtime} ({proc.name})", fitted_models(dev, *fits), desc))
+        emit(table(["name", "default runtime (processor)", "fitted models (class; a CPU: its big cores)",
+                    "description"], rows, ["<", "<", "<", "<"]))
     elif args.hw_command == "show":
         dev = hw.load_hw(args.name)
         # The corpus-fitted models are built in, not runtimes of the spec: say which price it.
