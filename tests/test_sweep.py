@@ -508,3 +508,44 @@ def test_sweep_plots_say_how_a_runtime_sweep_ran(tmp_path, monkeypatch):
     assert len(titles) == 2 and all(", runtime ncnn, 2 threads (big):" in x for x in titles)
     plain = S.run_sweep(nets, S.expand_hw(["jetson_nano", "nvidia_l4"]), [1], ["fp32"], None).table
     assert P.run_label(plain) == ""
+
+
+def test_plots_of_many_devices_rank_them_and_keep_labels_apart(monkeypatch):
+    """More devices than MANY_DEVICES and fewer networks: the heatmap lists the devices down the
+    side, ranked by mean log latency (fastest first), each named with its runtime where the
+    rows mix runtimes, and grows so each keeps its line; the Pareto chart's legend stands
+    outside in columns and `front` names only the points on the front of all devices."""
+    from augur_sim.explore import sweep_plots as P
+    figs = []
+    monkeypatch.setattr(P, "save_figure", lambda fig, path: figs.append(fig))
+    hw = ["rockchip_rk3588", "raspberry_pi_4_1800", "raspberry_pi_zero_2w", "snapdragon_855plus", "apple_m1",
+          "rockchip_rk3566", "allwinner_h616", "amlogic_a311d", "snapdragon_8gen2", "intel_i7_7700k",
+          "loongson_3a6000", "starfive_jh7110", "jetson_nano", "nvidia_t4"]
+    assert len(hw) > P.MANY_DEVICES
+    t = S.run_sweep(S.expand_nets(["squeezenet1_1", "mobilenet_v2"]), S.expand_hw(hw), [1], ["fp32"], None).table
+    P.heatmap_plot(t, "h.png")
+    ax = figs[0].axes[0]
+    rows = [x.get_text() for x in ax.get_yticklabels()]
+    assert "devices ranked fastest first" in ax.get_title() and len(rows) == len(hw)
+    assert "nvidia_t4/gpu (pytorch-cudagraph)" in rows and "jetson_nano/gpu (cudnn)" in rows
+    assert "rockchip_rk3588/cpu (ncnn)" in rows
+    lat = {}
+    for r in t.to_pylist():
+        lat.setdefault(r["hw"], []).append(np.log(r["time_ms"]))
+    ranked = sorted(lat, key=lambda h: np.mean(lat[h]))
+    assert [r.split("/")[0] for r in rows] == ranked
+    assert figs[0].get_size_inches()[1] >= 0.2 * len(hw)
+    # A few devices: networks down the side, devices across, as before.
+    P.heatmap_plot(S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(hw[:3]), [1], ["fp32"], None).table,
+                   "h2.png")
+    assert [x.get_text() for x in figs[1].axes[0].get_yticklabels()] == ["squeezenet1_1"]
+    fig = P.pareto_figure(t)
+    leg = fig.axes[0].get_legend()
+    assert leg is not None and len(leg.get_texts()) == len(hw) and leg.get_bbox_to_anchor().x0 > \
+        fig.axes[0].get_window_extent().x1 - 1
+    named = {a.get_gid() for a in fig.axes[0].texts}
+    xs = [(r["hw"], r["net"]) for r in t.to_pylist()]
+    times = np.array([r["time_ms"] for r in t.to_pylist()])
+    macs = np.array([r["macs"] for r in t.to_pylist()], dtype=float)
+    front = {xs[i] for i in np.nonzero(P.pareto_mask(times, macs, "min", "max"))[0]}
+    assert named and {(g.split(":")[1].split("/")[0], g.split(":")[2]) for g in named} == front

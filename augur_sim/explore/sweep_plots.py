@@ -100,34 +100,66 @@ def run_label(table) -> str:
     return out
 
 
+# Devices beyond which a chart changes its layout: the heatmap lists devices down the side,
+# ranked fastest first (a row's name reads across, a column's is slanted and overlaps), and the
+# Pareto chart moves its legend outside and names only the points on the front of all devices.
+MANY_DEVICES = 12
+
+
+def _device_labels(table, recs) -> dict:
+    """'hw/processor' of each record's device, with its runtime where the rows mix runtimes
+    (a sweep of each device's default: a time ratio across runtimes is not the hardware's)."""
+    rts = {(r["hw"], r["processor"]): r.get("runtime") for r in recs}
+    mixed = len(set(rts.values())) > 1
+    return {k: f"{k[0]}/{k[1]}" + (f" ({rt})" if mixed and rt else "") for k, rt in rts.items()}
+
+
 def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -> str:
-    """Latency (log colour) of networks (rows) by devices (columns), a panel per batch/precision."""
+    """Latency (log colour) of networks by devices, a panel per batch/precision. Networks are rows
+    and devices columns; with more than MANY_DEVICES devices and fewer networks than devices, the
+    devices are the rows instead, ranked by their mean log latency (fastest first). The figure
+    grows with the grid, so that every label keeps its own line."""
     plt = pyplot()
     pairs = _select(table, batch, precision)[:max_panels]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(2 + 6 * len(pairs), 8), squeeze=False,
-                             layout="constrained")
-    for ax, pair in zip(axes[0], pairs):
-        recs = _records(table, pair)
-        devs = sorted({f"{r['hw']}/{r['processor']}" for r in recs})
+    extra = ("runtime",) if "runtime" in table.column_names else ()
+    grids = []
+    for pair in pairs:
+        recs = _records(table, pair, extra)
+        label = _device_labels(table, recs)
         lat: dict = {}
         for r in recs:
-            lat.setdefault(r["net"], {})[f"{r['hw']}/{r['processor']}"] = r["time_ms"]
-        nets = sorted(lat, key=lambda n: np.nanmean([lat[n].get(d, np.nan) for d in devs]))
+            lat.setdefault(r["net"], {})[label[(r["hw"], r["processor"])]] = r["time_ms"]
+        devs = sorted(set(label.values()))
+        nets = sorted(lat, key=lambda n: np.nanmean([np.log(lat[n].get(d, np.nan)) for d in devs]))
         note = ""
         if len(nets) > MAX_HEATMAP_NETS:
             half = MAX_HEATMAP_NETS // 2
             note = f" ({MAX_HEATMAP_NETS} of {len(nets)} nets: fastest and slowest)"
             nets = nets[:half] + nets[-half:]
         m = np.array([[lat[n].get(d, np.nan) for d in devs] for n in nets], dtype=float)
+        if len(devs) > MANY_DEVICES and len(devs) > len(nets):
+            with np.errstate(all="ignore"):
+                rank = np.argsort(np.nanmean(np.log(m), axis=0), kind="stable")
+            grids.append((pair, m[:, rank].T, [devs[k] for k in rank], nets, note, "devices ranked fastest first"))
+        else:
+            grids.append((pair, m, nets, devs, note, ""))
+    # Inches: 0.2 a row, 0.45 a column (a cell holds its 3-digit time), room for the labels.
+    widths = [min(max(3.0 + 0.45 * g[1].shape[1], 6.0), 30.0) for g in grids]
+    height = min(max(2.0 + 0.2 * max(g[1].shape[0] for g in grids), 5.0), 60.0)
+    fig, axes = plt.subplots(1, len(grids), figsize=(sum(widths), height), squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": widths})
+    for ax, (pair, m, rows, cols, note, order) in zip(axes[0], grids):
         im = ax.imshow(np.log10(m), aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(devs)), devs, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(nets)), nets, fontsize=6 if len(nets) > 25 else 8)
-        if m.size <= 400:
+        ax.set_xticks(range(len(cols)), cols, rotation=60 if len(cols) > 1 else 0, ha="right" if len(cols) > 1
+                      else "center", fontsize=7)
+        ax.set_yticks(range(len(rows)), rows, fontsize=6 if len(rows) > 25 else 8)
+        if m.shape[1] <= 40 and m.shape[0] <= 200:
             for i in range(m.shape[0]):
                 for j in range(m.shape[1]):
                     if np.isfinite(m[i, j]):
                         ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=6, color="w")
-        ax.set_title(f"batch {pair[0]}, {pair[1]}{run_label(table)}: latency ms (log colour){note}", fontsize=8)
+        how = f"; {order}" if order else ""
+        ax.set_title(f"batch {pair[0]}, {pair[1]}{run_label(table)}: latency ms (log colour){note}{how}", fontsize=8)
         fig.colorbar(im, ax=ax, label="log10 latency (ms)")
     save_figure(fig, path)
     return str(path)
@@ -217,8 +249,11 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
                   labels: str = "front"):
     """One quantity against another (METRICS), one colour per device, each device's Pareto
     front drawn as a line; `labels` names the networks on the front (or every point, or
-    none). Annotations carry gid 'label:NET' and the axis labels 'xlabel:NAME'/'ylabel:NAME'
-    so an SVG can be checked without reading glyphs."""
+    none). Annotations carry gid 'label:DEVICE:NET' and the axis labels 'xlabel:NAME'/'ylabel:NAME'
+    so an SVG can be checked without reading glyphs. With more than MANY_DEVICES devices the
+    legend stands outside the axes in columns, and `front` names only the points on the front
+    of all devices together (each device's own front labelled would pile its names on the
+    others')."""
     mx, dx = parse_axis(x, "--pareto-x")
     my, dy = parse_axis(y, "--pareto-y")
     if labels not in LABEL_MODES:
@@ -227,8 +262,15 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     pair = _select(table, batch, precision)[0]
     extra = sorted(set(mx.columns + my.columns) - {"time_ms", "macs", "batch"})
     recs = _records(table, pair, extra)
-    fig, ax = plt.subplots(figsize=(8, 5.5))
     devs = sorted({f"{r['hw']}/{r['processor']}" for r in recs})
+    many = len(devs) > MANY_DEVICES
+    ncol = -(-len(devs) // 45) if many else 1
+    fig, ax = plt.subplots(figsize=(8 + (2.6 * ncol if many else 0), max(5.5, min(len(devs) / ncol * 0.13 + 1, 30))
+                                    if many else 5.5), layout="constrained" if many else None)
+    if many and labels == "front":
+        allx = np.array([mx.value(r) for r in recs], dtype=float)
+        ally = np.array([my.value(r) for r in recs], dtype=float)
+        on_all = {(r["hw"], r["processor"], r["net"]) for r, on in zip(recs, pareto_mask(allx, ally, dx, dy)) if on}
     positive = True
     for d in devs:
         rs = [r for r in recs if f"{r['hw']}/{r['processor']}" == d]
@@ -241,7 +283,10 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
         f = f[np.argsort(xs[f], kind="stable")]
         colour = pts.get_facecolor()[0][:3]
         ax.plot(xs[f], ys[f], "-o", ms=4, lw=1.5, color=colour)
-        named = f if labels == "front" else (np.arange(len(rs)) if labels == "all" else ())
+        named: list[int] = ([int(i) for i in f] if labels == "front" else
+                            list(range(len(rs))) if labels == "all" else [])
+        if many and labels == "front":
+            named = [i for i in named if (rs[i]["hw"], rs[i]["processor"], rs[i]["net"]) in on_all]
         for i in named:
             if np.isfinite(xs[i]) and np.isfinite(ys[i]):
                 ax.annotate(rs[i]["net"], (xs[i], ys[i]), textcoords="offset points", xytext=(4, 3),
@@ -256,5 +301,9 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     ax.set_title(f"batch {pair[0]}, {pair[1]}{run_label(table)}: {my.name} ({dy}) vs {mx.name} ({dx}); lines: each "
                  f"device's Pareto front", fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, markerscale=2)
+    if many:
+        ax.legend(fontsize=6, markerscale=2, ncol=ncol, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0)
+    else:
+        ax.legend(fontsize=7, markerscale=2)
     return fig
