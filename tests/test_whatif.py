@@ -305,3 +305,26 @@ def test_cli_whatif_threads_cores_and_model_runtime_refusals(tmp_path, capsys):
     assert augur(["whatif", "squeezenet1_1", "--hw", "rockchip_rk3588_vulkan", "--runtime", "ncnn-vulkan",
                   "--vary", "gpu.clock_ghz=0.5,1.0", "--threads", "2"]) == 2
     assert "runs on the GPU" in capsys.readouterr().err
+
+
+def test_a_clock_the_power_limit_caps_is_said():
+    """Under the GPU kernel model a T4's GEMMs and convs run at the clock its 70 W limit sustains
+    (0.80 GHz, hw/power.py), so --set gpu.clock_ghz=2.0 barely moves ResNet-50: the comparison
+    and the grid say why; with the limit raised too (or on the 700 W H200) they say nothing."""
+    from augur_sim.hw.kmodel import class_params, load_fit
+    from augur_sim.hw.power import sustained_clock_ghz
+    t4 = load_hw("nvidia_t4").processors["gpu"]
+    pj = class_params(load_fit("pytorch"), t4.arch)["fma_pj"]
+    # By hand: 70 W / (fma_pj x 12/16 nm x 40 SMs x 128 FLOP/clock), above the 0.585 GHz base.
+    limit = 70 / (pj * 1e-12 * 12 / 16 * 40 * 128) / 1e9
+    assert sustained_clock_ghz(2.0, 0.585, 70, 40, 128, 12, pj) == pytest.approx(limit)
+    c = W.compare("resnet50", "nvidia_t4", {"gpu.clock_ghz": 2.0})
+    notes = [n for n in c.notes if "power limit" in n]
+    assert len(notes) == 1 and f"run at {limit:.3g} GHz" in notes[0] and "gpu.tdp_w = 70 W" in notes[0]
+    assert c.new.total.time_s / c.base.total.time_s > 0.98       # the clock bought almost nothing
+    g = W.grid("resnet50", "nvidia_t4", [W.parse_vary("gpu.clock_ghz=1.0,2.0")])
+    assert sum("power limit" in n for n in g.notes) == 1
+    assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_t4",
+                                                         {"gpu.clock_ghz": 2.0, "gpu.tdp_w": 300}).notes)
+    assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_h200", {"gpu.clock_ghz": 2.2}).notes)
+    assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_t4", {"gpu.dram_bw_gbs": 400}).notes)

@@ -30,7 +30,10 @@ from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
 from ..hw import apply_overrides
+from ..hw.kmodel import class_params
+from ..hw.kmodel import load_fit as load_kmodel_fit
 from ..hw.load import clock_scaled_caches
+from ..hw.power import sustained_clock_ghz
 from ..precision import resolve as resolve_precision
 from ..report import table, to_csv
 
@@ -172,7 +175,33 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
                    for l in base.layers if l.fused_into is None and l.name in newl
                    and newl[l.name].fused_into is None)
     warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
-    return Comparison(base, new, dict(overrides), deltas, warns + clock_notes(dev, [overrides]))
+    return Comparison(base, new, dict(overrides), deltas, warns + clock_notes(dev, [overrides])
+                      + power_limit_notes(dev, new.processor, new.runtime, [overrides]))
+
+
+def power_limit_notes(device, processor: str, runtime: str, override_sets) -> tuple:
+    """One line per GPU whose edited clock_ghz its GEMMs and convs cannot reach: under the
+    kernel model they run at the clock the board's power limit sustains (hw/power.py), so a
+    faster clock speeds up the other kernels only, which reads as a what-if that did nothing
+    unless it is said."""
+    out: dict = {}
+    for ov in override_sets:
+        dev = _override(device, ov)
+        proc = dev.processors.get(processor)
+        if proc is None or proc.kind != "gpu" or f"{proc.name}.clock_ghz" not in ov:
+            continue
+        rt = proc.runtimes.get(runtime)
+        if rt is None or not rt.kernel_model:
+            continue
+        pj = float(class_params(load_kmodel_fit(rt.kernel_model), proc.arch).get("fma_pj", 0.0))
+        heavy = sustained_clock_ghz(proc.clock_ghz, proc.base_clock_ghz, proc.tdp_w, proc.units,
+                                    proc.flop_per_cycle_per_unit["fp32"], proc.process_nm, pj)
+        if heavy < proc.clock_ghz * (1 - 1e-9):
+            out[proc.name] = (f"note: at {proc.name}.clock_ghz = {proc.clock_ghz:g} GHz the GEMMs and convs of "
+                              f"{runtime} run at {heavy:.3g} GHz, the clock the board's power limit "
+                              f"({proc.name}.tdp_w = {proc.tdp_w:g} W) sustains under a full FMA load "
+                              f"(augur_sim/hw/power.py): the clock speeds up the other kernels only")
+    return tuple(out.values())
 
 
 def clock_notes(device, override_sets) -> tuple:
@@ -416,16 +445,20 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
     warning = resolve_precision(t0.processor, precision, dev.name).warning
     return _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
-                    (warning,) if warning else ())
+                    (warning,) if warning else (), runtime=t0.runtime.name)
 
 
 def _grid_of(graph, dev, processor: str, precision: str, axes, points, res, base_t: float, method: str,
-             overrides, warnings) -> Grid:
+             overrides, warnings, runtime: str | None = None) -> Grid:
     """The Grid of per-point totals res ([points, 4]: time, DRAM bytes, energy, compute-bound
-    time), with its notes: the warnings, then the caches the axes' clocks scale."""
+    time), with its notes: the warnings, then the caches the axes' clocks scale, then (the
+    grid's highest clock of each clock axis) a power limit the GEMMs cannot pass."""
     t = res[:, 0]
     share = np.where(t > 0, res[:, 3] / np.where(t > 0, t, 1.0), 0.0)
     notes = clock_notes(dev, [{**(overrides or {}), a.key: v} for a in axes for v in a.values])
+    if runtime:
+        notes += power_limit_notes(dev, processor, runtime, [{**(overrides or {}), a.key: max(a.values)}
+                                                             for a in axes if a.key.endswith(".clock_ghz")])
     notes = tuple(dict.fromkeys(f"WARNING: {w}" for w in warnings)) + notes
     return Grid(graph.name, dev.name, processor, graph.batch, precision, axes, tuple(points), t,
                 res[:, 1], res[:, 2], share, base_t, method, notes)
