@@ -284,9 +284,12 @@ def test_ncnn_grid_and_compare_are_the_estimates_of_the_edited_spec():
     c = W.compare("squeezenet1_1", "raspberry_pi_4_1800", {"cpu.clusters[0].clock_ghz": 2.4}, runtime="ncnn",
                   threads=2, cores="big")
     assert c.new.total.time_s == pytest.approx(ref[2], rel=1e-12)
-    # The spec's default runtime is that model: no --runtime, the same grid and comparison.
+    # The spec's default runtime is that model: no --runtime, the same grid and comparison; what
+    # it refuses, it refuses naming the default (as estimate does), on the grid as on --set.
     gd = W.grid("squeezenet1_1", "raspberry_pi_4_1800", axes, threads=2, cores="big")
     assert gd.method == "estimates" and np.array_equal(gd.time_s, g.time_s)
+    with pytest.raises(AugurError, match="drop --precision .ncnn is the default runtime of raspberry_pi_4_1800"):
+        W.grid("squeezenet1_1", "raspberry_pi_4_1800", axes, precision="fp16")
     cd = W.compare("squeezenet1_1", "raspberry_pi_4_1800", {"cpu.clusters[0].clock_ghz": 2.4}, threads=2, cores="big")
     assert cd.new.total.time_s == c.new.total.time_s and cd.new.runtime == "ncnn"
 

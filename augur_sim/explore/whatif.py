@@ -415,9 +415,10 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     graph = load_net(net, batch=batch)
     dev = device_of(hw)
     base_dev = _override(dev, overrides or {})
-    runtime = model_default(dev, processor, runtime)
-    if runtime in MODEL_RUNTIMES:
-        return _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores)
+    model = model_default(dev, processor, runtime)
+    if model in MODEL_RUNTIMES:
+        return _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, model, threads, cores,
+                           asked=runtime)
     t0, row0, used0 = _row_for(dev, processor, runtime, precision, threads, cores)
     points = list(itertools.product(*[a.values for a in axes]))
     method = "exact"
@@ -464,15 +465,17 @@ def _grid_of(graph, dev, processor: str, precision: str, axes, points, res, base
                 res[:, 1], res[:, 2], share, base_t, method, notes)
 
 
-def _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores) -> Grid:
+def _model_grid(graph, dev, base_dev, axes, overrides, processor, precision, runtime, threads, cores,
+                asked: str | None = None) -> Grid:
     """A --vary grid under a runtime priced by its own model (ncnn, ncnn-vulkan: no spec row to
-    edit column by column): one whole estimate per point, as `augur estimate --runtime` makes
-    it on the edited spec."""
+    edit column by column): one whole estimate per point, as `augur estimate` makes it on the
+    edited spec. `asked`: the --runtime given (None: the spec's default is that model, and the
+    estimates say so in their refusals)."""
     points = list(itertools.product(*[a.values for a in axes]))
     if len(points) > MAX_MODEL_POINTS:
-        raise AugurError(f"the grid has {len(points)} points; --runtime {runtime} estimates each point whole, "
-                         f"at most {MAX_MODEL_POINTS}")
-    kw = dict(processor=processor, precision=precision, runtime=runtime, threads=threads, cores=cores)
+        raise AugurError(f"the grid has {len(points)} points; {runtime} (a runtime with a model of its own) "
+                         f"estimates each point whole, at most {MAX_MODEL_POINTS}")
+    kw = dict(processor=processor, precision=precision, runtime=asked, threads=threads, cores=cores)
     base = estimate(graph, dev, **kw)
     res = np.empty((len(points), 4))
     for i, p in enumerate(points):
