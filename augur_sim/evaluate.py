@@ -113,7 +113,9 @@ def device_of(hw) -> Device:
 def resolve_target(hw, processor: str | None = None, runtime: str | None = None, threads: int | None = None,
                    cores: str | None = None) -> Target:
     """The processor (default: the device's GPU, else its first) and runtime (default: the
-    processor's default runtime) of a device, by name or kind."""
+    processor's default runtime) of a device, by name or kind. The runtime is one of the spec's:
+    a default that is a model of its own (ncnn, ncnn-vulkan) is routed before this
+    (estimator.model_default) and refused here, naming the spec's runtimes."""
     device = device_of(hw)
     proc = pick_processor(device, processor)
     placement = cpu_placement(proc, threads, cores)
