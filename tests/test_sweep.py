@@ -549,3 +549,31 @@ def test_plots_of_many_devices_rank_them_and_keep_labels_apart(monkeypatch):
     macs = np.array([r["macs"] for r in t.to_pylist()], dtype=float)
     front = {xs[i] for i in np.nonzero(P.pareto_mask(times, macs, "min", "max"))[0]}
     assert named and {(g.split(":")[1].split("/")[0], g.split(":")[2]) for g in named} == front
+
+
+def test_quantised_networks_on_ncnn_vulkan_devices_are_left_out_and_noted(tmp_path, capsys):
+    """ncnn-vulkan cannot price a quantised network (its int8 layers run on the CPU): a sweep
+    leaves those (network, GPU) pairs out with a note pointing at --processor cpu, and prices
+    everything else (before, the first such pair failed the whole sweep); with nothing else to
+    price it is a one-line error and no file."""
+    from shared_data import SHARED
+    models = SHARED / "corpora" / "ncnn" / "models"
+    if not (models / "mobilenet_int8.param").is_file():
+        pytest.skip(f"{models} not present")
+    nets = S.expand_nets([str(models / "mobilenet_int8.param"), str(models / "mobilenet.param")])
+    for runtime in (None, "ncnn-vulkan"):
+        devs = S.expand_hw(["rockchip_rk3588_vulkan", "rockchip_rk3588"] if runtime is None else
+                           ["rockchip_rk3588_vulkan", "nvidia_rtx3090_vulkan"])
+        summ = S.run_sweep(nets, devs, [1], ["fp32"], None, runtime=runtime)
+        got = {(r["net"], r["hw"]) for r in summ.table.to_pylist()}
+        gpus = [d.name for d in devs if d.name.endswith("_vulkan")]
+        assert got == {("mobilenet", d.name) for d in devs} | (
+            {("mobilenet_int8", "rockchip_rk3588")} if runtime is None else set())
+        note = [n for n in summ.notes if n.startswith("1 quantised network(s) not priced")]
+        assert len(note) == 1 and "mobilenet_int8 on " + ", ".join(sorted(gpus)) in note[0]
+        assert note[0].endswith("--processor cpu prices them under ncnn")
+    out = tmp_path / "q.csv"
+    assert augur(["sweep", "--nets", str(models / "mobilenet_int8.param"), "--hw", "rockchip_rk3588_vulkan",
+                  "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing this sweep plans can be priced" in err and not out.exists()

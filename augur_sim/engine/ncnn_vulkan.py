@@ -254,7 +254,8 @@ def vk_rows(graph, low, discrete: bool) -> VkRows:
     """The work table of a network lowered with VK_FUSION (see the module docstring)."""
     if is_quantised(graph):
         raise AugurError("ncnn's Vulkan backend does not run int8 layers (they fall back to the CPU with "
-                         "transfers, which this model does not cover); use the float network",
+                         "transfers, which this model does not cover); use the float network, or price the "
+                         "quantised one on the CPU under ncnn (--processor cpu)",
                          where=graph.name)
     x = np.zeros((low.n, NVX), dtype=np.float64)
     algos = []

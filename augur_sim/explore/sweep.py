@@ -35,7 +35,7 @@ from ..engine.memory import POLICIES, footprint
 from ..engine.runtime_memory import model_for, runtime_footprint
 from ..engine.ncnn_hw import ncnn_hw
 from ..engine.ncnn_params import load_fit as load_ncnn_fit
-from ..engine.ncnn_vulkan import vk_hw
+from ..engine.ncnn_vulkan import is_quantised, vk_hw
 from ..errors import AugurError
 from ..estimator import (MODEL_RUNTIMES, anchor_scale, check_model_placement, estimate_graph, ncnn_class_warning,
                          with_anchor_scale)
@@ -822,20 +822,25 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     store.load_keys()
     _check_resumed_runs(store, pack, nets, batches, precisions)
     items = plan_items(nets, batches, precisions)
-    # Skip whole items already done; items partly done evaluate only their missing rows.
+    unpriced = vulkan_int8_pairs(nets, pack)
+    # Skip whole items already done; items partly done evaluate only their missing rows. A pair
+    # the runtime cannot price (unpriced) is not planned: the workers skip it as if done.
     todo, total, skipped = [], 0, 0
     present = store.keys
     for it in items:
-        keys = [(it.net.name, t.hw, t.processor, it.batch, it.precision) for t in pack.targets]
+        keys = [k for t in pack.targets for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
+                if (k[0], k[1], k[2]) not in unpriced]
         have = sum(k in present for k in keys)
         total += len(keys)
         skipped += have
         if have < len(keys):
             todo.append(it)
+    if total == 0 and unpriced:
+        raise AugurError("nothing this sweep plans can be priced: " + unpriced_notes(unpriced)[0])
     # Only keys of partly-done items matter to workers; keep what travels small.
     partial = frozenset(k for it in todo for t in pack.targets
                         for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
-                        if k in present)
+                        if k in present or (k[0], k[1], k[2]) in unpriced)
     if out is None and total > MAX_MEMORY_ROWS:
         # `--out -` holds the whole table until the sweep completes (nothing half-printed).
         raise AugurError(f"--out - keeps the table in memory until the sweep completes: {total} rows planned, "
@@ -871,8 +876,9 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        notes=(model_notes(pack) + precision_notes(pack, precisions) + batch_notes(pack, batches)
-                               + default_runtime_notes(pack) + mixed_runtime_notes(pack)),
+                        notes=(model_notes(pack) + unpriced_notes(unpriced) + precision_notes(pack, precisions)
+                               + batch_notes(pack, batches) + default_runtime_notes(pack)
+                               + mixed_runtime_notes(pack)),
                         table=getattr(store, "table", None))
 
 
@@ -888,6 +894,29 @@ def default_runtime_notes(pack: HwPack) -> list[str]:
             f"roofline, estimated efficiencies): --runtime ncnn prices a CPU with the ncnn model fitted on "
             f"benchncnn's corpus, with each row's expected range ({', '.join(names[:8])}"
             f"{', ...' if len(names) > 8 else ''})"]
+
+
+def vulkan_int8_pairs(nets, pack: HwPack) -> frozenset:
+    """(network, device, processor) pairs no row can price: a quantised ncnn network (int8
+    layers) on a target run by ncnn-vulkan, whose Vulkan backend runs those layers on the CPU
+    (engine/ncnn_vulkan.vk_rows refuses them). A sweep leaves them out and notes them rather than
+    failing every other row; only descriptor files can be quantised (generated networks never are)."""
+    gpus = [t for t in pack.targets if t.runtime == "ncnn-vulkan"]
+    if not gpus:
+        return frozenset()
+    quantised = [n.name for n in nets if n.path is not None and is_quantised(_load_path(n.path, 1))]
+    return frozenset((n, t.hw, t.processor) for n in quantised for t in gpus)
+
+
+def unpriced_notes(unpriced: frozenset) -> list[str]:
+    if not unpriced:
+        return []
+    nets = sorted({n for n, _, _ in unpriced})
+    hws = sorted({h for _, h, _ in unpriced})
+    return [f"{len(nets)} quantised network(s) not priced on the {len(hws)} device(s) run by ncnn-vulkan (its Vulkan "
+            f"backend runs int8 layers on the CPU, which the model does not cover): {', '.join(nets[:8])}"
+            f"{', ...' if len(nets) > 8 else ''} on {', '.join(hws[:8])}{', ...' if len(hws) > 8 else ''}; "
+            "--processor cpu prices them under ncnn"]
 
 
 def mixed_runtime_notes(pack: HwPack) -> list[str]:
