@@ -577,3 +577,19 @@ def test_quantised_networks_on_ncnn_vulkan_devices_are_left_out_and_noted(tmp_pa
                   "--out", out]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing this sweep plans can be priced" in err and not out.exists()
+
+
+def test_a_resumed_ncnn_file_at_another_thread_count_is_refused_when_none_is_asked(tmp_path, capsys):
+    """Rows written at 2 threads are not the default run (the Pi 4's 4 big cores): a sweep that
+    asks no thread count, with or without --runtime ncnn, refuses to keep them as its own."""
+    out = tmp_path / "t.csv"
+    base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]
+    assert augur(base + ["--runtime", "ncnn", "--threads", "2"]) == 0
+    before = out.read_bytes()
+    for extra in ([], ["--runtime", "ncnn"]):
+        capsys.readouterr()
+        assert augur(base + extra) == 2, extra
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "run with runtime ncnn, 2 threads" in err and "4 threads" in err
+        assert out.read_bytes() == before
+    assert augur(base + ["--threads", "2"]) == 0 and out.read_bytes() == before

@@ -33,6 +33,7 @@ from ..engine.held_out import batch_band, kernel_model_error
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.runtime_memory import model_for, runtime_footprint
+from ..engine.ncnn_cost import N_THREADS
 from ..engine.ncnn_hw import ncnn_hw
 from ..engine.ncnn_params import load_fit as load_ncnn_fit
 from ..engine.ncnn_vulkan import is_quantised, vk_hw
@@ -1029,14 +1030,23 @@ def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
     runtime or placement, so a row of another runtime (or other threads or cores) would be
     kept as if it answered this sweep."""
     m = pack.model
-    want_threads = m.threads if m is not None else None
-    targets = {(t.hw, t.processor): t for t in pack.targets}
+    targets = {(t.hw, t.processor): (i, t) for i, t in enumerate(pack.targets)}
     names = {n.name for n in nets}
+    threads_of: dict = {}
     for (net, hw, proc, b, p), (rt, thr, cor, scale) in store.configs.items():
-        t = targets.get((hw, proc))
-        if t is None or net not in names or b not in batches or p not in precisions:
+        hit = targets.get((hw, proc))
+        if hit is None or net not in names or b not in batches or p not in precisions:
             continue  # not a run this sweep plans
+        i, t = hit
         want_cores = ((m.cores if m is not None else None) or "big") if t.runtime == "ncnn" else None
+        # An ncnn row's threads: the asked count, or (none asked) the cores of its core set, the
+        # count the estimate takes, so a file written at another count is not kept as this one.
+        want_threads = None
+        if t.runtime == "ncnn" and m is not None and m.devices[i] is not None:
+            if i not in threads_of:
+                threads_of[i] = m.threads or int(ncnn_hw(m.devices[i].processors[t.processor], m.cores,
+                                                         None).row[N_THREADS])
+            want_threads = threads_of[i]
         want = pack.anchor_scale
         if (want is None) != (scale is None) or (want is not None and not math.isclose(want, scale, rel_tol=1e-9)):
             raise AugurError(f"already holds {net} on {hw} ({proc}) {_anchoring(scale)}; this sweep is "
