@@ -63,12 +63,17 @@ def add_net_args(p, batch=True):
                    help="ONNX: keep ops augur does not model, at zero cost (listed as dropped)")
 
 
+# What --runtime takes, for every command that estimates one device at a time.
+RUNTIME_HELP = ("a runtime of the processor (`augur hw show HW` lists them), or a built-in corpus-fitted "
+                "model: ncnn (any CPU), ncnn-vulkan (a GPU with a vulkan section); default: the processor's "
+                "default_runtime (`augur hw list`)")
+
+
 def add_hw_args(p, hw_help="a name from `augur hw list` or a spec YAML path"):
     """The device options every estimating command shares."""
     p.add_argument("--hw", required=True, action=Once, help=hw_help)
     p.add_argument("--processor", default=None, action=Once, help="cpu, gpu or a processor name of the spec")
-    p.add_argument("--runtime", default=None, action=Once,
-                   help="a runtime of the processor (default: its default)")
+    p.add_argument("--runtime", default=None, action=Once, help=RUNTIME_HELP)
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", action=Once)
 
 

@@ -11,7 +11,7 @@ from ..graph import PRECISIONS
 from ..hw import load_hw
 from ..report import ibytes
 from ..report_html import MAX_DEVICES, render
-from .args import _positive, add_net_args, anchor_arg, batch_arg, net_from_args
+from .args import RUNTIME_HELP, _positive, add_net_args, anchor_arg, batch_arg, net_from_args
 
 
 def cmd_report(args):
@@ -45,7 +45,7 @@ def register(sub):
                    help="a name from `augur hw list` or a spec YAML path; repeat it (or list names with commas) "
                         "to compare devices side by side")
     p.add_argument("--processor", default=None, help="cpu, gpu or a processor name (on every device)")
-    p.add_argument("--runtime", default=None, help="a runtime of the processor (default: its default)")
+    p.add_argument("--runtime", default=None, help=RUNTIME_HELP)
     p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     p.add_argument("--threads", default=None, help="CPU threads (default: the cores of the --cores set)")
     p.add_argument("--cores", choices=["big", "little", "all"], default=None,
