@@ -116,6 +116,7 @@ def test_pytorch_runtimes_declare_the_eager_rules_and_pay_per_kernel(dev, runtim
     ("nvidia_p100_pcie_16gb", False),   # Pascal: two dispatch units per scheduler
     ("nvidia_v100_pcie_32gb", False),   # 16 FP32 lanes per quadrant: FFMA leaves slots free
     ("nvidia_a100_pcie_40gb", False),
+    ("nvidia_rtx3090", True),           # sm_86: 16 + 16 FP32 lanes per quadrant (GA102)
     ("nvidia_l4", True),                # sm_89: 16 + 16 FP32 lanes per quadrant
     ("nvidia_h200", True),              # sm_90: 32 FP32 lanes per quadrant
 ])

@@ -47,6 +47,7 @@ def test_cudnn_implicit_gemm_does_not_split_k():
     ("nvidia_p4", False),               # GDDR5
     ("nvidia_t4", False),               # GDDR6
     ("nvidia_l4", False),               # GDDR6 (sm_89)
+    ("nvidia_rtx3090", False),          # GDDR6X (sm_86)
     ("nvidia_v100_pcie_32gb", True),
     ("nvidia_a100_pcie_40gb", True),
     ("nvidia_h200", True),

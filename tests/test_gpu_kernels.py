@@ -201,7 +201,7 @@ def test_arch_files_cite_their_figures_and_unknown_arch_is_one_line(tmp_path):
     from augur_sim.errors import SchemaError
     from augur_sim.hw import check_hw
     archs = sorted((Path(__file__).resolve().parents[1] / "hwspecs" / "archs").glob("*.yaml"))
-    assert {p.stem for p in archs} >= {"sm_60", "sm_61", "sm_70", "sm_75", "sm_80", "sm_89", "sm_90"}
+    assert {p.stem for p in archs} >= {"sm_60", "sm_61", "sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90"}
     for p in archs:
         ids = {s["id"] for s in yaml.safe_load(p.read_text())["sources"]}
         for no, raw in enumerate(p.read_text().splitlines(), 1):
