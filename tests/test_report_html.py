@@ -145,6 +145,18 @@ def report(tmp_path_factory):
     return out, out.read_text()
 
 
+def test_report_takes_devices_as_sweep_does(tmp_path):
+    """--hw A B (space-separated, as `augur sweep` takes it) and --hw A,B give the page --hw A --hw B gives."""
+    def page(hw):
+        out = tmp_path / "r.html"
+        assert main(["report", "resnet18", *hw, "--out", str(out), "--no-command"]) == 0
+        return re.sub(r"Generated [^<]*|<dc:date>[^<]*</dc:date>", "", out.read_text())
+    ref = page(["--hw", DEVICES[0], "--hw", DEVICES[1]])
+    assert DEVICES[1] in ref
+    assert page(["--hw", DEVICES[0], DEVICES[1]]) == ref
+    assert page(["--hw", f"{DEVICES[0]},{DEVICES[1]}"]) == ref
+
+
 @pytest.fixture(scope="module")
 def estimates():
     """The JSON of `augur estimate resnet50 --hw D --format json` for each device."""

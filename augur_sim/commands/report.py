@@ -15,7 +15,7 @@ from .args import RUNTIME_HELP, _positive, add_net_args, anchor_arg, batch_arg, 
 
 
 def cmd_report(args):
-    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a --hw b, or --hw a,b
+    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a b, --hw a --hw b, or --hw a,b
     if not args.hw:
         raise AugurError("--hw needs a device name or spec path (`augur hw list`)")
     if len(args.hw) > MAX_DEVICES:
@@ -41,9 +41,9 @@ def cmd_report(args):
 def register(sub):
     p = sub.add_parser("report", help="an estimate as one self-contained HTML page (one or more devices)")
     add_net_args(p)
-    p.add_argument("--hw", action="append", required=True,
-                   help="a name from `augur hw list` or a spec YAML path; repeat it (or list names with commas) "
-                        "to compare devices side by side")
+    p.add_argument("--hw", nargs="+", action="extend", required=True, metavar="HW",
+                   help="a name from `augur hw list` or a spec YAML path; several (space- or comma-separated, "
+                        "or --hw repeated, as `augur sweep` takes them) compare devices side by side")
     p.add_argument("--processor", default=None, help="cpu, gpu or a processor name (on every device)")
     p.add_argument("--runtime", default=None, help=RUNTIME_HELP)
     p.add_argument("--precision", choices=PRECISIONS, default="fp32")
