@@ -148,7 +148,7 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
     target = resolve_target(hw, processor, runtime, threads, cores)
     # Kernels run at the precision the processor has (precision.py): int8 asked of a GPU
     # without an int8 path is costed, in time and in bytes, as its fp16 fallback.
-    use = resolve_precision(target.processor, precision, target.device.name)
+    use = resolve_precision(target.processor, precision, target.device.name, target.runtime)
     low = target.workload(graph, use.used, conventions).lowered()
     res = kernel_costs(low, target.row(use.used)[None, :])[0]
     mib = DEFAULT_RUNTIME_MIB[target.processor.kind] if runtime_mib is None else runtime_mib

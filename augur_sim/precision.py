@@ -39,17 +39,30 @@ class PrecisionUse:
     warning: str | None    # set when used != requested
 
 
-def resolve(proc, requested: str, device_name: str | None = None) -> PrecisionUse:
-    """The precision `proc` runs `requested` at (its own rate, else the fallback's)."""
+def resolve(proc, requested: str, device_name: str | None = None, runtime=None) -> PrecisionUse:
+    """The precision `proc` runs `requested` at (its own rate, else the fallback's). A runtime
+    that lists the precisions its stack runs (`precisions`: PyTorch runs no int8 layer on a
+    GPU) moves a precision outside the list to its fallback the same way, however fast the
+    processor's rate for it."""
+    allowed = tuple(getattr(runtime, "precisions", ()) or ())
     used = proc.rate_precision(requested)
+    by_runtime = bool(allowed) and used not in allowed
+    if by_runtime:
+        # The first fallback the stack runs that the processor has a rate for (else fp32).
+        used = proc.rate_precision_within(requested, allowed)
     if used not in DTYPE_BYTES:     # a declared rate augur cannot lower to (tf32, fp64): costed as fp32
         used = "fp32"
     if used == requested:
         return PrecisionUse(requested, used, None)
     where = f"{device_name}/{proc.name}" if device_name else proc.name
-    rates = ", ".join(sorted(proc.flop_per_cycle_per_unit))
     ratio = DTYPE_BYTES[used] // DTYPE_BYTES[requested]
-    warning = (f"{requested} requested, but {where} has no {requested} rate in its spec (it lists {rates}): "
+    if by_runtime:
+        why = (f"runtime {runtime.name} runs no {requested} layers on {where} (its stack runs "
+               f"{', '.join(allowed)}: the runtime's `precisions`)")
+    else:
+        rates = ", ".join(sorted(proc.flop_per_cycle_per_unit))
+        why = f"{where} has no {requested} rate in its spec (it lists {rates})"
+    warning = (f"{requested} requested, but {why}: "
                f"every kernel is costed at {used} (time, traffic, energy and memory), with no speed-up from "
                f"{requested}" + (f"; weights stored at {requested} in a file would still be {ratio}x smaller "
                                  f"on disk" if ratio > 1 else ""))

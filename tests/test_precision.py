@@ -2,6 +2,7 @@
 falls back, no speed-up from a precision the hardware lacks, and the spec file, runtime and
 precision an estimate used, in its table header and its JSON."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,8 @@ from augur_sim.estimator import estimate
 from augur_sim.explore import sweep as S
 from augur_sim.explore import whatif as W
 from augur_sim.hw import load_hw
+
+REPO_HW = Path(__file__).resolve().parents[1] / "hwspecs"
 
 
 def run(capsys, *argv):
@@ -98,7 +101,60 @@ def test_whatif_grid_costs_the_fallback_and_warns():
     e = estimate("resnet18", "jetson_nano", processor="gpu", precision="int8")
     assert g.baseline_time_s == pytest.approx(e.total.time_s, rel=1e-12)
     assert any("no int8 rate" in n for n in g.notes) and "WARNING: int8 requested" in W.grid_table(g)
-    # A rate added by --vary makes int8 real at that point (and only there).
+    # A rate added by --vary makes int8 real at that point (and only there), under a runtime that
+    # runs int8 layers (TensorRT; the default cudnn is PyTorch, which runs none on a GPU).
     g2 = W.grid("resnet18", "jetson_nano", [W.parse_vary("gpu.flop_per_cycle_per_unit.int8=256,2048")],
-                precision="int8")
+                precision="int8", runtime="tensorrt")
     assert g2.time_s[1] < g2.time_s[0]
+
+
+def test_a_runtime_without_int8_costs_int8_at_fp16_on_a_gpu_that_has_it():
+    """The T4 has an int8 tensor-core rate, but PyTorch (runtimes pytorch-*, cudnn) runs no int8
+    layer on a GPU (`precisions: [fp32, fp16, bf16]`): int8 is costed at fp16 there, with a
+    warning naming the runtime; TensorRT on the same GPU lists no limit and runs int8."""
+    for rt in ("pytorch-cudagraph", "pytorch-eager", "cudnn"):
+        i8 = estimate("resnet18", "nvidia_t4", runtime=rt, precision="int8")
+        f16 = estimate("resnet18", "nvidia_t4", runtime=rt, precision="fp16")
+        assert (i8.precision, i8.precision_used) == ("int8", "fp16"), rt
+        assert i8.total.time_s == pytest.approx(f16.total.time_s, rel=1e-12)
+        assert len(i8.warnings) == 1 and f"runtime {rt} runs no int8 layers" in i8.warnings[0]
+        assert "no int8 rate" not in i8.warnings[0]
+    trt = estimate("resnet18", "nvidia_t4", runtime="tensorrt", precision="int8")
+    assert trt.precision_used == "int8" and trt.warnings == ()
+    assert trt.total.time_s < estimate("resnet18", "nvidia_t4", runtime="tensorrt", precision="fp16").total.time_s
+    # A sweep and a what-if grid cost it the same way.
+    pack = S.build_pack([load_hw("nvidia_t4")], None, ["int8"])
+    net = S.expand_nets(["resnet18"])[0]
+    (row,) = S.evaluate_item(S.Item(net, 1, "int8"), pack)
+    assert row["precision_used"] == "fp16"
+    e = estimate("resnet18", "nvidia_t4", precision="int8")
+    assert row["time_ms"] == pytest.approx(e.total.time_s * 1e3, rel=1e-9)
+    g = W.grid("resnet18", "nvidia_t4", [W.parse_vary("gpu.dram_bw_gbs=320,640")], precision="int8")
+    assert g.baseline_time_s == pytest.approx(e.total.time_s, rel=1e-12)
+    assert any("runs no int8 layers" in n for n in g.notes)
+
+
+def test_runtime_precisions_in_a_spec(tmp_path):
+    """`precisions` on a spec's runtime: a precision outside the list falls back along int8 ->
+    fp16 -> fp32 to the first the runtime lists; a value outside the vocabulary is a one-line
+    error naming the file, line and YAML path."""
+    from augur_sim.errors import SchemaError
+    from augur_sim.hw import check_hw
+    text = (REPO_HW / "nvidia_t4.yaml").read_text()
+    only32 = text.replace("name: nvidia_t4", "name: t4_fp32_only").replace(
+        "        fusion: [conv_bias, conv_bn, conv_relu, conv_eltwise, fc_bias, fc_relu, eltwise_relu]",
+        "        fusion: [conv_bias, conv_bn, conv_relu, conv_eltwise, fc_bias, fc_relu, eltwise_relu]\n"
+        "        precisions: [fp32]")
+    assert only32 != text
+    spec = tmp_path / "t4_fp32_only.yaml"
+    spec.write_text(only32)
+    for asked in ("fp16", "int8"):
+        e = estimate("resnet18", str(spec), runtime="tensorrt", precision=asked)
+        assert e.precision_used == "fp32" and "runs no " + asked in e.warnings[0]
+    assert estimate("resnet18", str(spec), runtime="tensorrt").warnings == ()
+    from augur_sim.hw import format_hw
+    assert "runs fp32 only" in format_hw(load_hw(str(spec)))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(only32.replace("precisions: [fp32]", "precisions: [fp32, int4]"))
+    with pytest.raises(SchemaError, match=r"bad.yaml:\d+: processors\.gpu\.runtimes\.tensorrt\.precisions.*int4"):
+        check_hw(bad)

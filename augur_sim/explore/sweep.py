@@ -383,7 +383,7 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None,
         # device without an int8 rate is costed at its fallback (precision.py), bytes included.
         by_key: dict = {}
         for i, t in zip(row_idx, resolved):
-            used = resolve_precision(t.processor, prec).used
+            used = resolve_precision(t.processor, prec, runtime=t.runtime).used
             by_key.setdefault((t.fusion, used), []).append((i, t))
         groups[prec] = [(fus, used, np.array([i for i, _ in its], dtype=np.int64),
                          np.stack([t.row(used) for _, t in its])) for (fus, used), its in by_key.items()]

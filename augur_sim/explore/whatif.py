@@ -336,7 +336,7 @@ def _row_for(device, processor, runtime, precision, threads, cores=None) -> tupl
     """The target, its hardware row and the precision it really runs `precision` at
     (precision.py): the row is built at that precision."""
     t = resolve_target(device, processor, runtime, threads, cores)
-    used = resolve_precision(t.processor, precision).used
+    used = resolve_precision(t.processor, precision, runtime=t.runtime).used
     return t, t.row(used), used
 
 
@@ -444,7 +444,7 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
         sel = np.array([i for i, k in enumerate(keys) if k == key])
         res[sel] = network_costs(lowered(graph, key[1], key[0]), rows[sel])
     base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
-    warning = resolve_precision(t0.processor, precision, dev.name).warning
+    warning = resolve_precision(t0.processor, precision, dev.name, t0.runtime).warning
     return _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
                     (warning,) if warning else (), runtime=t0.runtime.name)
 

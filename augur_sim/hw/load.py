@@ -510,6 +510,7 @@ def _runtime(rname: str, r: dict, overheads: dict, fitted: str | None = None,
         fp32_conv_math=r.get("fp32_conv_math", "fp32"),
         fp32_matmul_math=r.get("fp32_matmul_math", "fp32"),
         graph_floor_s=r.get("graph_floor_us", 0.0) * 1e-6,
+        precisions=tuple(r.get("precisions", ())),
         fitted=fitted, fit_class=fit_class,
         memory=tuple(sorted((k, v) for k, v in r.get("memory", {}).items() if k != "__node__")))
 

@@ -108,6 +108,9 @@ class Runtime:
     fp32_conv_math: str = "fp32"
     fp32_matmul_math: str = "fp32"
     graph_floor_s: float = 0.0
+    # The tensor precisions the stack runs (empty: every precision the processor has a rate
+    # for); precision.resolve costs one outside it at its fallback, with a warning.
+    precisions: tuple = ()
     # The runtime's `memory:` section as (key, value) pairs (hashable); empty = defaults.
     memory: tuple = ()
 
@@ -233,6 +236,15 @@ class Processor:
     def rate_precision(self, precision: str) -> str:
         """The declared precision whose rate `precision` is costed at (see PRECISION_FALLBACK)."""
         return _rate_precision(self.flop_per_cycle_per_unit, precision, self.name)
+
+    def rate_precision_within(self, precision: str, allowed: tuple) -> str:
+        """As rate_precision, among the precisions a runtime's stack runs (`allowed`): the first
+        of `precision` and its fallbacks that both the spec has a rate for and the stack runs;
+        fp32 when none is."""
+        for p in (precision,) + PRECISION_FALLBACK.get(precision, ()):
+            if p in allowed and p in self.flop_per_cycle_per_unit:
+                return p
+        return "fp32"
 
     def peak_flops(self, precision: str = "fp32") -> float:
         """Peak FLOP/s = units * clock * FLOP/cycle/unit at `precision` (or its fallback).

@@ -64,6 +64,8 @@ def format_hw(device: Device) -> str:
         for r in p.runtimes.values():
             mark = " (default)" if r.name == p.default_runtime else ""
             out.append(f"    runtime {r.name}{mark}: {r.stack}")
+            if r.precisions:
+                out.append(f"      runs {', '.join(r.precisions)} only (others are costed at their fallback)")
             if r.kernel_model:
                 out.append(f"      kernel model {r.kernel_model} (hwspecs/fits/{r.kernel_model}.yaml, "
                            f"class of {p.arch or 'no arch'}); fp32 conv math {r.fp32_conv_math}, fp32 "
