@@ -95,6 +95,25 @@ def test_hw_list_show_check(capsys, tmp_path):
                           ("nvidia_h200", "pytorch-cudagraph (gpu)"), ("jetson_tx2", "cudnn (gpu)"),
                           ("raspberry_pi_4", "onnxruntime (cpu)")]:
         assert rows[name].split("  ")[0] == name and default in rows[name], (name, rows[name])
+    all_names = set(rows)
+    # Filters, for a user choosing among the GPUs one stack can price: names and globs as `augur
+    # sweep --hw` takes them, a processor kind, a runtime (a spec's or a built-in model).
+    rc, out, _ = run(capsys, "hw", "list", "nvidia_*", "--runtime", "pytorch-cudagraph", "--format", "json")
+    got = {d["name"]: d for d in json.loads(out)["devices"]}
+    assert rc == 0 and {"nvidia_h200", "nvidia_rtx3090", "nvidia_l4"} <= set(got)
+    assert "nvidia_rtx3090_vulkan" not in got and all(n.startswith("nvidia_") for n in got)
+    assert got["nvidia_rtx3090"]["default_runtime"] == "pytorch-cudagraph"
+    rc, out, _ = run(capsys, "hw", "list", "--kind", "gpu", "--format", "csv")
+    names = {ln.split(",")[0] for ln in out.splitlines()[1:]}
+    assert rc == 0 and "jetson_tx2" in names and "raspberry_pi_4" not in names and names < all_names
+    rc, out, _ = run(capsys, "hw", "list", "raspberry_pi_4,rockchip_rk3588", "--runtime", "ncnn")
+    assert rc == 0 and {ln.split()[0] for ln in out.splitlines()[2:]} == {"raspberry_pi_4", "rockchip_rk3588"}
+    rc, out, _ = run(capsys, "hw", "list", "raspberry_pi_4", "--kind", "gpu")
+    assert rc == 0 and out.strip() == "no shipped device matches"
+    for argv, want in ((["zz*"], "'zz*' matches no shipped device name"),
+                       (["--runtime", "pytorch"], "no listed device runs 'pytorch'; runtimes: ")):
+        rc, out, err = run(capsys, "hw", "list", *argv)
+        assert rc == 2 and out == "" and want in err and len(err.strip().splitlines()) == 1, err
     rc, out, _ = run(capsys, "hw", "show", "rockchip_rk3588")
     assert rc == 0 and out.splitlines()[-1] == ("  fitted models (class; a CPU: its big cores): "
                                                 "cpu: ncnn (armv8.2-fp16-dot)")

@@ -1,6 +1,8 @@
 """augur nets | analyze | estimate | hw: a network, a device, and the network on the device."""
 from __future__ import annotations
 
+import fnmatch
+
 from .. import hw
 from ..conventions import DEFAULT
 from ..counts import count_net
@@ -85,17 +87,63 @@ def cmd_estimate(args):
         emit(views.estimate_text(est, top, group_by), args.out)
 
 
+def _runs(proc, runtime: str) -> bool:
+    """Whether `augur estimate --runtime RUNTIME` can price this processor: a runtime of its spec
+    or a built-in model it qualifies for (ncnn on a CPU, ncnn-vulkan on a GPU with Vulkan figures)."""
+    return runtime in proc.runtimes or runtime in proc.model_runtimes()
+
+
+def hw_list_rows(patterns=(), kind=None, runtime=None) -> list[dict]:
+    """The shipped specs `augur hw list` shows, filtered: names matching any of `patterns`
+    (device names or fnmatch globs, as `augur sweep --hw` takes them), with a processor of
+    `kind`, with a processor `runtime` can price. A pattern matching no name, and a runtime no
+    spec has, are one-line errors (a typo, not an empty answer)."""
+    names = [n for n, _ in hw.list_hw()]
+    pats = [p.strip() for v in patterns for p in v.split(",") if p.strip()]
+    if pats:
+        keep = set()
+        for pat in pats:
+            hit = [n for n in names if fnmatch.fnmatchcase(n, pat)]
+            if not hit:
+                raise AugurError(f"hw list: '{pat}' matches no shipped device name (names and globs, "
+                                 "as `augur sweep --hw` takes them)")
+            keep.update(hit)
+        names = [n for n in names if n in keep]
+    devices = [hw.load_hw(n) for n in names]
+    if runtime is not None:
+        known = sorted({r for d in devices for p in d.processors.values()
+                        for r in (*p.runtimes, *p.model_runtimes())})
+        if runtime not in known:
+            raise AugurError(f"hw list --runtime: no listed device runs {runtime!r}; runtimes: {', '.join(known)}")
+    fits = (load_fit(), load_vk_fit())
+    rows = []
+    for dev in devices:
+        procs = [p for p in dev.processors.values()
+                 if (kind is None or p.kind == kind) and (runtime is None or _runs(p, runtime))]
+        if not procs:
+            continue
+        # What `augur estimate NET --hw NAME` runs: the default processor's default runtime.
+        proc = pick_processor(dev, None)
+        rows.append({"name": dev.name, "default_runtime": proc.default_runtime, "processor": proc.name,
+                     "processors": [f"{p.name} ({p.kind})" for p in dev.processors.values()],
+                     "fitted_models": fitted_models(dev, *fits), "description": dev.description})
+    return rows
+
+
 def cmd_hw(args):
     if args.hw_command == "list":
-        fits = (load_fit(), load_vk_fit())
-        rows = []
-        for name, desc in hw.list_hw():
-            dev = hw.load_hw(name)
-            # What `augur estimate NET --hw NAME` runs: the default processor's default runtime.
-            proc = pick_processor(dev, None)
-            rows.append((name, f"{proc.default_runtime} ({proc.name})", fitted_models(dev, *fits), desc))
-        emit(table(["name", "default runtime (processor)", "fitted models (class; a CPU: its big cores)",
-                    "description"], rows, ["<", "<", "<", "<"]))
+        rows = hw_list_rows(args.patterns, args.kind, args.runtime)
+        if args.format == "json":
+            emit(dumps({"devices": rows}))
+        elif args.format == "csv":
+            emit(to_csv(rows, list(rows[0]) if rows else ["name"]))
+        elif not rows:
+            emit("no shipped device matches\n")
+        else:
+            emit(table(["name", "default runtime (processor)", "fitted models (class; a CPU: its big cores)",
+                        "description"],
+                       [(r["name"], f"{r['default_runtime']} ({r['processor']})", r["fitted_models"],
+                         r["description"]) for r in rows], ["<", "<", "<", "<"]))
     elif args.hw_command == "show":
         dev = hw.load_hw(args.name)
         # The corpus-fitted models are built in, not runtimes of the spec: say which price it.
@@ -162,7 +210,15 @@ def register(sub):
     p = sub.add_parser("hw", help="hardware specs: list, show, check, schema")
     hsub = p.add_subparsers(dest="hw_command", metavar="HWCOMMAND")
     hsub.required = True
-    hsub.add_parser("list", help="the shipped devices")
+    s = hsub.add_parser("list", help="the shipped devices (filter by name, processor kind, runtime)")
+    s.add_argument("patterns", nargs="*", metavar="NAME",
+                   help="device names or globs ('nvidia_*'), space- or comma-separated (default: all)")
+    s.add_argument("--kind", choices=["cpu", "gpu"], default=None,
+                   help="only devices with a processor of this kind")
+    s.add_argument("--runtime", default=None,
+                   help="only devices with a processor this runtime can price (a spec runtime such as "
+                        "pytorch-cudagraph or tensorrt, or a built-in model: ncnn, ncnn-vulkan)")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
     s = hsub.add_parser("show", help="one device in full")
     s.add_argument("name")
     s = hsub.add_parser("check", help="validate a spec file")
