@@ -195,6 +195,33 @@ def _band(i: int, d: dict) -> str:
             f'</small>{_relative_band(e.get("relative"))}')
 
 
+def order_share(d0: dict, d: dict, ratio: float) -> dict | None:
+    """The held-out device_order bin (engine/held_out.py) a predicted time ratio between two
+    estimates falls in, where both ran one runtime and both carry the same table (spec-only
+    estimates of a fitted runtime); None otherwise."""
+    e0 = (d0.get("assumptions") or {}).get("expected_error") or {}
+    e1 = (d.get("assumptions") or {}).get("expected_error") or {}
+    bins = e0.get("device_order")
+    if d0["runtime"] != d["runtime"] or not bins or e1.get("device_order") != bins or not ratio > 0:
+        return None
+    r = max(ratio, 1.0 / ratio)
+    for k, b in enumerate(bins):
+        if b["ratio_from"] <= r and (r < b["ratio_to"] or k == len(bins) - 1):
+            return b if b["pairs"] else None
+    return None
+
+
+def _order_note(d0: dict, d: dict, ratio: float) -> str:
+    b = order_share(d0, d, ratio)
+    if b is None:
+        return ""
+    last = b is d0["assumptions"]["expected_error"]["device_order"][-1]
+    span = f"{b['ratio_from']:g}x or more apart" if last else f"{b['ratio_from']:g}x to {b['ratio_to']:g}x apart"
+    return (f' <small title="every two held-out runs of one network at one thread count on two devices, '
+            f'{esc(d0["assumptions"]["expected_error"]["protocol"])}">(held-out device pairs predicted {span}: '
+            f'{100 * b["ordered"]:.0f}% of {b["pairs"]:,} ordered so by measurement)</small>')
+
+
 def _ran_at(d: dict) -> str:
     """The precision an estimate's kernels ran at (a processor without the asked rate falls
     back; the ncnn runtimes pick theirs), with the one asked where it differs."""
@@ -426,7 +453,7 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
         for i, d in enumerate(ds[1:], 1):
             r = d["total"]["time_ms"] / base if base else 0.0
             parts.append(f"{esc(d['hw'])} takes {num(r, f'derived.time_ratio.{i}', i, 'x', 1.0, 3)} the time of "
-                         f"{esc(ds[0]['hw'])}")
+                         f"{esc(ds[0]['hw'])}" + _order_note(ds[0], d, r))
         cmp_line = '<p class="cmp">' + "; ".join(parts) + "."
         rts = list(dict.fromkeys(d["runtime"] for d in ds))
         if len(rts) > 1:

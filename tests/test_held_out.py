@@ -586,3 +586,97 @@ def test_a_batch_above_one_gets_the_batch_one_band_and_says_so(capsys):
         assert main(["estimate", str(param), "--hw", hw, *extra, "--batch", "4"]) == 0
         line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("expected error:"))
         assert "(benchncnn ran batch 1 only: the band is of batch-1 runs, this estimate is batch 4)" in line
+
+
+def test_order_by_predicted_gap_bins_device_pairs_by_their_predicted_gap():
+    """By hand: one network on devices A (10 ms), B (20 ms), C (30 ms), predicted 12, 11, 40 ms,
+    and a second run of A. Pairs (predicted gap, ordered right?): A-B 12/11 = 1.09 (wrong),
+    A-C 3.33 (right), B-C 3.64 (right), B-A' 12.5/11 = 1.14 (wrong), C-A' 3.2 (right); A-A' is one
+    device, never paired."""
+    from augur_sim.measure.ncnn_accuracy import order_by_predicted_gap
+    bins = order_by_predicted_gap(["net"] * 4, ["A", "B", "C", "A"], [12.0, 11.0, 40.0, 12.5],
+                                  [10.0, 20.0, 30.0, 10.5], edges=(1.0, 1.1, 1.25, 2.0))
+    assert [(b["ratio_from"], b["pairs"], b["ordered"]) for b in bins] == [
+        (1.0, 1, 0.0), (1.1, 1, 0.0), (1.25, 0, 0.0), (2.0, 3, 1.0)]
+    # Plain numbers: the held-out file is written with yaml.safe_dump.
+    assert yaml.safe_load(yaml.safe_dump(bins)) == bins
+
+
+def _with_order(d, bins=None):
+    d["device_order"] = bins if bins is not None else [
+        {"ratio_from": 1.0, "ratio_to": 1.25, "pairs": 100, "ordered": 0.6},
+        {"ratio_from": 1.25, "ratio_to": 2.0, "pairs": 50, "ordered": 0.8},
+        {"ratio_from": 2.0, "ratio_to": 1000.0, "pairs": 400, "ordered": 0.97}]
+
+
+@pytest.mark.parametrize("bins, where, what", [
+    ([], "device_order", "non-empty list"),
+    ([{"ratio_from": 1.0, "ratio_to": 2.0, "pairs": 3}], "device_order[0]", "exactly ratio_from"),
+    ([{"ratio_from": 1.1, "ratio_to": 2.0, "pairs": 3, "ordered": 0.5}], "device_order[0]", "from 1x upwards"),
+    ([{"ratio_from": 1.0, "ratio_to": 2.0, "pairs": 3, "ordered": 0.5},
+      {"ratio_from": 2.5, "ratio_to": 9.0, "pairs": 3, "ordered": 0.5}], "device_order[1]", "where the last ended"),
+    ([{"ratio_from": 1.0, "ratio_to": 1.0, "pairs": 3, "ordered": 0.5}], "device_order[0]", "above its start"),
+    ([{"ratio_from": 1.0, "ratio_to": 2.0, "pairs": 3, "ordered": 1.5}], "device_order[0].ordered", "expected a number"),
+    ([{"ratio_from": 1.0, "ratio_to": 2.0, "pairs": -1, "ordered": 0.5}], "device_order[0].pairs", "an integer"),
+])
+def test_malformed_device_order_is_refused_with_its_path(bins, where, what):
+    doc = _doc()
+    _with_order(doc, bins)
+    with pytest.raises(AugurError) as e:
+        parse_held_out(doc, "fit.held_out.yaml")
+    msg = str(e.value)
+    assert "fit.held_out.yaml" in msg and where in msg and what in msg, msg
+
+
+def test_order_confidence_looks_up_the_predicted_gap(tmp_path):
+    from augur_sim.engine.held_out import order_confidence, order_summary
+    doc = _doc()
+    _with_order(doc)
+    rec = parse_held_out(doc, "fit.held_out.yaml")
+    assert order_confidence(rec, 1.1)["ordered"] == 0.6
+    assert order_confidence(rec, 1 / 1.1)["ordered"] == 0.6          # either order of the two devices
+    assert order_confidence(rec, 1.25)["ordered"] == 0.8             # a bin holds its lower edge
+    assert order_confidence(rec, 5000.0)["ordered"] == 0.97          # the last bin is open-ended
+    assert order_confidence(parse_held_out(_doc(), "x"), 1.5) is None  # no table: nothing to say
+    assert order_summary(rec) == "1x to 1.25x: 60% of 100; 1.25x to 2x: 80% of 50; 2x or more: 97% of 400"
+    # Written and read back; an estimate (spec-only) carries the table for comparisons.
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    keys, devs, pred, meas = _runs()
+    write_held_out(fit, "ncnn", "p", "c", ("family", "threads"),
+                   summarise(keys, devs, pred, meas, [("family", "threads"), ("family",)]),
+                   device_order=doc["device_order"])
+    e = expected_error(fit, {"family": "a", "threads": "1"}, 0.012, "ncnn")
+    assert e["device_order"] == doc["device_order"]
+
+
+def test_shipped_ncnn_held_out_records_device_order_and_it_reaches_comparisons(tmp_path):
+    """The shipped held-out file (scripts/accuracy_ncnn.py) carries device_order; a report of two
+    devices under ncnn quotes the bin of their predicted gap, and a sweep of two devices under
+    ncnn notes the table; one device gets no such note."""
+    from augur_sim.cli import main
+    from augur_sim.engine.held_out import order_confidence
+    from augur_sim.estimator import estimate
+    from augur_sim.explore import sweep as S
+    rec = load_held_out(DEFAULT_FIT)
+    assert rec is not None and rec.fit_sha256 == file_sha256(DEFAULT_FIT)
+    assert len(rec.device_order) >= 3 and rec.device_order[0][0] == 1.0
+    # More predicted apart, more often ordered right (the corpus' held-out pairs).
+    shares = [b[3] for b in rec.device_order]
+    assert shares == sorted(shares) and shares[-1] > 0.9
+    kw = dict(runtime="ncnn", threads=4, cores="big")
+    a = estimate("squeezenet1_1", "rockchip_rk3588", **kw)
+    b = estimate("squeezenet1_1", "raspberry_pi_4_1800", **kw)
+    ratio = b.total.time_s / a.total.time_s
+    want = order_confidence(rec, ratio)
+    out = tmp_path / "r.html"
+    assert main(["report", "squeezenet1_1", "--hw", "rockchip_rk3588", "raspberry_pi_4_1800", "--runtime", "ncnn",
+                 "--threads", "4", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert f"{100 * want['ordered']:.0f}% of {want['pairs']:,} ordered so by measurement" in text
+    nets = S.expand_nets(["squeezenet1_1"])
+    two = S.run_sweep(nets, S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800"]), [1], ["fp32"], None,
+                      runtime="ncnn")
+    assert [n for n in two.notes if n.startswith("which of two devices is faster (ncnn rows)")]
+    one = S.run_sweep(nets, S.expand_hw(["rockchip_rk3588"]), [1], ["fp32"], None, runtime="ncnn")
+    assert not [n for n in one.notes if n.startswith("which of two devices")]

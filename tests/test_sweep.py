@@ -293,6 +293,9 @@ def test_ncnn_sweep_notes_a_cpu_the_fit_has_no_class_for(tmp_path, capsys):
     assert augur(["sweep", "--nets", "squeezenet1_1", "mobilenet_v2", "--hw", "snapdragon_855",
                   "snapdragon_855plus", "--runtime", "ncnn", "--threads", "4", "--out", out]) == 0
     notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    # Two devices under ncnn: the last note says what ranking them by time is worth.
+    assert notes[-1].startswith("note: which of two devices is faster (ncnn rows)")
+    notes = notes[:-1]
     assert len(notes) == 1 and notes[0].startswith("note: snapdragon_855: the ncnn fit has no ISA class")
     assert "snapdragon_855plus" in notes[0] and "no expected_low_ms" in notes[0]
     rows = _rows(out)
@@ -304,8 +307,9 @@ def test_ncnn_sweep_notes_a_cpu_the_fit_has_no_class_for(tmp_path, capsys):
     assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "snapdragon_660", "snapdragon_660_vulkan",
                   "snapdragon_765g", "--runtime", "ncnn", "--threads", "4", "--out", out2]) == 0
     notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
-    assert notes == ["note: snapdragon_660_vulkan: the same CPU as snapdragon_660 (the same spec figures): its rows "
-                     "repeat snapdragon_660's"]
+    assert notes[:-1] == ["note: snapdragon_660_vulkan: the same CPU as snapdragon_660 (the same spec figures): "
+                          "its rows repeat snapdragon_660's"]
+    assert notes[-1].startswith("note: which of two devices is faster (ncnn rows)")
     rows = _rows(out2)
     assert rows[("squeezenet1_1", "snapdragon_660_vulkan", "cpu", 1, "fp32")]["time_ms"] == \
         rows[("squeezenet1_1", "snapdragon_660", "cpu", 1, "fp32")]["time_ms"]
@@ -457,15 +461,17 @@ def test_a_default_runtime_sweep_prices_corpus_cpus_with_the_fitted_model(tmp_pa
     nets = S.expand_nets(["squeezenet1_1"])
     devs = S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800", "jetson_nano"])
     summ = S.run_sweep(nets, devs, [1], ["fp32"], None, processors=["cpu"])
+    # Two devices priced by ncnn: the last note says what ranking them by time is worth.
+    assert summ.notes[-1].startswith("which of two devices is faster (ncnn rows)")
     # Rows of two runtimes side by side: a note says a ratio across them is not the hardware's.
-    assert summ.notes == ["CPU rows come from 2 runtimes (each device's default; devices: ncnn 2, onnxruntime 1): "
+    assert summ.notes[:-1] == ["CPU rows come from 2 runtimes (each device's default; devices: ncnn 2, onnxruntime 1): "
                           "a ratio of times across runtimes is not the hardware's alone; compare within one "
                           "(column runtime)"]
     rows = {r["hw"]: r for r in summ.table.to_pylist()}
     assert {h: r["runtime"] for h, r in rows.items()} == {"rockchip_rk3588": "ncnn", "raspberry_pi_4_1800": "ncnn",
                                                          "jetson_nano": "onnxruntime"}
     fitted_run = S.run_sweep(nets, devs[:2], [1], ["fp32"], None, runtime="ncnn")
-    assert fitted_run.notes == []   # one runtime: no mixed-runtime note
+    assert fitted_run.notes == summ.notes[-1:]   # one runtime: no mixed-runtime note
     fitted = {r["hw"]: r for r in fitted_run.table.to_pylist()}
     for hw in fitted:
         for col in ("time_ms", "threads", "cores", "expected_low_ms", "expected_high_ms", "precision_used"):
@@ -477,7 +483,7 @@ def test_a_default_runtime_sweep_prices_corpus_cpus_with_the_fitted_model(tmp_pa
     assert two["rockchip_rk3588"]["time_ms"] > rows["rockchip_rk3588"]["time_ms"]
     # At fp16 the ncnn rows are ncnn's own run (precision_used), and a note says so.
     half = S.run_sweep(nets, devs, [1], ["fp16"], None, processors=["cpu"])
-    assert len(half.notes) == 2 and half.notes[0].startswith("2 device(s) default to a runtime that picks its "
+    assert len(half.notes) == 3 and half.notes[0].startswith("2 device(s) default to a runtime that picks its "
                                                              "precision itself")
     hrows = {r["hw"]: r for r in half.table.to_pylist()}
     assert hrows["rockchip_rk3588"]["time_ms"] == rows["rockchip_rk3588"]["time_ms"]

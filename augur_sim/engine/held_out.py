@@ -47,6 +47,19 @@ Optionally, with relative_to, rel_band_stretch (>= 1): the same for the relative
 around its geometric centre sqrt(rel_ratio_p10 x rel_ratio_p90) (it has no median: each
 configuration's median is divided out), so that it too holds 80% of a held-out device's runs.
 
+Optionally, device_order: which of two devices runs a network faster, as the held-out
+predictions called it. Every two held-out runs of one network at one thread count on two
+device sections, binned by how far apart the predictions put them (ratio_from .. ratio_to, the
+slower prediction over the faster), with the share of pairs whose measurements put the same
+device first:
+
+    device_order:
+      - {ratio_from: 1.0, ratio_to: 1.1, pairs: 3218, ordered: 0.527}
+      - ...
+
+Comparisons of devices (`augur report` with several, `augur sweep` across devices) say what
+their predicted gap is worth (order_confidence).
+
 This is the reader, beside the engine that uses it (evaluation may not import measure/).
 """
 from __future__ import annotations
@@ -62,7 +75,8 @@ from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
 TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
-OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch", "rel_band_stretch")
+OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch", "rel_band_stretch", "device_order")
+ORDER_KEYS = ("ratio_from", "ratio_to", "pairs", "ordered")
 STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
 REL_KEYS = ("rel_median_abs_pct", "rel_ratio_p10", "rel_ratio_p90")
 ANC_KEYS = ("anc_pairs", "anc_median_abs_pct", "anc_within_35", "anc_ratio_p10", "anc_ratio_p90")
@@ -108,6 +122,8 @@ class HeldOutError:
     relative_to: str = ""
     band_stretch: float = 1.0
     rel_band_stretch: float = 1.0
+    # ((ratio_from, ratio_to, pairs, ordered), ...): device pairs by predicted gap; () where none.
+    device_order: tuple = ()
 
     def lookup(self, key: dict) -> ErrorGroup | None:
         """The group naming the most fields, every one equal to the run's (`key`: field -> value)."""
@@ -227,8 +243,60 @@ def parse_held_out(doc, path: str) -> HeldOutError:
         raise AugurError("expected with relative_to (it widens the relative band)", file=path,
                          where="rel_band_stretch")
     rel_stretch = _num(doc.get("rel_band_stretch", 1.0), "rel_band_stretch", path, 1, 10)
+    order = _parse_order(doc["device_order"], path) if "device_order" in doc else ()
     return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
-                        tuple(fields), tuple(out), rel_to, float(stretch), float(rel_stretch))
+                        tuple(fields), tuple(out), rel_to, float(stretch), float(rel_stretch), order)
+
+
+def _parse_order(bins, path: str) -> tuple:
+    """device_order: contiguous bins from 1x upwards, each with its pair count and the share ordered."""
+    if not isinstance(bins, list) or not bins:
+        raise AugurError("expected a non-empty list of bins", file=path, where="device_order")
+    out, prev = [], 1.0
+    for i, b in enumerate(bins):
+        where = f"device_order[{i}]"
+        if not isinstance(b, dict) or set(b) != set(ORDER_KEYS):
+            raise AugurError("expected a mapping with exactly " + ", ".join(ORDER_KEYS), file=path, where=where)
+        lo = _num(b["ratio_from"], where + ".ratio_from", path, 1, 1e6)
+        hi = _num(b["ratio_to"], where + ".ratio_to", path, 1, 1e6)
+        if lo != prev or hi <= lo:
+            raise AugurError(f"expected bins from 1x upwards, each starting where the last ended ({prev:g}) "
+                             "and ending above its start", file=path, where=where)
+        n = _num(b["pairs"], where + ".pairs", path, 0, 1e12, integer=True)
+        share = _num(b["ordered"], where + ".ordered", path, 0, 1)
+        out.append((float(lo), float(hi), int(n), float(share)))
+        prev = hi
+    return tuple(out)
+
+
+def current_held_out(fit_path) -> HeldOutError | None:
+    """The held-out record of a fit file where it describes this version of the fit (sha256);
+    None where there is none or it describes another."""
+    fit_path = Path(fit_path)
+    rec = load_held_out(fit_path) if fit_path.is_file() else None
+    return rec if rec is not None and rec.fit_sha256 == file_sha256(fit_path) else None
+
+
+def order_summary(rec: HeldOutError) -> str:
+    """device_order in one line: the share of held-out device pairs ordered as measured, by predicted gap."""
+    parts = []
+    for k, (lo, hi, n, share) in enumerate(rec.device_order):
+        span = f"{lo:g}x or more" if k == len(rec.device_order) - 1 else f"{lo:g}x to {hi:g}x"
+        parts.append(f"{span}: {100 * share:.0f}% of {n:,}")
+    return "; ".join(parts)
+
+
+def order_confidence(rec: HeldOutError | None, ratio: float) -> dict | None:
+    """What a predicted gap between two devices is worth: the device_order bin of `ratio` (the
+    slower prediction over the faster; a ratio under 1 is read as its inverse), or None where the
+    record has no such table or the bin has no pairs."""
+    if rec is None or not rec.device_order or not (ratio > 0) or not math.isfinite(ratio):
+        return None
+    r = max(ratio, 1.0 / ratio)
+    for lo, hi, n, share in rec.device_order:
+        if lo <= r < hi or (hi == rec.device_order[-1][1] and r >= lo):
+            return None if n == 0 else {"ratio_from": lo, "ratio_to": hi, "pairs": n, "ordered": share}
+    return None
 
 
 def stretched_band(p10, p50, p90, stretch: float):
@@ -288,10 +356,13 @@ def expected_error(fit_path, key: dict, predicted_s: float, runtime: str, anchor
                 "ratio_p10": g.anc_ratio_p10, "ratio_p90": g.anc_ratio_p90,
                 "range_ms": [predicted_s * 1e3 / g.anc_ratio_p90, predicted_s * 1e3 / g.anc_ratio_p10], **relative}
     lo, hi = stretched_band(g.ratio_p10, g.ratio_p50, g.ratio_p90, rec.band_stretch)
+    # Comparing this device with another under the same runtime: what a predicted gap is worth
+    # (device_order; spec-only predictions, so not for anchored estimates above).
+    order = {"device_order": [dict(zip(ORDER_KEYS, b)) for b in rec.device_order]} if rec.device_order else {}
     return {**common, "rows": g.rows, "median_abs_pct": g.median_abs_pct, "within_35": g.within_35,
             "ratio_p10": g.ratio_p10, "ratio_p50": g.ratio_p50, "ratio_p90": g.ratio_p90,
             "band_stretch": rec.band_stretch, "band_low": lo, "band_high": hi,
-            "range_ms": [predicted_s * 1e3 / hi, predicted_s * 1e3 / lo], **relative}
+            "range_ms": [predicted_s * 1e3 / hi, predicted_s * 1e3 / lo], **relative, **order}
 
 
 # The ncnn CPU runtime's groups (scripts/accuracy_ncnn.py writes them, estimate_ncnn looks them

@@ -29,13 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.held_out import batch_band, kernel_model_error
+from ..engine.held_out import batch_band, current_held_out, kernel_model_error, order_summary
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.runtime_memory import model_for, runtime_footprint
 from ..engine.ncnn_cost import N_THREADS
 from ..engine.ncnn_hw import ncnn_hw
+from ..engine.ncnn_params import DEFAULT_FIT as NCNN_DEFAULT_FIT
 from ..engine.ncnn_params import load_fit as load_ncnn_fit
+from ..engine.ncnn_vulkan import DEFAULT_VK_FIT as VK_DEFAULT_FIT
 from ..engine.ncnn_vulkan import is_quantised, vk_hw
 from ..errors import AugurError
 from ..estimator import (MODEL_RUNTIMES, anchor_scale, check_model_placement, estimate_graph, ncnn_class_warning,
@@ -879,7 +881,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
                         notes=(model_notes(pack) + unpriced_notes(unpriced) + precision_notes(pack, precisions)
                                + batch_notes(pack, batches) + default_runtime_notes(pack)
-                               + mixed_runtime_notes(pack)),
+                               + mixed_runtime_notes(pack) + order_notes(pack)),
                         table=getattr(store, "table", None))
 
 
@@ -938,6 +940,25 @@ def mixed_runtime_notes(pack: HwPack) -> list[str]:
             notes.append(f"{kind.upper()} rows come from {len(by_rt)} runtimes (each device's default; devices: "
                          f"{counts}): a ratio of times across runtimes is not the hardware's alone; compare "
                          "within one (column runtime)")
+    return notes
+
+
+def order_notes(pack: HwPack) -> list[str]:
+    """A sweep that prices two or more devices with the ncnn model: what a predicted gap between
+    two of them is worth, from the held-out device pairs of the fit (engine/held_out.device_order),
+    the question a user ranking devices by the time_ms column asks."""
+    m = pack.model
+    if m is None:
+        return []
+    notes = []
+    for runtime, fit, what in (("ncnn", NCNN_DEFAULT_FIT, "one network at one thread count"),
+                               ("ncnn-vulkan", VK_DEFAULT_FIT, "one network on two GPUs")):
+        names = {t.hw for t, d in zip(pack.targets, m.devices) if d is not None and t.runtime == runtime}
+        rec = current_held_out(fit) if len(names) >= 2 else None
+        if rec is not None and rec.device_order:
+            notes.append(f"which of two devices is faster ({runtime} rows): of held-out device pairs, {what}, the "
+                         f"share the measurements ordered as predicted, by how far apart the predictions were: "
+                         f"{order_summary(rec)} ({Path(rec.path).name})")
     return notes
 
 

@@ -76,6 +76,22 @@ def runs_by_key(keys, pred) -> dict:
     return idx
 
 
+def _pairs(keys, members, pred, meas):
+    """Per key: (dm, dp, use) over its runs with a prediction: the log ratios of measured and of
+    predicted times of every two runs, and the pairs counted (each pair once, two different
+    members, measured not equal)."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    members = np.asarray(members, dtype=object)
+    for ix in runs_by_key(keys, pred).values():
+        ix = np.array(ix)
+        lm = np.log(meas[ix])
+        lp = np.log(pred[ix])
+        dm = lm[:, None] - lm[None, :]
+        upper = np.triu(np.ones((len(ix), len(ix)), dtype=bool), 1)
+        yield dm, lp[:, None] - lp[None, :], upper & (members[ix][:, None] != members[ix][None, :]) & (dm != 0)
+
+
 def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[int, int]:
     """(pairs, pairs ordered right): every two runs with the same key (network and threads) on
     different devices whose measured times differ by more than `min_ratio` (1: any
@@ -83,23 +99,50 @@ def pairwise_order(keys, devices, pred, meas, min_ratio: float = 1.0) -> tuple[i
     between devices needs: which is faster, more than by how much. With the configuration as
     the key and the network in place of the device, the same count answers the other choice:
     which of two networks runs faster on one device."""
-    pred = np.asarray(pred, dtype=float)
-    meas = np.asarray(meas, dtype=float)
-    devices = np.asarray(devices, dtype=object)
-    idx = runs_by_key(keys, pred)
     pairs = right = 0
     lim = np.log(min_ratio)
-    for members in idx.values():
-        ix = np.array(members)
-        lm = np.log(meas[ix])
-        lp = np.log(pred[ix])
-        dm = lm[:, None] - lm[None, :]
-        dp = lp[:, None] - lp[None, :]
-        upper = np.triu(np.ones((len(ix), len(ix)), dtype=bool), 1)
-        use = upper & (devices[ix][:, None] != devices[ix][None, :]) & (np.abs(dm) > lim) & (dm != 0)
+    for dm, dp, use in _pairs(keys, devices, pred, meas):
+        use = use & (np.abs(dm) > lim)
         pairs += int(use.sum())
         right += int((use & (np.sign(dm) == np.sign(dp))).sum())
     return pairs, right
+
+
+# Edges of the predicted-gap bins of order_by_predicted_gap (slower / faster prediction).
+ORDER_EDGES = (1.0, 1.1, 1.25, 1.5, 2.0)
+# The last bin's upper edge: no two predictions of one network are further apart in the corpus.
+ORDER_TOP = 1000.0
+
+
+def order_by_predicted_gap(keys, members, pred, meas, edges=ORDER_EDGES) -> list[dict]:
+    """Pairs of runs with the same key and different members (two devices running one network at
+    one thread count), binned by how far apart the PREDICTIONS put them (the slower prediction
+    over the faster), with the share whose measurements put the same one first: what "A is
+    predicted 1.3x faster than B" is worth before anything is measured. Pairs measured equal
+    are left out, as in pairwise_order."""
+    bounds = np.log(np.array(tuple(edges) + (ORDER_TOP,)))
+    pairs = np.zeros(len(edges), dtype=np.int64)
+    right = np.zeros(len(edges), dtype=np.int64)
+    for dm, dp, use in _pairs(keys, members, pred, meas):
+        gap = np.abs(dp[use])
+        ok = (np.sign(dm) == np.sign(dp))[use]
+        b = np.clip(np.searchsorted(bounds, gap, side="right") - 1, 0, len(edges) - 1)
+        pairs += np.bincount(b, minlength=len(edges))
+        right += np.bincount(b, weights=ok, minlength=len(edges)).astype(np.int64)
+    tops = tuple(edges[1:]) + (ORDER_TOP,)
+    return [{"ratio_from": float(a), "ratio_to": float(z), "pairs": int(n),
+             "ordered": round(float(r) / int(n), 4) if n else 0.0}
+            for a, z, n, r in zip(edges, tops, pairs, right)]
+
+
+def gap_order_lines(bins: list[dict]) -> list[str]:
+    """A markdown table of order_by_predicted_gap."""
+    L = ["| predictions apart by | pairs | ordered as measured |", "|---|---|---|"]
+    for b in bins:
+        what = (f"{b['ratio_from']:g}x to {b['ratio_to']:g}x" if b["ratio_to"] < ORDER_TOP
+                else f"{b['ratio_from']:g}x or more")
+        L.append(f"| {what} | {b['pairs']} | {100 * b['ordered']:.1f}% |")
+    return L
 
 
 def order_lines(keys, members, pred, meas) -> list[str]:
