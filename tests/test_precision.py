@@ -158,3 +158,14 @@ def test_runtime_precisions_in_a_spec(tmp_path):
     bad.write_text(only32.replace("precisions: [fp32]", "precisions: [fp32, int4]"))
     with pytest.raises(SchemaError, match=r"bad.yaml:\d+: processors\.gpu\.runtimes\.tensorrt\.precisions.*int4"):
         check_hw(bad)
+    # Every fallback ends at fp32: a list without it (or empty, or repeating one) is refused.
+    bad = tmp_path / "sub" / "t4_fp32_only.yaml"
+    bad.parent.mkdir()
+    for value in ("[]", "[fp16, int8]"):
+        bad.write_text(only32.replace("precisions: [fp32]", f"precisions: {value}"))
+        with pytest.raises(SchemaError, match=r"t4_fp32_only.yaml:\d+: processors\.gpu\.runtimes\.tensorrt\.precisions: "
+                                              r"expected the precisions the stack runs, fp32 among them"):
+            check_hw(bad)
+    bad.write_text(only32.replace("precisions: [fp32]", "precisions: [fp32, fp32]"))
+    with pytest.raises(SchemaError, match=r"precisions\[1\]: 'fp32' listed twice"):
+        check_hw(bad)

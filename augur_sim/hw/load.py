@@ -593,6 +593,11 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
         default_set = place(proto)
     for rname, r in d["runtimes"].items():
         rpath = path + ("runtimes", rname)
+        if "precisions" in r and "fp32" not in r["precisions"]:
+            # Every fallback ends at fp32: a stack that lists its precisions lists fp32 (the
+            # schema has refused repeats already).
+            raise _err(_sub(r["__node__"], "precisions"), rpath + ("precisions",),
+                       f"expected the precisions the stack runs, fp32 among them, got {r['precisions']!r}")
         if "fitted" in r:
             if not clusters:
                 raise _err(_sub(r["__node__"], "fitted"), rpath + ("fitted",),

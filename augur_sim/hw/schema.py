@@ -344,7 +344,7 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
         F("fp32_matmul_math", "str", required=False, choices=("fp32", "tf32"),
           doc="math an fp32 matmul/linear runs in (PyTorch's default: fp32); default fp32"),
         F("precisions", "str_list", required=False, choices=("fp32", "fp16", "bf16", "int8"),
-          doc="the tensor precisions this software stack runs on the processor; a precision asked "
+          doc="the tensor precisions this software stack runs on the processor, fp32 among them; a precision asked "
               "outside it is costed at its fallback (int8 -> fp16 -> fp32) with a warning, as one "
               "the processor has no rate for; absent: every precision the processor has a rate for"),
         F("graph_floor_us", "number", "us", required=False, lo=0, hi=1_000_000, lo_open=False,
