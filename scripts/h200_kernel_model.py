@@ -99,9 +99,11 @@ def ranking(rows, k, label: str) -> str:
 
 
 HELD_BACK = ("nvidia_l4", "nvidia_a100_pcie_80gb", "nvidia_h100_sxm", "nvidia_h200")
-# GeForce boards: no PyTorch timing of them in any corpus here; tensor rates of their own
-# (FP16 with FP32 accumulate and TF32 at half the professional boards', hwspecs/nvidia_rtx*.yaml).
+# More GPUs no PyTorch timing here covers: GeForce boards with tensor rates of their own (FP16
+# with FP32 accumulate and TF32 at half the professional boards', hwspecs/nvidia_rtx*.yaml), and
+# the L40S (a data-centre Ada board at its architecture's full rates).
 GEFORCE = ("nvidia_rtx3090", "nvidia_rtx4090")
+OTHERS = GEFORCE + ("nvidia_l40s",)
 NETS = ("resnet50", "mobilenet_v2", "vgg16", "efficientnet_b0")
 
 
@@ -112,15 +114,15 @@ def held_back_predictions() -> list[str]:
            "Datasheet specs, corpus-fitted parameters, fp32 convs in TF32 (PyTorch's default), fp32 "
            "matmuls in FP32. No measurement of these GPUs was looked up or used. Milliseconds per "
            "inference. The GeForce cards (" + ", ".join(GEFORCE) + ") run FP16 (FP32 accumulate, "
-           "as PyTorch asks) and TF32 at half their architecture's professional-board rate "
-           "(docs/HWSPECS.md).", "",
-           "| network | batch | precision | " + " | ".join(HELD_BACK + GEFORCE) + " |",
-           "|---|---|---|" + "---|" * len(HELD_BACK + GEFORCE)]
+           "as PyTorch asks) and TF32 at half their architecture's professional-board rate, the L40S "
+           "at the full rate (docs/HWSPECS.md).", "",
+           "| network | batch | precision | " + " | ".join(HELD_BACK + OTHERS) + " |",
+           "|---|---|---|" + "---|" * len(HELD_BACK + OTHERS)]
     for net in NETS:
         for b in (1, 16):
             for prec in ("fp16", "fp32"):
                 ts = [estimate(net, d, batch=b, runtime="pytorch-cudagraph", precision=prec).total.time_s
-                      for d in HELD_BACK + GEFORCE]
+                      for d in HELD_BACK + OTHERS]
                 out.append(f"| {net} | {b} | {prec} | " + " | ".join(f"{t * 1e3:.3f}" for t in ts) + " |")
     return out + [""]
 

@@ -1,4 +1,5 @@
-"""GeForce cards under PyTorch (hwspecs/nvidia_rtx3090.yaml on sm_86, nvidia_rtx4090.yaml on sm_89):
+"""GeForce cards under PyTorch (hwspecs/nvidia_rtx3090.yaml on sm_86, nvidia_rtx4090.yaml on sm_89;
+the L40S beside them, a data-centre board at the architecture's rates):
 the architecture file gives the professional boards' tensor rates, a GeForce board runs FP16/BF16
 with FP32 accumulate (PyTorch's mode) and TF32 at half of them, and the kernel model prices
 the cards with the same fitted runtime as the data-centre GPUs, so a sweep compares them under
@@ -44,6 +45,18 @@ def test_geforce_tensor_rates_are_half_the_architectures(name, arch, units, cloc
     assert peak_fp32_t == pytest.approx({"nvidia_rtx3090": 35.6, "nvidia_rtx4090": 82.6}[name], rel=0.01)
     assert peak_fp16_t == pytest.approx({"nvidia_rtx3090": 71.1, "nvidia_rtx4090": 165.2}[name], rel=0.01)
     assert gpu.default_runtime == "pytorch-cudagraph"
+
+
+def test_a_data_centre_ada_board_keeps_the_architectures_full_rates():
+    """The L40S (sm_89, a data-centre board) writes no rates of its own: the architecture's, which
+    reproduce its datasheet's dense peaks by hand (91.6 T FP32, 183 T TF32, 366 T FP16 with FP32
+    accumulate, 733 T INT8 at 142 SMs x 2.52 GHz), twice a GeForce 4090's FP16 per SM and clock."""
+    gpu = load_hw("nvidia_l40s").processors["gpu"]
+    assert gpu.flop_per_cycle_per_unit == _arch_rates("sm_89")
+    peaks_t = {p: gpu.peak_flops(p) / 1e12 for p in ("fp32", "tf32", "fp16", "int8")}
+    assert peaks_t == pytest.approx({"fp32": 91.6, "tf32": 183.2, "fp16": 366.4, "int8": 732.9}, rel=0.002)
+    rtx = load_hw("nvidia_rtx4090").processors["gpu"]
+    assert gpu.flop_per_cycle_per_unit["fp16"] == 2 * rtx.flop_per_cycle_per_unit["fp16"]
 
 
 def test_sm_86_inherits_the_shared_fit_and_the_issue_bound_fp32_rule():
