@@ -197,12 +197,17 @@ def _band(i: int, d: dict) -> str:
 
 def order_share(d0: dict, d: dict, ratio: float) -> dict | None:
     """The held-out device_order bin (engine/held_out.py) a predicted time ratio between two
-    estimates falls in, where both ran one runtime and both carry the same table (spec-only
-    estimates of a fitted runtime); None otherwise."""
+    estimates falls in, where both ran one runtime (and, under ncnn, one thread count) and both
+    carry the same table (spec-only estimates of a fitted runtime); None otherwise."""
     e0 = (d0.get("assumptions") or {}).get("expected_error") or {}
     e1 = (d.get("assumptions") or {}).get("expected_error") or {}
     bins = e0.get("device_order")
     if d0["runtime"] != d["runtime"] or not bins or e1.get("device_order") != bins or not ratio > 0:
+        return None
+    # The held-out pairs ran one thread count on both devices (ncnn): a comparison at two
+    # counts (each device's default core set) is not what the table measured.
+    threads = [(x["assumptions"].get("ncnn") or {}).get("threads") for x in (d0, d)]
+    if threads[0] != threads[1]:
         return None
     r = max(ratio, 1.0 / ratio)
     for k, b in enumerate(bins):

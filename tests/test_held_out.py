@@ -674,6 +674,11 @@ def test_shipped_ncnn_held_out_records_device_order_and_it_reaches_comparisons(t
                  "--threads", "4", "--out", str(out)]) == 0
     text = out.read_text()
     assert f"{100 * want['ordered']:.0f}% of {want['pairs']:,} ordered so by measurement" in text
+    # At --cores all without --threads each device runs its own count (the RK3588 8, the Pi 4 4):
+    # the held-out pairs ran one count on both, so no quote.
+    assert main(["report", "squeezenet1_1", "--hw", "rockchip_rk3588", "raspberry_pi_4_1800", "--runtime", "ncnn",
+                 "--cores", "all", "--out", str(out)]) == 0
+    assert "ordered so by measurement" not in out.read_text()
     nets = S.expand_nets(["squeezenet1_1"])
     two = S.run_sweep(nets, S.expand_hw(["rockchip_rk3588", "raspberry_pi_4_1800"]), [1], ["fp32"], None,
                       runtime="ncnn")
