@@ -20,6 +20,7 @@ import io
 import json
 import math
 
+from .engine.held_out import order_bin, order_span
 from .graph import DTYPE_BYTES
 from .plots import pyplot, roofline_figure
 from .report import int8_kernels_note
@@ -196,34 +197,28 @@ def _band(i: int, d: dict) -> str:
 
 
 def order_share(d0: dict, d: dict, ratio: float) -> dict | None:
-    """The held-out device_order bin (engine/held_out.py) a predicted time ratio between two
+    """The held-out device_order bin (engine/held_out.order_bin) a predicted time ratio between two
     estimates falls in, where both ran one runtime (and, under ncnn, one thread count) and both
     carry the same table (spec-only estimates of a fitted runtime); None otherwise."""
     e0 = (d0.get("assumptions") or {}).get("expected_error") or {}
     e1 = (d.get("assumptions") or {}).get("expected_error") or {}
     bins = e0.get("device_order")
-    if d0["runtime"] != d["runtime"] or not bins or e1.get("device_order") != bins or not ratio > 0:
+    if d0["runtime"] != d["runtime"] or e1.get("device_order") != bins:
         return None
     # The held-out pairs ran one thread count on both devices (ncnn): a comparison at two
     # counts (each device's default core set) is not what the table measured.
     threads = [(x["assumptions"].get("ncnn") or {}).get("threads") for x in (d0, d)]
-    if threads[0] != threads[1]:
-        return None
-    r = max(ratio, 1.0 / ratio)
-    for k, b in enumerate(bins):
-        if b["ratio_from"] <= r and (r < b["ratio_to"] or k == len(bins) - 1):
-            return b if b["pairs"] else None
-    return None
+    return order_bin(bins, ratio) if threads[0] == threads[1] else None
 
 
 def _order_note(d0: dict, d: dict, ratio: float) -> str:
     b = order_share(d0, d, ratio)
     if b is None:
         return ""
-    last = b is d0["assumptions"]["expected_error"]["device_order"][-1]
-    span = f"{b['ratio_from']:g}x or more apart" if last else f"{b['ratio_from']:g}x to {b['ratio_to']:g}x apart"
+    e = d0["assumptions"]["expected_error"]
+    span = order_span(b, b is e["device_order"][-1])
     return (f' <small title="every two held-out runs of one network at one thread count on two devices, '
-            f'{esc(d0["assumptions"]["expected_error"]["protocol"])}">(held-out device pairs predicted {span}: '
+            f'{esc(e["protocol"])}">(held-out device pairs predicted {span} apart: '
             f'{100 * b["ordered"]:.0f}% of {b["pairs"]:,} ordered so by measurement)</small>')
 
 

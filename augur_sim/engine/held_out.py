@@ -277,26 +277,41 @@ def current_held_out(fit_path) -> HeldOutError | None:
     return rec if rec is not None and rec.fit_sha256 == file_sha256(fit_path) else None
 
 
+def order_bins(rec: HeldOutError) -> list[dict]:
+    """device_order as the estimates' JSON carries it: one mapping of ORDER_KEYS per bin."""
+    return [dict(zip(ORDER_KEYS, b)) for b in rec.device_order]
+
+
+def order_bin(bins, ratio: float) -> dict | None:
+    """The bin of `bins` (device_order mappings, from 1x upwards, the last open-ended) holding a
+    predicted gap `ratio` between two devices (the slower prediction over the faster; a ratio under
+    1 is read as its inverse); None where there are no bins, the bin has no pairs, or the ratio is
+    not a positive number."""
+    if not bins or not ratio > 0 or not math.isfinite(ratio):
+        return None
+    r = max(ratio, 1.0 / ratio)
+    for k, b in enumerate(bins):
+        if b["ratio_from"] <= r and (r < b["ratio_to"] or k == len(bins) - 1):
+            return b if b["pairs"] else None
+    return None
+
+
+def order_span(b: dict, last: bool) -> str:
+    """A device_order bin's gap in words ('1.25x to 1.5x'; the last, open-ended one '2x or more')."""
+    return f"{b['ratio_from']:g}x or more" if last else f"{b['ratio_from']:g}x to {b['ratio_to']:g}x"
+
+
 def order_summary(rec: HeldOutError) -> str:
     """device_order in one line: the share of held-out device pairs ordered as measured, by predicted gap."""
-    parts = []
-    for k, (lo, hi, n, share) in enumerate(rec.device_order):
-        span = f"{lo:g}x or more" if k == len(rec.device_order) - 1 else f"{lo:g}x to {hi:g}x"
-        parts.append(f"{span}: {100 * share:.0f}% of {n:,}")
-    return "; ".join(parts)
+    bins = order_bins(rec)
+    return "; ".join(f"{order_span(b, k == len(bins) - 1)}: {100 * b['ordered']:.0f}% of {b['pairs']:,}"
+                     for k, b in enumerate(bins))
 
 
 def order_confidence(rec: HeldOutError | None, ratio: float) -> dict | None:
-    """What a predicted gap between two devices is worth: the device_order bin of `ratio` (the
-    slower prediction over the faster; a ratio under 1 is read as its inverse), or None where the
-    record has no such table or the bin has no pairs."""
-    if rec is None or not rec.device_order or not (ratio > 0) or not math.isfinite(ratio):
-        return None
-    r = max(ratio, 1.0 / ratio)
-    for lo, hi, n, share in rec.device_order:
-        if lo <= r < hi or (hi == rec.device_order[-1][1] and r >= lo):
-            return None if n == 0 else {"ratio_from": lo, "ratio_to": hi, "pairs": n, "ordered": share}
-    return None
+    """What a predicted gap between two devices is worth: the device_order bin of `ratio`
+    (order_bin), or None where the record has no such table."""
+    return None if rec is None else order_bin(order_bins(rec), ratio)
 
 
 def stretched_band(p10, p50, p90, stretch: float):
@@ -358,7 +373,7 @@ def expected_error(fit_path, key: dict, predicted_s: float, runtime: str, anchor
     lo, hi = stretched_band(g.ratio_p10, g.ratio_p50, g.ratio_p90, rec.band_stretch)
     # Comparing this device with another under the same runtime: what a predicted gap is worth
     # (device_order; spec-only predictions, so not for anchored estimates above).
-    order = {"device_order": [dict(zip(ORDER_KEYS, b)) for b in rec.device_order]} if rec.device_order else {}
+    order = {"device_order": order_bins(rec)} if rec.device_order else {}
     return {**common, "rows": g.rows, "median_abs_pct": g.median_abs_pct, "within_35": g.within_35,
             "ratio_p10": g.ratio_p10, "ratio_p50": g.ratio_p50, "ratio_p90": g.ratio_p90,
             "band_stretch": rec.band_stretch, "band_low": lo, "band_high": hi,

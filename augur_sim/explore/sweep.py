@@ -944,9 +944,9 @@ def mixed_runtime_notes(pack: HwPack) -> list[str]:
 
 
 def order_notes(pack: HwPack) -> list[str]:
-    """A sweep that prices two or more devices with the ncnn model: what a predicted gap between
-    two of them is worth, from the held-out device pairs of the fit (engine/held_out.device_order),
-    the question a user ranking devices by the time_ms column asks."""
+    """A sweep that prices two or more devices with one fitted model (ncnn, ncnn-vulkan): what a
+    predicted gap between two of them is worth, from the held-out device pairs of the fit
+    (engine/held_out.device_order), the question a user ranking devices by time_ms asks."""
     m = pack.model
     if m is None:
         return []

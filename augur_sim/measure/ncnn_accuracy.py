@@ -12,6 +12,8 @@ from itertools import combinations
 
 import numpy as np
 
+from ..engine.held_out import order_span
+
 
 def stats(pred, meas) -> dict:
     pred = np.asarray(pred, dtype=float)
@@ -137,12 +139,9 @@ def order_by_predicted_gap(keys, members, pred, meas, edges=ORDER_EDGES) -> list
 
 def gap_order_lines(bins: list[dict]) -> list[str]:
     """A markdown table of order_by_predicted_gap."""
-    L = ["| predictions apart by | pairs | ordered as measured |", "|---|---|---|"]
-    for b in bins:
-        what = (f"{b['ratio_from']:g}x to {b['ratio_to']:g}x" if b["ratio_to"] < ORDER_TOP
-                else f"{b['ratio_from']:g}x or more")
-        L.append(f"| {what} | {b['pairs']} | {100 * b['ordered']:.1f}% |")
-    return L
+    return ["| predictions apart by | pairs | ordered as measured |", "|---|---|---|",
+            *(f"| {order_span(b, k == len(bins) - 1)} | {b['pairs']} | {100 * b['ordered']:.1f}% |"
+              for k, b in enumerate(bins))]
 
 
 def order_lines(keys, members, pred, meas) -> list[str]:
