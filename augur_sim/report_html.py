@@ -20,7 +20,8 @@ import io
 import json
 import math
 
-from .engine.held_out import order_bin, order_span
+from .engine.held_out import current_held_out, order_bin, order_span, placement_summary
+from .engine.ncnn_params import DEFAULT_FIT as NCNN_DEFAULT_FIT
 from .graph import DTYPE_BYTES
 from .plots import pyplot, roofline_figure
 from .report import int8_kernels_note
@@ -328,6 +329,33 @@ def _group_table(i: int, d: dict, by: str, colors: dict) -> str:
             f'<table class="grid sortable"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div></div>')
 
 
+def _placement_card(i: int, d: dict) -> str:
+    """An ncnn estimate's network at each placement of its CPU worth trying (`placements`, added by
+    `augur report`), fastest first, this run and the fastest marked; with the held-out record of
+    how often the predicted fastest placement was the measured fastest."""
+    ps = d.get("placements")
+    if not ps:
+        return (f'<div class="card"><h3>{esc(d["hw"])}</h3><p class="note">runtime {esc(d["runtime"])}: one '
+                'placement</p></div>')
+    best = min(p["time_ms"] for p in ps)
+    rows = []
+    for j in sorted(range(len(ps)), key=lambda j: ps[j]["time_ms"]):
+        p = ps[j]
+        marks = [m for m, on in (("fastest", p["time_ms"] == best), ("this run", p["this_run"])) if on]
+        this = ' class="this"' if p["this_run"] else ""
+        rows.append(f'<tr{this}><td>{esc(p["cores"])}</td>'
+                    f'<td data-v="{p["threads"]}">{p["threads"]}</td>'
+                    f'<td>{num(p["time_ms"], f"placements.{j}.time_ms", i, "ms", 1.0)}</td>'
+                    f'<td>{num(p["time_ms"] / best, f"derived.placement_ratio.{j}", i, "x", 1.0, 3)}</td>'
+                    f'<td>{esc(", ".join(marks))}</td></tr>')
+    e = (d.get("assumptions") or {}).get("expected_error") or {}
+    said = placement_summary(current_held_out(NCNN_DEFAULT_FIT), len(ps)) if e.get("available") else None
+    quote = f'<p class="note">Held out: {esc(said)}.</p>' if said else ""
+    return (f'<div class="card"><h3>{esc(d["hw"])}</h3><table class="grid sortable"><thead><tr><th>cores</th>'
+            f'<th>threads</th><th>time</th><th>of the fastest</th><th></th></tr></thead><tbody>{"".join(rows)}'
+            f'</tbody></table>{quote}</div>')
+
+
 # Colours of a runtime memory model's terms (engine/runtime_memory.py), in the order it lists them.
 TERM_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#bab0ac", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 
@@ -435,9 +463,14 @@ def _color_map(names) -> dict:
 
 # ---------------------------------------------------------------------------------------
 
-def render(ests: list, devices: list, command: str = "", version: str = "") -> str:
-    """The HTML report of one network's estimates on one or more devices."""
+def render(ests: list, devices: list, command: str = "", version: str = "", placements=None) -> str:
+    """The HTML report of one network's estimates on one or more devices. `placements`: per
+    device, the network at each placement of an ncnn CPU (commands/report.placement_times) or
+    None; where any device has them, a section compares them."""
     ds = [e.to_dict() for e in ests]
+    for d, p in zip(ds, placements or ()):
+        if p:
+            d["placements"] = p
     names = [l["name"] for l in ds[0]["layers"]]
     if any([l["name"] for l in d["layers"]] != names for d in ds[1:]):
         raise ValueError("the estimates are not of the same network")
@@ -479,6 +512,13 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
         'of a layer\'s output (the resolution stages of a CNN); layers without spatial dims form the head.</p>'
         f'<div class="row {cols}">' + "".join(_group_table(i, d, "stage", stages) for i, d in enumerate(ds))
         + "</div></section>",
+        *([f'<section id="placements"><h2>How to run it</h2><p class="note">The same network at each '
+           'placement of the CPU a benchncnn user would try (core set: ncnn&#39;s powersave; threads: '
+           'its num_threads), placements the model prices alike (the same slowest core, thread count and caches) '
+           'counted once. Predicted, '
+           'spec only: the held-out record below says how often the predicted fastest was the measured '
+           f'fastest.</p><div class="row {cols}">' + "".join(_placement_card(i, d) for i, d in enumerate(ds))
+           + "</div></section>"] if any(d.get("placements") for d in ds) else []),
         '<section id="memory"><h2>Memory footprint</h2><p class="note">The runtime\'s own memory model, '
         'where it has one (its allocators, weight copies and fixed costs, term by term), is the headline; '
         'both allocation policies follow: <b>caffe</b> keeps every blob for the whole run, <b>reuse</b> frees a '
@@ -500,6 +540,7 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
         + "</div></section>",
     ]
     title = f"{d0['net']} on {', '.join(d['hw'] for d in ds)}"
+    nav_placements = '<a href="#placements">how to run it</a>' if any(d.get("placements") for d in ds) else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -511,11 +552,12 @@ def render(ests: list, devices: list, command: str = "", version: str = "") -> s
 <p>batch {esc(d0['batch'])}, {esc(_precisions_text(ds))}.
 Generated {generated} by augur-sim {esc(version)}{(': <code>' + esc(command) + '</code>') if command else ''}.</p>
 <nav><a href="#summary">summary</a><a href="#by-op">by op type</a><a href="#by-stage">by stage</a>
-<a href="#memory">memory</a><a href="#roofline">roofline</a><a href="#layers-section">layers</a>
+{nav_placements}<a href="#memory">memory</a><a href="#roofline">roofline</a><a href="#layers-section">layers</a>
 <a href="#assumptions">assumptions</a></nav></header>
 <main>{''.join(sections)}</main>
-<footer>The data behind this page (the JSON of <code>augur estimate --format json</code> for each device) is
-embedded in it: element <code>#augur-data</code>.</footer>
+<footer>The data behind this page (the JSON of <code>augur estimate --format json</code> for each device,
+with <code>placements</code>: the ncnn network's time at each placement compared above) is embedded in it:
+element <code>#augur-data</code>.</footer>
 <script type="application/json" id="augur-data">{data}</script>
 <script>{JS}</script>
 </body></html>
@@ -539,6 +581,7 @@ h3 small{font-weight:normal;color:var(--muted);font-size:12px}
 h4{font-size:13px;margin:12px 0 4px;color:var(--muted);font-weight:600}
 .row{display:grid;gap:16px}
 .cols1{grid-template-columns:1fr}
+tr.this td{font-weight:600}
 .cols2{grid-template-columns:1fr 1fr}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;overflow-x:auto}
 .desc{margin:0 0 10px;color:var(--muted);font-size:12px}

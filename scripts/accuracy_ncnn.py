@@ -202,7 +202,8 @@ def write_expected_error(table, loo_ms, meas, ins, args) -> list[str]:
                          relative_to="device at one core set and thread count", band_stretch=stretch,
                          rel_band_stretch=rel_stretch,
                          device_order=A.order_by_predicted_gap([(r.model, r.threads) for r in table.rows], devices,
-                                                               loo_ms, meas))
+                                                               loo_ms, meas),
+                         placement_choice=placement_entries(table, loo_ms, meas))
     print(f"wrote {out.relative_to(REPO)}: {len(groups)} groups", file=sys.stderr)
     inside_anc = anchored_band_coverage(keys, devices, loo_ms, meas, NCNN_LEVELS, NCNN_FIELDS, configs)
     g_all = next(g for g in groups if not any(f in g for f in NCNN_FIELDS))
@@ -268,6 +269,27 @@ def ranking_lines(table, pred, meas, label: str) -> list[str]:
          "report` with several devices and `augur sweep` across devices quote):", "",
          *A.gap_order_lines(A.order_by_predicted_gap(keys, devs, pred, meas)), ""]
     return L
+
+
+def placement_entries(table, pred, meas) -> list[dict]:
+    """measure/ncnn_accuracy.placement_choice over the corpus: groups are (device section, network),
+    placements (core set, threads)."""
+    return A.placement_choice([(r.device, r.model) for r in table.rows], [(r.powersave, r.threads) for r in table.rows],
+                              [r.threads for r in table.rows], pred, meas)
+
+
+def placement_lines(table, pred, meas, label: str) -> list[str]:
+    """The choice a user makes once the device and network are chosen: how to run it (core set and
+    thread count), as `augur sweep --threads 1,2,4 --cores big,all` answers it."""
+    return [f"## Which placement is fastest on one device ({label})", "",
+            "For a user deciding how to run a network on a device: every device section and network measured with "
+            "two or more placements (core set and thread count; a placement measured twice counts once, at the "
+            "geometric mean of its times), whether the placement predicted fastest was the fastest measured, and "
+            "whether its measured time was within 10% of the fastest; beside it the same for the placement with "
+            "the most threads, the choice made without a model (written to the held-out file as "
+            "`placement_choice`, which `augur sweep` over several placements quotes). Most groups hold one thread "
+            "against one or two larger counts; the second row is the real choice among several.", "",
+            *A.placement_lines(placement_entries(table, pred, meas)), ""]
 
 
 def network_ranking_lines(table, pred, meas, label: str) -> list[str]:
@@ -585,6 +607,7 @@ def main(argv=None) -> int:
     if not args.no_loo:
         L += write_expected_error(table, loo_ms, meas, ins, args)
     L += ranking_lines(table, main_pred, meas, main_label)
+    L += placement_lines(table, main_pred, meas, main_label)
     L += network_ranking_lines(table, main_pred, meas, main_label)
     text = "\n".join(L) + "\n"
     from augur_sim.fileio import atomic_path

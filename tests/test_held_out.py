@@ -685,3 +685,78 @@ def test_shipped_ncnn_held_out_records_device_order_and_it_reaches_comparisons(t
     assert [n for n in two.notes if n.startswith("which of two devices is faster (ncnn rows)")]
     one = S.run_sweep(nets, S.expand_hw(["rockchip_rk3588"]), [1], ["fp32"], None, runtime="ncnn")
     assert not [n for n in one.notes if n.startswith("which of two devices")]
+
+
+def test_placement_choice_by_hand():
+    """Device D, network n at three placements: measured (big,1) 30, (big,4) 12, (all,8) 10 ms,
+    predicted 31, 11, 14: the predicted fastest (big,4) is not the fastest, but within 20% (12/10),
+    not within 10%; the most threads (all,8) is the fastest. Network m at two placements, (big,1)
+    measured 20 and 22 ms (re-measured: geometric mean 20.98) and (big,4) 8, predicted 21, 7: right.
+    A third group with one placement counts nowhere."""
+    from augur_sim.measure.ncnn_accuracy import placement_choice
+    groups = [("D", "n")] * 3 + [("D", "m")] * 3 + [("E", "n")]
+    places = [("big", 1), ("big", 4), ("all", 8), ("big", 1), ("big", 1), ("big", 4), ("big", 1)]
+    threads = [p[1] for p in places]
+    pred = [31.0, 11.0, 14.0, 21.0, 21.0, 7.0, 5.0]
+    meas = [30.0, 12.0, 10.0, 20.0, 22.0, 8.0, 5.0]
+    two, three = placement_choice(groups, places, threads, pred, meas)
+    assert two == {"min_placements": 2, "groups": 2, "fastest": 0.5, "within_10": 0.5, "most_threads_within_10": 1.0}
+    assert three == {"min_placements": 3, "groups": 1, "fastest": 0.0, "within_10": 0.0,
+                     "most_threads_within_10": 1.0}
+    # The slack: at 15% the (big,4) pick of network n (12 vs 10 ms: 20% slower) still misses, at 25% it counts.
+    import augur_sim.measure.ncnn_accuracy as A
+    old = A.PLACEMENT_SLACK
+    try:
+        A.PLACEMENT_SLACK = 0.25
+        assert placement_choice(groups, places, threads, pred, meas, minima=(3,))[0]["within_10"] == 1.0
+    finally:
+        A.PLACEMENT_SLACK = old
+
+
+def _with_placement(d, entries=None):
+    d["placement_choice"] = entries if entries is not None else [
+        {"min_placements": 2, "groups": 1000, "fastest": 0.8, "within_10": 0.9, "most_threads_within_10": 0.75},
+        {"min_placements": 3, "groups": 400, "fastest": 0.65, "within_10": 0.8, "most_threads_within_10": 0.5}]
+
+
+@pytest.mark.parametrize("entries, where, what", [
+    ([], "placement_choice", "non-empty list"),
+    ([{"min_placements": 2, "groups": 3}], "placement_choice[0]", "exactly min_placements"),
+    ([{"min_placements": 1, "groups": 3, "fastest": 0.5, "within_10": 0.5, "most_threads_within_10": 0.5}],
+     "placement_choice[0].min_placements", "expected an integer in [2"),
+    ([{"min_placements": 3, "groups": 3, "fastest": 0.5, "within_10": 0.5, "most_threads_within_10": 0.5},
+      {"min_placements": 2, "groups": 3, "fastest": 0.5, "within_10": 0.5, "most_threads_within_10": 0.5}],
+     "placement_choice[1].min_placements", "above the last entry's (3)"),
+    ([{"min_placements": 2, "groups": 3, "fastest": 1.5, "within_10": 0.5, "most_threads_within_10": 0.5}],
+     "placement_choice[0].fastest", "expected a number"),
+    ([{"min_placements": 2, "groups": 0, "fastest": 0.5, "within_10": 0.5, "most_threads_within_10": 0.5}],
+     "placement_choice[0].groups", "an integer"),
+])
+def test_malformed_placement_choice_is_refused_with_its_path(entries, where, what):
+    doc = _doc()
+    _with_placement(doc, entries)
+    with pytest.raises(AugurError) as e:
+        parse_held_out(doc, "fit.held_out.yaml")
+    msg = str(e.value)
+    assert "fit.held_out.yaml" in msg and where in msg and what in msg, msg
+
+
+def test_placement_summary_quotes_the_entry_of_the_sweeps_placements(tmp_path):
+    from augur_sim.engine.held_out import placement_summary
+    doc = _doc()
+    _with_placement(doc)
+    rec = parse_held_out(doc, "fit.held_out.yaml")
+    assert placement_summary(rec, 1) is None
+    two = placement_summary(rec, 2)
+    assert "1,000 held-out device x network groups with 2 or more" in two and "fastest in 80%" in two \
+        and "within 10% of it in 90%" in two and "most threads: 75%" in two
+    assert "400 held-out" in placement_summary(rec, 6) and "within 10% of it in 80%" in placement_summary(rec, 6)
+    assert placement_summary(parse_held_out(_doc(), "x"), 4) is None
+    # Written and read back.
+    fit = tmp_path / "fit.yaml"
+    fit.write_text("default: {}\n")
+    keys, devs, pred, meas = _runs()
+    out = write_held_out(fit, "ncnn", "p", "c", ("family", "threads"),
+                         summarise(keys, devs, pred, meas, [("family", "threads"), ("family",)]),
+                         placement_choice=doc["placement_choice"])
+    assert load_held_out(fit).placement_choice == rec.placement_choice and out.is_file()

@@ -87,6 +87,10 @@ def expected(key: str, dev: int, js: list[dict]):
         return v
     if parts[0] == "layers":
         return d["layers"][int(parts[1])][parts[2]]
+    if parts[0] == "placements":
+        # Not in `augur estimate`'s JSON: the report adds them (test_ncnn_report_compares_placements
+        # checks each against its own estimate).
+        return d["placements"][int(parts[1])][parts[2]] if "placements" in d else None
     assert parts[0] == "derived", key
     kind = parts[1]
     t = d["total"]
@@ -100,6 +104,11 @@ def expected(key: str, dev: int, js: list[dict]):
         return d["layers"][int(parts[2])]["time_ms"] / t["time_ms"] * 100
     if kind == "time_ratio":
         return t["time_ms"] / js[0]["total"]["time_ms"]
+    if kind == "placement_ratio":
+        if "placements" not in d:
+            return None
+        ts = [p["time_ms"] for p in d["placements"]]
+        return ts[int(parts[2])] / min(ts)
     if kind in ("by_op", "by_stage"):
         field = parts[-1]
         name = ".".join(parts[2:-1])
@@ -429,3 +438,48 @@ def test_report_refuses_an_anchor_for_several_devices(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "one --hw" in err[0]
     assert not out.exists()
+
+
+def test_ncnn_report_compares_placements(tmp_path):
+    """Under ncnn the page prices the network at each placement of the CPU worth trying, each the
+    time `augur estimate --runtime ncnn --threads T --cores C` gives, this run and the fastest
+    marked; placements the model prices alike (the RK3399's 4 threads under `all` are 2 A72 + 2
+    A53 threads, as slow as 4 A53 ones under static splitting) appear once. An anchored report
+    has no such section (its anchor was timed at one placement), nor a runtime without placements."""
+    from augur_sim.estimator import estimate
+    out = tmp_path / "p.html"
+    assert main(["report", "mobilenet_v2", "--hw", "rockchip_rk3399", "raspberry_pi_4_1800", "--runtime", "ncnn",
+                 "--threads", "2", "--out", str(out)]) == 0
+    text = out.read_text()
+    blob = re.search(r'<script type="application/json" id="augur-data">(.*?)</script>', text, re.S).group(1)
+    js = json.loads(blob)
+    rk = js[0]["placements"]
+    assert sorted((p["cores"], p["threads"]) for p in rk) == [("all", 6), ("big", 1), ("big", 2), ("little", 1),
+                                                                ("little", 2), ("little", 4)]
+    assert [p["this_run"] for p in rk] == [True] + [False] * 5 and (rk[0]["cores"], rk[0]["threads"]) == ("big", 2)
+    assert sorted((p["cores"], p["threads"]) for p in js[1]["placements"]) == [("big", 1), ("big", 2), ("big", 4)]
+    page = parse(text)
+    seen = 0
+    for key, dev, v, _scale, _shown in page.numbers:
+        parts = key.split(".")
+        if parts[0] == "placements":
+            p = js[dev]["placements"][int(parts[1])]
+            est = estimate("mobilenet_v2", js[dev]["hw"], runtime="ncnn", threads=p["threads"], cores=p["cores"])
+            assert v == pytest.approx(est.total.time_s * 1e3, rel=1e-9) == p["time_ms"]
+            seen += 1
+        elif parts[:2] == ["derived", "placement_ratio"]:
+            ts = [p["time_ms"] for p in js[dev]["placements"]]
+            assert v == pytest.approx(ts[int(parts[2])] / min(ts), rel=1e-12)
+    assert seen == 9
+    # The model's pick for the RK3399: all six cores, ahead of the 2 A72s asked for.
+    fastest = min(rk, key=lambda p: p["time_ms"])
+    assert (fastest["cores"], fastest["threads"]) == ("all", 6) and fastest["time_ms"] < rk[0]["time_ms"]
+    assert 'id="placements"' in text and "this run" in text and "fastest" in text
+    assert "held-out device x network groups" in text
+    anchored = tmp_path / "a.html"
+    assert main(["report", "mobilenet_v2", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--threads", "2",
+                 "--anchor", "squeezenet1_1=40", "--out", str(anchored)]) == 0
+    assert 'id="placements"' not in anchored.read_text()
+    plain = tmp_path / "r.html"
+    assert main(["report", "mobilenet_v2", "--hw", "jetson_nano", "--out", str(plain)]) == 0
+    assert 'id="placements"' not in plain.read_text() and '"placements"' not in plain.read_text()

@@ -18,7 +18,7 @@ DEVS = ["jetson_nano", "raspberry_pi_4", "nvidia_t4"]
 
 def _rows(path):
     t = S.read_table(path)
-    return {tuple(r[k] for k in S.KEY): r for r in t.to_pylist()}
+    return {tuple(r[k] for k in S.KEY_REQUIRED): r for r in t.to_pylist()}
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
@@ -320,22 +320,26 @@ def test_ncnn_sweep_notes_a_cpu_the_fit_has_no_class_for(tmp_path, capsys):
 
 
 def test_ncnn_sweep_refuses_to_resume_another_runtimes_rows(tmp_path, capsys):
+    """A key names an ncnn row's placement but not its runtime: rows of the spec's own runtime
+    (ONNX Runtime on the Pi 4's CPU) are not kept as the ncnn run of the same network, nor the
+    other way round."""
     out = tmp_path / "n.csv"
-    base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]
-    assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
+    base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4", "--out", out]
+    assert augur(base) == 0
     before = out.read_bytes()
-    for extra, needle in [(["--threads", "2"], "2 threads"),
-                          (["--runtime", "ncnn", "--threads", "2"], "2 threads"),
-                          (["--runtime", "ncnn", "--threads", "4", "--cores", "all"], "cores all")]:
+    for extra in (["--runtime", "ncnn"], ["--runtime", "ncnn", "--threads", "2"]):
         capsys.readouterr()
         assert augur(base + extra) == 2, extra
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "already holds squeezenet1_1 on raspberry_pi_4_1800" in err and needle in err
+        assert err.count("\n") == 1 and "already holds squeezenet1_1 on raspberry_pi_4 (cpu) run with runtime " \
+            "onnxruntime; this sweep asks for runtime ncnn" in err
         assert out.read_bytes() == before
-    # The same runs again: nothing new, nothing refused; the spec's default (ncnn on its 4 big
-    # cores) is the same run too.
-    assert augur(base + ["--runtime", "ncnn", "--threads", "4"]) == 0
-    assert augur(base) == 0 and out.read_bytes() == before
+    other = tmp_path / "m.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4", "--out", other, "--runtime",
+                  "ncnn"]) == 0
+    capsys.readouterr()
+    assert augur(["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4", "--out", other]) == 2
+    assert "run with runtime ncnn; this sweep asks for runtime onnxruntime" in capsys.readouterr().err
 
 
 def test_ncnn_sweep_bad_options_exit_2_before_any_work(tmp_path, capsys):
@@ -585,17 +589,103 @@ def test_quantised_networks_on_ncnn_vulkan_devices_are_left_out_and_noted(tmp_pa
     assert err.count("\n") == 1 and "nothing this sweep plans can be priced" in err and not out.exists()
 
 
-def test_a_resumed_ncnn_file_at_another_thread_count_is_refused_when_none_is_asked(tmp_path, capsys):
-    """Rows written at 2 threads are not the default run (the Pi 4's 4 big cores): a sweep that
-    asks no thread count, with or without --runtime ncnn, refuses to keep them as its own."""
+def test_a_resumed_ncnn_file_adds_the_placements_it_lacks(tmp_path):
+    """The placement is part of an ncnn row's key: a file written at 2 threads holds that run; a
+    sweep at the default placement (the Pi 4's 4 big cores) adds its own row beside it, and
+    running either again adds nothing."""
     out = tmp_path / "t.csv"
     base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--out", out]
     assert augur(base + ["--runtime", "ncnn", "--threads", "2"]) == 0
+    assert augur(base) == 0
+    rows = S.read_table(out).to_pylist()
+    assert sorted((r["cores"], r["threads"]) for r in rows) == [("big", 2), ("big", 4)]
+    assert rows[0]["time_ms"] != rows[1]["time_ms"]
     before = out.read_bytes()
-    for extra in ([], ["--runtime", "ncnn"]):
+    assert augur(base + ["--threads", "2,4"]) == 0 and augur(base + ["--runtime", "ncnn"]) == 0
+    assert out.read_bytes() == before
+
+def test_ncnn_sweep_over_placements_prices_each_as_estimate_does(tmp_path, capsys):
+    """`--threads 1,2,4 --cores big,all`: a row per placement a device's CPU runs differently,
+    each the time `augur estimate --runtime ncnn --threads T --cores C` gives. The Pi 4's one
+    cluster runs `all` as `big`; the RK3399's one and two threads land on its two A72s under
+    either set: those placements are named in a note, not priced twice."""
+    out = tmp_path / "p.csv"
+    assert augur(["sweep", "--nets", "squeezenet1_1", "mobilenet_v2", "--hw", "raspberry_pi_4_1800",
+                  "rockchip_rk3399", "--runtime", "ncnn", "--threads", "1,2", "--threads", "4", "--cores", "big,all",
+                  "--out", out]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("note: ")]
+    rows = S.read_table(out).to_pylist()
+    got = sorted((r["hw"], r["cores"], r["threads"]) for r in rows if r["net"] == "squeezenet1_1")
+    assert got == [("raspberry_pi_4_1800", "big", 1), ("raspberry_pi_4_1800", "big", 2),
+                   ("raspberry_pi_4_1800", "big", 4), ("rockchip_rk3399", "all", 4), ("rockchip_rk3399", "big", 1),
+                   ("rockchip_rk3399", "big", 2), ("rockchip_rk3399", "big", 4)]
+    assert len(rows) == 14
+    for r in rows:
+        est = estimate(r["net"], r["hw"], runtime="ncnn", threads=r["threads"], cores=r["cores"])
+        assert r["time_ms"] == pytest.approx(est.total.time_s * 1e3, rel=1e-9)
+    # Four A53s beside the two A72s are faster than the two A72s oversubscribed, and the model says so.
+    t = {(r["cores"], r["threads"]): r["time_ms"] for r in rows
+         if r["net"] == "mobilenet_v2" and r["hw"] == "rockchip_rk3399"}
+    assert len(set(t.values())) == 4
+    same = next(n for n in notes if "priced exactly as another placement" in n)
+    assert same.startswith("note: 5 placement(s) not priced") and \
+        "rockchip_rk3399: cores all, 2 threads (priced as cores big, 2 threads)" in same
+    # The note quotes the shipped held-out file's entry for four placements (3 or more measured).
+    from augur_sim.engine.held_out import current_held_out, placement_summary
+    from augur_sim.engine.ncnn_params import DEFAULT_FIT
+    rec = current_held_out(DEFAULT_FIT)
+    assert rec is not None and [e[0] for e in rec.placement_choice] == [2, 3]
+    # Over the corpus' groups of 3+ placements the model's pick beats the most threads.
+    assert rec.placement_choice[-1][3] > rec.placement_choice[-1][4]
+    said = placement_summary(rec, 4)
+    assert said.startswith(f"of {rec.placement_choice[-1][1]:,} held-out device x network groups with 3 or more")
+    assert any(n.startswith("note: ncnn rows at up to 4 placements per device") and said in n for n in notes)
+    # Run again: nothing new.
+    before = out.read_bytes()
+    assert augur(["sweep", "--nets", "squeezenet1_1,mobilenet_v2", "--hw", "raspberry_pi_4_1800", "rockchip_rk3399",
+                  "--runtime", "ncnn", "--threads", "1,2,4", "--cores", "big", "all", "--out", out]) == 0
+    assert out.read_bytes() == before
+
+
+def test_ncnn_sweep_over_placements_drops_what_a_cpu_cannot_take(tmp_path, capsys):
+    """Of several thread counts, one beyond 16 threads a core (MAX_OVERSUBSCRIPTION) of a device
+    is left out for that device with a note (100 threads: over the Pi 4's 4 cores, not the
+    RK3588's 8 under --cores all); alone it is an error, as in `augur estimate`."""
+    rows = S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["raspberry_pi_4_1800", "rockchip_rk3588"]),
+                       [1], ["fp32"], None, runtime="ncnn", threads=[4, 100], cores="all").table.to_pylist()
+    assert sorted((r["hw"], r["threads"]) for r in rows) == [("raspberry_pi_4_1800", 4), ("rockchip_rk3588", 4),
+                                                              ("rockchip_rk3588", 100)]
+    summ = S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["raspberry_pi_4_1800"]), [1], ["fp32"], None,
+                       runtime="ncnn", threads=[4, 100])
+    assert any(n.startswith("1 placement(s) not priced, beyond what the device's CPU can take: "
+                            "raspberry_pi_4_1800: cores big, 100 threads (--threads 100 exceeds") for n in summ.notes)
+    base = ["sweep", "--nets", "squeezenet1_1", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn", "--out"]
+    for extra, needle in [(["--threads", "100"], "--threads 100 exceeds the 4 cores"),
+                          (["--threads", "0,2"], "--threads values must be positive integers, got 0"),
+                          (["--threads", "2,x"], "--threads: 'x' is not a valid value"),
+                          (["--cores", "big,middle"], "--cores: unknown 'middle'; expected some of big, little, all")]:
         capsys.readouterr()
-        assert augur(base + extra) == 2, extra
+        out = tmp_path / "bad.csv"
+        assert augur(base + [out] + extra) == 2, extra
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "run with runtime ncnn, 2 threads" in err and "4 threads" in err
-        assert out.read_bytes() == before
-    assert augur(base + ["--threads", "2"]) == 0 and out.read_bytes() == before
+        assert err.count("\n") == 1 and needle in err and "Traceback" not in err, err
+        assert not out.exists()
+    # An anchor is one device run one way.
+    capsys.readouterr()
+    assert augur(base + [tmp_path / "a.csv", "--threads", "2,4", "--anchor", "squeezenet1_1=50"]) == 2
+    err = capsys.readouterr().err
+    assert "--anchor is a time measured on one device run one way" in err and "(cores big, 2 threads)" in err
+
+
+def test_plot_of_a_placement_sweep_tells_placements_apart():
+    from augur_sim.explore.sweep_plots import _device_labels, _records
+    summ = S.run_sweep(S.expand_nets(["squeezenet1_1", "resnet18"]),
+                       S.expand_hw(["rockchip_rk3399", "raspberry_pi_4_1800"]), [1], ["fp32"], None,
+                       runtime="ncnn", threads=[2, 4], cores="big")
+    recs = _records(summ.table, (1, "fp32"))
+    labels = sorted(set(_device_labels(summ.table, recs).values()))
+    assert labels == ["raspberry_pi_4_1800/cpu big x2", "raspberry_pi_4_1800/cpu big x4",
+                      "rockchip_rk3399/cpu big x2", "rockchip_rk3399/cpu big x4"]
+    one = S.run_sweep(S.expand_nets(["squeezenet1_1"]), S.expand_hw(["rockchip_rk3399"]), [1], ["fp32"], None,
+                      runtime="ncnn", threads=4)
+    assert list(_device_labels(one.table, _records(one.table, (1, "fp32"))).values()) == ["rockchip_rk3399/cpu"]

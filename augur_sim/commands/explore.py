@@ -84,23 +84,25 @@ def cmd_sweep(args):
     devices = S.expand_hw(S.parse_list(_joined(args.hw), "--hw"))
     jobs = _positive("--jobs")(args.jobs) if args.jobs is not None else None
     flush_rows = _positive("--flush-rows")(args.flush_rows)
-    threads = _positive("--threads")(args.threads) if args.threads is not None else None
-    S.check_model_runtime(args.runtime, precisions, threads, args.cores)
+    # --threads / --cores: one value, or several (every core set at every thread count, a row each).
+    threads = S.parse_threads(_joined(args.threads)) if args.threads else None
+    cores = S.parse_cores(_joined(args.cores)) if args.cores else None
+    S.check_model_runtime(args.runtime, precisions, threads, cores)
     if args.runtime is not None:
         if processors:
             raise AugurError(f"--processor: --runtime {args.runtime} picks each device's "
                              f"{S.MODEL_RUNTIMES[args.runtime].upper()} itself")
-        S.build_model_pack(devices, args.runtime, threads, args.cores)  # a device without one is refused now
+        S.build_model_pack(devices, args.runtime, threads, cores)  # a device without one is refused now
     else:
         # A --processor no device has, or a --threads a device cannot take, is refused now, not after generating.
-        S.build_pack(devices, processors, precisions, threads=threads, cores=args.cores)
+        S.build_pack(devices, processors, precisions, threads=threads, cores=cores)
     # Generating networks is the slow part of a large --generate: every other option is
     # checked first, so a typo is reported at once rather than after the generation.
     nets += S.generated_specs(gens, args.seed)
     progress = args.progress or sys.stderr.isatty()
     summ = S.run_sweep(nets, devices, batches, precisions, out, processors=processors,
                        scheduler=args.scheduler, jobs=jobs, progress=progress, flush_rows=flush_rows,
-                       runtime=args.runtime, threads=threads, cores=args.cores,
+                       runtime=args.runtime, threads=threads, cores=cores,
                        anchors=[anchor_arg(a) for a in args.anchor or ()])
     for note in summ.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -172,11 +174,14 @@ def register(sub):
                    help="price every device with this runtime's own model, as `augur estimate --runtime` does "
                         "(ncnn: each device's CPU; ncnn-vulkan: its GPU), with each run's expected error "
                         "(expected_low_ms, expected_high_ms); default: each device's default runtime")
-    p.add_argument("--threads", default=None, help="under ncnn (--runtime ncnn, or devices that default to it): CPU "
-                                                   "threads (default: the cores of the --cores set)")
-    p.add_argument("--cores", choices=["big", "little", "all"], default=None,
-                   help="under ncnn (--runtime ncnn, or devices that default to it): the CPU core set, ncnn's "
-                        "powersave 2/1/0 (default: big)")
+    p.add_argument("--threads", nargs="+", action="extend", default=None, metavar="N",
+                   help="under ncnn (--runtime ncnn, or devices that default to it): CPU threads (default: the "
+                        "cores of the --cores set); several (space- or comma-separated, repeatable): a row per "
+                        "thread count")
+    p.add_argument("--cores", nargs="+", action="extend", default=None, metavar="SET",
+                   help="under ncnn (--runtime ncnn, or devices that default to it): the CPU core set among big, "
+                        "little, all, ncnn's powersave 2/1/0 (default: big); several: a row per core set and "
+                        "thread count")
     p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
                    help="as in `augur estimate`: a network timed on the sweep's one device (one --hw, --batch and "
                         "--precision) and its time in ms; every row's time is scaled by measured / predicted "

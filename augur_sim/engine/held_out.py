@@ -60,6 +60,19 @@ device first:
 Comparisons of devices (`augur report` with several, `augur sweep` across devices) say what
 their predicted gap is worth (order_confidence).
 
+Optionally, placement_choice: which placement (core set and thread count) runs a network fastest
+on one device, as the held-out predictions called it. Per (device section, network) group with at
+least min_placements placements measured: the share whose predicted fastest was the measured
+fastest, the share whose predicted fastest measured within 10% of the fastest, and the same share
+for the placement with the most threads (measure/ncnn_accuracy.placement_choice):
+
+    placement_choice:
+      - {min_placements: 2, groups: 1320, fastest: 0.821, within_10: 0.891, most_threads_within_10: 0.778}
+      - {min_placements: 3, ...}
+
+A sweep over several placements (`augur sweep --threads 1,2,4 --cores big,all`) quotes the entry
+of its own number of placements (placement_summary).
+
 This is the reader, beside the engine that uses it (evaluation may not import measure/).
 """
 from __future__ import annotations
@@ -75,8 +88,9 @@ from ..hw.load import HELD_OUT_SUFFIX
 from .ncnn_params import load_yaml_doc
 
 TOP_KEYS = ("runtime", "fit_sha256", "protocol", "corpus", "generated", "fields", "groups")
-OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch", "rel_band_stretch", "device_order")
+OPTIONAL_TOP_KEYS = ("relative_to", "band_stretch", "rel_band_stretch", "device_order", "placement_choice")
 ORDER_KEYS = ("ratio_from", "ratio_to", "pairs", "ordered")
+PLACEMENT_KEYS = ("min_placements", "groups", "fastest", "within_10", "most_threads_within_10")
 STAT_KEYS = ("rows", "devices", "median_abs_pct", "within_35", "ratio_p10", "ratio_p50", "ratio_p90")
 REL_KEYS = ("rel_median_abs_pct", "rel_ratio_p10", "rel_ratio_p90")
 ANC_KEYS = ("anc_pairs", "anc_median_abs_pct", "anc_within_35", "anc_ratio_p10", "anc_ratio_p90")
@@ -124,6 +138,8 @@ class HeldOutError:
     rel_band_stretch: float = 1.0
     # ((ratio_from, ratio_to, pairs, ordered), ...): device pairs by predicted gap; () where none.
     device_order: tuple = ()
+    # ((min_placements, groups, fastest, within_10, most_threads_within_10), ...); () where none.
+    placement_choice: tuple = ()
 
     def lookup(self, key: dict) -> ErrorGroup | None:
         """The group naming the most fields, every one equal to the run's (`key`: field -> value)."""
@@ -244,19 +260,42 @@ def parse_held_out(doc, path: str) -> HeldOutError:
                          where="rel_band_stretch")
     rel_stretch = _num(doc.get("rel_band_stretch", 1.0), "rel_band_stretch", path, 1, 10)
     order = _parse_order(doc["device_order"], path) if "device_order" in doc else ()
+    placement = _parse_placement(doc["placement_choice"], path) if "placement_choice" in doc else ()
     return HeldOutError(path, doc["runtime"], sha, doc["protocol"], doc["corpus"], doc["generated"],
-                        tuple(fields), tuple(out), rel_to, float(stretch), float(rel_stretch), order)
+                        tuple(fields), tuple(out), rel_to, float(stretch), float(rel_stretch), order, placement)
+
+
+def _mappings(items, path: str, key: str, fields: tuple, what: str):
+    """(YAML path, mapping) of each item of the non-empty list `items` under top-level `key`,
+    each a mapping with exactly `fields`."""
+    if not isinstance(items, list) or not items:
+        raise AugurError(f"expected a non-empty list of {what}", file=path, where=key)
+    for i, e in enumerate(items):
+        where = f"{key}[{i}]"
+        if not isinstance(e, dict) or set(e) != set(fields):
+            raise AugurError("expected a mapping with exactly " + ", ".join(fields), file=path, where=where)
+        yield where, e
+
+
+def _parse_placement(entries, path: str) -> tuple:
+    """placement_choice: entries by rising min_placements (at least 2), each with its group count and shares."""
+    out, prev = [], 1
+    for where, e in _mappings(entries, path, "placement_choice", PLACEMENT_KEYS, "entries"):
+        k = _num(e["min_placements"], where + ".min_placements", path, 2, 1e6, integer=True)
+        if k <= prev:
+            raise AugurError(f"expected min_placements above the last entry's ({prev})", file=path,
+                             where=where + ".min_placements")
+        n = _num(e["groups"], where + ".groups", path, 1, 1e12, integer=True)
+        shares = [float(_num(e[f], f"{where}.{f}", path, 0, 1)) for f in PLACEMENT_KEYS[2:]]
+        out.append((int(k), int(n), *shares))
+        prev = k
+    return tuple(out)
 
 
 def _parse_order(bins, path: str) -> tuple:
     """device_order: contiguous bins from 1x upwards, each with its pair count and the share ordered."""
-    if not isinstance(bins, list) or not bins:
-        raise AugurError("expected a non-empty list of bins", file=path, where="device_order")
     out, prev = [], 1.0
-    for i, b in enumerate(bins):
-        where = f"device_order[{i}]"
-        if not isinstance(b, dict) or set(b) != set(ORDER_KEYS):
-            raise AugurError("expected a mapping with exactly " + ", ".join(ORDER_KEYS), file=path, where=where)
+    for where, b in _mappings(bins, path, "device_order", ORDER_KEYS, "bins"):
         lo = _num(b["ratio_from"], where + ".ratio_from", path, 1, 1e6)
         hi = _num(b["ratio_to"], where + ".ratio_to", path, 1, 1e6)
         if lo != prev or hi <= lo:
@@ -306,6 +345,20 @@ def order_summary(rec: HeldOutError) -> str:
     bins = order_bins(rec)
     return "; ".join(f"{order_span(b, k == len(bins) - 1)}: {100 * b['ordered']:.0f}% of {b['pairs']:,}"
                      for k, b in enumerate(bins))
+
+
+def placement_summary(rec: HeldOutError | None, placements: int) -> str | None:
+    """What a sweep over `placements` placements of one device is worth: the placement_choice
+    entry with the most placements at or under it, in words; None where there is none."""
+    if rec is None or placements < 2:
+        return None
+    fit = [e for e in rec.placement_choice if e[0] <= placements]
+    if not fit:
+        return None
+    k, n, fastest, within, naive = fit[-1]
+    return (f"of {n:,} held-out device x network groups with {k} or more placements measured, the predicted "
+            f"fastest was the measured fastest in {100 * fastest:.0f}% and within 10% of it in {100 * within:.0f}% "
+            f"(the placement with the most threads: {100 * naive:.0f}%)")
 
 
 def order_confidence(rec: HeldOutError | None, ratio: float) -> dict | None:

@@ -6,12 +6,13 @@ once per fusion rule set and evaluated against ALL hardware rows of that rule se
 dask.distributed cluster; results are written as they arrive into a part folder
 (`OUT.parts/`, one complete file per chunk, each renamed into place), then merged into
 OUT atomically. A killed sweep therefore loses at most the rows not yet flushed, and a
-re-run skips every (net, hw, processor, batch, precision) key already present.
+re-run skips every (net, hw, processor, batch, precision, cores, threads) key already present.
 
 `--runtime ncnn` / `ncnn-vulkan` sweeps price each device with that runtime's own model
-instead (estimator.estimate, one device at a time), and add the placement and each run's
-expected error to the row; a resumed file's rows must be runs of the same runtime and
-placement (a key does not name them).
+instead (estimator.estimate, one device at a time), and add each run's expected error to the
+row. Under ncnn a CPU's placement (core set and thread count) is part of the key: `--threads
+1,2,4 --cores big,all` prices every device at each placement it can take, one row each. A
+resumed file's rows must be runs of the same runtime (a key does not name it).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.held_out import batch_band, current_held_out, kernel_model_error, order_summary
+from ..engine.held_out import batch_band, current_held_out, kernel_model_error, order_summary, placement_summary
 from ..engine.hwrow import pick_processor, pick_runtime
 from ..engine.memory import POLICIES, footprint
 from ..engine.runtime_memory import model_for, runtime_footprint
@@ -49,12 +50,22 @@ from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import spec_names
+from ..hw.placement import CORE_SETS
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
 from .generate import generate
 
-KEY = ("net", "hw", "processor", "batch", "precision")
+# A row's key: the run it prices. cores and threads are the CPU placement of ncnn rows (the
+# core set and the thread count the estimate ran), empty for every other runtime.
+KEY = ("net", "hw", "processor", "batch", "precision", "cores", "threads")
+# The columns a results file must have; one written before placements were keyed may lack the rest.
+KEY_REQUIRED = KEY[:5]
+
+
+def key_order(k: tuple) -> tuple:
+    """A row key as a sort key: empty fields (None) first, so keys with and without a placement sort."""
+    return tuple((v is not None, v if v is not None else "") for v in k)
 MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.
@@ -210,12 +221,29 @@ def parse_batches(text: str) -> list[int]:
     return out
 
 
-def parse_precisions(text: str) -> list[str]:
-    out = parse_list(text, "--precision")
-    for p in out:
-        if p not in PRECISIONS:
-            raise AugurError(f"--precision: unknown '{p}'; expected some of {', '.join(PRECISIONS)}")
+def parse_threads(text: str) -> list[int]:
+    out = parse_list(text, "--threads", int)
+    for t in out:
+        if t <= 0:
+            raise AugurError(f"--threads values must be positive integers, got {t}")
     return out
+
+
+def parse_choices(text: str, what: str, allowed) -> list[str]:
+    """A comma list whose values must be among `allowed` (--cores, --precision)."""
+    out = parse_list(text, what)
+    for v in out:
+        if v not in allowed:
+            raise AugurError(f"{what}: unknown '{v}'; expected some of {', '.join(allowed)}")
+    return out
+
+
+def parse_cores(text: str) -> list[str]:
+    return parse_choices(text, "--cores", CORE_SETS)
+
+
+def parse_precisions(text: str) -> list[str]:
+    return parse_choices(text, "--precision", PRECISIONS)
 
 
 # ---------------------------------------------------------------- hardware pack
@@ -237,6 +265,15 @@ class PackedTarget:
     # as sorted items, the threads (the processor's units), the architecture and fusion rules.
     memory_model: str = "tensors"
     memory_args: tuple = ()
+    # Under ncnn: the placement every row of this target runs (the core set, the thread count
+    # the estimate takes); None for every other runtime. Part of the row key.
+    threads: int | None = None
+    cores: str | None = None
+
+
+def target_key(net: str, t: PackedTarget, batch: int, precision: str) -> tuple:
+    """The KEY of target `t`'s row for one network, batch and precision."""
+    return (net, t.hw, t.processor, batch, precision, t.cores, t.threads)
 
 
 @dataclass(frozen=True)
@@ -263,14 +300,68 @@ class ModelRun:
     # The --runtime of the sweep; "" where the pack mixes the specs' defaults, some of them a
     # runtime with a model of its own (each target's runtime is then its PackedTarget.runtime).
     runtime: str
-    threads: int | None
-    cores: str | None
-    # Device per target, None for a target priced by the specs' rows (HwPack.groups).
+    # Device per target, None for a target priced by the specs' rows (HwPack.groups). A device
+    # swept at several placements (ncnn) stands once per placement.
     devices: tuple
     # Devices of the sweep the runtime cannot run on (a GPU-only spec in a --runtime ncnn sweep,
     # a GPU without a `vulkan:` section under ncnn-vulkan): ((name, why), ...), skipped and named
     # in a note, as --processor skips devices.
     skipped: tuple = ()
+    # Placements of a multi-placement sweep left out for one device, named in a note:
+    # ((device, "cores C, T threads", why), ...): one its CPU cannot take (too many threads for
+    # the core set), or one the model prices exactly as an earlier placement of the device.
+    dropped: tuple = ()
+
+
+def placements_of(threads, cores) -> tuple:
+    """The (threads, cores) placements a sweep asks for: every core set with every thread count,
+    None where the option was not given (the default: big cores, one thread per core). Each of
+    `threads` and `cores` is None, one value or a list."""
+    def listed(v):
+        return [None] if v is None else list(dict.fromkeys(v)) if isinstance(v, (list, tuple)) else [v]
+    return tuple((t, c) for c in listed(cores) for t in listed(threads))
+
+
+# How ncnn_targets words a placement dropped as a repeat of another (placement_notes sorts on it).
+SAME_RUN = "priced as"
+
+
+def _placement_text(cores: str | None, threads: int | None) -> str:
+    return f"cores {cores}, {threads} thread{'s' if threads != 1 else ''}"
+
+
+def ncnn_targets(dev, proc, runtime: str, placements: tuple) -> tuple[list, list]:
+    """(targets, dropped): the CPU `proc` of `dev` at each placement, as PackedTargets with the
+    core set and thread count resolved (ncnn_hw). Of several placements, one the CPU cannot take
+    is dropped with why, and one whose ncnn row equals an earlier one's (the same slowest core,
+    thread count, cores busy and caches: a CPU of one cluster runs `--cores big` and `all`
+    alike, and under ncnn's static split 2 big + 2 little threads cost what 4 little ones do)
+    is dropped as priced the same; a lone placement that fails, or a device that takes none, is
+    an error."""
+    targets: list[PackedTarget] = []
+    rows: list[np.ndarray] = []
+    dropped: list[tuple] = []
+    errors: list[AugurError] = []
+    for threads, cores in placements:
+        try:
+            hw = ncnn_hw(proc, cores, threads)
+        except AugurError as e:
+            if len(placements) == 1:
+                raise
+            errors.append(e)
+            dropped.append((dev.name, f"cores {cores or 'big'}, {threads or 'default'} threads", e.message))
+            continue
+        n, c = int(hw.row[N_THREADS]), cores or "big"
+        same = next((t for t, r in zip(targets, rows) if np.array_equal(r, hw.row)), None)
+        if same is not None:
+            dropped.append((dev.name, _placement_text(c, n),
+                            f"{SAME_RUN} {_placement_text(same.cores, same.threads)}"))
+            continue
+        rows.append(hw.row)
+        targets.append(PackedTarget(dev.name, proc.name, "cpu", runtime, int(dev.memory_bytes), 0, threads=n, cores=c))
+    if not targets:
+        raise errors[0]
+    return targets, dropped
 
 
 def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None:
@@ -306,13 +397,15 @@ def select_targets(devices, processors: list[str] | None):
     return pairs
 
 
-def build_model_pack(devices, runtime: str, threads: int | None, cores: str | None) -> HwPack:
-    """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn) or GPU.
+def build_model_pack(devices, runtime: str, threads=None, cores=None) -> HwPack:
+    """A --runtime ncnn / ncnn-vulkan sweep: one target per device, its CPU (ncnn: one per
+    placement, `threads` and `cores` each one value or a list, ncnn_targets) or GPU.
     Of several devices, those the runtime cannot run on at all (no processor of its kind; for
     ncnn-vulkan, no GPU with a `vulkan:` section) are skipped, as --processor skips devices, and
     named in the sweep's notes; a lone device, or a sweep where none is left, is refused."""
     kind = MODEL_RUNTIMES[runtime]
-    targets, devs, skipped = [], [], []
+    placements = placements_of(threads, cores)
+    targets, devs, skipped, dropped = [], [], [], []
     refusals = []
     for dev in devices:
         procs = [p for p in dev.processors.values() if p.kind == kind]
@@ -333,34 +426,46 @@ def build_model_pack(devices, runtime: str, threads: int | None, cores: str | No
             continue
         try:
             # What the estimate will need of the processor, checked now rather than mid-sweep.
-            ncnn_hw(procs[0], cores, threads) if runtime == "ncnn" else vk_hw(procs[0])
+            if runtime == "ncnn":
+                its, drop = ncnn_targets(dev, procs[0], runtime, placements)
+            else:
+                vk_hw(procs[0])
+                its, drop = [PackedTarget(dev.name, procs[0].name, kind, runtime, int(dev.memory_bytes), 0)], []
         except AugurError as e:
             raise AugurError(f"--runtime {runtime} on device '{dev.name}': {e}")
-        targets.append(PackedTarget(dev.name, procs[0].name, kind, runtime, int(dev.memory_bytes), 0))
-        devs.append(dev)
+        targets += its
+        devs += [dev] * len(its)
+        dropped += drop
     if not devs:
         raise AugurError(refusals[0] if len(refusals) == 1 else
                          f"--runtime {runtime}: none of the {len(refusals)} devices can run it "
                          f"({'; '.join(dict.fromkeys(w for _, w in skipped))})")
-    return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, threads, cores, tuple(devs), tuple(skipped)))
+    return HwPack(tuple(targets), {"fp32": []}, ModelRun(runtime, tuple(devs), tuple(skipped), tuple(dropped)))
 
 
-def build_pack(devices, processors, precisions, runtime_mib: dict | None = None, threads: int | None = None,
-               cores: str | None = None) -> HwPack:
+def build_pack(devices, processors, precisions, runtime_mib: dict | None = None, threads=None,
+               cores=None) -> HwPack:
     """A sweep of each processor's default runtime. A processor whose default is a runtime with
     a model of its own (a corpus spec's CPU: ncnn; its GPU: ncnn-vulkan) is priced by that model,
     one estimate per device (ModelRun, devices None for the others); the rest by their rows.
-    `threads` / `cores` place the CPUs of such a sweep where every device defaults to ncnn (the
-    specs' own runtimes use every core of their processor)."""
+    `threads` / `cores` (each one value or a list: one target per placement) place the CPUs of
+    such a sweep where every device defaults to ncnn (the specs' own runtimes use every core of
+    their processor)."""
     mib = dict(DEFAULT_RUNTIME_MIB, **(runtime_mib or {}))
-    targets, resolved, modelled = [], [], []
+    placements = placements_of(threads, cores)
+    targets, resolved, modelled, dropped = [], [], [], []
     for dev, proc in select_targets(devices, processors):
         if proc.default_model() == "ncnn":
             try:
-                ncnn_hw(proc, cores, threads)  # what each estimate will need, checked before any work
+                # What each estimate will need, checked before any work.
+                its, drop = ncnn_targets(dev, proc, "ncnn", placements)
             except AugurError as e:
                 raise AugurError(f"device '{dev.name}' (default runtime ncnn): {e}")
-        elif threads is not None or cores is not None:
+            targets += its
+            modelled += [dev] * len(its)
+            dropped += drop
+            continue
+        if threads is not None or cores is not None:
             raise AugurError(f"--threads and --cores place CPUs under ncnn; device '{dev.name}' is priced on its "
                              f"{proc.name} ({proc.kind}) by {proc.default_runtime}, which does not take them "
                              "(--runtime ncnn prices every device's CPU with ncnn)")
@@ -389,7 +494,7 @@ def build_pack(devices, processors, precisions, runtime_mib: dict | None = None,
             by_key.setdefault((t.fusion, used), []).append((i, t))
         groups[prec] = [(fus, used, np.array([i for i, _ in its], dtype=np.int64),
                          np.stack([t.row(used) for _, t in its])) for (fus, used), its in by_key.items()]
-    model = ModelRun("", threads, cores, tuple(modelled)) if any(d is not None for d in modelled) else None
+    model = ModelRun("", tuple(modelled), (), tuple(dropped)) if any(d is not None for d in modelled) else None
     return HwPack(tuple(targets), groups, model)
 
 
@@ -417,8 +522,7 @@ def evaluate_item(item: Item, pack: HwPack, skip: frozenset = frozenset()) -> li
     # (model, its arguments, precision) of this item, shared by the targets that agree.
     heads: dict = {}
     for fusion, used, idx, hws in pack.groups[prec]:
-        todo = [k for k, ti in enumerate(idx)
-                if (item.net.name, pack.targets[ti].hw, pack.targets[ti].processor, item.batch, prec)
+        todo = [k for k, ti in enumerate(idx) if target_key(item.net.name, pack.targets[ti], item.batch, prec)
                 not in skip]
         if not todo:
             continue
@@ -482,11 +586,11 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
     assert m is not None  # evaluate_item routes only a model pack here
     rows = []
     for t, dev in zip(pack.targets, m.devices):
-        if dev is None or (item.net.name, t.hw, t.processor, item.batch, item.precision) in skip:
+        if dev is None or target_key(item.net.name, t, item.batch, item.precision) in skip:
             continue
         try:
-            est = estimate_graph(graph, dev, processor=t.processor, runtime=t.runtime, threads=m.threads,
-                                 cores=m.cores, anchored=pack.anchor_scale is not None)
+            est = estimate_graph(graph, dev, processor=t.processor, runtime=t.runtime, threads=t.threads,
+                                 cores=t.cores, anchored=pack.anchor_scale is not None)
         except AugurError as e:
             raise e.located(where=f"{item.net.name} on {t.hw}")
         if pack.anchor_scale is not None:
@@ -510,8 +614,8 @@ def _model_rows(item: Item, graph, pack: HwPack, skip: frozenset, gen: dict) -> 
             "compute_share": share, "bound": "compute" if share >= 0.5 else "memory",
             "peak_memory_bytes_reuse": int(reuse), "peak_memory_bytes_caffe": int(caffe),
             "memory_capacity_bytes": int(cap), "fits": est.fits, "fits_caffe": bool(caffe <= cap),
-            "threads": est.assumptions["ncnn"]["threads"] if t.runtime == "ncnn" else None,
-            "cores": (m.cores or "big") if t.runtime == "ncnn" else None,
+            # The placement the target resolved (ncnn_targets) is the one the estimate ran.
+            "threads": t.threads, "cores": t.cores,
             "expected_low_ms": lo, "expected_high_ms": hi, "peak_memory_bytes": int(tot.peak_memory_bytes),
             "memory_model": est.runtime_memory.model if est.runtime_memory else "tensors",
             "anchor_scale": pack.anchor_scale, **gen})
@@ -554,7 +658,7 @@ def read_table(path):
         raise AugurError("no such file", file=str(path))
     except (pa.ArrowException, OSError) as e:
         raise AugurError(f"cannot read results: {str(e).splitlines()[0]}", file=str(path))
-    missing = [n for n in KEY if n not in t.column_names]
+    missing = [n for n in KEY_REQUIRED if n not in t.column_names]
     if missing:
         raise AugurError(f"not a sweep results file: no column(s) {', '.join(missing)}", file=str(path))
     cols = [t.column(n) if n in t.column_names else pa.nulls(len(t), schema.field(n).type)
@@ -594,7 +698,7 @@ class ResultStore:
         self.flush_rows, self.flush_s = flush_rows, flush_s
         self.buf: list[dict] = []
         self.keys: set = set()
-        self.configs: dict = {}     # key -> (runtime, threads, cores, anchor_scale) of a row already in OUT
+        self.configs: dict = {}     # key -> (runtime, anchor_scale) of a row already in OUT
         self.seq = 0
         self.last_flush = time.monotonic()
         self.written = 0
@@ -611,8 +715,7 @@ class ResultStore:
             t = read_table(f)
             keys = _keys(t)
             self.keys.update(keys)
-            for k, c in zip(keys, zip(*(t.column(n).to_pylist()
-                                        for n in ("runtime", "threads", "cores", "anchor_scale")))):
+            for k, c in zip(keys, zip(*(t.column(n).to_pylist() for n in ("runtime", "anchor_scale")))):
                 self.configs.setdefault(k, c)
         return self.keys
 
@@ -660,7 +763,7 @@ class ResultStore:
         first: dict[tuple, int] = {}
         for i, k in enumerate(keys):
             first.setdefault(k, i)
-        order = sorted(first, key=lambda k: (k[0], k[1], k[2], k[3], k[4]))
+        order = sorted(first, key=key_order)
         table = table.take(pa.array([first[k] for k in order], type=pa.int64()))
         with atomic_path(self.out) as tmp:
             _write_table(table, tmp, self.fmt)
@@ -705,7 +808,7 @@ class MemoryStore:
 
     def finalize(self) -> int:
         import pyarrow as pa
-        rows = sorted(self.buf, key=lambda r: tuple(r[c] for c in KEY))
+        rows = sorted(self.buf, key=lambda r: key_order(tuple(r[c] for c in KEY)))
         self.table = pa.Table.from_pylist(rows, schema=arrow_schema())
         return len(self.table)
 
@@ -799,13 +902,12 @@ def plan_items(nets: list[NetSpec], batches, precisions) -> list[Item]:
 def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors=None,
               scheduler=None, jobs: int | None = None, progress: bool = False,
               flush_rows: int = 2000, flush_s: float = 2.0, runtime_mib: dict | None = None,
-              runtime: str | None = None, threads: int | None = None, cores: str | None = None,
-              anchors=()) -> SweepSummary:
+              runtime: str | None = None, threads=None, cores=None, anchors=()) -> SweepSummary:
     """Evaluate the plan, skipping keys already in `out` (or its part folder), then merge.
     `runtime` (ncnn, ncnn-vulkan): every device priced by that runtime's own model, its CPU
-    placed by `threads` and `cores`, as `augur estimate --runtime` does. `anchors`: networks
-    timed on the sweep's one device, ((net, measured_ms), ...), scaling every row's time as
-    `augur estimate --anchor` does (anchored_pack)."""
+    placed by `threads` and `cores` (each one value or a list: a row per placement), as `augur
+    estimate --runtime` does. `anchors`: networks timed on the sweep's one device, ((net,
+    measured_ms), ...), scaling every row's time as `augur estimate --anchor` does (anchored_pack)."""
     t0 = time.monotonic()
     # out=None: keep the rows in memory (summary.table), for `--out -`.
     store = MemoryStore() if out is None else ResultStore(out, flush_rows, flush_s)
@@ -831,7 +933,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     todo, total, skipped = [], 0, 0
     present = store.keys
     for it in items:
-        keys = [k for t in pack.targets for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
+        keys = [k for t in pack.targets for k in [target_key(it.net.name, t, it.batch, it.precision)]
                 if (k[0], k[1], k[2]) not in unpriced]
         have = sum(k in present for k in keys)
         total += len(keys)
@@ -842,7 +944,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         raise AugurError("nothing this sweep plans can be priced: " + unpriced_notes(unpriced)[0])
     # Only keys of partly-done items matter to workers; keep what travels small.
     partial = frozenset(k for it in todo for t in pack.targets
-                        for k in [(it.net.name, t.hw, t.processor, it.batch, it.precision)]
+                        for k in [target_key(it.net.name, t, it.batch, it.precision)]
                         if k in present or (k[0], k[1], k[2]) in unpriced)
     if out is None and total > MAX_MEMORY_ROWS:
         # `--out -` holds the whole table until the sweep completes (nothing half-printed).
@@ -879,7 +981,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
         bar.close()
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
-                        notes=(model_notes(pack) + unpriced_notes(unpriced) + precision_notes(pack, precisions)
+                        notes=(model_notes(pack) + placement_notes(pack) + unpriced_notes(unpriced)
+                               + precision_notes(pack, precisions)
                                + batch_notes(pack, batches) + default_runtime_notes(pack)
                                + mixed_runtime_notes(pack) + order_notes(pack)),
                         table=getattr(store, "table", None))
@@ -1003,8 +1106,8 @@ def model_notes(pack: HwPack) -> list[str]:
     fit = None
     seen: list = []
     for t, dev in zip(pack.targets, m.devices):
-        if dev is None or t.runtime != "ncnn":
-            continue
+        if dev is None or t.runtime != "ncnn" or any(name == dev.name for name, _ in seen):
+            continue  # a device's other placements: one note per device
         fit = fit or load_ncnn_fit()
         proc = dev.processors[t.processor]
         twin = next((name for name, p in seen if p == proc), None)
@@ -1012,10 +1115,40 @@ def model_notes(pack: HwPack) -> list[str]:
         if twin is not None:
             notes.append(f"{dev.name}: the same CPU as {twin} (the same spec figures): its rows repeat {twin}'s")
             continue
-        hw = ncnn_hw(proc, m.cores, m.threads)
+        hw = ncnn_hw(proc, t.cores, t.threads)
         w = ncnn_class_warning(dev.name, hw.isa_class, fit)
         if w:
             notes.append(f"{dev.name}: {w} (its rows have no expected_low_ms / expected_high_ms)")
+    return notes
+
+
+def placement_notes(pack: HwPack) -> list[str]:
+    """A sweep of ncnn CPUs at several placements: the placements it left out (dropped by
+    ncnn_targets), and what choosing a device's fastest placement by time_ms is worth, from the
+    held-out groups of the fit (engine/held_out.placement_choice)."""
+    m = pack.model
+    if m is None:
+        return []
+    notes = []
+    same = [d for d in m.dropped if d[2].startswith(SAME_RUN)]
+    refused = [d for d in m.dropped if not d[2].startswith(SAME_RUN)]
+    for hits, what in ((same, "each priced exactly as another placement of its device (the same slowest core, "
+                              "thread count and caches)"),
+                       (refused, "beyond what the device's CPU can take")):
+        if hits:
+            shown = "; ".join(f"{dev}: {pl} ({w})" for dev, pl, w in hits[:6]) + ("; ..." if len(hits) > 6 else "")
+            notes.append(f"{len(hits)} placement(s) not priced, {what}: {shown}")
+    per_dev: dict = {}
+    for t, d in zip(pack.targets, m.devices):
+        if d is not None and t.runtime == "ncnn":
+            per_dev[t.hw] = per_dev.get(t.hw, 0) + 1
+    most = max(per_dev.values(), default=0)
+    if most >= 2:
+        rec = current_held_out(NCNN_DEFAULT_FIT)
+        said = placement_summary(rec, most)
+        notes.append(f"ncnn rows at up to {most} placements per device (columns cores, threads): the fastest of a "
+                     "device's placements for a network is the lowest time_ms"
+                     + (f"; {said} ({Path(rec.path).name})" if rec is not None and said else ""))
     return notes
 
 
@@ -1025,9 +1158,12 @@ def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack
     cores, the sweep's batch and precision). A time measured on one device at one batch and
     precision says nothing of another: one target, one batch, one precision."""
     if len(pack.targets) != 1:
-        raise AugurError(f"--anchor is a time measured on one device: this sweep has {len(pack.targets)} "
-                         f"device/processor targets ({', '.join(f'{t.hw}/{t.processor}' for t in pack.targets[:4])}"
-                         f"{', ...' if len(pack.targets) > 4 else ''}); give one --hw (and one --processor)")
+        def name(t):
+            return f"{t.hw}/{t.processor}" + (f" ({_placement_text(t.cores, t.threads)})" if t.threads else "")
+        raise AugurError(f"--anchor is a time measured on one device run one way: this sweep has {len(pack.targets)} "
+                         f"device/processor targets ({', '.join(name(t) for t in pack.targets[:4])}"
+                         f"{', ...' if len(pack.targets) > 4 else ''}); give one --hw (and one --processor, one "
+                         "--threads and one --cores)")
     if len(batches) != 1 or len(precisions) != 1:
         raise AugurError("--anchor is a time measured at one batch and precision: give one --batch and one "
                          "--precision with it")
@@ -1037,7 +1173,7 @@ def anchored_pack(pack: HwPack, anchors, devices, batches, precisions) -> HwPack
     # The target's runtime by name: its spec runtime, or the model a sweep or its default named.
     model = m is not None and m.devices[0] is not None
     kw = {"processor": t.processor, "precision": "fp32" if model else precisions[0], "runtime": t.runtime,
-          "threads": m.threads if m is not None else None, "cores": m.cores if m is not None else None}
+          "threads": t.threads, "cores": t.cores}
     scale, _ = anchor_scale(anchors, dev, kw, batches[0])
     return replace(pack, anchor_scale=scale)
 
@@ -1047,38 +1183,24 @@ def _anchoring(scale: float | None) -> str:
 
 
 def _check_resumed_runs(store, pack: HwPack, nets, batches, precisions) -> None:
-    """A resumed file's rows must be runs of the same kind as this sweep's: a key names no
-    runtime or placement, so a row of another runtime (or other threads or cores) would be
-    kept as if it answered this sweep."""
-    m = pack.model
-    targets = {(t.hw, t.processor): (i, t) for i, t in enumerate(pack.targets)}
+    """A resumed file's rows must be runs of the same kind as this sweep's: a key names the
+    placement of an ncnn row but not the runtime, so a row of another runtime for a device this
+    sweep prices (or one scaled by another anchor) would be kept as if it answered this sweep."""
+    targets: dict[tuple, PackedTarget] = {}
+    for t in pack.targets:
+        targets.setdefault((t.hw, t.processor), t)  # a device's placements share its runtime
     names = {n.name for n in nets}
-    threads_of: dict = {}
-    for (net, hw, proc, b, p), (rt, thr, cor, scale) in store.configs.items():
-        hit = targets.get((hw, proc))
-        if hit is None or net not in names or b not in batches or p not in precisions:
+    for (net, hw, proc, b, p, *_), (rt, scale) in store.configs.items():
+        t = targets.get((hw, proc))
+        if t is None or net not in names or b not in batches or p not in precisions:
             continue  # not a run this sweep plans
-        i, t = hit
-        want_cores = ((m.cores if m is not None else None) or "big") if t.runtime == "ncnn" else None
-        # An ncnn row's threads: the asked count, or (none asked) the cores of its core set, the
-        # count the estimate takes, so a file written at another count is not kept as this one.
-        want_threads = None
-        if t.runtime == "ncnn" and m is not None and m.devices[i] is not None:
-            if i not in threads_of:
-                threads_of[i] = m.threads or int(ncnn_hw(m.devices[i].processors[t.processor], m.cores,
-                                                         None).row[N_THREADS])
-            want_threads = threads_of[i]
         want = pack.anchor_scale
         if (want is None) != (scale is None) or (want is not None and not math.isclose(want, scale, rel_tol=1e-9)):
             raise AugurError(f"already holds {net} on {hw} ({proc}) {_anchoring(scale)}; this sweep is "
                              f"{_anchoring(want)}: write it to another --out", file=str(store.out))
-        if rt != t.runtime or cor != want_cores or (want_threads is not None and thr != want_threads):
-            have = f"runtime {rt}" + (f", {thr} threads, cores {cor}" if thr is not None else "")
-            raise AugurError(
-                f"already holds {net} on {hw} ({proc}) run with {have}; this sweep asks for runtime {t.runtime}"
-                + (f", cores {want_cores}" if want_cores else "")
-                + (f", {want_threads} threads" if want_threads is not None else "")
-                + ": write it to another --out", file=str(store.out))
+        if rt != t.runtime:
+            raise AugurError(f"already holds {net} on {hw} ({proc}) run with runtime {rt}; this sweep asks for "
+                             f"runtime {t.runtime}: write it to another --out", file=str(store.out))
 
 
 def generated_specs(gens: list[tuple[str, int]], seed: int) -> list[NetSpec]:

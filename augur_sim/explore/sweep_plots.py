@@ -77,10 +77,17 @@ def _select(table, batch, precision):
 
 
 def _records(table, pair, extra=()):
-    cols = {c: table.column(c).to_pylist() for c in ("net", "hw", "processor", "batch", "precision",
-                                                     "time_ms", "macs", *extra)}
-    return [dict(zip(cols, vals)) for vals in zip(*cols.values())
-            if (vals[3], vals[4]) == pair]
+    """Rows of one (batch, precision) as dicts, each with `dev`: its device as the charts tell
+    devices apart (hw, processor and, for an ncnn CPU swept at several placements, the core set
+    and thread count)."""
+    names = set(table.column_names)
+    place = tuple(c for c in ("cores", "threads") if c in names)
+    cols = {c: table.column(c).to_pylist() for c in dict.fromkeys(("net", "hw", "processor", "batch", "precision",
+                                                                   "time_ms", "macs", *place, *extra))}
+    recs = [dict(zip(cols, vals)) for vals in zip(*cols.values()) if (vals[3], vals[4]) == pair]
+    for r in recs:
+        r["dev"] = (r["hw"], r["processor"], r.get("cores"), r.get("threads"))
+    return recs
 
 
 def run_label(table) -> str:
@@ -107,11 +114,21 @@ MANY_DEVICES = 12
 
 
 def _device_labels(table, recs) -> dict:
-    """'hw/processor' of each record's device, with its runtime where the rows mix runtimes
-    (a sweep of each device's default: a time ratio across runtimes is not the hardware's)."""
-    rts = {(r["hw"], r["processor"]): r.get("runtime") for r in recs}
+    """'hw/processor' of each record's device (its `dev`), with its runtime where the rows mix
+    runtimes (a sweep of each device's default: a time ratio across runtimes is not the
+    hardware's), and its placement ('big x4') where a device was swept at several."""
+    rts = {r["dev"]: r.get("runtime") for r in recs}
     mixed = len(set(rts.values())) > 1
-    return {k: f"{k[0]}/{k[1]}" + (f" ({rt})" if mixed and rt else "") for k, rt in rts.items()}
+    placements: dict = {}
+    for k in rts:
+        placements.setdefault(k[:2], set()).add(k[2:])
+    out = {}
+    for k, rt in rts.items():
+        label = f"{k[0]}/{k[1]}"
+        if len(placements[k[:2]]) > 1 and k[3] is not None:
+            label += f" {k[2]} x{k[3]}"
+        out[k] = label + (f" ({rt})" if mixed and rt else "")
+    return out
 
 
 def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -> str:
@@ -128,7 +145,7 @@ def heatmap_plot(table, path, batch=None, precision=None, max_panels: int = 4) -
         label = _device_labels(table, recs)
         lat: dict = {}
         for r in recs:
-            lat.setdefault(r["net"], {})[label[(r["hw"], r["processor"])]] = r["time_ms"]
+            lat.setdefault(r["net"], {})[label[r["dev"]]] = r["time_ms"]
         devs = sorted(set(label.values()))
         nets = sorted(lat, key=lambda n: np.nanmean([np.log(lat[n].get(d, np.nan)) for d in devs]))
         note = ""
@@ -262,7 +279,8 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     pair = _select(table, batch, precision)[0]
     extra = sorted(set(mx.columns + my.columns) - {"time_ms", "macs", "batch"})
     recs = _records(table, pair, extra)
-    devs = sorted({f"{r['hw']}/{r['processor']}" for r in recs})
+    label = _device_labels(table, recs)
+    devs = sorted(set(label.values()))
     many = len(devs) > MANY_DEVICES
     ncol = -(-len(devs) // 45) if many else 1
     fig, ax = plt.subplots(figsize=(8 + (2.6 * ncol if many else 0), max(5.5, min(len(devs) / ncol * 0.13 + 1, 30))
@@ -270,10 +288,10 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     if many and labels == "front":
         allx = np.array([mx.value(r) for r in recs], dtype=float)
         ally = np.array([my.value(r) for r in recs], dtype=float)
-        on_all = {(r["hw"], r["processor"], r["net"]) for r, on in zip(recs, pareto_mask(allx, ally, dx, dy)) if on}
+        on_all = {(r["dev"], r["net"]) for r, on in zip(recs, pareto_mask(allx, ally, dx, dy)) if on}
     positive = True
     for d in devs:
-        rs = [r for r in recs if f"{r['hw']}/{r['processor']}" == d]
+        rs = [r for r in recs if label[r["dev"]] == d]
         xs = np.array([mx.value(r) for r in rs], dtype=float)
         ys = np.array([my.value(r) for r in rs], dtype=float)
         positive &= bool(np.all(xs[np.isfinite(xs)] > 0) and np.all(ys[np.isfinite(ys)] > 0))
@@ -286,7 +304,7 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
         named: list[int] = ([int(i) for i in f] if labels == "front" else
                             list(range(len(rs))) if labels == "all" else [])
         if many and labels == "front":
-            named = [i for i in named if (rs[i]["hw"], rs[i]["processor"], rs[i]["net"]) in on_all]
+            named = [i for i in named if (rs[i]["dev"], rs[i]["net"]) in on_all]
         for i in named:
             if np.isfinite(xs[i]) and np.isfinite(ys[i]):
                 ax.annotate(rs[i]["net"], (xs[i], ys[i]), textcoords="offset points", xytext=(4, 3),

@@ -187,3 +187,23 @@ def private_caches(p: Placement) -> list[tuple[int, int, bool, float]]:
     share = p.threads / p.straggler_k
     return [(1, c.l1d_bytes, False, share * c.l1_bytes_per_cycle * c.clock_ghz * 1e9),
             (2, c.l2_bytes, c.l2_shared, share * c.l2_bytes_per_cycle * c.clock_ghz * 1e9)]
+
+
+def candidate_placements(proc) -> list[tuple[int, str]]:
+    """(threads, cores) placements worth comparing on CPU `proc`, the ones a benchncnn user tries:
+    each core set the CPU really has (big; little where ncnn finds little cores; all where that
+    is more than big) at 1, 2, 4, ... threads up to its cores, its core count, and its logical
+    CPUs where SMT gives more. Placements that land on the same cores are left to the caller to
+    merge (several sets give the same one- or two-thread run)."""
+    clusters = proc.clusters or (Cluster(name=proc.name, core=None, count=proc.units, clock_ghz=proc.clock_ghz,
+                                         flop_per_cycle=dict(proc.flop_per_cycle_per_unit)),)
+    big, little = split_big_little(clusters)
+    sets = [("big", big)] + ([("little", little)] if little else []) \
+        + ([("all", tuple(range(len(clusters))))] if len(big) < len(clusters) else [])
+    out = []
+    for name, idx in sets:
+        ncores = sum(clusters[i].count for i in idx)
+        nlogical = sum(clusters[i].count * clusters[i].smt for i in idx)
+        counts = [1 << k for k in range(max(ncores, 1).bit_length()) if (1 << k) < ncores] + [ncores, nlogical]
+        out += [(t, name) for t in dict.fromkeys(counts)]
+    return out

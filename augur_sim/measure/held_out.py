@@ -117,19 +117,21 @@ def summarise(keys: list, devices: list, pred, meas, levels, min_rows: int = MIN
 def write_held_out(fit_path, runtime: str, protocol: str, corpus: str, fields, groups: list[dict],
                    header: str = "generated; do not edit by hand", relative_to: str = "",
                    band_stretch: float = 1.0, rel_band_stretch: float = 1.0,
-                   device_order: list | None = None) -> Path:
+                   device_order: list | None = None, placement_choice: list | None = None) -> Path:
     """Write `<fit stem>.held_out.yaml` beside the fit file (atomically), tied to its sha256.
     relative_to: what one configuration is, whose scale the groups' rel_* figures divide out;
     band_stretch, rel_band_stretch: how much estimates widen the spec-only and the relative
     band (fit_band_stretch; 1: not); device_order: device pairs by predicted gap
-    (measure/ncnn_accuracy.order_by_predicted_gap)."""
+    (measure/ncnn_accuracy.order_by_predicted_gap); placement_choice: which placement of a device
+    runs a network fastest (measure/ncnn_accuracy.placement_choice)."""
     fit_path = Path(fit_path)
     doc = {"runtime": runtime, "fit_sha256": file_sha256(fit_path), "protocol": protocol, "corpus": corpus,
            "generated": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "fields": list(fields),
            **({"relative_to": relative_to} if relative_to else {}),
            **({"band_stretch": float(band_stretch)} if band_stretch != 1.0 else {}),
            **({"rel_band_stretch": float(rel_band_stretch)} if rel_band_stretch != 1.0 else {}),
-           **({"device_order": device_order} if device_order else {}), "groups": groups}
+           **({"device_order": device_order} if device_order else {}),
+           **({"placement_choice": placement_choice} if placement_choice else {}), "groups": groups}
     out = companion_path(fit_path)
     parse_held_out(doc, str(out))       # what is written must read back
     atomic_write_text(out, f"# {header}\n" + yaml.safe_dump(doc, sort_keys=False, width=120))

@@ -249,3 +249,54 @@ def per_run_anchored(err, who) -> dict:
     med = np.array([np.median(g) for g in groups])
     w35 = np.array([np.mean(g <= 0.35) for g in groups])
     return {"runs": len(groups), "median_abs_pct": 100 * float(np.median(med)), "within_35": float(np.mean(w35))}
+
+
+# The fewest placements a (device, network) group must have measured for placement_choice, one
+# entry per minimum: 2 (most groups: one thread against several), 3 (a real choice among many).
+PLACEMENT_MINIMA = (2, 3)
+# How close to the measured fastest a placement must be to count as a good pick.
+PLACEMENT_SLACK = 0.10
+
+
+def placement_choice(groups, placements, threads, pred, meas, minima=PLACEMENT_MINIMA) -> list[dict]:
+    """Which placement (core set and thread count) runs a network fastest on one device, as the
+    predictions call it. Runs sharing a group (a device section and a network) and a placement are
+    one placement (re-measured configurations: the geometric mean of their measured times, the
+    prediction being one). Per group with at least `minimum` placements: whether the predicted
+    fastest is the measured fastest, and whether its measured time is within PLACEMENT_SLACK of the
+    measured fastest; beside it the same for the placement with the most threads (ties: the first
+    in `placements` order), the choice a user makes without a model. What `augur sweep --threads
+    1,2,4 --cores big,all` is worth: one entry per minimum in `minima`."""
+    pred = np.asarray(pred, dtype=float)
+    meas = np.asarray(meas, dtype=float)
+    by: dict = defaultdict(lambda: defaultdict(list))
+    for i, (g, pl) in enumerate(zip(groups, placements)):
+        if np.isfinite(pred[i]) and pred[i] > 0 and meas[i] > 0:
+            by[g][pl].append(i)
+    out = []
+    for minimum in minima:
+        n = fastest = good = naive = 0
+        for runs in by.values():
+            if len(runs) < minimum:
+                continue
+            pls = list(runs)
+            m = np.array([np.exp(np.mean(np.log(meas[runs[p]]))) for p in pls])
+            p = np.array([pred[runs[q][0]] for q in pls])
+            pick = int(np.argmin(p))
+            most = max(range(len(pls)), key=lambda k: (threads[runs[pls[k]][0]], -k))
+            n += 1
+            fastest += int(m[pick] == m.min())
+            good += int(m[pick] <= (1 + PLACEMENT_SLACK) * m.min())
+            naive += int(m[most] <= (1 + PLACEMENT_SLACK) * m.min())
+        if n:
+            out.append({"min_placements": int(minimum), "groups": n, "fastest": round(fastest / n, 4),
+                        "within_10": round(good / n, 4), "most_threads_within_10": round(naive / n, 4)})
+    return out
+
+
+def placement_lines(entries: list[dict]) -> list[str]:
+    """A markdown table of placement_choice."""
+    return ["| placements measured | device x network groups | predicted fastest is the fastest | predicted "
+            "fastest within 10% of the fastest | most threads within 10% of the fastest |", "|---|---|---|---|---|",
+            *(f"| {e['min_placements']} or more | {e['groups']} | {100 * e['fastest']:.1f}% | "
+              f"{100 * e['within_10']:.1f}% | {100 * e['most_threads_within_10']:.1f}% |" for e in entries)]
