@@ -1,0 +1,108 @@
+"""Time the benchncnn corpus networks on this machine with ncnn's Python package, the way
+benchncnn runs them, for `scripts/ncnn_host_accuracy.py` to judge the ncnn model against.
+
+    pip install ncnn            # the measurement's only extra (not a dependency of augur-sim)
+    python scripts/ncnn_host_measure.py --out measurements/ncnn_host/NAME.csv [--threads 1,2]
+
+What benchncnn does (benchmark/benchncnn.cpp, Tencent/ncnn; described, not copied): each network's
+.param is loaded with empty weights (a data reader that returns zeros), options at their defaults
+with light mode on and Vulkan off, the input a Mat of the shape benchncnn hard-codes for that
+network (augur's frontends/ncnn.BENCHNCNN_INPUT_SHAPES) filled with 0.01, a few warm-up runs, then
+timed runs of one extractor each (input blob in, first output blob out), reported as min, max and
+average milliseconds. Here: 4 warm-up and 8 timed runs (benchncnn's defaults are 8 and 4; more
+timed runs steady a shared VM), a pause between networks (benchncnn's cooling down).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from augur_sim.fileio import atomic_write_text  # noqa: E402
+from augur_sim.frontends.ncnn import BENCHNCNN_INPUT_SHAPES  # noqa: E402
+
+COLUMNS = ("model", "threads", "powersave", "min_ms", "max_ms", "avg_ms", "runs", "ncnn_version", "cpu",
+           "date_utc")
+
+
+def time_net(ncnn, param: Path, threads: int, warmup: int, runs: int) -> list[float]:
+    net = ncnn.Net()
+    net.opt.num_threads = threads
+    net.opt.lightmode = True
+    net.opt.use_vulkan_compute = False
+    if net.load_param(str(param)) != 0:
+        raise SystemExit(f"{param}: ncnn could not load it")
+    net.load_model(ncnn.DataReaderFromEmpty())
+    _, c, h, w = BENCHNCNN_INPUT_SHAPES[param.stem]
+    mat = ncnn.Mat(w, h, c)
+    mat.fill(0.01)
+    name_in, name_out = net.input_names()[0], net.output_names()[0]
+    times = []
+    for k in range(warmup + runs):
+        t0 = time.perf_counter()
+        ex = net.create_extractor()
+        ex.input(name_in, mat)
+        _, out = ex.extract(name_out)
+        dt = (time.perf_counter() - t0) * 1e3
+        # The output lives in the net's pool allocator: release it (and the extractor) before the net.
+        del out, ex
+        if k >= warmup:
+            times.append(dt)
+    net.clear()
+    return times
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default=str(REPO.parent / "shared" / "corpora" / "ncnn" / "models"))
+    ap.add_argument("--out", required=True, help="CSV to write (atomically)")
+    ap.add_argument("--threads", default="1,2", help="thread counts (comma list)")
+    ap.add_argument("--warmup", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=8)
+    ap.add_argument("--cool-s", type=float, default=1.0, help="pause between networks")
+    args = ap.parse_args(argv)
+    try:
+        import ncnn
+    except ImportError:
+        print("this script needs ncnn's Python package: pip install ncnn", file=sys.stderr)
+        return 2
+    models = sorted(p for p in Path(args.models).glob("*.param") if p.stem in BENCHNCNN_INPUT_SHAPES)
+    if not models:
+        print(f"{args.models}: no benchncnn .param files", file=sys.stderr)
+        return 2
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                   if ln.startswith("model name")) + f", {os.cpu_count()} CPUs"
+    except (OSError, StopIteration):
+        pass
+    date = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    rows = []
+    for threads in (int(t) for t in args.threads.split(",")):
+        for m in models:
+            ts = time_net(ncnn, m, threads, args.warmup, args.runs)
+            rows.append({"model": m.stem, "threads": threads, "powersave": 0, "min_ms": f"{min(ts):.3f}",
+                         "max_ms": f"{max(ts):.3f}", "avg_ms": f"{sum(ts) / len(ts):.3f}", "runs": len(ts),
+                         "ncnn_version": ncnn.__version__, "cpu": cpu, "date_utc": date})
+            print(f"{m.stem:22s} threads {threads}: min {min(ts):8.2f} ms  avg {sum(ts) / len(ts):8.2f} ms",
+                  file=sys.stderr, flush=True)
+            time.sleep(args.cool_s)
+    import io
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(args.out, buf.getvalue())
+    print(f"wrote {args.out}: {len(rows)} rows", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
