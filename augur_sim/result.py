@@ -223,7 +223,7 @@ def assemble(graph, device, proc, rt, low: LoweredNet, res: np.ndarray, precisio
     # (both policy views stay in `footprints`).
     mem_section = dict(rt.memory)
     rfp = runtime_footprint(graph, model_for(rt.name, mem_section), mem_section, threads or proc.units,
-                            precision, proc.kind, rt.name, rt.fusion, proc.arch)
+                            precision, proc.kind, rt.name, rt.fusion, proc.arch, fields.get("algorithms"))
     total = Totals(
         time_s=float(res[:, 0].sum()), macs=tot.macs, flops=tot.flops,
         params=tot.params, stat_params=tot.stat_params,

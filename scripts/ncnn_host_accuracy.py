@@ -33,6 +33,59 @@ MEASURED = REPO / "measurements" / "ncnn_host"
 SPEC = REPO / "hwspecs" / "host_epyc_zen4_kvm2c.yaml"
 
 
+def timing_files() -> list[Path]:
+    return sorted(f for f in MEASURED.glob("*.csv") if not f.stem.endswith("_memory"))
+
+
+def memory_files() -> list[Path]:
+    return sorted(MEASURED.glob("*_memory.csv"))
+
+
+def predict_memory(rows, models: Path, spec) -> list[dict]:
+    """Each measured peak (a fresh process' resident high-water mark over its baseline) beside the
+    headline peak of `augur estimate --runtime ncnn` (ncnn's memory model) and its terms."""
+    out = []
+    for r in rows:
+        est = estimate(str(models / f"{r['model']}.param"), spec, runtime="ncnn", threads=int(r["threads"]),
+                       cores="big", input_shape=BENCHNCNN_INPUT_SHAPES[r["model"]])
+        out.append({**r, "pred_bytes": est.total.peak_memory_bytes, "meas_bytes": int(r["delta_bytes"]),
+                    "terms": {k: v for k, v, _ in est.runtime_memory.terms},
+                    "int8": r["model"].endswith("_int8")})
+    return out
+
+
+def memory_lines(mem: list[dict], files: list[Path]) -> list[str]:
+    pred = np.array([r["pred_bytes"] for r in mem], dtype=float)
+    meas = np.array([r["meas_bytes"] for r in mem], dtype=float)
+    first = mem[0]
+    L = ["## Peak memory", "",
+         f"Measured: {', '.join(f'`{f.relative_to(REPO)}`' for f in files)} (each network loaded and run twice "
+         f"in a fresh process, the resident set's high-water mark over the process' baseline after importing "
+         f"ncnn, the median of {first['samples']} processes: `scripts/ncnn_host_measure.py --memory-out`). "
+         "Predicted: the headline peak of the same estimates, ncnn's memory model (blob allocator peak in light "
+         "mode, the weights each layer keeps after create_pipeline, a Winograd conv's transformed kernel and a "
+         "quantised kernel in int8 among them, the largest per-layer workspace, 2 MiB of library objects).",
+         "", A.STATS_HEAD.format("runs"), A.STATS_SEP]
+    for name, m in (("all", np.ones(len(mem), bool)),
+                    ("float networks", np.array([not r["int8"] for r in mem])),
+                    ("int8 networks", np.array([r["int8"] for r in mem]))):
+        if m.any():
+            L.append(A.stats_row(name, A.stats(pred[m], meas[m])))
+    L += ["", "The quantised networks are read, as benchncnn reads them, with empty weights. As we understand "
+          "ncnn's loader (not checked here), a weight blob whose type flag reads zero is fp32 data, so each int8 "
+          "kernel arrives as fp32 and is quantised when its layer is built: the process would then peak above "
+          "what the int8 kernels it keeps take, which is what the model counts (a real `_int8` model's "
+          "weights); the int8 rows read low, the float ones much less so.", "",
+          "| network | threads | measured MiB | predicted MiB | error | weights MiB | blobs MiB | workspace MiB |",
+          "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(mem, key=lambda r: (r["model"], int(r["threads"]))):
+        t = r["terms"]
+        L.append(f"| {r['model']} | {r['threads']} | {r['meas_bytes'] / 2**20:.1f} | {r['pred_bytes'] / 2**20:.1f} | "
+                 f"{100 * (r['pred_bytes'] / r['meas_bytes'] - 1):+.0f}% | {t['weights'] / 2**20:.1f} | "
+                 f"{t['blobs'] / 2**20:.1f} | {t['workspace'] / 2**20:.1f} |")
+    return L + [""]
+
+
 def predict(rows, models: Path, spec) -> list[dict]:
     out = []
     for r in rows:
@@ -135,14 +188,19 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=str(REPO.parent / "shared" / "corpora" / "ncnn" / "models"))
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    files = sorted(MEASURED.glob("*.csv"))
+    files = timing_files()
     if not files:
         print(f"no measurements in {MEASURED}", file=sys.stderr)
         return 2
     rows = [r for f in files for r in csv.DictReader(f.open())]
     spec = load_hw(args.spec)
     res = predict(rows, Path(args.models), spec)
-    atomic_write_text(args.doc, "\n".join(lines(res, files, spec, time.monotonic() - t0)))
+    text = lines(res, files, spec, time.monotonic() - t0)
+    mfiles = memory_files()
+    if mfiles:
+        mem = predict_memory([r for f in mfiles for r in csv.DictReader(f.open())], Path(args.models), spec)
+        text += memory_lines(mem, mfiles)
+    atomic_write_text(args.doc, "\n".join(text))
     s = A.stats([r["pred_ms"] for r in res], [r["meas_ms"] for r in res])
     print(f"wrote {args.doc}: {s['n']} runs, median |error| {s['median_abs_pct']:.1f}%, "
           f"{100 * s['within_35']:.0f}% within 35%", file=sys.stderr)

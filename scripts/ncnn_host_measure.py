@@ -2,7 +2,8 @@
 benchncnn runs them, for `scripts/ncnn_host_accuracy.py` to judge the ncnn model against.
 
     pip install ncnn            # the measurement's only extra (not a dependency of augur-sim)
-    python scripts/ncnn_host_measure.py --out measurements/ncnn_host/NAME.csv [--threads 1,2]
+    python scripts/ncnn_host_measure.py --out measurements/ncnn_host/NAME.csv [--threads 1,2] \
+        [--memory-out measurements/ncnn_host/NAME_memory.csv]
 
 What benchncnn does (benchmark/benchncnn.cpp, Tencent/ncnn; described, not copied): each network's
 .param is loaded with empty weights (a data reader that returns zeros), options at their defaults
@@ -30,6 +31,56 @@ from augur_sim.frontends.ncnn import BENCHNCNN_INPUT_SHAPES  # noqa: E402
 
 COLUMNS = ("model", "threads", "powersave", "min_ms", "max_ms", "avg_ms", "runs", "ncnn_version", "cpu",
            "date_utc")
+MEMORY_COLUMNS = ("model", "threads", "baseline_bytes", "peak_bytes", "delta_bytes", "samples", "ncnn_version",
+                  "cpu", "date_utc")
+
+# Peak memory of one network, in a fresh child process (an allocator's pools and the heap never
+# shrink back, so a second network in one process would be measured against the first's
+# leftovers): the child imports ncnn, reads its resident set's high-water mark (Linux VmHWM),
+# loads the network as the timing does, runs it twice (the second run reuses the pools, as a
+# served network does) and reads the mark again; the figure is the difference.
+_CHILD = r"""
+import json, sys
+import ncnn
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+param, threads, w, h, c = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6])
+base = hwm()
+net = ncnn.Net()
+net.opt.num_threads = threads
+net.opt.lightmode = True
+net.opt.use_vulkan_compute = False
+net.load_param(param)
+net.load_model(ncnn.DataReaderFromEmpty())
+mat = ncnn.Mat(w, h, c)
+mat.fill(0.01)
+for _ in range(2):
+    ex = net.create_extractor()
+    ex.input(net.input_names()[0], mat)
+    _, out = ex.extract(net.output_names()[0])
+    del out, ex
+print(json.dumps({"baseline": base, "peak": hwm()}))
+"""
+
+
+def peak_memory(param: Path, threads: int, samples: int) -> tuple[int, int]:
+    """(baseline, peak) resident bytes of the median sample (by peak - baseline) of `samples` fresh children."""
+    import json
+    import subprocess
+    _, c, h, w = BENCHNCNN_INPUT_SHAPES[param.stem]
+    got = []
+    for _ in range(samples):
+        r = subprocess.run([sys.executable, "-c", _CHILD, str(param), str(threads), str(w), str(h), str(c)],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise SystemExit(f"{param}: the memory child failed: {r.stderr.strip().splitlines()[-1:]}")
+        d = json.loads(r.stdout)
+        got.append((d["peak"] - d["baseline"], d["baseline"], d["peak"]))
+    got.sort()
+    _, base, peak = got[len(got) // 2]
+    return base, peak
 
 
 def time_net(ncnn, param: Path, threads: int, warmup: int, runs: int) -> list[float]:
@@ -62,11 +113,14 @@ def time_net(ncnn, param: Path, threads: int, warmup: int, runs: int) -> list[fl
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=str(REPO.parent / "shared" / "corpora" / "ncnn" / "models"))
-    ap.add_argument("--out", required=True, help="CSV to write (atomically)")
+    ap.add_argument("--out", default=None, help="timings CSV to write (atomically); none: no timing")
     ap.add_argument("--threads", default="1,2", help="thread counts (comma list)")
     ap.add_argument("--warmup", type=int, default=4)
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--cool-s", type=float, default=1.0, help="pause between networks")
+    ap.add_argument("--memory-out", default=None,
+                    help="also measure each network's peak resident memory (fresh processes) into this CSV")
+    ap.add_argument("--samples", type=int, default=3, help="fresh processes per network for --memory-out")
     args = ap.parse_args(argv)
     try:
         import ncnn
@@ -84,8 +138,11 @@ def main(argv=None) -> int:
     except (OSError, StopIteration):
         pass
     date = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    if not args.out and not args.memory_out:
+        print("nothing to do: give --out (timings) and/or --memory-out", file=sys.stderr)
+        return 2
     rows = []
-    for threads in (int(t) for t in args.threads.split(",")):
+    for threads in (int(t) for t in args.threads.split(",") if args.out):
         for m in models:
             ts = time_net(ncnn, m, threads, args.warmup, args.runs)
             rows.append({"model": m.stem, "threads": threads, "powersave": 0, "min_ms": f"{min(ts):.3f}",
@@ -94,14 +151,30 @@ def main(argv=None) -> int:
             print(f"{m.stem:22s} threads {threads}: min {min(ts):8.2f} ms  avg {sum(ts) / len(ts):8.2f} ms",
                   file=sys.stderr, flush=True)
             time.sleep(args.cool_s)
+    if args.out:
+        _write(args.out, COLUMNS, rows)
+    if args.memory_out:
+        mem = []
+        for threads in (int(t) for t in args.threads.split(",")):
+            for m in models:
+                base, peak = peak_memory(m, threads, args.samples)
+                mem.append({"model": m.stem, "threads": threads, "baseline_bytes": base, "peak_bytes": peak,
+                            "delta_bytes": peak - base, "samples": args.samples, "ncnn_version": ncnn.__version__,
+                            "cpu": cpu, "date_utc": date})
+                print(f"{m.stem:22s} threads {threads}: {(peak - base) / 2**20:8.1f} MiB", file=sys.stderr,
+                      flush=True)
+        _write(args.memory_out, MEMORY_COLUMNS, mem)
+    return 0
+
+
+def _write(path, columns, rows) -> None:
     import io
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_text(args.out, buf.getvalue())
-    print(f"wrote {args.out}: {len(rows)} rows", file=sys.stderr)
-    return 0
+    atomic_write_text(path, buf.getvalue())
+    print(f"wrote {path}: {len(rows)} rows", file=sys.stderr)
 
 
 if __name__ == "__main__":

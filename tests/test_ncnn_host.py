@@ -32,7 +32,7 @@ def test_host_page_states_what_the_model_computes_from_the_stored_timings():
     from augur_sim.hw import load_hw
     from augur_sim.measure import ncnn_accuracy as A
     acc = _script("ncnn_host_accuracy")
-    files = sorted(acc.MEASURED.glob("*.csv"))
+    files = acc.timing_files()
     rows = [r for f in files for r in csv.DictReader(f.open())]
     assert len(rows) == 70 and {r["threads"] for r in rows} == {"1", "2"}
     assert len({r["model"] for r in rows}) == 35 and len({r["ncnn_version"] for r in rows}) == 1
@@ -46,6 +46,15 @@ def test_host_page_states_what_the_model_computes_from_the_stored_timings():
     # The unseen machine is predicted as the held-out corpus devices are, or better (29% median for a
     # design no training device has): a regression of the model shows here first.
     assert s["median_abs_pct"] < 29.0
+    # Peak memory: each row and the float networks' summary, recomputed.
+    mem = acc.predict_memory([r for f in acc.memory_files() for r in csv.DictReader(f.open())], MODELS,
+                             load_hw(acc.SPEC))
+    assert len(mem) == 70
+    fl = [r for r in mem if not r["int8"]]
+    sm = A.stats([r["pred_bytes"] for r in fl], [r["meas_bytes"] for r in fl])
+    assert A.stats_row("float networks", sm) in page and sm["median_abs_pct"] < 20.0
+    for r in mem:
+        assert f"| {r['model']} | {r['threads']} | {r['meas_bytes'] / 2**20:.1f} | {r['pred_bytes'] / 2**20:.1f} |" in page
 
 
 def test_measure_script_times_as_benchncnn_does(tmp_path, monkeypatch):

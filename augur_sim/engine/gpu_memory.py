@@ -7,6 +7,8 @@ estimate says so in the spec (`# estimate:`) or in the model's notes.
 """
 from __future__ import annotations
 
+import math
+
 from ..graph import DTYPE_BYTES, LayerGraph
 from ..ops import registry
 from .memory import MiB, RuntimeFootprint, footprint, im2col_bytes, schedule
@@ -422,7 +424,35 @@ def _bordered_bytes(graph: LayerGraph, name: str, eb: int) -> int:
     return int(bordered_elems(layer.op, layer.attrs, ins[0], outs[0])) * eb
 
 
-def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> RuntimeFootprint:
+# What ncnn keeps of a conv's kernel after create_pipeline, per byte of the kernel as stored in
+# the model, by the algorithm the layer runs (engine/ncnn_algos.ALGO_NAMES): a Winograd conv keeps
+# only its transformed kernel, one (m+2) x (m+2) tile per 3x3 kernel of F(m,3)
+# (convolution_3x3_winograd.h, conv3x3s1_winograd{23,43,63}_transform_kernel: 16, 36, 64 values
+# for 9), released in light mode; the int8 F(4,3) kernel is transformed into int16
+# (convolution_3x3_winograd_int8.h: 36 int16 for 9 int8). Packed GEMM layouts (pack4/pack8,
+# the im2col and 1x1 kernels) reorder the kernel without growing it beyond padding.
+NCNN_KERNEL_GROWTH = {"winograd63": 64 / 9, "winograd43": 36 / 9, "winograd23": 16 / 9,
+                      "int8_winograd43": 2 * 36 / 9}
+
+
+def _ncnn_weight_bytes(graph: LayerGraph, eb: int, algorithms: dict | None) -> int:
+    """The weights ncnn holds after create_pipeline: each layer's stored tensors at the storage
+    precision (`eb`), a quantised layer's kernel (its first tensor) in int8, grown by its
+    algorithm's transform (NCNN_KERNEL_GROWTH; `algorithms`: layer name -> ncnn algorithm, None:
+    none known)."""
+    total = 0.0
+    for n in graph.order:
+        layer = graph.layer(n)
+        for k, shape in enumerate(layer.params):
+            nbytes = float(math.prod(shape)) * (1 if k == 0 and layer.attrs.get("int8") else eb)
+            if k == 0 and algorithms:
+                nbytes *= NCNN_KERNEL_GROWTH.get(algorithms.get(n, ""), 1.0)
+            total += nbytes
+    return int(total)
+
+
+def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32",
+                algorithms: dict | None = None) -> RuntimeFootprint:
     """ncnn's Extractor on a CPU.
 
     - blobs: ncnn's blob allocator (a PoolAllocator, allocator.cpp) hands out Mats; in light
@@ -436,7 +466,9 @@ def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runtime
       (ncnn_algos.bordered_elems: make_padding allocates it from opt.workspace_allocator,
       and the column buffer is read from it).
     - weights: with light mode the layers release the loaded weight_data once
-      create_pipeline has packed it: one resident copy (`weight_copies`).
+      create_pipeline has packed it: one resident copy (`weight_copies`) of what the layer keeps,
+      a quantised layer's kernel in int8 and a Winograd conv's transformed kernel
+      (`_ncnn_weight_bytes`; `algorithms` from the ncnn runtime model, none: as stored).
     """
     c = {**NCNN_DEFAULTS, **(consts or {})}
     eb = 2 if c["fp16_storage"] else DTYPE_BYTES[dtype]
@@ -451,13 +483,13 @@ def ncnn_memory(graph: LayerGraph, consts: dict, dtype: str = "fp32") -> Runtime
             peak = max(peak, live)
             live -= sum(_ncnn_mat_bytes(graph.tensors[r].shape, eb) for r in dies[i])
         blobs = peak
-    fp = footprint(graph, dtype, "reuse")
-    weights = int(fp.weight_bytes // DTYPE_BYTES[dtype] * eb * c["weight_copies"])
+    weights = int(_ncnn_weight_bytes(graph, eb, algorithms) * c["weight_copies"])
     ws = max((_ncnn_col_bytes(graph, n, eb) + _bordered_bytes(graph, n, eb) for n in graph.order), default=0)
     terms = (("blobs", blobs, f"blob allocator peak ({'light mode' if c['lightmode'] else 'all blobs kept'})"),
-             ("weights", weights, "packed weights after create_pipeline"),
+             ("weights", weights, "weights after create_pipeline (Winograd kernels transformed, int8 kernels in int8)"
+              if algorithms else "weights after create_pipeline (as stored; int8 kernels in int8)"),
              ("workspace", ws, "largest per-layer scratch from the workspace allocator"),
              ("runtime", int(c["base_mib"] * MiB), "library and objects (estimate)"))
     return RuntimeFootprint("ncnn", terms, notes=(
-        "not measured: modelled from ncnn's allocator.cpp, net.cpp (Extractor, lightmode) "
-        "and mat.h", "winograd/packed weight layouts may hold more than one copy"))
+        "modelled from ncnn's allocator.cpp, net.cpp (Extractor, lightmode), mat.h and the Winograd kernel "
+        "transforms; checked on one x86 machine (docs/ACCURACY_NCNN_HOST.md)",))

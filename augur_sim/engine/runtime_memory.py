@@ -230,9 +230,11 @@ def check_consts(consts: dict, where: str = "memory") -> None:
 
 def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threads: int | None,
                       dtype: str = "fp32", kind: str = "cpu", runtime_name: str = "",
-                      fusion=(), arch: str = "") -> RuntimeFootprint | None:
+                      fusion=(), arch: str = "", algorithms: dict | None = None) -> RuntimeFootprint | None:
     """Dispatch to the runtime's model; None for 'tensors' (no runtime model). `arch`: the
-    processor's architecture name (an NVIDIA `sm_NN` picks PyTorch's cuBLAS workspace)."""
+    processor's architecture name (an NVIDIA `sm_NN` picks PyTorch's cuBLAS workspace);
+    `algorithms`: layer -> the algorithm a runtime model chose (ncnn: a Winograd conv keeps its
+    transformed kernel)."""
     section = dict(section or {})
     section.pop("model", None)
     section.pop("source", None)
@@ -258,7 +260,7 @@ def runtime_footprint(graph: LayerGraph, model: str, section: dict | None, threa
     if model == "caffe":
         return gpu_memory.caffe_memory(graph, section, dtype, kind)
     if model == "ncnn":
-        return gpu_memory.ncnn_memory(graph, section, dtype)
+        return gpu_memory.ncnn_memory(graph, section, dtype, algorithms)
     raise AugurError(f"unknown memory model '{model}'; expected one of {', '.join(MODELS)}")
 
 
