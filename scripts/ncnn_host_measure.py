@@ -31,8 +31,8 @@ from augur_sim.frontends.ncnn import BENCHNCNN_INPUT_SHAPES  # noqa: E402
 
 COLUMNS = ("model", "threads", "powersave", "min_ms", "max_ms", "avg_ms", "runs", "ncnn_version", "cpu",
            "date_utc")
-MEMORY_COLUMNS = ("model", "threads", "baseline_bytes", "peak_bytes", "delta_bytes", "samples", "ncnn_version",
-                  "cpu", "date_utc")
+MEMORY_COLUMNS = ("model", "threads", "winograd", "baseline_bytes", "peak_bytes", "delta_bytes", "samples",
+                  "ncnn_version", "cpu", "date_utc")
 
 # Peak memory of one network, in a fresh child process (an allocator's pools and the heap never
 # shrink back, so a second network in one process would be measured against the first's
@@ -46,12 +46,13 @@ def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
-param, threads, w, h, c = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6])
+param, threads, w, h, c, wino = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:7])
 base = hwm()
 net = ncnn.Net()
 net.opt.num_threads = threads
 net.opt.lightmode = True
 net.opt.use_vulkan_compute = False
+net.opt.use_winograd_convolution = bool(wino)
 net.load_param(param)
 net.load_model(ncnn.DataReaderFromEmpty())
 mat = ncnn.Mat(w, h, c)
@@ -65,14 +66,16 @@ print(json.dumps({"baseline": base, "peak": hwm()}))
 """
 
 
-def peak_memory(param: Path, threads: int, samples: int) -> tuple[int, int]:
-    """(baseline, peak) resident bytes of the median sample (by peak - baseline) of `samples` fresh children."""
+def peak_memory(param: Path, threads: int, samples: int, winograd: bool = True) -> tuple[int, int]:
+    """(baseline, peak) resident bytes of the median sample (by peak - baseline) of `samples` fresh
+    children; `winograd` False: ncnn's Option::use_winograd_convolution off (3x3 convs on sgemm)."""
     import json
     import subprocess
     _, c, h, w = BENCHNCNN_INPUT_SHAPES[param.stem]
     got = []
     for _ in range(samples):
-        r = subprocess.run([sys.executable, "-c", _CHILD, str(param), str(threads), str(w), str(h), str(c)],
+        r = subprocess.run([sys.executable, "-c", _CHILD, str(param), str(threads), str(w), str(h), str(c),
+                            str(int(winograd))],
                            capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             raise SystemExit(f"{param}: the memory child failed: {r.stderr.strip().splitlines()[-1:]}")
@@ -121,6 +124,9 @@ def main(argv=None) -> int:
     ap.add_argument("--memory-out", default=None,
                     help="also measure each network's peak resident memory (fresh processes) into this CSV")
     ap.add_argument("--samples", type=int, default=3, help="fresh processes per network for --memory-out")
+    ap.add_argument("--no-winograd", action="store_true",
+                    help="--memory-out with ncnn's Winograd convolutions off (use_winograd_convolution = false): "
+                         "what a Winograd conv's transformed kernel takes, by difference")
     args = ap.parse_args(argv)
     try:
         import ncnn
@@ -157,8 +163,9 @@ def main(argv=None) -> int:
         mem = []
         for threads in (int(t) for t in args.threads.split(",")):
             for m in models:
-                base, peak = peak_memory(m, threads, args.samples)
-                mem.append({"model": m.stem, "threads": threads, "baseline_bytes": base, "peak_bytes": peak,
+                base, peak = peak_memory(m, threads, args.samples, not args.no_winograd)
+                mem.append({"model": m.stem, "threads": threads, "winograd": int(not args.no_winograd),
+                            "baseline_bytes": base, "peak_bytes": peak,
                             "delta_bytes": peak - base, "samples": args.samples, "ncnn_version": ncnn.__version__,
                             "cpu": cpu, "date_utc": date})
                 print(f"{m.stem:22s} threads {threads}: {(peak - base) / 2**20:8.1f} MiB", file=sys.stderr,

@@ -55,6 +55,14 @@ def test_host_page_states_what_the_model_computes_from_the_stored_timings():
     assert A.stats_row("float networks", sm) in page and sm["median_abs_pct"] < 20.0
     for r in mem:
         assert f"| {r['model']} | {r['threads']} | {r['meas_bytes'] / 2**20:.1f} | {r['pred_bytes'] / 2**20:.1f} |" in page
+    # The Winograd check: each network's measured on-less-off peak beside the model's growth, and the
+    # growth of a network without Winograd convs is nothing.
+    on = [r for f in acc.memory_files() for r in csv.DictReader(f.open())]
+    off = [r for f in acc.nowinograd_files() for r in csv.DictReader(f.open())]
+    assert off and {r["winograd"] for r in on} == {"1"} and {r["winograd"] for r in off} == {"0"}
+    table = acc.winograd_lines(on, off, MODELS, load_hw(acc.SPEC))
+    assert all(line in page for line in table if line.startswith("| resnet"))
+    assert acc.winograd_growth(MODELS, load_hw(acc.SPEC), "mobilenet", 1) == 0.0
 
 
 def test_measure_script_times_as_benchncnn_does(tmp_path, monkeypatch):

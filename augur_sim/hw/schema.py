@@ -384,7 +384,8 @@ SECTIONS: dict[str, tuple[Field, ...]] = {
             ("host_weight_copy", "0|1", "caffe: the weights' host copy shares the memory (Jetson)"),
             ("lightmode", "0|1", "ncnn: Option::lightmode"),
             ("fp16_storage", "0|1", "ncnn: Option::use_fp16_storage"),
-            ("weight_copies", "x", "ncnn: resident bytes per weight byte"))),
+            ("weight_copies", "x",
+             "ncnn: resident bytes per byte of what the layers keep (Winograd kernels transformed)"))),
     ),
 }
 
