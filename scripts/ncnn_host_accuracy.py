@@ -37,6 +37,19 @@ def timing_files() -> list[Path]:
     return sorted(f for f in MEASURED.glob("*.csv") if "_memory" not in f.stem)
 
 
+def read_timings(files: list[Path]) -> list[dict]:
+    """The timing rows of `files`, each with its sitting (the file's stem: one run of the script)."""
+    return [{**r, "sitting": f.stem} for f in files for r in csv.DictReader(f.open())]
+
+
+def per_run(res: list[dict]) -> dict:
+    """(model, threads) -> (geometric mean of the measured times over the sittings, prediction)."""
+    by: dict = {}
+    for r in res:
+        by.setdefault((r["model"], r["threads"]), []).append(r)
+    return {k: (float(np.exp(np.mean([np.log(r["meas_ms"]) for r in v]))), v[0]["pred_ms"]) for k, v in by.items()}
+
+
 def memory_files() -> list[Path]:
     return sorted(MEASURED.glob("*_memory.csv"))
 
@@ -155,7 +168,8 @@ def lines(res: list[dict], files: list[Path], spec, elapsed: float) -> list[str]
          f"{elapsed:.1f} s. Measured: {', '.join(f'`{f.relative_to(REPO)}`' for f in files)} (ncnn "
          f"{first['ncnn_version']} from its Python package, benchncnn's networks and inputs, empty weights, "
          f"light mode, the average of {first['runs']} timed runs after warm-up: scripts/ncnn_host_measure.py; "
-         f"{first['cpu']}; {first['date_utc']} UTC). Predicted: `augur estimate NET.param --hw {spec.name} "
+         f"{first['cpu']}; sittings {', '.join(sorted({r['date_utc'] for r in res}))} UTC). "
+         f"Predicted: `augur estimate NET.param --hw {spec.name} "
          "--runtime ncnn --threads T` from the spec alone (its clock measured, its caches read from the OS, its "
          "DRAM bandwidth from `augur calibrate`) and the corpus fit `measurements/ncnn/fit.yaml`, which has no "
          "row of this machine, of a Zen 4 core, or of this ncnn release; nothing on this page is fitted. "
@@ -171,22 +185,37 @@ def lines(res: list[dict], files: list[Path], spec, elapsed: float) -> list[str]
                     ("int8 networks", np.array([r["int8"] for r in res]))):
         if m.any():
             L.append(A.stats_row(name, A.stats(pred[m], meas[m])))
+    runs = per_run(res)
+    sittings = sorted({r["sitting"] for r in res})
+    if len(sittings) > 1:
+        spread = []
+        for k in runs:
+            ms = [r["meas_ms"] for r in res if (r["model"], r["threads"]) == k]
+            if len(ms) > 1:
+                spread.append(max(ms) / min(ms) - 1)
+        L += ["", f"The machine's own repeatability: {len(sittings)} sittings of the same runs differ by "
+              f"{100 * np.median(spread):.0f}% at the median and by up to {100 * max(spread):.0f}% ({len(spread)} "
+              "runs measured in each); the rows above count each sitting, the figures below use each run's "
+              "geometric mean over the sittings."]
     banded = [r for r in res if r["band"]]
     inside = [r["band"][0] <= r["meas_ms"] <= r["band"][1] for r in banded]
     L += ["", f"The range each estimate reported (the 80% band of held-out runs like it, "
           f"`expected error` in `augur estimate`): {sum(inside)} of {len(banded)} measured times fell inside "
           f"({100 * np.mean(inside):.0f}%; nominal 80%)."]
     # Which network is faster on this machine (one thread count), and with this machine's own scale out.
-    keys = [r["threads"] for r in res]
-    nets = [r["model"] for r in res]
-    n, ok = A.pairwise_order(keys, nets, pred, meas)
-    rel = A.scale_removed(keys, pred, meas)
-    s = A.stats(rel, meas)
+    ks = sorted(runs)
+    keys = [t for _, t in ks]
+    nets = [m for m, _ in ks]
+    mm = np.array([runs[k][0] for k in ks])
+    pp = np.array([runs[k][1] for k in ks])
+    n, ok = A.pairwise_order(keys, nets, pp, mm)
+    rel = A.scale_removed(keys, pp, mm)
+    s = A.stats(rel, mm)
     L += ["", f"Which of two networks runs faster here (same thread count): {ok} of {n} pairs ordered as measured "
           f"({100 * ok / max(n, 1):.1f}%). With each thread count's own scale divided out (its median predicted / "
           f"measured): median |error| {s['median_abs_pct']:.1f}%, {100 * s['within_35']:.0f}% within 35%."]
     # int8 against float on the same thread count: the x86 question of docs/ACCURACY_NCNN.md.
-    by = {(r["model"], r["threads"]): r for r in res}
+    by = {k: {"meas_ms": v[0], "pred_ms": v[1]} for k, v in runs.items()}
     pairs = [(by[(m, t)], by[(m[:-5], t)]) for m, t in by if m.endswith("_int8") and (m[:-5], t) in by]
     if pairs:
         mi = np.median([a["meas_ms"] / b["meas_ms"] for a, b in pairs])
@@ -217,13 +246,13 @@ def lines(res: list[dict], files: list[Path], spec, elapsed: float) -> list[str]
               "every layer, larger here than on the corpus' machines (its cloud VMs included: the AWS c5 and Azure "
               "D64s/D64ps v6 sections), whose fitted per-thread costs predict "
               + ("every network faster on two threads." if min(sp_p) > 1 else "few such slowdowns.")]
-    L += ["", "| network | threads | measured ms | predicted ms | error | inside the reported range |",
-          "|---|---|---|---|---|---|"]
-    for r in sorted(res, key=lambda r: (r["model"], int(r["threads"]))):
+    L += ["", "| network | threads | measured ms | predicted ms | error | inside the reported range | sitting |",
+          "|---|---|---|---|---|---|---|"]
+    for r in sorted(res, key=lambda r: (r["model"], int(r["threads"]), r["sitting"])):
         band = "" if not r["band"] else ("yes" if r["band"][0] <= r["meas_ms"] <= r["band"][1] else
                                          f"no ({r['band'][0]:.1f}-{r['band'][1]:.1f})")
         L.append(f"| {r['model']} | {r['threads']} | {r['meas_ms']:.2f} | {r['pred_ms']:.2f} | "
-                 f"{100 * (r['pred_ms'] / r['meas_ms'] - 1):+.0f}% | {band} |")
+                 f"{100 * (r['pred_ms'] / r['meas_ms'] - 1):+.0f}% | {band} | {r['sitting']} |")
     return L + [""]
 
 
@@ -238,7 +267,7 @@ def main(argv=None) -> int:
     if not files:
         print(f"no measurements in {MEASURED}", file=sys.stderr)
         return 2
-    rows = [r for f in files for r in csv.DictReader(f.open())]
+    rows = read_timings(files)
     spec = load_hw(args.spec)
     res = predict(rows, Path(args.models), spec)
     text = lines(res, files, spec, time.monotonic() - t0)
