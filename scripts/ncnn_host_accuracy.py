@@ -130,11 +130,14 @@ def memory_lines(mem: list[dict], files: list[Path]) -> list[str]:
                     ("int8 networks", np.array([r["int8"] for r in mem]))):
         if m.any():
             L.append(A.stats_row(name, A.stats(pred[m], meas[m])))
-    L += ["", "The quantised networks are read, as benchncnn reads them, with empty weights. As we understand "
-          "ncnn's loader (not checked here), a weight blob whose type flag reads zero is fp32 data, so each int8 "
-          "kernel arrives as fp32 and is quantised when its layer is built: the process would then peak above "
-          "what the int8 kernels it keeps take, which is what the model counts (a real `_int8` model's "
-          "weights); the int8 rows read low, the float ones much less so.", "",
+    L += ["", "The quantised networks are read, as benchncnn reads them, with empty weights. ncnn's loader "
+          "takes a weight blob whose type flag is zero for raw fp32 (src/modelbin.cpp, "
+          "ModelBinFromDataReader::load), so each int8 kernel arrives as fp32, and the layer quantises it when "
+          "it is built (create_pipeline of src/layer/convolution.cpp, convolutiondepthwise.cpp, "
+          "innerproduct.cpp: \"runtime quantize the weight data\" when the kernel's elements are 4 bytes): the "
+          "fp32 kernels pass through memory on the way, and the process peaks above what the int8 kernels it "
+          "keeps take. The model counts what is kept, what a real `_int8` model's weights (int8 blobs) cost; "
+          "the int8 rows read low for that reason.", "",
           "| network | threads | measured MiB | predicted MiB | error | weights MiB | blobs MiB | workspace MiB |",
           "|---|---|---|---|---|---|---|---|"]
     for r in sorted(mem, key=lambda r: (r["model"], int(r["threads"]))):
