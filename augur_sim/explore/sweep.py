@@ -66,6 +66,8 @@ KEY_REQUIRED = KEY[:5]
 def key_order(k: tuple) -> tuple:
     """A row key as a sort key: empty fields (None) first, so keys with and without a placement sort."""
     return tuple((v is not None, v if v is not None else "") for v in k)
+
+
 MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.

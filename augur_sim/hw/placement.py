@@ -125,6 +125,12 @@ def _check_threads(threads, where: str) -> None:
         raise AugurError(f"--threads must be a positive integer, got {threads!r}", where=where)
 
 
+def clusters_of(proc) -> tuple:
+    """A CPU's clusters; a processor written without them is one cluster of its units."""
+    return proc.clusters or (Cluster(name=proc.name, core=None, count=proc.units, clock_ghz=proc.clock_ghz,
+                                     flop_per_cycle=dict(proc.flop_per_cycle_per_unit)),)
+
+
 def place(proc, cores: str | None = None, threads: int | None = None) -> Placement:
     """Threads of one run on `proc` (a CPU Processor): see the module docstring."""
     if proc.kind != "cpu":
@@ -133,9 +139,7 @@ def place(proc, cores: str | None = None, threads: int | None = None) -> Placeme
     if cores not in CORE_SETS:
         raise AugurError(f"--cores must be one of {', '.join(CORE_SETS)}, got {cores!r}",
                          where=proc.name)
-    clusters = proc.clusters or (Cluster(name=proc.name, core=None, count=proc.units,
-                                         clock_ghz=proc.clock_ghz,
-                                         flop_per_cycle=dict(proc.flop_per_cycle_per_unit)),)
+    clusters = clusters_of(proc)
     big, little = split_big_little(clusters)
     note = ""
     if cores == "all":
@@ -195,8 +199,7 @@ def candidate_placements(proc) -> list[tuple[int, str]]:
     is more than big) at 1, 2, 4, ... threads up to its cores, its core count, and its logical
     CPUs where SMT gives more. Placements that land on the same cores are left to the caller to
     merge (several sets give the same one- or two-thread run)."""
-    clusters = proc.clusters or (Cluster(name=proc.name, core=None, count=proc.units, clock_ghz=proc.clock_ghz,
-                                         flop_per_cycle=dict(proc.flop_per_cycle_per_unit)),)
+    clusters = clusters_of(proc)
     big, little = split_big_little(clusters)
     sets = [("big", big)] + ([("little", little)] if little else []) \
         + ([("all", tuple(range(len(clusters))))] if len(big) < len(clusters) else [])
