@@ -254,16 +254,18 @@ def per_run_anchored(err, who) -> dict:
 # The fewest placements a (device, network) group must have measured for placement_choice, one
 # entry per minimum: 2 (most groups: one thread against several), 3 (a real choice among many).
 PLACEMENT_MINIMA = (2, 3)
-# How close to the measured fastest a placement must be to count as a good pick.
+# How close to the measured fastest a placement must be to count as a good pick (the held-out
+# file's within_10 and most_threads_within_10).
 PLACEMENT_SLACK = 0.10
 
 
-def placement_choice(groups, placements, threads, pred, meas, minima=PLACEMENT_MINIMA) -> list[dict]:
+def placement_choice(groups, placements, threads, pred, meas, minima=PLACEMENT_MINIMA,
+                     slack: float = PLACEMENT_SLACK) -> list[dict]:
     """Which placement (core set and thread count) runs a network fastest on one device, as the
     predictions call it. Runs sharing a group (a device section and a network) and a placement are
     one placement (re-measured configurations: the geometric mean of their measured times, the
     prediction being one). Per group with at least `minimum` placements: whether the predicted
-    fastest is the measured fastest, and whether its measured time is within PLACEMENT_SLACK of the
+    fastest is the measured fastest, and whether its measured time is within `slack` of the
     measured fastest; beside it the same for the placement with the most threads (ties: the first
     in `placements` order), the choice a user makes without a model. What `augur sweep --threads
     1,2,4 --cores big,all` is worth: one entry per minimum in `minima`."""
@@ -286,8 +288,8 @@ def placement_choice(groups, placements, threads, pred, meas, minima=PLACEMENT_M
             most = max(range(len(pls)), key=lambda k: (threads[runs[pls[k]][0]], -k))
             n += 1
             fastest += int(m[pick] == m.min())
-            good += int(m[pick] <= (1 + PLACEMENT_SLACK) * m.min())
-            naive += int(m[most] <= (1 + PLACEMENT_SLACK) * m.min())
+            good += int(m[pick] <= (1 + slack) * m.min())
+            naive += int(m[most] <= (1 + slack) * m.min())
         if n:
             out.append({"min_placements": int(minimum), "groups": n, "fastest": round(fastest / n, 4),
                         "within_10": round(good / n, 4), "most_threads_within_10": round(naive / n, 4)})
