@@ -419,6 +419,9 @@ def main(argv=None) -> int:
              "published results; held-back devices have no rows there and are not used). Error = "
              "predicted / measured - 1.")
     L.append("")
+    L.append("The same model on a device outside the corpus, timed by this project with a current ncnn (a Zen 4 "
+             "VM, a core design no training device has; time and peak memory): docs/ACCURACY_NCNN_HOST.md.")
+    L.append("")
     L.append("## Coverage")
     L.append("")
     nets_cov = sorted({MODEL_ALIASES.get(r.model, r.model) for r in table.rows})
