@@ -148,13 +148,14 @@ class NcnnCosts:
 
 
 def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: int | None,
-               conventions: Conventions, fit) -> NcnnCosts:
+               conventions: Conventions, fit, winograd: bool = True) -> NcnnCosts:
     """Cost `graph` under ncnn on CPU `proc` (cores/threads placed as ncnn does), with the
-    portable parameters `fit` gives the ISA class of the slowest thread's core."""
+    portable parameters `fit` gives the ISA class of the slowest thread's core; `winograd` False:
+    ncnn's Winograd convolutions switched off (engine/ncnn_algos.ncnn_rows)."""
     hw = ncnn_hw(proc, cores, threads)
     params = fit.params(hw.isa_class, hw.caps.design or hw.caps.name, hw.caps.family)
     low = lowered(graph, "fp32", NCNN_FUSION, conventions)
-    nr = ncnn_rows(graph, low, hw.arch)
+    nr = ncnn_rows(graph, low, hw.arch, winograd)
     row = with_net(hw.row, float(low.total.weight_elems))
     kc = ncnn_kernel_costs(nr.x, row, params)
     res = np.zeros((low.n, 7))

@@ -34,7 +34,61 @@ SPEC = REPO / "hwspecs" / "host_epyc_zen4_kvm2c.yaml"
 
 
 def timing_files() -> list[Path]:
-    return sorted(f for f in MEASURED.glob("*.csv") if "_memory" not in f.stem)
+    """The timing sittings at ncnn's default options."""
+    return sorted(f for f in MEASURED.glob("*.csv") if "_memory" not in f.stem and "_nowinograd" not in f.stem)
+
+
+def timing_nowinograd_files() -> list[Path]:
+    """Timings with ncnn's Winograd convolutions off (`--no-winograd`)."""
+    return sorted(f for f in MEASURED.glob("*_nowinograd.csv") if "_memory" not in f.stem)
+
+
+def predict_ms(models: Path, spec, model: str, threads: int, winograd: bool) -> float:
+    """The ncnn estimate's time of a network, with ncnn's Winograd convolutions on or off
+    (evaluate.ncnn_costs: the kernels' times, which `augur estimate --runtime ncnn` sums)."""
+    from augur_sim.conventions import DEFAULT
+    from augur_sim.engine.ncnn_params import load_fit
+    from augur_sim.evaluate import ncnn_costs
+    from augur_sim.frontends import load_net
+    graph = load_net(str(models / f"{model}.param"), input_shape=BENCHNCNN_INPUT_SHAPES[model])
+    proc = next(p for p in spec.processors.values() if p.kind == "cpu")
+    nc = ncnn_costs(graph, proc, "big", threads, DEFAULT, load_fit(), winograd)
+    return float(nc.costs[:, 0].sum() * 1e3)
+
+
+def winograd_time_lines(on: dict, off: list[dict], models: Path, spec) -> list[str]:
+    """What Winograd saves: each network's time with it off over its time with it on (`on`: per_run of
+    the default sittings), measured and as the model prices the fallback."""
+    rows = []
+    for r in off:
+        k = (r["model"], r["threads"])
+        if k not in on:
+            continue
+        p_on = predict_ms(models, spec, r["model"], int(r["threads"]), True)
+        p_off = predict_ms(models, spec, r["model"], int(r["threads"]), False)
+        if p_off == p_on:
+            continue  # no Winograd conv: nothing to compare
+        rows.append((r["model"], r["threads"], float(r["avg_ms"]) / on[k][0], p_off / p_on, float(r["avg_ms"]), p_off))
+    if not rows:
+        return []
+    m = np.array([x[2] for x in rows])
+    p = np.array([x[3] for x in rows])
+    s = A.stats(np.array([x[5] for x in rows]), np.array([x[4] for x in rows]))
+    L = ["## What Winograd saves", "",
+         "The networks with Winograd convs timed again with ncnn's Winograd switched off "
+         "(`Option::use_winograd_convolution = false`, "
+         f"{', '.join(f'`{f.relative_to(REPO)}`' for f in timing_nowinograd_files())}; "
+         "their 3x3 convs then run the packed im2col GEMM, or the direct packed kernels when narrow): the time "
+         "off over the time on (each run's mean over the default sittings), measured and as the model prices "
+         "the fallback (the same estimate with those convs on the GEMM path). "
+         f"Over {len(rows)} runs: measured {np.median(m):.2f}x at the median, predicted {np.median(p):.2f}x; "
+         f"the model says Winograd helps for {int(np.sum(p > 1))} of them, the measurements for "
+         f"{int(np.sum(m > 1))}. The times with Winograd off themselves: median |error| "
+         f"{s['median_abs_pct']:.0f}%, {100 * s['within_35']:.0f}% within 35%.", "",
+         "| network | threads | off / on, measured | off / on, predicted | measured ms off | predicted ms off |",
+         "|---|---|---|---|---|---|"]
+    L += [f"| {a} | {t} | {x:.2f} | {y:.2f} | {mo:.2f} | {po:.2f} |" for a, t, x, y, mo, po in sorted(rows)]
+    return L + [""]
 
 
 def read_timings(files: list[Path]) -> list[dict]:
@@ -274,6 +328,9 @@ def main(argv=None) -> int:
     spec = load_hw(args.spec)
     res = predict(rows, Path(args.models), spec)
     text = lines(res, files, spec, time.monotonic() - t0)
+    off_t = read_timings(timing_nowinograd_files())
+    if off_t:
+        text += winograd_time_lines(per_run(res), off_t, Path(args.models), spec)
     mfiles = memory_files()
     if mfiles:
         mem = predict_memory([r for f in mfiles for r in csv.DictReader(f.open())], Path(args.models), spec)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from augur_sim.fileio import atomic_write_text  # noqa: E402
 from augur_sim.frontends.ncnn import BENCHNCNN_INPUT_SHAPES  # noqa: E402
 
-COLUMNS = ("model", "threads", "powersave", "min_ms", "max_ms", "avg_ms", "runs", "ncnn_version", "cpu",
+COLUMNS = ("model", "threads", "powersave", "winograd", "min_ms", "max_ms", "avg_ms", "runs", "ncnn_version", "cpu",
            "date_utc")
 MEMORY_COLUMNS = ("model", "threads", "winograd", "baseline_bytes", "peak_bytes", "delta_bytes", "samples",
                   "ncnn_version", "cpu", "date_utc")
@@ -86,11 +86,12 @@ def peak_memory(param: Path, threads: int, samples: int, winograd: bool = True) 
     return base, peak
 
 
-def time_net(ncnn, param: Path, threads: int, warmup: int, runs: int) -> list[float]:
+def time_net(ncnn, param: Path, threads: int, warmup: int, runs: int, winograd: bool = True) -> list[float]:
     net = ncnn.Net()
     net.opt.num_threads = threads
     net.opt.lightmode = True
     net.opt.use_vulkan_compute = False
+    net.opt.use_winograd_convolution = winograd
     if net.load_param(str(param)) != 0:
         raise SystemExit(f"{param}: ncnn could not load it")
     net.load_model(ncnn.DataReaderFromEmpty())
@@ -125,8 +126,8 @@ def main(argv=None) -> int:
                     help="also measure each network's peak resident memory (fresh processes) into this CSV")
     ap.add_argument("--samples", type=int, default=3, help="fresh processes per network for --memory-out")
     ap.add_argument("--no-winograd", action="store_true",
-                    help="--memory-out with ncnn's Winograd convolutions off (use_winograd_convolution = false): "
-                         "what a Winograd conv's transformed kernel takes, by difference")
+                    help="ncnn's Winograd convolutions off (use_winograd_convolution = false), for the timings and "
+                         "--memory-out alike: what Winograd saves in time and costs in memory, by difference")
     args = ap.parse_args(argv)
     try:
         import ncnn
@@ -150,8 +151,9 @@ def main(argv=None) -> int:
     rows = []
     for threads in (int(t) for t in args.threads.split(",") if args.out):
         for m in models:
-            ts = time_net(ncnn, m, threads, args.warmup, args.runs)
-            rows.append({"model": m.stem, "threads": threads, "powersave": 0, "min_ms": f"{min(ts):.3f}",
+            ts = time_net(ncnn, m, threads, args.warmup, args.runs, not args.no_winograd)
+            rows.append({"model": m.stem, "threads": threads, "powersave": 0, "winograd": int(not args.no_winograd),
+                         "min_ms": f"{min(ts):.3f}",
                          "max_ms": f"{max(ts):.3f}", "avg_ms": f"{sum(ts) / len(ts):.3f}", "runs": len(ts),
                          "ncnn_version": ncnn.__version__, "cpu": cpu, "date_utc": date})
             print(f"{m.stem:22s} threads {threads}: min {min(ts):8.2f} ms  avg {sum(ts) / len(ts):8.2f} ms",

@@ -321,8 +321,27 @@ def test_int8_depthwise_runs_at_the_widening_rate_not_the_dot_product_rate():
     xw, algo_w = conv_row(conv_graph(64, 64, 28, int8=True))
     assert algo_w == "int8_winograd43"
     p[P_INT8_WINO] = 0.1
-    tw = kernel_costs(xw[None, :], hw(int8_mpc=32.0), p)[0][1]
-    assert tw - stream == pytest.approx((xw[X_MACS] + xw[X_XFORM]) / (2e9 * 32 * 0.1), rel=1e-9)
+    # The int8 Winograd's GEMM is int16 x int16: the int16 rate, not the int8 dot product's.
+    from augur_sim.engine.ncnn_cost import N_INT16_MPC
+    hw1, hw2 = hw(int8_mpc=32.0), hw(int8_mpc=128.0)
+    hw1[N_INT16_MPC] = hw2[N_INT16_MPC] = 16.0
+    tw = kernel_costs(xw[None, :], hw1, p)[0][1]
+    assert tw == kernel_costs(xw[None, :], hw2, p)[0][1]
+    assert tw - stream == pytest.approx((xw[X_MACS] + xw[X_XFORM]) / (2e9 * 16 * 0.1), rel=1e-9)
+
+
+def test_int16_rate_of_the_int8_winograd_worked_by_hand():
+    """int16 MACs per cycle: Zen 4 (512-bit AVX-512 with VNNI, 32 fp32 FLOP/cycle: one 512-bit
+    instruction a cycle) runs VPDPWSSD, 2 per 32-bit lane: 16 lanes x 2 = 32, half its VPDPBUSD
+    int8 rate (4 per lane: 64); a Cortex-A76 (128-bit, two FMLA a cycle) accumulates one int16
+    product per lane with SMLAL: 4 x 2 = 8, whatever its SDOT (32); Skylake without VNNI
+    (256-bit, two FMA a cycle): VPMADDWD + VPADDD, 8 x 2 = 16."""
+    from augur_sim.engine.ncnn_hw import int16_macs_per_cycle
+    assert int16_macs_per_cycle(512, 32, ("avx512f", "avx512_vnni")) == 32
+    assert int8_macs_per_cycle(512, 32, ("avx512f", "avx512_vnni")) == 64
+    assert int16_macs_per_cycle(128, 16, ("neon", "dotprod")) == 8
+    assert int8_macs_per_cycle(128, 16, ("neon", "dotprod")) == 32
+    assert int16_macs_per_cycle(256, 32, ("avx2", "fma")) == 16
 
 
 def test_requantized_int8_chain_skips_the_quantize_pass_and_moves_int8_bytes():

@@ -210,7 +210,7 @@ def is_ncnn_depthwise(group: int, cin: int, cout: int) -> bool:
     return group > 1 and cin == group and cout == group
 
 
-def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, float, float, int]:
+def _conv_row(host, hc, arch: str, winograd: bool = True) -> tuple[int, float, float, float, float, float, float, int]:
     """(algo, executed MACs, transform MACs, extra elements moved, parallel items per region,
     parallel regions, channels split, how they split: SPLIT_*) of a conv."""
     n, cin, hin, win = hc.input_shapes[0]
@@ -256,7 +256,9 @@ def _conv_row(host, hc, arch: str) -> tuple[int, float, float, float, float, flo
         # every MAC of the layer, split over output channels.
         return A_INT8_REF, macs, 0.0, 0.0, float(n * cout), 1.0, 0.0, SPLIT_ITEMS
     par_gemm = float(n * max(1, math.ceil(cout / 8)) * max(1, math.ceil(hout * wout / 64)))
-    wino_ok = kh == kw == 3 and sh == sw == 1 and dh == dw == 1
+    # `winograd` False: ncnn's Option::use_winograd_convolution off (it defaults on), which every
+    # create_pipeline tests before its Winograd branch: the conv takes the path below instead.
+    wino_ok = winograd and kh == kw == 3 and sh == sw == 1 and dh == dw == 1
     # prefer_winograd: ARM takes Winograd when either channel count is at least 8, x86 and
     # the others when either exceeds 8 (Convolution_arm / Convolution_x86 create_pipeline).
     wide = (cin >= 8 or cout >= 8) if arch == "arm" else (cin > 8 or cout > 8)
@@ -415,8 +417,9 @@ def _add_bordered_copy(r: np.ndarray, bordered: float, int8: bool) -> None:
     r[X_WS_ELEMS] += bordered
 
 
-def ncnn_rows(graph, low, arch: str) -> NcnnRows:
-    """The ncnn work table of a network lowered with NCNN_FUSION, for one architecture family."""
+def ncnn_rows(graph, low, arch: str, winograd: bool = True) -> NcnnRows:
+    """The ncnn work table of a network lowered with NCNN_FUSION, for one architecture family;
+    `winograd` False: with ncnn's Winograd convolutions switched off (Option::use_winograd_convolution)."""
     if arch not in ARCHS:
         raise ValueError(f"unknown ncnn architecture family {arch!r}; expected one of {ARCHS}")
     x = np.zeros((low.n, NX), dtype=np.float64)
@@ -438,7 +441,7 @@ def ncnn_rows(graph, low, arch: str) -> NcnnRows:
             continue
         int8 = bool(host.attrs.get("int8", False))
         if host.op == "conv" and not kern.aux:
-            algo, macs, xform, extra, par, regions, split, kind = _conv_row(host, hc, arch)
+            algo, macs, xform, extra, par, regions, split, kind = _conv_row(host, hc, arch, winograd)
             r[X_REGIONS] = regions
             r[X_SPLIT], r[X_SPLIT_KIND] = split, kind
             r[X_MACS], r[X_XFORM] = macs, xform

@@ -74,8 +74,8 @@ from .ncnn_algos import (
 # Hardware row columns (one benchncnn configuration: device, cores, threads).
 (N_THREADS, N_CLOCK_HZ, N_FP32_FPC, N_FP16, N_INT8_MPC, N_DRAM_BPS, N_LLC_BYTES, N_CLASS,
  N_EB_ACT, N_NET_W_FITS, N_L2_SHARED, N_INT8_WIDE_MPC, N_CORES_BUSY, N_PACK, N_M_GRANULE, N_SMT_K,
- N_LONE_ISSUE, N_FC_W_BYTES) = range(18)
-NN = 18
+ N_LONE_ISSUE, N_FC_W_BYTES, N_INT16_MPC) = range(19)
+NN = 19
 
 # Parameter columns (values, not logs), one row per ISA class.
 (P_GEMM, P_WINO, P_DW, P_INT8, P_STREAM_CPE, P_MEM, P_CACHE_BPC, P_LAYER_CYC, P_SYNC, P_FC,
@@ -211,8 +211,13 @@ def kernel_time(x, h, p, out):
         # The int8 Winograd's int16 transforms take the float path's transform cost (see the
         # float branch below): fitted apart (2026-12-02, in-sample) they came out the same,
         # 7.6 against 7.8 GEMM multiply-adds per transform multiply-add.
-        eff = p[P_INT8_WINO] if algo == A_INT8_WINO43 else p[P_INT8]
-        t_c = (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * h[N_INT8_MPC] * eff)
+        # The Winograd's batched GEMM multiplies int16 tiles by an int16 kernel: it runs at the
+        # core's int16 multiply-accumulate rate (ncnn_hw.int16_macs_per_cycle), never on the
+        # int8 dot products (SDOT, SMMLA, VPDPBUSD) the im2col GEMM uses.
+        wino = algo == A_INT8_WINO43
+        eff = p[P_INT8_WINO] if wino else p[P_INT8]
+        rate = h[N_INT16_MPC] if wino else h[N_INT8_MPC]
+        t_c = (x[X_MACS] + p[P_XFORM_COST] * x[X_XFORM]) / (teff * clk * rate * eff)
     elif fam == FAM_STREAM:
         t_c = 0.0
     else:

@@ -26,7 +26,7 @@ import yaml
 from ..errors import AugurError
 from ..hw.load import find_catalog
 from ..hw.placement import place
-from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC,
+from .ncnn_cost import (N_CLASS, N_CLOCK_HZ, N_DRAM_BPS, N_EB_ACT, N_FP16, N_FP32_FPC, N_INT8_MPC, N_INT16_MPC,
                         N_CORES_BUSY, N_INT8_WIDE_MPC, N_L2_SHARED, N_LLC_BYTES, N_M_GRANULE, N_NET_W_FITS, N_PACK,
                         N_SMT_K, N_THREADS, N_LONE_ISSUE, N_FC_W_BYTES, NN)
 
@@ -165,6 +165,18 @@ def int8_macs_per_cycle(simd_bits: int, fp32_flop_per_cycle: float, features) ->
     states the same figure; tests/test_ncnn_runtime.py checks every core file against it."""
     return int8_macs_per_instruction(simd_bits, features) * vector_instructions_per_cycle(
         fp32_flop_per_cycle, simd_bits)
+
+
+def int16_macs_per_cycle(simd_bits: int, fp32_flop_per_cycle: float, features) -> float:
+    """int16 x int16 multiply-accumulates per cycle, the arithmetic of ncnn's int8 Winograd F(4,3),
+    whose transformed tiles and kernel are int16 (convolution_3x3_winograd_int8.h): on x86 with
+    AVX-512 VNNI or AVX-VNNI one VPDPWSSD sums two int16 products into each 32-bit lane
+    (_mm_comp_dpwssd_epi32 in x86_usability.h), else VPMADDWD + VPADDD do it in two
+    instructions; on Arm SMLAL/SMLAL2 accumulate one int16 product per 32-bit lane. The int8
+    dot products (SDOT, SMMLA, VPDPBUSD) take int8 operands and do not apply."""
+    lanes = max(1, simd_bits // 32)
+    per = 2 * lanes if {"avx512_vnni", "avx_vnni"} & set(features) else lanes
+    return per * vector_instructions_per_cycle(fp32_flop_per_cycle, simd_bits)
 
 
 def int8_widening_macs_per_cycle(simd_bits: int, fp32_flop_per_cycle: float) -> float:
@@ -324,6 +336,7 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
     # multiplies int8 kernels without a channel reduction get (see int8_macs_per_cycle).
     r[N_INT8_MPC] = int8_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle, caps.features)
     r[N_INT8_WIDE_MPC] = int8_widening_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle)
+    r[N_INT16_MPC] = int16_macs_per_cycle(caps.simd_bits, caps.fp32_flop_per_cycle, caps.features)
     generic = generic_path(caps)
     if generic:
         # A core on ncnn's portable layers (generic_path: Knights Corner's IMCI, a MIPS core
@@ -331,7 +344,7 @@ def ncnn_hw(proc, cores: str | None = None, threads: int | None = None, class_in
         # per FP pipe per cycle, not its vector or paired-single rate, and one int8
         # multiply-accumulate per cycle.
         r[N_FP32_FPC] = 2.0 * max(1, caps.fma_pipes)
-        r[N_INT8_MPC] = r[N_INT8_WIDE_MPC] = 1.0
+        r[N_INT8_MPC] = r[N_INT8_WIDE_MPC] = r[N_INT16_MPC] = 1.0
     r[N_DRAM_BPS] = proc.dram_bw_gbs * 1e9
     r[N_LLC_BYTES] = _llc_bytes(proc, p)
     r[N_CLASS] = class_index
