@@ -105,9 +105,10 @@ def analyze_csv(nc: NetCount) -> str:
 
 # ---------------------------------------------------------------- estimate
 
-def estimate_table(est, top: int = 8, body: str | None = None) -> str:
+def estimate_table(est, top: int = 8, body: str | None = None, extra: tuple = ()) -> str:
     """Header, per-layer table (or `body` in its place: views.estimate_text passes kernel rows
-    or group totals), totals, where the time goes, memory and the assumptions."""
+    or group totals), totals, where the time goes, memory and the assumptions; `extra`: lines
+    after the expected error (the ncnn placements `augur estimate` compares)."""
     rows = []
     # Runtimes that choose an algorithm per kernel (ncnn) get a column saying which.
     algo = any(l.algorithm is not None for l in est.layers)
@@ -139,6 +140,7 @@ def estimate_table(est, top: int = 8, body: str | None = None) -> str:
                f"params {si(t.params)}   DRAM traffic {ibytes(t.dram_bytes)}   energy {energy(t.energy_j)}")
     out += anchor_lines(est.assumptions.get("anchor"))
     out += expected_error_lines(est.assumptions.get("expected_error"))
+    out += list(extra)
     # Where the time goes.
     hosts = sorted((l for l in est.layers if l.fused_into is None and l.time_s > 0), key=lambda l: -l.time_s)
     out.append("")

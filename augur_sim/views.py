@@ -201,14 +201,14 @@ def summary(est) -> str:
     return "\n".join(lines)
 
 
-def estimate_text(est, top: int | None = None, group_by: str | None = None) -> str:
+def estimate_text(est, top: int | None = None, group_by: str | None = None, extra: tuple = ()) -> str:
     """The estimate's table: kernel rows (fused layers folded into their host's type), the
     N slowest with `top`, or per-group totals with `group_by`; then the totals, where the
     time goes, memory and assumptions (report.estimate_table's tail)."""
     check_top(top)
     check_group_by(group_by)
     body = group_table(est, group_by) if group_by else kernel_table(est, top)
-    return estimate_table(est, body=body)
+    return estimate_table(est, body=body, extra=extra)
 
 
 # ---------------------------------------------------------------- analyze (counts only: shares of MACs)

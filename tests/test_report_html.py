@@ -483,3 +483,33 @@ def test_ncnn_report_compares_placements(tmp_path):
     plain = tmp_path / "r.html"
     assert main(["report", "mobilenet_v2", "--hw", "jetson_nano", "--out", str(plain)]) == 0
     assert 'id="placements"' not in plain.read_text() and '"placements"' not in plain.read_text()
+
+
+def test_ncnn_estimate_names_the_fastest_placement(capsys):
+    """`augur estimate --runtime ncnn` says, in one line after its expected error, which of the
+    placements the report compares is fastest and how this run compares; when this run is the
+    fastest, the next one. Not for an anchored estimate, nor another runtime."""
+    from augur_sim.estimator import estimate
+    from augur_sim.explore.sweep import placement_times
+    from augur_sim.frontends import load_net
+    from augur_sim.hw import load_hw
+    assert main(["estimate", "mobilenet_v2", "--hw", "rockchip_rk3399", "--runtime", "ncnn", "--threads", "2"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("placements (predicted"))
+    g = load_net("mobilenet_v2")
+    dev = load_hw("rockchip_rk3399")
+    est = estimate(g, dev, runtime="ncnn", threads=2)
+    pts = placement_times(g, dev, est, None, 2, "fp32", None)
+    best = min(pts, key=lambda p: p["time_ms"])
+    assert (best["cores"], best["threads"]) == ("all", 6)
+    assert line == (f"placements (predicted, {len(pts)} tried): fastest cores all, 6 threads, {best['time_ms']:.3f} ms; "
+                    f"this run takes {pts[0]['time_ms'] / best['time_ms']:.2f}x that (`augur report` lists them)")
+    # It stands after the expected error, before where the time goes.
+    lines = out.splitlines()
+    assert lines.index(line) < next(i for i, ln in enumerate(lines) if ln.startswith("where the time goes"))
+    assert main(["estimate", "mobilenet_v2", "--hw", "raspberry_pi_4_1800", "--runtime", "ncnn"]) == 0
+    assert "placements (predicted, 3 tried): this run is the fastest; next cores big, 2 threads at" in \
+        capsys.readouterr().out
+    for args in (["--runtime", "ncnn", "--anchor", "squeezenet1_1=40"], []):
+        assert main(["estimate", "mobilenet_v2", "--hw", "raspberry_pi_4_1800" if args else "jetson_nano", *args]) == 0
+        assert "placements (predicted" not in capsys.readouterr().out

@@ -10,6 +10,7 @@ from ..engine.hwrow import pick_processor
 from ..engine.ncnn_params import load_fit
 from ..engine.ncnn_vulkan import load_vk_fit
 from ..estimator import estimate, fitted_models
+from ..explore.sweep import placement_line, placement_times
 from ..graph import PRECISIONS
 from ..plots import roofline_plot
 from ..frontends import list_nets
@@ -81,10 +82,14 @@ def cmd_estimate(args):
             emit(estimate_csv(est), args.out)   # one row per layer (the CSV's historical layout)
     elif args.format == "summary":
         emit(views.summary(est), args.out)
-    elif view == "layers":
-        emit(estimate_table(est), args.out)
     else:
-        emit(views.estimate_text(est, top, group_by), args.out)
+        # Under ncnn (spec only: an anchor was timed at the one placement asked): the same network
+        # at the other placements of the CPU worth trying, in one line.
+        line = None if anchors else placement_line(placement_times(
+            graph, hw.load_hw(args.hw), est, args.cores, threads, args.precision, batch_arg(args)))
+        extra = (line,) if line else ()
+        text = estimate_table(est, extra=extra) if view == "layers" else views.estimate_text(est, top, group_by, extra)
+        emit(text, args.out)
 
 
 def _runs(proc, runtime: str) -> bool:

@@ -10,8 +10,7 @@ from ..fileio import atomic_write_text, check_writable
 from ..graph import PRECISIONS
 from ..hw import load_hw
 from ..report import ibytes
-from ..explore.sweep import ncnn_targets
-from ..hw.placement import candidate_placements
+from ..explore.sweep import placement_times
 from ..report_html import MAX_DEVICES, render
 from .args import RUNTIME_HELP, _positive, add_net_args, anchor_arg, batch_arg, net_from_args
 
@@ -43,23 +42,6 @@ def cmd_report(args):
     atomic_write_text(args.out, text)
     print(f"wrote {args.out} ({ibytes(len(text.encode()))}): {ests[0].net} on "
           f"{', '.join(e.hw for e in ests)}")
-
-
-def placement_times(graph, dev, est, cores, threads, precision, batch) -> list[dict] | None:
-    """An ncnn estimate's network at the placements of its CPU a benchncnn user would try
-    (hw/placement.candidate_placements), the estimate's own first, each once (placements the model
-    prices alike merged, sweep.ncnn_targets): [{cores, threads, time_ms,
-    this_run}]; None for any other runtime."""
-    if est.runtime != "ncnn":
-        return None
-    proc = dev.processor(est.processor)
-    targets, _ = ncnn_targets(dev, proc, "ncnn", ((threads, cores), *candidate_placements(proc)))
-    out = []
-    for k, t in enumerate(targets):
-        e = est if k == 0 else estimate(graph, dev, processor=est.processor, precision=precision, runtime="ncnn",
-                                        threads=t.threads, cores=t.cores, batch=batch)
-        out.append({"cores": t.cores, "threads": t.threads, "time_ms": e.total.time_s * 1e3, "this_run": k == 0})
-    return out
 
 
 def register(sub):

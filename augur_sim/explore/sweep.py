@@ -41,8 +41,8 @@ from ..engine.ncnn_params import load_fit as load_ncnn_fit
 from ..engine.ncnn_vulkan import DEFAULT_VK_FIT as VK_DEFAULT_FIT
 from ..engine.ncnn_vulkan import is_quantised, vk_hw
 from ..errors import AugurError
-from ..estimator import (MODEL_RUNTIMES, anchor_scale, check_model_placement, estimate_graph, ncnn_class_warning,
-                         with_anchor_scale)
+from ..estimator import (MODEL_RUNTIMES, anchor_scale, check_model_placement, estimate, estimate_graph,
+                         ncnn_class_warning, with_anchor_scale)
 from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
@@ -50,7 +50,7 @@ from ..frontends.generated import GenSpec
 from ..graph import PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import spec_names
-from ..hw.placement import CORE_SETS
+from ..hw.placement import CORE_SETS, candidate_placements
 from ..precision import resolve as resolve_precision
 from ..progress import progress_bar
 from ..result import DEFAULT_RUNTIME_MIB
@@ -364,6 +364,40 @@ def ncnn_targets(dev, proc, runtime: str, placements: tuple) -> tuple[list, list
     if not targets:
         raise errors[0]
     return targets, dropped
+
+
+def placement_times(graph, dev, est, cores, threads, precision, batch) -> list[dict] | None:
+    """An ncnn estimate's network at the placements of its CPU a benchncnn user would try
+    (hw/placement.candidate_placements), the estimate's own first, each once (placements the model
+    prices alike merged, sweep.ncnn_targets): [{cores, threads, time_ms,
+    this_run}]; None for any other runtime."""
+    if est.runtime != "ncnn":
+        return None
+    proc = dev.processor(est.processor)
+    targets, _ = ncnn_targets(dev, proc, "ncnn", ((threads, cores), *candidate_placements(proc)))
+    out = []
+    for k, t in enumerate(targets):
+        e = est if k == 0 else estimate(graph, dev, processor=est.processor, precision=precision, runtime="ncnn",
+                                        threads=t.threads, cores=t.cores, batch=batch)
+        out.append({"cores": t.cores, "threads": t.threads, "time_ms": e.total.time_s * 1e3, "this_run": k == 0})
+    return out
+
+
+def placement_line(pts: list[dict] | None) -> str | None:
+    """One line of `augur estimate`'s table on placement_times: the fastest placement tried and how
+    this run compares; None where there is nothing to compare."""
+    if not pts or len(pts) < 2:
+        return None
+    best = min(pts, key=lambda p: p["time_ms"])
+    this = pts[0]
+    if best is this:
+        nxt = min(pts[1:], key=lambda p: p["time_ms"])
+        return (f"placements (predicted, {len(pts)} tried): this run is the fastest; next "
+                f"{_placement_text(nxt['cores'], nxt['threads'])} at {nxt['time_ms'] / this['time_ms']:.2f}x its time "
+                "(`augur report` lists them)")
+    return (f"placements (predicted, {len(pts)} tried): fastest {_placement_text(best['cores'], best['threads'])}, "
+            f"{best['time_ms']:.3f} ms; this run takes {this['time_ms'] / best['time_ms']:.2f}x that "
+            "(`augur report` lists them)")
 
 
 def check_model_runtime(runtime: str | None, precisions, threads, cores) -> None:
