@@ -211,7 +211,7 @@ def predict(rows, models: Path, spec) -> list[dict]:
         ee = est.assumptions["expected_error"]
         out.append({**r, "pred_ms": est.total.time_s * 1e3, "meas_ms": float(r["avg_ms"]),
                     "band": tuple(ee["range_ms"]) if ee.get("available") else None,
-                    "rel_band": ee.get("relative"), "int8": r["model"].endswith("_int8")})
+                    "int8": r["model"].endswith("_int8")})
     return out
 
 

@@ -622,6 +622,11 @@ def _with_order(d, bins=None):
 def test_malformed_device_order_is_refused_with_its_path(bins, where, what):
     doc = _doc()
     _with_order(doc, bins)
+    _assert_refused(doc, where, what)
+
+
+def _assert_refused(doc, where, what):
+    """parse_held_out refuses `doc` in one message naming the file, the YAML path and what was expected."""
     with pytest.raises(AugurError) as e:
         parse_held_out(doc, "fit.held_out.yaml")
     msg = str(e.value)
@@ -730,10 +735,7 @@ def _with_placement(d, entries=None):
 def test_malformed_placement_choice_is_refused_with_its_path(entries, where, what):
     doc = _doc()
     _with_placement(doc, entries)
-    with pytest.raises(AugurError) as e:
-        parse_held_out(doc, "fit.held_out.yaml")
-    msg = str(e.value)
-    assert "fit.held_out.yaml" in msg and where in msg and what in msg, msg
+    _assert_refused(doc, where, what)
 
 
 def test_placement_summary_quotes_the_entry_of_the_sweeps_placements(tmp_path):

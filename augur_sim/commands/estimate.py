@@ -85,8 +85,10 @@ def cmd_estimate(args):
     else:
         # Under ncnn (spec only: an anchor was timed at the one placement asked): the same network
         # at the other placements of the CPU worth trying, in one line.
-        line = None if anchors else placement_line(placement_times(
-            graph, hw.load_hw(args.hw), est, args.cores, threads, args.precision, batch_arg(args)))
+        line = None
+        if est.runtime == "ncnn" and not anchors:
+            line = placement_line(placement_times(graph, hw.load_hw(args.hw), est, args.cores, threads,
+                                                  args.precision, batch_arg(args)))
         extra = (line,) if line else ()
         text = estimate_table(est, extra=extra) if view == "layers" else views.estimate_text(est, top, group_by, extra)
         emit(text, args.out)
