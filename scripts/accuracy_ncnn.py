@@ -558,17 +558,26 @@ def main(argv=None) -> int:
         L.append("")
     L.append("## Why the worst cases miss")
     L.append("")
-    # Repeat measurements: the same device section, network, cores and threads measured twice
-    # (a section re-run with another ncnn release or build): the corpus' own noise floor.
-    reps = defaultdict(list)
-    for i, r in enumerate(table.rows):
-        reps[(r.device, r.model, r.powersave, r.threads)].append(meas[i])
-    spread = [max(v) / min(v) for v in reps.values() if len(v) > 1]
-    if spread:
-        L.append(f"- The corpus' own repeatability: {len(spread)} configurations appear twice (a device re-measured "
-                 f"with another ncnn release or build); the two times differ by {100 * (np.median(spread) - 1):.0f}% "
-                 f"at the median and by up to {100 * (max(spread) - 1):.0f}%. No spec-based model can do better "
-                 "than that on those rows.")
+    # Repeat measurements: one configuration (spec, network, core set, threads) measured twice,
+    # within one section (another build or run) or in two (another board with the same chip, a
+    # later release): the corpus' own noise floor, in the targets' terms.
+    ri, rj, same = A.repeat_pairs([(h, r.model, r.powersave, r.threads) for h, r in zip(table.hw_names, table.rows)],
+                                  [r.section for r in table.rows])
+    if len(ri):
+        rs = A.repeat_stats(ri, rj, meas)
+        rows_rep = np.unique(np.concatenate([ri, rj]))
+        ms = A.stats(main_pred[rows_rep], meas[rows_rep])
+        specs_rep = sorted({table.hw_names[i] for i in rows_rep})
+        L.append(f"- The corpus' own repeatability: {len(ri)} pairs of runs of one configuration (the same spec, "
+                 f"network, core set and threads) measured twice, {int(same.sum())} within one section (another "
+                 f"build or run) and {int((~same).sum())} in two sections (another board with the same chip, or a "
+                 f"later release), on {len(specs_rep)} specs ({', '.join(specs_rep)}). Taking one run as the "
+                 f"prediction of the other (both ways round): median |error| {rs['median_abs_pct']:.0f}%, "
+                 f"{100 * rs['within_35']:.0f}% within 35%. No single prediction can be nearer than half their "
+                 f"log distance to both runs of a pair: at the pairs' median that is {rs['half_median_pct']:.0f}%, "
+                 f"and for {100 * rs['half_beyond_35']:.0f}% of the pairs the best prediction is still more than "
+                 f"35% off one run. The model ({main_label}) on the same {ms['n']} rows: "
+                 f"{ms['median_abs_pct']:.0f}% median |error|, {100 * ms['within_35']:.0f}% within 35%.")
     dev_of_core = defaultdict(set)
     for r, c in zip(table.rows, table.cores):
         dev_of_core[c].add(r.device)

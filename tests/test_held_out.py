@@ -380,6 +380,26 @@ def test_anchored_scales_each_configuration_by_its_anchor_network():
     assert np.isnan(out[0]) and out[1:3] == pytest.approx([20.0, 40.0]) and np.isnan(out[3:]).all()
 
 
+def test_repeat_pairs_pair_each_configuration_measured_twice_and_compare_both_ways():
+    from augur_sim.measure.ncnn_accuracy import repeat_pairs, repeat_stats
+    # Configuration k1 measured three times (sections 5, 5, 9), k2 once, k3 twice (sections 1, 2).
+    keys = ["k1", "k2", "k1", "k3", "k1", "k3"]
+    sections = [5, 7, 5, 1, 9, 2]
+    i, j, same = repeat_pairs(keys, sections)
+    assert sorted(zip(i.tolist(), j.tolist())) == [(0, 2), (0, 4), (2, 4), (3, 5)]
+    assert dict(zip(zip(i.tolist(), j.tolist()), same.tolist())) == {
+        (0, 2): True, (0, 4): False, (2, 4): False, (3, 5): False}
+    # 10 ms against 20 ms reads -50% one way and +100% the other, 10 against 10.5 ms -4.8% and +5%:
+    # four comparisons, median (5% + 50%) / 2, half of them within 35%.
+    s = repeat_stats(np.array([0, 1]), np.array([2, 3]), np.array([10.0, 10.0, 20.0, 10.5]))
+    assert s["n"] == 4 and s["median_abs_pct"] == pytest.approx(27.5) and s["within_35"] == 0.5
+    # The best single prediction of each pair, at its geometric mean, misses each run by sqrt(2) - 1
+    # (10 vs 20 ms) and sqrt(1.05) - 1: the median of the two; only the first pair is more than 35% off.
+    assert s["pairs"] == 2 and s["half_median_pct"] == pytest.approx(100 * (2 ** 0.5 + 1.05 ** 0.5 - 2) / 2)
+    assert s["half_beyond_35"] == 0.5
+    assert repeat_pairs(["a", "b"], [1, 1])[0].size == 0
+
+
 def test_stats_table_with_extra_columns_has_as_many_header_cells_as_row_cells():
     """A markdown table renders only when its header, delimiter and rows have the same cells (the
     extra columns once ran into the header's last cell)."""

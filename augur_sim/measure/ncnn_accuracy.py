@@ -69,6 +69,43 @@ def stats_table(title: str, groups: dict, extra_head=(), extra=None) -> list[str
     return out
 
 
+def repeat_pairs(keys, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, same_group) over every two rows with equal keys, each pair once (i < j): the same
+    configuration measured twice. `groups[i]` names where row i was measured (a corpus section
+    and its table); `same_group` says whether the two runs came from one of them (another build
+    or run of one sitting) rather than from two (another board with the same chip, another
+    release)."""
+    idx = defaultdict(list)
+    for n, k in enumerate(keys):
+        idx[k].append(n)
+    ii, jj = [], []
+    for v in idx.values():
+        for a, b in combinations(v, 2):
+            ii.append(a)
+            jj.append(b)
+    i = np.array(ii, dtype=np.int64)
+    j = np.array(jj, dtype=np.int64)
+    g = np.asarray(groups, dtype=object)
+    return i, j, (g[i] == g[j]) if len(i) else np.zeros(0, dtype=bool)
+
+
+def repeat_stats(i, j, meas) -> dict:
+    """What the repeated pairs (repeat_pairs) say about the corpus' noise, in the targets' terms.
+
+    `stats` of one run taken as the prediction of the other, both ways round (the error measure is
+    not symmetric), plus the least any single prediction must miss one run of a pair by: a
+    prediction p misses the farther of two runs a, b by at least half their log distance (equality
+    at the geometric mean), so `half_median_pct` is the median over the pairs of
+    exp(|log a/b| / 2) - 1 and `half_beyond_35` the share of pairs where even that is over 35%."""
+    meas = np.asarray(meas, dtype=float)
+    out = stats(np.concatenate([meas[i], meas[j]]), np.concatenate([meas[j], meas[i]]))
+    half = np.exp(np.abs(np.log(meas[i] / meas[j])) / 2.0) - 1.0
+    out["pairs"] = int(len(i))
+    out["half_median_pct"] = float(np.median(half) * 100) if len(i) else float("nan")
+    out["half_beyond_35"] = float(np.mean(half > 0.35)) if len(i) else float("nan")
+    return out
+
+
 def runs_by_key(keys, pred) -> dict:
     """Run indices per key, in order, of the runs with a finite positive prediction."""
     idx = defaultdict(list)
