@@ -179,10 +179,13 @@ def roofline_svg(est, device, salt: str) -> str:
 # Sections
 
 def _band(i: int, d: dict) -> str:
-    """The measured range of held-out runs like this one (engine/held_out.py), where recorded."""
+    """The measured range of held-out runs like this one (engine/held_out.py), where recorded;
+    where the estimate says why there is none, that reason (a latency without a range must not
+    read as an exact one)."""
     e = (d.get("assumptions") or {}).get("expected_error") or {}
     if not e.get("available"):
-        return ""
+        why = e.get("why")
+        return f'<br><small class="noband">expected error: not known ({esc(why)})</small>' if why else ""
     k = "assumptions.expected_error.range_ms"
     one = e["devices"] == 1
     runs = "anchored pairs" if e.get("anchored") else "runs"
@@ -262,6 +265,15 @@ def _relative_band(r: dict | None) -> str:
             f'{esc(r["relative_to"])}: {1 / r["band_high"]:.2f}x to {1 / r["band_low"]:.2f}x</small>')
 
 
+def _warnings(d: dict) -> str:
+    """The estimate's warnings (a precision fallback, a spec priced with the shared values, ...),
+    shown on the card as the CLI prints them: the page must not hide what the terminal says."""
+    ws = d.get("warnings") or []
+    if not ws:
+        return ""
+    return '<ul class="warn">' + "".join(f"<li>{esc(w)}</li>" for w in ws) + "</ul>"
+
+
 def _summary_card(i: int, d: dict, device, proc) -> str:
     t = d["total"]
     bt = t["bound_time_ms"]
@@ -282,7 +294,7 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
     return f"""
 <div class="card">
   <h3>{esc(d['hw'])} <small>{runs_on}</small></h3>
-  <p class="desc">{esc(device.description)}</p>
+  <p class="desc">{esc(device.description)}</p>{_warnings(d)}
   <div class="kpis">
     <div><b>{num(t['time_ms'], 'total.time_ms', i, 'ms', 1.0)}</b>
       <em>latency, batch {esc(d['batch'])}{_anchor_note(i, d)}{_band(i, d)}</em></div>
@@ -592,6 +604,8 @@ tr.this td{font-weight:600}
 .kpis em{font-style:normal;font-size:12px;color:var(--muted)}
 .badge{display:inline-block;border-radius:9px;padding:0 7px;font-size:11px;color:#fff}
 .badge.ok{background:#2e8b57}.badge.bad{background:#c0392b}
+.warn{margin:0 0 10px;padding:6px 10px 6px 26px;background:#fdf3e1;border-left:3px solid #d98c1f;font-size:12px}
+.noband{color:#a05a00}
 table{border-collapse:collapse}
 .facts{width:100%;font-size:13px}
 .facts th,.kv th{text-align:left;color:var(--muted);font-weight:normal;padding:2px 10px 2px 0;
