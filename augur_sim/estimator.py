@@ -158,6 +158,14 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
     fps = {p: footprint(graph, use.used, p, int(mib * 2**20), low.total.weight_elems) for p in POLICIES}
     pl = target.placement
     warns: tuple[str, ...] = (use.warning,) if use.warning else ()
+    quant = graph.quantised_layers()
+    if quant and use.used != "int8":
+        # A quantised descriptor (an ncnn `_int8` .param) on a runtime that prices every kernel at
+        # one precision: its int8 layers cost what the float network's do, which the user who
+        # picked the quantised file should be told.
+        warns += (f"{len(quant)} layers of {graph.name} are quantised to int8 (e.g. {quant[0]}); runtime "
+                  f"{target.runtime.name} prices every kernel at {use.used}, so they cost as the float "
+                  "network's do; --runtime ncnn on a CPU runs them on ncnn's int8 kernels",)
     if target.processor.kind == "cpu" and getattr(target.runtime, "fitted", None) == "ncnn_roofline":
         # The corpus specs' default runtime is ncnn on the generic roofline engine, with estimated
         # efficiencies: the corpus-fitted ncnn model is `--runtime ncnn` (a model of its own, not

@@ -164,6 +164,13 @@ class LayerGraph:
             return known[2]
         return tuple(self.tensors[t].shape for t in layer.outputs)
 
+    def quantised_layers(self) -> list[str]:
+        """The layers a quantised descriptor marks as int8 (an ncnn `_int8` .param's
+        int8_scale_term, an ONNX QuantizeLinear-style `quant` op): what only a runtime with int8
+        kernels for them (ncnn on a CPU) runs as int8."""
+        return [n for n in self.order if self.g.nodes[n]["layer"].attrs.get("int8")
+                or self.g.nodes[n]["layer"].attrs.get("quant")]
+
     @property
     def batch(self) -> int:
         return self.tensors[self.inputs[0]].shape[0] if self.inputs else 1

@@ -616,6 +616,33 @@ def test_estimate_ncnn_names_each_convs_algorithm(capsys):
     assert sum(l["time_ms"] for l in d["layers"]) == pytest.approx(d["total"]["time_ms"], rel=1e-9)
 
 
+@pytest.mark.parametrize("args, warned", [
+    (["--hw", "nvidia_t4"], True),                                          # pytorch-cudagraph, fp32
+    (["--hw", "rockchip_rk3588", "--runtime", "ncnn-roofline"], True),      # the generic engine, fp16
+    (["--hw", "nvidia_t4", "--runtime", "tensorrt", "--precision", "int8"], False),   # costed in int8
+    (["--hw", "rockchip_rk3588", "--runtime", "ncnn", "--threads", "4"], False),      # ncnn's int8 kernels
+])
+def test_a_quantised_network_priced_in_float_says_so(args, warned, capsys):
+    """An ncnn `_int8` .param on a runtime that prices every kernel at one float precision costs
+    as its float network does: the estimate says so (count and an example layer), and says
+    nothing where the int8 layers are priced as int8."""
+    from augur_sim.cli import main
+    from shared_data import SHARED
+    param = SHARED / "corpora" / "ncnn" / "models" / "mobilenet_int8.param"
+    if not param.is_file():
+        pytest.skip(f"{param} not present")
+    assert main(["estimate", str(param)] + args + ["--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    said = [w for w in d["warnings"] if "quantised to int8" in w]
+    assert bool(said) == warned
+    if warned:
+        assert said[0].startswith("28 layers of mobilenet_int8 are quantised to int8 (e.g. conv1)")
+        assert f"prices every kernel at {d['precision_used']}" in said[0]
+    # The float network of the same descriptor family warns of nothing of the kind.
+    assert main(["estimate", str(param.with_name("mobilenet.param"))] + args + ["--format", "json"]) == 0
+    assert not [w for w in json.loads(capsys.readouterr().out)["warnings"] if "quantised" in w]
+
+
 def test_corpus_loader_reads_every_row():
     from augur_sim.measure.ncnn_corpus import load_corpus
     from shared_data import SHARED

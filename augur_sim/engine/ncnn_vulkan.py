@@ -247,7 +247,7 @@ def _conv_work(host, hc, discrete: bool) -> tuple[int, float, float, float, floa
 
 def is_quantised(graph) -> bool:
     """Whether a network has int8 layers (ncnn's Vulkan backend runs them on the CPU)."""
-    return any(layer.attrs.get("int8") or layer.attrs.get("quant") for layer in graph.layers())
+    return bool(graph.quantised_layers())
 
 
 def vk_rows(graph, low, discrete: bool) -> VkRows:
