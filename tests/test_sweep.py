@@ -589,6 +589,26 @@ def test_quantised_networks_on_ncnn_vulkan_devices_are_left_out_and_noted(tmp_pa
     assert err.count("\n") == 1 and "nothing this sweep plans can be priced" in err and not out.exists()
 
 
+def test_quantised_networks_on_float_runtimes_are_noted_once(tmp_path):
+    """A quantised network on a runtime that prices every kernel at one float precision costs as
+    its float twin: the sweep says so once, naming the network and those runtimes, and not where
+    every row runs an int8-aware runtime (ncnn on the CPU)."""
+    from shared_data import SHARED
+    models = SHARED / "corpora" / "ncnn" / "models"
+    if not (models / "mobilenet_int8.param").is_file():
+        pytest.skip(f"{models} not present")
+    nets = S.expand_nets([str(models / "mobilenet_int8.param"), str(models / "mobilenet.param")])
+    summ = S.run_sweep(nets, S.expand_hw(["nvidia_t4", "rockchip_rk3588"]), [1], ["fp32"], None)
+    note = [n for n in summ.notes if "quantised network(s) (mobilenet_int8) on " in n]
+    assert len(note) == 1 and note[0].startswith("1 quantised network(s) (mobilenet_int8) on pytorch-cudagraph:")
+    rows = {(r["net"], r["hw"]): r for r in summ.table.to_pylist()}
+    # What the note says: on the T4 the quantised network costs what the float one does.
+    assert rows[("mobilenet_int8", "nvidia_t4")]["time_ms"] == pytest.approx(
+        rows[("mobilenet", "nvidia_t4")]["time_ms"], rel=0.05)
+    summ = S.run_sweep(nets, S.expand_hw(["rockchip_rk3588"]), [1], ["fp32"], None)
+    assert not [n for n in summ.notes if "quantised network(s) (" in n]
+
+
 def test_a_resumed_ncnn_file_adds_the_placements_it_lacks(tmp_path):
     """The placement is part of an ncnn row's key: a file written at 2 threads holds that run; a
     sweep at the default placement (the Pi 4's 4 big cores) adds its own row beside it, and

@@ -963,7 +963,8 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     store.load_keys()
     _check_resumed_runs(store, pack, nets, batches, precisions)
     items = plan_items(nets, batches, precisions)
-    unpriced = vulkan_int8_pairs(nets, pack)
+    quantised = quantised_nets(nets)
+    unpriced = vulkan_int8_pairs(quantised, pack)
     # Skip whole items already done; items partly done evaluate only their missing rows. A pair
     # the runtime cannot price (unpriced) is not planned: the workers skip it as if done.
     todo, total, skipped = [], 0, 0
@@ -1018,6 +1019,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     n = store.finalize()
     return SweepSummary(total, skipped, written[0], n, time.monotonic() - t0, len(todo), backend,
                         notes=(model_notes(pack) + placement_notes(pack) + unpriced_notes(unpriced)
+                               + float_int8_notes(quantised, pack)
                                + precision_notes(pack, precisions)
                                + batch_notes(pack, batches) + default_runtime_notes(pack)
                                + mixed_runtime_notes(pack) + order_notes(pack)),
@@ -1038,16 +1040,38 @@ def default_runtime_notes(pack: HwPack) -> list[str]:
             f"{', ...' if len(names) > 8 else ''})"]
 
 
-def vulkan_int8_pairs(nets, pack: HwPack) -> frozenset:
+def quantised_nets(nets) -> list[str]:
+    """The names of the sweep's quantised networks (int8 layers: an ncnn `_int8` .param); only
+    descriptor files can be quantised (generated networks never are)."""
+    return [n.name for n in nets if n.path is not None and is_quantised(_load_path(n.path, 1))]
+
+
+def vulkan_int8_pairs(quantised: list[str], pack: HwPack) -> frozenset:
     """(network, device, processor) pairs no row can price: a quantised ncnn network (int8
     layers) on a target run by ncnn-vulkan, whose Vulkan backend runs those layers on the CPU
     (engine/ncnn_vulkan.vk_rows refuses them). A sweep leaves them out and notes them rather than
-    failing every other row; only descriptor files can be quantised (generated networks never are)."""
+    failing every other row."""
     gpus = [t for t in pack.targets if t.runtime == "ncnn-vulkan"]
-    if not gpus:
-        return frozenset()
-    quantised = [n.name for n in nets if n.path is not None and is_quantised(_load_path(n.path, 1))]
     return frozenset((n, t.hw, t.processor) for n in quantised for t in gpus)
+
+
+# Runtimes that price a quantised network's int8 layers as int8 (ncnn's CPU model) or refuse it
+# (ncnn-vulkan, vulkan_int8_pairs); every other prices each kernel at the row's one precision.
+INT8_AWARE_RUNTIMES = ("ncnn", "ncnn-vulkan")
+
+
+def float_int8_notes(quantised: list[str], pack: HwPack) -> list[str]:
+    """What `augur estimate` warns of a quantised network on a runtime that prices every kernel at
+    one precision (estimator.estimate_graph), once for the sweep: its rows cost as the float
+    network's do unless their precision_used is int8."""
+    others = sorted({t.runtime for t in pack.targets if t.runtime not in INT8_AWARE_RUNTIMES})
+    if not quantised or not others:
+        return []
+    names = ", ".join(quantised[:8]) + (", ..." if len(quantised) > 8 else "")
+    return [f"{len(quantised)} quantised network(s) ({names}) "
+            f"on {', '.join(others)}: those runtimes price every kernel at the row's precision_used, so their int8 "
+            "layers cost as the float network's do unless that is int8; --runtime ncnn prices them on a CPU's "
+            "int8 kernels"]
 
 
 def unpriced_notes(unpriced: frozenset) -> list[str]:
