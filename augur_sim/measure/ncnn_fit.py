@@ -181,6 +181,13 @@ HUBER_LOG = 0.15
 # so that no device section counts for more than 70 rows (the Azure D64s v6's 490 rows otherwise
 # set its ISA class's offsets nearly alone): 26.0% / 61.1% against 26.0% / 61.3% without, in-sample
 # 15.8% / 79% against 15.0% / 80%: no better held out, worse in sample.
+# Also tried and dropped (2026-12-03, full cold leave-one-device-out, 40 iterations, against 23.6% /
+# 65.2% within 35%, in-sample 14.6% / 81%): the class and family ridges counted in devices rather
+# than rows (a random-effects reading: a class's offset is as certain as the number of devices
+# behind it, each device's rows sharing one bias), pen = k x rows / devices of the offset's data:
+# k = 1: 31.1% / 55.6% (in-sample 24.1% / 66%); k = 0.25: 25.5% / 63.6% (19.1% / 75%). Pulling a
+# class towards the shared values costs more on the devices that class describes well than it
+# saves on the ones it describes badly.
 
 
 # Parameters whose class offsets stay 0 (their values come from the shared, family and design
