@@ -170,6 +170,5 @@ def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: i
                          np.where(kc[:, 3] > busy, BOUND_OVERHEAD,
                                   np.where(kc[:, 1] >= kc[:, 2], BOUND_COMPUTE, BOUND_DRAM)))
     store = "fp16" if row[N_EB_ACT] == 2 else "fp32"
-    e = proc.energy
-    res[:, 5] = low.rows[:, 5] * e.flop_pj(store) * 1e-12 + e.static_w * res[:, 0]
+    res[:, 5] = low.rows[:, 5] * proc.flop_pj(store) * 1e-12 + proc.energy.static_w * res[:, 0]
     return NcnnCosts(low, nr, hw, params, res, store, int(row[N_EB_ACT]))

@@ -250,6 +250,25 @@ def test_good_fixture_loads(tmp_path):
     assert gpu.runtimes["cudnn"].eltwise == 0.8        # defaults to mem
 
 
+def test_energy_per_flop_of_a_precision_the_table_lacks_follows_its_peak(tmp_path):
+    """The fixture gives 10 pJ per fp32 FLOP and runs fp16 at twice the fp32 rate: on the same
+    power, an fp16 FLOP costs 5 pJ (docs/HWSPECS.md: 0.6 x power / peak). int8 has no rate of its
+    own and falls back to fp16's, so it costs what fp16 does; a table entry is taken as written."""
+    gpu = check_hw(_write(tmp_path, GOOD)).processors["gpu"]
+    assert gpu.flop_pj("fp32") == 10.0
+    assert gpu.flop_pj("fp16") == pytest.approx(5.0)
+    assert gpu.flop_pj("int8") == pytest.approx(5.0)
+    gpu8 = check_hw(_write(tmp_path, GOOD.replace("{fp32: 256, fp16: 512}", "{fp32: 256, fp16: 512, int8: 2048}")
+                           .replace("pj_per_flop: {fp32: 10}", "pj_per_flop: {fp32: 10, fp16: 6}")
+                           .replace("name: dev", "name: dev8"), "dev8")).processors["gpu"]
+    assert gpu8.flop_pj("fp16") == 6.0
+    assert gpu8.flop_pj("int8") == pytest.approx(6.0 * 512 / 2048)     # from fp16's figure and rate
+    # A processor without a faster rate for the precision keeps the fallback's figure.
+    flat = check_hw(_write(tmp_path, GOOD.replace("{fp32: 256, fp16: 512}", "{fp32: 256}").replace("name: dev", "name: flat"),
+                           "flat")).processors["gpu"]
+    assert flat.flop_pj("fp16") == 10.0
+
+
 # (substring to replace, replacement, line marker in the broken text, expected YAML path,
 #  expected message fragment)
 BAD_CASES = [

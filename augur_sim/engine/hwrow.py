@@ -148,9 +148,7 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None,
     r[H_TILE_M], r[H_TILE_N] = rt.tile_m, rt.tile_n
     r[H_DW_EFF] = rt.dw_conv
     r[H_OVERHEAD] = rt.dispatch_s or proc.dispatch_s
-    e = proc.energy.pj_per_flop
-    pj = e.get(precision, e.get("fp32", 0.0))
-    r[H_E_FLOP] = pj * 1e-12
+    r[H_E_FLOP] = proc.flop_pj(precision) * 1e-12
     r[H_E_DRAM] = proc.energy.dram_pj_per_byte * 1e-12
     r[H_STATIC_W] = proc.energy.static_w
     r[H_IS_GPU] = 1.0 if proc.kind == "gpu" else 0.0

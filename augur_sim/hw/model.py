@@ -255,6 +255,21 @@ class Processor:
         fpc = self.flop_per_cycle_per_unit[self.rate_precision(precision)]
         return float(self.units) * self.clock_ghz * 1e9 * float(fpc)
 
+    def flop_pj(self, precision: str) -> float:
+        """pJ per FLOP at `precision`. A precision the spec's energy table lacks takes the figure
+        of the precision it falls back on (PRECISION_FALLBACK) scaled by their peak rates: the
+        table's figures are 0.6 x the active power over that precision's peak (docs/HWSPECS.md),
+        so a precision this processor runs faster on the same power costs less per FLOP (an
+        ARMv8.2 core's fp16 at twice the fp32 rate: half the fp32 figure). Where its rate falls
+        back too, the figure is the fallback's unchanged."""
+        table = self.energy.pj_per_flop
+        if precision in table:
+            return float(table[precision])
+        pj = self.energy.flop_pj(precision)         # the fallback's figure (or the error)
+        base = next(p for p in PRECISION_FALLBACK.get(precision, ()) if p in table)
+        fast, slow = self.peak_flops(precision), self.peak_flops(base)
+        return pj * slow / fast if fast > slow > 0 else pj
+
     def model_runtimes(self) -> list[str]:
         """The runtimes with a model of their own this processor can run (MODEL_RUNTIMES)."""
         return model_runtimes_for(self.kind, self.vulkan is not None)
