@@ -377,8 +377,7 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
                          np.where(kc[:, 3] > busy, BOUND_OVERHEAD, np.where(kc[:, 1] >= kc[:, 2], BOUND_COMPUTE,
                                                                             BOUND_DRAM)))
     store = "fp16" if hw.fp16_storage else "fp32"
-    res[:, 5] = ((low.rows[:, 5] * proc.flop_pj("fp16" if hw.fp16_arithmetic else "fp32")
-                  + res[:, 3] * proc.energy.dram_pj_per_byte) * 1e-12 + proc.energy.static_w * res[:, 0])
+    res[:, 5] = proc.energy_j("fp16" if hw.fp16_arithmetic else "fp32", low.rows[:, 5], res[:, 3], res[:, 0])
     mib = DEFAULT_RUNTIME_MIB["gpu"] if runtime_mib is None else runtime_mib
     if not np.isfinite(mib) or mib < 0 or mib > MAX_RUNTIME_MIB:
         raise AugurError(f"runtime memory must be a non-negative number of MiB up to {MAX_RUNTIME_MIB}, got {mib}")

@@ -170,8 +170,7 @@ def ncnn_costs(graph: LayerGraph, proc: Processor, cores: str | None, threads: i
                          np.where(kc[:, 3] > busy, BOUND_OVERHEAD,
                                   np.where(kc[:, 1] >= kc[:, 2], BOUND_COMPUTE, BOUND_DRAM)))
     store = "fp16" if row[N_EB_ACT] == 2 else "fp32"
-    # Energy as the generic engine counts it (engine/kernels.py): FLOPs, the DRAM bytes the kernel
-    # moves (res[:, 3]) and static power over its time; on-chip traffic is not tracked per level.
-    res[:, 5] = ((low.rows[:, 5] * proc.flop_pj(store) + res[:, 3] * proc.energy.dram_pj_per_byte) * 1e-12
-                 + proc.energy.static_w * res[:, 0])
+    # Energy as the generic engine counts it (engine/kernels.py), less the on-chip levels ncnn's
+    # model does not track: FLOPs, the DRAM bytes each kernel moves, static power over its time.
+    res[:, 5] = proc.energy_j(store, low.rows[:, 5], res[:, 3], res[:, 0])
     return NcnnCosts(low, nr, hw, params, res, store, int(row[N_EB_ACT]))

@@ -477,7 +477,7 @@ def _color_map(names) -> dict:
 
 def render(ests: list, devices: list, command: str = "", version: str = "", placements=None) -> str:
     """The HTML report of one network's estimates on one or more devices. `placements`: per
-    device, the network at each placement of an ncnn CPU (commands/report.placement_times) or
+    device, the network at each placement of an ncnn CPU (explore/sweep.placement_times) or
     None; where any device has them, a section compares them."""
     ds = [e.to_dict() for e in ests]
     for d, p in zip(ds, placements or ()):

@@ -57,11 +57,12 @@ def cmd_estimate(args):
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     anchors = [anchor_arg(a) for a in args.anchor or ()]
-    est = estimate(graph, args.hw, processor=args.processor, precision=args.precision, threads=threads,
+    device = hw.load_hw(args.hw)
+    est = estimate(graph, device, processor=args.processor, precision=args.precision, threads=threads,
                    policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
                    cores=args.cores, anchors=anchors, batch=batch_arg(args))
     if args.plot:
-        roofline_plot(est, args.hw, args.plot)
+        roofline_plot(est, device, args.plot)
     if args.format == "json":
         d = est.to_dict()
         if group_by:
@@ -87,7 +88,7 @@ def cmd_estimate(args):
         # at the other placements of the CPU worth trying, in one line.
         line = None
         if est.runtime == "ncnn" and not anchors:
-            line = placement_line(placement_times(graph, hw.load_hw(args.hw), est, args.cores, threads,
+            line = placement_line(placement_times(graph, device, est, args.cores, threads,
                                                   args.precision, batch_arg(args)))
         extra = (line,) if line else ()
         text = estimate_table(est, extra=extra) if view == "layers" else views.estimate_text(est, top, group_by, extra)

@@ -963,7 +963,7 @@ def run_sweep(nets: list[NetSpec], devices, batches, precisions, out, processors
     store.load_keys()
     _check_resumed_runs(store, pack, nets, batches, precisions)
     items = plan_items(nets, batches, precisions)
-    quantised = quantised_nets(nets)
+    quantised = quantised_nets(nets, pack)
     unpriced = vulkan_int8_pairs(quantised, pack)
     # Skip whole items already done; items partly done evaluate only their missing rows. A pair
     # the runtime cannot price (unpriced) is not planned: the workers skip it as if done.
@@ -1040,9 +1040,12 @@ def default_runtime_notes(pack: HwPack) -> list[str]:
             f"{', ...' if len(names) > 8 else ''})"]
 
 
-def quantised_nets(nets) -> list[str]:
-    """The names of the sweep's quantised networks (int8 layers: an ncnn `_int8` .param); only
-    descriptor files can be quantised (generated networks never are)."""
+def quantised_nets(nets, pack: HwPack) -> list[str]:
+    """The names of the sweep's quantised networks (int8 layers: an ncnn `_int8` .param) where a
+    note needs them, i.e. some target runs a runtime other than ncnn's CPU model (vulkan_int8_pairs,
+    float_int8_notes); only descriptor files can be quantised (generated networks never are)."""
+    if all(t.runtime == "ncnn" for t in pack.targets):
+        return []
     return [n.name for n in nets if n.path is not None and is_quantised(_load_path(n.path, 1))]
 
 

@@ -270,6 +270,13 @@ class Processor:
         fast, slow = self.peak_flops(precision), self.peak_flops(base)
         return pj * slow / fast if fast > slow > 0 else pj
 
+    def energy_j(self, precision: str, flops, dram_bytes, time_s):
+        """Energy of kernels (scalars or arrays) as the runtime models without per-level cache
+        traffic count it (ncnn CPU and Vulkan): FLOPs at `precision` (flop_pj), the DRAM bytes
+        they move, static power over their time."""
+        return ((flops * self.flop_pj(precision) + dram_bytes * self.energy.dram_pj_per_byte) * 1e-12
+                + self.energy.static_w * time_s)
+
     def model_runtimes(self) -> list[str]:
         """The runtimes with a model of their own this processor can run (MODEL_RUNTIMES)."""
         return model_runtimes_for(self.kind, self.vulkan is not None)
