@@ -154,7 +154,7 @@ def test_gpu_rejects_cores():
 
 
 def test_plain_processor_is_one_implicit_cluster():
-    dev = load_hw("raspberry_pi_4")
+    dev = load_hw("jetson_tx1")
     cpu = dev.processor("cpu")
     assert not cpu.clusters
     # Unchanged for threads <= cores; beyond, T threads on C cores give T/ceil(T/C) cores.
@@ -412,3 +412,38 @@ def test_every_corpus_cpu_run_places():
         oversubscribed += p.oversubscribed
     # Both documented special cases occur in the corpus (Loongson 3A4000 4/1, Orion O6 12/2...).
     assert smp_little >= 3 and oversubscribed >= 3
+
+
+# ------------------------------------------------------------------ one board, one energy estimate
+
+def _board_variants():
+    """(base, variant, kind) for every spec named `<base>_ncnn` (the same board described for the
+    ncnn corpus) or `<base>_<digits>` (the same chip at another clock, in MHz) beside `<base>`."""
+    names = {p.stem for p in (REPO / "hwspecs").glob("*.yaml")}
+    out = []
+    for n in sorted(names):
+        base, _, suffix = n.rpartition("_")
+        if base in names and (suffix == "ncnn" or suffix.isdigit()):
+            out.append((base, n, "ncnn" if suffix == "ncnn" else "clock"))
+    return out
+
+
+def test_twin_specs_of_one_board_agree_on_cpu_energy():
+    """Two specs of one board priced the same network at 27 and 46 mJ because each guessed the
+    CPU's active power apart. A board's `_ncnn` twin carries its base spec's energy figures; a
+    clock variant keeps its base's memory and cache figures, and a faster clock never costs less
+    per FLOP (power rises at least as fast as the clock)."""
+    pairs = _board_variants()
+    assert {("jetson_agx_orin", "jetson_agx_orin_ncnn", "ncnn"),
+            ("raspberry_pi_4", "raspberry_pi_4_1800", "clock")} <= set(pairs)
+    for base, var, kind in pairs:
+        pb, pv = load_hw(base).processor("cpu"), load_hw(var).processor("cpu")
+        eb, ev = pb.energy, pv.energy
+        assert (eb.dram_pj_per_byte, eb.cache_pj_per_byte, eb.static_w) == \
+            (ev.dram_pj_per_byte, ev.cache_pj_per_byte, ev.static_w), (base, var)
+        if kind == "ncnn":
+            assert eb == ev, (base, var)
+        else:
+            faster = pv.clock_ghz > pb.clock_ghz
+            lo, hi = (eb, ev) if faster else (ev, eb)
+            assert lo.flop_pj("fp32") <= hi.flop_pj("fp32"), (base, var)

@@ -86,7 +86,7 @@ def test_hw_list_show_check(capsys, tmp_path):
     # values, a Vulkan spec's GPU by its GPU class, the GPU kernel model by SM architecture.
     rows = {ln.split()[0]: ln for ln in out.splitlines()[2:]}
     assert "cpu: ncnn (armv8-neon)" in rows["raspberry_pi_4_1800"]
-    assert "cpu: ncnn (shared values)" in rows["raspberry_pi_4"]
+    assert "cpu: ncnn (shared values)" in rows["jetson_tx1"] and "cpu: ncnn (armv8-neon)" in rows["raspberry_pi_4"]
     assert "gpu: ncnn-vulkan (mali" in rows["rockchip_rk3588_vulkan"] and "cpu: ncnn (" in rows["rockchip_rk3588_vulkan"]
     assert "gpu: pytorch-eager, pytorch-cudagraph (sm_90)" in rows["nvidia_h200"] and "ncnn" not in rows["nvidia_h200"]
     # And what `augur estimate NET --hw NAME` runs: the default processor's default runtime.

@@ -301,31 +301,34 @@ def test_vulkan_estimate_reports_its_expected_error(capsys):
 
 
 def test_a_cpu_without_core_types_gets_a_warning_and_no_band(capsys):
-    """raspberry_pi_4's CPU names no core type: no ISA class, so the fit's shared values and no
-    held-out group (every corpus device had a class) describe it."""
+    """jetson_tx1's CPU names no core type: no ISA class, so the fit's shared values and no
+    held-out group (every corpus device had a class) describe it; no spec is named like it."""
     from augur_sim.cli import main
     param = _mobilenet()
-    assert main(["estimate", str(param), "--hw", "raspberry_pi_4", "--threads", "4", "--runtime", "ncnn",
+    assert main(["estimate", str(param), "--hw", "jetson_tx1", "--threads", "4", "--runtime", "ncnn",
                  "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert any("no ISA class 'default'" in w and "raspberry_pi_4_1800" in w for w in d["warnings"])
+    warns = [w for w in d["warnings"] if "no ISA class 'default'" in w]
+    assert len(warns) == 1 and "specs named like it" not in warns[0]
     assert d["assumptions"]["expected_error"]["available"] is False
 
 
 def test_a_cpu_without_core_types_is_pointed_at_its_cored_relative(capsys):
-    """snapdragon_855 (one CPU of 8 units) has a relative without an underscore between the
-    names, snapdragon_855plus, whose clusters name their cores: the warning names it; the
-    Vulkan twins of a board are never suggested for a CPU runtime."""
+    """jetson_tx2 (A57 and Denver CPUs of `units`) has a relative, jetson_tx2_nx, whose clusters
+    name their cores: the warning names it. The Vulkan twins of a board are never suggested for a
+    CPU runtime, a relative without an underscore between the names is (snapdragon_855 ->
+    snapdragon_855plus), and a relative whose CPU names no core type is not."""
     from augur_sim.cli import main
+    from augur_sim.estimator import _cored_variants
     param = _mobilenet()
-    assert main(["estimate", str(param), "--hw", "snapdragon_855", "--threads", "4", "--runtime", "ncnn",
+    assert main(["estimate", str(param), "--hw", "jetson_tx2", "--threads", "4", "--runtime", "ncnn",
                  "--format", "json"]) == 0
     warns = json.loads(capsys.readouterr().out)["warnings"]
-    assert any("snapdragon_855plus" in w for w in warns)
-    assert main(["estimate", str(param), "--hw", "snapdragon_835", "--threads", "4", "--runtime", "ncnn",
-                 "--format", "json"]) == 0
-    warns = json.loads(capsys.readouterr().out)["warnings"]
-    assert any("snapdragon_835_ncnn" in w for w in warns) and not any("_vulkan" in w for w in warns)
+    assert any("no ISA class" in w and "jetson_tx2_nx" in w for w in warns)
+    pi5 = _cored_variants("raspberry_pi_5")
+    assert "raspberry_pi_5_ncnn" in pi5 and "raspberry_pi_5_2900," in pi5 and "_vulkan" not in pi5
+    assert "snapdragon_855plus" in _cored_variants("snapdragon_855")
+    assert _cored_variants("amd_epyc_9654") == ""      # its _1core variant has no core types either
 
 
 def test_band_coverage_leaves_each_device_out_of_its_own_band():

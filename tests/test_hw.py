@@ -177,6 +177,24 @@ def test_format_hw_and_schema_doc():
     assert doc in (REPO / "docs" / "HWSPECS.md").read_text()
 
 
+def test_shipped_devices_table_matches_the_specs():
+    """docs/HWSPECS.md's table of the original specs is written by hand; each row's peak rates,
+    DRAM bandwidth and runtimes must be what the spec now gives (the table had gone stale when
+    catalogue cores added int8 rates and the Hopper specs a TF32 one)."""
+    text = (REPO / "docs" / "HWSPECS.md").read_text()
+    table = text.split("## Shipped devices", 1)[1].split("\n## ", 1)[0]
+    rows = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in table.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| spec")]
+    assert len(rows) >= 20
+    for name, proc, _units, peaks, dram, runtimes in rows:
+        p = load_hw(name).processor(proc.split()[0])
+        want = ", ".join(f"{k} {p.peak_flops(k) / 1e9:,.0f}" for k in ("fp32", "tf32", "fp16", "bf16", "int8")
+                         if k in p.flop_per_cycle_per_unit)
+        assert peaks == want, (name, proc)
+        assert float(dram) == pytest.approx(p.dram_bw_gbs), (name, proc)
+        assert set(runtimes.split(", ")) == set(p.runtimes), (name, proc)
+
+
 def test_import_is_cheap():
     code = "import sys, augur_sim.hw; assert 'numba' not in sys.modules, 'numba imported'"
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,

@@ -36,10 +36,10 @@ def test_int8_on_a_maxwell_gpu_runs_at_fp16():
 
 
 @pytest.mark.parametrize("prec", ["fp16", "int8"])
-def test_pi4_cpu_has_only_fp32(prec):
-    # The Pi 4's Cortex-A72 spec lists an fp32 rate only: no speed-up and no memory saving.
-    low = estimate("resnet18", "raspberry_pi_4", precision=prec)
-    f32 = estimate("resnet18", "raspberry_pi_4")
+def test_tx1_cpu_has_only_fp32(prec):
+    # The TX1's Cortex-A57 spec lists an fp32 rate only: no speed-up and no memory saving.
+    low = estimate("resnet18", "jetson_tx1", processor="cpu", precision=prec)
+    f32 = estimate("resnet18", "jetson_tx1", processor="cpu")
     assert low.precision_used == "fp32"
     assert low.total.time_s == f32.total.time_s
     assert low.total.peak_memory_bytes == f32.total.peak_memory_bytes
@@ -83,14 +83,14 @@ def test_spec_file_is_the_file_really_read(tmp_path, capsys):
 
 
 def test_sweep_costs_the_fallback_precision():
-    devs = [load_hw("jetson_nano"), load_hw("raspberry_pi_4")]
+    devs = [load_hw("jetson_nano"), load_hw("host_xeon_kvm2c_1t")]
     pack = S.build_pack(devs, None, ["int8", "fp16"])
     net = S.expand_nets(["resnet18"])[0]
     i8 = {(r["hw"], r["processor"]): r for r in S.evaluate_item(S.Item(net, 1, "int8"), pack)}
     f16 = {(r["hw"], r["processor"]): r for r in S.evaluate_item(S.Item(net, 1, "fp16"), pack)}
     assert i8[("jetson_nano", "gpu")]["precision_used"] == "fp16"
     assert i8[("jetson_nano", "gpu")]["time_ms"] == pytest.approx(f16[("jetson_nano", "gpu")]["time_ms"])
-    assert i8[("raspberry_pi_4", "cpu")]["precision_used"] == "fp32"
+    assert i8[("host_xeon_kvm2c_1t", "cpu")]["precision_used"] == "fp32"
     # The sweep's figures are the estimate's.
     e = estimate("resnet18", "jetson_nano", processor="gpu", precision="int8")
     assert i8[("jetson_nano", "gpu")]["time_ms"] == pytest.approx(e.total.time_s * 1e3, rel=1e-9)

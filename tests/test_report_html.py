@@ -292,19 +292,19 @@ def test_report_shows_the_estimates_warnings_and_a_missing_range(tmp_path, capsy
     """What the terminal warns about is on the page too: a CPU whose clusters name no core type is
     priced by ncnn's shared values, with no known error; the card says both, not a bare latency."""
     out = tmp_path / "warn.html"
-    args = ["squeezenet1_1", "--hw", "snapdragon_835", "--runtime", "ncnn", "--threads", "4"]
+    args = ["squeezenet1_1", "--hw", "jetson_tx2", "--processor", "cpu", "--runtime", "ncnn", "--threads", "4"]
     assert main(["estimate"] + args + ["--format", "json"]) == 0
     js = json.loads(capsys.readouterr().out)
     assert js["warnings"] and not js["assumptions"]["expected_error"]["available"]
     assert main(["report"] + args + ["--out", str(out)]) == 0
     text = out.read_text()
     warn_html = text.split('<ul class="warn">', 1)[1].split("</ul>", 1)[0]
-    assert "the ncnn fit has no ISA class" in warn_html and "snapdragon_835_ncnn" in warn_html
+    assert "the ncnn fit has no ISA class" in warn_html and "jetson_tx2_nx" in warn_html
     why = js["assumptions"]["expected_error"]["why"]
     assert f'<small class="noband">expected error: not known ({html.escape(why)})</small>' in text
     # A device without warnings gets no warning box.
     out2 = tmp_path / "clean.html"
-    assert main(["report", "squeezenet1_1", "--hw", "snapdragon_835_ncnn", "--runtime", "ncnn", "--threads", "4",
+    assert main(["report", "squeezenet1_1", "--hw", "jetson_tx2_nx", "--runtime", "ncnn", "--threads", "4",
                  "--out", str(out2)]) == 0
     assert '<ul class="warn">' not in out2.read_text()
 
