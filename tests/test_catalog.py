@@ -447,3 +447,19 @@ def test_twin_specs_of_one_board_agree_on_cpu_energy():
             faster = pv.clock_ghz > pb.clock_ghz
             lo, hi = (eb, ev) if faster else (ev, eb)
             assert lo.flop_pj("fp32") <= hi.flop_pj("fp32"), (base, var)
+
+
+def test_cluster_cache_associativity_is_marked_assumed(capsys):
+    """Core files give no associativity: a clustered CPU's L1 and L2 get 8 ways, which `hw show`
+    and the cache oracle say are assumed; a spec's own cache keeps its figure unmarked."""
+    cpu = load_hw("raspberry_pi_4").processor("cpu")
+    assert [(c.level, c.assoc, c.assoc_assumed) for c in cpu.caches] == [(1, 8, True), (2, 8, True)]
+    assert main(["hw", "show", "snapdragon_855"]) == 0
+    out = capsys.readouterr().out
+    assert "L1: 64 KiB per core, 64 B lines, 8-way (assumed)" in out
+    assert "L3: 2 MiB shared, 64 B lines, 16-way, " in out
+    assert main(["cachesim", "squeezenet1_1", "fire2.squeeze", "--hw", "raspberry_pi_4"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("8-way (assumed)") == 2
+    assert main(["cachesim", "squeezenet1_1", "fire2.squeeze", "--hw", "jetson_tx1", "--processor", "cpu"]) == 0
+    assert "assumed" not in capsys.readouterr().out

@@ -62,9 +62,10 @@ def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> 
         raise AugurError(f"layer '{layer}' ({graph.layer(layer).op}) is a stream kernel; trace simulation "
                          f"covers GEMM-lowered and depthwise convs, fc and matmul")
     rows = []
-    for s, lv, m in zip(stats, levels, model):
+    for s, lv, m, c in zip(stats, levels, model, proc.caches):
         below = s.traffic_below_bytes(lv.line_bytes)
-        rows.append((f"L{s.level + 1}", ibytes(lv.size_bytes), f"{lv.assoc}-way", f"{s.accesses:,}",
+        ways = f"{lv.assoc}-way" + (" (assumed)" if c.assoc_assumed else "")
+        rows.append((f"L{s.level + 1}", ibytes(lv.size_bytes), ways, f"{s.accesses:,}",
                      f"{s.hits:,}", f"{s.misses:,}", f"{s.hits / max(s.accesses, 1):.1%}", ibytes(below),
                      ibytes(m), f"{m / below:.2f}" if below else "-"))
     head = f"{graph.name} / {layer} on {device.name}/{proc.name}, {precision}: {what}"

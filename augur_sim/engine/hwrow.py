@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AugurError
-from ..hw.model import Cache
+from ..hw.model import ASSUMED_ASSOC, Cache
 from ..hw.placement import place, private_caches
 from ..hw.kmodel import (HBM_ARCHS, ISSUE_BOUND_FP32_ARCHS, NO_WINOGRAD_ARCHS, PARAMS, SMEM_BYTES_PER_CLOCK,
                          class_params, load_fit, resolve_math, uses_tensor_cores)
@@ -125,7 +125,7 @@ def hw_row(proc, rt, precision: str = "fp32", threads: int | None = None,
         units = pl.threads
         r[H_PEAK] = pl.peak_flops(precision)
         ln = proc.shared_caches[0].line_bytes if proc.shared_caches else 64
-        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=8, shared=sh,
+        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=ASSUMED_ASSOC, assoc_assumed=True, shared=sh,
                         bw_gbs=bw / 1e9)
                   for lv, size, sh, bw in private_caches(pl)] + list(proc.shared_caches)
     r[H_UNITS] = units

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from augur_sim.errors import AugurError, SchemaError
-from augur_sim.hw.model import (Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts, Source, VulkanFacts,
-                                 model_runtimes_for)
+from augur_sim.hw.model import (ASSUMED_ASSOC, Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts,
+                                 Source, VulkanFacts, model_runtimes_for)
 from augur_sim.hw.placement import place, private_caches
 from augur_sim.hw.schema import PRECISIONS, SECTIONS, Field, field
 from augur_sim.hw.yamlsrc import Node, format_path, from_plain, read_yaml
@@ -621,7 +621,7 @@ def _build_processor(name: str, d: dict, path: tuple, near: Path | None = None) 
     caches = list(shared)
     if clusters:
         ln = (shared[0].line_bytes if shared else 64)
-        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=8, shared=sh,
+        caches = [Cache(level=lv, size_bytes=size, line_bytes=ln, assoc=ASSUMED_ASSOC, assoc_assumed=True, shared=sh,
                         bw_gbs=bw / 1e9)
                   for lv, size, sh, bw in private_caches(default_set)] + caches
     proc = Processor(name=name, kind=d["kind"], units=units, clock_ghz=clock,

@@ -42,6 +42,11 @@ class Source:
     ref: str
 
 
+# The associativity given to a clustered CPU's L1 and L2 (the core files do not list it). Only
+# the trace-driven oracle (augur cachesim) reads associativity; `hw show` and cachesim mark it.
+ASSUMED_ASSOC = 8
+
+
 @dataclass(frozen=True)
 class Cache:
     level: int
@@ -50,6 +55,7 @@ class Cache:
     assoc: int
     shared: bool
     bw_gbs: float         # aggregate over all units of the processor
+    assoc_assumed: bool = False   # ASSUMED_ASSOC, not a figure of the spec or the core file
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def format_hw(device: Device) -> str:
         for c in p.caches:
             scope = "shared" if c.shared else f"per {unit_word[:-1]}"
             out.append(f"    L{c.level}: {_size(c.size_bytes)} {scope}, {c.line_bytes} B lines, "
-                       f"{c.assoc}-way, {c.bw_gbs:g} GB/s aggregate")
+                       f"{c.assoc}-way{' (assumed)' if c.assoc_assumed else ''}, {c.bw_gbs:g} GB/s aggregate")
         out.append(f"    dispatch overhead: {p.dispatch_s * 1e6:g} us per kernel/layer")
         vk = getattr(p, "vulkan", None)
         if vk is not None:
