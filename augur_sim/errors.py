@@ -5,6 +5,33 @@ means a bug in augur-sim, never bad input.
 """
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+# An error about an unknown name lists the valid names when there are at most this many;
+# beyond it, the list would bury the error line, so it names the command that lists them.
+MAX_LISTED_NAMES = 12
+
+
+def close_names(word: str, names: Iterable[str], n: int = 3, cutoff: float = 0.65) -> list[str]:
+    """The names closest to `word` (a typo), best first, case ignored ('NCNN' -> 'ncnn')."""
+    by_lower: dict[str, str] = {}
+    for name in names:
+        by_lower.setdefault(name.lower(), name)
+    return [by_lower[m] for m in difflib.get_close_matches(word.lower(), list(by_lower), n=n, cutoff=cutoff)]
+
+
+def name_hint(word: str, names: Iterable[str], listing: str, known: str = "known", cutoff: float = 0.65,
+              max_listed: int = MAX_LISTED_NAMES) -> str:
+    """What follows "unknown X 'word'" in an error: ' (did you mean a, b?)' when names are close,
+    then '; KNOWN: x, y, z' when there are at most `max_listed` names, else "; `LISTING` lists all N"."""
+    names = list(names)
+    near = close_names(word, names, cutoff=cutoff)
+    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+    if len(names) <= max_listed:
+        return f"{hint}; {known}: {', '.join(names)}" if names else hint
+    return f"{hint}; `{listing}` lists all {len(names)}"
+
 
 class AugurError(Exception):
     """A user-facing error: ``FILE:LINE: WHERE: message`` on one line."""

@@ -13,7 +13,7 @@ from .engine.memory import POLICIES, footprint
 from .errors import AugurError
 from .engine.ncnn_algos import NCNN_FUSION
 from .engine.held_out import expected_error, kernel_model_error, ncnn_key, vk_key
-from .engine.ncnn_cost import N_THREADS, PARAM_NAMES
+from .engine.ncnn_cost import N_CLOCK_HZ, N_FP16, N_FP32_FPC, N_THREADS, PARAM_NAMES
 from .evaluate import check_precision, device_of, kernel_costs, lowered, ncnn_costs, resolve_target
 from .frontends import load_net
 from .graph import DTYPE_BYTES, LayerGraph
@@ -186,7 +186,21 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
         # a GPU the kernel model's fit never saw (engine/held_out.py, GPU_FIELDS).
         est.assumptions["expected_error"] = _shown_paths(kernel_model_error(
             km, target.runtime.name, use.used, graph.batch, est.total.time_s, anchored))
+    elif target.runtime.source.startswith("estimate"):
+        est.assumptions["expected_error"] = {"available": False,
+                                             "why": estimated_runtime_why(target.runtime.name, target.processor)}
     return est
+
+
+def estimated_runtime_why(runtime: str, proc) -> str:
+    """Why a runtime whose efficiencies the spec estimates (its `source:` starts with 'estimate')
+    has no expected error, and, on a CPU whose clusters name their core types, what has one: the
+    corpus-fitted ncnn model, which a user reading a bare latency would not know to ask for."""
+    why = f"runtime {runtime}'s efficiencies are estimates, measured on no device"
+    if proc.kind == "cpu" and any(getattr(c, "core", None) is not None for c in proc.clusters):
+        why += ("; --runtime ncnn prices this CPU with the model fitted on benchncnn's corpus, "
+                "with a held-out error band")
+    return why
 
 
 # Most anchors a run takes (each is a whole estimate of its own).
@@ -282,7 +296,7 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
     warn = (warning,) if warning else ()
     # Report the precision ncnn stores activations in on this core (fp16 on ARMv8.2 FP16 cores).
     est = assemble(graph, device, proc, rt, low, nc.costs, nc.store, threads, policy, fps, conventions,
-                   algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn)
+                   algorithms=dict(zip(nc.rows.kernel_names, nc.rows.algos)), warnings=warn, cores=cores)
     est.assumptions["ncnn"] = {
         "placement": hw.describe, "threads": int(hw.row[N_THREADS]), "isa_class": hw.isa_class, "arch": hw.arch,
         "core_design": hw.caps.design, "pipeline_family": hw.caps.family,
@@ -292,6 +306,9 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         # the storage precision of the rest.
         "int8_kernels": sum(a.startswith("int8") for a in nc.rows.algos),
         "parameters": dict(zip(PARAM_NAMES, (float(v) for v in nc.params))),
+        # The float peak of this run's threads the eff_* fractions apply to: what a roofline of
+        # this run is drawn against (the spec's peak counts every core of the chip).
+        "peak_flops": ncnn_peak_flops(hw.row),
     }
     # How far runs like this one were from benchncnn's measurements on devices the fit never
     # saw (leave-one-device-out, engine/held_out.py): the error of this estimate, as far as
@@ -302,6 +319,12 @@ def estimate_ncnn(graph, device, proc, precision: str, cores: str | None, thread
         est.total.time_s, "ncnn", anchored)), graph.batch) if not warn else {
         "available": False, "why": "no held-out device was priced without its ISA class's values, as this one is"}
     return est
+
+
+def ncnn_peak_flops(row) -> float:
+    """The float FLOP/s of an ncnn hardware row as ncnn_cost.kernel_time prices it: threads x the
+    slowest thread's share of its core clock x the core's FLOP/cycle, doubled for fp16 arithmetic."""
+    return float(row[N_THREADS] * row[N_CLOCK_HZ] * row[N_FP32_FPC] * (2.0 if row[N_FP16] > 0.0 else 1.0))
 
 
 def _batch_one_runs(rec: dict, batch: int) -> dict:
@@ -396,6 +419,7 @@ def estimate_ncnn_vulkan(graph, device, proc, precision: str, policy: str, conve
         "fp16_storage": hw.fp16_storage, "discrete": hw.discrete,
         "shaders": {k: a for k, a in zip(vr.kernel_names, vr.algos) if a != "noop"},
         "parameters": dict(zip(VK_PARAM_NAMES, (float(v) for v in params))),
+        "peak_flops": float(hw.peak_flops),  # the shader rate the model prices (fp16 where it computes so)
     }
     est.assumptions["expected_error"] = _batch_one_runs(_shown_paths(expected_error(
         fit_path or DEFAULT_VK_FIT, vk_key(hw.gpu_class, hw.discrete), est.total.time_s, "ncnn-vulkan", anchored)),

@@ -28,8 +28,11 @@ MAX_TENSOR_ELEMS = 1 << 46
 # Tensor rank: ONNX/Caffe nets use up to 6; 32 leaves room without letting a file hand us
 # thousands of dims (messages, products and numba arrays all grow with it).
 MAX_RANK = 32
-# Batch sizes a user may ask for (--batch, load_net(batch=)); checked before any frontend
-# writes the value into a protobuf or an array.
+# Batch sizes a user may ask for (estimate/analyze --batch, load_net(batch=), sweep --batch: one
+# bound, so a sweep row can be re-run by `augur estimate` and back); checked before any frontend
+# writes the value into a protobuf or an array. 2^20, not the sweep's former 2^16: an estimate's
+# cost does not grow with the batch (resnet50 at 2^20: 1.7 s, 160 MB), and check_shape's
+# MAX_TENSOR_ELEMS already refuses a tensor the batch would make too large.
 MAX_BATCH = 1 << 20
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}

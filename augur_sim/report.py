@@ -11,6 +11,9 @@ from .graph import DTYPE_BYTES
 _PREFIX = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 UNITS_LINE = ("units: time ms; sizes binary (KiB, MiB, GiB = 2^10, 2^20, 2^30 B); energy mJ (J from "
               "1,000 mJ); MACs/FLOPs/params with SI prefixes (k, M, G = 10^3, 10^6, 10^9)")
+# augur analyze counts (no time, no energy): its units line names only what it shows.
+ANALYZE_UNITS_LINE = ("units: sizes binary (KiB, MiB, GiB = 2^10, 2^20, 2^30 B); MACs/params with SI prefixes "
+                      "(k, M, G = 10^3, 10^6, 10^9)")
 
 
 def si(x: float, unit: str = "", digits: int = 3) -> str:

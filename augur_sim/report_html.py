@@ -23,7 +23,7 @@ import math
 from .engine.held_out import current_held_out, order_bin, order_span, placement_summary
 from .engine.ncnn_params import DEFAULT_FIT as NCNN_DEFAULT_FIT
 from .graph import DTYPE_BYTES
-from .plots import pyplot, roofline_figure
+from .plots import Roofs, pyplot, roofline_figure, run_roofs
 from .report import int8_kernels_note
 
 BOUND_COLORS = {"compute": "#d62728", "memory": "#1f77b4", "cache": "#2ca02c", "overhead": "#7f7f7f"}
@@ -274,7 +274,7 @@ def _warnings(d: dict) -> str:
     return '<ul class="warn">' + "".join(f"<li>{esc(w)}</li>" for w in ws) + "</ul>"
 
 
-def _summary_card(i: int, d: dict, device, proc) -> str:
+def _summary_card(i: int, d: dict, device, proc, roofs: Roofs) -> str:
     t = d["total"]
     bt = t["bound_time_ms"]
     bsum = sum(bt.values()) or 1.0
@@ -311,13 +311,30 @@ def _summary_card(i: int, d: dict, device, proc) -> str:
         <th>BN statistics</th><td>{num(t['stat_params'], 'total.stat_params', i, 'count')}</td></tr>
     <tr><th>weights</th><td>{num(t['weight_bytes'], 'total.weight_bytes', i, 'bytes')}</td>
         <th>DRAM traffic</th><td>{num(t['dram_bytes'], 'total.dram_bytes', i, 'bytes')}</td></tr>
-    <tr><th>peak FLOP/s</th><td>{num(proc.peak_flops(d['precision']), 'derived.peak_flops', i, 'count')}FLOP/s</td>
-        <th>DRAM bandwidth</th><td>{num(proc.dram_bw_gbs, 'derived.dram_bw_gbs', i, 'GB/s', 1.0)}</td></tr>
+    <tr><th>peak FLOP/s</th><td{_placement_title(d)}>{num(roofs.peak_flops, roofs.peak_key or 'derived.peak_flops', i,
+                                                     'count')}FLOP/s <small>(this run, {esc(_ran_at(d))})</small></td>
+        <th>DRAM bandwidth</th><td>{num(proc.dram_bw_gbs, 'derived.dram_bw_gbs', i, 'GB/s', 1.0)}
+          {_dram_eff_text(i, roofs)}</td></tr>
   </table>
   <h4>time by bound</h4>
   {stacked_bar([(k, v, BOUND_COLORS.get(k, '#999')) for k, v in bt.items()])}
   <ul class="legend">{legend}</ul>
 </div>"""
+
+
+def _placement_title(d: dict) -> str:
+    """The cores a CPU run used, as a tooltip of its peak: the peak is theirs, not the chip's."""
+    a = d.get("assumptions") or {}
+    where = (a.get("ncnn") or {}).get("placement") or a.get("placement")
+    return f' title="{esc(where)}"' if where else ""
+
+
+def _dram_eff_text(i: int, roofs: Roofs) -> str:
+    """The share of DRAM bandwidth the estimate's runtime streams at, and whose figure it is."""
+    if roofs.dram_eff is None:
+        return f'<small>(achievable: {esc(roofs.dram_eff_says)})</small>'
+    return (f'<small>(achievable {num(roofs.dram_eff, roofs.dram_eff_key or "derived.dram_eff", i, "%", 0.01, 3)}: '
+            f'{esc(roofs.dram_eff_says)})</small>')
 
 
 def _group_table(i: int, d: dict, by: str, colors: dict) -> str:
@@ -487,6 +504,7 @@ def render(ests: list, devices: list, command: str = "", version: str = "", plac
     if any([l["name"] for l in d["layers"]] != names for d in ds[1:]):
         raise ValueError("the estimates are not of the same network")
     procs = [dev.processor(e.processor) for e, dev in zip(ests, devices)]
+    roofs = [run_roofs(e, p) for e, p in zip(ests, procs)]
     d0 = ds[0]
     ops = _color_map(g["group"] for d in ds for g in groups(d, "op"))
     stages = _color_map(g["group"] for d in ds for g in groups(d, "stage"))
@@ -513,7 +531,7 @@ def render(ests: list, devices: list, command: str = "", version: str = "", plac
         .replace("&", "\\u0026")
     sections = [
         f'<section id="summary"><h2>Summary</h2>{cmp_line}<div class="row {cols}">'
-        + "".join(_summary_card(i, d, dev, p) for i, (d, dev, p) in enumerate(zip(ds, devices, procs)))
+        + "".join(_summary_card(i, d, dev, p, r) for i, (d, dev, p, r) in enumerate(zip(ds, devices, procs, roofs)))
         + "</div></section>",
         '<section id="by-op"><h2>Time and memory by op type</h2><p class="note">A fused layer (BN, ReLU, '
         'a bias folded into its conv) costs nothing of its own: its time is in its host kernel\'s row. '

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import AugurError
-from .report import UNITS_LINE, anchor_lines, energy, estimate_table, ibytes, shape_str, si, table
+from .report import ANALYZE_UNITS_LINE, anchor_lines, energy, estimate_table, ibytes, shape_str, si, table
 
 GROUP_BYS = ("op", "stage")
 MAX_TOP = 1_000_000
@@ -187,7 +187,9 @@ def summary(est) -> str:
     width = max(len(line) for line in body.split("\n"))
     fp = est.footprints[est.policy]
     rule = "=" * width
-    lines = [rule, f"{est.net} on {est.hw}/{est.processor}, batch {est.batch}", rule, body, rule,
+    used = est.precision if est.precision_used == est.precision else f"{est.precision} (costed as {est.precision_used})"
+    lines = [rule, f"{est.net} on {est.hw}/{est.processor}, runtime {est.runtime}, batch {est.batch}, {used}", rule,
+             body, rule,
              f"Total params: {t.params:,} (+{t.stat_params:,} statistics)",
              f"Total MACs: {t.macs:,}",
              f"Total time: {t.time_s * 1e3:.3f} ms   energy: {energy(t.energy_j)}",
@@ -246,4 +248,4 @@ def analyze_text(nc, top: int | None = None, group_by: str | None = None) -> str
         if top:
             body += f"\n{len(order)} of {len(layers)} layers shown: {_pct(run, macs)} of the MACs"
     return "\n".join([head, body, "", f"weights {ibytes(nc.weight_bytes)}   activations "
-                      f"{ibytes(nc.activation_bytes)} (every tensor once)", UNITS_LINE])
+                      f"{ibytes(nc.activation_bytes)} (every tensor once)", ANALYZE_UNITS_LINE])

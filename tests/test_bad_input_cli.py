@@ -56,6 +56,9 @@ def files(tmp_path, monkeypatch):
         'input_param { shape: { dim: 1 dim: 3 dim: 8 dim: 8 } } }\n'
         'layer { name: "c" type: "Frobnicate" bottom: "data" top: "c" }\n')
     (tmp_path / "notresults.csv").write_text("a,b\n1,2\n")
+    # An ncnn .param whose num_output (param 0) is out of range: the bound named is int32's.
+    (tmp_path / "zero.param").write_text("7767517\n2 2\nInput data 0 1 data 0=8 1=8 2=3\n"
+                                         "Convolution conv 1 1 data out 0=0 1=3 6=81\n")
     (tmp_path / "notresults.parquet").write_text(GOOD_NET)
     _spec_with(tmp_path, "dram_bw_gbs: 59.7", 'dram_bw_gbs: "fast"')
     _spec_with(tmp_path, "name: jetson_tx2", "name: jetson_tx2", name="misnamed")
@@ -75,7 +78,9 @@ WHATIF = ["whatif", "resnet50", "--hw", "jetson_tx2"]
 CASES = [
     # ---- descriptor files (analyze; every net-taking command shares the loader)
     (["analyze", "missing.yaml"], "missing.yaml: no such file"),
-    (["analyze", "folder.yaml"], "folder.yaml"),
+    (["analyze", "folder.yaml"], "folder.yaml: is a directory; expected a descriptor file"),
+    (["estimate", "outdir", *HW], "outdir: is a directory; expected a descriptor file (.prototxt, .yaml, "
+                                  ".yml, .onnx, .param) or a network name from `augur nets`"),
     (["analyze", "empty.yaml"], "empty.yaml: the file is empty"),
     (["analyze", "empty.prototxt"], "empty.prototxt"),
     (["analyze", "empty.onnx"], "empty.onnx"),
@@ -88,6 +93,11 @@ CASES = [
     (["analyze", "net.txt"], "unknown descriptor type '.txt'"),
     (["analyze", "unknown_type.prototxt"], "unsupported Caffe layer type 'Frobnicate'"),
     (["analyze", "nosuchnet"], "'nosuchnet' is neither a file nor a network"),
+    # a misspelled network name: the close names, and where the rest are listed
+    (["estimate", "mobilenetv2", *HW], "'mobilenetv2' is neither a file nor a network in nets/ (did you mean "
+                                       "mobilenet_v2, mobilenet_v1?); `augur nets` lists all"),
+    (["analyze", "ResNet50"], "(did you mean resnet50"),
+    (["analyze", "zero.param"], "zero.param:4: layer 'conv': param 0 (num_output) is 0; expected 1 to 2147483647"),
     # ---- --batch, --input-shape, --dtype
     (["analyze", "resnet50", "--batch", "0"], "--batch must be a positive integer"),
     (["analyze", "resnet50", "--batch", "-4"], "--batch must be a positive integer"),
@@ -100,6 +110,21 @@ CASES = [
     (["analyze", "resnet50", "--input-shape", "foo"], "--input-shape must look like"),
     (["analyze", "resnet50", "--input-shape", ""], "--input-shape must look like"),
     (["analyze", "resnet50", "--input-shape", "1x3x99999999999x99999999999"], "absurdly large"),
+    # --batch and the shape's first dimension (the batch) disagree: refused, whichever command
+    (["analyze", "resnet50", "--batch", "2", "--input-shape", "1x3x224x224"],
+     "--batch 2 contradicts --input-shape 1x3x224x224, whose first dimension is the batch (1)"),
+    (["estimate", "good.yaml", *HW, "--batch", "4", "--input-shape", "2x3x32x32"], "--batch 4 contradicts"),
+    ([*WHATIF, "--set", "gpu.clock_ghz=1", "--batch", "2", "--input-shape", "1x3x224x224"], "--batch 2 contradicts"),
+    (["export", "good.yaml", "--out", "m.onnx", "--batch", "2", "--input-shape", "1x3x32x32"], "--batch 2 contradicts"),
+    # --top with --group-by, and either with --format summary: conflicts, not one silently ignored
+    (["analyze", "good.yaml", "--top", "3", "--group-by", "op"],
+     "--top and --group-by conflict: --top N lists the N heaviest layers, --group-by totals per op; give one"),
+    (["estimate", "good.yaml", *HW, "--top", "3", "--group-by", "stage"],
+     "--top and --group-by conflict: --top N lists the N heaviest kernels"),
+    (["estimate", "good.yaml", *HW, "--top", "3", "--group-by", "op", "--format", "csv"], "--top and --group-by"),
+    (["estimate", "good.yaml", *HW, "--top", "3", "--format", "summary"], "--top conflicts with --format summary"),
+    (["estimate", "good.yaml", *HW, "--group-by", "op", "--format", "summary"],
+     "--group-by conflicts with --format summary"),
     # resnet50 still runs at 8x8 (padding keeps every map >= 1x1, as in PyTorch); these do not
     (["analyze", "vgg16", "--input-shape", "1x3x8x8"], "layer 'pool4'"),
     (["analyze", "alexnet", "--input-shape", "1x3x8x8"], "layer 'pool1'"),
@@ -190,6 +215,8 @@ CASES = [
     (["plot", "notresults.parquet"], "notresults.parquet: cannot read results"),
     # ---- hw
     (["hw", "show", "nothere"], "unknown hardware 'nothere'"),
+    (["hw", "list", "--runtime", "NCNN"], "no listed device runs 'NCNN' (did you mean ncnn"),
+    (["hw", "list", "--runtime", "tensort"], "(did you mean tensorrt?)"),
     (["hw", "check", "folder.yaml"], "folder.yaml: not a regular file"),
     (["hw", "check", "good.yaml"], "good.yaml:2: input: unknown key"),  # a network, not a spec
     (["hw", "check", "spec/jetson_tx2.yaml"], "spec/jetson_tx2.yaml:22"),
@@ -209,6 +236,10 @@ CASES = [
     (["cachesim", "good.yaml", "conv1", "--hw", "nothere"], "unknown hardware 'nothere'"),
     (["cachesim", "good.yaml", "conv1", *HW, "--processor", "tpu"], "no processor 'tpu'"),
     (["cachesim", "missing.yaml", "conv1", *HW], "missing.yaml: no such file"),
+    (["cachesim", "resnet50", "layer1.0.conv2", *HW],
+     "layer 'layer1.0.conv2' needs 2.37e+08 simulated memory accesses, more than the 2e+08 a trace simulation "
+     "takes (a few seconds); `augur estimate` prices its traffic with the analytical model, or a smaller "
+     "--input-shape makes it small enough to simulate"),
     # ---- calibrate / validate: refused before any benchmark or run starts
     (["calibrate", "--quick", "--out", "nodir/h.yaml"], "folder 'nodir' does not exist"),
     (["calibrate", "--quick", "--out", "h.txt"], "h.txt: the spec must be written to a .yaml file"),

@@ -111,7 +111,8 @@ def test_hw_list_show_check(capsys, tmp_path):
     rc, out, _ = run(capsys, "hw", "list", "raspberry_pi_4", "--kind", "gpu")
     assert rc == 0 and out.strip() == "no shipped device matches"
     for argv, want in ((["zz*"], "'zz*' matches no shipped device name"),
-                       (["--runtime", "pytorch"], "no listed device runs 'pytorch'; runtimes: ")):
+                       (["--runtime", "pytorch"], "no listed device runs 'pytorch' (did you mean pytorch-eager?); "
+                                                  "runtimes: caffe-cublas, ")):
         rc, out, err = run(capsys, "hw", "list", *argv)
         assert rc == 2 and out == "" and want in err and len(err.strip().splitlines()) == 1, err
     rc, out, _ = run(capsys, "hw", "show", "rockchip_rk3588")
@@ -216,3 +217,98 @@ def test_every_commands_help_prints(capsys):
             main([*argv, "--help"])
         assert e.value.code == 0, argv
         assert capsys.readouterr().out.startswith("usage: augur " + " ".join(argv)), argv
+
+
+def test_estimate_top_ranks_kernels_in_csv_and_json_too(capsys):
+    """--top N means the N slowest kernels whatever the format: CSV gives their rows (it used to
+    print every layer row, --top silently ignored), JSON a 'kernels' list of them."""
+    args = ("estimate", "resnet18", "--hw", "jetson_tx2")
+    rc, out, _ = run(capsys, *args, "--view", "kernels", "--format", "csv")
+    every = list(csv.DictReader(io.StringIO(out)))
+    slowest = sorted(every, key=lambda r: -float(r["time_ms"]))[:3]
+    rc2, out, _ = run(capsys, *args, "--top", "3", "--format", "csv")
+    top = list(csv.DictReader(io.StringIO(out)))
+    assert rc == rc2 == 0 and len(every) > 3
+    assert [r["kernel"] for r in top] == [r["kernel"] for r in slowest]
+    rc, out, _ = run(capsys, *args, "--top", "3", "--format", "json")
+    assert rc == 0 and [k["kernel"] for k in json.loads(out)["kernels"]] == [r["kernel"] for r in slowest]
+    with pytest.raises(SystemExit):
+        main(["estimate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "CSV: their rows; JSON: a 'kernels' list of them (not with --group-by)" in help_text
+
+
+TRACE_NET = """\
+name: trace
+input: {shape: [1, 8, 12, 12]}
+layers:
+  - pw: {conv: {out: 16, k: 1}}
+  - dw: {conv: {k: 3, s: 2, p: 1, g: dw}}
+"""
+
+
+@pytest.mark.parametrize("layer", ["pw", "dw"])
+def test_cachesim_access_count_is_the_simulators(tmp_path, monkeypatch, layer):
+    """cachesim refuses a layer over the simulator's limit before the replay, with its access
+    count: that count must be exactly the one the replay makes (GEMM and depthwise)."""
+    import augur_sim.commands.cachesim as cli_cs
+    import augur_sim.engine.cachesim as engine_cs
+    from augur_sim.errors import AugurError
+    from augur_sim.frontends import load_net
+    (tmp_path / "trace.yaml").write_text(TRACE_NET)
+    graph = load_net(str(tmp_path / "trace.yaml"))
+    seen = []
+    monkeypatch.setattr(cli_cs, "_check_simulable", lambda name, n: seen.append(n))
+    cli_cs.cachesim_report(graph, layer, "jetson_tx2", "cpu")
+    (n,) = seen
+    monkeypatch.setattr(engine_cs, "MAX_TRACE_ACCESSES", n - 1)
+    with pytest.raises(AugurError, match="too large for trace simulation"):
+        cli_cs.cachesim_report(graph, layer, "jetson_tx2", "cpu")
+    monkeypatch.setattr(engine_cs, "MAX_TRACE_ACCESSES", n)
+    cli_cs.cachesim_report(graph, layer, "jetson_tx2", "cpu")
+
+
+def test_cachesim_too_large_layer_says_what_to_do_in_user_terms(capsys):
+    rc, out, err = run(capsys, "cachesim", "resnet50", "layer1.0.conv2", "--hw", "jetson_tx2")
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "2.37e+08" in err and "2e+08" in err and "`augur estimate`" in err and "--input-shape" in err
+    for internal in ("cachesim.", "replay_", "engine.", "traffic"):
+        assert internal not in err.replace("prices its traffic", ""), err
+
+
+# ---- Names, headers and limits a user review found wanting (2026-12-03).
+
+def test_misspelled_runtime_gets_a_suggestion(capsys):
+    for typo in ("ncn", "NCNN"):
+        rc, _, err = run(capsys, "estimate", "mobilenet_v2", "--hw", "raspberry_pi_5", "--runtime", typo)
+        assert rc == 2 and "(did you mean ncnn" in err, err
+
+
+def test_unknown_device_suggests_without_dumping_every_name(capsys):
+    rc, _, err = run(capsys, "estimate", "mobilenet_v2", "--hw", "raspberry_pi_5x")
+    assert rc == 2 and "(did you mean raspberry_pi_5" in err and "`augur hw list`" in err
+    assert "allwinner_h2plus" not in err and len(err) < 300, err
+
+
+def test_summary_header_names_runtime_and_precision(capsys):
+    rc, out, _ = run(capsys, "estimate", "resnet50", "--hw", "jetson_tx2", "--precision", "fp16",
+                     "--format", "summary")
+    header = out.splitlines()[1]
+    assert rc == 0 and header.startswith("resnet50 on jetson_tx2/gpu") and "cudnn" in header and "fp16" in header
+
+
+def test_analyze_units_line_names_only_what_analyze_shows(capsys):
+    for view in (["--top", "3"], ["--group-by", "op"]):
+        rc, out, _ = run(capsys, "analyze", "resnet50", *view)
+        last = out.splitlines()[-1]
+        assert rc == 0 and last.startswith("units:") and "time" not in last and "energy" not in last, last
+
+
+def test_estimate_and_sweep_share_one_batch_limit(capsys, tmp_path):
+    from augur_sim.graph import MAX_BATCH
+    big = str(MAX_BATCH)
+    rc, _, err = run(capsys, "estimate", "squeezenet1_1", "--hw", "jetson_tx2", "--batch", str(MAX_BATCH + 1))
+    assert rc == 2 and f"up to {MAX_BATCH}" in err
+    rc, _, err = run(capsys, "sweep", "--nets", "squeezenet1_1", "--hw", "jetson_tx2", "--batch", big,
+                     "--out", str(tmp_path / "r.csv"))
+    assert rc == 0, err

@@ -492,11 +492,13 @@ def test_gpu_estimate_reports_its_expected_error(capsys):
 
 
 def test_gpu_runtime_without_the_kernel_model_reports_no_band(capsys):
-    """The specs' roofline runtimes (here the Jetson TX2's default) record no held-out error."""
+    """The specs' roofline runtimes (here the Jetson TX2's default) record no held-out error: the
+    estimate says it is not known and why (estimated efficiencies), with no range."""
     from augur_sim.cli import main
     assert main(["estimate", "resnet50", "--hw", "jetson_tx2", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
-    assert "expected_error" not in d["assumptions"]
+    rec = d["assumptions"]["expected_error"]
+    assert rec["available"] is False and "range_ms" not in rec and "cudnn's efficiencies are estimates" in rec["why"]
 
 
 def test_gpu_estimate_with_a_malformed_held_out_file_exits_2(tmp_path, monkeypatch, capsys):

@@ -576,3 +576,15 @@ def test_apply_overrides_rejects_bad_values(key, value, fragment):
     assert fragment in msg
     assert "jetson_tx2.yaml" in msg and "processors.gpu." in msg
     assert not math.isnan(load_hw("jetson_tx2").processors["gpu"].dram_bw_gbs)
+
+
+def test_show_says_the_math_the_chip_runs_and_each_clusters_clock():
+    """PyTorch lets cuDNN run fp32 convs in TF32, but a Turing T4 has no TF32 rate: `hw show`
+    names what the chip runs (fp32) and why, not the runtime's wish; an Ada L4 runs TF32. A CPU
+    whose clusters run at different clocks lists each clock with its cores, not the fastest alone."""
+    t4 = format_hw(load_hw("nvidia_t4"))
+    assert "fp32 conv math fp32 (the runtime's tf32 needs a GPU with a tf32 rate)" in t4
+    assert "fp32 conv math tf32" not in t4
+    assert "fp32 conv math tf32, fp32 matmul math fp32" in format_hw(load_hw("nvidia_l4"))
+    assert "processor cpu (cpu): 8 cores (4 @ 2.4 GHz + 4 @ 1.8 GHz)" in format_hw(load_hw("rockchip_rk3588"))
+    assert "processor cpu (cpu): 4 cores @ 2.4 GHz" in format_hw(load_hw("raspberry_pi_5"))

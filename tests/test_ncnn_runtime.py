@@ -1060,3 +1060,25 @@ def test_a_model_default_names_itself_in_refusals_and_spec_row_commands():
         proc.runtime()
     with pytest.raises(AugurError, match="no runtime 'nosuch'; it has: ncnn-roofline, ncnn"):
         proc.runtime("nosuch")
+
+
+def test_an_estimated_runtime_says_its_error_is_not_known_and_what_has_one(capsys):
+    """A runtime whose efficiencies the spec estimates (source 'estimate: ...') has no expected
+    error: the estimate says so, and on a CPU whose cores the ncnn fit knows it names --runtime
+    ncnn, which has one (a user comparing a Pi 5's onnxruntime 17 ms with an RK3588's fitted
+    ncnn 8 ms should know the two are not alike). A GPU runtime gets no ncnn hint."""
+    from augur_sim.cli import main
+    from augur_sim.estimator import estimate
+    net = load_net("squeezenet1_1")
+    e = estimate(net, "raspberry_pi_5")
+    assert e.runtime == "onnxruntime"
+    rec = e.assumptions["expected_error"]
+    assert rec["available"] is False and "onnxruntime's efficiencies are estimates" in rec["why"]
+    assert "--runtime ncnn prices this CPU" in rec["why"]
+    assert estimate(net, "raspberry_pi_5", runtime="ncnn").assumptions["expected_error"]["available"]
+    gpu = estimate(net, "jetson_tx2", processor="gpu").assumptions["expected_error"]
+    assert gpu["available"] is False and "cudnn" in gpu["why"] and "ncnn" not in gpu["why"]
+    # An uncored CPU (no core types): no ncnn band to point at.
+    assert "--runtime ncnn" not in estimate(net, "jetson_tx1", processor="cpu").assumptions["expected_error"]["why"]
+    assert main(["estimate", "squeezenet1_1", "--hw", "raspberry_pi_5"]) == 0
+    assert "expected error: not known (runtime onnxruntime's efficiencies are estimates" in capsys.readouterr().out

@@ -535,3 +535,120 @@ def test_ncnn_estimate_names_the_fastest_placement(capsys):
     for args in (["--runtime", "ncnn", "--anchor", "squeezenet1_1=40"], []):
         assert main(["estimate", "mobilenet_v2", "--hw", "raspberry_pi_4_1800" if args else "jetson_nano", *args]) == 0
         assert "placements (predicted" not in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------
+# The run's roofs, and each device once
+
+def page_data(text: str) -> list[dict]:
+    """The estimates' JSON embedded in a page."""
+    return json.loads(re.search(r'<script type="application/json" id="augur-data">(.*?)</script>', text, re.S).group(1))
+
+
+def rooflines(text: str) -> list[str]:
+    """Each card's roofline chart (inline SVG, its text kept as text), in device order."""
+    return re.findall(r'<svg class="roofline".*?</svg>', text, re.S)
+
+
+def test_card_peak_is_the_runs_cores_at_the_precision_used(tmp_path, capsys):
+    """The card's peak FLOP/s and its roofline's ridge are the peak of the cores the run uses at
+    the precision its kernels ran at, not the chip's: two Cortex-A55 threads of the RK3588 in fp16
+    (2 x 1.8 GHz x 16 FLOP/cycle, not all 8 cores' 422.4 G); its 4 big threads the 4 A76s at
+    2.4 GHz the Pi 5 has, which runs ONNX Runtime in fp32 there."""
+    from augur_sim.hw import load_hw
+    from augur_sim.hw.placement import place
+    rk = load_hw("rockchip_rk3588").processor("cpu")
+    pi5 = load_hw("raspberry_pi_5").processor("cpu")
+    runs = {"little": (["--hw", "rockchip_rk3588", "--cores", "little", "--threads", "2"],
+                       [place(rk, "little", 2)]),
+            "pair": (["--hw", "raspberry_pi_5", "rockchip_rk3588", "--threads", "4"],
+                     [place(pi5, None, 4), place(rk, None, 4)])}
+    assert runs["little"][1][0].peak_flops("fp16") == pytest.approx(57.6e9, rel=1e-12)
+    for name, (args, placements) in runs.items():
+        out = tmp_path / f"{name}.html"
+        assert main(["report", "mobilenet_v2", *args, "--out", str(out)]) == 0
+        text = out.read_text()
+        js = page_data(text)
+        page = parse(text)
+        check_numbers(page, js)  # an ncnn card's peak is the estimate's own: its JSON's value
+        peaks = {dev: v for key, dev, v, *_ in page.numbers if key.endswith("peak_flops")}
+        for dev, (d, pl, svg) in enumerate(zip(js, placements, rooflines(text))):
+            want = pl.peak_flops(d["precision_used"])
+            assert peaks[dev] == pytest.approx(want, rel=1e-12), (name, d["hw"], peaks[dev], want)
+            assert f"peak {want / 1e9:,.1f} GFLOP/s ({d['precision_used']})" in svg  # the ridge's roof
+    # The two runs on four A76s at 2.4 GHz: one rate per precision, whatever else the chip has.
+    assert place(rk, None, 4).peak_flops("fp16") == place(pi5, None, 4).peak_flops("fp16") < rk.peak_flops("fp16")
+    capsys.readouterr()
+
+
+def test_dram_achievable_is_the_runtime_that_priced_the_run(tmp_path, capsys):
+    """The roofline's achievable DRAM line and the card's figure are the estimate's runtime's: the
+    fitted ncnn model's dram_eff (RK3588, its default), ncnn-vulkan's fitted mem_eff (the Orin
+    Nano's Vulkan spec), ONNX Runtime's `mem` (the Pi 5); never another runtime of the same spec
+    (the RK3588's ncnn-roofline, the Orin's vulkan-roofline, both spec estimates)."""
+    from augur_sim.hw import load_hw
+    from augur_sim.hw.kmodel import HBM_ARCHS, class_params, load_fit
+    out = tmp_path / "rt.html"
+    assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_5", "rockchip_rk3588", "jetson_orin_nano_vulkan",
+                 "nvidia_l4", "--out", str(out)]) == 0
+    text = out.read_text()
+    js = page_data(text)
+    assert [d["runtime"] for d in js] == ["onnxruntime", "ncnn", "ncnn-vulkan", "pytorch-cudagraph"]
+    svgs = rooflines(text)
+    ort = load_hw("raspberry_pi_5").processor("cpu").runtime("onnxruntime")
+    assert f"DRAM achievable ({ort.mem:.0%}: onnxruntime's mem; element-wise kernels {ort.eltwise:.0%})" in svgs[0]
+    eff = js[1]["assumptions"]["ncnn"]["parameters"]["dram_eff"]
+    assert f"DRAM achievable ({eff:.0%}: fitted dram_eff of ncnn)" in svgs[1]
+    vk = js[2]["assumptions"]["ncnn_vulkan"]["parameters"]["mem_eff"]
+    assert f"DRAM achievable ({min(vk, 1.0):.0%}: fitted mem_eff of ncnn-vulkan)" in svgs[2]
+    # The GPU kernel model streams at its fitted `mem` (the L4 is no HBM part), not the runtime's `mem`.
+    l4 = load_hw("nvidia_l4").processor("gpu")
+    assert l4.arch not in HBM_ARCHS
+    km = class_params(load_fit(l4.runtime("pytorch-cudagraph").kernel_model), l4.arch)["mem"]
+    assert f"DRAM achievable ({km:.0%}: fitted kernel model of pytorch-cudagraph)" in svgs[3]
+    # The cards say the same, as the numbers the JSON holds.
+    page = parse(text)
+    check_numbers(page, js)
+    keys = {(k, dev) for k, dev, *_ in page.numbers}
+    assert {("assumptions.ncnn.parameters.dram_eff", 1), ("assumptions.ncnn_vulkan.peak_flops", 2)} <= keys
+    assert ("derived.dram_eff", 0) in keys and ("assumptions.ncnn_vulkan.parameters.mem_eff", 2) in keys
+    capsys.readouterr()
+
+
+def test_a_model_estimate_without_its_dram_figure_says_so():
+    """Where the estimate's model gives no achievable-DRAM figure, the chart says so, rather than
+    draw the spec's other runtime's."""
+    from dataclasses import replace
+    from augur_sim.estimator import estimate
+    from augur_sim.hw import load_hw
+    from augur_sim.plots import run_roofs
+    from augur_sim.report_html import roofline_svg
+    dev = load_hw("rockchip_rk3588")
+    est = estimate("squeezenet1_1", dev, threads=2)
+    bare = replace(est, assumptions={**est.assumptions, "ncnn": {k: v for k, v in est.assumptions["ncnn"].items()
+                                                                 if k != "parameters"}})
+    roofs = run_roofs(bare, dev.processor("cpu"))
+    assert roofs.dram_eff is None and roofs.peak_flops == est.assumptions["ncnn"]["peak_flops"]
+    svg = roofline_svg(bare, dev, "t")
+    assert "DRAM achievable: the ncnn estimate carries no dram_eff" in svg and "DRAM achievable (" not in svg
+
+
+def test_a_repeated_device_is_one_card_and_a_note(tmp_path, capsys):
+    """`--hw raspberry_pi_5 raspberry_pi_5` prices one target twice: one card, and a note on stderr
+    naming what was merged; the same spec by name and by path is one device too, and repeats do not
+    count against the limit of devices."""
+    out = tmp_path / "dup.html"
+    assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_5", "raspberry_pi_5", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "note: --hw raspberry_pi_5 given more than once: one card per device\n"
+    text = out.read_text()
+    assert [d["hw"] for d in page_data(text)] == ["raspberry_pi_5"] and len(rooflines(text)) == 1
+    spec = Path(__file__).resolve().parents[1] / "hwspecs" / "raspberry_pi_5.yaml"
+    assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_5", str(spec), "jetson_tx2", "jetson_tx2",
+                 "raspberry_pi_4", "raspberry_pi_5", "--out", str(out)]) == 0
+    assert [d["hw"] for d in page_data(out.read_text())] == ["raspberry_pi_5", "jetson_tx2", "raspberry_pi_4"]
+    assert capsys.readouterr().err == \
+        "note: --hw raspberry_pi_5, jetson_tx2 given more than once: one card per device\n"
+    # Distinct devices: no note.
+    assert main(["report", "squeezenet1_1", "--hw", "raspberry_pi_5", "jetson_tx2", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""

@@ -331,3 +331,20 @@ def test_a_clock_the_power_limit_caps_is_said():
                                                          {"gpu.clock_ghz": 2.0, "gpu.tdp_w": 300}).notes)
     assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_h200", {"gpu.clock_ghz": 2.2}).notes)
     assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_t4", {"gpu.dram_bw_gbs": 400}).notes)
+
+
+def test_compare_says_when_the_network_does_not_fit_either_device():
+    """A what-if that shrinks memory_gib below the network's peak, or grows it above, moves no
+    time (memory capacity is not a speed), so the comparison must say what it does change: whether
+    the network fits. VGG-16 (845 MiB peak) on a 512 MiB Pi Zero 2 W."""
+    fits = [n for n in W.compare("vgg16", "raspberry_pi_zero_2w", {"memory_gib": 0.01}).notes if "fit" in n]
+    assert fits == ["WARNING: does not fit, before (peak 845 MiB exceeds 512 MiB) or after the change "
+                    "(peak 845 MiB exceeds 10.2 MiB)"]
+    grown = W.compare("vgg16", "raspberry_pi_zero_2w", {"memory_gib": 2})
+    assert [n for n in grown.notes if "fit" in n] == ["note: fits only after the change (before: peak 845 MiB "
+                                                      "exceeds 512 MiB)"]
+    shrunk = W.compare("squeezenet1_1", "raspberry_pi_4", {"memory_gib": 0.01})
+    assert any(n.startswith("WARNING: does not fit after the change: ") and n.endswith("(before: fits)")
+               for n in shrunk.notes)
+    assert not [n for n in W.compare("squeezenet1_1", "raspberry_pi_4", {"cpu.dram_bw_gbs": 25.6}).notes
+                if "fit" in n]

@@ -57,8 +57,11 @@ class Once(argparse.Action):
 def add_net_args(p, batch=True):
     p.add_argument("net", help="a descriptor path (.prototxt, .yaml, .onnx) or a name from `augur nets`")
     if batch:
-        p.add_argument("--batch", type=str, default=None, action=Once, help="batch size (default: the file's)")
-    p.add_argument("--input-shape", default=None, action=Once, help="override the input shape, e.g. 1x3x224x224")
+        p.add_argument("--batch", type=str, default=None, action=Once,
+                       help="batch size (default: the file's, or --input-shape's first dimension; given both, "
+                            "they must agree)")
+    p.add_argument("--input-shape", default=None, action=Once,
+                   help="override the input shape, e.g. 1x3x224x224 (the first dimension is the batch)")
     p.add_argument("--lenient", action="store_true",
                    help="ONNX: keep ops augur does not model, at zero cost (listed as dropped)")
 

@@ -2,7 +2,8 @@
 cache hierarchy (the LRU oracle), next to what the analytical model predicts."""
 from __future__ import annotations
 
-from ..engine.cachesim import CacheLevel, replay_conv_direct, simulate_layer_gemm
+from ..engine.cachesim import (MAX_TRACE_ACCESSES, CacheLevel, direct_replay_accesses, layer_gemm_accesses,
+                               replay_conv_direct, simulate_layer_gemm)
 from ..engine.hwrow import pick_processor
 from ..engine.traffic import direct_conv_traffic_bytes, gemm_traffic_bytes
 from ..errors import AugurError
@@ -29,6 +30,16 @@ from ..report import ibytes, table
 from .args import add_net_args, emit, net_from_args
 
 
+def _check_simulable(layer: str, accesses: int) -> None:
+    """A layer whose replay would pass the simulator's limit is refused before it starts, in terms
+    of what the user can do about it."""
+    if accesses > MAX_TRACE_ACCESSES:
+        raise AugurError(f"layer '{layer}' needs {accesses:.3g} simulated memory accesses, more than the "
+                         f"{MAX_TRACE_ACCESSES:.3g} a trace simulation takes (a few seconds); `augur estimate` "
+                         f"prices its traffic with the analytical model, or a smaller --input-shape makes "
+                         f"it small enough to simulate")
+
+
 def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> str:
     if layer not in graph.g:
         near = [n for n in graph.order if layer.lower() in n.lower()][:8]
@@ -45,6 +56,7 @@ def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> 
     cls = int(r[0])
     if cls == GEMM:
         M, N, K, cnt = int(r[C_M]), int(r[C_N]), int(r[C_K]), int(r[C_GCOUNT])
+        _check_simulable(layer, layer_gemm_accesses(M, N, K, levels, eb))
         stats = simulate_layer_gemm(M, N, K, levels, eb)
         what = (f"GEMM M={M} N={N} K={K} (one of {cnt} identical GEMMs: groups x images; "
                 f"counts are for one)")
@@ -53,6 +65,7 @@ def cachesim_report(graph, layer: str, hw, processor=None, precision="fp32") -> 
         C, kh, kw = int(r[C_CH]), int(r[C_KH]), int(r[C_KW])
         H, W, sh = int(r[C_HIN]), int(r[C_WIN]), int(r[C_SH])
         pad = graph.layer(layer).attrs.get("pad", (0, 0, 0, 0))
+        _check_simulable(layer, direct_replay_accesses(1, C, int(r[C_HOUT]), int(r[C_WOUT]), kh, kw))
         stats = replay_conv_direct(C, kh, kw, H, W, sh, (pad[0], pad[1]), eb, [l.size_bytes for l in levels],
                                    [l.line_bytes for l in levels], [l.assoc for l in levels], batch=1)
         what = f"depthwise conv C={C} {kh}x{kw} stride {sh} over {H}x{W} (one image)"

@@ -15,7 +15,7 @@ from ..graph import PRECISIONS
 from ..plots import roofline_plot
 from ..frontends import list_nets
 from .. import views
-from ..errors import AugurError
+from ..errors import AugurError, name_hint
 from ..report import analyze_csv, analyze_dict, analyze_table, dumps, estimate_csv, estimate_table, table, to_csv
 from .args import _positive, add_hw_args, add_net_args, anchor_arg, batch_arg, emit, net_from_args
 
@@ -25,13 +25,19 @@ def cmd_nets(args):
     emit(table(["name", "format", "file"], rows, ["<", "<", "<"]))
 
 
-def _views_args(args):
+def _views_args(args, rows: str):
+    """--top and --group-by, checked; one of them at most (--top ranks single `rows`, --group-by
+    totals them per group: both at once has no one meaning)."""
     top = _positive("--top")(args.top) if args.top is not None else None
-    return views.check_top(top), views.check_group_by(args.group_by)
+    top, group_by = views.check_top(top), views.check_group_by(args.group_by)
+    if top and group_by:
+        raise AugurError(f"--top and --group-by conflict: --top N lists the N heaviest {rows}, --group-by "
+                         f"totals per {group_by}; give one")
+    return top, group_by
 
 
 def cmd_analyze(args):
-    top, group_by = _views_args(args)
+    top, group_by = _views_args(args, "layers")
     if (top or group_by) and args.format != "table":
         raise AugurError("--top and --group-by shape the table; --format json/csv carry every layer")
     graph = net_from_args(args)
@@ -47,13 +53,14 @@ def cmd_analyze(args):
 
 
 def cmd_estimate(args):
-    top, group_by = _views_args(args)
+    top, group_by = _views_args(args, "kernels")
     view = args.view or "kernels"
     if view == "layers" and (top or group_by):
         raise AugurError("--top and --group-by rank and group executed kernels; drop --view layers")
-    if args.view is not None and args.format == "summary":
-        raise AugurError("--view shapes the table, CSV and JSON; --format summary has its own layout "
-                         "(one row per kernel)")
+    if args.format == "summary" and (args.view is not None or top or group_by):
+        given = "--view" if args.view is not None else "--top" if top else "--group-by"
+        raise AugurError(f"{given} conflicts with --format summary: {given} shapes the table, CSV and JSON; "
+                         f"the summary lists every kernel in network order")
     graph = net_from_args(args)
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     anchors = [anchor_arg(a) for a in args.anchor or ()]
@@ -67,7 +74,7 @@ def cmd_estimate(args):
         d = est.to_dict()
         if group_by:
             d["groups"] = views.group_records(est, group_by)
-        if args.view == "kernels":
+        if args.view == "kernels" or top:
             # The executed kernels as the table lists them (fused layers folded into their
             # host), beside the per-layer list every JSON carries; --top N: the N slowest.
             d["kernels"] = views.kernel_records(est, top)
@@ -76,8 +83,9 @@ def cmd_estimate(args):
         if group_by:
             recs = views.group_records(est, group_by)
             emit(to_csv(recs, list(recs[0]) if recs else [group_by]), args.out)
-        elif args.view == "kernels":
-            recs = views.kernel_records(est)
+        elif args.view == "kernels" or top:
+            # --top N ranks kernels, as in the table: the N slowest kernel rows, slowest first.
+            recs = views.kernel_records(est, top)
             emit(to_csv(recs, list(recs[0]) if recs else ["kernel"]), args.out)
         else:
             emit(estimate_csv(est), args.out)   # one row per layer (the CSV's historical layout)
@@ -122,7 +130,8 @@ def hw_list_rows(patterns=(), kind=None, runtime=None) -> list[dict]:
         known = sorted({r for d in devices for p in d.processors.values()
                         for r in (*p.runtimes, *p.model_runtimes())})
         if runtime not in known:
-            raise AugurError(f"hw list --runtime: no listed device runs {runtime!r}; runtimes: {', '.join(known)}")
+            raise AugurError(f"hw list --runtime: no listed device runs {runtime!r}"
+                             f"{name_hint(runtime, known, '', known='runtimes', max_listed=len(known))}")
     fits = (load_fit(), load_vk_fit())
     rows = []
     for dev in devices:
@@ -164,11 +173,11 @@ def cmd_hw(args):
         emit(hw.schema_doc())
 
 
-def _add_view_args(p, top_help):
-    p.add_argument("--top", default=None, metavar="N", help=f"table: {top_help}, with %% columns")
+def _add_view_args(p, top_help, group_help):
+    p.add_argument("--top", default=None, metavar="N", help=f"{top_help} (not with --group-by)")
     p.add_argument("--group-by", choices=views.GROUP_BYS, default=None,
-                   help="table (and JSON/CSV of estimate): totals per op type or per stage (the layer "
-                        "name's first part: stage4.0.expand -> stage4)")
+                   help=f"{group_help}: totals per op type or per stage (the layer name's first part: "
+                        "stage4.0.expand -> stage4)")
 
 
 def register(sub):
@@ -181,7 +190,7 @@ def register(sub):
                    help="element precision of the counted tensors (--dtype: the older name)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--fold-bn", action="store_true", help="count BatchNorm as folded into the conv (0 FLOPs)")
-    _add_view_args(p, "the N layers with most MACs")
+    _add_view_args(p, "table: the N layers with most MACs, with %% columns", "table")
     p.add_argument("--out", default=None, help="write to this file (atomically) instead of stdout")
     p.set_defaults(func=cmd_analyze)
 
@@ -200,12 +209,15 @@ def register(sub):
                    help="fixed runtime memory in MiB (default: estimate per processor kind)")
     p.add_argument("--format", choices=["table", "json", "csv", "summary"], default="table",
                    help="summary: torchinfo-like, kernels with their share of params, MACs and time")
-    _add_view_args(p, "the N slowest kernels (fused layers folded into their host)")
+    _add_view_args(p, "the N slowest kernels (fused layers folded into their host): the table's rows, with "
+                      "%% columns; CSV: their rows; JSON: a 'kernels' list of them",
+                   "table, JSON and CSV")
     p.add_argument("--view", choices=["kernels", "layers"], default=None,
                    help="table: one row per executed kernel, its fused BN/activations named in its type "
                         "(conv+bn+relu) (default), or one row per layer as the descriptor lists them; "
-                        "CSV: --view kernels gives kernel rows (default: layer rows); JSON: --view kernels "
-                        "adds a 'kernels' list (with --top N, the N slowest) to the per-layer one")
+                        "CSV: --view kernels (or --top N) gives kernel rows (default: layer rows); JSON: "
+                        "--view kernels (or --top N) adds a 'kernels' list (with --top N, the N slowest) to "
+                        "the per-layer one")
     p.add_argument("--anchor", action="append", default=None, metavar="NET=MS",
                    help="a network measured on this device, run the same way (runtime, precision, cores, threads, "
                         "--batch), and its time in ms: every time is scaled by measured / predicted of it (repeat "

@@ -15,19 +15,37 @@ from ..report_html import MAX_DEVICES, render
 from .args import RUNTIME_HELP, _positive, add_net_args, anchor_arg, batch_arg, net_from_args
 
 
+def distinct_devices(devices: list) -> tuple[list, list]:
+    """(devices each once, in first-given order; the ones left out as repeats). Two loads of one spec
+    are equal (hw.model.Device compares its fields): a spec named twice, or by name and by path,
+    is one target, priced alike under one set of options, as `augur sweep` takes it."""
+    kept: list = []
+    repeats: list = []
+    for d in devices:
+        (repeats if d in kept else kept).append(d)
+    return kept, repeats
+
+
 def cmd_report(args):
-    args.hw = [h for v in args.hw for h in v.split(",") if h]  # --hw a b, --hw a --hw b, or --hw a,b
-    if not args.hw:
+    given = [h for v in args.hw for h in v.split(",") if h]  # --hw a b, --hw a --hw b, or --hw a,b
+    if not given:
         raise AugurError("--hw needs a device name or spec path (`augur hw list`)")
+    args.hw = list(dict.fromkeys(given))  # a repeat is one device: not counted against the limit
     if len(args.hw) > MAX_DEVICES:
-        raise AugurError(f"--hw given {len(args.hw)} times; a report compares at most {MAX_DEVICES} devices")
+        raise AugurError(f"--hw given {len(args.hw)} devices; a report compares at most {MAX_DEVICES}")
     if args.anchor and len(args.hw) > 1:
         raise AugurError("--anchor is a time measured on one device: give one --hw with it")
     anchors = [anchor_arg(a) for a in args.anchor or ()]
     check_writable(args.out)  # before the slow part
     threads = _positive("--threads")(args.threads) if args.threads is not None else None
     graph = net_from_args(args)
-    devices = [load_hw(h) for h in args.hw]
+    loaded = {h: load_hw(h) for h in args.hw}
+    devices, repeats = distinct_devices([loaded[h] for h in given])
+    if repeats:
+        # Two identical cards would read as two devices agreeing: one card, and a note (stderr, as
+        # `augur sweep` gives its notes) saying the repeat was dropped rather than lost.
+        names = ", ".join(dict.fromkeys(d.name for d in repeats))
+        print(f"note: --hw {names} given more than once: one card per device", file=sys.stderr)
     ests = [estimate(graph, dev, processor=args.processor, precision=args.precision, threads=threads,
                      policy=args.policy, runtime=args.runtime, runtime_mib=args.runtime_mib,
                      cores=args.cores, anchors=anchors, batch=batch_arg(args))

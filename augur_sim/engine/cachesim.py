@@ -377,6 +377,26 @@ def _check_dims(where: str, **dims) -> None:
             raise AugurError(f"{name}={v} is absurd (limit 2^31)", where=where)
 
 
+def gemm_replay_accesses(M: int, N: int, K: int, m_b: int, n_b: int) -> int:
+    """Element accesses replay_gemm makes: every C update reads and writes (2MNK), each block
+    column re-reads A and each block row re-reads B."""
+    return 2 * M * N * K + M * K * (-(-N // n_b)) + K * N * (-(-M // m_b))
+
+
+def layer_gemm_accesses(M: int, N: int, K: int, levels, elem_bytes: int = 4) -> int:
+    """Element accesses simulate_layer_gemm would make (its blocks for the last level): what a
+    caller checks against MAX_TRACE_ACCESSES before asking for a replay."""
+    last = levels[-1] if isinstance(levels[-1], CacheLevel) else CacheLevel(*levels[-1])
+    m_b, n_b = choose_gemm_blocks(M, N, K, elem_bytes, last.size_bytes, last.line_bytes)
+    return gemm_replay_accesses(M, N, K, int(m_b), int(n_b))
+
+
+def direct_replay_accesses(batch: int, C: int, Ho: int, Wo: int, kh: int, kw: int) -> int:
+    """Element accesses replay_conv_direct makes: per output element its kh x kw window and
+    weights, and one write."""
+    return batch * C * Ho * Wo * (2 * kh * kw + 1)
+
+
 def _too_large(where: str, accesses: int) -> None:
     if accesses > MAX_TRACE_ACCESSES:
         raise AugurError(f"layer too large for trace simulation ({accesses:.3g} accesses > "
@@ -411,8 +431,7 @@ def replay_gemm(M, N, K, elem_bytes, m_b, n_b, k_b, sizes, lines, assocs,
         raise AugurError(f"k_b={k_b} < K={K}: only the k-streamed schedule is replayed",
                          where=where)
     st = _State(sizes, lines, assocs)
-    accesses = 2 * M * N * K + M * K * (-(-N // n_b)) + K * N * (-(-M // m_b))
-    _too_large(where, accesses)
+    _too_large(where, gemm_replay_accesses(M, N, K, m_b, n_b))
     l0 = int(st.lines[0])
     e = max(1, l0 // elem_bytes)
     lda = _row_stride(K, e, odd_rows)
@@ -490,8 +509,7 @@ def replay_conv_direct(C, kh, kw, H, W, stride, pad, elem_bytes, sizes, lines, a
     if Ho <= 0 or Wo <= 0:
         raise AugurError(f"kernel {kh}x{kw} larger than padded input {H}x{W}", where=where)
     st = _State(sizes, lines, assocs)
-    accesses = batch * C * Ho * Wo * (2 * kh * kw + 1)
-    _too_large(where, accesses)
+    _too_large(where, direct_replay_accesses(batch, C, Ho, Wo, kh, kw))
     l0 = int(st.lines[0])
     e = max(1, l0 // elem_bytes)
     ldw = _row_stride(W, e, odd_rows)

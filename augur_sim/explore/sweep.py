@@ -47,7 +47,7 @@ from ..evaluate import Target, lowered, network_costs
 from ..fileio import atomic_path
 from ..frontends import SUFFIXES, load_net, resolve_net
 from ..frontends.generated import GenSpec
-from ..graph import PRECISIONS, rebatch
+from ..graph import MAX_BATCH, PRECISIONS, rebatch
 from ..hw import load_hw
 from ..hw.load import spec_names
 from ..hw.placement import CORE_SETS, candidate_placements
@@ -67,8 +67,6 @@ def key_order(k: tuple) -> tuple:
     """A row key as a sort key: empty fields (None) first, so keys with and without a placement sort."""
     return tuple((v is not None, v if v is not None else "") for v in k)
 
-
-MAX_BATCH = 1 << 16
 
 # (column, arrow type name). The order is the file's column order.
 COLUMNS = (

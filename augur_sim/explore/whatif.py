@@ -35,7 +35,7 @@ from ..hw.kmodel import load_fit as load_kmodel_fit
 from ..hw.load import clock_scaled_caches
 from ..hw.power import sustained_clock_ghz
 from ..precision import resolve as resolve_precision
-from ..report import table, to_csv
+from ..report import ibytes, table, to_csv
 
 MAX_STEPS = 10_000
 MAX_POINTS = 1_000_000
@@ -175,8 +175,23 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
                    for l in base.layers if l.fused_into is None and l.name in newl
                    and newl[l.name].fused_into is None)
     warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
-    return Comparison(base, new, dict(overrides), deltas, warns + clock_notes(dev, [overrides])
+    return Comparison(base, new, dict(overrides), deltas, warns + fit_notes(base, new) + clock_notes(dev, [overrides])
                       + power_limit_notes(dev, new.processor, new.runtime, [overrides]))
+
+
+def fit_notes(base: Estimate, new: Estimate) -> tuple:
+    """A line where the network does not fit the memory of either device: a speed-up on hardware
+    that cannot hold the network (memory_gib set below its peak) is no answer, and `estimate`
+    says so of the same run."""
+    def line(e: Estimate) -> str:
+        return f"peak {ibytes(e.total.peak_memory_bytes)} exceeds {ibytes(e.memory_capacity_bytes)}"
+    if base.fits and new.fits:
+        return ()
+    if not base.fits and not new.fits:
+        return (f"WARNING: does not fit, before ({line(base)}) or after the change ({line(new)})",)
+    if not new.fits:
+        return (f"WARNING: does not fit after the change: {line(new)} (before: fits)",)
+    return (f"note: fits only after the change (before: {line(base)})",)
 
 
 def power_limit_notes(device, processor: str, runtime: str, override_sets) -> tuple:

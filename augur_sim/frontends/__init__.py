@@ -10,7 +10,7 @@ import importlib
 import os
 from pathlib import Path
 
-from ..errors import AugurError
+from ..errors import AugurError, name_hint
 from ..graph import LayerGraph, check_batch, rebatch
 from .generated import parse_name
 
@@ -49,17 +49,33 @@ def list_nets() -> list[tuple[str, Path]]:
     return out
 
 
+# What a network argument may be, for the errors that say it was neither.
+EXPECTED_NET = f"a descriptor file ({', '.join(SUFFIXES)}) or a network name from `augur nets`"
+
+
 def resolve_net(spec: str) -> Path:
     p = Path(spec)
     if p.suffix in SUFFIXES or os.sep in spec or p.exists():
+        if p.is_dir():
+            raise AugurError(f"is a directory; expected {EXPECTED_NET}", file=spec)
         if not p.is_file():
             raise AugurError("no such file", file=spec)
         return p
-    for name, path in list_nets():
+    nets = list_nets()
+    for name, path in nets:
         if name == spec:
             return path
-    names = ", ".join(n for n, _ in list_nets())
-    raise AugurError(f"'{spec}' is neither a file nor a network in nets/; known networks: {names}")
+    hint = name_hint(spec, [n for n, _ in nets], "augur nets", known="known networks")
+    raise AugurError(f"'{spec}' is neither a file nor a network in nets/{hint}")
+
+
+def check_batch_shape(batch: int | None, input_shape: tuple | None) -> None:
+    """A batch and an input shape whose first dimension (the batch) disagree are a contradiction:
+    refused, rather than one silently overriding the other."""
+    if batch is not None and input_shape is not None and len(input_shape) and input_shape[0] != batch:
+        shape = "x".join(str(d) for d in input_shape)
+        raise AugurError(f"--batch {batch} contradicts --input-shape {shape}, whose first dimension is the "
+                         f"batch ({input_shape[0]}); give one of them, or make them agree")
 
 
 def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
@@ -67,6 +83,7 @@ def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
     """Load a network by path or zoo name; optionally override batch or the input shape."""
     if batch is not None:
         check_batch(batch)
+    check_batch_shape(batch, input_shape)
     gen = parse_name(str(spec)) if not isinstance(spec, LayerGraph) else None
     if isinstance(spec, LayerGraph):
         graph = spec

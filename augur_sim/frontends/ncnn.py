@@ -47,6 +47,9 @@ MAGIC = 7767517
 _MAX_LAYERS = 1 << 20
 _MAX_TOKENS_PER_LAYER = 1 << 16
 _INT32 = (1 << 31) - 1
+# The largest size or count a .param can give: every value is a 32-bit integer (_number
+# refuses more), so graph.MAX_DIM (2^31) itself cannot be written; range errors name this.
+_MAX_SIZE = min(MAX_DIM, _INT32)
 _MAX_PARAM_ID = 31  # ncnn keeps at most 32 params per layer (NCNN_MAX_PARAM_COUNT)
 _ARRAY_BASE = -23300
 _HINT_ID = 30
@@ -102,7 +105,7 @@ class _Line:
         return v
 
     def size(self, pid: int, default: int, what: str, lo: int = 1) -> int:
-        return self.i(pid, default, lo, MAX_DIM, what)
+        return self.i(pid, default, lo, _MAX_SIZE, what)
 
     def f(self, pid: int, default: float, what: str | None = None) -> float:
         v = self.params.get(pid, default)
@@ -555,10 +558,10 @@ def _conv(L: _Line, c: _Ctx) -> None:
     dh = L.size(12, dw, "dilation_h")
     sw = L.size(3, 1, "stride_w")
     sh = L.size(13, sw, "stride_h")
-    pl = L.i(4, 0, _SAME_LOWER, MAX_DIM, "pad_left")
-    pr = L.i(15, pl, _SAME_LOWER, MAX_DIM, "pad_right")
-    pt = L.i(14, pl, _SAME_LOWER, MAX_DIM, "pad_top")
-    pb = L.i(16, pt, _SAME_LOWER, MAX_DIM, "pad_bottom")
+    pl = L.i(4, 0, _SAME_LOWER, _MAX_SIZE, "pad_left")
+    pr = L.i(15, pl, _SAME_LOWER, _MAX_SIZE, "pad_right")
+    pt = L.i(14, pl, _SAME_LOWER, _MAX_SIZE, "pad_top")
+    pb = L.i(16, pt, _SAME_LOWER, _MAX_SIZE, "pad_bottom")
     group = L.size(7, 1, "group") if dw_ else 1
     bias = bool(L.i(5, 0, 0, 1, "bias_term"))
     if not deconv and L.i(19, 0, 0, 1, "dynamic_weight"):
@@ -583,7 +586,7 @@ def _conv(L: _Line, c: _Ctx) -> None:
     if deconv:
         oph = L.size(18, 0, "output_pad_right", lo=0)
         opw_b = L.size(19, oph, "output_pad_bottom", lo=0)
-        if L.i(20, 0, 0, MAX_DIM) or L.i(21, 0, 0, MAX_DIM):
+        if L.i(20, 0, 0, _MAX_SIZE) or L.i(21, 0, 0, _MAX_SIZE):
             raise L.err("deconvolution output_w/output_h (params 20/21) are not supported", UnsupportedOpError)
         attrs["output_padding"] = (opw_b, oph)
         op = "deconv"
@@ -862,8 +865,8 @@ def _crop(L: _Line, c: _Ctx) -> None:
     offs = {"w": L.size(0, 0, "woffset", lo=0), "h": L.size(1, 0, "hoffset", lo=0), "c": L.size(2, 0, "coffset", lo=0)}
     offs2 = {"w": L.size(6, 0, "woffset2", lo=0), "h": L.size(7, 0, "hoffset2", lo=0),
              "c": L.size(8, 0, "coffset2", lo=0)}
-    outs = {"w": L.i(3, 0, _UNSET, MAX_DIM, "outw"), "h": L.i(4, 0, _UNSET, MAX_DIM, "outh"),
-            "c": L.i(5, 0, _UNSET, MAX_DIM, "outc")}
+    outs = {"w": L.i(3, 0, _UNSET, _MAX_SIZE, "outw"), "h": L.i(4, 0, _UNSET, _MAX_SIZE, "outh"),
+            "c": L.i(5, 0, _UNSET, _MAX_SIZE, "outc")}
     if len(ins) == 2:
         ref = c.nshape(ins[1])
         outs = {"w": ref[-1], "h": ref[-2] if len(ref) >= 2 else 0, "c": ref[-3] if len(ref) >= 3 else 0}
@@ -931,7 +934,7 @@ def _reshape(L: _Line, c: _Ctx) -> None:
     ns = c.nshape(x)
     named_in = {"w": ns[-1], "h": ns[-2] if len(ns) >= 2 else 1, "d": ns[-4] if len(ns) >= 4 else 1,
                 "c": ns[-3] if len(ns) >= 3 else 1}
-    spec = {nm: L.i(pid, _UNSET, _UNSET, MAX_DIM, nm) for pid, nm in ((0, "w"), (1, "h"), (11, "d"), (2, "c"))}
+    spec = {nm: L.i(pid, _UNSET, _UNSET, _MAX_SIZE, nm) for pid, nm in ((0, "w"), (1, "h"), (11, "d"), (2, "c"))}
     if spec["c"] != _UNSET:
         order = ("c", "d", "h", "w") if spec["d"] != _UNSET else ("c", "h", "w")
     elif spec["h"] != _UNSET:
@@ -988,7 +991,7 @@ def _padding(L: _Line, c: _Ctx) -> None:
     t, b, l, r = (L.size(p, 0, nm, lo=0) for p, nm in ((0, "top"), (1, "bottom"), (2, "left"), (3, "right")))
     front, behind = L.size(7, 0, "front", lo=0), L.size(8, 0, "behind", lo=0)
     ptype = L.i(4, 0, 0, 2, "type")
-    if L.i(6, 0, 0, MAX_DIM, "per_channel_pad_data_size"):
+    if L.i(6, 0, 0, _MAX_SIZE, "per_channel_pad_data_size"):
         raise L.err("per-channel pad values are not supported", UnsupportedOpError)
     d = c.dims[x]
     if d == 3:
@@ -1065,7 +1068,7 @@ def _batchnorm(L: _Line, c: _Ctx) -> None:
 
 def _scale(L: _Line, c: _Ctx) -> None:
     L.only("0 1")
-    size = L.i(0, 0, _UNSET, MAX_DIM, "scale_data_size")
+    size = L.i(0, 0, _UNSET, _MAX_SIZE, "scale_data_size")
     bias = bool(L.i(1, 0, 0, 1, "bias_term"))
     if size == _UNSET:
         _one(L, (2, 2))
@@ -1214,7 +1217,7 @@ def _priorbox(L: _Line, c: _Ctx) -> None:
     mins = L.arr(0, "min_sizes") or []
     maxs = L.arr(1, "max_sizes") or []
     ars = L.arr(2, "aspect_ratios") or []
-    if L.i(9, 0, _UNSET, MAX_DIM) == _UNSET and L.i(10, 0, _UNSET, MAX_DIM) == _UNSET and len(ins) == 1 \
+    if L.i(9, 0, _UNSET, _MAX_SIZE) == _UNSET and L.i(10, 0, _UNSET, _MAX_SIZE) == _UNSET and len(ins) == 1 \
             and not maxs:
         raise L.err("MXNet-style PriorBox (one bottom) is not supported", UnsupportedOpError)
     _need_dims(L, c, ins[0], 3)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from augur_sim.errors import AugurError, SchemaError
+from augur_sim.errors import AugurError, SchemaError, name_hint
 from augur_sim.hw.model import (ASSUMED_ASSOC, Cache, Cluster, Core, Device, Energy, Processor, Runtime, SmFacts,
                                  Source, VulkanFacts, model_runtimes_for)
 from augur_sim.hw.placement import place, private_caches
@@ -713,9 +713,7 @@ def load_hw(name_or_path) -> Device:
     found = _find_by_name(s)
     if found is None:
         names = spec_names()
-        near = difflib.get_close_matches(s, names, n=3, cutoff=0.4)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
-        raise AugurError(f"unknown hardware {s!r}{hint}; available: {', '.join(names)}")
+        raise AugurError(f"unknown hardware {s!r}{name_hint(s, names, 'augur hw list', 'available', cutoff=0.4)}")
     return check_hw(found)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from augur_sim.errors import AugurError
+from augur_sim.errors import AugurError, name_hint
 
 # How a precision the processor does not declare is costed. fp16/bf16 without a
 # declared rate run at the fp32 rate (the CPU converts and computes in fp32; a GPU
@@ -303,8 +303,9 @@ class Processor:
             raise AugurError(f"{which} {key!r} is priced by a model of its own, which this does not use; "
                              f"name a runtime of the spec with --runtime: {', '.join(self.runtimes)}",
                              where=self.name)
-        raise AugurError(f"processor '{self.name}' has no runtime '{key}'; it has: "
-                         f"{', '.join([*self.runtimes, *self.model_runtimes()])}")
+        names = [*self.runtimes, *self.model_runtimes()]
+        raise AugurError(f"processor '{self.name}' has no runtime '{key}'"
+                         f"{name_hint(key, names, '', known='it has', max_listed=len(names))}")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Human-readable description of a Device, for `augur hw show`."""
 from __future__ import annotations
 
+from augur_sim.hw.kmodel import resolve_math
 from augur_sim.hw.model import Device
 from augur_sim.hw.placement import place, split_big_little
 
@@ -12,6 +13,15 @@ def _size(size_bytes: int) -> str:
     return f"{size_bytes} B"
 
 
+def _math(proc, rt, op: str) -> str:
+    """The math an fp32 op of class `op` runs in on this chip: the runtime's choice where the
+    chip has it (resolve_math), and what the runtime would have chosen where it has not (PyTorch
+    lets cuDNN use TF32 for fp32 convs, but a Turing or Volta GPU has no TF32)."""
+    got = resolve_math(proc, rt, "fp32", op)
+    want = rt.fp32_conv_math if op == "conv" else rt.fp32_matmul_math
+    return got if got == want else f"{got} (the runtime's {want} needs a GPU with a {want} rate)"
+
+
 def format_hw(device: Device) -> str:
     """Multi-line description: per processor its peaks (GFLOP/s per declared precision),
     bandwidths, caches, overhead, energy and runtimes; then the sources."""
@@ -20,7 +30,13 @@ def format_hw(device: Device) -> str:
            f"  memory: {_size(device.memory_bytes)}"]
     for p in device.processors.values():
         unit_word = "cores" if p.kind == "cpu" else "SMs"
-        out.append(f"  processor {p.name} ({p.kind}): {p.units} {unit_word} @ {p.clock_ghz:g} GHz")
+        clocks = sorted({c.clock_ghz for c in p.clusters}, reverse=True)
+        if len(clocks) > 1:
+            # Clusters at different clocks: each clock with its cores (the peak uses each).
+            parts = " + ".join(f"{sum(c.count for c in p.clusters if c.clock_ghz == g)} @ {g:g} GHz" for g in clocks)
+            out.append(f"  processor {p.name} ({p.kind}): {p.units} {unit_word} ({parts})")
+        else:
+            out.append(f"  processor {p.name} ({p.kind}): {p.units} {unit_word} @ {p.clock_ghz:g} GHz")
         peaks = ", ".join(f"{prec} {p.peak_flops(prec) / 1e9:,.1f}"
                           for prec in p.flop_per_cycle_per_unit)
         out.append(f"    peak GFLOP/s: {peaks}")
@@ -68,8 +84,8 @@ def format_hw(device: Device) -> str:
                 out.append(f"      runs {', '.join(r.precisions)} only (others are costed at their fallback)")
             if r.kernel_model:
                 out.append(f"      kernel model {r.kernel_model} (hwspecs/fits/{r.kernel_model}.yaml, "
-                           f"class of {p.arch or 'no arch'}); fp32 conv math {r.fp32_conv_math}, fp32 "
-                           f"matmul math {r.fp32_matmul_math}"
+                           f"class of {p.arch or 'no arch'}); fp32 conv math {_math(p, r, 'conv')}, fp32 "
+                           f"matmul math {_math(p, r, 'matmul')}"
                            + (f"; CUDA-graph floor {r.graph_floor_s * 1e6:g} us" if r.graph_floor_s else ""))
                 out.append(f"      fusion: {', '.join(r.fusion) or 'none'}")
                 out.append(f"      source: {r.source}")
