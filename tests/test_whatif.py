@@ -333,18 +333,36 @@ def test_a_clock_the_power_limit_caps_is_said():
     assert not any("power limit" in n for n in W.compare("resnet50", "nvidia_t4", {"gpu.dram_bw_gbs": 400}).notes)
 
 
+FIT_NOTES = ("WARNING: does not fit", "note: fits only")
+
+
 def test_compare_says_when_the_network_does_not_fit_either_device():
     """A what-if that shrinks memory_gib below the network's peak, or grows it above, moves no
     time (memory capacity is not a speed), so the comparison must say what it does change: whether
     the network fits. VGG-16 (845 MiB peak) on a 512 MiB Pi Zero 2 W."""
-    fits = [n for n in W.compare("vgg16", "raspberry_pi_zero_2w", {"memory_gib": 0.01}).notes if "fit" in n]
+    fits = [n for n in W.compare("vgg16", "raspberry_pi_zero_2w", {"memory_gib": 0.01}).notes if n.startswith(FIT_NOTES)]
     assert fits == ["WARNING: does not fit, before (peak 845 MiB exceeds 512 MiB) or after the change "
                     "(peak 845 MiB exceeds 10.2 MiB)"]
     grown = W.compare("vgg16", "raspberry_pi_zero_2w", {"memory_gib": 2})
-    assert [n for n in grown.notes if "fit" in n] == ["note: fits only after the change (before: peak 845 MiB "
+    assert [n for n in grown.notes if n.startswith(FIT_NOTES)] == ["note: fits only after the change (before: peak 845 MiB "
                                                       "exceeds 512 MiB)"]
     shrunk = W.compare("squeezenet1_1", "raspberry_pi_4", {"memory_gib": 0.01})
     assert any(n.startswith("WARNING: does not fit after the change: ") and n.endswith("(before: fits)")
                for n in shrunk.notes)
     assert not [n for n in W.compare("squeezenet1_1", "raspberry_pi_4", {"cpu.dram_bw_gbs": 25.6}).notes
-                if "fit" in n]
+                if n.startswith(FIT_NOTES)]
+
+
+def test_whatif_says_when_its_runtimes_efficiencies_are_estimates():
+    """The Pi 5's default onnxruntime has estimated efficiencies: twice the DRAM bandwidth reads
+    1.03x there and 1.44x under the fitted ncnn model, so the comparison and the grid say which
+    kind of runtime answered and point at the fitted one; the ncnn answer carries no such note."""
+    c = W.compare("mobilenet_v2", "raspberry_pi_5", {"cpu.dram_bw_gbs": 34.14})
+    notes = [n for n in c.notes if "efficiencies are estimates" in n]
+    assert len(notes) == 1 and "--runtime ncnn prices this CPU" in notes[0]
+    n = W.compare("mobilenet_v2", "raspberry_pi_5", {"cpu.dram_bw_gbs": 34.14}, runtime="ncnn")
+    assert not [x for x in n.notes if "efficiencies are estimates" in x] and n.speedup > c.speedup * 1.2
+    g = W.grid("mobilenet_v2", "raspberry_pi_5", [W.parse_vary("cpu.dram_bw_gbs=10,20")])
+    assert sum("onnxruntime's efficiencies are estimates" in x for x in g.notes) == 1
+    calibrated = W.compare("squeezenet1_1", "host_xeon_kvm2c_1t", {"cpu.dram_bw_gbs": 40})
+    assert not [x for x in calibrated.notes if "efficiencies are estimates" in x]

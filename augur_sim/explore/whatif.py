@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
 import yaml
 
 from ..errors import AugurError
-from ..estimator import MODEL_RUNTIMES, estimate, model_default
+from ..estimator import MODEL_RUNTIMES, estimate, estimated_runtime_why, model_default
 from ..result import Estimate
 from ..evaluate import Target, check_precision, device_of, lowered, network_costs, resolve_target
 from ..frontends import load_net
@@ -176,7 +176,18 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
                    and newl[l.name].fused_into is None)
     warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
     return Comparison(base, new, dict(overrides), deltas, warns + fit_notes(base, new) + clock_notes(dev, [overrides])
-                      + power_limit_notes(dev, new.processor, new.runtime, [overrides]))
+                      + power_limit_notes(dev, new.processor, new.runtime, [overrides]) + error_notes(base))
+
+
+def error_notes(base: Estimate) -> tuple:
+    """Where the runtime's efficiencies are estimates, what the estimate says of its error: a
+    what-if's speed-up depends on the runtime's balance of compute and memory (a Pi 5 with twice
+    the DRAM bandwidth: 1.03x under onnxruntime's estimated efficiencies, 1.44x under the fitted
+    ncnn model), so the user should know which of them is measured."""
+    rec = base.assumptions.get("expected_error") or {}
+    if rec.get("available", True) or "efficiencies are estimates" not in rec.get("why", ""):
+        return ()
+    return (f"note: {rec['why']}",)
 
 
 def fit_notes(base: Estimate, new: Estimate) -> tuple:
@@ -460,8 +471,12 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
         res[sel] = network_costs(lowered(graph, key[1], key[0]), rows[sel])
     base_t = float(network_costs(lowered(graph, used0, t0.fusion), row0[None, :])[0, 0])
     warning = resolve_precision(t0.processor, precision, dev.name, t0.runtime).warning
-    return _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
-                    (warning,) if warning else (), runtime=t0.runtime.name)
+    g = _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
+                 (warning,) if warning else (), runtime=t0.runtime.name)
+    if t0.runtime.source.startswith("estimate"):
+        # As compare's error_notes: say which runtime's balance the grid's speed-ups rest on.
+        g = replace(g, notes=g.notes + (f"note: {estimated_runtime_why(t0.runtime.name, t0.processor)}",))
+    return g
 
 
 def _grid_of(graph, dev, processor: str, precision: str, axes, points, res, base_t: float, method: str,
