@@ -1,7 +1,8 @@
 """augur-sim: estimate how fast a CNN runs on a device, how much memory it needs and
 where the time goes, from its descriptor and a YAML hardware spec.
 
-The public API (augur_sim/api.py): ``load_net``, ``load_hw``, ``analyze``, ``estimate``.
+The public API (augur_sim/api.py): ``load_net``, ``load_hw``, ``analyze``, ``estimate``, and
+``AugurError`` (what they raise on bad input).
 They are resolved on first use (PEP 562), so that importing one stage of the package
 (``augur_sim.hw``, ``augur_sim.graph``) does not import every other stage and numba."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["analyze", "estimate", "load_hw", "load_net"]
+__all__ = ["AugurError", "analyze", "estimate", "load_hw", "load_net"]
 
 
 def __getattr__(name: str):

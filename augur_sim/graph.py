@@ -170,9 +170,13 @@ class LayerGraph:
     def quantised_layers(self) -> list[str]:
         """The layers a quantised descriptor marks as int8 (an ncnn `_int8` .param's
         int8_scale_term, an ONNX QuantizeLinear-style `quant` op): what only a runtime with int8
-        kernels for them (ncnn on a CPU) runs as int8."""
-        return [n for n in self.order if self.g.nodes[n]["layer"].attrs.get("int8")
-                or self.g.nodes[n]["layer"].attrs.get("quant")]
+        kernels for them (ncnn on a CPU) runs as int8. Cached beside the graph (memo.per_graph):
+        every estimate asks, and the walk over the layers was most of a cached estimate's time."""
+        cache = per_graph(self, "quantised_layers")
+        if "names" not in cache:
+            cache["names"] = tuple(n for n in self.order if self.g.nodes[n]["layer"].attrs.get("int8")
+                                   or self.g.nodes[n]["layer"].attrs.get("quant"))
+        return list(cache["names"])
 
     @property
     def batch(self) -> int:

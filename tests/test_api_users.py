@@ -79,3 +79,32 @@ def test_bf16_accepted_and_costed_at_what_the_hardware_has():
 def test_precisions_refused_with_a_reason(prec, why):
     with pytest.raises(AugurError, match=why):
         estimate("resnet18", "jetson_nano", precision=prec)
+
+
+def test_input_shape_on_a_loaded_network_is_refused_not_dropped():
+    """A loaded network's shapes were inferred when it was built: estimate(g, ..., input_shape=)
+    used to return the 224 px answer (4.09 G MACs) under a 160 px request. Another resolution is
+    refused; the same shape at another batch re-batches; the name with the shape works."""
+    g = augur_sim.load_net("resnet50")
+    with pytest.raises(augur_sim.AugurError, match="already loaded at 1x3x224x224"):
+        augur_sim.estimate(g, "jetson_tx2", processor="gpu", input_shape=(1, 3, 160, 160))
+    with pytest.raises(augur_sim.AugurError, match="already loaded"):
+        augur_sim.analyze(g, input_shape=(1, 3, 160, 160))
+    assert augur_sim.estimate(g, "jetson_tx2", processor="gpu", input_shape=(4, 3, 224, 224)).batch == 4
+    small = augur_sim.estimate("resnet50", "jetson_tx2", processor="gpu", input_shape=(1, 3, 160, 160))
+    assert small.total.macs < 0.6 * augur_sim.estimate(g, "jetson_tx2", processor="gpu").total.macs
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: augur_sim.estimate("resnet50", "jetson_tx2", input_shape="1x3x224x224"), "got the string '1x3x224x224'"),
+    (lambda: augur_sim.estimate("resnet50", "jetson_tx2", input_shape=5), "got int"),
+    (lambda: augur_sim.estimate("resnet50", "jetson_tx2", input_shape=(1, 3, -2, 2)), "dimension -2 must be positive"),
+    (lambda: augur_sim.load_net(""), "a network is needed"),
+    (lambda: augur_sim.estimate("resnet50", None), "hardware must be a name from `augur hw list`"),
+    (lambda: augur_sim.estimate("resnet50", "jetson_tx2", threads=-2), "processor 'gpu' is a GPU (got -2)"),
+])
+def test_api_misuse_is_one_augur_error_about_the_argument(call, fragment):
+    with pytest.raises(augur_sim.AugurError) as e:
+        call()
+    assert fragment in str(e.value) and "\n" not in str(e.value)
+    assert augur_sim.AugurError is AugurError

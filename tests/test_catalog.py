@@ -149,7 +149,7 @@ def test_estimate_api_and_cli_take_cores(tri, capsys):
 
 def test_gpu_rejects_cores():
     from augur_sim.estimator import estimate
-    with pytest.raises(AugurError, match="--cores applies to CPU processors only"):
+    with pytest.raises(AugurError, match="--cores \\(cores=\\) applies to CPU processors only"):
         estimate("resnet18", "jetson_tx2", processor="gpu", cores="big")
 
 

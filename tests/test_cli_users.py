@@ -204,9 +204,10 @@ def test_pareto_axes_and_front_labels_as_typed(tmp_path):
     labels = set(re.findall(r'id="label:([^"]+)"', svg))
     want = set()
     rows = _rows(res)
-    for dev in ("jetson_nano/gpu", "raspberry_pi_4/cpu"):
+    # The two devices run different runtimes (cudnn, onnxruntime): their labels name them.
+    for dev in ("jetson_nano/gpu (cudnn)", "raspberry_pi_4/cpu (onnxruntime)"):
         pts = [(r["net"], float(r["energy_mj"]), float(r["params"])) for r in rows
-               if f"{r['hw']}/{r['processor']}" == dev]
+               if f"{r['hw']}/{r['processor']} ({r['runtime']})" == dev]
         front = _front_brute_force(pts)
         assert 0 < len(front) < len(pts)
         want |= {f"{dev}:{n}" for n in front}

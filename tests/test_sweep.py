@@ -553,6 +553,8 @@ def test_plots_of_many_devices_rank_them_and_keep_labels_apart(monkeypatch):
     leg = fig.axes[0].get_legend()
     assert leg is not None and len(leg.get_texts()) == len(hw) and leg.get_bbox_to_anchor().x0 > \
         fig.axes[0].get_window_extent().x1 - 1
+    # The legend names each device's runtime too, as the heatmap does (the rows mix runtimes).
+    assert {"nvidia_t4/gpu (pytorch-cudagraph)", "jetson_nano/gpu (cudnn)"} <= {x.get_text() for x in leg.get_texts()}
     named = {a.get_gid() for a in fig.axes[0].texts}
     xs = [(r["hw"], r["net"]) for r in t.to_pylist()]
     times = np.array([r["time_ms"] for r in t.to_pylist()])

@@ -94,10 +94,12 @@ def resolve_runtime(proc, rt, placement):
 def cpu_placement(proc, threads: int | None = None, cores: str | None = None):
     """The Placement of a CPU run (None for a GPU; --threads/--cores on a GPU are errors)."""
     if proc.kind == "gpu":
+        # Named as both spellings: the CLI's option and the API's keyword reach here alike.
         if threads is not None:
-            raise AugurError("--threads applies to CPU processors only")
+            raise AugurError(f"--threads (threads=) applies to CPU processors only; processor '{proc.name}' is a GPU "
+                             f"(got {threads!r})")
         if cores is not None:
-            raise AugurError("--cores applies to CPU processors only")
+            raise AugurError(f"--cores (cores=) applies to CPU processors only; processor '{proc.name}' is a GPU")
         return None
     return place(proc, cores, threads)
 

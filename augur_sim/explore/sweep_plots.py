@@ -278,6 +278,9 @@ def pareto_figure(table, batch=None, precision=None, x: str = "latency_ms", y: s
     plt = pyplot()
     pair = _select(table, batch, precision)[0]
     extra = sorted(set(mx.columns + my.columns) - {"time_ms", "macs", "batch"})
+    # The runtime too, so that the legend names it where the rows mix runtimes (_device_labels),
+    # as the heatmap's columns do.
+    extra += ["runtime"] if "runtime" in table.column_names and "runtime" not in extra else []
     recs = _records(table, pair, extra)
     label = _device_labels(table, recs)
     devs = sorted(set(label.values()))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from ..errors import AugurError, name_hint
-from ..graph import LayerGraph, check_batch, rebatch
+from ..graph import LayerGraph, check_batch, check_shape, rebatch
 from .generated import parse_name
 
 # Descriptor suffix -> (module under augur_sim.frontends, its reader).
@@ -54,6 +54,8 @@ EXPECTED_NET = f"a descriptor file ({', '.join(SUFFIXES)}) or a network name fro
 
 
 def resolve_net(spec: str) -> Path:
+    if not spec.strip():
+        raise AugurError(f"a network is needed: {EXPECTED_NET}, got an empty name")
     p = Path(spec)
     if p.suffix in SUFFIXES or os.sep in spec or p.exists():
         if p.is_dir():
@@ -78,15 +80,48 @@ def check_batch_shape(batch: int | None, input_shape: tuple | None) -> None:
                          f"batch ({input_shape[0]}); give one of them, or make them agree")
 
 
+def _checked_input_shape(shape) -> tuple:
+    """An input shape from an API caller: a sequence of positive ints (a string such as
+    '1x3x224x224' is the CLI's spelling; read character by character it would fail inside the
+    descriptor's reader and name the descriptor, not the argument)."""
+    if isinstance(shape, (str, bytes)):
+        raise AugurError(f"input_shape must be a sequence of integers such as (1, 3, 224, 224), got the string "
+                         f"{shape!r}")
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise AugurError(f"input_shape must be a sequence of integers such as (1, 3, 224, 224), got "
+                         f"{type(shape).__name__}") from None
+    return check_shape(dims, "input_shape")
+
+
+def _loaded_with_shape(graph: LayerGraph, shape: tuple) -> LayerGraph:
+    """An input shape asked of a network already loaded: its shapes were inferred when it was
+    built, so only the batch can still change (rebatch); another resolution needs the file read
+    again with that shape. Refused rather than dropped: an estimate of the old resolution under
+    the new one's name would be a wrong number with nothing to show for it."""
+    ins = [graph.layer(n).attrs["shape"] for n in graph.order if graph.layer(n).op == "input"]
+    if len(ins) == 1 and tuple(ins[0][1:]) == shape[1:] and len(ins[0]) == len(shape):
+        return graph if shape[0] == graph.batch else rebatch(graph, int(shape[0]))
+    got = "x".join(str(d) for d in ins[0]) if len(ins) == 1 else f"{len(ins)} inputs"
+    raise AugurError(f"input_shape {'x'.join(str(d) for d in shape)} asked of a network already loaded at "
+                     f"{got}: a loaded network's shapes are fixed; load it again with the shape "
+                     f"(load_net(path, input_shape=...)) or pass its name or path", where=graph.name)
+
+
 def load_net(spec, batch: int | None = None, input_shape: tuple | None = None,
              lenient: bool = False) -> LayerGraph:
     """Load a network by path or zoo name; optionally override batch or the input shape."""
     if batch is not None:
         check_batch(batch)
+    if input_shape is not None:
+        input_shape = _checked_input_shape(input_shape)
     check_batch_shape(batch, input_shape)
     gen = parse_name(str(spec)) if not isinstance(spec, LayerGraph) else None
     if isinstance(spec, LayerGraph):
         graph = spec
+        if input_shape is not None:
+            graph = _loaded_with_shape(graph, tuple(input_shape))
     elif gen is not None and not Path(str(spec)).exists():
         # A generated network by the name `sweep --generate` gives it (FAMILY-sSEED-INDEX):
         # the same seed and index rebuild the same network anywhere (frontends/generated.py).

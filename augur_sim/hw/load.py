@@ -707,6 +707,9 @@ def load_hw(name_or_path) -> Device:
     """A spec by name (searched in $AUGUR_HWSPECS, then the repo's hwspecs/) or by path."""
     if isinstance(name_or_path, Device):
         return name_or_path
+    if not isinstance(name_or_path, (str, Path)) or not str(name_or_path).strip():
+        raise AugurError(f"hardware must be a name from `augur hw list`, a spec path or a loaded Device, got "
+                         f"{name_or_path!r}")
     s = str(name_or_path)
     if isinstance(name_or_path, Path) or _looks_like_path(s) or Path(s).is_file():
         return check_hw(Path(s))
