@@ -192,12 +192,18 @@ def estimate_graph(graph: LayerGraph, hw, *, processor=None, precision: str = "f
     return est
 
 
+def names_core_types(proc) -> bool:
+    """A CPU whose clusters name core types from hwspecs/cores/: what the ncnn fit prices with its
+    class, family and design values (an older spec's `units` CPU does not)."""
+    return proc.kind == "cpu" and any(getattr(c, "core", None) is not None for c in proc.clusters or ())
+
+
 def estimated_runtime_why(runtime: str, proc) -> str:
     """Why a runtime whose efficiencies the spec estimates (its `source:` starts with 'estimate')
     has no expected error, and, on a CPU whose clusters name their core types, what has one: the
     corpus-fitted ncnn model, which a user reading a bare latency would not know to ask for."""
     why = f"runtime {runtime}'s efficiencies are estimates, measured on no device"
-    if proc.kind == "cpu" and any(getattr(c, "core", None) is not None for c in proc.clusters):
+    if names_core_types(proc):
         why += ("; --runtime ncnn prices this CPU with the model fitted on benchncnn's corpus, "
                 "with a held-out error band")
     return why
@@ -358,8 +364,7 @@ def _cored_variants(name: str) -> str:
             dev = load_hw(other)
         except AugurError:
             continue
-        if any(getattr(c, "core", None) is not None for p in dev.processors.values() if p.kind == "cpu"
-               for c in getattr(p, "clusters", ()) or ()):
+        if any(names_core_types(p) for p in dev.processors.values()):
             found.append(other)
     return f"; specs named like it that name their core types: {', '.join(found)}" if found else ""
 

@@ -111,9 +111,6 @@ def run_roofs(est, proc) -> Roofs:
     if name == "ncnn" and sec.get("int8_kernels") and "int8" in proc.flop_per_cycle_per_unit:
         # Its quantised layers run on int8 kernels (two ops per MAC, as their FLOPs are counted).
         int8 = float(spec_row(est, proc, "int8")[H_PEAK])
-    if sec.get("peak_flops") is None:
-        # An estimate from before its model recorded its peak: the spec's, at the run's placement.
-        return Roofs(float(row[H_PEAK]), "", float(row[H_DRAM_BW]), eff, eff_key, says, caches, int8)
     return Roofs(float(sec["peak_flops"]), f"assumptions.{name}.peak_flops", float(row[H_DRAM_BW]), eff, eff_key,
                  says, caches, int8)
 

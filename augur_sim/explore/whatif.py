@@ -175,19 +175,21 @@ def compare(net, hw, overrides: dict, processor=None, batch=None, precision="fp3
                    for l in base.layers if l.fused_into is None and l.name in newl
                    and newl[l.name].fused_into is None)
     warns = tuple(dict.fromkeys(f"WARNING: {w}" for w in base.warnings + new.warnings))
+    proc = dev.processor(base.processor)
     return Comparison(base, new, dict(overrides), deltas, warns + fit_notes(base, new) + clock_notes(dev, [overrides])
-                      + power_limit_notes(dev, new.processor, new.runtime, [overrides]) + error_notes(base))
+                      + power_limit_notes(dev, new.processor, new.runtime, [overrides])
+                      + error_notes(proc, proc.runtimes.get(base.runtime)))
 
 
-def error_notes(base: Estimate) -> tuple:
-    """Where the runtime's efficiencies are estimates, what the estimate says of its error: a
+def error_notes(proc, runtime) -> tuple:
+    """Where the runtime's efficiencies are estimates (its `source:`), a note saying so: a
     what-if's speed-up depends on the runtime's balance of compute and memory (a Pi 5 with twice
     the DRAM bandwidth: 1.03x under onnxruntime's estimated efficiencies, 1.44x under the fitted
-    ncnn model), so the user should know which of them is measured."""
-    rec = base.assumptions.get("expected_error") or {}
-    if rec.get("available", True) or "efficiencies are estimates" not in rec.get("why", ""):
+    ncnn model), so the user should know which of them is measured. `runtime`: a Runtime of the
+    spec, or None for a runtime with a model of its own (fitted: no note)."""
+    if runtime is None or not runtime.source.startswith("estimate"):
         return ()
-    return (f"note: {rec['why']}",)
+    return (f"note: {estimated_runtime_why(runtime.name, proc)}",)
 
 
 def fit_notes(base: Estimate, new: Estimate) -> tuple:
@@ -473,10 +475,8 @@ def grid(net, hw, axes, overrides: dict | None = None, processor=None, batch=Non
     warning = resolve_precision(t0.processor, precision, dev.name, t0.runtime).warning
     g = _grid_of(graph, dev, t0.processor.name, precision, axes, points, res, base_t, method, overrides,
                  (warning,) if warning else (), runtime=t0.runtime.name)
-    if t0.runtime.source.startswith("estimate"):
-        # As compare's error_notes: say which runtime's balance the grid's speed-ups rest on.
-        g = replace(g, notes=g.notes + (f"note: {estimated_runtime_why(t0.runtime.name, t0.processor)}",))
-    return g
+    # As compare: say which kind of runtime's balance the grid's speed-ups rest on.
+    return replace(g, notes=g.notes + error_notes(t0.processor, t0.runtime))
 
 
 def _grid_of(graph, dev, processor: str, precision: str, axes, points, res, base_t: float, method: str,

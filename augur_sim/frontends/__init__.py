@@ -71,13 +71,17 @@ def resolve_net(spec: str) -> Path:
     raise AugurError(f"'{spec}' is neither a file nor a network in nets/{hint}")
 
 
+def _dims(shape) -> str:
+    """A shape as the CLI spells it: 1x3x224x224."""
+    return "x".join(str(d) for d in shape)
+
+
 def check_batch_shape(batch: int | None, input_shape: tuple | None) -> None:
     """A batch and an input shape whose first dimension (the batch) disagree are a contradiction:
     refused, rather than one silently overriding the other."""
     if batch is not None and input_shape is not None and len(input_shape) and input_shape[0] != batch:
-        shape = "x".join(str(d) for d in input_shape)
-        raise AugurError(f"--batch {batch} contradicts --input-shape {shape}, whose first dimension is the "
-                         f"batch ({input_shape[0]}); give one of them, or make them agree")
+        raise AugurError(f"--batch {batch} contradicts --input-shape {_dims(input_shape)}, whose first dimension "
+                         f"is the batch ({input_shape[0]}); give one of them, or make them agree")
 
 
 def _checked_input_shape(shape) -> tuple:
@@ -103,8 +107,8 @@ def _loaded_with_shape(graph: LayerGraph, shape: tuple) -> LayerGraph:
     ins = [graph.layer(n).attrs["shape"] for n in graph.order if graph.layer(n).op == "input"]
     if len(ins) == 1 and tuple(ins[0][1:]) == shape[1:] and len(ins[0]) == len(shape):
         return graph if shape[0] == graph.batch else rebatch(graph, int(shape[0]))
-    got = "x".join(str(d) for d in ins[0]) if len(ins) == 1 else f"{len(ins)} inputs"
-    raise AugurError(f"input_shape {'x'.join(str(d) for d in shape)} asked of a network already loaded at "
+    got = _dims(ins[0]) if len(ins) == 1 else f"{len(ins)} inputs"
+    raise AugurError(f"input_shape {_dims(shape)} asked of a network already loaded at "
                      f"{got}: a loaded network's shapes are fixed; load it again with the shape "
                      f"(load_net(path, input_shape=...)) or pass its name or path", where=graph.name)
 

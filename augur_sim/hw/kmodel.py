@@ -137,10 +137,15 @@ def class_params(fit: dict, arch: str) -> dict:
     raise AugurError(f"no fitted class covers architecture {arch!r} and none is the default")
 
 
+def asked_math(rt, op: str) -> str:
+    """The math a runtime asks for an fp32 op of class `op` ('conv' or 'matmul'), whatever the chip has."""
+    return rt.fp32_conv_math if op == "conv" else rt.fp32_matmul_math
+
+
 def resolve_math(proc, rt, precision: str, op: str) -> str:
     """The rate precision an op of class `op` ('conv' or 'matmul') runs at."""
     if precision == "fp32":
-        want = rt.fp32_conv_math if op == "conv" else rt.fp32_matmul_math
+        want = asked_math(rt, op)
         if want == "tf32" and "tf32" in proc.flop_per_cycle_per_unit:
             return "tf32"
         return "fp32"

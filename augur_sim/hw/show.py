@@ -1,7 +1,7 @@
 """Human-readable description of a Device, for `augur hw show`."""
 from __future__ import annotations
 
-from augur_sim.hw.kmodel import resolve_math
+from augur_sim.hw.kmodel import asked_math, resolve_math
 from augur_sim.hw.model import Device
 from augur_sim.hw.placement import place, split_big_little
 
@@ -18,7 +18,7 @@ def _math(proc, rt, op: str) -> str:
     chip has it (resolve_math), and what the runtime would have chosen where it has not (PyTorch
     lets cuDNN use TF32 for fp32 convs, but a Turing or Volta GPU has no TF32)."""
     got = resolve_math(proc, rt, "fp32", op)
-    want = rt.fp32_conv_math if op == "conv" else rt.fp32_matmul_math
+    want = asked_math(rt, op)
     return got if got == want else f"{got} (the runtime's {want} needs a GPU with a {want} rate)"
 
 
